@@ -1,0 +1,24 @@
+"""Toast API constants."""
+
+LOGIN_PATH = "/authentication/v1/authentication/login"
+PARTNER_RESTAURANTS_PATH = "/partners/v1/restaurants"
+RESTAURANT_PATH = "/restaurants/v1/restaurants/{guid}"
+CONFIG_PATH = "/config/v2/{entity}"
+ORDERS_BULK_PATH = "/orders/v2/ordersBulk"
+TIME_ENTRIES_PATH = "/labor/v1/timeEntries"
+JOBS_PATH = "/labor/v1/jobs"
+
+RESTAURANT_HEADER = "Toast-Restaurant-External-ID"
+NEXT_PAGE_TOKEN_HEADER = "Toast-Next-Page-Token"
+
+CONFIG_ENTITIES = (
+    "revenueCenters", "salesCategories", "diningOptions", "serviceCharges", "discounts",
+    "alternatePaymentTypes", "taxRates",
+)
+
+MAX_PAGE_SIZE = 100
+MAX_WINDOW_DAYS = 30            # Toast: startDate/endDate intervals of at most one month
+DEFAULT_BACKFILL_DAYS = 84      # 12 weeks, as Toast recommends for a first load
+DEFAULT_LAG_MINUTES = 30        # re-read this much before the last window's end
+TOKEN_RENEW_MARGIN_SECONDS = 300
+LOGINS_PER_HOUR_LIMIT = 2

@@ -1,0 +1,190 @@
+"""The `closeout` command: a thin layer over the loaders, the dbt project and the posting step."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import click
+import duckdb
+
+from loaders.errors import CloseoutError
+from loaders.warehouse import RAW_DATASET, warehouse_path
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log what closeout is doing.")
+def main(verbose: bool) -> None:
+    """closeout: Toast closed business days -> balanced daily sales journals in the ERP.
+
+    The warehouse is the DuckDB file named by CLOSEOUT_DB (default ./closeout.duckdb).
+    """
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+
+@main.command()
+@click.option("--from", "from_date", type=click.DateTime(["%Y-%m-%d"]),
+              help="First business date to (re)load, e.g. 2026-03-01.")
+@click.option("--to", "to_date", type=click.DateTime(["%Y-%m-%d"]),
+              help="Last business date to (re)load (default: same as --from).")
+@click.option("--restaurant", "restaurants", multiple=True,
+              help="Restaurant GUID to load (repeatable; default: every location the "
+                   "credentials reach, or sources.toast.restaurant_guids).")
+def load(from_date, to_date, restaurants) -> None:
+    """Load Toast into the warehouse.
+
+    Without --from/--to: the first run backfills 12 weeks of business dates, later runs read
+    what Toast modified since the previous run (late voids, tips and refunds included).
+
+    Example: closeout load --from 2026-03-01 --to 2026-03-07
+    """
+    dates = _date_range(from_date, to_date)
+    result = _run_load(dates, list(restaurants) or None)
+    if not result.ok:
+        raise SystemExit(1)
+
+
+@main.command()
+@click.option("--port", default=8700, show_default=True, help="Toast sandbox port (0: any).")
+@click.option("--seed", default=7, show_default=True, help="Seed of the generated data.")
+@click.option("--locations", default=3, show_default=True, help="Number of restaurants.")
+@click.option("--orders-per-day", default=40, show_default=True, help="Orders per location/day.")
+@click.option("--rate-limits/--no-rate-limits", default=True, show_default=True,
+              help="Enforce Toast's rate limits.")
+@click.option("--ready-file", type=click.Path(path_type=Path),
+              help="Write the URLs and credentials as JSON here once listening.")
+def sandbox(port, seed, locations, orders_per_day, rate_limits, ready_file) -> None:
+    """Run the local API sandboxes (Toast) until interrupted.
+
+    Example: closeout sandbox --port 8700 --locations 5 --orders-per-day 200
+    """
+    from sandboxes.serve import SandboxOptions, start, write_ready_file
+
+    options = SandboxOptions(toast_port=port, seed=seed, locations=locations,
+                             orders_per_day=orders_per_day, rate_limits=rate_limits)
+    running = start(options)
+    if ready_file:
+        write_ready_file(ready_file, running, options)
+    click.echo(f"Toast sandbox: {running.urls['toast']}  (client id {options.client_id!r}, "
+               f"secret {options.client_secret!r})")
+    for loc in running.toast.dataset.locations:
+        click.echo(f"  {loc.guid}  {loc.name}  {loc.time_zone}  closeoutHour {loc.closeout_hour}")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    running.stop()
+
+
+@main.command()
+@click.option("--days", default=3, show_default=True, help="Closed business dates to load.")
+@click.option("--locations", default=3, show_default=True, help="Sandbox restaurants.")
+def demo(days: int, locations: int) -> None:
+    """Run closeout end to end on the embedded sandboxes and a local DuckDB file.
+
+    Starts the Toast sandbox, loads the last DAYS closed business dates of every location
+    into CLOSEOUT_DB and prints what was loaded.
+
+    Example: CLOSEOUT_DB=/tmp/demo.duckdb closeout demo --days 2
+    """
+    from sandboxes.serve import SandboxOptions, start
+
+    options = SandboxOptions(locations=locations)
+    running = start(options)
+    try:
+        os.environ["SOURCES__TOAST__BASE_URL"] = running.urls["toast"]
+        os.environ["SOURCES__TOAST__CLIENT_ID"] = options.client_id
+        os.environ["SOURCES__TOAST__CLIENT_SECRET"] = options.client_secret
+        yesterday = datetime.now(timezone.utc).date() - timedelta(days=1)
+        dates = (yesterday - timedelta(days=days - 1), yesterday)
+        click.echo(f"Toast sandbox at {running.urls['toast']}; loading business dates "
+                   f"{dates[0]} .. {dates[1]} into {warehouse_path()}")
+        result = _run_load(dates, None)
+    finally:
+        running.stop()
+    _print_loaded(dates)
+    if not result.ok:
+        raise SystemExit(1)
+
+
+@main.command()
+def keygen() -> None:
+    """Print a new key for CLOSEOUT_SECRET_KEY (encrypts tokens kept between runs)."""
+    from cryptography.fernet import Fernet
+
+    click.echo(Fernet.generate_key().decode())
+
+
+def _date_range(from_date, to_date) -> tuple[date, date] | None:
+    if not from_date and not to_date:
+        return None
+    first = (from_date or to_date).date()
+    last = (to_date or from_date).date()
+    if last < first:
+        raise click.BadParameter(f"--to {last} is before --from {first}")
+    return first, last
+
+
+def _run_load(dates, restaurants):
+    from loaders.pipeline import run_load
+
+    try:
+        result = run_load(business_date_range=dates, restaurant_guids=restaurants)
+    except CloseoutError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except Exception as exc:  # dlt wraps source errors; show the cause, not the wrapper
+        cause = _root_cause(exc)
+        if isinstance(cause, CloseoutError):
+            raise click.ClickException(str(cause)) from exc
+        raise
+    report = result.report
+    click.echo(f"Loaded in {result.seconds:.1f} s (load id {result.load_id}):")
+    click.echo(f"  {'restaurant':38} {'name':24} {'orders':>7} {'time entries':>12} "
+               f"{'rejects':>7}  status")
+    for loc in report.locations.values():
+        status = "ok" if loc.ok else "FAILED"
+        click.echo(f"  {loc.restaurant_guid:38} {loc.name[:24]:24} {loc.orders:>7} "
+                   f"{loc.time_entries:>12} {loc.rejects:>7}  {status}")
+        for error in loc.errors:
+            click.echo(f"      {error}", err=True)
+    if any(loc.rejects for loc in report.locations.values()):
+        click.echo(f"  Rejected records are kept with their raw text in {RAW_DATASET}.rejects.")
+    if report.failed:
+        click.echo(f"{len(report.failed)} location(s) failed; the next run resumes them.",
+                   err=True)
+    return result
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__
+        if isinstance(exc, CloseoutError):
+            return exc
+    return exc
+
+
+def _print_loaded(dates) -> None:
+    with duckdb.connect(str(warehouse_path()), read_only=True) as con:
+        rows = con.execute(f"""
+            select r.name, o.business_date, count(*) as orders,
+                   count(*) filter (where (o.order_json::json->>'voided')::boolean) as voided,
+                   count(*) filter (where (o.order_json::json->>'deleted')::boolean) as deleted
+            from {RAW_DATASET}.orders o
+            join {RAW_DATASET}.restaurants r using (restaurant_guid)
+            where o.business_date between ? and ?
+            group by all order by 1, 2""", list(dates)).fetchall()
+    click.echo(f"\n  {'location':28} {'business date':13} {'orders':>7} {'voided':>7} "
+               f"{'deleted':>7}")
+    for name, day, orders, voided, deleted in rows:
+        click.echo(f"  {name[:28]:28} {day.isoformat():13} {orders:>7} {voided:>7} {deleted:>7}")
+
+
+if __name__ == "__main__":
+    main()

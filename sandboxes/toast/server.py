@@ -1,0 +1,404 @@
+"""The Toast sandbox: authentication, partners, restaurants, config, orders and labor endpoints.
+
+Behaviour follows Toast's published API: machine-client login returning the documented token
+shape (the same token while it is valid), bearer auth and the `Toast-Restaurant-External-ID`
+header, fixed-size `page`/`pageSize` paging with RFC 5988 `Link` headers on `ordersBulk`, page
+tokens on the configuration API, rate limits with `X-Toast-RateLimit-*` headers and 429 +
+`Retry-After`, and Toast's JSON error body. `/_sandbox/...` endpoints let tests inject faults,
+edit orders, move the clock and read counters.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+import threading
+import time
+import uuid
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from urllib.parse import urlencode
+
+from sandboxes.http import Request, Response, SandboxHTTPServer, dump_json
+from sandboxes.toast.data import ToastDataset
+from sandboxes.toast.faults import Faults
+from sandboxes.toast.ratelimit import TOAST_LIMITS, Limit, RateLimiter
+
+CONFIG_ENTITIES = (
+    "revenueCenters", "salesCategories", "diningOptions", "serviceCharges", "discounts",
+    "alternatePaymentTypes", "taxRates",
+)
+MAX_PAGE_SIZE = 100
+MAX_WINDOW = timedelta(days=31)   # Toast: startDate/endDate intervals of at most one month
+TOAST_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:?\d{2})$")
+
+
+class SandboxClock:
+    """Real time by default; tests may shift or freeze it."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+        self.frozen: datetime | None = None
+
+    def now(self) -> datetime:
+        if self.frozen is not None:
+            return self.frozen
+        return datetime.now(timezone.utc) + self.offset
+
+
+@dataclass
+class Token:
+    value: str
+    expires_at: float
+
+
+@dataclass
+class Stats:
+    logins: int = 0
+    requests: Counter = field(default_factory=Counter)        # by path prefix
+    by_restaurant: Counter = field(default_factory=Counter)
+    throttled: int = 0
+    faults_fired: int = 0
+    order_queries: deque = field(default_factory=lambda: deque(maxlen=2000))
+
+
+def toast_error(status: int, message: str, code: int | None = None, headers=None) -> Response:
+    body = {
+        "status": status, "code": code or status * 100, "message": message, "messageKey": None,
+        "fieldName": None, "link": None, "requestId": str(uuid.uuid4()),
+        "developerMessage": message, "errors": [], "canRetry": None,
+    }
+    return Response.json(body, status, headers)
+
+
+def parse_toast_time(text: str | None) -> datetime | None:
+    """Toast's ISO-8601 form, e.g. 2016-01-01T14:13:12.000+0400."""
+    if not text or not TOAST_TIME.match(text):
+        return None
+    fixed = text.replace("Z", "+00:00")
+    if re.search(r"[+-]\d{4}$", fixed):
+        fixed = fixed[:-2] + ":" + fixed[-2:]
+    try:
+        return datetime.fromisoformat(fixed)
+    except ValueError:
+        return None
+
+
+def parse_business_date(text: str | None) -> int | None:
+    if not text or not re.fullmatch(r"\d{8}", text):
+        return None
+    try:
+        date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        return None
+    return int(text)
+
+
+class ToastSandbox:
+    def __init__(
+        self,
+        dataset: ToastDataset,
+        client_id: str = "sandbox-client",
+        client_secret: str = "sandbox-secret",
+        token_ttl: int = 86_400,
+        rate_limits: bool = True,
+        limits: tuple[Limit, ...] = TOAST_LIMITS,
+        config_page_size: int = 50,
+    ):
+        self.dataset = dataset
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.token_ttl = token_ttl
+        self.rate_limits = rate_limits
+        self.limiter = RateLimiter(limits)
+        self.config_page_size = config_page_size
+        self.clock = SandboxClock()
+        self.faults = Faults()
+        self.stats = Stats()
+        self._token: Token | None = None
+        self._lock = threading.Lock()
+        self.base_url = ""
+
+    # -- dispatch ---------------------------------------------------------------------------
+    def handle(self, request: Request) -> Response:
+        if request.path.startswith("/_sandbox/"):
+            return self._control(request)
+        if request.path == "/authentication/v1/authentication/login" and request.method == "POST":
+            return self._login(request)
+        restaurant = request.header("Toast-Restaurant-External-ID")
+        self._count(request.path, restaurant)
+        if not self._authorized(request):
+            return toast_error(401, "Authentication failed: missing, invalid or expired bearer "
+                                    "token", 10401)
+        fired = self.faults.take(request.path, restaurant)
+        self.stats.faults_fired += len(fired)
+        decision = None
+        if self.rate_limits:
+            decision = self.limiter.check(restaurant or f"ip:{request.client_ip}", request.path)
+            if not decision.allowed:
+                self.stats.throttled += 1
+                return toast_error(429, "Rate limit exceeded", 42900, decision.headers)
+        response = self._with_faults(fired, lambda: self._route(request, restaurant, fired))
+        if decision:
+            response.headers.update(decision.headers)
+        return response
+
+    def _with_faults(self, fired, produce) -> Response:
+        for rule in fired:
+            if rule.kind == "status":
+                headers = {"Retry-After": "1"} if rule.status == 429 else None
+                return toast_error(rule.status, f"Injected fault: HTTP {rule.status}",
+                                   headers=headers)
+        response = produce()
+        for rule in fired:
+            if rule.kind == "slow":
+                response.delay += rule.seconds
+            elif rule.kind == "drop":
+                response.drop = True
+            elif rule.kind == "truncate":
+                response.truncate = True
+        return response
+
+    def _route(self, request: Request, restaurant: str | None, fired) -> Response:
+        path = request.path
+        if path == "/partners/v1/restaurants":
+            return Response.json(self.dataset.partner_restaurants())
+        location_error = self._check_restaurant(restaurant)
+        if location_error:
+            return location_error
+        if path.startswith("/restaurants/v1/restaurants/"):
+            guid = path.rsplit("/", 1)[-1]
+            if guid != restaurant:
+                return toast_error(403, "Toast-Restaurant-External-ID does not match the "
+                                        "requested restaurant", 10403)
+            return Response.json(self.dataset.restaurant(guid))
+        if path.startswith("/config/v2/"):
+            return self._config(request, restaurant, path.rsplit("/", 1)[-1])
+        if path == "/orders/v2/ordersBulk":
+            return self._orders_bulk(request, restaurant, fired)
+        if path.startswith("/orders/v2/orders/"):
+            order = self.dataset.order(restaurant, path.rsplit("/", 1)[-1], as_of=self.clock.now())
+            return Response.json(order) if order else toast_error(404, "Order not found", 10404)
+        if path == "/labor/v1/jobs":
+            return Response.json(self.dataset.jobs(restaurant))
+        if path == "/labor/v1/timeEntries":
+            return self._time_entries(request, restaurant)
+        return toast_error(404, f"No such endpoint: {request.method} {path}", 10404)
+
+    # -- auth ---------------------------------------------------------------------------------
+    def _login(self, request: Request) -> Response:
+        try:
+            body = request.json() or {}
+        except ValueError:
+            return toast_error(400, "Request body is not valid JSON", 10400)
+        if body.get("userAccessType") != "TOAST_MACHINE_CLIENT":
+            return toast_error(400, "userAccessType must be TOAST_MACHINE_CLIENT", 10400)
+        if body.get("clientId") != self.client_id or body.get("clientSecret") != self.client_secret:
+            return toast_error(401, "Invalid client credentials", 10401)
+        with self._lock:
+            self.stats.logins += 1
+            now = time.time()
+            if self._token is None or self._token.expires_at <= now:
+                self._token = Token(_fake_jwt(self.client_id), now + self.token_ttl)
+            token = self._token
+        return Response.json({
+            "@class": ".SuccessfulResponse",
+            "token": {
+                "tokenType": "Bearer", "scope": None,
+                "expiresIn": int(token.expires_at - time.time()),
+                "accessToken": token.value, "idToken": None, "refreshToken": None,
+            },
+            "status": "SUCCESS",
+        })
+
+    def _authorized(self, request: Request) -> bool:
+        header = request.header("Authorization") or ""
+        token = self._token
+        return (
+            token is not None and header == f"Bearer {token.value}"
+            and token.expires_at > time.time()
+        )
+
+    def _check_restaurant(self, restaurant: str | None) -> Response | None:
+        if not restaurant:
+            return toast_error(400, "Missing required header Toast-Restaurant-External-ID", 10400)
+        if self.dataset.location(restaurant) is None:
+            return toast_error(403, f"InvalidRestaurant: restaurant {restaurant} is unknown or "
+                                    "not connected to this client", 10403)
+        return None
+
+    # -- config -------------------------------------------------------------------------------
+    def _config(self, request: Request, restaurant: str, entity: str) -> Response:
+        if entity not in CONFIG_ENTITIES:
+            return toast_error(404, f"No such configuration entity: {entity}", 10404)
+        records = self.dataset.config(restaurant, entity)
+        start = 0
+        token = request.query.get("pageToken")
+        if token:
+            try:
+                start = int(base64.urlsafe_b64decode(token.encode()).decode().split(":")[1])
+            except (ValueError, IndexError):
+                return toast_error(400, "Invalid pageToken", 10400)
+        stop = start + self.config_page_size
+        headers = {}
+        if stop < len(records):
+            headers["Toast-Next-Page-Token"] = base64.urlsafe_b64encode(
+                f"{entity}:{stop}".encode()).decode()
+        return Response.json(records[start:stop], headers=headers)
+
+    # -- orders -------------------------------------------------------------------------------
+    def _orders_bulk(self, request: Request, restaurant: str, fired) -> Response:
+        q = request.query
+        try:
+            page_size = int(q.get("pageSize", MAX_PAGE_SIZE))
+            page = int(q.get("page", 1))
+        except ValueError:
+            return toast_error(400, "page and pageSize must be integers", 10400)
+        if not 1 <= page_size <= MAX_PAGE_SIZE or page < 1:
+            return toast_error(400, f"pageSize must be 1..{MAX_PAGE_SIZE} and page >= 1", 10400)
+        now = self.clock.now()
+        self.stats.order_queries.append({"restaurant": restaurant, **q})
+        if "businessDate" in q:
+            business_date = parse_business_date(q["businessDate"])
+            if business_date is None or "startDate" in q or "endDate" in q:
+                return toast_error(400, "businessDate must be yyyymmdd and cannot be combined "
+                                        "with startDate/endDate", 10400)
+            query = self.dataset.orders_by_business_date(restaurant, business_date, as_of=now)
+        else:
+            start, end = parse_toast_time(q.get("startDate")), parse_toast_time(q.get("endDate"))
+            if start is None or end is None:
+                return toast_error(400, "Give businessDate, or startDate and endDate in ISO-8601 "
+                                        "(e.g. 2016-01-01T14:13:12.000+0400)", 10400)
+            if end <= start:
+                return toast_error(400, "endDate must be later than startDate", 10400)
+            if end - start > MAX_WINDOW:
+                return toast_error(400, "The startDate/endDate interval cannot exceed one month",
+                                   10400)
+            query = self.dataset.orders_modified_between(restaurant, start, end, as_of=now)
+        first = (page - 1) * page_size
+        orders = query.page(first, first + page_size) if first < len(query) else []
+        body = self._serialise_orders(orders, fired)
+        return Response(200, body, {"Link": self._links(request, page, page_size, len(query))})
+
+    def _serialise_orders(self, orders: list[dict], fired) -> bytes:
+        parts = [dump_json(order) for order in orders]
+        for rule in fired:
+            if not parts:
+                break
+            if rule.kind == "malformed_order":
+                broken = dict(orders[0])
+                if rule.field == "businessDate":
+                    broken["businessDate"] = 20261345
+                else:
+                    broken.pop(rule.field, None)
+                parts[0] = dump_json(broken)
+            elif rule.kind == "unparseable_order":
+                parts[-1] = parts[-1][: len(parts[-1]) // 2]
+        return b"[" + b",".join(parts) + b"]"
+
+    def _links(self, request: Request, page: int, page_size: int, total: int) -> list[str]:
+        last = max(1, -(-total // page_size))
+
+        def link(number: int, rel: str) -> str:
+            params = dict(request.query, page=str(number), pageSize=str(page_size))
+            return f'<{self.base_url}{request.path}?{urlencode(params)}>; rel="{rel}"'
+
+        links = [link(page, "self"), link(1, "first")]
+        if page > 1:
+            links.append(link(page - 1, "prev"))
+        if page < last:
+            links.append(link(page + 1, "next"))
+        links.append(link(last, "last"))
+        return links
+
+    # -- labor --------------------------------------------------------------------------------
+    def _time_entries(self, request: Request, restaurant: str) -> Response:
+        q, now = request.query, self.clock.now()
+        if "businessDate" in q:
+            business_date = parse_business_date(q["businessDate"])
+            if business_date is None:
+                return toast_error(400, "businessDate must be yyyymmdd", 10400)
+            entries = self.dataset.time_entries(restaurant, business_date=business_date, as_of=now)
+        elif "modifiedStartDate" in q:
+            start = parse_toast_time(q.get("modifiedStartDate"))
+            end = parse_toast_time(q.get("modifiedEndDate"))
+            if start is None or end is None or end <= start or end - start > MAX_WINDOW:
+                return toast_error(400, "modifiedStartDate and modifiedEndDate must be ISO-8601, "
+                                        "in order, and at most one month apart", 10400)
+            entries = self.dataset.time_entries(restaurant, start=start, end=end, as_of=now)
+        else:
+            return toast_error(400, "Give businessDate or modifiedStartDate/modifiedEndDate "
+                                    "(the sandbox does not filter by inDate)", 10400)
+        return Response.json(entries)
+
+    # -- bookkeeping and test control -------------------------------------------------------
+    def _count(self, path: str, restaurant: str | None) -> None:
+        with self._lock:
+            self.stats.requests[path if not path.startswith("/restaurants/") else
+                                "/restaurants/v1/restaurants"] += 1
+            if restaurant:
+                self.stats.by_restaurant[restaurant] += 1
+
+    def _control(self, request: Request) -> Response:
+        action = request.path.removeprefix("/_sandbox/")
+        body = request.json() if request.body else {}
+        if action == "stats":
+            s = self.stats
+            return Response.json({
+                "logins": s.logins, "requests": dict(s.requests),
+                "by_restaurant": dict(s.by_restaurant), "throttled": s.throttled,
+                "faults_fired": s.faults_fired, "now": self.clock.now().isoformat(),
+                "order_queries": list(s.order_queries),
+            })
+        if action == "reset":
+            self.stats = Stats()
+            self.faults.clear()
+            return Response.json({"ok": True})
+        if action == "faults":
+            try:
+                rules = [self.faults.add(**spec) for spec in (body if isinstance(body, list)
+                                                                else [body])]
+            except (TypeError, ValueError) as exc:
+                return Response.json({"error": str(exc)}, 400)
+            return Response.json({"added": len(rules)})
+        if action == "clock":
+            if body.get("frozen"):
+                self.clock.frozen = datetime.fromisoformat(body["frozen"])
+            else:
+                self.clock.frozen = None
+            self.clock.offset = timedelta(seconds=body.get("offset_seconds", 0))
+            return Response.json({"now": self.clock.now().isoformat()})
+        if action == "rate_limits":
+            self.rate_limits = bool(body.get("enabled", True))
+            return Response.json({"enabled": self.rate_limits})
+        if action == "expire_token":
+            with self._lock:
+                if self._token:
+                    self._token.expires_at = time.time() - 1
+            return Response.json({"ok": True})
+        if action == "edit":
+            at = datetime.fromisoformat(body["at"]) if body.get("at") else self.clock.now()
+            order = self.dataset.apply_edit(body["restaurant"], body["order"], body["kind"], at)
+            return Response.json(order)
+        if action == "orders":
+            self.dataset.add_order(body["restaurant"], body["order"])
+            return Response.json({"ok": True})
+        return Response.json({"error": f"unknown control action {action}"}, 404)
+
+
+def _fake_jwt(client_id: str) -> str:
+    def part(data: dict) -> str:
+        return base64.urlsafe_b64encode(dump_json(data)).decode().rstrip("=")
+
+    header = part({"alg": "RS256", "typ": "JWT"})
+    claims = part({"client_id": client_id, "https://toasttab.com/access_type":
+                   "TOAST_MACHINE_CLIENT", "jti": str(uuid.uuid4())})
+    return f"{header}.{claims}.{secrets.token_urlsafe(32)}"
+
+
+def make_server(sandbox: ToastSandbox, host: str = "127.0.0.1", port: int = 0) -> SandboxHTTPServer:
+    server = SandboxHTTPServer(sandbox, host, port)
+    sandbox.base_url = server.url
+    return server

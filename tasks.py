@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Set-up and run from a fresh clone with nothing but Python 3.10+:
+
+    python3 tasks.py demo      # the main job on the embedded sandboxes and a local DuckDB file
+    python3 tasks.py test      # the whole test suite
+    python3 tasks.py bench     # the loader benchmark (prints figures against the targets)
+
+Each creates ./.venv and installs closeout into it the first time (again when pyproject.toml
+changes), then runs inside it. Extra arguments are passed on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+
+
+def ensure_environment() -> None:
+    stamp = VENV / ".closeout-installed"
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == wanted:
+        return
+    if not (BIN / "python").exists():
+        print("creating virtualenv in .venv", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    print("installing closeout and its dependencies into .venv", flush=True)
+    run([BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
+    run([BIN / "python", "-m", "pip", "install", "--quiet", "-e", ".[test]"])
+    stamp.write_text(wanted)
+
+
+def run(args, **kwargs) -> None:
+    completed = subprocess.run([str(a) for a in args], cwd=ROOT, **kwargs)
+    if completed.returncode:
+        raise SystemExit(completed.returncode)
+
+
+def main(argv: list[str]) -> None:
+    if not argv or argv[0] not in {"demo", "test", "bench"}:
+        raise SystemExit(__doc__)
+    ensure_environment()
+    task, rest = argv[0], argv[1:]
+    if task == "demo":
+        run([BIN / "closeout", "demo", *rest])
+    elif task == "test":
+        run([BIN / "python", "-m", "pytest", *rest])
+    else:
+        run([BIN / "python", "benchmarks/bench_load.py", *rest])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

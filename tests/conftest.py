@@ -1,0 +1,107 @@
+"""Fixtures: the sandboxes as a real subprocess, and an isolated warehouse per test."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class ToastSandboxProcess:
+    url: str
+    client_id: str
+    client_secret: str
+    restaurants: list[str]
+    seed: int
+    locations: int
+    orders_per_day: int
+
+    def control(self, action: str, body=None) -> dict:
+        response = httpx.post(f"{self.url}/_sandbox/{action}", json=body or {}, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def stats(self) -> dict:
+        return self.control("stats")
+
+    def fault(self, **rule) -> None:
+        self.control("faults", rule)
+
+
+def start_sandbox(tmp_path: Path, *, locations: int = 3, orders_per_day: int = 40,
+                  seed: int = 7, rate_limits: bool = True) -> tuple[subprocess.Popen,
+                                                                    ToastSandboxProcess]:
+    ready = tmp_path / f"sandbox-{time.monotonic_ns()}.json"
+    args = [sys.executable, "-m", "posting.cli", "sandbox", "--port", "0", "--ready-file",
+            str(ready), "--seed", str(seed), "--locations", str(locations), "--orders-per-day",
+            str(orders_per_day), "--rate-limits" if rate_limits else "--no-rate-limits"]
+    process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while not ready.exists():
+        if process.poll() is not None:
+            raise RuntimeError(f"sandbox exited: {process.stderr.read().decode()}")
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("sandbox did not start within 30 s")
+        time.sleep(0.05)
+    info = json.loads(ready.read_text())
+    return process, ToastSandboxProcess(
+        url=info["urls"]["toast"], client_id=info["toast"]["client_id"],
+        client_secret=info["toast"]["client_secret"], restaurants=info["toast"]["restaurants"],
+        seed=seed, locations=locations, orders_per_day=orders_per_day,
+    )
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="session")
+def toast_sandbox(tmp_path_factory) -> ToastSandboxProcess:
+    process, sandbox = start_sandbox(tmp_path_factory.mktemp("sandbox"))
+    yield sandbox
+    stop(process)
+
+
+@pytest.fixture
+def toast(toast_sandbox: ToastSandboxProcess) -> ToastSandboxProcess:
+    """The shared Toast sandbox, with faults and counters reset and the clock live."""
+    toast_sandbox.control("reset")
+    toast_sandbox.control("clock", {})
+    toast_sandbox.control("rate_limits", {"enabled": True})
+    return toast_sandbox
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path, monkeypatch) -> Path:
+    """A fresh DuckDB file and working directory; no config leaks in from the developer's."""
+    for name in list(os.environ):
+        if name.startswith(("SOURCES__", "CLOSEOUT_")):
+            monkeypatch.delenv(name)
+    db = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("CLOSEOUT_DB", str(db))
+    monkeypatch.chdir(tmp_path)
+    return db
+
+
+@pytest.fixture
+def toast_env(toast: ToastSandboxProcess, warehouse: Path, monkeypatch) -> ToastSandboxProcess:
+    """Loader settings pointing at the sandbox, through dlt's environment variables."""
+    monkeypatch.setenv("SOURCES__TOAST__BASE_URL", toast.url)
+    monkeypatch.setenv("SOURCES__TOAST__CLIENT_ID", toast.client_id)
+    monkeypatch.setenv("SOURCES__TOAST__CLIENT_SECRET", toast.client_secret)
+    return toast

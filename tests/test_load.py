@@ -1,0 +1,243 @@
+"""The Toast loader against the sandbox, over real HTTP, into a real DuckDB file."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from loaders.pipeline import run_load, toast_pipeline
+from loaders.toast.client import ClientOptions
+from loaders.toast.windows import current_business_date, toast_format
+from posting.cli import main
+from sandboxes.toast.data import ToastDataset
+
+FAST_RETRIES = ClientOptions(attempts=3, backoff_initial=0.01, backoff_max=0.05)
+
+
+def freeze(toast, at: datetime) -> None:
+    toast.control("clock", {"frozen": at.isoformat()})
+
+
+def sandbox_data(toast) -> ToastDataset:
+    """An identical copy of the sandbox's dataset, to know what it serves."""
+    return ToastDataset(seed=toast.seed, location_count=toast.locations,
+                        orders_per_day=toast.orders_per_day, history_days=120)
+
+
+def expected_orders(toast, as_of: datetime, days: int) -> dict[str, int]:
+    data = sandbox_data(toast)
+    expected = {}
+    for loc in data.locations:
+        today = current_business_date(as_of, loc.time_zone, loc.closeout_hour)
+        expected[loc.guid] = sum(
+            len(data.orders_by_business_date(loc.guid, int((today - timedelta(n)).strftime(
+                "%Y%m%d")), as_of=as_of)) for n in range(days))
+    return expected
+
+
+def warehouse_orders(db) -> dict[str, int]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return dict(con.execute("select restaurant_guid, count(*) from toast_raw.orders "
+                                "group by 1").fetchall())
+
+
+def duplicate_orders(db) -> int:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("""select count(*) from (select restaurant_guid, order_guid
+                              from toast_raw.orders group by all having count(*) > 1)""").fetchone()[0]
+
+
+def test_first_load_backfills_and_second_load_reads_only_the_modified_window(toast_env, warehouse):
+    as_of = datetime.now(timezone.utc) - timedelta(seconds=5)
+    freeze(toast_env, as_of)
+
+    first = run_load(backfill_days=3, lag_minutes=0)
+
+    assert first.ok, first.report.failed
+    expected = expected_orders(toast_env, as_of, days=3)
+    assert warehouse_orders(warehouse) == expected
+    assert sum(expected.values()) > 100
+    assert duplicate_orders(warehouse) == 0
+    queried = {q["businessDate"] for q in toast_env.stats()["order_queries"]}
+    assert len(queried) >= 3          # one business date query per backfilled day
+
+    toast_env.control("reset")
+    second = run_load(backfill_days=3, lag_minutes=0)
+
+    assert second.ok
+    assert toast_pipeline().last_trace.last_normalize_info.row_counts.get("orders", 0) == 0
+    assert warehouse_orders(warehouse) == expected
+    queries = toast_env.stats()["order_queries"]
+    assert {q["restaurant"] for q in queries} == set(toast_env.restaurants)
+    assert {q["startDate"] for q in queries} == {toast_format(first.report.started_at)}
+    assert all("businessDate" not in q for q in queries)
+
+
+def test_late_edit_is_picked_up_by_the_modified_window(toast_env, warehouse):
+    as_of = datetime.now(timezone.utc) - timedelta(seconds=5)
+    freeze(toast_env, as_of)
+    assert run_load(backfill_days=2, lag_minutes=0).ok
+    restaurant = toast_env.restaurants[0]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        order_guid, business_day, before = con.execute("""
+            select order_guid, business_date, order_json from toast_raw.orders
+            where restaurant_guid = ? and not (order_json::json->>'voided')::boolean
+              and business_date < ? order by order_guid limit 1""",
+            [restaurant, as_of.date()]).fetchone()
+
+    edit_at = datetime.now(timezone.utc)
+    toast_env.control("edit", {"restaurant": restaurant, "order": order_guid,
+                               "kind": "add_tip", "at": edit_at.isoformat()})
+    freeze(toast_env, edit_at + timedelta(seconds=1))
+    assert run_load(lag_minutes=0).ok
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute("""select business_date, modified_at, order_json from toast_raw.orders
+                              where restaurant_guid = ? and order_guid = ?""",
+                           [restaurant, order_guid]).fetchall()
+    assert len(rows) == 1
+    day, modified_at, after = rows[0]
+    assert day == business_day                     # the business date does not move
+    assert abs(modified_at - edit_at) < timedelta(seconds=1)
+    assert after != before
+    assert duplicate_orders(warehouse) == 0
+
+
+def test_one_token_for_all_locations_and_reused_by_the_next_run(toast_env, warehouse,
+                                                                 monkeypatch):
+    from cryptography.fernet import Fernet
+
+    monkeypatch.setenv("CLOSEOUT_SECRET_KEY", Fernet.generate_key().decode())
+    freeze(toast_env, datetime.now(timezone.utc))
+    assert run_load(backfill_days=1).ok
+    assert run_load(backfill_days=1).ok
+
+    stats = toast_env.stats()
+    assert stats["logins"] == 1
+    assert set(stats["by_restaurant"]) == set(toast_env.restaurants)
+    token_file = warehouse.parent / ".closeout" / "tokens.enc"
+    assert token_file.exists() and b"eyJ" not in token_file.read_bytes()
+
+
+def test_rate_limit_pacing_avoids_429s(toast_env, warehouse):
+    freeze(toast_env, datetime.now(timezone.utc))
+    # 40 orders a day in pages of 5: about 25 ordersBulk calls per location, against 5/s.
+    result = run_load(backfill_days=3, page_size=5)
+    assert result.ok
+    stats = toast_env.stats()
+    assert stats["requests"]["/orders/v2/ordersBulk"] >= 60
+    assert stats["throttled"] == 0
+
+
+def test_429_and_5xx_and_dropped_connections_are_retried(toast_env, warehouse):
+    as_of = datetime.now(timezone.utc) - timedelta(seconds=5)
+    freeze(toast_env, as_of)
+    first, second = toast_env.restaurants[:2]
+    toast_env.fault(kind="status", status=429, path="/orders/v2/ordersBulk", restaurant=first,
+                    times=2)
+    toast_env.fault(kind="status", status=503, path="/orders/v2/ordersBulk", restaurant=second,
+                    times=2, skip=1)
+    toast_env.fault(kind="drop", path="/config/v2/taxRates", restaurant=second)
+
+    result = run_load(backfill_days=2, client_options=FAST_RETRIES)
+
+    assert result.ok, result.report.failed
+    assert toast_env.stats()["faults_fired"] == 5
+    assert warehouse_orders(warehouse) == expected_orders(toast_env, as_of, days=2)
+
+
+def test_malformed_orders_reach_the_rejects_table_and_the_rest_loads(toast_env, warehouse):
+    as_of = datetime.now(timezone.utc) - timedelta(seconds=5)
+    freeze(toast_env, as_of)
+    restaurant = toast_env.restaurants[0]
+    toast_env.fault(kind="malformed_order", field="guid", path="/orders/v2/ordersBulk",
+                    restaurant=restaurant)
+    toast_env.fault(kind="malformed_order", field="businessDate", path="/orders/v2/ordersBulk",
+                    restaurant=restaurant, skip=1)
+    toast_env.fault(kind="unparseable_order", path="/orders/v2/ordersBulk",
+                    restaurant=restaurant, skip=2)
+
+    result = run_load(backfill_days=3)
+
+    assert result.ok
+    assert result.report.locations[restaurant].rejects == 3
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rejects = con.execute("select reason, raw_text, source_url from toast_raw.rejects "
+                              "where restaurant_guid = ? order by reason", [restaurant]).fetchall()
+    reasons = " | ".join(r[0] for r in rejects)
+    assert len(rejects) == 3
+    assert "no guid" in reasons and "invalid businessDate 20261345" in reasons
+    assert "unparseable JSON" in reasons
+    assert all(raw.startswith("{") and "ordersBulk" in url for _, raw, url in rejects)
+    expected = expected_orders(toast_env, as_of, days=3)
+    loaded = warehouse_orders(warehouse)
+    assert loaded[restaurant] == expected[restaurant] - 3
+    others = [guid for guid in toast_env.restaurants if guid != restaurant]
+    assert all(loaded[guid] == expected[guid] for guid in others)
+
+
+def test_a_failing_location_does_not_stop_the_others_and_resumes_next_run(toast_env, warehouse):
+    as_of = datetime.now(timezone.utc) - timedelta(seconds=5)
+    freeze(toast_env, as_of)
+    broken = toast_env.restaurants[1]
+    toast_env.fault(kind="status", status=500, path="/orders/v2/ordersBulk", restaurant=broken,
+                    times=-1)
+
+    first = run_load(backfill_days=2, client_options=FAST_RETRIES)
+
+    assert not first.ok
+    assert [loc.restaurant_guid for loc in first.report.failed] == [broken]
+    assert "500" in first.report.locations[broken].errors[0]
+    expected = expected_orders(toast_env, as_of, days=2)
+    loaded = warehouse_orders(warehouse)
+    assert broken not in loaded
+    assert all(loaded[guid] == expected[guid] for guid in toast_env.restaurants if guid != broken)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        status = dict(con.execute("select restaurant_guid, status from closeout_audit.load_runs"
+                                  ).fetchall())
+    assert status[broken] == "failed"
+
+    toast_env.control("reset")
+    second = run_load(backfill_days=2, client_options=FAST_RETRIES)
+
+    assert second.ok
+    assert warehouse_orders(warehouse) == expected
+    resumed = [q for q in toast_env.stats()["order_queries"] if q["restaurant"] == broken]
+    assert resumed and all("businessDate" in q for q in resumed)   # backfilled, not skipped
+
+
+def test_cli_load_explicit_business_dates(toast_env, warehouse):
+    as_of = datetime.now(timezone.utc) - timedelta(seconds=5)
+    freeze(toast_env, as_of)
+    day = (as_of - timedelta(days=10)).date()
+
+    result = CliRunner().invoke(main, ["load", "--from", day.isoformat(), "--to",
+                                       (day + timedelta(days=1)).isoformat()])
+
+    assert result.exit_code == 0, result.output
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        days = {d for (d,) in con.execute("select distinct business_date from toast_raw.orders")
+                .fetchall()}
+        restaurants = con.execute("select count(*) from toast_raw.restaurants").fetchone()[0]
+        config = dict(con.execute("select entity, count(*) from toast_raw.config_records "
+                                  "group by 1").fetchall())
+        entries = con.execute("select count(*) from toast_raw.time_entries").fetchone()[0]
+    assert days == {day, day + timedelta(days=1)}
+    assert restaurants == 3
+    assert {"revenueCenters", "salesCategories", "diningOptions", "serviceCharges", "discounts",
+            "alternatePaymentTypes", "taxRates", "jobs"} <= set(config)
+    assert entries > 0
+    for guid in toast_env.restaurants:
+        assert guid in result.output
+
+
+def test_cli_reports_bad_credentials_with_the_fix(toast_env, warehouse, monkeypatch):
+    monkeypatch.setenv("SOURCES__TOAST__CLIENT_SECRET", "wrong")
+    result = CliRunner().invoke(main, ["load", "--from", "2026-01-05"])
+    assert result.exit_code == 1
+    assert "refused the client credentials" in result.output
+    assert "SOURCES__TOAST__CLIENT_SECRET" in result.output
+    assert "wrong" not in result.output
