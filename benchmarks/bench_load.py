@@ -95,7 +95,7 @@ def nested_baseline(sandbox, day: date, sample: int, workdir: Path) -> tuple[int
             break
     orders = orders[:sample]
     pipeline = dlt.pipeline("bench_nested", destination=dlt.destinations.duckdb(
-        str(workdir / "nested.duckdb")), dataset_name="nested",
+        str(workdir / "nested.duckdb")), dataset_name="toast_nested",
         pipelines_dir=str(workdir / "pipelines"))
     started = time.perf_counter()
     pipeline.run(dlt.resource(orders, name="orders", primary_key="guid",

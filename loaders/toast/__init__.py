@@ -93,19 +93,19 @@ class ToastContext:
                 self._restaurants = {}
                 for guid in self._guids():
                     try:
-                        text = self.client.get(settings.RESTAURANT_PATH.format(guid=guid),
-                                               restaurant=guid).text
-                        record = decode(text)
+                        body = self.client.get(settings.RESTAURANT_PATH.format(guid=guid),
+                                               restaurant=guid).content
+                        record = decode(body)
                     except ToastAuthError:
                         raise   # no location can load: stop the run with the fix
                     except CloseoutError as exc:
                         self.report.location(guid).errors.append(f"restaurant: {exc}")
                         continue
-                    except ValueError as exc:
+                    except ValueError as exc:   # msgspec.DecodeError is a ValueError
                         self.report.location(guid).errors.append(
                             f"restaurant: Toast sent an unreadable restaurant record: {exc}")
                         continue
-                    record["_raw"] = text
+                    record["_raw"] = body.decode()
                     self._restaurants[guid] = record
                     self.report.location(guid).name = (record.get("general") or {}).get("name", "")
             return self._restaurants
@@ -161,11 +161,11 @@ def toast_source(
         dlt.resource(_restaurants(ctx), name="restaurants", write_disposition="merge",
                      primary_key="restaurant_guid", columns=RESTAURANT_COLUMNS),
         dlt.resource(_config_records(ctx), name="config_records", write_disposition="merge",
-                     primary_key=("restaurant_guid", "entity", "guid")),
+                     primary_key=("restaurant_guid", "entity", "guid"), parallelized=True),
         dlt.resource(_orders(ctx), name="orders", write_disposition="merge",
                      primary_key=("restaurant_guid", "order_guid")),
         dlt.resource(_time_entries(ctx), name="time_entries", write_disposition="merge",
-                     primary_key=("restaurant_guid", "time_entry_guid")),
+                     primary_key=("restaurant_guid", "time_entry_guid"), parallelized=True),
     )
 
 
@@ -209,7 +209,7 @@ def _config_records(ctx: ToastContext) -> Iterator[dict]:
                     "guid": record.get("guid"),
                     "name": record.get("name") or record.get("title"),
                     "extracted_at": ctx.now,
-                    "record_json": raw,
+                    "record_json": raw.decode(),
                 }
 
 
@@ -303,7 +303,7 @@ def _time_entry_row(ctx: ToastContext, guid: str, entry, raw: str) -> dict | Non
         "business_date": day,
         "modified_at": toast_time(entry.get("modifiedDate")),
         "extracted_at": ctx.now,
-        "entry_json": raw,
+        "entry_json": raw.decode(),
     }
 
 

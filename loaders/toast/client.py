@@ -15,7 +15,8 @@ from tenacity import (
     Retrying,
     retry_if_exception_type,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 
 from loaders.errors import (
@@ -189,7 +190,9 @@ class ToastClient:
         url = path_or_url if path_or_url.startswith("http") else self.base_url + path_or_url
         retrying = Retrying(
             retry=retry_if_exception_type(_Retryable),
-            wait=wait_exponential_jitter(self.options.backoff_initial, self.options.backoff_max),
+            wait=wait_exponential(multiplier=self.options.backoff_initial,
+                                  max=self.options.backoff_max)
+            + wait_random(0, self.options.backoff_initial),
             stop=stop_after_attempt(self.options.attempts),
             reraise=True,
         )
@@ -254,29 +257,29 @@ class ToastClient:
             return response
 
     def get_json(self, path: str, *, restaurant: str | None = None, params: dict | None = None):
-        """The decoded body, numbers as text (see jsontext)."""
-        return decode(self.get(path, restaurant=restaurant, params=params).text)
+        """The decoded body, numbers as Decimal (see jsontext)."""
+        return decode(self.get(path, restaurant=restaurant, params=params).content)
 
     def get_array(self, path: str, *, restaurant: str | None = None,
-                  params: dict | None = None) -> list[tuple[str, object]]:
-        """(exact text, decoded value) of each element of a JSON array response."""
+                  params: dict | None = None) -> list[tuple[bytes, object]]:
+        """(exact bytes, decoded value) of each element of a JSON array response."""
         response = self.get(path, restaurant=restaurant, params=params)
         try:
-            return list(split_array(response.text))
+            return _with_values(split_array(response.content))
         except BrokenArray as exc:
             raise ToastRefusal(f"Toast sent an unreadable array from {response.request.url} for "
                                f"restaurant {restaurant}: {exc}", status=response.status_code,
                                restaurant=restaurant, url=str(response.request.url)) from exc
 
-    def config_records(self, entity: str, restaurant: str) -> list[tuple[str, object]]:
+    def config_records(self, entity: str, restaurant: str) -> list[tuple[bytes, object]]:
         """Every record of one configuration entity, following Toast-Next-Page-Token."""
         path = settings.CONFIG_PATH.format(entity=entity)
-        records: list[tuple[str, object]] = []
+        records: list[tuple[bytes, object]] = []
         params: dict = {}
         while True:
             response = self.get(path, restaurant=restaurant, params=params)
             try:
-                records.extend(split_array(response.text))
+                records.extend(_with_values(split_array(response.content)))
             except BrokenArray as exc:
                 raise ToastRefusal(f"Toast sent an unreadable {entity} page for restaurant "
                                    f"{restaurant}: {exc}", status=response.status_code,
@@ -287,16 +290,20 @@ class ToastClient:
             params = {"pageToken": token}
 
     def order_pages(self, restaurant: str, params: dict,
-                    page_size: int = settings.MAX_PAGE_SIZE) -> Iterator[tuple[str, str]]:
-        """(url, body text) of each ordersBulk page, following the Link rel="next" header."""
+                    page_size: int = settings.MAX_PAGE_SIZE) -> Iterator[tuple[str, bytes]]:
+        """(url, body bytes) of each ordersBulk page, following the Link rel="next" header."""
         response = self.get(settings.ORDERS_BULK_PATH, restaurant=restaurant,
                             params={**params, "pageSize": page_size, "page": 1})
         while True:
-            yield str(response.request.url), response.text
+            yield str(response.request.url), response.content
             next_url = _next_link(response)
             if not next_url:
                 return
             response = self.get(next_url, restaurant=restaurant)
+
+
+def _with_values(elements) -> list[tuple[bytes, object]]:
+    return [(bytes(raw), decode(raw)) for raw in elements]
 
 
 def _next_link(response: httpx.Response) -> str | None:

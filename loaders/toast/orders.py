@@ -1,7 +1,7 @@
 """Turn ordersBulk pages into Arrow batches without a float ever touching an amount.
 
-Each order is kept whole as the exact JSON text Toast sent (dbt unnests it in DuckDB); the
-loader reads only what it needs to key and window the order. Orders that cannot be keyed are
+Each order is kept whole as the exact JSON bytes Toast sent (dbt unnests it in DuckDB); the
+loader decodes only what it needs to key and window the order. Orders that cannot be keyed are
 returned as rejects with their raw text, never dropped.
 """
 
@@ -11,14 +11,16 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from typing import Any
 
+import msgspec
 import pyarrow as pa
 
-from loaders.toast.jsontext import BrokenArray, split_array
+from loaders.toast.jsontext import BrokenArray, salvage, split_array
 
 # A JSON number with more than 15 significant digits cannot pass exactly through DuckDB's JSON
-# reader (it parses numbers as doubles); such an order is rejected rather than silently rounded.
-_TOO_PRECISE = re.compile(r"[:,\[]\s*-?(?:\d{16,}|(?=[\d.]{17})\d+\.\d+)")
+# reader (it holds numbers as doubles); such an order is rejected rather than silently rounded.
+_TOO_PRECISE = re.compile(rb"[:,\[]\s*-?(?:\d{16,}|(?=[\d.]{17})\d+\.\d+)")
 
 ORDER_SCHEMA = pa.schema([
     pa.field("restaurant_guid", pa.string(), nullable=False),
@@ -41,6 +43,18 @@ REJECT_SCHEMA = pa.schema([
 ])
 
 
+class _OrderKeys(msgspec.Struct):
+    """The only fields the loader reads; everything else stays in the raw bytes."""
+
+    guid: Any = None
+    businessDate: Any = None
+    modifiedDate: Any = None
+    openedDate: Any = None
+
+
+_order_keys = msgspec.json.Decoder(_OrderKeys)
+
+
 @dataclass
 class ParsedPage:
     rows: dict[str, list] = field(default_factory=lambda: {n: [] for n in ORDER_SCHEMA.names})
@@ -51,55 +65,66 @@ class ParsedPage:
         return len(self.rows["order_guid"])
 
     def table(self) -> pa.Table:
-        return pa.Table.from_pydict(self.rows, schema=ORDER_SCHEMA)
+        columns = dict(self.rows)
+        columns["order_json"] = pa.array(columns["order_json"], pa.binary()).cast(pa.string())
+        return pa.Table.from_pydict(columns, schema=ORDER_SCHEMA)
 
 
-def parse_page(text: str, restaurant_guid: str, source_url: str, extracted_at: datetime,
+def parse_page(body: bytes, restaurant_guid: str, source_url: str, extracted_at: datetime,
                into: ParsedPage | None = None) -> ParsedPage:
     """Split one ordersBulk page into keyed orders and rejects (appending to `into`)."""
     parsed = into or ParsedPage()
 
-    def reject(raw: str, reason: str, order_guid: str | None = None) -> None:
+    def reject(raw: bytes, reason: str, order_guid: str | None = None) -> None:
         parsed.rejects.append(reject_row(restaurant_guid, source_url, extracted_at, raw, reason,
                                          order_guid))
 
     try:
-        for raw, document in split_array(text):
-            problem = _keying_problem(document, raw)
-            if problem:
-                guid = document.get("guid") if isinstance(document, dict) else None
-                reject(raw, problem, guid if isinstance(guid, str) else None)
-            else:
-                _add_order(parsed.rows, restaurant_guid, document, raw, extracted_at)
-    except BrokenArray as exc:
-        reject(exc.rest, str(exc))
+        elements = split_array(body)
+        broken = None
+    except BrokenArray:
+        elements, rest, reason = salvage(body)
+        broken = (rest, reason)
+    check_precision = _TOO_PRECISE.search(body) is not None
+    for element in elements:
+        raw = bytes(element)
+        try:
+            keys = _order_keys.decode(raw)
+        except msgspec.DecodeError:
+            reject(raw, "expected an order object")
+            continue
+        problem = _keying_problem(keys, raw if check_precision else None)
+        if problem:
+            reject(raw, problem, keys.guid if isinstance(keys.guid, str) else None)
+        else:
+            _add_order(parsed.rows, restaurant_guid, keys, raw, extracted_at)
+    if broken:
+        reject(*broken)
     return parsed
 
 
-def _keying_problem(document, raw: str) -> str | None:
-    if not isinstance(document, dict):
-        return f"expected an order object, got {type(document).__name__}"
-    guid = document.get("guid")
+def _keying_problem(keys: _OrderKeys, raw_to_check: bytes | None) -> str | None:
+    guid = keys.guid
     if not isinstance(guid, str) or not guid.strip():
         return "order has no guid: it cannot be merged or traced; Toast should be asked to fix it"
-    if business_date(document.get("businessDate")) is None:
-        return (f"order {guid} has an invalid businessDate {document.get('businessDate')!r} "
+    if business_date(keys.businessDate) is None:
+        return (f"order {guid} has an invalid businessDate {keys.businessDate!r} "
                 "(expected an int yyyymmdd)")
-    if toast_time(document.get("modifiedDate")) is None:
-        return f"order {guid} has no valid modifiedDate ({document.get('modifiedDate')!r})"
-    if _TOO_PRECISE.search(raw):
+    if toast_time(keys.modifiedDate) is None:
+        return f"order {guid} has no valid modifiedDate ({keys.modifiedDate!r})"
+    if raw_to_check is not None and _TOO_PRECISE.search(raw_to_check):
         return (f"order {guid} has a number with more than 15 significant digits, which cannot "
                 "be stored exactly; it was not loaded")
     return None
 
 
-def _add_order(rows: dict[str, list], restaurant_guid: str, document: dict, raw: str,
+def _add_order(rows: dict[str, list], restaurant_guid: str, keys: _OrderKeys, raw: bytes,
                extracted_at: datetime) -> None:
     rows["restaurant_guid"].append(restaurant_guid)
-    rows["order_guid"].append(document["guid"])
-    rows["business_date"].append(business_date(document["businessDate"]))
-    rows["opened_at"].append(toast_time(document.get("openedDate")))
-    rows["modified_at"].append(toast_time(document["modifiedDate"]))
+    rows["order_guid"].append(keys.guid)
+    rows["business_date"].append(business_date(keys.businessDate))
+    rows["opened_at"].append(toast_time(keys.openedDate))
+    rows["modified_at"].append(toast_time(keys.modifiedDate))
     rows["extracted_at"].append(extracted_at)
     rows["order_json"].append(raw)
 
@@ -130,9 +155,10 @@ def toast_time(value) -> datetime | None:
     return parsed.astimezone(timezone.utc)
 
 
-def reject_row(restaurant_guid: str, source_url: str, rejected_at: datetime, raw: str,
+def reject_row(restaurant_guid: str, source_url: str, rejected_at: datetime, raw: bytes | str,
                reason: str, record_guid: str | None = None) -> dict:
-    digest = hashlib.sha256(f"{restaurant_guid}\n{raw}".encode()).hexdigest()[:32]
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    digest = hashlib.sha256(f"{restaurant_guid}\n{text}".encode()).hexdigest()[:32]
     return {
         "reject_id": digest,
         "restaurant_guid": restaurant_guid,
@@ -140,5 +166,5 @@ def reject_row(restaurant_guid: str, source_url: str, rejected_at: datetime, raw
         "reason": reason,
         "source_url": source_url,
         "rejected_at": rejected_at,
-        "raw_text": raw,
+        "raw_text": text,
     }

@@ -105,7 +105,7 @@ class ToastSandbox:
         token_ttl: int = 86_400,
         rate_limits: bool = True,
         limits: tuple[Limit, ...] = TOAST_LIMITS,
-        config_page_size: int = 50,
+        config_page_size: int = 100,
     ):
         self.dataset = dataset
         self.client_id = client_id
@@ -355,6 +355,7 @@ class ToastSandbox:
         if action == "reset":
             self.stats = Stats()
             self.faults.clear()
+            self.config_page_size = 100
             return Response.json({"ok": True})
         if action == "faults":
             try:
@@ -372,7 +373,13 @@ class ToastSandbox:
             return Response.json({"now": self.clock.now().isoformat()})
         if action == "rate_limits":
             self.rate_limits = bool(body.get("enabled", True))
-            return Response.json({"enabled": self.rate_limits})
+            limits = tuple(Limit(**spec) for spec in body["limits"]) if body.get("limits") \
+                else TOAST_LIMITS
+            self.limiter = RateLimiter(limits)
+            return Response.json({"enabled": self.rate_limits, "limits": len(limits)})
+        if action == "config_page_size":
+            self.config_page_size = int(body["size"])
+            return Response.json({"size": self.config_page_size})
         if action == "expire_token":
             with self._lock:
                 if self._token:

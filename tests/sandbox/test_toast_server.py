@@ -1,0 +1,119 @@
+"""The Toast sandbox answers the way Toast's published API says it does."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+LOGIN = "/authentication/v1/authentication/login"
+
+
+def login(toast, **overrides) -> httpx.Response:
+    body = {"clientId": toast.client_id, "clientSecret": toast.client_secret,
+            "userAccessType": "TOAST_MACHINE_CLIENT", **overrides}
+    return httpx.post(toast.url + LOGIN, json=body)
+
+
+@pytest.fixture
+def auth(toast) -> dict:
+    return {"Authorization": f"Bearer {login(toast).json()['token']['accessToken']}"}
+
+
+def test_login_returns_the_documented_shape_and_the_same_token_while_valid(toast):
+    first, second = login(toast).json(), login(toast).json()
+    assert first["status"] == "SUCCESS" and first["@class"] == ".SuccessfulResponse"
+    assert first["token"]["tokenType"] == "Bearer" and first["token"]["expiresIn"] > 3600
+    assert first["token"]["accessToken"] == second["token"]["accessToken"]
+    assert toast.stats()["logins"] == 2
+
+
+def test_bad_credentials_and_bad_tokens_are_refused(toast):
+    refused = login(toast, clientSecret="nope")
+    assert refused.status_code == 401
+    assert set(refused.json()) >= {"status", "code", "message", "requestId", "canRetry"}
+    assert login(toast, userAccessType="TOAST_USER").status_code == 400
+    no_token = httpx.get(f"{toast.url}/partners/v1/restaurants")
+    assert no_token.status_code == 401
+    bad = httpx.get(f"{toast.url}/partners/v1/restaurants",
+                    headers={"Authorization": "Bearer forged"})
+    assert bad.status_code == 401
+
+
+def test_restaurant_header_is_required_and_checked(toast, auth):
+    path = f"{toast.url}/orders/v2/ordersBulk?businessDate=20261101"
+    assert httpx.get(path, headers=auth).status_code == 400
+    unknown = httpx.get(path, headers={**auth, "Toast-Restaurant-External-ID":
+                                       "00000000-0000-0000-0000-00000000dead"})
+    assert unknown.status_code == 403 and "InvalidRestaurant" in unknown.json()["message"]
+    partners = httpx.get(f"{toast.url}/partners/v1/restaurants", headers=auth).json()
+    assert [p["restaurantGuid"] for p in partners] == toast.restaurants
+
+
+def test_orders_bulk_pages_with_link_headers(toast, auth):
+    toast.control("rate_limits", {"enabled": False})
+    headers = {**auth, "Toast-Restaurant-External-ID": toast.restaurants[0]}
+    url = f"{toast.url}/orders/v2/ordersBulk?businessDate=20261101&pageSize=7"
+    guids, pages = [], 0
+    while url:
+        response = httpx.get(url, headers=headers)
+        assert response.status_code == 200
+        batch = response.json()
+        assert len(batch) <= 7
+        guids += [order["guid"] for order in batch]
+        pages += 1
+        nexts = [link for link in response.headers.get_list("Link") if 'rel="next"' in link]
+        url = nexts[0].split(">")[0].lstrip("<") if nexts else None
+    assert len(guids) == len(set(guids)) > 7
+    assert pages == -(-len(guids) // 7)
+    too_big = httpx.get(f"{toast.url}/orders/v2/ordersBulk?businessDate=20261101&pageSize=101",
+                        headers=headers)
+    assert too_big.status_code == 400
+
+
+def test_modified_window_is_limited_to_a_month(toast, auth):
+    headers = {**auth, "Toast-Restaurant-External-ID": toast.restaurants[0]}
+    url = f"{toast.url}/orders/v2/ordersBulk"
+    ok = httpx.get(url, headers=headers, params={"startDate": "2026-10-01T00:00:00.000+0000",
+                                                 "endDate": "2026-10-02T00:00:00.000+0000"})
+    assert ok.status_code == 200 and len(ok.json()) > 0
+    assert all(o["modifiedDate"] >= "2026-10-01" for o in ok.json())
+    wide = httpx.get(url, headers=headers, params={"startDate": "2026-08-01T00:00:00.000+0000",
+                                                   "endDate": "2026-10-02T00:00:00.000+0000"})
+    assert wide.status_code == 400
+
+
+def test_orders_bulk_rate_limit_is_five_a_second_per_location(toast, auth):
+    first, second = toast.restaurants[:2]
+    url = f"{toast.url}/orders/v2/ordersBulk?businessDate=20261101&pageSize=1"
+    with httpx.Client() as client:
+        # Start at the beginning of a one-second slice so all six calls share it.
+        time.sleep(1 - time.time() % 1 + 0.01)
+        answers = [client.get(url, headers={**auth, "Toast-Restaurant-External-ID": first})
+                   for _ in range(6)]
+        other = client.get(url, headers={**auth, "Toast-Restaurant-External-ID": second})
+    assert [a.status_code for a in answers] == [200] * 5 + [429]
+    assert [a.headers["X-Toast-RateLimit-Remaining"] for a in answers[:5]] == \
+        ["4", "3", "2", "1", "0"]
+    assert answers[0].headers["X-Toast-RateLimit-By"] == "ENDPOINT"
+    assert int(answers[5].headers["Retry-After"]) >= 1
+    assert other.status_code == 200      # limits are per location
+
+
+def test_config_pages_with_next_page_token(toast, auth):
+    toast.control("rate_limits", {"enabled": True, "limits": [
+        {"by": "GLOBAL", "requests": 100, "seconds": 1}]})
+    toast.control("config_page_size", {"size": 2})
+    headers = {**auth, "Toast-Restaurant-External-ID": toast.restaurants[0]}
+    first = httpx.get(f"{toast.url}/config/v2/salesCategories", headers=headers)
+    records = first.json()
+    assert first.headers["X-Toast-RateLimit-Remaining"] == "99"
+    token = first.headers.get("Toast-Next-Page-Token")
+    while token:
+        page = httpx.get(f"{toast.url}/config/v2/salesCategories", headers=headers,
+                         params={"pageToken": token})
+        records += page.json()
+        token = page.headers.get("Toast-Next-Page-Token")
+    assert len({r["guid"] for r in records}) == len(records) >= 5
+    assert all(r["entityType"] for r in records)
