@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
@@ -34,7 +35,12 @@ class LoadResult:
 def toast_pipeline() -> dlt.Pipeline:
     return dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
-        destination=dlt.destinations.duckdb(str(warehouse_path())),
+        destination=dlt.destinations.duckdb(credentials={
+            "database": str(warehouse_path()),
+            # Bounded memory: merging a large backfill spills to disk instead of growing.
+            "global_config": {"memory_limit": os.environ.get("CLOSEOUT_DUCKDB_MEMORY", "512MB"),
+                              "preserve_insertion_order": False},
+        }),
         dataset_name=RAW_DATASET,
         pipelines_dir=str(state_dir() / "pipelines"),
         progress="log" if log.isEnabledFor(logging.DEBUG) else None,

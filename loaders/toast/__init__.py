@@ -90,25 +90,30 @@ class ToastContext:
         """Restaurant records by guid, for every location this load covers (fetched once)."""
         with self._lock:
             if self._restaurants is None:
-                self._restaurants = {}
-                for guid in self._guids():
-                    try:
-                        body = self.client.get(settings.RESTAURANT_PATH.format(guid=guid),
-                                               restaurant=guid).content
-                        record = decode(body)
-                    except ToastAuthError:
-                        raise   # no location can load: stop the run with the fix
-                    except CloseoutError as exc:
-                        self.report.location(guid).errors.append(f"restaurant: {exc}")
-                        continue
-                    except ValueError as exc:   # msgspec.DecodeError is a ValueError
-                        self.report.location(guid).errors.append(
-                            f"restaurant: Toast sent an unreadable restaurant record: {exc}")
-                        continue
-                    record["_raw"] = body.decode()
-                    self._restaurants[guid] = record
-                    self.report.location(guid).name = (record.get("general") or {}).get("name", "")
+                guids = self._guids()
+                with ThreadPoolExecutor(max_workers=max(1, min(self.max_workers, len(guids)))) \
+                        as pool:
+                    records = list(pool.map(self._restaurant, guids))
+                self._restaurants = {guid: rec for guid, rec in zip(guids, records) if rec}
             return self._restaurants
+
+    def _restaurant(self, guid: str) -> dict | None:
+        outcome = self.report.location(guid)
+        try:
+            body = self.client.get(settings.RESTAURANT_PATH.format(guid=guid),
+                                   restaurant=guid).content
+            record = decode(body)
+        except ToastAuthError:
+            raise   # no location can load: stop the run with the fix
+        except CloseoutError as exc:
+            outcome.errors.append(f"restaurant: {exc}")
+            return None
+        except ValueError as exc:   # msgspec.DecodeError is a ValueError
+            outcome.errors.append(f"restaurant: Toast sent an unreadable restaurant record: {exc}")
+            return None
+        record["_raw"] = body.decode()
+        outcome.name = (record.get("general") or {}).get("name", "")
+        return record
 
     def _guids(self) -> list[str]:
         if self._configured_guids:
@@ -157,15 +162,15 @@ def toast_source(
                          token_store=token_store)
     ctx = ToastContext(client, restaurant_guids, report, business_date_range, backfill_days,
                        lag_minutes, min(page_size, settings.MAX_PAGE_SIZE), max_workers)
-    return (
+    return (  # orders first: dlt starts resources in this order and orders take longest
+        dlt.resource(_orders(ctx), name="orders", write_disposition="merge",
+                     primary_key=("restaurant_guid", "order_guid")),
         dlt.resource(_restaurants(ctx), name="restaurants", write_disposition="merge",
                      primary_key="restaurant_guid", columns=RESTAURANT_COLUMNS),
         dlt.resource(_config_records(ctx), name="config_records", write_disposition="merge",
-                     primary_key=("restaurant_guid", "entity", "guid"), parallelized=True),
-        dlt.resource(_orders(ctx), name="orders", write_disposition="merge",
-                     primary_key=("restaurant_guid", "order_guid")),
+                     primary_key=("restaurant_guid", "entity", "guid")),
         dlt.resource(_time_entries(ctx), name="time_entries", write_disposition="merge",
-                     primary_key=("restaurant_guid", "time_entry_guid"), parallelized=True),
+                     primary_key=("restaurant_guid", "time_entry_guid")),
     )
 
 
@@ -186,31 +191,50 @@ def _restaurants(ctx: ToastContext) -> Iterator[dict]:
 
 
 def _config_records(ctx: ToastContext) -> Iterator[dict]:
-    for guid in ctx.restaurants():
-        outcome = ctx.report.location(guid)
-        for entity in (*settings.CONFIG_ENTITIES, "jobs"):
-            try:
-                if entity == "jobs":
-                    records = ctx.client.get_array(settings.JOBS_PATH, restaurant=guid)
-                else:
-                    records = ctx.client.config_records(entity, guid)
-            except CloseoutError as exc:
-                outcome.errors.append(f"config {entity}: {exc}")
+    for guid, rows in _per_location(ctx, _fetch_config):
+        yield from rows
+
+
+def _fetch_config(ctx: ToastContext, guid: str) -> list:
+    outcome = ctx.report.location(guid)
+    rows: list = []
+    for entity in (*settings.CONFIG_ENTITIES, "jobs"):
+        try:
+            if entity == "jobs":
+                records = ctx.client.get_array(settings.JOBS_PATH, restaurant=guid)
+            else:
+                records = ctx.client.config_records(entity, guid)
+        except CloseoutError as exc:
+            outcome.errors.append(f"config {entity}: {exc}")
+            continue
+        for raw, record in records:
+            if not isinstance(record, dict) or not record.get("guid"):
+                outcome.rejects += 1
+                rows.append(_as_reject(reject_row(guid, f"config/{entity}", ctx.now, raw,
+                                                  f"{entity} record without a guid")))
                 continue
-            for raw, record in records:
-                if not isinstance(record, dict) or not record.get("guid"):
-                    outcome.rejects += 1
-                    yield _as_reject(reject_row(guid, f"config/{entity}", ctx.now, raw,
-                                                f"{entity} record without a guid"))
-                    continue
-                yield {
-                    "restaurant_guid": guid,
-                    "entity": entity,
-                    "guid": record.get("guid"),
-                    "name": record.get("name") or record.get("title"),
-                    "extracted_at": ctx.now,
-                    "record_json": raw.decode(),
-                }
+            rows.append({
+                "restaurant_guid": guid,
+                "entity": entity,
+                "guid": record.get("guid"),
+                "name": record.get("name") or record.get("title"),
+                "extracted_at": ctx.now,
+                "record_json": raw.decode(),
+            })
+    return rows
+
+
+def _per_location(ctx: ToastContext, fetch) -> Iterator[tuple[str, Any]]:
+    """Run `fetch(ctx, guid)` for every location in threads; results in location order.
+
+    The small resources fetch in their own threads so they do not wait for dlt to give their
+    generator a turn between order batches.
+    """
+    restaurants = ctx.restaurants()
+    with ThreadPoolExecutor(max_workers=max(1, min(ctx.max_workers, len(restaurants)))) as pool:
+        futures = {guid: pool.submit(fetch, ctx, guid) for guid in restaurants}
+        for guid, future in futures.items():
+            yield guid, future.result()
 
 
 def _orders(ctx: ToastContext) -> Iterator[Any]:
@@ -265,30 +289,38 @@ def _orders(ctx: ToastContext) -> Iterator[Any]:
 
 
 def _time_entries(ctx: ToastContext) -> Iterator[Any]:
-    restaurants = ctx.restaurants()
     state = dlt.current.source_state().setdefault("time_entries_watermark", {})
-    for guid in restaurants:
-        outcome = ctx.report.location(guid)
-        try:
-            for window in ctx.windows(guid, state.get(guid)):
-                entries = ctx.client.get_array(settings.TIME_ENTRIES_PATH, restaurant=guid,
-                                               params=window.time_entry_params())
-                for raw, entry in entries:
-                    row = _time_entry_row(ctx, guid, entry, raw)
-                    if row is None:
-                        guid_text = entry.get("guid") if isinstance(entry, dict) else None
-                        yield _as_reject(reject_row(guid, settings.TIME_ENTRIES_PATH, ctx.now,
-                                                    raw, "time entry without a guid or a valid "
-                                                    "businessDate (yyyymmdd)", guid_text))
-                        outcome.rejects += 1
-                        continue
-                    outcome.time_entries += 1
-                    yield row
-        except CloseoutError as exc:
-            outcome.errors.append(f"time entries: {exc}")
-            continue
-        if ctx.advances_watermark():
+    watermarks = dict(state)
+    for guid, (rows, complete) in _per_location(
+            ctx, lambda ctx, guid: _fetch_time_entries(ctx, guid, watermarks.get(guid))):
+        yield from rows
+        if complete and ctx.advances_watermark():
             state[guid] = ctx.now.isoformat()
+
+
+def _fetch_time_entries(ctx: ToastContext, guid: str, watermark: str | None) -> tuple[list, bool]:
+    outcome = ctx.report.location(guid)
+    rows: list = []
+    try:
+        for window in ctx.windows(guid, watermark):
+            entries = ctx.client.get_array(settings.TIME_ENTRIES_PATH, restaurant=guid,
+                                           params=window.time_entry_params())
+            for raw, entry in entries:
+                row = _time_entry_row(ctx, guid, entry, raw)
+                if row is None:
+                    guid_text = entry.get("guid") if isinstance(entry, dict) else None
+                    rows.append(_as_reject(reject_row(
+                        guid, settings.TIME_ENTRIES_PATH, ctx.now, raw,
+                        "time entry without a guid or a valid businessDate (yyyymmdd)",
+                        guid_text)))
+                    outcome.rejects += 1
+                    continue
+                outcome.time_entries += 1
+                rows.append(row)
+    except CloseoutError as exc:
+        outcome.errors.append(f"time entries: {exc}")
+        return rows, False
+    return rows, True
 
 
 def _time_entry_row(ctx: ToastContext, guid: str, entry, raw: str) -> dict | None:
