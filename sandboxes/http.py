@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,7 +39,8 @@ class Request:
         return self.headers.get(name)
 
     def json(self) -> Any:
-        return orjson.loads(self.body) if self.body else None
+        """The body, JSON numbers with a fraction as Decimal (amounts never become floats)."""
+        return json.loads(self.body, parse_float=Decimal) if self.body else None
 
 
 class Response:

@@ -120,6 +120,7 @@ class ToastSandbox:
         self._token: Token | None = None
         self._lock = threading.Lock()
         self.base_url = ""
+        self.page_cache = PageCache()
 
     # -- dispatch ---------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
@@ -278,9 +279,25 @@ class ToastSandbox:
                                    10400)
             query = self.dataset.orders_modified_between(restaurant, start, end, as_of=now)
         first = (page - 1) * page_size
-        orders = query.page(first, first + page_size) if first < len(query) else []
-        body = self._serialise_orders(orders, fired)
-        return Response(200, body, {"Link": self._links(request, page, page_size, len(query))})
+        cache_key = (restaurant, q.get("businessDate"), page, page_size)
+        cached = None if fired else self.page_cache.get(cache_key)
+        if cached:
+            body, total = cached
+        else:
+            total = len(query)
+            orders = query.page(first, first + page_size) if first < total else []
+            body = self._serialise_orders(orders, fired)
+            if not fired and self._settled(q.get("businessDate"), now):
+                self.page_cache.put(cache_key, (body, total))
+        return Response(200, body, {"Link": self._links(request, page, page_size, total)})
+
+    def _settled(self, business_date: str | None, now: datetime) -> bool:
+        """A business date past every possible late edit: its pages can no longer change."""
+        if not business_date:
+            return False
+        day = date(int(business_date[:4]), int(business_date[4:6]), int(business_date[6:]))
+        horizon = timedelta(days=self.dataset.max_late_edit_days + 2)
+        return day < (now - horizon).date()
 
     def _serialise_orders(self, orders: list[dict], fired) -> bytes:
         parts = [dump_json(order) for order in orders]
@@ -377,6 +394,9 @@ class ToastSandbox:
                 else TOAST_LIMITS
             self.limiter = RateLimiter(limits)
             return Response.json({"enabled": self.rate_limits, "limits": len(limits)})
+        if action == "page_cache":
+            self.page_cache = PageCache(enabled=bool(body.get("enabled")))
+            return Response.json({"enabled": self.page_cache.enabled})
         if action == "config_page_size":
             self.config_page_size = int(body["size"])
             return Response.json({"size": self.config_page_size})
@@ -393,6 +413,28 @@ class ToastSandbox:
             self.dataset.add_order(body["restaurant"], body["order"])
             return Response.json({"ok": True})
         return Response.json({"error": f"unknown control action {action}"}, 404)
+
+
+class PageCache:
+    """Serialised ordersBulk pages of settled dates, for benchmarks that must measure the
+    client's pacing rather than the sandbox's order generation. Off unless switched on."""
+
+    def __init__(self, enabled: bool = False, max_bytes: int = 512 * 2**20):
+        self.enabled = enabled
+        self.max_bytes = max_bytes
+        self._pages: dict = {}
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        return self._pages.get(key) if self.enabled else None
+
+    def put(self, key, value) -> None:
+        if not self.enabled or self._bytes + len(value[0]) > self.max_bytes:
+            return
+        with self._lock:
+            self._pages[key] = value
+            self._bytes += len(value[0])
 
 
 def _fake_jwt(client_id: str) -> str:
