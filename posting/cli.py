@@ -102,8 +102,9 @@ def demo(days: int, locations: int) -> None:
         os.environ["SOURCES__TOAST__BASE_URL"] = running.urls["toast"]
         os.environ["SOURCES__TOAST__CLIENT_ID"] = options.client_id
         os.environ["SOURCES__TOAST__CLIENT_SECRET"] = options.client_secret
-        yesterday = datetime.now(timezone.utc).date() - timedelta(days=1)
-        dates = (yesterday - timedelta(days=days - 1), yesterday)
+        # Two UTC days back is closed everywhere (closeoutHour <= 12 local, UTC-10 at worst).
+        last_closed = datetime.now(timezone.utc).date() - timedelta(days=2)
+        dates = (last_closed - timedelta(days=days - 1), last_closed)
         click.echo(f"Toast sandbox at {running.urls['toast']}; loading business dates "
                    f"{dates[0]} .. {dates[1]} into {warehouse_path()}")
         result = _run_load(dates, None)
