@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import duckdb
-import pytest
 from click.testing import CliRunner
 
 from loaders.pipeline import run_load, toast_pipeline

@@ -62,6 +62,3 @@ def decode(body: bytes | str):
     """A whole JSON document, numbers as Decimal (ints stay int)."""
     return _any.decode(body)
 
-
-def decode_as(body: bytes | msgspec.Raw, decoder: msgspec.json.Decoder):
-    return decoder.decode(body)
