@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import start_sandbox, stop  # noqa: E402  (the same launcher the tests use)
+from tests.conftest import start_sandbox, stop
 
 BUSINESS_DATE = (datetime.now(timezone.utc) - timedelta(days=40)).date()   # closed, no edits
 
@@ -35,8 +35,9 @@ def configure(sandbox, db: Path) -> None:
     os.environ["SOURCES__TOAST__CLIENT_SECRET"] = sandbox.client_secret
 
 
-def raw_download(sandbox, day: date) -> tuple[int, int, float]:
-    """Fetch every ordersBulk page of the day for every location, keep nothing."""
+def raw_download(sandbox, day: date) -> tuple[int, int, float, int]:
+    """Fetch every ordersBulk page of the day for every location, keep nothing.
+    Returns (pages, bytes, seconds, pages of the busiest location)."""
     from loaders.toast.client import ToastClient
 
     client = ToastClient(sandbox.url, sandbox.client_id, sandbox.client_secret)
@@ -50,31 +51,30 @@ def raw_download(sandbox, day: date) -> tuple[int, int, float]:
         return pages, size
 
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with ThreadPoolExecutor(max_workers=len(sandbox.restaurants)) as pool:
         results = list(pool.map(fetch, sandbox.restaurants))
     seconds = time.perf_counter() - started
     client.close()
-    return sum(p for p, _ in results), sum(s for _, s in results), seconds
+    return (sum(p for p, _ in results), sum(s for _, s in results), seconds,
+            max(p for p, _ in results))
 
 
 def _load_in_child(sandbox, db: Path, day: date, queue) -> None:
     configure(sandbox, db)
-    from loaders.pipeline import run_load, toast_pipeline
+    from loaders.pipeline import run_load
 
     started = time.perf_counter()
     result = run_load(business_date_range=(day, day))
     seconds = time.perf_counter() - started
     rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    steps = {step.step: (step.finished_at - step.started_at).total_seconds()
-             for step in toast_pipeline().last_trace.steps}
     queue.put((result.ok, sum(loc.orders for loc in result.report.locations.values()), seconds,
-               rss_kib, steps))
+               rss_kib, len(result.load_ids)))
 
 
-def load(sandbox, db: Path, day: date) -> tuple[bool, int, float, int, dict]:
+def load(sandbox, db: Path, day: date) -> tuple[bool, int, float, int, int]:
     """run_load in a fresh process, so its peak RSS is the loader's own."""
-    queue = multiprocessing.get_context("fork").Queue()
-    child = multiprocessing.get_context("fork").Process(
+    queue = multiprocessing.get_context("spawn").Queue()
+    child = multiprocessing.get_context("spawn").Process(
         target=_load_in_child, args=(sandbox, db, day, queue))
     child.start()
     outcome = queue.get()
@@ -131,31 +131,34 @@ def rate_limited_run(workdir: Path, locations: int, per_location: int) -> None:
     try:
         # Serve settled pages from the sandbox's cache, warmed here, so the figure is the
         # loader's pacing and not the sandbox's order generation (one core, ~4,500 orders/s).
-        raw_download_unlimited(sandbox)
+        busiest = raw_download_unlimited(sandbox)
         sandbox.control("reset")
-        ok, orders, seconds, _, steps = load(sandbox, workdir / "limited.duckdb", BUSINESS_DATE)
+        ok, orders, seconds, _, commits = load(sandbox, workdir / "limited.duckdb", BUSINESS_DATE)
         stats = sandbox.stats()
     finally:
         stop(process)
-    pages = -(-per_location // 100)
-    minimum = pages / 5            # ordersBulk: 5 requests/s per location, locations in parallel
+    # ordersBulk allows 5 requests/s per location and locations run in parallel, so the busiest
+    # location sets the floor (the generator spreads the orders unevenly across locations).
+    minimum = busiest / 5
     print(f"\nRate limits on: {locations} locations x {per_location} orders, one business date")
     print(f"  orders loaded              {orders:>12,}   ({'ok' if ok else 'FAILED'})")
     print(f"  time                       {seconds:>12.2f} s")
-    print(f"  of which fetching (extract){steps['extract']:>12.2f} s   ratio "
-          f"{steps['extract'] / minimum:.2f}; writing to DuckDB (load) {steps['load']:.2f} s")
-    print(f"  minimum Toast allows       {minimum:>12.2f} s   ({pages} pages/location at 5/s)")
+    print(f"  commits to DuckDB          {commits:>12}       (written while the rest downloads)")
+    print(f"  minimum Toast allows       {minimum:>12.2f} s   ({busiest} pages at the busiest "
+          f"location, at 5/s)")
     print(f"  ratio                      {seconds / minimum:>12.2f}     target <= 1.30  "
           f"{'MET' if seconds <= 1.3 * minimum else 'MISSED'}")
     print(f"  429 responses              {stats['throttled']:>12}     target 0  "
           f"{'MET' if stats['throttled'] == 0 else 'MISSED'}")
 
 
-def raw_download_unlimited(sandbox) -> None:
+def raw_download_unlimited(sandbox) -> int:
+    """Warm the sandbox's page cache; returns the busiest location's page count."""
     sandbox.control("page_cache", {"enabled": True})
     sandbox.control("rate_limits", {"enabled": False})
-    raw_download(sandbox, BUSINESS_DATE)
+    busiest = raw_download(sandbox, BUSINESS_DATE)[3]
     sandbox.control("rate_limits", {"enabled": True})
+    return busiest
 
 
 def main() -> None:
@@ -174,7 +177,7 @@ def main() -> None:
                                          orders_per_day=per_location, rate_limits=False)
         try:
             os.environ["CLOSEOUT_DB"] = str(workdir / "bench.duckdb")
-            pages, size, download_s = raw_download(sandbox, BUSINESS_DATE)
+            pages, size, download_s, _ = raw_download(sandbox, BUSINESS_DATE)
             ok, orders, load_s, rss_kib, _ = load(sandbox, workdir / "bench.duckdb",
                                                   BUSINESS_DATE)
             sample, nested_s, arrow_orders, arrow_s = nested_baseline(

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import sys
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 import dlt
 import duckdb
 
-from loaders.toast import LoadReport, toast_source
+from loaders.toast import LoadReport, LoadSession, toast_source
 from loaders.toast.client import ClientOptions
 from loaders.token_store import TokenStore, fernet_from_env
 from loaders.warehouse import RAW_DATASET, state_dir, warehouse_path
@@ -19,13 +22,20 @@ log = logging.getLogger("closeout.load")
 
 PIPELINE_NAME = "closeout_toast"
 AUDIT_SCHEMA = "closeout_audit"
+DEFAULT_COMMIT_INTERVAL_SECONDS = 1.0
+_M_ARENA_MAX = -8   # mallopt parameter, glibc malloc.h
 
 
 @dataclass
 class LoadResult:
     report: LoadReport
-    load_id: str | None
+    load_ids: list[str]
     seconds: float
+    rows: dict[str, int]          # rows written per table, over every commit of this load
+
+    @property
+    def load_id(self) -> str | None:
+        return self.load_ids[-1] if self.load_ids else None
 
     @property
     def ok(self) -> bool:
@@ -47,24 +57,58 @@ def toast_pipeline() -> dlt.Pipeline:
     )
 
 
+def limit_malloc_arenas(count: int = 2) -> None:
+    """Cap glibc's malloc arenas. Every fetch thread otherwise gets its own arena, and ~1 MB
+    pages freed in one and allocated in another fragment them: peak RSS of a 60,000-order load
+    measured 1,097 MiB uncapped against 929 MiB with two arenas, no slower."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, count)
+        except (OSError, AttributeError):
+            pass   # not glibc: nothing to tune
+
+
 def run_load(*, business_date_range: tuple[date, date] | None = None,
              restaurant_guids: list[str] | None = None, client_options: ClientOptions | None = None,
-             **source_args) -> LoadResult:
-    """Load Toast into the warehouse. Source settings not given here come from dlt config."""
+             commit_interval_seconds: float | None = None, **source_args) -> LoadResult:
+    """Load Toast into the warehouse. Source settings not given here come from dlt config.
+
+    Orders are committed about every `commit_interval_seconds` while the rest are still being
+    fetched, so writing to DuckDB overlaps the network; a location's watermark moves only in the
+    commit that holds its last orders, so a crash part-way re-reads rather than skips.
+    """
+    limit_malloc_arenas()
     started = datetime.now(timezone.utc)
-    report = LoadReport(started_at=started)
+    session = LoadSession(LoadReport(started_at=started),
+                          commit_interval_seconds or _commit_interval())
     store = TokenStore(state_dir() / "tokens.enc", fernet_from_env())
-    source = toast_source(
-        restaurant_guids=restaurant_guids, business_date_range=business_date_range,
-        report=report, token_store=store, client_options=client_options,
-        **{k: v for k, v in source_args.items() if v is not None},
-    )
     pipeline = toast_pipeline()
-    info = pipeline.run(source)
-    load_id = info.loads_ids[-1] if info.loads_ids else None
+    load_ids: list[str] = []
+    rows: Counter[str] = Counter()
+    try:
+        while not session.finished:
+            source = toast_source(
+                restaurant_guids=restaurant_guids, business_date_range=business_date_range,
+                session=session, token_store=store, client_options=client_options,
+                **{k: v for k, v in source_args.items() if v is not None},
+            )
+            resources = session.next_resources()
+            info = pipeline.run(source.with_resources(*resources))
+            session.small_resources_written |= len(resources) > 1
+            load_ids += info.loads_ids
+            rows.update(pipeline.last_trace.last_normalize_info.row_counts)
+    finally:
+        session.close()
     seconds = (datetime.now(timezone.utc) - started).total_seconds()
-    _record(report, load_id, business_date_range)
-    return LoadResult(report, load_id, seconds)
+    result = LoadResult(session.report, load_ids, seconds,
+                        {table: n for table, n in rows.items() if not table.startswith("_dlt")})
+    _record(session.report, result.load_id, business_date_range)
+    return result
+
+
+def _commit_interval() -> float:
+    return float(dlt.config.get("sources.toast.commit_interval_seconds", float) or
+                 DEFAULT_COMMIT_INTERVAL_SECONDS)
 
 
 def _record(report: LoadReport, load_id: str | None, dates) -> None:

@@ -55,7 +55,7 @@ class Response:
         self.truncate = False     # send half the body and close (fault injection)
 
     @classmethod
-    def json(cls, value: Any, status: int = 200, headers: dict | None = None) -> "Response":
+    def json(cls, value: Any, status: int = 200, headers: dict | None = None) -> Response:
         return cls(status, dump_json(value), headers)
 
 
@@ -81,7 +81,7 @@ class SandboxHTTPServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"   # keep-alive, as the vendors' servers do
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _handle(self) -> None:

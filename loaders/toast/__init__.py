@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 import traceback
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Iterator
+from typing import Any
 
 import dlt
 import pyarrow as pa
@@ -32,6 +34,9 @@ from loaders.token_store import TokenStore
 log = logging.getLogger("closeout.toast")
 
 ORDER_BATCH_ROWS = 1_000   # orders per Arrow batch handed to dlt
+ORDER_BATCH_MAX_AGE_SECONDS = 0.5
+SMALL_RESOURCES = ("restaurants", "config_records", "time_entries")
+FEED_QUEUE_BATCHES = 6    # batches waiting for dlt at most (~10 MB each)
 RESTAURANT_COLUMNS = {name: {"data_type": "text"} for name in
                       ("name", "location_name", "time_zone", "management_group_guid", "currency")}
 
@@ -65,6 +70,43 @@ class LoadReport:
         return [loc for loc in self.locations.values() if not loc.ok]
 
 
+@dataclass
+class LoadSession:
+    """One load, possibly committed in several pipeline runs.
+
+    Orders are fetched in background threads for the whole load; each pipeline run writes what
+    has arrived so far, so DuckDB writes overlap fetching and a crash keeps what was committed.
+    `commit_interval_seconds` None drains every order in one run.
+    """
+
+    report: LoadReport
+    commit_interval_seconds: float | None = None
+    context: ToastContext | None = None
+    small_resources_written: bool = False
+
+    @property
+    def orders_finished(self) -> bool:
+        feed = self.context.feed if self.context else None
+        return feed is not None and feed.finished
+
+    @property
+    def finished(self) -> bool:
+        return self.orders_finished and self.small_resources_written
+
+    def next_resources(self) -> tuple[str, ...]:
+        """What the next pipeline run writes: orders always; restaurants, configuration and
+        time entries once, as soon as their background fetch is done (or orders are)."""
+        if self.small_resources_written or self.context is None:
+            return ("orders",)
+        if self.context.background.done() or self.orders_finished:
+            return ("orders", *SMALL_RESOURCES)
+        return ("orders",)
+
+    def close(self) -> None:
+        if self.context:
+            self.context.close()
+
+
 class ToastContext:
     """Shared by the resources of one load: the client, the locations and the report."""
 
@@ -81,6 +123,15 @@ class ToastContext:
         self._configured_guids = restaurant_guids
         self._restaurants: dict[str, dict] | None = None
         self._lock = threading.Lock()
+        self.feed: OrderFeed | None = None
+        self.background: BackgroundFetch | None = None
+
+    def close(self) -> None:
+        if self.feed:
+            self.feed.close()
+        if self.background:
+            self.background.close()
+        self.client.close()
 
     @property
     def now(self) -> datetime:
@@ -145,9 +196,9 @@ def toast_source(
     backfill_days: int = settings.DEFAULT_BACKFILL_DAYS,
     lag_minutes: int = settings.DEFAULT_LAG_MINUTES,
     page_size: int = settings.MAX_PAGE_SIZE,
-    max_workers: int = 8,
+    max_workers: int = 16,
     business_date_range: tuple[date, date] | None = None,
-    report: LoadReport | None = None,
+    session: LoadSession | None = None,
     token_store: TokenStore | None = None,
     client_options: ClientOptions | None = None,
 ):
@@ -156,14 +207,21 @@ def toast_source(
     The first run backfills `backfill_days` business dates; later runs read the orders and
     time entries modified since the last run, `lag_minutes` early so late writes are not missed.
     `business_date_range` reads those dates instead and leaves the incremental state alone.
+    Run again with the same `session` (`.with_resources("orders")`) until
+    `session.orders_finished` to commit a long load in pieces.
     """
-    report = report or LoadReport(started_at=datetime.now(timezone.utc))
-    client = ToastClient(base_url, client_id, client_secret, options=client_options,
-                         token_store=token_store)
-    ctx = ToastContext(client, restaurant_guids, report, business_date_range, backfill_days,
-                       lag_minutes, min(page_size, settings.MAX_PAGE_SIZE), max_workers)
+    session = session or LoadSession(LoadReport(started_at=datetime.now(timezone.utc)))
+    if session.context is None:
+        client = ToastClient(base_url, client_id, client_secret, options=client_options,
+                             token_store=token_store)
+        session.context = ToastContext(
+            client, restaurant_guids, session.report, business_date_range, backfill_days,
+            lag_minutes, min(page_size, settings.MAX_PAGE_SIZE), max_workers)
+        session.context.background = BackgroundFetch(
+            session.context, dict(dlt.current.source_state().get("time_entries_watermark", {})))
+    ctx = session.context
     return (  # orders first: dlt starts resources in this order and orders take longest
-        dlt.resource(_orders(ctx), name="orders", write_disposition="merge",
+        dlt.resource(_orders(ctx, session.commit_interval_seconds), name="orders", write_disposition="merge",
                      primary_key=("restaurant_guid", "order_guid")),
         dlt.resource(_restaurants(ctx), name="restaurants", write_disposition="merge",
                      primary_key="restaurant_guid", columns=RESTAURANT_COLUMNS),
@@ -172,6 +230,40 @@ def toast_source(
         dlt.resource(_time_entries(ctx), name="time_entries", write_disposition="merge",
                      primary_key=("restaurant_guid", "time_entry_guid")),
     )
+
+
+class BackgroundFetch:
+    """Configuration and time entries of every location, fetched in threads from the start of a
+    load, so the pipeline run that writes them never holds the orders up."""
+
+    def __init__(self, ctx: ToastContext, time_entry_watermarks: dict[str, str]):
+        self._pool = ThreadPoolExecutor(max_workers=max(1, ctx.max_workers),
+                                        thread_name_prefix="toast-small")
+        self._submitted = self._pool.submit(self._submit, ctx, time_entry_watermarks)
+
+    def _submit(self, ctx: ToastContext, watermarks: dict[str, str]) -> tuple[dict, dict]:
+        guids = list(ctx.restaurants())
+        return ({guid: self._pool.submit(_fetch_config, ctx, guid) for guid in guids},
+                {guid: self._pool.submit(_fetch_time_entries, ctx, guid, watermarks.get(guid))
+                 for guid in guids})
+
+    def done(self) -> bool:
+        if not self._submitted.done():
+            return False
+        if self._submitted.exception():
+            return True
+        return all(f.done() for group in self._submitted.result() for f in group.values())
+
+    def config(self) -> Iterator[tuple[str, list]]:
+        for guid, future in self._submitted.result()[0].items():
+            yield guid, future.result()
+
+    def time_entries(self) -> Iterator[tuple[str, tuple[list, bool]]]:
+        for guid, future in self._submitted.result()[1].items():
+            yield guid, future.result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _restaurants(ctx: ToastContext) -> Iterator[dict]:
@@ -191,7 +283,7 @@ def _restaurants(ctx: ToastContext) -> Iterator[dict]:
 
 
 def _config_records(ctx: ToastContext) -> Iterator[dict]:
-    for guid, rows in _per_location(ctx, _fetch_config):
+    for _, rows in ctx.background.config():
         yield from rows
 
 
@@ -224,75 +316,98 @@ def _fetch_config(ctx: ToastContext, guid: str) -> list:
     return rows
 
 
-def _per_location(ctx: ToastContext, fetch) -> Iterator[tuple[str, Any]]:
-    """Run `fetch(ctx, guid)` for every location in threads; results in location order.
+class OrderFeed:
+    """Orders of every location, fetched in parallel threads (Toast limits each location
+    separately) and handed over as Arrow batches and per-location done/failed events."""
 
-    The small resources fetch in their own threads so they do not wait for dlt to give their
-    generator a turn between order batches.
-    """
-    restaurants = ctx.restaurants()
-    with ThreadPoolExecutor(max_workers=max(1, min(ctx.max_workers, len(restaurants)))) as pool:
-        futures = {guid: pool.submit(fetch, ctx, guid) for guid in restaurants}
-        for guid, future in futures.items():
-            yield guid, future.result()
+    def __init__(self, ctx: ToastContext, plans: dict[str, list[Window]]):
+        self.ctx = ctx
+        self.plans = plans
+        self.pending = len(plans)
+        # Bounded: fetching pauses while DuckDB catches up, so memory stays flat.
+        self.events_queue: queue.Queue = queue.Queue(maxsize=FEED_QUEUE_BATCHES)
+        self._pool = ThreadPoolExecutor(max_workers=max(1, min(ctx.max_workers, len(plans))),
+                                        thread_name_prefix="toast-orders")
+        for guid in plans:
+            self._pool.submit(self._fetch, guid)
 
+    @property
+    def finished(self) -> bool:
+        return self.pending == 0
 
-def _orders(ctx: ToastContext) -> Iterator[Any]:
-    """Orders of every location, fetched in parallel (Toast limits each location separately)."""
-    restaurants = ctx.restaurants()
-    state = dlt.current.source_state().setdefault("orders_watermark", {})
-    plans = {guid: ctx.windows(guid, state.get(guid)) for guid in restaurants}
-    results: queue.Queue = queue.Queue(maxsize=2 * ctx.max_workers)
+    def events(self, until: float | None) -> Iterator[tuple[str, str, Any]]:
+        """Events as they arrive, until every location is done, or the clock has reached `until`
+        and nothing more is waiting (so a commit takes everything fetched before it)."""
+        while self.pending:
+            timeout = None if until is None else max(0.0, until - time.monotonic())
+            try:
+                event = self.events_queue.get(timeout=timeout) if timeout != 0 else \
+                    self.events_queue.get_nowait()
+            except queue.Empty:
+                return
+            if event[0] != "batch":
+                self.pending -= 1
+            yield event
 
-    def fetch(guid: str) -> None:
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _fetch(self, guid: str) -> None:
+        ctx, put = self.ctx, self.events_queue.put
         parsed = ParsedPage()
+        batch_started = time.monotonic()
+        window = None
         try:
-            for window in plans[guid]:
+            for window in self.plans[guid]:
                 for url, text in ctx.client.order_pages(guid, window.order_params(),
                                                         ctx.page_size):
                     parse_page(text, guid, url, ctx.now, into=parsed)
-                    if parsed.order_count >= ORDER_BATCH_ROWS or parsed.rejects:
-                        results.put(("batch", guid, parsed))
+                    # Hand over by size, or by age when Toast's pacing makes pages trickle in,
+                    # so each commit holds everything fetched before it.
+                    if (parsed.order_count >= ORDER_BATCH_ROWS or parsed.rejects
+                            or time.monotonic() - batch_started >= ORDER_BATCH_MAX_AGE_SECONDS):
+                        put(("batch", guid, parsed))
                         parsed = ParsedPage()
-            results.put(("batch", guid, parsed))
-            results.put(("done", guid, None))
+                        batch_started = time.monotonic()
+            put(("batch", guid, parsed))
+            put(("done", guid, None))
         except CloseoutError as exc:
-            results.put(("batch", guid, parsed))
-            results.put(("failed", guid, f"orders ({window.describe()}): {exc}"))
+            put(("batch", guid, parsed))
+            where = f" ({window.describe()})" if window else ""
+            put(("failed", guid, f"orders{where}: {exc}"))
         except Exception as exc:  # a bug must not take the other locations down with it
             log.error("unexpected error loading orders for %s:\n%s", guid, traceback.format_exc())
-            results.put(("failed", guid, f"orders: unexpected {type(exc).__name__}: {exc}"))
+            put(("failed", guid, f"orders: unexpected {type(exc).__name__}: {exc}"))
 
-    with ThreadPoolExecutor(max_workers=max(1, min(ctx.max_workers, len(plans)))) as pool:
-        for guid in plans:
-            pool.submit(fetch, guid)
-        pending = len(plans)
-        while pending:
-            kind, guid, payload = results.get()
-            outcome = ctx.report.location(guid)
-            if kind == "batch":
-                outcome.orders += payload.order_count
-                outcome.rejects += len(payload.rejects)
-                if payload.order_count:
-                    # An order read twice in one run (two windows) keeps its latest version.
-                    yield dlt.mark.with_hints(payload.table(), dlt.mark.make_hints(
-                        table_name="orders", columns={"modified_at": {"dedup_sort": "desc"}}),
-                        create_table_variant=True)
-                if payload.rejects:
-                    yield _as_reject(payload.rejects)
-                continue
-            pending -= 1
-            if kind == "done" and ctx.advances_watermark():
-                state[guid] = ctx.now.isoformat()
-            elif kind == "failed":
-                outcome.errors.append(payload)
+
+def _orders(ctx: ToastContext, commit_interval_seconds: float | None) -> Iterator[Any]:
+    state = dlt.current.source_state().setdefault("orders_watermark", {})
+    if ctx.feed is None:
+        ctx.feed = OrderFeed(ctx, {guid: ctx.windows(guid, state.get(guid))
+                                   for guid in ctx.restaurants()})
+    until = None if commit_interval_seconds is None else time.monotonic() + commit_interval_seconds
+    for kind, guid, payload in ctx.feed.events(until):
+        outcome = ctx.report.location(guid)
+        if kind == "batch":
+            outcome.orders += payload.order_count
+            outcome.rejects += len(payload.rejects)
+            if payload.order_count:
+                # An order read twice in one run (two windows) keeps its latest version.
+                yield dlt.mark.with_hints(payload.table(), dlt.mark.make_hints(
+                    table_name="orders", columns={"modified_at": {"dedup_sort": "desc"}}),
+                    create_table_variant=True)
+            if payload.rejects:
+                yield _as_reject(payload.rejects)
+        elif kind == "done" and ctx.advances_watermark():
+            # Committed in the same run as the location's last batch, never before it.
+            state[guid] = ctx.now.isoformat()
+        elif kind == "failed":
+            outcome.errors.append(payload)
 
 
 def _time_entries(ctx: ToastContext) -> Iterator[Any]:
     state = dlt.current.source_state().setdefault("time_entries_watermark", {})
-    watermarks = dict(state)
-    for guid, (rows, complete) in _per_location(
-            ctx, lambda ctx, guid: _fetch_time_entries(ctx, guid, watermarks.get(guid))):
+    for guid, (rows, complete) in ctx.background.time_entries():
         yield from rows
         if complete and ctx.advances_watermark():
             state[guid] = ctx.now.isoformat()

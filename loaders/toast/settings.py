@@ -22,3 +22,12 @@ DEFAULT_BACKFILL_DAYS = 84      # 12 weeks, as Toast recommends for a first load
 DEFAULT_LAG_MINUTES = 30        # re-read this much before the last window's end
 TOKEN_RENEW_MARGIN_SECONDS = 300
 LOGINS_PER_HOUR_LIMIT = 2
+
+# Toast's documented per-location limits, kept on our side too so 429s stay rare:
+# (path the limit applies to, or None for every request; requests; seconds).
+REQUEST_LIMITS = (
+    (ORDERS_BULK_PATH, 5, 1.0),
+    (None, 20, 1.0),
+)
+# Added to the spacing after an answer (clock granularity on Toast's side).
+LIMIT_SLACK_SECONDS = 0.01
