@@ -113,6 +113,93 @@ def demo(days: int, locations: int) -> None:
     _print_loaded(dates)
     if not result.ok:
         raise SystemExit(1)
+    from posting.transform import run_build
+
+    click.echo("\nBuilding the journals (dbt build)...")
+    built = run_build(quiet=True)
+    _print_build(built)
+    if not built.ok:
+        raise SystemExit(1)
+
+
+@main.command()
+@click.option("--full-refresh", is_flag=True,
+              help="Rebuild every model from the raw data instead of only the changed days.")
+@click.option("--select", "select", multiple=True, help="dbt node selection (repeatable).")
+def build(full_refresh: bool, select: tuple[str, ...]) -> None:
+    """Run dbt build: Toast staging -> journal_lines, with the pre-post checks.
+
+    Structural test failures (an unbalanced journal, a duplicate key) stop here and exit 1:
+    nothing may be posted. Business warnings (unmapped lines, open checks, day not closed)
+    only hold the journals they name; see the summary and `closeout mappings`.
+    """
+    from posting.transform import run_build
+
+    result = run_build(full_refresh=full_refresh, select=select)
+    _print_build(result)
+    if not result.ok:
+        raise SystemExit(1)
+
+
+@main.command()
+@click.option("--append", is_flag=True,
+              help="Append a stub row for each unmapped source to its seed file (account left "
+                   "empty for the accountant to fill in).")
+def mappings(append: bool) -> None:
+    """List every Toast category, revenue center, payment type, service charge, tax rate or
+    job seen in the data with no mapping, and the seed row to add."""
+    from posting.mappings import append_stub_rows, unmapped_sources
+
+    try:
+        items = unmapped_sources()
+    except duckdb.CatalogException as exc:
+        raise click.ClickException("No unmapped_sources model in the warehouse yet: run "
+                                   "`closeout build` first.") from exc
+    if not items:
+        click.echo("Every source seen in the data is mapped.")
+        return
+    click.echo(f"{len(items)} unmapped source(s):")
+    for seed_file in sorted({item.seed_file for item in items}):
+        click.echo(f"\n  seeds/{seed_file}:")
+        for item in (i for i in items if i.seed_file == seed_file):
+            click.echo(f"    {item.source_kind:22} {item.source_name or item.source_guid!s:32} "
+                       f"restaurant {item.restaurant_guid}")
+            click.echo(f"      add: {item.suggested_row}")
+    if append:
+        added = append_stub_rows(items)
+        for seed_file, count in added.items():
+            click.echo(f"appended {count} stub row(s) to seeds/{seed_file}: fill in the accounts, "
+                       "then run `closeout build`")
+
+
+def _print_build(result) -> None:
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(result.counts.items()))
+    click.echo(f"\ndbt build: {counts or 'nothing ran'}"
+               + (" (mapping seeds changed: journals rebuilt)" if result.mappings_changed else ""))
+    for problem in result.errors:
+        click.echo(f"  ERROR {problem.name}: {problem.message}", err=True)
+    for problem in result.warnings:
+        click.echo(f"  warn  {problem.name}: {problem.message}")
+    if result.ok:
+        _print_journal_status()
+    else:
+        click.echo("Structural checks failed: nothing will be posted until this is fixed.",
+                   err=True)
+
+
+def _print_journal_status() -> None:
+    try:
+        with duckdb.connect(str(warehouse_path()), read_only=True) as con:
+            rows = con.execute("""
+                select status, count(*) from finance.journals group by 1 order by 1""").fetchall()
+            held = con.execute("""
+                select journal_id, hold_reasons from finance.journals where status = 'held'
+                order by business_date desc, journal_id limit 20""").fetchall()
+    except duckdb.Error:
+        return
+    click.echo("journals: " + ", ".join(f"{n} {status}" for status, n in rows))
+    for journal_id, reasons in held:
+        click.echo(f"  held {journal_id}: {reasons}")
 
 
 @main.command()

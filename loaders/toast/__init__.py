@@ -375,7 +375,7 @@ class OrderFeed:
             put(("batch", guid, parsed))
             where = f" ({window.describe()})" if window else ""
             put(("failed", guid, f"orders{where}: {exc}"))
-        except Exception as exc:  # a bug must not take the other locations down with it
+        except Exception as exc:  # noqa: BLE001 - a bug must not take the other locations down
             log.error("unexpected error loading orders for %s:\n%s", guid, traceback.format_exc())
             put(("failed", guid, f"orders: unexpected {type(exc).__name__}: {exc}"))
 

@@ -1,0 +1,90 @@
+{#
+    How a service charge is posted (ACCOUNTING.md, "Service charges"): gratuity is owed to staff,
+    fundraising to the charity, surcharges and cash rounding have their own accounts, anything
+    else is service charge revenue. `gratuity` wins over the category.
+#}
+{% macro finance_service_charge_kind(gratuity, category) -%}
+    case
+        when coalesce({{ gratuity }}, false) then 'gratuity'
+        when {{ category }} = 'FUNDRAISING_CAMPAIGN' then 'donations'
+        when {{ category }} = 'CREDIT_CARD_SURCHARGE' then 'credit_card_surcharge'
+        when {{ category }} = 'CASH_ROUNDING' then 'cash_rounding'
+        else 'service_charge'
+    end
+{%- endmacro %}
+
+{# The fixed account role of a service charge kind; null when it is mapped per charge. #}
+{% macro finance_service_charge_role(kind) -%}
+    case {{ kind }}
+        when 'gratuity' then 'gratuity_payable'
+        when 'donations' then 'donations_payable'
+    end
+{%- endmacro %}
+
+{#
+    What a top-level selection is for the journal: deferred (gift card sold or reloaded: a
+    liability), a house account payment (settles a receivable) or a sale.
+#}
+{% macro finance_sale_kind(deferred, selection_type) -%}
+    case
+        when coalesce({{ deferred }}, false)
+            or {{ selection_type }} in ('TOAST_CARD_SELL', 'TOAST_CARD_RELOAD') then 'gift_card_sales'
+        when {{ selection_type }} = 'HOUSE_ACCOUNT_PAY_BALANCE' then 'house_account_payments'
+        else 'sales'
+    end
+{%- endmacro %}
+
+{#
+    Integer division rounded half to even (banker's rounding), exact for any HUGEINT: used to
+    share cents. `numerator` and `denominator` are integer expressions, denominator > 0.
+#}
+{% macro finance_div_half_even(numerator, denominator) -%}
+    (sign({{ numerator }}) * (
+        abs({{ numerator }}) // ({{ denominator }})
+        + case
+            when 2 * (abs({{ numerator }}) % ({{ denominator }})) > ({{ denominator }}) then 1
+            when 2 * (abs({{ numerator }}) % ({{ denominator }})) = ({{ denominator }})
+                and (abs({{ numerator }}) // ({{ denominator }})) % 2 = 1 then 1
+            else 0
+          end
+    ))
+{%- endmacro %}
+
+{# A decimal(18,2) amount as whole cents (HUGEINT), and back. #}
+{% macro finance_to_cents(expr) -%}
+    cast(round(cast({{ expr }} as decimal(18, 2)) * 100) as hugeint)
+{%- endmacro %}
+
+{% macro finance_from_cents(expr) -%}
+    cast(cast({{ expr }} as decimal(38, 0)) * 0.01 as decimal(18, 2))
+{%- endmacro %}
+
+{#
+    A payment that took money: not voided (ACCOUNTING.md "What is excluded": paymentStatus
+    VOIDED or a voidInfo / void business date), and not one the card network refused or the
+    guest cancelled (DENIED, CANCELLED), nor a void under way (VOID_IN_PROGRESS).
+    `payments` is the alias of a stg_toast__payments relation.
+#}
+{% macro finance_payment_is_active(payments='payments') -%}
+    (not coalesce({{ payments }}.is_voided, false)
+        and {{ payments }}.void_business_date is null
+        and coalesce({{ payments }}.payment_status, '') not in
+            ('VOIDED', 'VOID_IN_PROGRESS', 'DENIED', 'CANCELLED'))
+{%- endmacro %}
+
+{# A value as one CSV field (quoted when it holds a comma, quote or newline; null is empty). #}
+{% macro finance_csv_field(expr) -%}
+    case
+        when {{ expr }} is null then ''
+        when regexp_matches({{ expr }}, '[,"\n\r]')
+            then '"' || replace({{ expr }}, '"', '""') || '"'
+        else {{ expr }}
+    end
+{%- endmacro %}
+
+{# Fields as one CSV line: finance_csv_row(['a', 'b']) #}
+{% macro finance_csv_row(exprs) -%}
+    {%- for expr in exprs -%}
+        {{ finance_csv_field(expr) }}{% if not loop.last %} || ',' || {% endif %}
+    {%- endfor -%}
+{%- endmacro %}

@@ -1,0 +1,155 @@
+{#
+    Incremental processing of Toast orders.
+
+    Every order-derived staging model is incremental (delete+insert on restaurant_guid,
+    order_guid) and, on an incremental run, reads only the orders loaded since it last ran:
+    rows of base_toast__orders whose `_dlt_load_id` (a dlt load id: a Unix timestamp as text, so
+    it sorts as text) is greater than the model's watermark. A night's build therefore costs
+    what that night's orders cost, however long the history.
+
+    The watermark is the greater of
+      * `max(_dlt_load_id)` of the model's own rows, and
+      * the load id recorded for the model after its previous run (post-hook), in
+        <staging>.toast__incremental_watermarks.
+    The recorded value matters for sparse models (refunds, discounts, service charges): a night
+    with no refund must still move stg_toast__refunds past that night's orders, or the next run
+    would re-read them, and a location that never refunds would re-read all of history nightly.
+
+    Re-read orders are first deleted from the model (pre-hook), then their rows re-inserted: an
+    order whose new version has no row in a model (its only discount removed, its refund undone)
+    loses its old rows too, which delete+insert alone would keep, since it deletes only the keys
+    present in the new rows. The pre-hook and the model's SQL both read the watermark before
+    anything is deleted, so they agree on the batch.
+
+    A new column in one of these models needs `dbt build --full-refresh` of it
+    (on_schema_change: fail), so old rows are never left with nulls that mean "unknown".
+#}
+
+{% macro toast_watermark_relation() -%}
+    {{ return(api.Relation.create(
+        database=target.database,
+        schema=generate_schema_name('staging', none) | trim,
+        identifier=var('toast_watermark_table'),
+        type='table')) }}
+{%- endmacro %}
+
+{# on-run-start: the watermark table (and its schema) exist before any model reads them. #}
+{% macro toast_create_watermark_table() -%}
+    {%- set relation = toast_watermark_relation() -%}
+    create schema if not exists {{ relation.database }}.{{ relation.schema }};
+    create table if not exists {{ relation }} (
+        model_name varchar primary key,
+        load_id varchar not null,
+        recorded_at timestamptz not null
+    )
+{%- endmacro %}
+
+{#
+    The highest order load id this model has already processed, as a Python string ('' on a
+    first or full-refresh run). The model's SQL and its pre-hook each read it before the pre-hook
+    deletes anything, so both see the same value.
+#}
+{% macro toast_order_watermark() -%}
+    {%- if not execute or not is_incremental() -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set query -%}
+        select greatest(
+            coalesce((select max(_dlt_load_id) from {{ this }}), ''),
+            coalesce((select max(load_id) from {{ toast_watermark_relation() }}
+                      where model_name = '{{ this.identifier }}'), '')
+        ) as watermark
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values()[0]) }}
+{%- endmacro %}
+
+{#
+    The orders a model processes in this run: every row of base_toast__orders on a full build,
+    only those loaded after the model's watermark on an incremental run.
+#}
+{% macro toast_order_batch() -%}
+    select *
+    from {{ ref('base_toast__orders') }}
+    {% if is_incremental() -%}
+    where _dlt_load_id > '{{ toast_order_watermark() }}'
+    {%- endif %}
+{%- endmacro %}
+
+{# Pre-hook: delete every row of the orders about to be re-inserted. #}
+{% macro toast_delete_reloaded_orders() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }} as existing
+    where exists (
+        select 1
+        from {{ ref('base_toast__orders') }} as reloaded
+        where reloaded._dlt_load_id > '{{ toast_order_watermark() }}'
+          and reloaded.restaurant_guid = existing.restaurant_guid
+          and reloaded.order_guid = existing.order_guid
+    )
+    {%- endif -%}
+{%- endmacro %}
+
+{# Post-hook: remember that every order now in base_toast__orders has been processed. #}
+{% macro toast_record_watermark() -%}
+    insert or replace into {{ toast_watermark_relation() }} (model_name, load_id, recorded_at)
+    select '{{ this.identifier }}', coalesce(max(_dlt_load_id), ''), now()
+    from {{ ref('base_toast__orders') }}
+{%- endmacro %}
+
+{#
+    The config every order-derived staging model shares. Usage, first line of the model:
+        {{ config(**toast_order_model_config()) }}
+#}
+{% macro toast_order_model_config(delete_reloaded=true) -%}
+    {%- set pre_hooks = ["{{ toast_delete_reloaded_orders() }}"] if delete_reloaded else [] -%}
+    {{ return({
+        "materialized": "incremental",
+        "incremental_strategy": "delete+insert",
+        "unique_key": ["restaurant_guid", "order_guid"],
+        "on_schema_change": "fail",
+        "pre_hook": pre_hooks,
+        "post_hook": ["{{ toast_record_watermark() }}"],
+    }) }}
+{%- endmacro %}
+
+{#
+    base_toast__orders reads the raw orders table itself. Its load id is dlt's `_dlt_load_id`
+    when the loader writes one. The loader writes orders as Arrow tables, to which dlt adds
+    `_dlt_load_id` only when `normalize.parquet_normalizer.add_dlt_load_id` is set; without it
+    the load id is derived from `extracted_at` in the same sortable form ("1795309353.086099",
+    seconds since the epoch), so the two can follow each other in one table.
+#}
+{% macro toast_raw_orders_have_load_id() -%}
+    {%- if not execute -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set columns = adapter.get_columns_in_relation(source('toast', 'orders')) -%}
+    {{ return('_dlt_load_id' in (columns | map(attribute='name') | map('lower') | list)) }}
+{%- endmacro %}
+
+{% macro toast_epoch_text(timestamp_expr) -%}
+    printf('%d.%06d', epoch_us({{ timestamp_expr }}) // 1000000, epoch_us({{ timestamp_expr }}) % 1000000)
+{%- endmacro %}
+
+{# The load id of a raw order row (an expression over toast_raw.orders). #}
+{% macro toast_raw_order_load_id() -%}
+    {%- if toast_raw_orders_have_load_id() -%}
+    coalesce(_dlt_load_id, {{ toast_epoch_text('extracted_at') }})
+    {%- else -%}
+    {{ toast_epoch_text('extracted_at') }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#
+    The raw orders loaded after `watermark` (a load id), written as a plain comparison on a
+    column so DuckDB skips the row groups (and the order JSON) of older loads.
+#}
+{% macro toast_raw_orders_after(watermark) -%}
+    {%- if toast_raw_orders_have_load_id() -%}
+    _dlt_load_id > '{{ watermark }}'
+    {%- else -%}
+    {%- set parts = (watermark ~ '.').split('.') -%}
+    {%- set micros = (parts[0] | int) * 1000000 + ((parts[1] ~ '000000')[:6] | int) -%}
+    extracted_at > make_timestamptz({{ micros }})
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,86 @@
+{{ config(materialized='view') }}
+
+-- Labor accrual legs, per location and business date, for locations whose settings ask for a
+-- labor journal (labor_journal = true): debit labor expense per job, credit accrued payroll,
+-- of the costed time entries (int_time_entries_costed). Same shape as the sales leg models,
+-- plus job_guid.
+
+with
+
+time_entries as (
+    select * from {{ ref('int_time_entries_costed') }}
+),
+
+settings as (
+    select * from {{ ref('int_settings_resolved') }}
+),
+
+costed as (
+    select time_entries.*
+    from time_entries
+    inner join settings
+        on time_entries.restaurant_guid = settings.restaurant_guid
+    where settings.labor_journal
+      and time_entries.cost_status = 'costed'
+      and time_entries.labor_cost <> 0
+),
+
+legs as (
+    select
+        {{ finance_leg_columns(
+            line_kind="'labor_expense'",
+            entry_side="'debit'",
+            entry_source="'time_entry'",
+            account_source="'job'",
+            amount="labor_cost",
+        ) }},
+        job_guid
+    from costed
+
+    union all
+
+    select
+        {{ finance_leg_columns(
+            line_kind="'accrued_payroll'",
+            entry_side="'credit'",
+            entry_source="'time_entry'",
+            account_source="'role'",
+            account_role="'accrued_payroll'",
+            amount="labor_cost",
+        ) }},
+        cast(null as varchar) as job_guid
+    from costed
+),
+
+final as (
+    select
+        restaurant_guid,
+        business_date,
+        line_kind,
+        entry_side,
+        entry_source,
+        account_source,
+        account_role,
+        revenue_center_guid,
+        sales_category_guid,
+        discount_guid,
+        service_charge_guid,
+        service_charge_category,
+        tax_rate_guid,
+        payment_type,
+        card_type,
+        other_payment_guid,
+        max(source_name) as source_name,
+        {{ money("sum(case when entry_side = 'debit' then amount else 0 end)") }} as debit,
+        {{ money("sum(case when entry_side = 'credit' then amount else 0 end)") }} as credit,
+        count(*) as document_count,
+        max(_dlt_load_id) as _dlt_load_id,
+        job_guid
+    from legs
+    left join (select restaurant_guid as r, business_date as d, max(_dlt_load_id) as _dlt_load_id
+               from time_entries group by all) as loads
+        on legs.restaurant_guid = loads.r and legs.business_date = loads.d
+    group by all
+)
+
+select * from final

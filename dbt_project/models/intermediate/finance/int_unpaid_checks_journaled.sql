@@ -1,0 +1,113 @@
+{{ config(**finance_leg_model_config()) }}
+
+-- Unpaid check legs (ACCOUNTING.md rule 10). A check's sales, tax and service charges belong to
+-- its order's business date whether or not it has been paid; what was not paid by the end of
+-- that day is owed by the guest:
+--   unpaid_checks            on the check's business date: debit unpaid-checks receivable with
+--                            amount_due less the payments of that day (or earlier), for a check
+--                            still open or paid only on a later day
+--   unpaid_checks_collected  on each later paidBusinessDate: credit the receivable with the
+--                            payment's amount (its tender is debited by int_payments_journaled)
+-- A check paid in full on its own day gives no leg; a same-day difference between what was due
+-- and what was paid is left to over/short.
+
+with
+
+days as (
+    {{ finance_days_to_build() }}
+),
+
+checks as (
+    select * from {{ ref('int_checks_classified') }}
+),
+
+payments as (
+    select * from {{ ref('stg_toast__payments') }}
+),
+
+included_checks as (
+    select * from checks where is_included
+),
+
+check_payments as (
+    select
+        included_checks.restaurant_guid,
+        included_checks.check_guid,
+        included_checks.business_date as check_business_date,
+        payments.paid_business_date,
+        coalesce(payments.amount, 0) as amount
+    from payments
+    inner join included_checks
+        on payments.restaurant_guid = included_checks.restaurant_guid
+        and payments.check_guid = included_checks.check_guid
+    where {{ finance_payment_is_active('payments') }}
+      and payments.paid_business_date is not null
+),
+
+check_balances as (
+    select
+        included_checks.restaurant_guid,
+        included_checks.check_guid,
+        included_checks.business_date,
+        included_checks.payment_status,
+        included_checks.amount_due,
+        coalesce(sum(check_payments.amount) filter (
+            where check_payments.paid_business_date <= included_checks.business_date), 0)
+            as paid_by_close,
+        count(check_payments.check_guid) filter (
+            where check_payments.paid_business_date > included_checks.business_date)
+            as later_payment_count
+    from included_checks
+    left join check_payments
+        on included_checks.restaurant_guid = check_payments.restaurant_guid
+        and included_checks.check_guid = check_payments.check_guid
+    group by
+        included_checks.restaurant_guid,
+        included_checks.check_guid,
+        included_checks.business_date,
+        included_checks.payment_status,
+        included_checks.amount_due
+),
+
+opened as (
+    select
+        {{ finance_leg_columns(
+            line_kind="'unpaid_checks'",
+            entry_side="'debit'",
+            entry_source="'check'",
+            account_source="'role'",
+            account_role="'unpaid_checks'",
+            amount="amount_due - paid_by_close",
+        ) }}
+    from check_balances
+    where (payment_status = 'OPEN' or later_payment_count > 0)
+      and amount_due - paid_by_close <> 0
+),
+
+collected as (
+    select
+        {{ finance_leg_columns(
+            line_kind="'unpaid_checks_collected'",
+            entry_side="'credit'",
+            entry_source="'payment'",
+            account_source="'role'",
+            account_role="'unpaid_checks'",
+            business_date="paid_business_date",
+            amount="amount",
+        ) }}
+    from check_payments
+    where paid_business_date > check_business_date
+      and amount <> 0
+),
+
+legs as (
+    select * from opened
+    union all
+    select * from collected
+),
+
+final as (
+    {{ finance_aggregate_legs('legs', 'days') }}
+)
+
+select * from final

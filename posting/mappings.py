@@ -1,0 +1,62 @@
+"""`closeout mappings`: what Toast sends that the seeds do not map, and the rows to add."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from loaders.warehouse import warehouse_path
+from posting.transform import PROJECT_DIR
+
+UNMAPPED_RELATION = "finance.unmapped_sources"
+
+
+@dataclass(frozen=True)
+class Unmapped:
+    restaurant_guid: str
+    source_kind: str
+    source_guid: str | None
+    source_name: str | None
+    seed_file: str
+    suggested_row: str
+
+
+def unmapped_sources() -> list[Unmapped]:
+    with duckdb.connect(str(warehouse_path()), read_only=True) as con:
+        rows = con.execute(f"""
+            select distinct restaurant_guid, source_kind, source_guid, source_name, seed_file,
+                   suggested_row
+            from {UNMAPPED_RELATION}
+            order by seed_file, source_kind, source_name, restaurant_guid""").fetchall()
+    return [Unmapped(*row) for row in rows]
+
+
+def append_stub_rows(items: list[Unmapped], seeds_dir: Path = PROJECT_DIR / "seeds") -> dict[
+        str, int]:
+    """Append each suggested row to its seed file unless an identical row is already there.
+    Returns rows added per file. The stubs leave the account empty: the journal stays held
+    until an accountant fills it in."""
+    added: dict[str, int] = {}
+    for seed_file in sorted({item.seed_file for item in items}):
+        path = seeds_dir / seed_file
+        existing = path.read_text() if path.exists() else ""
+        known = {_normalise(line) for line in existing.splitlines()}
+        new_lines = []
+        for item in items:
+            line = item.suggested_row.strip()
+            if item.seed_file == seed_file and _normalise(line) not in known:
+                known.add(_normalise(line))
+                new_lines.append(line)
+        if new_lines:
+            text = existing if existing.endswith("\n") or not existing else existing + "\n"
+            path.write_text(text + "\n".join(new_lines) + "\n")
+            added[seed_file] = len(new_lines)
+    return added
+
+
+def _normalise(line: str) -> tuple[str, ...]:
+    return tuple(cell.strip() for cell in next(csv.reader(io.StringIO(line)), []))

@@ -1,0 +1,136 @@
+"""`closeout build`: dbt build over the warehouse, through dbt's Python runner.
+
+dbt's own output goes to the terminal as it runs; what comes back is a summary the CLI (and
+`closeout run`) can act on: structural failures stop posting, business warnings hold only the
+journals they name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from loaders.warehouse import warehouse_path
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT_DIR = ROOT / "dbt_project"
+PROFILES_DIR = ROOT
+AUDIT_SCHEMA = "closeout_audit"
+# Models that turn days into journals: rebuilt in full when a mapping seed changes, because a
+# new account mapping changes every unposted day, not only the days Toast changed.
+MAPPED_MODELS = "path:models/intermediate path:models/marts"
+
+
+@dataclass
+class NodeProblem:
+    name: str
+    status: str          # error, fail or warn
+    message: str
+
+
+@dataclass
+class BuildResult:
+    ok: bool
+    counts: dict[str, int] = field(default_factory=dict)
+    problems: list[NodeProblem] = field(default_factory=list)
+    mappings_changed: bool = False
+
+    @property
+    def errors(self) -> list[NodeProblem]:
+        return [p for p in self.problems if p.status in ("error", "fail")]
+
+    @property
+    def warnings(self) -> list[NodeProblem]:
+        return [p for p in self.problems if p.status == "warn"]
+
+
+def seeds_fingerprint(project_dir: Path = PROJECT_DIR) -> str:
+    digest = hashlib.sha256()
+    for path in sorted((project_dir / "seeds").glob("*.csv")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def run_build(*, full_refresh: bool = False, select: tuple[str, ...] = (),
+              quiet: bool = False) -> BuildResult:
+    """dbt build on the project; rebuilds the mapped models in full when the seeds changed."""
+    from dbt.cli.main import dbtRunner
+
+    os.environ.setdefault("CLOSEOUT_DB", str(warehouse_path()))
+    fingerprint = seeds_fingerprint()
+    mappings_changed = not full_refresh and _last_fingerprint() not in (None, fingerprint)
+    common = ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROFILES_DIR)]
+    if quiet:
+        common.append("--quiet")
+    runner = dbtRunner()
+    invocations = [["build", *common, *(["--full-refresh"] if full_refresh else []),
+                    *(["--select", *select] if select else [])]]
+    if mappings_changed and not select:
+        invocations = [["build", *common, "--exclude", *MAPPED_MODELS.split()],
+                       ["build", *common, "--full-refresh", "--select", *MAPPED_MODELS.split()]]
+    result = BuildResult(ok=True, mappings_changed=mappings_changed)
+    try:
+        for args in invocations:
+            outcome = runner.invoke(args)
+            _collect(outcome, result)
+            if outcome.exception is not None or not outcome.success:
+                result.ok = False
+                break
+    finally:
+        _release_warehouse()
+    if result.ok:
+        _remember_fingerprint(fingerprint)
+    return result
+
+
+def _release_warehouse() -> None:
+    """dbt-duckdb keeps its DuckDB instance open for the life of the process; close it so the
+    rest of this process (the summary, posting) can open the same file."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        if DuckDBConnectionManager._ENV is not None:
+            DuckDBConnectionManager._ENV.close()
+            DuckDBConnectionManager._ENV = None
+
+
+def _collect(outcome, result: BuildResult) -> None:
+    if outcome.exception is not None:
+        result.problems.append(NodeProblem("dbt", "error", str(outcome.exception)))
+        return
+    for node_result in getattr(outcome.result, "results", None) or []:
+        status = str(node_result.status).lower().rsplit(".", 1)[-1]
+        result.counts[status] = result.counts.get(status, 0) + 1
+        if status in ("error", "fail", "warn"):
+            node = node_result.node
+            result.problems.append(NodeProblem(
+                getattr(node, "name", "?"), status,
+                (node_result.message or "").strip() or f"{node_result.failures} failing rows"))
+
+
+def _last_fingerprint() -> str | None:
+    path = warehouse_path()
+    if not path.exists():
+        return None
+    with duckdb.connect(str(path), read_only=True) as con:
+        found = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = ? and table_name = 'build_state'", [AUDIT_SCHEMA]).fetchone()[0]
+        if not found:
+            return None
+        row = con.execute(f"select seeds_fingerprint from {AUDIT_SCHEMA}.build_state").fetchone()
+        return row[0] if row else None
+
+
+def _remember_fingerprint(fingerprint: str) -> None:
+    with duckdb.connect(str(warehouse_path())) as con:
+        con.execute(f"create schema if not exists {AUDIT_SCHEMA}")
+        con.execute(f"create table if not exists {AUDIT_SCHEMA}.build_state "
+                    "(seeds_fingerprint varchar, built_at timestamptz)")
+        con.execute(f"delete from {AUDIT_SCHEMA}.build_state")
+        con.execute(f"insert into {AUDIT_SCHEMA}.build_state values (?, current_timestamp)",
+                    [fingerprint])

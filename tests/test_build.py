@@ -1,0 +1,214 @@
+"""load -> `dbt build` against the sandbox and a real DuckDB file: the journal contract."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import defaultdict
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from loaders.pipeline import run_load
+from posting import transform
+from posting.mappings import append_stub_rows, unmapped_sources
+
+# Old enough to be closed everywhere and past every late edit, and not loaded by other tests.
+HAND_DAY = (datetime.now(timezone.utc) - timedelta(days=100)).date()
+
+
+def freeze(toast, at: datetime) -> None:
+    toast.control("clock", {"frozen": at.isoformat()})
+
+
+def query(db: Path, sql: str, params=()) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql, params).fetchall()
+
+
+def build_ok() -> transform.BuildResult:
+    result = transform.run_build(quiet=True)
+    assert result.ok, [f"{p.name}: {p.message}" for p in result.errors]
+    return result
+
+
+def journal_totals(db: Path, restaurant: str, day: date) -> dict[str, Decimal]:
+    """Net credit (credit - debit) per line kind of one journal."""
+    rows = query(db, """
+        select line_kind, sum(credit) - sum(debit) from finance.journal_lines
+        where restaurant_guid = ? and business_date = ? group by 1""", (restaurant, day))
+    return {kind: amount for kind, amount in rows}
+
+
+def config(db: Path, restaurant: str, entity: str) -> list[dict]:
+    rows = query(db, "select record_json from toast_raw.config_records "
+                     "where restaurant_guid = ? and entity = ? order by guid", (restaurant, entity))
+    return [json.loads(text) for (text,) in rows]
+
+
+@pytest.fixture
+def seeds_copy(tmp_path, monkeypatch) -> Path:
+    """The dbt project with its own seeds, so a test may edit mappings safely."""
+    project = tmp_path / "dbt_project"
+    shutil.copytree(transform.PROJECT_DIR, project,
+                    ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    monkeypatch.setattr(transform, "PROJECT_DIR", project)
+    return project
+
+
+def test_sandbox_days_build_into_balanced_fully_mapped_journals(toast_env, warehouse):
+    freeze(toast_env, datetime.now(timezone.utc))
+    last = datetime.now(timezone.utc).date() - timedelta(days=30)
+    assert run_load(business_date_range=(last - timedelta(days=2), last)).ok
+
+    build_ok()
+
+    unbalanced = query(warehouse, """
+        select journal_id, sum(debit), sum(credit) from finance.journal_lines
+        group by 1 having sum(debit) <> sum(credit)""")
+    assert unbalanced == []
+    # Later refunds and payments make journals on other dates too; the loaded dates all have one.
+    journals = query(warehouse, "select restaurant_guid, business_date, status, hold_reasons "
+                                "from finance.journals where journal_type = 'sales' "
+                                "and business_date between ? and ?",
+                     (last - timedelta(days=2), last))
+    assert len(journals) == 3 * len(toast_env.restaurants)
+    assert not [j for j in journals if j[3] and "unmapped" in j[3].lower()]
+    assert unmapped_sources() == []
+    lines = query(warehouse, "select count(*), count(distinct line_kind), sum(debit) "
+                             "from finance.journal_lines")[0]
+    assert lines[0] > 100 and lines[1] >= 8 and lines[2] > 1000
+
+
+def hand_built_order(db: Path, restaurant: str, day: date) -> tuple[dict, dict]:
+    """One dine-in order computed by hand: two items (one with a modifier whose price is in its
+    parent's), a $3.00 check discount, 8% tax, a $5.00 gratuity and a Visa payment with a tip."""
+    category = config(db, restaurant, "salesCategories")[0]
+    revenue_center = config(db, restaurant, "revenueCenters")[0]
+    tax_rate = config(db, restaurant, "taxRates")[0]
+    gratuity = next(c for c in config(db, restaurant, "serviceCharges") if c.get("gratuity"))
+    opened = datetime.combine(day, datetime.min.time(), timezone.utc) + timedelta(hours=20)
+    stamp = opened.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    ref = {"guid": category["guid"], "entityType": "SalesCategory"}
+
+    def selection(guid, name, pre, price, discount, tax, modifiers=()):
+        return {
+            "guid": guid, "entityType": "MenuItemSelection", "displayName": name,
+            "selectionType": "NONE", "salesCategory": ref, "quantity": 1,
+            "preDiscountPrice": pre, "price": price, "receiptLinePrice": pre, "tax": tax,
+            "taxInclusion": "NOT_INCLUDED", "deferred": False, "voided": False,
+            "appliedDiscounts": discount, "modifiers": list(modifiers),
+            "appliedTaxes": [{
+                "guid": f"{guid}-tax", "entityType": "AppliedTaxRate",
+                "taxRate": {"guid": tax_rate["guid"], "entityType": "TaxRate"},
+                "name": tax_rate.get("name"), "rate": 0.08, "taxAmount": tax, "type": "PERCENT",
+                "facilitatorCollectAndRemitTax": False}] if tax else [],
+        }
+
+    modifier = selection("hand-sel-a-mod", "Extra Cheese", 2.00, 2.00, [], 0)
+    check = {
+        "guid": "hand-check", "entityType": "Check", "displayNumber": "H-1",
+        "voided": False, "deleted": False, "paymentStatus": "CLOSED", "taxExempt": False,
+        "openedDate": stamp, "closedDate": stamp, "modifiedDate": stamp,
+        "amount": 34.00, "taxAmount": 2.32, "totalAmount": 36.32,
+        "appliedDiscounts": [{"guid": "hand-disc", "entityType": "AppliedCustomDiscount",
+                              "name": "$3 Off", "discountType": "FIXED",
+                              "discountAmount": 3.00, "nonTaxDiscountAmount": 3.00}],
+        "appliedServiceCharges": [{
+            "guid": "hand-grat", "entityType": "AppliedServiceCharge",
+            "serviceCharge": {"guid": gratuity["guid"], "entityType": "ServiceCharge"},
+            "name": gratuity.get("name"), "chargeType": "FIXED", "chargeAmount": 5.00,
+            "gratuity": True, "taxable": False, "serviceChargeCategory": "SERVICE_CHARGE",
+            "appliedTaxes": []}],
+        "selections": [
+            selection("hand-sel-a", "Burger", 22.00, 19.94, [], 1.60, [modifier]),   # 2.06 of the
+            selection("hand-sel-b", "Salad", 10.00, 9.06, [], 0.72),   # discount, 0.94 here
+        ],
+        "payments": [{
+            "guid": "hand-pay", "entityType": "OrderPayment", "type": "CREDIT",
+            "cardType": "VISA", "amount": 36.32, "tipAmount": 4.00, "amountTendered": 40.32,
+            "paidDate": stamp, "paidBusinessDate": int(day.strftime("%Y%m%d")),
+            "paymentStatus": "CAPTURED", "refundStatus": "NONE", "refund": None,
+            "voidInfo": None}],
+    }
+    order = {
+        "guid": "hand-order-1", "entityType": "Order", "businessDate": int(day.strftime("%Y%m%d")),
+        "openedDate": stamp, "modifiedDate": stamp, "closedDate": stamp, "voided": False,
+        "deleted": False, "excessFood": False, "source": "In Store",
+        "revenueCenter": {"guid": revenue_center["guid"], "entityType": "RevenueCenter"},
+        "checks": [check],
+    }
+    expected = {   # net credit per line kind, by hand
+        "sales": Decimal("32.00"),
+        "discount": Decimal("-3.00"),
+        "tax": Decimal("2.32"),
+        "gratuity": Decimal("5.00"),
+        "tip": Decimal("4.00"),
+        "tender": Decimal("-40.32"),
+    }
+    return order, expected
+
+
+def test_hand_built_order_adds_exactly_the_hand_computed_lines(toast_env, warehouse):
+    freeze(toast_env, datetime.now(timezone.utc))
+    restaurant = toast_env.restaurants[0]
+    assert run_load(business_date_range=(HAND_DAY, HAND_DAY), restaurant_guids=[restaurant]).ok
+    build_ok()
+    before = journal_totals(warehouse, restaurant, HAND_DAY)
+    version_before = query(warehouse, "select version from finance.journals where "
+                                      "restaurant_guid = ? and business_date = ? and journal_type = 'sales'",
+                           (restaurant, HAND_DAY))[0][0]
+
+    order, expected = hand_built_order(warehouse, restaurant, HAND_DAY)
+    toast_env.control("orders", {"restaurant": restaurant, "order": order})
+    assert run_load(business_date_range=(HAND_DAY, HAND_DAY), restaurant_guids=[restaurant]).ok
+    build_ok()
+
+    after = journal_totals(warehouse, restaurant, HAND_DAY)
+    delta = defaultdict(Decimal)
+    for kind in set(before) | set(after):
+        change = after.get(kind, Decimal(0)) - before.get(kind, Decimal(0))
+        if change:
+            delta[kind] = change
+    assert dict(delta) == expected
+    version_after = query(warehouse, "select version from finance.journals where "
+                                     "restaurant_guid = ? and business_date = ? and journal_type = 'sales'",
+                          (restaurant, HAND_DAY))[0][0]
+    assert version_after != version_before
+
+
+def test_unmapped_category_holds_only_its_location_and_names_the_seed_row(
+        toast_env, warehouse, seeds_copy):
+    freeze(toast_env, datetime.now(timezone.utc))
+    day = datetime.now(timezone.utc).date() - timedelta(days=31)
+    assert run_load(business_date_range=(day, day)).ok
+    first, other = toast_env.restaurants[:2]
+    category = config(warehouse, first, "salesCategories")[0]["name"]
+    # Map the category for every location but the first: its default row becomes per location.
+    seed = seeds_copy / "seeds" / "sales_category_accounts.csv"
+    lines = seed.read_text().splitlines()
+    default = next(line for line in lines if line.startswith(f"*,{category},"))
+    kept = [line for line in lines if line != default]
+    kept += [default.replace("*", guid, 1) for guid in toast_env.restaurants if guid != first]
+    seed.write_text("\n".join(kept) + "\n")
+
+    build_ok()
+
+    status = {(r, s): h for r, s, h in query(
+        warehouse, "select restaurant_guid, status, hold_reasons from finance.journals "
+                   "where business_date = ? and journal_type = 'sales'", (day,))}
+    held = {r: h for (r, s), h in status.items() if s == "held"}
+    assert first in held and category in held[first] and "sales_category_accounts" in held[first]
+    assert all(category not in (h or "") for r, h in held.items() if r != first)
+    assert any(r == other and s == "ready" for r, s in status)
+    unmapped = unmapped_sources()
+    assert any(u.source_name == category and u.seed_file == "sales_category_accounts.csv"
+               for u in unmapped)
+
+    added = append_stub_rows(unmapped, seeds_copy / "seeds")
+    assert added.get("sales_category_accounts.csv", 0) >= 1
+    assert category in seed.read_text()
+    assert append_stub_rows(unmapped, seeds_copy / "seeds") == {}   # never twice
