@@ -104,24 +104,7 @@
         on legs.restaurant_guid = days.restaurant_guid
         and legs.business_date = days.business_date
     where legs.amount is not null
-    group by
-        legs.restaurant_guid,
-        legs.business_date,
-        legs.line_kind,
-        legs.entry_side,
-        legs.entry_source,
-        legs.account_source,
-        legs.account_role,
-        legs.revenue_center_guid,
-        legs.sales_category_guid,
-        legs.discount_guid,
-        legs.service_charge_guid,
-        legs.service_charge_category,
-        legs.tax_rate_guid,
-        legs.payment_type,
-        legs.card_type,
-        legs.other_payment_guid,
-        days._dlt_load_id
+    group by all   -- every column above but the aggregates
 
     union all
 
