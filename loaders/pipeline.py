@@ -22,7 +22,7 @@ log = logging.getLogger("closeout.load")
 
 PIPELINE_NAME = "closeout_toast"
 AUDIT_SCHEMA = "closeout_audit"
-DEFAULT_COMMIT_INTERVAL_SECONDS = 1.0
+DEFAULT_COMMIT_INTERVAL_SECONDS = 0.3
 _M_ARENA_MAX = -8   # mallopt parameter, glibc malloc.h
 
 
@@ -48,7 +48,7 @@ def toast_pipeline() -> dlt.Pipeline:
         destination=dlt.destinations.duckdb(credentials={
             "database": str(warehouse_path()),
             # Bounded memory: merging a large backfill spills to disk instead of growing.
-            "global_config": {"memory_limit": os.environ.get("CLOSEOUT_DUCKDB_MEMORY", "512MB"),
+            "global_config": {"memory_limit": os.environ.get("CLOSEOUT_DUCKDB_MEMORY", "256MB"),
                               "preserve_insertion_order": False},
         }),
         dataset_name=RAW_DATASET,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 import traceback
@@ -19,6 +18,7 @@ import pyarrow as pa
 from loaders.errors import CloseoutError, ToastAuthError
 from loaders.toast import settings
 from loaders.toast.client import ClientOptions, ToastClient
+from loaders.toast.handover import ByteBoundedQueue
 from loaders.toast.jsontext import decode
 from loaders.toast.orders import (
     REJECT_SCHEMA,
@@ -36,7 +36,8 @@ log = logging.getLogger("closeout.toast")
 ORDER_BATCH_ROWS = 1_000   # orders per Arrow batch handed to dlt
 ORDER_BATCH_MAX_AGE_SECONDS = 0.5
 SMALL_RESOURCES = ("restaurants", "config_records", "time_entries")
-FEED_QUEUE_BATCHES = 6    # batches waiting for dlt at most (~10 MB each)
+# Fetched orders waiting for dlt at most: enough to keep fetching through a DuckDB commit.
+FEED_QUEUE_BYTES = 96 * 2**20
 RESTAURANT_COLUMNS = {name: {"data_type": "text"} for name in
                       ("name", "location_name", "time_zone", "management_group_guid", "currency")}
 
@@ -324,8 +325,8 @@ class OrderFeed:
         self.ctx = ctx
         self.plans = plans
         self.pending = len(plans)
-        # Bounded: fetching pauses while DuckDB catches up, so memory stays flat.
-        self.events_queue: queue.Queue = queue.Queue(maxsize=FEED_QUEUE_BATCHES)
+        # Bounded: fetching pauses only when DuckDB falls well behind, so memory stays flat.
+        self.events_queue = ByteBoundedQueue(FEED_QUEUE_BYTES)
         self._pool = ThreadPoolExecutor(max_workers=max(1, min(ctx.max_workers, len(plans))),
                                         thread_name_prefix="toast-orders")
         for guid in plans:
@@ -341,19 +342,24 @@ class OrderFeed:
         while self.pending:
             timeout = None if until is None else max(0.0, until - time.monotonic())
             try:
-                event = self.events_queue.get(timeout=timeout) if timeout != 0 else \
-                    self.events_queue.get_nowait()
-            except queue.Empty:
+                event = self.events_queue.get(timeout=timeout)
+            except TimeoutError:
                 return
             if event[0] != "batch":
                 self.pending -= 1
             yield event
 
     def close(self) -> None:
+        self.events_queue.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _fetch(self, guid: str) -> None:
-        ctx, put = self.ctx, self.events_queue.put
+        ctx = self.ctx
+
+        def put(event: tuple[str, str, Any]) -> None:
+            payload = event[2]
+            self.events_queue.put(event, payload.nbytes if isinstance(payload, ParsedPage) else 0)
+
         parsed = ParsedPage()
         batch_started = time.monotonic()
         window = None
