@@ -158,22 +158,24 @@ def test_malformed_orders_reach_the_rejects_table_and_the_rest_loads(toast_env, 
                     restaurant=restaurant, skip=1)
     toast_env.fault(kind="unparseable_order", path="/orders/v2/ordersBulk",
                     restaurant=restaurant, skip=2)
+    toast_env.fault(kind="malformed_order", field="encoding", path="/orders/v2/ordersBulk",
+                    restaurant=restaurant)
 
     result = run_load(backfill_days=3)
 
     assert result.ok
-    assert result.report.locations[restaurant].rejects == 3
+    assert result.report.locations[restaurant].rejects == 4
     with duckdb.connect(str(warehouse), read_only=True) as con:
         rejects = con.execute("select reason, raw_text, source_url from toast_raw.rejects "
                               "where restaurant_guid = ? order by reason", [restaurant]).fetchall()
     reasons = " | ".join(r[0] for r in rejects)
-    assert len(rejects) == 3
+    assert len(rejects) == 4
     assert "no guid" in reasons and "invalid businessDate 20261345" in reasons
-    assert "unparseable JSON" in reasons
+    assert "unparseable JSON" in reasons and "not valid UTF-8" in reasons
     assert all(raw.startswith("{") and "ordersBulk" in url for _, raw, url in rejects)
     expected = expected_orders(toast_env, as_of, days=3)
     loaded = warehouse_orders(warehouse)
-    assert loaded[restaurant] == expected[restaurant] - 3
+    assert loaded[restaurant] == expected[restaurant] - 4
     others = [guid for guid in toast_env.restaurants if guid != restaurant]
     assert all(loaded[guid] == expected[guid] for guid in others)
 

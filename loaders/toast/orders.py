@@ -109,12 +109,17 @@ def parse_page(body: bytes, restaurant_guid: str, source_url: str, extracted_at:
         elements, rest, reason = salvage(body)
         broken = (rest, reason)
     check_precision = _may_be_too_precise(body) and _TOO_PRECISE.search(body) is not None
+    check_encoding = not _is_utf8(body)   # one C-speed pass; per order only when it fails
     for element in elements:
         raw = bytes(element)
         try:
             keys = _order_keys.decode(raw)
         except msgspec.DecodeError:
             reject(raw, "expected an order object")
+            continue
+        if check_encoding and not _is_utf8(raw):
+            reject(raw, f"order {keys.guid} is not valid UTF-8 text; Toast should be asked to "
+                        "resend it", keys.guid if isinstance(keys.guid, str) else None)
             continue
         problem = _keying_problem(keys, raw if check_precision else None)
         if problem:
@@ -124,6 +129,14 @@ def parse_page(body: bytes, restaurant_guid: str, source_url: str, extracted_at:
     if broken:
         reject(*broken)
     return parsed
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _keying_problem(keys: _OrderKeys, raw_to_check: bytes | None) -> str | None:

@@ -17,7 +17,7 @@ class FaultRule:
     skip: int = 0                  # let this many matching requests through first
     status: int = 500
     seconds: float = 0.0
-    field: str = "guid"            # malformed_order: the field to break
+    field: str = "guid"            # malformed_order: the field to break ("encoding": not UTF-8)
     hits: int = 0
 
     def __post_init__(self) -> None:

@@ -305,12 +305,16 @@ class ToastSandbox:
             if not parts:
                 break
             if rule.kind == "malformed_order":
-                broken = dict(orders[0])
+                # the second order when there is one, so faults can share a page
+                index = 1 if rule.field == "encoding" and len(orders) > 1 else 0
+                broken = dict(orders[index])
                 if rule.field == "businessDate":
                     broken["businessDate"] = 20261345
+                elif rule.field == "encoding":   # bytes that are not UTF-8 inside a string
+                    broken["comment"] = "NOT-UTF-8"
                 else:
                     broken.pop(rule.field, None)
-                parts[0] = dump_json(broken)
+                parts[index] = dump_json(broken).replace(b'"NOT-UTF-8"', b'"\xff\xfe"')
             elif rule.kind == "unparseable_order":
                 parts[-1] = parts[-1][: len(parts[-1]) // 2]
         return b"[" + b",".join(parts) + b"]"
