@@ -111,9 +111,25 @@ def _commit_interval() -> float:
                  DEFAULT_COMMIT_INTERVAL_SECONDS)
 
 
+# Raw tables dbt reads that a load may never write: a day without orders, a group that does
+# not use Toast's time clock. Created empty, with the columns and types dlt itself creates, so
+# dbt can build and a later load writes into them unchanged.
+RAW_TABLES_MAYBE_EMPTY = {
+    "orders": """restaurant_guid varchar not null, order_guid varchar not null,
+        business_date date, opened_at timestamptz, modified_at timestamptz,
+        extracted_at timestamptz, order_json varchar""",
+    "time_entries": """restaurant_guid varchar not null, time_entry_guid varchar not null,
+        business_date date, modified_at timestamptz, extracted_at timestamptz,
+        entry_json varchar, _dlt_load_id varchar not null, _dlt_id varchar not null""",
+}
+
+
 def _record(report: LoadReport, load_id: str | None, dates) -> None:
     """One row per location and run in closeout_audit.load_runs, for operators and analysts."""
     with duckdb.connect(str(warehouse_path())) as con:
+        con.execute(f"create schema if not exists {RAW_DATASET}")
+        for table, columns in RAW_TABLES_MAYBE_EMPTY.items():
+            con.execute(f"create table if not exists {RAW_DATASET}.{table} ({columns})")
         con.execute(f"create schema if not exists {AUDIT_SCHEMA}")
         con.execute(f"""
             create table if not exists {AUDIT_SCHEMA}.load_runs (

@@ -135,7 +135,10 @@ def build(full_refresh: bool, select: tuple[str, ...]) -> None:
     """
     from posting.transform import run_build
 
-    result = run_build(full_refresh=full_refresh, select=select)
+    try:
+        result = run_build(full_refresh=full_refresh, select=select)
+    except CloseoutError as exc:
+        raise click.ClickException(str(exc)) from exc
     _print_build(result)
     if not result.ok:
         raise SystemExit(1)

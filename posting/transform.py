@@ -14,7 +14,8 @@ from pathlib import Path
 
 import duckdb
 
-from loaders.warehouse import warehouse_path
+from loaders.errors import ConfigurationError
+from loaders.warehouse import RAW_DATASET, warehouse_path
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_DIR = ROOT / "dbt_project"
@@ -61,6 +62,7 @@ def run_build(*, full_refresh: bool = False, select: tuple[str, ...] = (),
     from dbt.cli.main import dbtRunner
 
     os.environ.setdefault("CLOSEOUT_DB", str(warehouse_path()))
+    _require_loaded_warehouse()
     fingerprint = seeds_fingerprint()
     mappings_changed = not full_refresh and _last_fingerprint() not in (None, fingerprint)
     common = ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROFILES_DIR)]
@@ -85,6 +87,21 @@ def run_build(*, full_refresh: bool = False, select: tuple[str, ...] = (),
     if result.ok:
         _remember_fingerprint(fingerprint)
     return result
+
+
+def _require_loaded_warehouse() -> None:
+    """dbt would fail on a missing source table with a catalog error; say what to do instead."""
+    path = warehouse_path()
+    loaded = False
+    if path.exists():
+        with duckdb.connect(str(path), read_only=True) as con:
+            loaded = bool(con.execute(
+                "select count(*) from information_schema.tables "
+                "where table_schema = ? and table_name = 'orders'", [RAW_DATASET]).fetchone()[0])
+    if not loaded:
+        raise ConfigurationError(
+            f"no Toast data has been loaded into {path} yet: run `closeout load` first "
+            "(or check CLOSEOUT_DB points at the warehouse)")
 
 
 def _release_warehouse() -> None:

@@ -180,6 +180,51 @@ def test_hand_built_order_adds_exactly_the_hand_computed_lines(toast_env, wareho
     assert version_after != version_before
 
 
+def payment_tips(order_json: str) -> Decimal:
+    order = json.loads(order_json, parse_float=Decimal)
+    return sum((Decimal(str(payment.get("tipAmount") or 0))
+                for check in order["checks"] if not check.get("voided")
+                for payment in check.get("payments") or []
+                if payment.get("paymentStatus") != "VOIDED"), Decimal(0))
+
+
+def test_late_tip_reaches_the_journal_through_the_incremental_load(toast_env, warehouse):
+    as_of = datetime.now(timezone.utc) - timedelta(seconds=5)
+    freeze(toast_env, as_of)
+    assert run_load(backfill_days=4, lag_minutes=0).ok
+    build_ok()
+    restaurant = toast_env.restaurants[0]
+    order_guid, day, before_json = query(warehouse, """
+        select order_guid, business_date, order_json from toast_raw.orders
+        where restaurant_guid = ? and business_date <= ?
+          and not (order_json::json->>'voided')::boolean
+          and order_json like '%"type":"CREDIT"%'
+        order by order_guid limit 1""", (restaurant, as_of.date() - timedelta(days=2)))[0]
+    journal = ("select version from finance.journals where restaurant_guid = ? "
+               "and business_date = ? and journal_type = 'sales'")
+    version_before = query(warehouse, journal, (restaurant, day))[0][0]
+    totals_before = journal_totals(warehouse, restaurant, day)
+
+    edit_at = datetime.now(timezone.utc)
+    toast_env.control("edit", {"restaurant": restaurant, "order": order_guid,
+                               "kind": "add_tip", "at": edit_at.isoformat()})
+    freeze(toast_env, edit_at + timedelta(seconds=1))
+    assert run_load(lag_minutes=0).ok     # the modified-time window, not a business date
+    build_ok()
+
+    after_json = query(warehouse, "select order_json from toast_raw.orders where "
+                                  "restaurant_guid = ? and order_guid = ?",
+                       (restaurant, order_guid))[0][0]
+    added_tip = payment_tips(after_json) - payment_tips(before_json)
+    assert added_tip > 0
+    totals_after = journal_totals(warehouse, restaurant, day)
+    delta = {kind: totals_after.get(kind, Decimal(0)) - totals_before.get(kind, Decimal(0))
+             for kind in set(totals_before) | set(totals_after)}
+    assert {kind: change for kind, change in delta.items() if change} == {
+        "tip": added_tip, "tender": -added_tip}
+    assert query(warehouse, journal, (restaurant, day))[0][0] != version_before
+
+
 def test_unmapped_category_holds_only_its_location_and_names_the_seed_row(
         toast_env, warehouse, seeds_copy):
     freeze(toast_env, datetime.now(timezone.utc))

@@ -242,3 +242,21 @@ def test_cli_reports_bad_credentials_with_the_fix(toast_env, warehouse, monkeypa
     assert "refused the client credentials" in result.output
     assert "SOURCES__TOAST__CLIENT_SECRET" in result.output
     assert "wrong" not in result.output
+
+
+def test_a_day_without_orders_leaves_empty_tables_a_later_load_fills(toast_env, warehouse):
+    as_of = datetime.now(timezone.utc) - timedelta(seconds=5)
+    freeze(toast_env, as_of)
+    before_history = (as_of - timedelta(days=5 * 365)).date()
+    assert run_load(business_date_range=(before_history, before_history)).ok
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        counts = con.execute("select (select count(*) from toast_raw.orders), "
+                             "(select count(*) from toast_raw.time_entries)").fetchone()
+    assert counts == (0, 0)     # the tables dbt reads exist, empty
+
+    assert run_load(backfill_days=2).ok
+    assert warehouse_orders(warehouse) == expected_orders(toast_env, as_of, days=2)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        entries = con.execute("select count(*), count(_dlt_load_id) "
+                              "from toast_raw.time_entries").fetchone()
+    assert entries[0] > 0 and entries[0] == entries[1]
