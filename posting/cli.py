@@ -277,5 +277,10 @@ def _print_loaded(dates) -> None:
         click.echo(f"  {name[:28]:28} {day.isoformat():13} {orders:>7} {voided:>7} {deleted:>7}")
 
 
+# The posting commands live in their own module; importing it registers them on `main`.
+from posting import commands  # noqa: E402,F401
+
 if __name__ == "__main__":
-    main()
+    # Run as `python -m posting.cli`, this file is `__main__`; the commands module registered
+    # its commands on the group of `posting.cli`, so run that one.
+    commands.main()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -66,6 +67,13 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     def __init__(self, app, host: str = "127.0.0.1", port: int = 0):
         self.app = app
         super().__init__((host, port), _Handler)
+
+    def get_request(self):
+        # The handler writes the head and the body separately; without TCP_NODELAY the body
+        # waits ~40 ms for the client's delayed ACK on every answer that has one.
+        connection, address = super().get_request()
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return connection, address
 
     @property
     def url(self) -> str:

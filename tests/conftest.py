@@ -25,9 +25,17 @@ class ToastSandboxProcess:
     seed: int
     locations: int
     orders_per_day: int
+    erp_urls: dict[str, str]      # the ERP sandboxes started beside Toast
+    erp_env: dict[str, str]       # connector settings pointing at them
 
     def control(self, action: str, body=None) -> dict:
         response = httpx.post(f"{self.url}/_sandbox/{action}", json=body or {}, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def erp_control(self, erp: str, action: str, body=None):
+        response = httpx.post(f"{self.erp_urls[erp]}/_sandbox/{action}", json=body or {},
+                              timeout=10)
         response.raise_for_status()
         return response.json()
 
@@ -59,6 +67,8 @@ def start_sandbox(tmp_path: Path, *, locations: int = 3, orders_per_day: int = 4
         url=info["urls"]["toast"], client_id=info["toast"]["client_id"],
         client_secret=info["toast"]["client_secret"], restaurants=info["toast"]["restaurants"],
         seed=seed, locations=locations, orders_per_day=orders_per_day,
+        erp_urls={k: v for k, v in info["urls"].items() if k != "toast"},
+        erp_env=info["erp_env"],
     )
 
 
@@ -90,7 +100,7 @@ def toast(toast_sandbox: ToastSandboxProcess) -> ToastSandboxProcess:
 def warehouse(tmp_path: Path, monkeypatch) -> Path:
     """A fresh DuckDB file and working directory; no config leaks in from the developer's."""
     for name in list(os.environ):
-        if name.startswith(("SOURCES__", "CLOSEOUT_")):
+        if name.startswith(("SOURCES__", "CLOSEOUT_", "ERP__")):
             monkeypatch.delenv(name)
     db = tmp_path / "warehouse.duckdb"
     monkeypatch.setenv("CLOSEOUT_DB", str(db))

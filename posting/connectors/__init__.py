@@ -1,0 +1,1 @@
+"""One module per ERP, each implementing posting.erp.Connector."""

@@ -1,0 +1,482 @@
+"""Dynamics 365 Finance & Operations: each journal becomes one general journal (a
+LedgerJournalHeaders record) whose lines are written in one all-or-nothing `$batch` changeset.
+
+F&O has no idempotency header, so the key travels at the end of the header's Description and
+`existing` finds journals by it (F&O's `eq '*…'` wildcard, cross-company). A header is only a
+document once all its lines are there; a header left without them is reused or deleted.
+
+Requests per journal: one header POST and one `$batch`; per run: one token (kept encrypted
+between runs when CLOSEOUT_SECRET_KEY is set) and a few `existing` queries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from urllib.parse import quote
+
+import httpx
+import orjson
+
+from loaders.errors import ConfigurationError
+from loaders.token_store import TokenStore, fernet_from_env
+from posting.erp import ErpAuthError, ErpError, ErpRefusal, Journal, Line
+from posting.failpoints import failpoint
+from posting.http import ErpHttp
+
+ZERO = Decimal("0")
+DESCRIPTION_LENGTH = 60      # LedgerJournalTable.Name
+TEXT_LENGTH = 60             # LedgerJournalTrans.Txt
+KEYS_PER_QUERY = 15          # keeps each $filter URL well under IIS's query-string limit
+TOKEN_MARGIN_SECONDS = 60    # renew this long before Entra's expiry
+ODATA_HEADERS = {"OData-Version": "4.0", "OData-MaxVersion": "4.0", "Accept": "application/json"}
+_QUERY_SAFE = "$',()*:/@"
+
+
+@dataclass(frozen=True)
+class D365Settings:
+    environment_url: str              # https://<env>.operations.dynamics.com
+    tenant_id: str
+    client_id: str
+    client_secret: str
+    token_url: str | None = None      # default: Entra's v2.0 endpoint for tenant_id
+    journal_name: str = "GenJrn"
+    # The ledger dimension format for integrating applications, in F&O's segment order.
+    dimension_format: tuple[str, ...] = ("MainAccount", "Location", "RevenueCenter")
+    dimension_delimiter: str = "-"
+    location_dimension: str = "Location"             # D365 dimension of Line.location
+    revenue_center_dimension: str = "RevenueCenter"  # D365 dimension of Line.revenue_center
+
+    def __post_init__(self) -> None:
+        segments = self.dimension_format
+        if "MainAccount" not in segments:
+            raise ConfigurationError("ERP__D365__DIMENSION_FORMAT must contain MainAccount, "
+                                     f"in F&O's segment order; got {list(segments)}")
+        for setting, name in (("LOCATION_DIMENSION", self.location_dimension),
+                              ("REVENUE_CENTER_DIMENSION", self.revenue_center_dimension)):
+            if name and name not in segments:
+                raise ConfigurationError(
+                    f"ERP__D365__{setting} is {name!r}, which is not a segment of "
+                    f"ERP__D365__DIMENSION_FORMAT {list(segments)}: add it there (in the order "
+                    "F&O's integrating-application format uses) or correct the name")
+        if not self.dimension_delimiter:
+            raise ConfigurationError("ERP__D365__DIMENSION_DELIMITER must not be empty "
+                                     "(F&O's DimensionSegmentDelimiter, usually '-')")
+
+    @property
+    def entra_token_url(self) -> str:
+        return self.token_url or (
+            f"https://login.microsoftonline.com/{self.tenant_id}/oauth2/v2.0/token")
+
+    @classmethod
+    def from_config(cls) -> D365Settings:
+        """`erp.d365.*` from dlt config and secrets (env vars ERP__D365__<NAME>)."""
+        import dlt
+
+        def setting(name: str, secret: bool = False):
+            value = dlt.secrets.get(f"erp.d365.{name}") if secret else None
+            return value if value not in (None, "") else dlt.config.get(f"erp.d365.{name}")
+
+        required = {name: setting(name, secret=name in ("client_id", "client_secret"))
+                    for name in ("environment_url", "tenant_id", "client_id", "client_secret")}
+        missing = [name for name, value in required.items() if not value]
+        if missing:
+            raise ConfigurationError(
+                "D365 is not configured: set " + ", ".join(f"ERP__D365__{n.upper()}"
+                                                          for n in missing)
+                + " (or erp.d365.* in .dlt/config.toml, the secret in .dlt/secrets.toml)")
+        optional = {}
+        for name in ("token_url", "journal_name", "dimension_delimiter", "location_dimension",
+                     "revenue_center_dimension"):
+            value = setting(name)
+            if value not in (None, ""):
+                optional[name] = str(value)
+        segments = setting("dimension_format")
+        if segments:
+            if isinstance(segments, str):
+                segments = [s for s in re.split(r"[,\s]+", segments.strip("[]")) if s]
+            optional["dimension_format"] = tuple(str(s).strip("'\" ") for s in segments)
+        return cls(**{k: str(v) for k, v in required.items()}, **optional)
+
+
+@dataclass
+class _Header:
+    company: str
+    number: str
+    posted: bool
+    line_count: int = 0
+
+    @property
+    def document_id(self) -> str:
+        return f"{self.company.upper()}/{self.number}"
+
+
+class D365Connector:
+    erp = "d365"
+
+    def __init__(self, settings: D365Settings, http: ErpHttp,
+                 token_store: TokenStore | None = None):
+        self.settings = settings
+        self.http = http
+        self.http.redactor.add(settings.client_secret)
+        self.store = token_store if token_store is not None else _default_token_store()
+        self._data_url = settings.environment_url.rstrip("/") + "/data"
+        self._token: str | None = None
+        self._token_expires_at = 0.0
+        self._orphans: dict[str, list[_Header]] = {}
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- the contract -----------------------------------------------------------------------------
+    def existing(self, journals: Sequence[Journal]) -> dict[str, str]:
+        by_key = {journal.key: journal for journal in journals}
+        self._orphans = {}
+        found_headers: dict[str, list[_Header]] = defaultdict(list)
+        for keys in _chunks(sorted(by_key), KEYS_PER_QUERY):
+            query = {"cross-company": "true",
+                     "$filter": " or ".join(f"Description eq '*{_literal(k)}'" for k in keys),
+                     "$select": "dataAreaId,JournalBatchNumber,Description,IsPosted"}
+            for row in self._rows("LedgerJournalHeaders", query):
+                key = str(row.get("Description") or "").rsplit(" ", 1)[-1]
+                if key in by_key:
+                    found_headers[key].append(_Header(row["dataAreaId"],
+                                                      row["JournalBatchNumber"],
+                                                      row.get("IsPosted") == "Yes"))
+        totals = self._line_totals([h for hs in found_headers.values() for h in hs])
+        documents = {}
+        for key, headers in found_headers.items():
+            journal = by_key[key]
+            wanted = (len(journal.lines), journal.total_debit, journal.total_credit)
+            complete = [h for h in headers if totals.get(_ref(h)) == wanted]
+            for header in headers:
+                header.line_count = (totals.get(_ref(header)) or (0,))[0]
+            rest = [h for h in headers if h not in complete]
+            if complete:
+                documents[key] = complete[0].document_id
+                # An empty twin is what a header POST retried after a lost answer leaves.
+                for stray in rest:
+                    if not stray.posted and stray.line_count == 0:
+                        self._delete_quietly(stray)
+            elif rest:
+                self._orphans[key] = rest
+        return documents
+
+    def create(self, journal: Journal) -> str:
+        header = None
+        for orphan in self._orphans.pop(journal.key, []):
+            if orphan.posted:
+                raise ErpRefusal(
+                    f"D365 journal {orphan.document_id} carries key {journal.key} and is posted, "
+                    "but its lines differ from this journal: reverse or complete it in D365, "
+                    "then replay")
+            if header is None and orphan.line_count == 0:
+                header = orphan            # a header whose lines never arrived: reuse it
+            else:
+                self._delete(orphan)
+        header = header or self._create_header(journal)
+        failpoint("d365.after_header")
+        failure = self._post_lines(journal, header)
+        if failure is None:
+            return header.document_id
+        if self._has_lines_of(journal, header):
+            # The changeset was committed by an earlier attempt whose answer was lost; the
+            # retry then collided with its own lines.
+            return header.document_id
+        self._delete_quietly(header)
+        raise ErpRefusal(f"D365 refused the lines of {journal.journal_id} ({journal.key}): "
+                         f"{failure}")
+
+    # -- writes -----------------------------------------------------------------------------------
+    def _create_header(self, journal: Journal) -> _Header:
+        body = {"dataAreaId": journal.company, "JournalName": self.settings.journal_name,
+                "Description": header_description(journal)}
+        response = self._send("POST", f"{self._data_url}/LedgerJournalHeaders",
+                              content=_json(body),
+                              headers={"Content-Type": "application/json",
+                                       "Prefer": "return=representation"})
+        if response.status_code not in (200, 201):
+            raise ErpRefusal(f"D365 refused the journal header for {journal.journal_id} "
+                             f"({journal.key}): {_odata_message(response)}")
+        row = _parse_json(response)
+        return _Header(row.get("dataAreaId") or journal.company, row["JournalBatchNumber"], False)
+
+    def _post_lines(self, journal: Journal, header: _Header) -> str | None:
+        """Send every line in one changeset; the D365 message when it was refused."""
+        batch, changeset = f"batch_{uuid.uuid4().hex}", f"changeset_{uuid.uuid4().hex}"
+        parts = [f"--{batch}\r\nContent-Type: multipart/mixed; boundary={changeset}\r\n\r\n"]
+        for line in journal.lines:
+            parts.append(
+                f"--{changeset}\r\nContent-Type: application/http\r\n"
+                f"Content-Transfer-Encoding: binary\r\nContent-ID: {line.number}\r\n\r\n"
+                "POST LedgerJournalLines?cross-company=true HTTP/1.1\r\n"
+                "OData-Version: 4.0\r\nOData-MaxVersion: 4.0\r\n"
+                "Content-Type: application/json;odata.metadata=minimal\r\n"
+                "Accept: application/json;odata.metadata=minimal\r\nPrefer: return=minimal\r\n"
+                f"\r\n{_json(self._line_body(journal, header, line)).decode()}\r\n")
+        parts.append(f"--{changeset}--\r\n--{batch}--\r\n")
+        response = self._send("POST", f"{self._data_url}/$batch",
+                              content="".join(parts).encode(),
+                              headers={"Content-Type": f"multipart/mixed; boundary={batch}",
+                                       "Accept": "multipart/mixed"})
+        if response.status_code != 200:
+            return _odata_message(response)
+        answers = batch_answers(response.headers.get("Content-Type", ""), response.content)
+        if not answers:
+            return f"the $batch answer held no operation results: {response.text[:300]}"
+        failed = [(status, body) for status, body in answers if status >= 400]
+        if failed:
+            return _odata_message_text(failed[0][1])
+        if len(answers) != len(journal.lines):
+            return f"D365 answered {len(answers)} of {len(journal.lines)} line inserts"
+        return None
+
+    def _line_body(self, journal: Journal, header: _Header, line: Line) -> dict:
+        return {
+            "dataAreaId": header.company, "JournalBatchNumber": header.number,
+            "LineNumber": line.number, "AccountType": "Ledger",
+            "AccountDisplayValue": self.account_display_value(line),
+            "DebitAmount": line.debit, "CreditAmount": line.credit,
+            "CurrencyCode": journal.currency,
+            "TransDate": f"{journal.business_date.isoformat()}T12:00:00Z",
+            "Voucher": voucher(journal), "Text": line.description[:TEXT_LENGTH],
+            "OffsetAccountType": "Ledger", "OffsetAccountDisplayValue": "",
+        }
+
+    def account_display_value(self, line: Line) -> str:
+        """Main account and dimensions in the integrating-application format: every segment in
+        order, empty ones kept as placeholders, delimiters inside values backslash-escaped."""
+        settings = self.settings
+        values = {"MainAccount": line.account,
+                  settings.location_dimension: line.location or "",
+                  settings.revenue_center_dimension: line.revenue_center or ""}
+        delimiter = settings.dimension_delimiter
+        return delimiter.join(
+            values.get(segment, "").replace("\\", "\\\\").replace(delimiter, "\\" + delimiter)
+            for segment in settings.dimension_format)
+
+    def _delete(self, header: _Header) -> None:
+        response = self._send("DELETE", f"{self._data_url}/LedgerJournalHeaders("
+                                        f"dataAreaId={_quoted(header.company)},"
+                                        f"JournalBatchNumber={_quoted(header.number)})")
+        if response.status_code not in (200, 204, 404):
+            raise ErpRefusal(f"D365 would not delete the unfinished journal "
+                             f"{header.document_id}: {_odata_message(response)}")
+
+    def _delete_quietly(self, header: _Header) -> None:
+        """Best effort: a header left behind is found by `existing` and reused next run."""
+        try:
+            self._delete(header)
+        except ErpError:
+            pass
+
+    # -- reads ------------------------------------------------------------------------------------
+    def _line_totals(self, headers: list[_Header]) -> dict[tuple[str, str], tuple]:
+        """(company, batch number) -> (line count, total debit, total credit)."""
+        sums: dict[tuple[str, str], list] = defaultdict(lambda: [0, ZERO, ZERO])
+        for chunk in _chunks(headers, KEYS_PER_QUERY):
+            query = {"cross-company": "true",
+                     "$filter": " or ".join(
+                         f"(dataAreaId eq {_quoted(h.company)} and JournalBatchNumber eq "
+                         f"{_quoted(h.number)})" for h in chunk),
+                     "$select": "dataAreaId,JournalBatchNumber,LineNumber,DebitAmount,"
+                                "CreditAmount"}
+            for row in self._rows("LedgerJournalLines", query):
+                total = sums[(row["dataAreaId"].lower(), row["JournalBatchNumber"].lower())]
+                total[0] += 1
+                total[1] += Decimal(str(row.get("DebitAmount") or 0))
+                total[2] += Decimal(str(row.get("CreditAmount") or 0))
+        return {key: tuple(value) for key, value in sums.items()}
+
+    def _has_lines_of(self, journal: Journal, header: _Header) -> bool:
+        totals = self._line_totals([header]).get(_ref(header))
+        return totals == (len(journal.lines), journal.total_debit, journal.total_credit)
+
+    def _rows(self, entity_set: str, query: dict[str, str]) -> Iterator[dict]:
+        url: str | None = f"{self._data_url}/{entity_set}?" + "&".join(
+            f"{name}={quote(value, safe=_QUERY_SAFE)}" for name, value in query.items())
+        while url:
+            response = self._send("GET", url)
+            if response.status_code != 200:
+                # Reads fail for every journal alike (wrong URL, entity not exposed, filter not
+                # supported): a configuration problem that stops the run.
+                raise ErpAuthError(f"D365 refused the query on {entity_set} (HTTP "
+                                   f"{response.status_code}): {_odata_message(response)}; check "
+                                   "ERP__D365__ENVIRONMENT_URL and the app's access")
+            page = _parse_json(response)
+            yield from page.get("value", [])
+            url = page.get("@odata.nextLink")
+
+    # -- auth -------------------------------------------------------------------------------------
+    def _send(self, method: str, url: str, *, headers: dict | None = None,
+              **kwargs) -> httpx.Response:
+        for renewed in (False, True):
+            auth = {"Authorization": f"Bearer {self._access_token(renew=renewed)}"}
+            response = self.http.request(method, url, headers={**ODATA_HEADERS, **auth,
+                                                               **(headers or {})}, **kwargs)
+            if response.status_code != 401:
+                break                 # a 401 gets one fresh token, then counts as refused
+        if response.status_code in (401, 403):
+            raise ErpAuthError(
+                f"D365 refused the token (HTTP {response.status_code}) for {method} "
+                f"{httpx.URL(url).path}: check that the app {self.settings.client_id} is "
+                "registered in System administration > Setup > Microsoft Entra ID applications "
+                "and mapped to a user with access to the journals")
+        return response
+
+    def _access_token(self, renew: bool = False) -> str:
+        now = time.time()
+        if not renew and self._token and self._token_expires_at - TOKEN_MARGIN_SECONDS > now:
+            return self._token
+        fresh_run = self.store is not None and not self._token and not renew
+        stored = self.store.load(self._store_name) if fresh_run else None
+        if stored and stored[1] - TOKEN_MARGIN_SECONDS > now:
+            self._token, self._token_expires_at = stored
+        else:
+            self._token, self._token_expires_at = self._fetch_token()
+        self.http.redactor.add(self._token)
+        return self._token
+
+    def _fetch_token(self) -> tuple[str, float]:
+        settings = self.settings
+        response = self.http.request("POST", settings.entra_token_url, data={
+            "grant_type": "client_credentials", "client_id": settings.client_id,
+            "client_secret": settings.client_secret,
+            "scope": f"{settings.environment_url.rstrip('/')}/.default"})
+        body = _parse_json(response, default={})
+        token = body.get("access_token") if response.status_code == 200 else None
+        if not token:
+            error = body.get("error") or f"HTTP {response.status_code}"
+            detail = str(body.get("error_description") or response.text[:300]).splitlines()
+            raise ErpAuthError(
+                f"D365: Entra ID refused the client credentials ({error}): "
+                f"{detail[0] if detail else ''} Check ERP__D365__TENANT_ID, ERP__D365__CLIENT_ID,"
+                " ERP__D365__CLIENT_SECRET and ERP__D365__ENVIRONMENT_URL.")
+        self.http.redactor.add(token)
+        expires_at = time.time() + int(body.get("expires_in") or 3599)
+        if self.store:
+            self.store.save(self._store_name, token, expires_at)
+        return token, expires_at
+
+    @property
+    def _store_name(self) -> str:
+        s = self.settings
+        return f"d365:{s.tenant_id}:{s.client_id}:{s.environment_url.rstrip('/')}"
+
+
+# -- what is written ------------------------------------------------------------------------------
+def header_description(journal: Journal) -> str:
+    """What a person reads in F&O, ending with the idempotency key `existing` searches for.
+    Whole words are kept while they fit in the field; the key always does."""
+    if journal.kind == "adjustment" and journal.adjusts:
+        words = ["Adj", "of", journal.adjusts, journal.journal_type, str(journal.business_date)]
+    else:
+        words = ["Toast", journal.journal_type, str(journal.business_date),
+                 *journal.location_name.split()]
+    room = DESCRIPTION_LENGTH - len(journal.key) - 1
+    lead = ""
+    for word in words:
+        if len(lead) + len(word) + (1 if lead else 0) > room:
+            break
+        lead = f"{lead} {word}" if lead else word
+    return f"{lead} {journal.key}" if lead else journal.key[:DESCRIPTION_LENGTH]
+
+
+def voucher(journal: Journal) -> str:
+    """One voucher per journal, the same on every attempt (F&O's Voucher holds 20 chars)."""
+    digest = hashlib.sha256(journal.key.encode()).hexdigest()[:8].upper()
+    return f"CO{journal.business_date:%y%m%d}-{digest}"
+
+
+def batch_answers(content_type: str, body: bytes) -> list[tuple[int, str]]:
+    """(status, body) of every operation in a multipart `$batch` answer, changesets included."""
+    match = re.search(r'boundary="?([^";]+)"?', content_type, re.I)
+    if not match:
+        return []
+    answers = []
+    for part in body.split(b"--" + match.group(1).encode())[1:]:
+        if part.startswith(b"--"):
+            break
+        pieces = re.split(rb"\r?\n\r?\n", part.lstrip(b"\r\n"), maxsplit=1)
+        head, content = pieces[0], pieces[1] if len(pieces) > 1 else b""
+        part_type = next((line.split(b":", 1)[1].strip().decode() for line in head.splitlines()
+                          if line.lower().startswith(b"content-type:")), "")
+        if part_type.lower().startswith("multipart/mixed"):
+            answers += batch_answers(part_type, content)
+            continue
+        status_line, _, rest = content.lstrip(b"\r\n").partition(b"\n")
+        status = re.match(rb"HTTP/1\.\d (\d{3})", status_line)
+        if status:
+            inner = re.split(rb"\r?\n\r?\n", rest, maxsplit=1)
+            answers.append((int(status.group(1)),
+                            (inner[1] if len(inner) > 1 else b"").strip().decode("utf-8",
+                                                                                 "replace")))
+    return answers
+
+
+# -- helpers --------------------------------------------------------------------------------------
+def _default_token_store() -> TokenStore | None:
+    fernet = fernet_from_env()
+    if fernet is None:
+        return None
+    from loaders.warehouse import state_dir
+
+    return TokenStore(state_dir() / "tokens.enc", fernet)
+
+
+def _ref(header: _Header) -> tuple[str, str]:
+    return header.company.lower(), header.number.lower()
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _literal(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _quoted(text: str) -> str:
+    return quote("'" + _literal(text) + "'", safe="'")
+
+
+def _json(value: dict) -> bytes:
+    """JSON with Decimals written as their exact text (12.50 stays 12.50, never a float)."""
+    def exact(item):
+        if isinstance(item, Decimal):
+            return orjson.Fragment(format(item, "f").encode())
+        raise TypeError(f"cannot serialise {type(item).__name__}")
+
+    return orjson.dumps(value, default=exact)
+
+
+def _parse_json(response: httpx.Response, default=None):
+    try:
+        return json.loads(response.content, parse_float=Decimal)
+    except ValueError:
+        if default is not None:
+            return default
+        raise ErpRefusal(f"D365 answered HTTP {response.status_code} with a body that is not "
+                         f"JSON: {response.text[:300]}") from None
+
+
+def _odata_message(response: httpx.Response) -> str:
+    return _odata_message_text(response.text) or f"HTTP {response.status_code}"
+
+
+def _odata_message_text(text: str) -> str:
+    """The Infolog F&O put in the inner error, else its outer message, else the raw text."""
+    try:
+        error = json.loads(text).get("error") or {}
+    except (ValueError, AttributeError):
+        return text[:500]
+    inner = error.get("innererror") or {}
+    return str(inner.get("message") or error.get("message") or text[:500])

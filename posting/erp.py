@@ -1,0 +1,89 @@
+"""What every ERP connector is given and what it may raise.
+
+The posting step (posting/post.py) turns each ready journal, or the difference between a
+journal and what was already posted, into a `Journal` and hands it to the connector of the
+configured ERP. A connector knows one ERP's API and nothing about DuckDB or dbt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Protocol
+from collections.abc import Sequence
+
+from loaders.errors import CloseoutError
+
+
+@dataclass(frozen=True)
+class Line:
+    number: int                  # 1.. within the journal
+    account: str                 # GL account code (chart_of_accounts seed)
+    debit: Decimal               # exactly one of debit / credit is > 0; both are >= 0
+    credit: Decimal
+    description: str
+    location: str | None         # location dimension value (locations seed)
+    revenue_center: str | None   # revenue center dimension value (revenue_center_dimensions seed)
+
+
+@dataclass(frozen=True)
+class Journal:
+    key: str                     # idempotency key: deterministic per journal version, <= 60 chars
+    journal_id: str              # "<restaurant guid>:<business date>:<journal type>"
+    restaurant_guid: str
+    location_name: str
+    company: str                 # ERP company / legal entity (locations seed `erp_company`)
+    business_date: date
+    journal_type: str            # "sales" | "labor"
+    kind: str                    # "original" | "adjustment"
+    adjusts: str | None          # for an adjustment: the ERP document id of the original
+    currency: str
+    title: str                   # one line a person reads in the ERP; ends with the key
+    lines: tuple[Line, ...]
+
+    @property
+    def total_debit(self) -> Decimal:
+        return sum((line.debit for line in self.lines), Decimal(0))
+
+    @property
+    def total_credit(self) -> Decimal:
+        return sum((line.credit for line in self.lines), Decimal(0))
+
+
+class ErpError(CloseoutError):
+    """Raised by connectors; the message is what the operator reads (the ERP's own words)."""
+
+
+class ErpRefusal(ErpError):
+    """The ERP rejected this journal (validation, mapping, closed period). Not retried: the
+    journal is marked failed with this message until `closeout replay` after the fix."""
+
+
+class ErpUnavailable(ErpError):
+    """The ERP could not be reached or kept answering 429/5xx past the retry budget. The
+    journal stays unposted and the next run tries again."""
+
+
+class ErpAuthError(ErpError):
+    """Credentials or configuration were refused: no journal can be posted; stop the run."""
+
+
+class Connector(Protocol):
+    erp: str                     # "d365" | "intacct" | ...
+
+    def existing(self, journals: Sequence[Journal]) -> dict[str, str]:
+        """key -> the ERP's document id, for each of `journals` already *completely* in the ERP.
+
+        Called once per run, before anything is created, with every journal about to be posted:
+        the process may have died after the ERP accepted a journal and before DuckDB recorded
+        it. Use as few requests as the API allows (filter on the keys in chunks, or on the date
+        range), never one per journal. A partial document (a header without all its lines) is
+        not complete: leave it out, and let `create` reuse or remove it."""
+
+    def create(self, journal: Journal) -> str:
+        """Post one journal; return the ERP's document id. Leaves nothing half-posted: a
+        failure after a header was created removes it, or the next `create` reuses it."""
+
+    def close(self) -> None:
+        ...

@@ -1,0 +1,163 @@
+"""The posted-keys ledger and the ERP audit trail, in the warehouse (schema closeout_posting).
+
+`postings` has one row per document closeout sends (an original journal or an adjustment),
+written *before* the ERP is asked (status 'pending') and updated after it answers ('posted' or
+'failed'). A pending row is therefore the trace of a run that died mid-post: the next run asks
+the ERP whether that key exists before creating anything. `lines_json` is the snapshot of
+exactly what was sent, so a later version of the day is posted as the difference.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import duckdb
+
+from posting.erp import Journal, Line
+from posting.http import Exchange
+
+SCHEMA = "closeout_posting"
+
+DDL = f"""
+create schema if not exists {SCHEMA};
+create table if not exists {SCHEMA}.postings (
+    idempotency_key varchar primary key,
+    erp varchar not null,
+    journal_id varchar not null,
+    restaurant_guid varchar not null,
+    business_date date not null,
+    journal_type varchar not null,
+    sequence integer not null,          -- 0 for the original, 1.. for adjustments
+    kind varchar not null,              -- original | adjustment
+    version varchar not null,           -- journals.version this document brings the ERP to
+    adjusts_document_id varchar,
+    erp_document_id varchar,
+    status varchar not null,            -- pending | posted | failed
+    message varchar,
+    attempts integer not null,
+    first_attempt_at timestamptz not null,
+    last_attempt_at timestamptz not null,
+    posted_at timestamptz,
+    total_debit decimal(18,2) not null,
+    total_credit decimal(18,2) not null,
+    lines_json varchar not null         -- the lines sent, exactly
+);
+create table if not exists {SCHEMA}.erp_requests (
+    requested_at timestamptz not null,
+    erp varchar not null,
+    journal_id varchar,
+    idempotency_key varchar,
+    method varchar not null,
+    url varchar not null,
+    request_headers varchar,
+    request_body varchar,
+    status integer,
+    response_body varchar,
+    error varchar,
+    seconds double
+);
+"""
+
+
+@dataclass
+class Posting:
+    idempotency_key: str
+    erp: str
+    journal_id: str
+    sequence: int
+    kind: str
+    version: str
+    status: str
+    erp_document_id: str | None
+    message: str | None
+    lines: list[Line]
+
+
+class Ledger:
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+        con.execute(DDL)
+
+    # -- reading ---------------------------------------------------------------------------
+    def postings(self, erp: str, journal_id: str) -> list[Posting]:
+        rows = self.con.execute(f"""
+            select idempotency_key, erp, journal_id, sequence, kind, version, status,
+                   erp_document_id, message, lines_json
+            from {SCHEMA}.postings where erp = ? and journal_id = ? order by sequence""",
+            [erp, journal_id]).fetchall()
+        return [Posting(*row[:9], lines=_lines(row[9])) for row in rows]
+
+    def all_postings(self, erp: str) -> dict[str, list[Posting]]:
+        rows = self.con.execute(f"""
+            select idempotency_key, erp, journal_id, sequence, kind, version, status,
+                   erp_document_id, message, lines_json
+            from {SCHEMA}.postings where erp = ? order by journal_id, sequence""",
+            [erp]).fetchall()
+        by_journal: dict[str, list[Posting]] = {}
+        for row in rows:
+            by_journal.setdefault(row[2], []).append(Posting(*row[:9], lines=_lines(row[9])))
+        return by_journal
+
+    # -- writing (each statement commits on its own: DuckDB autocommit) ------------------------
+    def record_attempt(self, erp: str, journal: Journal, sequence: int, version: str) -> None:
+        now = datetime.now(timezone.utc)
+        self.con.execute(f"""
+            insert into {SCHEMA}.postings values
+                (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null, 'pending', null, 1, ?, ?, null, ?, ?, ?)
+            on conflict (idempotency_key) do update set
+                status = 'pending', message = null, attempts = attempts + 1,
+                last_attempt_at = excluded.last_attempt_at""",
+            [journal.key, erp, journal.journal_id, journal.restaurant_guid,
+             journal.business_date, journal.journal_type, sequence, journal.kind, version,
+             journal.adjusts, now, now, journal.total_debit, journal.total_credit,
+             _dump(journal.lines)])
+
+    def record_posted(self, key: str, document_id: str | None, message: str | None = None) -> None:
+        self.con.execute(f"""
+            update {SCHEMA}.postings set status = 'posted', erp_document_id = ?, message = ?,
+                posted_at = ? where idempotency_key = ?""",
+            [document_id, message, datetime.now(timezone.utc), key])
+
+    def record_failed(self, key: str, message: str) -> None:
+        self.con.execute(f"update {SCHEMA}.postings set status = 'failed', message = ? "
+                         "where idempotency_key = ?", [message, key])
+
+    def record_unavailable(self, key: str, message: str) -> None:
+        """Still pending: whether the ERP has it is unknown until the next run asks."""
+        self.con.execute(f"update {SCHEMA}.postings set message = ? where idempotency_key = ?",
+                         [message, key])
+
+    def reset_failed(self, erp: str, journal_id: str) -> int:
+        """`closeout replay`: the journal's refused document for its current version becomes
+        pending again and is re-sent as recorded. A refusal of an older version needs no reset:
+        the current version is planned afresh."""
+        return len(self.con.execute(f"""
+            update {SCHEMA}.postings set status = 'pending', message = 'replay requested'
+            where erp = ? and journal_id = ? and status = 'failed'
+              and version = (select version from finance.journals where journal_id = ?)
+            returning idempotency_key""", [erp, journal_id, journal_id]).fetchall())
+
+    def record_exchange(self, exchange: Exchange) -> None:
+        self.con.execute(f"insert into {SCHEMA}.erp_requests values "
+                         "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         [exchange.started_at, exchange.erp, exchange.journal_id,
+                          exchange.idempotency_key, exchange.method, exchange.url,
+                          exchange.request_headers, exchange.request_body, exchange.status,
+                          exchange.response_body, exchange.error, exchange.seconds])
+
+
+def _dump(lines: tuple[Line, ...] | list[Line]) -> str:
+    return json.dumps([{"number": line.number, "account": line.account,
+                        "debit": str(line.debit), "credit": str(line.credit),
+                        "description": line.description, "location": line.location,
+                        "revenue_center": line.revenue_center} for line in lines])
+
+
+def _lines(text: str) -> list[Line]:
+    return [Line(number=item["number"], account=item["account"],
+                 debit=Decimal(item["debit"]), credit=Decimal(item["credit"]),
+                 description=item["description"], location=item["location"],
+                 revenue_center=item["revenue_center"]) for item in json.loads(text)]

@@ -1,0 +1,177 @@
+"""What a post run sends: for each journal, nothing, the original, a retry of a document whose
+outcome is unknown, or an adjustment holding the difference from what the ERP already has."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import duckdb
+
+from posting.erp import Journal, Line
+from posting.ledger import Ledger, Posting
+
+ZERO = Decimal("0.00")
+
+
+@dataclass
+class JournalRow:
+    journal_id: str
+    restaurant_guid: str
+    location_name: str
+    business_date: date
+    journal_type: str
+    company: str
+    currency: str
+    version: str
+    status: str
+    hold_reasons: str | None
+
+
+@dataclass
+class Planned:
+    row: JournalRow
+    document: Journal
+    sequence: int
+    version: str
+    resend: bool                  # a pending document from an earlier run, sent as recorded
+
+
+@dataclass
+class Skipped:
+    row: JournalRow
+    state: str                    # held | failed | unchanged
+    message: str
+
+
+def journal_rows(con: duckdb.DuckDBPyConnection, date_range: tuple[date, date] | None,
+                 journal_ids: tuple[str, ...] = ()) -> list[JournalRow]:
+    """Journals of active locations from their posting start date on."""
+    where, params = ["locations.is_active", "journals.business_date >= "
+                     "coalesce(locations.posting_start_date, date '1900-01-01')"], []
+    if date_range:
+        where.append("journals.business_date between ? and ?")
+        params += list(date_range)
+    if journal_ids:
+        where.append(f"journals.journal_id in ({', '.join('?' * len(journal_ids))})")
+        params += list(journal_ids)
+    rows = con.execute(f"""
+        select journals.journal_id, journals.restaurant_guid,
+               coalesce(locations.location_name, journals.restaurant_guid),
+               journals.business_date, journals.journal_type, journals.company,
+               journals.currency, journals.version, journals.status, journals.hold_reasons
+        from finance.journals as journals
+        join mappings.locations as locations using (restaurant_guid)
+        where {' and '.join(where)}
+        order by journals.business_date, journals.restaurant_guid, journals.journal_type""",
+        params).fetchall()
+    return [JournalRow(*row) for row in rows]
+
+
+def journal_lines(con: duckdb.DuckDBPyConnection, journal_ids: list[str]) -> dict[str, list[Line]]:
+    if not journal_ids:
+        return {}
+    con.execute("create or replace temp table posting_journal_ids (journal_id varchar)")
+    con.executemany("insert into posting_journal_ids values (?)", [[j] for j in journal_ids])
+    rows = con.execute("""
+        select journal_id, line_number, account_code, debit, credit, description,
+               location_dimension, revenue_center_dimension
+        from finance.journal_lines join posting_journal_ids using (journal_id)
+        where debit <> 0 or credit <> 0
+        order by journal_id, line_number""").fetchall()
+    lines: dict[str, list[Line]] = defaultdict(list)
+    for journal_id, number, account, debit, credit, description, location, center in rows:
+        lines[journal_id].append(Line(number=number, account=account, debit=debit,
+                                      credit=credit, description=description or "",
+                                      location=location, revenue_center=center))
+    return lines
+
+
+def plan(con: duckdb.DuckDBPyConnection, ledger: Ledger, erp: str,
+         date_range: tuple[date, date] | None = None,
+         journal_ids: tuple[str, ...] = ()) -> tuple[list[Planned], list[Skipped]]:
+    rows = journal_rows(con, date_range, journal_ids)
+    history = ledger.all_postings(erp)
+    ready = [row for row in rows if row.status == "ready"]
+    lines = journal_lines(con, [row.journal_id for row in ready])
+    planned: list[Planned] = []
+    skipped: list[Skipped] = []
+    for row in rows:
+        postings = history.get(row.journal_id, [])
+        if row.status != "ready":
+            posted = [p for p in postings if p.status == "posted"]
+            note = " (what was posted earlier stays in the ERP)" if posted else ""
+            skipped.append(Skipped(row, "held", (row.hold_reasons or "held") + note))
+            continue
+        planned_here, skip = plan_journal(row, postings, lines.get(row.journal_id, []))
+        planned += planned_here
+        if skip:
+            skipped.append(skip)
+    return planned, skipped
+
+
+def plan_journal(row: JournalRow, postings: list[Posting],
+                 current: list[Line]) -> tuple[list[Planned], Skipped | None]:
+    failed = [p for p in postings if p.status == "failed" and p.version == row.version]
+    if failed:
+        return [], Skipped(row, "failed", failed[-1].message or "refused by the ERP")
+    planned: list[Planned] = []
+    sent = [p for p in postings if p.status == "posted"]
+    for pending in (p for p in postings if p.status == "pending"):
+        planned.append(Planned(row, _document(row, pending.sequence, pending.version,
+                                              pending.kind, _adjusts(sent), pending.lines),
+                               pending.sequence, pending.version, resend=True))
+        sent.append(pending)
+    latest = max(sent, key=lambda p: p.sequence) if sent else None
+    if latest is not None and latest.version == row.version:
+        return planned, None
+    sequence = max((p.sequence for p in postings), default=-1) + 1
+    if not sent:
+        document = _document(row, sequence, row.version, "original", None, current)
+    else:
+        delta = difference(current, [line for p in sent for line in p.lines])
+        document = _document(row, sequence, row.version, "adjustment", _adjusts(sent), delta)
+    planned.append(Planned(row, document, sequence, row.version, resend=False))
+    return planned, None
+
+
+def difference(current: list[Line], posted: list[Line]) -> list[Line]:
+    """Lines that take the ERP from `posted` to `current`, per account and dimensions."""
+    net: dict[tuple, Decimal] = defaultdict(lambda: ZERO)
+    described: dict[tuple, str] = {}
+    for sign, lines in ((1, current), (-1, posted)):
+        for line in lines:
+            key = (line.account, line.location, line.revenue_center)
+            net[key] += sign * (line.debit - line.credit)
+            described.setdefault(key, line.description)
+    changed = [(key, amount) for key, amount in net.items() if amount != 0]
+    return [Line(number=number, account=account, location=location, revenue_center=center,
+                 debit=amount if amount > 0 else ZERO, credit=-amount if amount < 0 else ZERO,
+                 description=f"Adjustment: {described[(account, location, center)]}")
+            for number, ((account, location, center), amount) in enumerate(sorted(
+                changed, key=lambda item: tuple(part or "" for part in item[0])), start=1)]
+
+
+def idempotency_key(row: JournalRow, sequence: int, version: str) -> str:
+    """Deterministic per journal, sequence and version; short enough for every ERP's field."""
+    return (f"CO-{row.business_date:%Y%m%d}-{row.restaurant_guid[:8]}-"
+            f"{row.journal_type[:1].upper()}{sequence}-{version[:10]}")
+
+
+def _adjusts(sent: list[Posting]) -> str | None:
+    originals = [p for p in sent if p.kind == "original" and p.erp_document_id]
+    return originals[0].erp_document_id if originals else None
+
+
+def _document(row: JournalRow, sequence: int, version: str, kind: str, adjusts: str | None,
+              lines: list[Line]) -> Journal:
+    key = idempotency_key(row, sequence, version)
+    what = "adjustment" if kind == "adjustment" else "journal"
+    title = (f"Toast {row.journal_type} {what} {row.business_date:%Y-%m-%d} "
+             f"{row.location_name} [{key}]")
+    return Journal(key=key, journal_id=row.journal_id, restaurant_guid=row.restaurant_guid,
+                   location_name=row.location_name, company=row.company,
+                   business_date=row.business_date, journal_type=row.journal_type, kind=kind,
+                   adjusts=adjusts, currency=row.currency, title=title, lines=tuple(lines))

@@ -1,0 +1,68 @@
+"""Journal states for `closeout status`: the journals mart joined to the posted-keys ledger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+
+from loaders.warehouse import warehouse_path
+from posting.ledger import DDL, SCHEMA
+
+
+@dataclass
+class JournalState:
+    business_date: date
+    location: str
+    journal_type: str
+    state: str       # ready | held | posted | adjusted | failed | pending | changed
+    detail: str
+
+
+def journal_states(erp: str, dates: tuple[date, date]) -> list[JournalState]:
+    first, last = dates
+    with duckdb.connect(str(warehouse_path())) as con:
+        con.execute(DDL)
+        rows = con.execute(f"""
+            with latest as (
+                select journal_id,
+                       arg_max(status, sequence) as posting_status,
+                       arg_max(message, sequence) as message,
+                       arg_max(erp_document_id, sequence) filter (where status = 'posted')
+                           as document_id,
+                       arg_max(version, sequence) filter (where status = 'posted')
+                           as posted_version,
+                       count(*) filter (where kind = 'adjustment' and status = 'posted'
+                                        and erp_document_id is not null) as adjustments
+                from {SCHEMA}.postings where erp = ? group by journal_id
+            )
+            select j.business_date, coalesce(l.location_name, j.restaurant_guid),
+                   j.journal_type, j.status, j.hold_reasons, j.version, latest.*
+            from finance.journals as j
+            left join mappings.locations as l using (restaurant_guid)
+            left join latest using (journal_id)
+            where j.business_date between ? and ?
+            order by j.business_date, 2, j.journal_type""", [erp, first, last]).fetchall()
+    return [_state(*row) for row in rows]
+
+
+def _state(business_date, location, journal_type, status, hold_reasons, version, _journal_id,
+           posting_status, message, document_id, posted_version, adjustments) -> JournalState:
+    if posting_status == "failed":
+        state, detail = "failed", message or ""
+    elif posting_status == "pending":
+        state, detail = "pending", message or "outcome unknown; the next post checks the ERP"
+    elif status == "held":
+        state, detail = "held", hold_reasons or ""
+        if document_id:
+            detail += f" (posted earlier as {document_id})"
+    elif posted_version is None:
+        state, detail = "ready", "not posted yet"
+    elif posted_version != version:
+        state, detail = "changed", f"posted as {document_id}; the next post adjusts it"
+    elif adjustments:
+        state, detail = "adjusted", f"{document_id} + {adjustments} adjustment(s)"
+    else:
+        state, detail = "posted", document_id or "no amount to post"
+    return JournalState(business_date, location, journal_type, state, detail)

@@ -1,0 +1,88 @@
+"""What the D365 sandbox environment is set up with: app registration, legal entities, chart of
+accounts, journal names, the ledger dimension format for integrating applications, limits.
+
+The defaults come from the dbt seeds, so every journal closeout builds is acceptable as it is;
+tests narrow or change them through `/_sandbox/configure`.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+SEEDS_DIR = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds"
+
+
+@dataclass
+class D365Config:
+    tenant_id: str = "closeout-sandbox-tenant"
+    client_id: str = "sandbox-d365-client"
+    client_secret: str = "sandbox-d365-secret"
+    environment_url: str | None = None   # the scope's resource; None: the server's own URL
+    token_ttl: int = 3599                # Entra's usual expires_in
+    companies: list[str] = field(default_factory=list)
+    default_company: str | None = None   # what a query without cross-company=true sees
+    chart: list[str] = field(default_factory=list)        # main accounts of every company
+    company_charts: dict[str, list[str]] = field(default_factory=dict)   # per-company override
+    journal_names: dict[str, str] = field(default_factory=lambda: {"GenJrn": "General journal"})
+    dimension_format: list[str] = field(
+        default_factory=lambda: ["MainAccount", "Location", "RevenueCenter"])
+    dimension_delimiter: str = "-"
+    # Dimensions with a value list only accept those values; others accept any value.
+    dimension_values: dict[str, list[str]] = field(default_factory=dict)
+    currencies: list[str] = field(default_factory=lambda: ["USD"])
+    page_size: int = 10_000              # server-driven paging (F&O's maximum)
+    throttle_every: int = 0              # every Nth data request answers 429 (0: off)
+    throttle_limit: int = 0              # data requests allowed per throttle_window (0: off)
+    throttle_window: float = 300.0
+    retry_after: int = 1                 # seconds, in 429 answers
+
+    @classmethod
+    def from_seeds(cls, seeds_dir: Path = SEEDS_DIR, **overrides) -> D365Config:
+        locations = _rows(seeds_dir / "locations.csv")
+        config = cls(
+            companies=_unique(row["erp_company"] for row in locations),
+            chart=_unique(row["account_code"]
+                          for row in _rows(seeds_dir / "chart_of_accounts.csv")),
+            dimension_values={
+                "Location": _unique(row["location_dimension"] for row in locations),
+                "RevenueCenter": _unique(row["dimension_value"] for row in
+                                         _rows(seeds_dir / "revenue_center_dimensions.csv")),
+            },
+        )
+        return config.updated(overrides)
+
+    def updated(self, changes: dict) -> D365Config:
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ValueError(f"unknown setting(s) {', '.join(unknown)}; known: "
+                             f"{', '.join(sorted(known))}")
+        return D365Config(**{**asdict(self), **changes})
+
+    def company(self, data_area_id: str | None) -> str | None:
+        """The configured company matching `data_area_id` (company ids are case-insensitive)."""
+        wanted = (data_area_id or "").lower()
+        return next((c.lower() for c in self.companies if c.lower() == wanted), None)
+
+    @property
+    def home_company(self) -> str:
+        return (self.default_company or (self.companies[0] if self.companies else "dat")).lower()
+
+    def main_accounts(self, company: str) -> set[str]:
+        for name, accounts in self.company_charts.items():
+            if name.lower() == company.lower():
+                return set(accounts)
+        return set(self.chart)
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _unique(values) -> list[str]:
+    return list(dict.fromkeys(v.strip() for v in values if v and v.strip()))

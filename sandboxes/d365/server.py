@@ -1,0 +1,438 @@
+"""The D365 F&O sandbox: an Entra ID token endpoint and the OData service under `/data/`.
+
+Behaviour follows the vendor: client-credentials tokens for the scope `<environment>/.default`
+with Entra's error JSON, bearer auth on every OData call (401 once a token expires),
+`LedgerJournalHeaders` / `LedgerJournalLines` with F&O's query options, keys and error envelope,
+queries limited to the default company unless `cross-company=true`, server-driven paging with
+`@odata.nextLink`, `$batch` whose changesets are all-or-nothing behind an outer 200, and
+service-protection 429s with Retry-After. `/_sandbox/...` endpoints reset, configure, inject
+faults, expire tokens and read counters.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import re
+import secrets
+import threading
+import time
+import uuid
+from collections import Counter, deque
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from sandboxes.d365.batch import Operation, parse_batch, write_batch
+from sandboxes.d365.config import D365Config
+from sandboxes.d365.faults import Faults, FaultRule
+from sandboxes.d365.journals import (HEADER_FIELDS, HEADER_TYPE, LINE_FIELDS, LINE_TYPE,
+                                     LINE_ENTITY, LINE_TABLE, JournalStore, Transaction)
+from sandboxes.d365.odata import (WRITE_EXCEPTION, ODataError, apply_query, parse_key, select,
+                                  write_failed)
+from sandboxes.http import Request, Response, SandboxHTTPServer, dump_json
+
+TOKEN_PATH = re.compile(r"^/([^/]+)/oauth2/v2\.0/token$")
+ENTITY_PATH = re.compile(r"^/data/(\w+)(?:\((.*)\))?/?$")
+ENTITY_SETS = {
+    "LedgerJournalHeaders": (HEADER_FIELDS, HEADER_TYPE, ("dataAreaId", "JournalBatchNumber")),
+    "LedgerJournalLines": (LINE_FIELDS, LINE_TYPE,
+                           ("dataAreaId", "JournalBatchNumber", "LineNumber")),
+}
+
+
+@dataclass
+class Stats:
+    token_requests: int = 0
+    requests: Counter = field(default_factory=Counter)   # "METHOD /data/EntitySet" -> count
+    throttled: int = 0
+    unauthorized: int = 0
+    faults_fired: int = 0
+    batch_operations: int = 0
+    changesets_failed: int = 0
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "requests": dict(self.requests)}
+
+
+class D365Sandbox:
+    def __init__(self, config: D365Config | None = None):
+        self.initial_config = config or D365Config.from_seeds()
+        self.config = self.initial_config
+        self.store = JournalStore()
+        self.faults = Faults()
+        self.stats = Stats()
+        self.base_url = ""
+        self._tokens: dict[str, float] = {}          # access token -> expires at
+        self._recent: deque[float] = deque()          # data requests, for throttle_limit
+        self._data_requests = 0
+        self._lock = threading.RLock()
+
+    @property
+    def environment_url(self) -> str:
+        return (self.config.environment_url or self.base_url).rstrip("/")
+
+    # -- dispatch ---------------------------------------------------------------------------------
+    def handle(self, request: Request) -> Response:
+        path = unquote(request.path)
+        if path.startswith("/_sandbox/"):
+            return self._control(request, path.removeprefix("/_sandbox/"))
+        token_path = TOKEN_PATH.match(path)
+        if token_path and request.method == "POST":
+            return self._token(request, token_path.group(1))
+        if not (path == "/data" or path.startswith("/data/")):
+            return ODataError(404, f"No HTTP resource was found that matches the request URI "
+                                   f"'{path}'.").response()
+        with self._lock:
+            self.stats.requests[f"{request.method} {_counted_path(path)}"] += 1
+        if not self._authorized(request):
+            with self._lock:
+                self.stats.unauthorized += 1
+            return Response(401, b"", {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        throttled = self._throttle()
+        if throttled:
+            return throttled
+        fired = self.faults.take(request.method, path)
+        with self._lock:
+            self.stats.faults_fired += len(fired)
+        for rule in fired:
+            if rule.kind == "status":
+                return ODataError(rule.status, f"Injected fault: HTTP {rule.status}").response()
+            if rule.kind == "drop":
+                dropped = Response()
+                dropped.drop = True
+                return dropped
+        response = self._data(request, path, fired)
+        for rule in fired:
+            if rule.kind == "slow":
+                response.delay += rule.seconds
+            elif rule.kind == "commit_drop":
+                response.drop = True
+        return response
+
+    def _data(self, request: Request, path: str, fired: list[FaultRule]) -> Response:
+        query = dict(request.query)
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        if path == "/data/$batch":
+            if request.method != "POST":
+                return ODataError(405, "$batch takes POST.").response()
+            return self._batch(request.body, headers.get("content-type"), fired)
+        with self._lock:
+            txn = Transaction()
+            try:
+                return self._operation(request.method, path, query, headers, request.body, txn)
+            except ODataError as error:
+                txn.rollback()
+                return error.response()
+
+    # -- entities ---------------------------------------------------------------------------------
+    def _operation(self, method: str, path: str, query: dict, headers: dict, body: bytes,
+                   txn: Transaction) -> Response:
+        match = ENTITY_PATH.match(path)
+        if not match or match.group(1) not in ENTITY_SETS:
+            raise ODataError(404, f"Resource not found for the segment '{path[6:] or 'data'}'.")
+        entity_set, key_text = match.group(1), match.group(2)
+        fields, entity_type, key_names = ENTITY_SETS[entity_set]
+        key = parse_key(key_text) if key_text is not None else None
+        if key is not None and set(key) != set(key_names):
+            raise ODataError(400, f"The key of {entity_set} is ({', '.join(key_names)}); "
+                                  "give every key property by name.")
+        if method == "GET":
+            if key is None:
+                return self._collection(entity_set, path, query, headers)
+            row = self._by_key(entity_set, key)
+            if row is None:
+                raise ODataError(404, f"Resource not found for the segment '{entity_set}'.")
+            return Response.json({"@odata.context": self._context(entity_set, entity=True),
+                                  **select(row, query, fields, entity_type)})
+        if method == "POST" and key is None:
+            data = _json_body(body)
+            row = (self.store.create_header(data, self.config, txn)
+                   if entity_set == "LedgerJournalHeaders"
+                   else self.store.add_line(data, self.config, txn))
+            return self._created(entity_set, key_names, row, headers)
+        if method == "DELETE" and key is not None:
+            if entity_set == "LedgerJournalHeaders":
+                self.store.delete_header(key["dataAreaId"], key["JournalBatchNumber"], txn)
+            else:
+                self.store.delete_line(key["dataAreaId"], key["JournalBatchNumber"],
+                                       key["LineNumber"], txn)
+            return Response(204, b"", {"OData-Version": "4.0"})
+        raise ODataError(405, f"The sandbox does not implement {method} on {entity_set}"
+                              f"{'(key)' if key is not None else ''}.")
+
+    def _by_key(self, entity_set: str, key: dict) -> dict | None:
+        if entity_set == "LedgerJournalHeaders":
+            return self.store.header(key["dataAreaId"], key["JournalBatchNumber"])
+        return self.store.line(key["dataAreaId"], key["JournalBatchNumber"], key["LineNumber"])
+
+    def _collection(self, entity_set: str, path: str, query: dict, headers: dict) -> Response:
+        fields, entity_type, _ = ENTITY_SETS[entity_set]
+        rows = (self.store.header_rows() if entity_set == "LedgerJournalHeaders"
+                else self.store.line_rows())
+        if query.get("cross-company", "").lower() != "true":
+            rows = [row for row in rows if row["dataAreaId"] == self.config.home_company]
+        rows, total, top = apply_query(rows, query, fields, entity_type)
+        page_size = self.config.page_size
+        wanted = re.search(r"odata\.maxpagesize=(\d+)", headers.get("prefer", ""))
+        if wanted:
+            page_size = max(1, min(page_size, int(wanted.group(1))))
+        limit = len(rows) if top is None else min(top, len(rows))
+        page = rows[:min(limit, page_size)]
+        body = {"@odata.context": self._context(entity_set),
+                "value": [select(row, query, fields, entity_type) for row in page]}
+        if query.get("$count", "").lower() == "true":
+            body["@odata.count"] = total
+        if limit > page_size:
+            following = dict(query, **{"$skip": str(int(query.get("$skip", 0)) + page_size)})
+            if top is not None:
+                following["$top"] = str(top - page_size)
+            body["@odata.nextLink"] = (f"{self.base_url}{path}?" + "&".join(
+                f"{name}={quote(value, safe=_QUERY_SAFE)}" for name, value in following.items()))
+        return Response.json(body, headers={"OData-Version": "4.0"})
+
+    def _created(self, entity_set: str, key_names: tuple, row: dict, headers: dict) -> Response:
+        key = ",".join(f"{name}={_key_literal(row[name])}" for name in key_names)
+        location = f"{self.base_url}/data/{entity_set}({key})"
+        response_headers = {"Location": location, "OData-Version": "4.0"}
+        if "return=minimal" in headers.get("prefer", ""):
+            return Response(204, b"", {**response_headers, "OData-EntityId": location})
+        etag = 'W/"' + base64.b64encode(f"'1,{uuid.uuid4().int % 10**10}'".encode()).decode() + '"'
+        body = {"@odata.context": self._context(entity_set, entity=True), "@odata.etag": etag,
+                **row}
+        return Response.json(body, 201, {**response_headers, "ETag": etag})
+
+    def _context(self, entity_set: str, entity: bool = False) -> str:
+        return f"{self.base_url}/data/$metadata#{entity_set}{'/$entity' if entity else ''}"
+
+    # -- $batch -----------------------------------------------------------------------------------
+    def _batch(self, body: bytes, content_type: str | None, fired: list[FaultRule]) -> Response:
+        try:
+            parts = parse_batch(body, content_type)
+        except ODataError as error:
+            return error.response()
+        inject = [rule for rule in fired if rule.kind == "changeset_failure"]
+        answers = []
+        with self._lock:
+            for part in parts:
+                if part.operation is not None:
+                    txn = Transaction()
+                    answers.append((False, [(self._inner(part.operation, txn),
+                                             part.operation.content_id)]))
+                    continue
+                answers.append((True, self._changeset(part.changeset,
+                                                      inject.pop(0) if inject else None)))
+        return write_batch(answers)
+
+    def _changeset(self, operations: list[Operation], injected: FaultRule | None
+                   ) -> list[tuple[Response, str | None]]:
+        """Every operation of the changeset, or (rolled back) the one error that stopped it."""
+        txn = Transaction()
+        answers = []
+        for operation in operations:
+            response = self._inner(operation, txn)
+            if response.status >= 400:
+                return self._failed(txn, response, operation)
+            answers.append((response, operation.content_id))
+        problem = self.store.unbalanced(txn)
+        if injected is None and problem is None:
+            return answers
+        last = operations[-1] if operations else Operation("POST", "", {}, b"")
+        error = write_failed(LINE_ENTITY, LINE_TABLE, [injected.message if injected else problem],
+                             status=500)
+        return self._failed(txn, error.response(), last)
+
+    def _failed(self, txn: Transaction, response: Response, operation: Operation
+                ) -> list[tuple[Response, str | None]]:
+        txn.rollback()
+        self.stats.changesets_failed += 1
+        return [(response, operation.content_id)]
+
+    def _inner(self, operation: Operation, txn: Transaction) -> Response:
+        self.stats.batch_operations += 1
+        parts = urlsplit(operation.url)
+        path = unquote(parts.path)
+        if not path.startswith("/"):
+            path = "/data/" + path
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        try:
+            return self._operation(operation.method, path, query, operation.headers,
+                                   operation.body, txn)
+        except ODataError as error:
+            if error.inner and error.inner.get("type") == WRITE_EXCEPTION:
+                error.status = 500    # F&O answers a failed write inside a batch with 500
+            return error.response()
+
+    # -- auth and service protection --------------------------------------------------------------
+    def _token(self, request: Request, tenant: str) -> Response:
+        form = {k: v[-1] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
+        with self._lock:
+            self.stats.token_requests += 1
+        config = self.config
+        if tenant != config.tenant_id:
+            return _entra_error(400, "invalid_request", 90002,
+                                f"Tenant '{tenant}' not found. Check to make sure you have the "
+                                "correct tenant ID and are signing into the correct cloud.")
+        if form.get("grant_type") != "client_credentials":
+            return _entra_error(400, "unsupported_grant_type", 70003,
+                                "The app requested an unsupported grant type "
+                                f"'{form.get('grant_type', '')}'.")
+        if form.get("client_id") != config.client_id:
+            return _entra_error(400, "unauthorized_client", 700016,
+                                f"Application with identifier '{form.get('client_id', '')}' "
+                                f"was not found in the directory '{tenant}'.")
+        if form.get("client_secret") != config.client_secret:
+            return _entra_error(401, "invalid_client", 7000215,
+                                "Invalid client secret provided. Ensure the secret being sent "
+                                "in the request is the client secret value, not the client "
+                                f"secret ID, for a secret added to app '{config.client_id}'.")
+        if not form.get("scope"):
+            return _entra_error(400, "invalid_request", 900144, "The request body must contain "
+                                "the following parameter: 'scope'.")
+        if form["scope"] != f"{self.environment_url}/.default":
+            return _entra_error(400, "invalid_scope", 70011,
+                                f"The provided value for the input parameter 'scope' "
+                                f"'{form['scope']}' is not valid. Use "
+                                f"'{self.environment_url}/.default'.")
+        token = _fake_jwt(config.client_id, self.environment_url)
+        with self._lock:
+            now = time.time()
+            self._tokens = {t: exp for t, exp in self._tokens.items() if exp > now}
+            self._tokens[token] = now + config.token_ttl
+        return Response.json({"token_type": "Bearer", "expires_in": config.token_ttl,
+                              "ext_expires_in": config.token_ttl, "access_token": token})
+
+    def _authorized(self, request: Request) -> bool:
+        scheme, _, token = (request.header("Authorization") or "").partition(" ")
+        with self._lock:
+            expires_at = self._tokens.get(token)
+        return scheme.lower() == "bearer" and expires_at is not None and expires_at > time.time()
+
+    def _throttle(self) -> Response | None:
+        config = self.config
+        with self._lock:
+            self._data_requests += 1
+            now = time.time()
+            while self._recent and self._recent[0] <= now - config.throttle_window:
+                self._recent.popleft()
+            message = retry_after = None
+            if config.throttle_every and self._data_requests % config.throttle_every == 0:
+                retry_after = config.retry_after
+                message = ("Number of requests exeeded the limit of 6000 over the time window "
+                           "of 300 seconds.")
+            elif config.throttle_limit and len(self._recent) >= config.throttle_limit:
+                retry_after = max(config.retry_after, math.ceil(
+                    self._recent[0] + config.throttle_window - now))
+                message = (f"Number of requests exeeded the limit of {config.throttle_limit} "
+                           f"over the time window of {config.throttle_window:g} seconds.")
+            if message is None:
+                self._recent.append(now)
+                return None
+            self.stats.throttled += 1
+        return Response.json({"error": {"code": "", "message": message}}, 429,
+                             {"Retry-After": str(retry_after)})
+
+    # -- test control -----------------------------------------------------------------------------
+    def _control(self, request: Request, action: str) -> Response:
+        try:
+            body = request.json() if request.body else {}
+        except ValueError:
+            return Response.json({"error": "control bodies are JSON"}, 400)
+        with self._lock:
+            if action == "reset":
+                self.config = self.initial_config
+                self.store = JournalStore()
+                self.faults.clear()
+                self.stats = Stats()
+                self._tokens.clear()
+                self._recent.clear()
+                self._data_requests = 0
+                return Response.json({"ok": True})
+            if action == "stats":
+                return Response.json(self.stats.as_dict())
+            if action == "config":
+                return Response.json({**asdict(self.config),
+                                      "environment_url": self.environment_url})
+            if action == "configure":
+                try:
+                    self.config = self.config.updated(body or {})
+                except (TypeError, ValueError) as exc:
+                    return Response.json({"error": str(exc)}, 400)
+                return Response.json({**asdict(self.config),
+                                      "environment_url": self.environment_url})
+            if action == "faults":
+                try:
+                    rules = [self.faults.add(**spec) for spec in (body if isinstance(body, list)
+                                                                    else [body])]
+                except (TypeError, ValueError) as exc:
+                    return Response.json({"error": str(exc)}, 400)
+                return Response.json({"added": len(rules)})
+            if action == "expire_tokens":
+                self._tokens = {token: 0.0 for token in self._tokens}
+                return Response.json({"expired": len(self._tokens)})
+            if action == "journals":
+                lines = self.store.line_rows()
+                return Response.json([
+                    {**header, "lines": [line for line in lines
+                                         if (line["dataAreaId"], line["JournalBatchNumber"]) ==
+                                         (header["dataAreaId"], header["JournalBatchNumber"])]}
+                    for header in self.store.header_rows()])
+            if action == "post_journal":
+                found = self.store.mark_posted(str(body.get("dataAreaId", "")),
+                                               str(body.get("JournalBatchNumber", "")))
+                return Response.json({"posted": found}, 200 if found else 404)
+        return Response.json({"error": f"unknown control action {action}"}, 404)
+
+
+_QUERY_SAFE = "$',()*:=/@"
+
+
+def _counted_path(path: str) -> str:
+    """Requests are counted per entity set; keys are folded so counts stay readable."""
+    return re.sub(r"\(.*\)$", "(key)", path)
+
+
+def _json_body(body: bytes):
+    import json
+    from decimal import Decimal
+
+    try:
+        return json.loads(body, parse_float=Decimal) if body else None
+    except ValueError as exc:
+        raise ODataError(400, f"The request body is not valid JSON: {exc}") from None
+
+
+def _key_literal(value) -> str:
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return str(value)
+
+
+def _entra_error(status: int, error: str, code: int, description: str) -> Response:
+    now = datetime.now(timezone.utc)
+    trace, correlation = str(uuid.uuid4()), str(uuid.uuid4())
+    return Response.json({
+        "error": error,
+        "error_description": f"AADSTS{code}: {description}\r\nTrace ID: {trace}\r\n"
+                             f"Correlation ID: {correlation}\r\nTimestamp: "
+                             f"{now:%Y-%m-%d %H:%M:%SZ}",
+        "error_codes": [code], "timestamp": f"{now:%Y-%m-%d %H:%M:%SZ}", "trace_id": trace,
+        "correlation_id": correlation,
+        "error_uri": f"https://login.microsoftonline.com/error?code={code}",
+    }, status)
+
+
+def _fake_jwt(client_id: str, audience: str) -> str:
+    def part(data: dict) -> str:
+        return base64.urlsafe_b64encode(dump_json(data)).decode().rstrip("=")
+
+    claims = {"aud": audience, "appid": client_id, "iat": int(time.time()),
+              "jti": str(uuid.uuid4())}
+    return f"{part({'typ': 'JWT', 'alg': 'RS256'})}.{part(claims)}.{secrets.token_urlsafe(32)}"
+
+
+def make_server(sandbox: D365Sandbox, host: str = "127.0.0.1", port: int = 0
+                ) -> SandboxHTTPServer:
+    server = SandboxHTTPServer(sandbox, host, port)
+    sandbox.base_url = server.url
+    return server

@@ -1,0 +1,1 @@
+"""A local Sage Intacct XML gateway (DTD 3.0): sessions, GLBATCH create/read, queries, faults."""

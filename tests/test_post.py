@@ -1,0 +1,265 @@
+"""load -> build -> post against the Toast and ERP sandboxes, over real HTTP and a real DuckDB
+file: what reaches the ledger equals journal_lines, exactly once, whatever happens."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from tests.erp_documents import CONNECTOR_FAILPOINTS, ERPS, ErpLine, erp_documents, net_by_account
+from loaders.pipeline import run_load
+from posting import transform
+from posting.cli import main
+from posting.erps import open_connector
+from posting.post import post_journals
+
+ROOT = Path(__file__).resolve().parents[1]
+DAY = (datetime.now(timezone.utc) - timedelta(days=35)).date()   # closed and settled
+
+
+def freeze(toast, at: datetime) -> None:
+    toast.control("clock", {"frozen": at.isoformat()})
+
+
+def query(db: Path, sql: str, params=()) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql, params).fetchall()
+
+
+@pytest.fixture(params=ERPS)
+def erp(request, toast_env, monkeypatch) -> str:
+    """Each ERP sandbox in turn, emptied, with closeout's connector settings pointing at it."""
+    name = request.param
+    toast_env.erp_control(name, "reset")
+    for variable, value in toast_env.erp_env.items():
+        monkeypatch.setenv(variable, value)
+    monkeypatch.setenv("ERP__TARGET", name)
+    return name
+
+
+def load_and_build(toast, first=DAY, last=DAY) -> None:
+    freeze(toast, datetime.now(timezone.utc))
+    assert run_load(business_date_range=(first, last)).ok
+    result = transform.run_build(quiet=True)
+    assert result.ok, [f"{p.name}: {p.message}" for p in result.errors]
+
+
+def post(erp: str, **options):
+    return post_journals(erp, lambda ledger: open_connector(erp, ledger), **options)
+
+
+def ready_journals(db: Path) -> dict[str, str]:
+    return dict(query(db, "select journal_id, version from finance.journals "
+                          "where status = 'ready'"))
+
+
+def journal_net(db: Path, journal_id: str) -> dict[tuple, Decimal]:
+    rows = query(db, """select account_code, debit, credit, location_dimension,
+                               revenue_center_dimension
+                        from finance.journal_lines where journal_id = ?""", (journal_id,))
+    return net_by_account(ErpLine(a, d, c, loc, rc) for a, d, c, loc, rc in rows)
+
+
+def ledger(db: Path) -> dict[str, tuple]:
+    """journal_id -> (status, key, document id, kind) of each posting, in order."""
+    rows = query(db, "select journal_id, status, idempotency_key, erp_document_id, kind "
+                     "from closeout_posting.postings order by journal_id, sequence")
+    found: dict[str, list] = {}
+    for journal_id, *rest in rows:
+        found.setdefault(journal_id, []).append(tuple(rest))
+    return found
+
+
+def test_ready_journals_post_once_and_equal_journal_lines(toast_env, warehouse, erp):
+    load_and_build(toast_env, DAY - timedelta(days=1), DAY)
+    ready = ready_journals(warehouse)
+    assert len(ready) >= 2 * len(toast_env.restaurants)
+
+    report = post(erp)
+
+    assert not report.by_state("failed") and report.stopped is None
+    posted = ledger(warehouse)
+    documents = {doc.key: doc for doc in erp_documents(toast_env, erp)}
+    assert len(documents) == len(ready)
+    for journal_id in ready:
+        [(status, key, document_id, kind)] = posted[journal_id]
+        assert (status, kind) == ("posted", "original")
+        document = documents[key]
+        assert document.document_id.lower() == document_id.lower()
+        assert document.balanced
+        assert net_by_account(document.lines) == journal_net(warehouse, journal_id)
+    held = {j for (j,) in query(warehouse, "select journal_id from finance.journals "
+                                           "where status = 'held'")}
+    assert not held & set(posted)
+
+    stats_before = toast_env.erp_control(erp, "stats")
+    again = post(erp)
+    assert not again.by_state("posted") and not again.by_state("adjusted")
+    assert len(erp_documents(toast_env, erp)) == len(ready)
+    creates = _create_requests(toast_env.erp_control(erp, "stats"), erp) - \
+        _create_requests(stats_before, erp)
+    assert creates == 0
+
+
+def _create_requests(stats: dict, erp: str) -> int:
+    if erp == "d365":
+        return stats["requests"].get("POST /data/LedgerJournalHeaders", 0)
+    return stats["by_function"].get("create", 0)
+
+
+def test_sigkill_at_each_step_still_posts_every_journal_exactly_once(toast_env, warehouse,
+                                                                       erp):
+    load_and_build(toast_env)
+    ready = ready_journals(warehouse)
+    points = ("post.after_attempt", "post.after_create", *CONNECTOR_FAILPOINTS[erp])
+    for point in points:
+        toast_env.erp_control(erp, "reset")
+        with duckdb.connect(str(warehouse)) as con:
+            con.execute("drop schema if exists closeout_posting cascade")
+
+        killed = _post_process(erp, failpoint=f"{point}:2")   # dies on the second journal
+        assert killed.returncode == -signal.SIGKILL, (point, killed.stderr)
+        finished = _post_process(erp)
+        assert finished.returncode in (0, 1), (point, finished.stderr)
+
+        keys = Counter(doc.key for doc in erp_documents(toast_env, erp))
+        assert len(keys) == len(ready), point
+        assert set(keys.values()) == {1}, (point, keys)
+        statuses = {journal_id: [p[0] for p in postings]
+                    for journal_id, postings in ledger(warehouse).items()}
+        assert all(statuses[j] == ["posted"] for j in ready), (point, statuses)
+
+
+def _post_process(erp: str, failpoint: str | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "CLOSEOUT_FAILPOINT"}
+    if failpoint:
+        env["CLOSEOUT_FAILPOINT"] = failpoint
+    return subprocess.run([sys.executable, "-m", "posting.cli", "post", "--erp", erp],
+                          cwd=os.getcwd(), env={**env, "PYTHONPATH": str(ROOT)},
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_late_edit_posts_an_adjusting_journal_with_the_difference(toast_env, warehouse, erp):
+    as_of = datetime.now(timezone.utc) - timedelta(seconds=5)
+    freeze(toast_env, as_of)
+    assert run_load(backfill_days=4, lag_minutes=0).ok
+    assert transform.run_build(quiet=True).ok
+    assert not post(erp).by_state("failed")
+    restaurant = toast_env.restaurants[0]
+    order_guid, day = query(warehouse, """
+        select order_guid, business_date from toast_raw.orders
+        where restaurant_guid = ? and business_date <= ?
+          and not (order_json::json->>'voided')::boolean
+          and order_json like '%"type":"CREDIT"%'
+        order by order_guid limit 1""", (restaurant, as_of.date() - timedelta(days=2)))[0]
+    journal_id = f"{restaurant}:{day}:sales"
+    [(_, original_key, original_id, _)] = ledger(warehouse)[journal_id]
+
+    edit_at = datetime.now(timezone.utc)
+    toast_env.control("edit", {"restaurant": restaurant, "order": order_guid,
+                               "kind": "add_tip", "at": edit_at.isoformat()})
+    freeze(toast_env, edit_at + timedelta(seconds=1))
+    assert run_load(lag_minutes=0).ok
+    assert transform.run_build(quiet=True).ok
+    report = post(erp)
+
+    assert [o.journal_id for o in report.by_state("adjusted")] == [journal_id]
+    postings = ledger(warehouse)[journal_id]
+    assert [(p[0], p[3]) for p in postings] == [("posted", "original"), ("posted", "adjustment")]
+    documents = {doc.key: doc for doc in erp_documents(toast_env, erp)}
+    original, adjustment = documents[original_key], documents[postings[1][1]]
+    assert original.document_id.lower() == original_id.lower()
+    assert adjustment.balanced and len(adjustment.lines) == 2   # tips payable and the tender
+    combined = net_by_account(original.lines + adjustment.lines)
+    assert combined == journal_net(warehouse, journal_id)
+
+
+def test_refused_journal_fails_alone_and_replays_after_the_fix(toast_env, warehouse, erp):
+    # UTC yesterday is the current business date in the US locations: not closed, so held.
+    today = datetime.now(timezone.utc).date() - timedelta(days=1)
+    load_and_build(toast_env, DAY, DAY)
+    freeze(toast_env, datetime.now(timezone.utc))
+    assert run_load(business_date_range=(today, today)).ok      # not closed yet: held
+    assert transform.run_build(quiet=True).ok
+    refused_location = query(warehouse, "select location_dimension from mappings.locations "
+                                        "where restaurant_guid = ?",
+                             (toast_env.restaurants[0],))[0][0]
+    others = [loc for (loc,) in query(warehouse, "select location_dimension "
+                                                 "from mappings.locations")
+              if loc != refused_location]
+    _accept_locations(toast_env, erp, others)
+
+    result = CliRunner().invoke(main, ["post", "--erp", erp])
+
+    assert result.exit_code == 1
+    assert "Failed:" in result.output and "Held:" in result.output
+    failed = {j for j, postings in ledger(warehouse).items() if postings[-1][0] == "failed"}
+    assert failed and all(j.startswith(toast_env.restaurants[0]) for j in failed)
+    assert not any(j.split(":")[1] == str(today) for j in ledger(warehouse))   # held: not sent
+    status = CliRunner().invoke(main, ["status", "--erp", erp, "--from", str(today - timedelta(days=60))])
+    assert "failed" in status.output and refused_location in status.output
+
+    _accept_locations(toast_env, erp, [*others, refused_location])
+    journal_id = sorted(failed)[0]
+    replayed = CliRunner().invoke(main, ["replay", "--erp", erp, journal_id])
+    assert f"1 posted" in replayed.output, replayed.output
+    assert ledger(warehouse)[journal_id][-1][0] == "posted"
+    keys = Counter(doc.key for doc in erp_documents(toast_env, erp))
+    assert set(keys.values()) == {1}
+
+
+def _accept_locations(toast, erp: str, locations: list[str]) -> None:
+    if erp == "d365":
+        config = toast.erp_control("d365", "config")
+        values = {**config["dimension_values"], "Location": locations}
+        toast.erp_control("d365", "configure", {"dimension_values": values})
+    else:
+        company = toast.erp_env["ERP__INTACCT__COMPANY_ID"]
+        toast.erp_control("intacct", "configure", {"companies": {company: {"locations": locations}}})
+
+
+def test_throttling_faults_and_an_expired_session_still_post_each_journal_once(
+        toast_env, warehouse, erp, monkeypatch):
+    from cryptography.fernet import Fernet
+
+    monkeypatch.setenv("CLOSEOUT_SECRET_KEY", Fernet.generate_key().decode())
+    load_and_build(toast_env, DAY - timedelta(days=1), DAY)
+    ready = ready_journals(warehouse)
+    post(erp, date_range=(DAY - timedelta(days=1),) * 2)    # a token/session is stored
+    if erp == "d365":
+        toast_env.erp_control(erp, "expire_tokens")
+        toast_env.erp_control(erp, "configure", {"throttle_every": 4, "retry_after": 0})
+        toast_env.erp_control(erp, "faults", [
+            {"kind": "status", "status": 503, "path": "/data/$batch", "times": 1},
+            {"kind": "changeset_failure", "times": 1}])
+    else:
+        toast_env.erp_control(erp, "expire_sessions")
+        toast_env.erp_control(erp, "faults", [
+            {"kind": "status", "status": 429, "function": "create", "times": 2},
+            {"kind": "status", "status": 503, "times": 1}])
+
+    report = post(erp)
+    if report.by_state("failed"):          # the injected changeset failure refuses one journal
+        [failed] = report.by_state("failed")
+        assert erp == "d365"
+        CliRunner().invoke(main, ["replay", "--erp", erp, failed.journal_id])
+
+    keys = Counter(doc.key for doc in erp_documents(toast_env, erp))
+    assert len(keys) == len(ready) and set(keys.values()) == {1}
+    assert all(postings[-1][0] == "posted" for postings in ledger(warehouse).values())
+    stats = toast_env.erp_control(erp, "stats")
+    assert stats.get("throttled", 0) + stats.get("faults_fired", 0) >= 2
+    audit = query(warehouse, "select request_headers || request_body || response_body "
+                             "from closeout_posting.erp_requests")
+    secrets = [v for k, v in toast_env.erp_env.items() if "SECRET" in k or "PASSWORD" in k]
+    assert audit and not [row for (row,) in audit for secret in secrets if secret in row]
