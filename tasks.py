@@ -5,6 +5,7 @@
     python3 tasks.py test      # the whole test suite
     python3 tasks.py bench     # the loader benchmark (prints figures against the targets)
     python3 tasks.py bench-build   # the dbt build benchmark (a new day on 0 vs 365 days)
+    python3 tasks.py bench-post    # the posting benchmark (1,000 journals to each ERP sandbox)
 
 Each creates ./.venv and installs closeout into it the first time (again when pyproject.toml
 changes), then runs inside it. Extra arguments are passed on.
@@ -45,7 +46,7 @@ def run(args, **kwargs) -> None:
 
 
 def main(argv: list[str]) -> None:
-    if not argv or argv[0] not in {"demo", "test", "bench", "bench-build"}:
+    if not argv or argv[0] not in {"demo", "test", "bench", "bench-build", "bench-post"}:
         raise SystemExit(__doc__)
     ensure_environment()
     task, rest = argv[0], argv[1:]
@@ -57,6 +58,8 @@ def main(argv: list[str]) -> None:
         run([BIN / "python", "benchmarks/bench_load.py", *rest])
     else:
         run([BIN / "python", "benchmarks/bench_build.py", *rest])
+    elif task == "bench-post":
+        run([BIN / "python", "benchmarks/bench_post.py", *rest])
 
 
 if __name__ == "__main__":

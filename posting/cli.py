@@ -50,7 +50,8 @@ def load(from_date, to_date, restaurants) -> None:
 
 
 @main.command()
-@click.option("--port", default=8700, show_default=True, help="Toast sandbox port (0: any).")
+@click.option("--port", default=8700, show_default=True,
+              help="Toast sandbox port (0: any); the ERP sandboxes take any free port.")
 @click.option("--seed", default=7, show_default=True, help="Seed of the generated data.")
 @click.option("--locations", default=3, show_default=True, help="Number of restaurants.")
 @click.option("--orders-per-day", default=40, show_default=True, help="Orders per location/day.")
@@ -59,7 +60,7 @@ def load(from_date, to_date, restaurants) -> None:
 @click.option("--ready-file", type=click.Path(path_type=Path),
               help="Write the URLs and credentials as JSON here once listening.")
 def sandbox(port, seed, locations, orders_per_day, rate_limits, ready_file) -> None:
-    """Run the local API sandboxes (Toast) until interrupted.
+    """Run the local API sandboxes (Toast, Dynamics 365 F&O, Sage Intacct) until interrupted.
 
     Example: closeout sandbox --port 8700 --locations 5 --orders-per-day 200
     """
@@ -74,6 +75,10 @@ def sandbox(port, seed, locations, orders_per_day, rate_limits, ready_file) -> N
                f"secret {options.client_secret!r})")
     for loc in running.toast.dataset.locations:
         click.echo(f"  {loc.guid}  {loc.name}  {loc.time_zone}  closeoutHour {loc.closeout_hour}")
+    click.echo(f"Dynamics 365 F&O sandbox: {running.urls['d365']}   Sage Intacct sandbox: "
+               f"{running.urls['intacct']}\nTo post to them, export:")
+    for name, value in running.erp_env().items():
+        click.echo(f"  {name}={value}")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -86,39 +91,50 @@ def sandbox(port, seed, locations, orders_per_day, rate_limits, ready_file) -> N
 @main.command()
 @click.option("--days", default=3, show_default=True, help="Closed business dates to load.")
 @click.option("--locations", default=3, show_default=True, help="Sandbox restaurants.")
-def demo(days: int, locations: int) -> None:
+@click.option("--erp", type=click.Choice(["d365", "intacct"]), default="d365",
+              show_default=True, help="Which ERP sandbox to post to.")
+def demo(days: int, locations: int, erp: str) -> None:
     """Run closeout end to end on the embedded sandboxes and a local DuckDB file.
 
-    Starts the Toast sandbox, loads the last DAYS closed business dates of every location
-    into CLOSEOUT_DB and prints what was loaded.
+    Starts the Toast and ERP sandboxes, loads DAYS business dates ending a week ago for every
+    location into CLOSEOUT_DB, builds the journals and posts the ready ones to the ERP
+    sandbox, printing what happened at each step.
 
-    Example: CLOSEOUT_DB=/tmp/demo.duckdb closeout demo --days 2
+    Example: CLOSEOUT_DB=/tmp/demo.duckdb closeout demo --days 2 --erp intacct
     """
+    from posting.commands import post_ready, print_post_report
+    from posting.transform import run_build
     from sandboxes.serve import SandboxOptions, start
 
     options = SandboxOptions(locations=locations)
     running = start(options)
     try:
-        os.environ["SOURCES__TOAST__BASE_URL"] = running.urls["toast"]
-        os.environ["SOURCES__TOAST__CLIENT_ID"] = options.client_id
-        os.environ["SOURCES__TOAST__CLIENT_SECRET"] = options.client_secret
-        # Two UTC days back is closed everywhere (closeoutHour <= 12 local, UTC-10 at worst).
-        last_closed = datetime.now(timezone.utc).date() - timedelta(days=2)
-        dates = (last_closed - timedelta(days=days - 1), last_closed)
+        os.environ.update(running.erp_env(), ERP__TARGET=erp,
+                          SOURCES__TOAST__BASE_URL=running.urls["toast"],
+                          SOURCES__TOAST__CLIENT_ID=options.client_id,
+                          SOURCES__TOAST__CLIENT_SECRET=options.client_secret)
+        # A week back is closed everywhere and past most late payments of open checks, so most
+        # journals are ready; the newer ones would be held, correctly, for open checks.
+        last = datetime.now(timezone.utc).date() - timedelta(days=7)
+        dates = (last - timedelta(days=days - 1), last)
         click.echo(f"Toast sandbox at {running.urls['toast']}; loading business dates "
                    f"{dates[0]} .. {dates[1]} into {warehouse_path()}")
         result = _run_load(dates, None)
+        _print_loaded(dates)
+        if not result.ok:
+            raise SystemExit(1)
+        click.echo("\nBuilding the journals (dbt build)...")
+        built = run_build(quiet=True)
+        _print_build(built)
+        if not built.ok:
+            raise SystemExit(1)
+        click.echo(f"\nPosting the ready journals to the {erp} sandboxes at "
+                   f"{running.urls[erp]}...")
+        report = post_ready(erp)
+        print_post_report(report)
     finally:
         running.stop()
-    _print_loaded(dates)
-    if not result.ok:
-        raise SystemExit(1)
-    from posting.transform import run_build
-
-    click.echo("\nBuilding the journals (dbt build)...")
-    built = run_build(quiet=True)
-    _print_build(built)
-    if not built.ok:
+    if report.by_state("failed") or report.stopped:
         raise SystemExit(1)
 
 

@@ -28,7 +28,7 @@ def post(erp: str | None, from_date, to_date) -> None:
 
     Exits 1 when a journal failed, was held or could not be sent.
     """
-    report = _post(erp, _date_range(from_date, to_date))
+    report = post_ready(erp, _date_range(from_date, to_date))
     print_post_report(report)
     if not report.ok:
         raise SystemExit(1)
@@ -50,7 +50,7 @@ def run(erp: str | None) -> None:
     if not built.ok:
         click.echo("Nothing posted: the build failed (see above).", err=True)
         raise SystemExit(1)
-    report = _post(erp, None)
+    report = post_ready(erp, None)
     print_post_report(report)
     if not (loaded.ok and report.ok):
         raise SystemExit(1)
@@ -73,7 +73,7 @@ def replay(erp: str | None, journal_id: str) -> None:
         reset = Ledger(con).reset_failed(target, journal_id)
     if not reset:
         click.echo(f"{journal_id} has no failed document for {target}; posting it if ready.")
-    report = _post(target, None, (journal_id,))
+    report = post_ready(target, None, (journal_id,))
     print_post_report(report)
     if not report.ok:
         raise SystemExit(1)
@@ -110,8 +110,8 @@ def status(erp: str | None, from_date, to_date) -> None:
                    f"{row.journal_type:6} {row.state:9} {row.detail}")
 
 
-def _post(erp: str | None, dates: tuple[date, date] | None,
-          journal_ids: tuple[str, ...] = ()) -> PostReport:
+def post_ready(erp: str | None, dates: tuple[date, date] | None = None,
+               journal_ids: tuple[str, ...] = ()) -> PostReport:
     from posting.erps import configured_erp, open_connector
 
     try:

@@ -1,0 +1,104 @@
+"""Posting benchmark: 1,000 journals to each ERP sandbox; journals/s and ERP requests per journal.
+
+    python3 tasks.py bench-post                  # 1,000 journals per ERP
+    python3 tasks.py bench-post --journals 200   # a quicker look
+
+The journals are real: sandbox Toast days loaded and built by dbt, once, then posted to each
+ERP from an empty posted-keys ledger. Targets: Intacct 1 request per journal, Dynamics 2, plus
+one token or session per run (and the few `existing` look-ups, shown separately).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import duckdb
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+TARGET_REQUESTS = {"d365": 2, "intacct": 1}
+
+
+def erp_requests(url: str, erp: str) -> tuple[int, int, int]:
+    """(all requests, token/session requests, look-ups) the sandbox has answered."""
+    stats = httpx.post(f"{url}/_sandbox/stats", json={}, timeout=10).json()
+    if erp == "d365":
+        by_path = stats["requests"]
+        lookups = sum(n for k, n in by_path.items() if k.startswith(("GET ", "DELETE ")))
+        return sum(by_path.values()) + stats["token_requests"], stats["token_requests"], lookups
+    functions = stats["by_function"]
+    lookups = sum(n for name, n in functions.items() if name != "create" and
+                  name != "getAPISession")
+    return stats["requests"], functions.get("getAPISession", 0), lookups
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--journals", type=int, default=1_000)
+    parser.add_argument("--locations", type=int, default=10)
+    args = parser.parse_args()
+
+    from loaders.pipeline import run_load
+    from posting.erps import open_connector
+    from posting.post import post_journals
+    from posting.transform import run_build
+    from sandboxes.serve import SandboxOptions, start
+
+    days = -(-args.journals // args.locations) + 20   # sales + labor, minus held ones
+    options = SandboxOptions(locations=args.locations, orders_per_day=15,
+                             history_days=days + 40, rate_limits=False)
+    running = start(options)
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ.update(running.erp_env(), CLOSEOUT_DB=str(Path(tmp) / "bench.duckdb"),
+                          SOURCES__TOAST__BASE_URL=running.urls["toast"],
+                          SOURCES__TOAST__CLIENT_ID=options.client_id,
+                          SOURCES__TOAST__CLIENT_SECRET=options.client_secret)
+        os.chdir(tmp)
+        last = datetime.now(timezone.utc).date() - timedelta(days=10)
+        assert run_load(business_date_range=(last - timedelta(days=days - 1), last)).ok
+        assert run_build(quiet=True).ok
+        with duckdb.connect(os.environ["CLOSEOUT_DB"], read_only=True) as con:
+            ready = tuple(j for (j,) in con.execute(
+                "select journal_id from finance.journals where status = 'ready' "
+                "order by business_date, journal_id limit ?", [args.journals]).fetchall())
+        print(f"Posting benchmark: {len(ready):,} ready journals "
+              f"({args.locations} locations, {days} days)")
+        try:
+            for erp in ("d365", "intacct"):
+                url = running.urls[erp]
+                httpx.post(f"{url}/_sandbox/reset", json={}, timeout=10)
+                with duckdb.connect(os.environ["CLOSEOUT_DB"]) as con:
+                    con.execute("drop schema if exists closeout_posting cascade")
+                started = time.perf_counter()
+                report = post_journals(erp, lambda ledger, e=erp: open_connector(e, ledger),
+                                       journal_ids=ready)
+                seconds = time.perf_counter() - started
+                posted = len(report.by_state("posted"))
+                total, sessions, lookups = erp_requests(url, erp)
+                creating = (total - sessions - lookups) / max(posted, 1)
+                target = TARGET_REQUESTS[erp]
+                print(f"\n  {erp}: {posted:,} posted in {seconds:.1f} s = "
+                      f"{posted / seconds:,.0f} journals/s"
+                      f"{'' if posted == len(ready) else f'  ({len(ready) - posted} NOT posted)'}")
+                print(f"    requests per journal (creating)  {creating:6.2f}   target {target}  "
+                      f"{'MET' if creating <= target else 'MISSED'}")
+                print(f"    token / session requests         {sessions:6d}   target 1 per run  "
+                      f"{'MET' if sessions <= 1 else 'MISSED'}")
+                print(f"    existing-key look-ups            {lookups:6d}   "
+                      f"({lookups / max(posted, 1):.3f} per journal)")
+                print(f"    all requests per journal         {total / max(posted, 1):6.2f}")
+        finally:
+            running.stop()
+
+
+if __name__ == "__main__":
+    main()
