@@ -263,3 +263,21 @@ def test_throttling_faults_and_an_expired_session_still_post_each_journal_once(
                              "from closeout_posting.erp_requests")
     secrets = [v for k, v in toast_env.erp_env.items() if "SECRET" in k or "PASSWORD" in k]
     assert audit and not [row for (row,) in audit for secret in secrets if secret in row]
+
+
+def test_run_loads_builds_posts_and_exits_1_when_journals_are_held(toast_env, warehouse, erp,
+                                                                   monkeypatch):
+    monkeypatch.setenv("SOURCES__TOAST__BACKFILL_DAYS", "3")   # includes days not yet closed
+    freeze(toast_env, datetime.now(timezone.utc))
+
+    result = CliRunner().invoke(main, ["run", "--erp", erp])
+
+    assert result.exit_code == 1, result.output
+    assert f"Posting to {erp}:" in result.output and "Held:" in result.output
+    assert "day not closed" in result.output or "still open" in result.output
+    posted = {key for postings in ledger(warehouse).values()
+              for status, key, *_ in postings if status == "posted"}
+    assert posted and posted == {doc.key for doc in erp_documents(toast_env, erp)}
+    audit = query(warehouse, "select idempotency_key, count(*) from closeout_posting.erp_requests "
+                             "where idempotency_key is not null group by 1")
+    assert {key for key, _ in audit} == posted    # every request tied to its journal's key
