@@ -56,7 +56,7 @@ def main(argv: list[str]) -> None:
         run([BIN / "python", "-m", "pytest", *rest])
     elif task == "bench":
         run([BIN / "python", "benchmarks/bench_load.py", *rest])
-    else:
+    elif task == "bench-build":
         run([BIN / "python", "benchmarks/bench_build.py", *rest])
     elif task == "bench-post":
         run([BIN / "python", "benchmarks/bench_post.py", *rest])
