@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from tests.erp_documents import CONNECTOR_FAILPOINTS, ERPS, ErpLine, erp_documents, net_by_account
 from loaders.pipeline import run_load
+from loaders.toast.windows import current_business_date
 from posting import transform
 from posting.cli import main
 from posting.erps import open_connector
@@ -155,13 +156,17 @@ def test_late_edit_posts_an_adjusting_journal_with_the_difference(toast_env, war
     assert run_load(backfill_days=4, lag_minutes=0).ok
     assert transform.run_build(quiet=True).ok
     assert not post(erp).by_state("failed")
-    restaurant = toast_env.restaurants[0]
-    order_guid, day = query(warehouse, """
-        select order_guid, business_date from toast_raw.orders
-        where restaurant_guid = ? and business_date <= ?
-          and not (order_json::json->>'voided')::boolean
+    # A paid card order of a day that was posted (others may be held for open checks).
+    restaurant, order_guid, day = query(warehouse, """
+        select orders.restaurant_guid, orders.order_guid, orders.business_date
+        from toast_raw.orders as orders
+        join closeout_posting.postings as postings
+          on postings.journal_id = orders.restaurant_guid || ':' || orders.business_date
+                                   || ':sales' and postings.status = 'posted'
+        where not (order_json::json->>'voided')::boolean
           and order_json like '%"type":"CREDIT"%'
-        order by order_guid limit 1""", (restaurant, as_of.date() - timedelta(days=2)))[0]
+          and order_json not like '%"paymentStatus":"OPEN"%'
+        order by orders.restaurant_guid, orders.order_guid limit 1""")[0]
     journal_id = f"{restaurant}:{day}:sales"
     [(_, original_key, original_id, _)] = ledger(warehouse)[journal_id]
 
@@ -185,11 +190,13 @@ def test_late_edit_posts_an_adjusting_journal_with_the_difference(toast_env, war
 
 
 def test_refused_journal_fails_alone_and_replays_after_the_fix(toast_env, warehouse, erp):
-    # UTC yesterday is the current business date in the US locations: not closed, so held.
-    today = datetime.now(timezone.utc).date() - timedelta(days=1)
     load_and_build(toast_env, DAY, DAY)
-    freeze(toast_env, datetime.now(timezone.utc))
-    assert run_load(business_date_range=(today, today)).ok      # not closed yet: held
+    now = datetime.now(timezone.utc)
+    # Each location's business date in progress: not closed, so held, whatever the hour.
+    current = {guid: current_business_date(now, zone, hour) for guid, zone, hour in query(
+        warehouse, "select restaurant_guid, time_zone, closeout_hour from toast_raw.restaurants")}
+    freeze(toast_env, now)
+    assert run_load(business_date_range=(min(current.values()), max(current.values()))).ok
     assert transform.run_build(quiet=True).ok
     refused_location = query(warehouse, "select location_dimension from mappings.locations "
                                         "where restaurant_guid = ?",
@@ -205,8 +212,9 @@ def test_refused_journal_fails_alone_and_replays_after_the_fix(toast_env, wareho
     assert "Failed:" in result.output and "Held:" in result.output
     failed = {j for j, postings in ledger(warehouse).items() if postings[-1][0] == "failed"}
     assert failed and all(j.startswith(toast_env.restaurants[0]) for j in failed)
-    assert not any(j.split(":")[1] == str(today) for j in ledger(warehouse))   # held: not sent
-    status = CliRunner().invoke(main, ["status", "--erp", erp, "--from", str(today - timedelta(days=60))])
+    assert not any(f"{guid}:{day}:sales" in ledger(warehouse)      # held: not sent
+                   for guid, day in current.items())
+    status = CliRunner().invoke(main, ["status", "--erp", erp, "--from", str(DAY - timedelta(days=1))])
     assert "failed" in status.output and refused_location in status.output
 
     _accept_locations(toast_env, erp, [*others, refused_location])
