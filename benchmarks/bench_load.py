@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+from queue import Empty
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -68,7 +69,7 @@ def _load_in_child(sandbox, db: Path, day: date, queue) -> None:
     seconds = time.perf_counter() - started
     rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     queue.put((result.ok, sum(loc.orders for loc in result.report.locations.values()), seconds,
-               rss_kib, len(result.load_ids)))
+               rss_kib, result.order_commits))
 
 
 def load(sandbox, db: Path, day: date) -> tuple[bool, int, float, int, int]:
@@ -77,7 +78,13 @@ def load(sandbox, db: Path, day: date) -> tuple[bool, int, float, int, int]:
     child = multiprocessing.get_context("spawn").Process(
         target=_load_in_child, args=(sandbox, db, day, queue))
     child.start()
-    outcome = queue.get()
+    while True:
+        try:
+            outcome = queue.get(timeout=1)
+            break
+        except Empty:
+            if not child.is_alive():
+                raise SystemExit(f"the load process died (exit code {child.exitcode})")
     child.join()
     return outcome
 

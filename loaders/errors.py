@@ -2,6 +2,7 @@
 
     CloseoutError                 anything closeout reports to the operator
     ├── ConfigurationError        a setting or secret is missing or wrong: fix the config
+    ├── WarehouseError            the DuckDB file could not be written
     └── ToastError                the Toast side of a load
         ├── ToastTransportError   network failure (connect, reset, timeout) after retries
         ├── ToastAuthError        Toast refused the client credentials
@@ -20,6 +21,10 @@ class CloseoutError(Exception):
 
 
 class ConfigurationError(CloseoutError):
+    pass
+
+
+class WarehouseError(CloseoutError):
     pass
 
 

@@ -6,6 +6,7 @@ import ctypes
 import logging
 import os
 import sys
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -13,7 +14,9 @@ from datetime import date, datetime, timezone
 import dlt
 import duckdb
 
-from loaders.toast import LoadReport, LoadSession, toast_source
+from loaders.errors import WarehouseError
+from loaders.toast import LoadReport, LoadSession, toast_source, write_orders
+from loaders.toast.order_store import OrderStore
 from loaders.toast.client import ClientOptions
 from loaders.token_store import TokenStore, fernet_from_env
 from loaders.warehouse import RAW_DATASET, state_dir, warehouse_path
@@ -32,6 +35,7 @@ class LoadResult:
     load_ids: list[str]
     seconds: float
     rows: dict[str, int]          # rows written per table, over every commit of this load
+    order_commits: int = 0        # transactions the orders were written in
 
     @property
     def load_id(self) -> str | None:
@@ -48,13 +52,17 @@ def toast_pipeline() -> dlt.Pipeline:
         destination=dlt.destinations.duckdb(credentials={
             "database": str(warehouse_path()),
             # Bounded memory: merging a large backfill spills to disk instead of growing.
-            "global_config": {"memory_limit": os.environ.get("CLOSEOUT_DUCKDB_MEMORY", "256MB"),
+            "global_config": {"memory_limit": duckdb_memory_limit(),
                               "preserve_insertion_order": False},
         }),
         dataset_name=RAW_DATASET,
         pipelines_dir=str(state_dir() / "pipelines"),
         progress="log" if log.isEnabledFor(logging.DEBUG) else None,
     )
+
+
+def duckdb_memory_limit() -> str:
+    return os.environ.get("CLOSEOUT_DUCKDB_MEMORY", "256MB")
 
 
 def limit_malloc_arenas(count: int = 2) -> None:
@@ -73,9 +81,10 @@ def run_load(*, business_date_range: tuple[date, date] | None = None,
              commit_interval_seconds: float | None = None, **source_args) -> LoadResult:
     """Load Toast into the warehouse. Source settings not given here come from dlt config.
 
-    Orders are committed about every `commit_interval_seconds` while the rest are still being
-    fetched, so writing to DuckDB overlaps the network; a location's watermark moves only in the
-    commit that holds its last orders, so a crash part-way re-reads rather than skips.
+    Orders are written by a thread about every `commit_interval_seconds` while the rest are
+    still being fetched, so writing to DuckDB overlaps the network, and the pipeline writes
+    restaurants, configuration and time entries meanwhile. A location's watermark moves only in
+    the commit that holds its last orders, so a crash part-way re-reads rather than skips.
     """
     limit_malloc_arenas()
     started = datetime.now(timezone.utc)
@@ -83,27 +92,60 @@ def run_load(*, business_date_range: tuple[date, date] | None = None,
                           commit_interval_seconds or _commit_interval())
     store = TokenStore(state_dir() / "tokens.enc", fernet_from_env())
     pipeline = toast_pipeline()
-    load_ids: list[str] = []
-    rows: Counter[str] = Counter()
+    orders = OrderStore(warehouse_path(), RAW_DATASET, duckdb_memory_limit())
+    writer: OrderWriterThread | None = None
     try:
-        while not session.finished:
-            source = toast_source(
-                restaurant_guids=restaurant_guids, business_date_range=business_date_range,
-                session=session, token_store=store, client_options=client_options,
-                **{k: v for k, v in source_args.items() if v is not None},
-            )
-            resources = session.next_resources()
-            info = pipeline.run(source.with_resources(*resources))
-            session.small_resources_written |= len(resources) > 1
-            load_ids += info.loads_ids
-            rows.update(pipeline.last_trace.last_normalize_info.row_counts)
+        session.order_watermarks = orders.watermarks()
+        source = toast_source(
+            restaurant_guids=restaurant_guids, business_date_range=business_date_range,
+            session=session, token_store=store, client_options=client_options,
+            **{k: v for k, v in source_args.items() if v is not None},
+        )
+        writer = OrderWriterThread(session, orders)
+        writer.start()
+        info = pipeline.run(source)
+        writer.finish()
+        rows = Counter(pipeline.last_trace.last_normalize_info.row_counts)
     finally:
+        if writer is not None:
+            writer.stop()
         session.close()
+        orders.close()
+    rows["orders"] += sum(loc.orders for loc in session.report.locations.values())
     seconds = (datetime.now(timezone.utc) - started).total_seconds()
-    result = LoadResult(session.report, load_ids, seconds,
-                        {table: n for table, n in rows.items() if not table.startswith("_dlt")})
-    _record(session.report, result.load_id, business_date_range)
+    load_id = f"{started.timestamp():.6f}"   # the form dbt derives from extracted_at
+    result = LoadResult(session.report, [*info.loads_ids, load_id], seconds,
+                        {table: n for table, n in rows.items() if not table.startswith("_dlt")},
+                        orders.commits)
+    _record(session.report, load_id, business_date_range)
     return result
+
+
+class OrderWriterThread(threading.Thread):
+    """`write_orders` beside the pipeline run; its failure is the load's failure."""
+
+    def __init__(self, session: LoadSession, store: OrderStore):
+        super().__init__(name="order-writer", daemon=True)
+        self._session, self._store = session, store
+        self._stop_event = threading.Event()
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            write_orders(self._session, self._store, self._stop_event)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            self._error = exc
+
+    def finish(self) -> None:
+        """Wait for every order to be written; raise what stopped the writer."""
+        self.join()
+        if self._error is not None:
+            raise WarehouseError(f"writing orders to {warehouse_path()} failed: "
+                                 f"{self._error}") from self._error
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
 
 
 def _commit_interval() -> float:
@@ -111,13 +153,10 @@ def _commit_interval() -> float:
                  DEFAULT_COMMIT_INTERVAL_SECONDS)
 
 
-# Raw tables dbt reads that a load may never write: a day without orders, a group that does
-# not use Toast's time clock. Created empty, with the columns and types dlt itself creates, so
+# Raw tables dbt reads that a load may never write: a group that does not use Toast's time
+# clock. (The order writer creates its own tables, orders among them.) Created empty, with the columns and types dlt itself creates, so
 # dbt can build and a later load writes into them unchanged.
 RAW_TABLES_MAYBE_EMPTY = {
-    "orders": """restaurant_guid varchar not null, order_guid varchar not null,
-        business_date date, opened_at timestamptz, modified_at timestamptz,
-        extracted_at timestamptz, order_json varchar""",
     "time_entries": """restaurant_guid varchar not null, time_entry_guid varchar not null,
         business_date date, modified_at timestamptz, extracted_at timestamptz,
         entry_json varchar, _dlt_load_id varchar not null, _dlt_id varchar not null""",

@@ -1,4 +1,6 @@
-"""dlt source for Toast: restaurants, configuration, orders (as Arrow batches) and time entries."""
+"""Toast: a dlt source for restaurants, configuration and time entries, and the order feed
+and writer that put orders into the warehouse as Arrow batches (see order_store.py for why
+orders do not go through dlt's merge)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from loaders.toast import settings
 from loaders.toast.client import ClientOptions, ToastClient
 from loaders.toast.handover import ByteBoundedQueue
 from loaders.toast.jsontext import decode
+from loaders.toast.order_store import OrderStore
 from loaders.toast.orders import (
     REJECT_SCHEMA,
     ParsedPage,
@@ -33,11 +36,14 @@ from loaders.token_store import TokenStore
 
 log = logging.getLogger("closeout.toast")
 
-ORDER_BATCH_ROWS = 1_000   # orders per Arrow batch handed to dlt
+ORDER_BATCH_ROWS = 1_000   # orders per Arrow batch handed to the writer
 ORDER_BATCH_MAX_AGE_SECONDS = 0.5
 SMALL_RESOURCES = ("restaurants", "config_records", "time_entries")
-# Fetched orders waiting for dlt at most: enough to keep fetching through a DuckDB commit.
+# Fetched orders waiting for the writer at most: enough to keep fetching through a commit.
 FEED_QUEUE_BYTES = 96 * 2**20
+# A commit takes what has arrived, up to this much order JSON, so commits keep pace with the
+# download and the one after the last page is small.
+COMMIT_MAX_BYTES = 16 * 2**20
 RESTAURANT_COLUMNS = {name: {"data_type": "text"} for name in
                       ("name", "location_name", "time_zone", "management_group_guid", "currency")}
 
@@ -73,35 +79,18 @@ class LoadReport:
 
 @dataclass
 class LoadSession:
-    """One load, possibly committed in several pipeline runs.
+    """One load: what the source and the order writer share.
 
-    Orders are fetched in background threads for the whole load; each pipeline run writes what
-    has arrived so far, so DuckDB writes overlap fetching and a crash keeps what was committed.
-    `commit_interval_seconds` None drains every order in one run.
+    Orders are fetched in background threads for the whole load and written by `write_orders`
+    about every `commit_interval_seconds`, while the pipeline
+    writes restaurants, configuration and time entries. `order_watermarks` are the modified
+    times each location's orders were loaded through, from the warehouse.
     """
 
     report: LoadReport
-    commit_interval_seconds: float | None = None
+    commit_interval_seconds: float = 0.3
+    order_watermarks: dict[str, str] = field(default_factory=dict)
     context: ToastContext | None = None
-    small_resources_written: bool = False
-
-    @property
-    def orders_finished(self) -> bool:
-        feed = self.context.feed if self.context else None
-        return feed is not None and feed.finished
-
-    @property
-    def finished(self) -> bool:
-        return self.orders_finished and self.small_resources_written
-
-    def next_resources(self) -> tuple[str, ...]:
-        """What the next pipeline run writes: orders always; restaurants, configuration and
-        time entries once, as soon as their background fetch is done (or orders are)."""
-        if self.small_resources_written or self.context is None:
-            return ("orders",)
-        if self.context.background.done() or self.orders_finished:
-            return ("orders", *SMALL_RESOURCES)
-        return ("orders",)
 
     def close(self) -> None:
         if self.context:
@@ -208,8 +197,8 @@ def toast_source(
     The first run backfills `backfill_days` business dates; later runs read the orders and
     time entries modified since the last run, `lag_minutes` early so late writes are not missed.
     `business_date_range` reads those dates instead and leaves the incremental state alone.
-    Run again with the same `session` (`.with_resources("orders")`) until
-    `session.orders_finished` to commit a long load in pieces.
+    Creating the source starts fetching the orders into `session.context.feed`, for
+    `write_orders` to commit while the pipeline writes these resources.
     """
     session = session or LoadSession(LoadReport(started_at=datetime.now(timezone.utc)))
     if session.context is None:
@@ -218,12 +207,16 @@ def toast_source(
         session.context = ToastContext(
             client, restaurant_guids, session.report, business_date_range, backfill_days,
             lag_minutes, min(page_size, settings.MAX_PAGE_SIZE), max_workers)
+        state = dlt.current.source_state()
         session.context.background = BackgroundFetch(
-            session.context, dict(dlt.current.source_state().get("time_entries_watermark", {})))
+            session.context, dict(state.get("time_entries_watermark", {})))
+        # Order watermarks live beside the orders; older warehouses kept them in dlt's state.
+        watermarks = {**state.get("orders_watermark", {}), **session.order_watermarks}
+        ctx = session.context
+        ctx.feed = OrderFeed(ctx, {guid: ctx.windows(guid, watermarks.get(guid))
+                                   for guid in ctx.restaurants()})
     ctx = session.context
-    return (  # orders first: dlt starts resources in this order and orders take longest
-        dlt.resource(_orders(ctx, session.commit_interval_seconds), name="orders", write_disposition="merge",
-                     primary_key=("restaurant_guid", "order_guid")),
+    return (
         dlt.resource(_restaurants(ctx), name="restaurants", write_disposition="merge",
                      primary_key="restaurant_guid", columns=RESTAURANT_COLUMNS),
         dlt.resource(_config_records(ctx), name="config_records", write_disposition="merge",
@@ -386,29 +379,34 @@ class OrderFeed:
             put(("failed", guid, f"orders: unexpected {type(exc).__name__}: {exc}"))
 
 
-def _orders(ctx: ToastContext, commit_interval_seconds: float | None) -> Iterator[Any]:
-    state = dlt.current.source_state().setdefault("orders_watermark", {})
-    if ctx.feed is None:
-        ctx.feed = OrderFeed(ctx, {guid: ctx.windows(guid, state.get(guid))
-                                   for guid in ctx.restaurants()})
-    until = None if commit_interval_seconds is None else time.monotonic() + commit_interval_seconds
-    for kind, guid, payload in ctx.feed.events(until):
-        outcome = ctx.report.location(guid)
-        if kind == "batch":
-            outcome.orders += payload.order_count
-            outcome.rejects += len(payload.rejects)
-            if payload.order_count:
-                # An order read twice in one run (two windows) keeps its latest version.
-                yield dlt.mark.with_hints(payload.table(), dlt.mark.make_hints(
-                    table_name="orders", columns={"modified_at": {"dedup_sort": "desc"}}),
-                    create_table_variant=True)
-            if payload.rejects:
-                yield _as_reject(payload.rejects)
-        elif kind == "done" and ctx.advances_watermark():
-            # Committed in the same run as the location's last batch, never before it.
-            state[guid] = ctx.now.isoformat()
-        elif kind == "failed":
-            outcome.errors.append(payload)
+def write_orders(session: LoadSession, store: OrderStore,
+                 stop: threading.Event | None = None) -> None:
+    """Write the orders as they arrive, one commit about every commit interval, until every
+    location is done or `stop` is set. A location's watermark is committed with its last
+    orders, never before them."""
+    ctx = session.context
+    feed = ctx.feed
+    pages: list[ParsedPage] = []
+    finished: dict[str, datetime] = {}
+    pending_bytes = 0
+    while not feed.finished and not (stop and stop.is_set()):
+        for kind, guid, payload in feed.events(time.monotonic() +
+                                               session.commit_interval_seconds):
+            outcome = ctx.report.location(guid)
+            if kind == "batch":
+                outcome.orders += payload.order_count
+                outcome.rejects += len(payload.rejects)
+                pages.append(payload)
+                pending_bytes += payload.nbytes
+                if pending_bytes >= COMMIT_MAX_BYTES:
+                    break
+            elif kind == "done" and ctx.advances_watermark():
+                finished[guid] = ctx.now
+            elif kind == "failed":
+                outcome.errors.append(payload)
+        if pages or finished:
+            store.write(pages, finished, datetime.now(timezone.utc))
+            pages, finished, pending_bytes = [], {}, 0
 
 
 def _time_entries(ctx: ToastContext) -> Iterator[Any]:

@@ -155,18 +155,32 @@ class Pacer:
 
 
 class _Slot:
-    __slots__ = ("answered_at",)
+    __slots__ = ("answered_at", "slice_ends_at")
 
     def __init__(self) -> None:
         self.answered_at: float | None = None   # None while the request is in flight
+        self.slice_ends_at: float | None = None  # end of the slice Toast counted it in
+
+    def ready_after(self, seconds: float, slack: float) -> float | None:
+        """When a request may take this one's place in a limit of `seconds` (None while this
+        one is in flight)."""
+        if self.answered_at is None:
+            return None
+        ready = self.answered_at + seconds + slack
+        if self.slice_ends_at is not None and self.slice_ends_at <= self.answered_at + seconds:
+            # The reset of a slice no longer than this limit's (not the 15-minute one).
+            ready = min(ready, self.slice_ends_at + slack)
+        return ready
 
 
 class RequestSpacer:
     """Keeps each location within Toast's documented request limits before Toast has to say so.
 
-    Toast counts a request when it arrives, which is somewhere between our send and its answer.
-    Spacing each request at least a limit's length after the answer to the request N places
-    before it therefore keeps every fixed slice at N or fewer, whatever the network's jitter.
+    Toast counts a request when it arrives, which is somewhere between our send and its answer,
+    in fixed time slices. A request may go once the request N places before it is in an earlier
+    slice: a limit's length after that request's answer (whatever the network's jitter), or, if
+    sooner, when the slice Toast counted it in has ended (its `X-Toast-RateLimit-Reset`, read
+    against our clock: closeout assumes an NTP-synced host, and a 429 still waits if not).
     """
 
     def __init__(self, limits=settings.REQUEST_LIMITS, slack: float = settings.LIMIT_SLACK_SECONDS,
@@ -188,9 +202,8 @@ class RequestSpacer:
                 wait = 0.0
                 for window, (_, count, seconds) in zip(windows, self._applicable(path)):
                     if len(window) >= count:
-                        oldest = window[0].answered_at
-                        wait = max(wait, 0.01 if oldest is None
-                                   else oldest + seconds + self.slack - now)
+                        ready = window[0].ready_after(seconds, self.slack)
+                        wait = max(wait, 0.01 if ready is None else ready - now)
                 if wait <= 0:
                     slot = _Slot()
                     for window in windows:
@@ -198,10 +211,14 @@ class RequestSpacer:
                     return [slot]
             self.sleep(wait)
 
-    def release(self, slots: list[_Slot]) -> None:
+    def release(self, slots: list[_Slot], response: httpx.Response | None = None) -> None:
         now = self.clock()
+        reset = _number(response.headers.get("X-Toast-RateLimit-Reset")) if response else None
         for slot in slots:
             slot.answered_at = now
+            if reset:
+                # Toast's reset is an epoch time; the spacer's clock is monotonic.
+                slot.slice_ends_at = now + (reset - time.time())
 
     def _applicable(self, path: str):
         return [limit for limit in self.limits if limit[0] is None or path.endswith(limit[0])]
@@ -283,13 +300,14 @@ class ToastClient:
                 headers[settings.RESTAURANT_HEADER] = restaurant
             slots = self.spacer.acquire(key, httpx.URL(url).path)
             started = time.monotonic()
+            response = None
             try:
                 response = self.http.get(url, params=params, headers=headers)
                 response.read()
             except httpx.TransportError as exc:
                 raise _Retryable(exc) from exc
             finally:
-                self.spacer.release(slots)
+                self.spacer.release(slots, response)
             self.requests += 1
             self.pacer.observe(key, response)
             status = response.status_code
