@@ -96,13 +96,13 @@ def run_load(*, business_date_range: tuple[date, date] | None = None,
     writer: OrderWriterThread | None = None
     try:
         session.order_watermarks = orders.watermarks()
+        writer = OrderWriterThread(session, orders)
+        writer.start()    # writes from the moment the source below starts fetching orders
         source = toast_source(
             restaurant_guids=restaurant_guids, business_date_range=business_date_range,
             session=session, token_store=store, client_options=client_options,
             **{k: v for k, v in source_args.items() if v is not None},
         )
-        writer = OrderWriterThread(session, orders)
-        writer.start()
         info = pipeline.run(source)
         writer.finish()
         rows = Counter(pipeline.last_trace.last_normalize_info.row_counts)

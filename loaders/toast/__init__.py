@@ -91,6 +91,7 @@ class LoadSession:
     commit_interval_seconds: float = 0.3
     order_watermarks: dict[str, str] = field(default_factory=dict)
     context: ToastContext | None = None
+    feed_started: threading.Event = field(default_factory=threading.Event)
 
     def close(self) -> None:
         if self.context:
@@ -215,6 +216,7 @@ def toast_source(
         ctx = session.context
         ctx.feed = OrderFeed(ctx, {guid: ctx.windows(guid, watermarks.get(guid))
                                    for guid in ctx.restaurants()})
+        session.feed_started.set()
     ctx = session.context
     return (
         dlt.resource(_restaurants(ctx), name="restaurants", write_disposition="merge",
@@ -381,9 +383,12 @@ class OrderFeed:
 
 def write_orders(session: LoadSession, store: OrderStore,
                  stop: threading.Event | None = None) -> None:
-    """Write the orders as they arrive, one commit about every commit interval, until every
-    location is done or `stop` is set. A location's watermark is committed with its last
+    """Write the orders as they arrive (from the moment the source starts fetching them), one
+    commit about every commit interval, until every location is done or `stop` is set. A location's watermark is committed with its last
     orders, never before them."""
+    while not session.feed_started.wait(0.05):
+        if stop and stop.is_set():
+            return
     ctx = session.context
     feed = ctx.feed
     pages: list[ParsedPage] = []

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from loaders.toast.orders import ParsedPage
 
@@ -69,23 +70,7 @@ class OrderStore:
         con.begin()
         try:
             if orders is not None:
-                con.register("incoming_orders", orders)
-                # The newer modifiedDate wins (the later read, when equal): a re-read
-                # replaces an order, a stale copy never overwrites a newer one.
-                con.execute(f"""
-                    delete from {self.schema}.{ORDERS_TABLE} as stored
-                    where exists (select 1 from incoming_orders as incoming
-                                  where incoming.restaurant_guid = stored.restaurant_guid
-                                    and incoming.order_guid = stored.order_guid
-                                    and incoming.modified_at >= stored.modified_at)""")
-                con.execute(f"""
-                    insert into {self.schema}.{ORDERS_TABLE} by name
-                    select * from incoming_orders as incoming
-                    where not exists (select 1 from {self.schema}.{ORDERS_TABLE} as stored
-                                      where stored.restaurant_guid = incoming.restaurant_guid
-                                        and stored.order_guid = incoming.order_guid)""")
-                con.unregister("incoming_orders")
-                self._unchecked_bytes += orders.nbytes
+                self._replace_orders(orders)
             if rejects:
                 self._write_rejects(rejects)
             if finished:
@@ -99,6 +84,32 @@ class OrderStore:
         self.commits += 1
         if self._unchecked_bytes >= CHECKPOINT_BYTES:
             self._checkpoint()
+
+    def _replace_orders(self, orders: pa.Table) -> None:
+        """The newer modifiedDate wins (the later read, when equal): a re-read replaces an
+        order, a stale copy never overwrites a newer one. The comparisons touch the key
+        columns only; the order JSON is copied once, by the insert."""
+        con, table = self._con, f"{self.schema}.{ORDERS_TABLE}"
+        con.register("incoming_orders", orders)
+        stale = con.execute(f"""
+            select incoming.restaurant_guid, incoming.order_guid
+            from incoming_orders as incoming
+            join {table} as stored using (restaurant_guid, order_guid)
+            where stored.modified_at > incoming.modified_at""").fetchall()
+        con.execute(f"""
+            delete from {table} as stored
+            where exists (select 1 from incoming_orders as incoming
+                          where incoming.restaurant_guid = stored.restaurant_guid
+                            and incoming.order_guid = stored.order_guid
+                            and incoming.modified_at >= stored.modified_at)""")
+        if stale:
+            orders = orders.filter(pc.invert(pc.is_in(
+                pc.binary_join_element_wise(orders["restaurant_guid"], orders["order_guid"], "/"),
+                pa.array([f"{restaurant}/{order}" for restaurant, order in stale]))))
+            con.register("incoming_orders", orders)
+        con.execute(f"insert into {table} by name select * from incoming_orders")
+        con.unregister("incoming_orders")
+        self._unchecked_bytes += orders.nbytes
 
     def _write_rejects(self, rejects: list[dict]) -> None:
         by_id = {row["reject_id"]: row for row in rejects}   # the same bad order read twice

@@ -1,0 +1,58 @@
+"""The order store on a real DuckDB file: the newer version of an order wins, nothing doubles,
+and a location's watermark is committed with its orders."""
+
+import json
+from datetime import datetime, timezone
+
+import duckdb
+
+from loaders.toast.order_store import OrderStore
+from loaders.toast.orders import ParsedPage, parse_page
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+
+
+def page(*orders: tuple[str, str, int]) -> ParsedPage:
+    """(order guid, modifiedDate, total) per order, as one ordersBulk page of restaurant r-1."""
+    body = json.dumps([{"guid": guid, "businessDate": 20261119, "openedDate":
+                        "2026-11-19T18:00:00.000+0000", "modifiedDate": modified,
+                        "checks": [{"totalAmount": total}]} for guid, modified, total in orders])
+    return parse_page(body.encode(), "r-1", "ordersBulk", NOW)
+
+
+def stored(path) -> dict[str, int]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        rows = con.execute("select order_guid, order_json from toast_raw.orders").fetchall()
+    assert len(rows) == len({guid for guid, _ in rows})
+    return {guid: json.loads(text)["checks"][0]["totalAmount"] for guid, text in rows}
+
+
+def test_newer_versions_replace_older_ones_and_a_stale_copy_never_does(tmp_path):
+    path = tmp_path / "w.duckdb"
+    store = OrderStore(path, "toast_raw", "256MB")
+    store.write([page(("o-1", "2026-11-19T20:00:00.000+0000", 10),
+                      ("o-2", "2026-11-19T20:00:00.000+0000", 20))], {}, NOW)
+    store.write([page(("o-1", "2026-11-20T09:00:00.000+0000", 11),      # edited later
+                      ("o-2", "2026-11-19T19:00:00.000+0000", 19))], {}, NOW)  # stale copy
+    store.close()
+    assert stored(path) == {"o-1": 11, "o-2": 20}
+
+
+def test_an_order_read_twice_in_one_commit_keeps_its_latest_version(tmp_path):
+    path = tmp_path / "w.duckdb"
+    store = OrderStore(path, "toast_raw", "256MB")
+    store.write([page(("o-1", "2026-11-19T21:00:00.000+0000", 12)),
+                 page(("o-1", "2026-11-19T20:00:00.000+0000", 10),
+                      ("o-3", "2026-11-19T20:00:00.000+0000", 30))], {}, NOW)
+    store.close()
+    assert stored(path) == {"o-1": 12, "o-3": 30}
+
+
+def test_watermarks_are_committed_with_the_orders_and_read_back(tmp_path):
+    path = tmp_path / "w.duckdb"
+    store = OrderStore(path, "toast_raw", "256MB")
+    store.write([page(("o-1", "2026-11-19T20:00:00.000+0000", 10))], {"r-1": NOW}, NOW)
+    store.close()
+    reopened = OrderStore(path, "toast_raw", "256MB")
+    assert reopened.watermarks() == {"r-1": NOW.isoformat()}
+    reopened.close()
