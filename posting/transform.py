@@ -49,9 +49,10 @@ class BuildResult:
         return [p for p in self.problems if p.status == "warn"]
 
 
-def seeds_fingerprint(project_dir: Path = PROJECT_DIR) -> str:
+def seeds_fingerprint(project_dir: Path | None = None) -> str:
     digest = hashlib.sha256()
-    for path in sorted((project_dir / "seeds").glob("*.csv")):
+    seeds = (project_dir or PROJECT_DIR) / "seeds"
+    for path in [*sorted(seeds.glob("*.csv")), seeds / "_seeds.yml"]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
@@ -63,6 +64,7 @@ def run_build(*, full_refresh: bool = False, select: tuple[str, ...] = (),
 
     os.environ.setdefault("CLOSEOUT_DB", str(warehouse_path()))
     _require_loaded_warehouse()
+    check_seed_headers()
     fingerprint = seeds_fingerprint()
     mappings_changed = not full_refresh and _last_fingerprint() not in (None, fingerprint)
     common = ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROFILES_DIR)]
@@ -72,7 +74,10 @@ def run_build(*, full_refresh: bool = False, select: tuple[str, ...] = (),
     invocations = [["build", *common, *(["--full-refresh"] if full_refresh else []),
                     *(["--select", *select] if select else [])]]
     if mappings_changed and not select:
-        invocations = [["build", *common, "--exclude", *MAPPED_MODELS.split()],
+        # Seeds are recreated (an accountant may have added or renamed a column, which dbt
+        # only accepts with --full-refresh), then every unposted day is re-mapped.
+        invocations = [["seed", *common, "--full-refresh"],
+                       ["build", *common, "--exclude", *MAPPED_MODELS.split()],
                        ["build", *common, "--full-refresh", "--select", *MAPPED_MODELS.split()]]
     result = BuildResult(ok=True, mappings_changed=mappings_changed)
     try:
@@ -87,6 +92,40 @@ def run_build(*, full_refresh: bool = False, select: tuple[str, ...] = (),
     if result.ok:
         _remember_fingerprint(fingerprint)
     return result
+
+
+def check_seed_headers(project_dir: Path | None = None) -> None:
+    """Each mapping CSV's header must name exactly the columns seeds/_seeds.yml pins: dbt
+    otherwise fails deep in DuckDB's CSV reader. Raise what to change, in the accountant's
+    terms."""
+    import csv
+
+    import yaml
+
+    seeds_dir = (project_dir or PROJECT_DIR) / "seeds"
+    declared = {seed["name"]: list(seed.get("config", {}).get("column_types", {}))
+                for seed in yaml.safe_load((seeds_dir / "_seeds.yml").read_text())["seeds"]}
+    problems = []
+    for path in sorted(seeds_dir.glob("*.csv")):
+        expected = declared.get(path.stem)
+        if not expected:
+            continue
+        with path.open(newline="", encoding="utf-8") as handle:
+            header = next(csv.reader(handle), [])
+        extra = [c for c in header if c not in expected]
+        missing = [c for c in expected if c not in header]
+        if extra or missing:
+            problems.append(
+                f"seeds/{path.name}: "
+                + (f"column(s) {', '.join(extra)} not declared" if extra else "")
+                + ("; " if extra and missing else "")
+                + (f"column(s) {', '.join(missing)} missing" if missing else ""))
+    if problems:
+        raise ConfigurationError(
+            "the mapping files do not match their declared columns:\n  "
+            + "\n  ".join(problems)
+            + "\nAdd a new column to that seed's column_types in dbt_project/seeds/_seeds.yml "
+              "(or take it out of the CSV); restore a missing one.")
 
 
 def _require_loaded_warehouse() -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from loaders.errors import ConfigurationError
 from loaders.pipeline import run_load
 from posting import transform
 from posting.mappings import append_stub_rows, unmapped_sources
@@ -260,3 +261,36 @@ def test_unmapped_category_holds_only_its_location_and_names_the_seed_row(
     assert added.get("sales_category_accounts.csv", 0) >= 1
     assert category in seed.read_text()
     assert append_stub_rows(unmapped, seeds_copy / "seeds") == {}   # never twice
+
+
+def test_a_seed_edit_with_a_new_column_remaps_days_already_built(
+        toast_env, warehouse, seeds_copy):
+    freeze(toast_env, datetime.now(timezone.utc))
+    day = datetime.now(timezone.utc).date() - timedelta(days=32)
+    assert run_load(business_date_range=(day, day)).ok
+    build_ok()
+    food_sales = """select account_code, sum(credit) - sum(debit) from finance.journal_lines
+                    where business_date = ? and line_kind = 'sales'
+                      and sales_category_name = 'Food' group by 1"""
+    before = dict(query(warehouse, food_sales, (day,)))
+    assert set(before) == {"4000"} and before["4000"] > 0
+
+    # The accountant moves Food to 4010 and adds a notes column of their own: first only to
+    # the CSV (refused, naming the file and the fix), then declared in _seeds.yml too.
+    seed = seeds_copy / "seeds" / "sales_category_accounts.csv"
+    lines = seed.read_text().splitlines()
+    edited = [lines[0] + ",notes"] + [
+        (line.replace("*,Food,,4000,", "*,Food,,4010,") + ",moved in December")
+        for line in lines[1:]]
+    seed.write_text("\n".join(edited) + "\n")
+    with pytest.raises(ConfigurationError, match=r"sales_category_accounts.csv: column\(s\) notes"):
+        transform.run_build(quiet=True)
+    declared = seeds_copy / "seeds" / "_seeds.yml"
+    declared.write_text(declared.read_text().replace(
+        "        discount_account: varchar\n",
+        "        discount_account: varchar\n        notes: varchar\n", 1))
+    result = transform.run_build(quiet=True)
+
+    assert result.ok and result.mappings_changed, [p.message for p in result.errors]
+    after = dict(query(warehouse, food_sales, (day,)))
+    assert after == {"4010": before["4000"]}

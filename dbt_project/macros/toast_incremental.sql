@@ -113,11 +113,10 @@
 {%- endmacro %}
 
 {#
-    base_toast__orders reads the raw orders table itself. Its load id is dlt's `_dlt_load_id`
-    when the loader writes one. The loader writes orders as Arrow tables, to which dlt adds
-    `_dlt_load_id` only when `normalize.parquet_normalizer.add_dlt_load_id` is set; without it
-    the load id is derived from `extracted_at` in the same sortable form ("1795309353.086099",
-    seconds since the epoch), so the two can follow each other in one table.
+    base_toast__orders reads the raw orders table itself. The loader writes orders itself
+    (loaders/toast/order_store.py), one `extracted_at` per load, so the load id is derived from
+    it in dlt's sortable form ("1795309353.086099", seconds since the epoch). A table that
+    once had dlt's `_dlt_load_id` keeps it, and the two follow each other.
 #}
 {% macro toast_raw_orders_have_load_id() -%}
     {%- if not execute -%}

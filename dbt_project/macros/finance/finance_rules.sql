@@ -23,13 +23,17 @@
 
 {#
     What a top-level selection is for the journal: deferred (gift card sold or reloaded: a
-    liability), a house account payment (settles a receivable) or a sale.
+    liability), a house account payment (settles a receivable) or a sale. A selection named
+    "Gift Card" is a gift card sale too, as Toast's net sales calculation treats it
+    (apiDevGuide-apiOrdersNetSalesCalculation.md), so the journal and the tie agree.
 #}
-{% macro finance_sale_kind(deferred, selection_type) -%}
+{% macro finance_sale_kind(deferred, selection_type, display_name) -%}
     case
         when coalesce({{ deferred }}, false)
-            or {{ selection_type }} in ('TOAST_CARD_SELL', 'TOAST_CARD_RELOAD') then 'gift_card_sales'
-        when {{ selection_type }} = 'HOUSE_ACCOUNT_PAY_BALANCE' then 'house_account_payments'
+            or coalesce({{ selection_type }} in ('TOAST_CARD_SELL', 'TOAST_CARD_RELOAD'), false)
+            or coalesce({{ display_name }} = 'Gift Card', false) then 'gift_card_sales'
+        when coalesce({{ selection_type }} = 'HOUSE_ACCOUNT_PAY_BALANCE', false)
+            then 'house_account_payments'
         else 'sales'
     end
 {%- endmacro %}

@@ -30,7 +30,7 @@ classified as (
         service_charges.service_charge_guid,
         service_charges.service_charge_category,
         service_charges.name,
-        service_charges.charge_amount,
+        coalesce(service_charges.charge_amount, 0) as charge_amount,   -- null: nothing charged
         {{ finance_service_charge_kind('service_charges.gratuity',
                                        'service_charges.service_charge_category') }} as charge_kind
     from service_charges

@@ -71,10 +71,13 @@ counted_selections as (
     select
         selections.*,
         counted_checks.business_date,
-        selections.deferred
-            or selections.selection_type in ('TOAST_CARD_SELL', 'TOAST_CARD_RELOAD')
-            or selections.display_name = 'Gift Card' as is_gift_card,
-        selections.selection_type = 'HOUSE_ACCOUNT_PAY_BALANCE' as is_house_account_payment
+        -- Toast sends selectionType null on plain items: a null must not drop the item.
+        coalesce(selections.deferred, false)
+            or coalesce(selections.selection_type in ('TOAST_CARD_SELL', 'TOAST_CARD_RELOAD'),
+                        false)
+            or coalesce(selections.display_name = 'Gift Card', false) as is_gift_card,
+        coalesce(selections.selection_type = 'HOUSE_ACCOUNT_PAY_BALANCE', false)
+            as is_house_account_payment
     from selections
     inner join counted_checks
         on selections.restaurant_guid = counted_checks.restaurant_guid

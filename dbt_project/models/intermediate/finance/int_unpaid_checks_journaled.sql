@@ -4,10 +4,13 @@
 -- its order's business date whether or not it has been paid; what was not paid by the end of
 -- that day is owed by the guest:
 --   unpaid_checks            on the check's business date: debit unpaid-checks receivable with
---                            amount_due less the payments of that day (or earlier), for a check
---                            still open or paid only on a later day
---   unpaid_checks_collected  on each later paidBusinessDate: credit the receivable with the
---                            payment's amount (its tender is debited by int_payments_journaled)
+--                            amount_due less the payments of that day, for a check still open
+--                            or paid (in part) on another day
+--   unpaid_checks_collected  on each other paidBusinessDate: credit the receivable with the
+--                            payment's amount (its tender is debited by int_payments_journaled).
+--                            A payment before the check's day (a future order paid ahead: its
+--                            businessDate is the promised date) leaves the receivable in credit,
+--                            a customer deposit, until the order's day debits it.
 -- A check paid in full on its own day gives no leg; a same-day difference between what was due
 -- and what was paid is left to over/short.
 
@@ -52,11 +55,11 @@ check_balances as (
         included_checks.payment_status,
         included_checks.amount_due,
         coalesce(sum(check_payments.amount) filter (
-            where check_payments.paid_business_date <= included_checks.business_date), 0)
-            as paid_by_close,
+            where check_payments.paid_business_date = included_checks.business_date), 0)
+            as paid_on_the_day,
         count(check_payments.check_guid) filter (
-            where check_payments.paid_business_date > included_checks.business_date)
-            as later_payment_count
+            where check_payments.paid_business_date <> included_checks.business_date)
+            as other_day_payment_count
     from included_checks
     left join check_payments
         on included_checks.restaurant_guid = check_payments.restaurant_guid
@@ -77,11 +80,11 @@ opened as (
             entry_source="'check'",
             account_source="'role'",
             account_role="'unpaid_checks'",
-            amount="amount_due - paid_by_close",
+            amount="amount_due - paid_on_the_day",
         ) }}
     from check_balances
-    where (payment_status = 'OPEN' or later_payment_count > 0)
-      and amount_due - paid_by_close <> 0
+    where (payment_status = 'OPEN' or other_day_payment_count > 0)
+      and amount_due - paid_on_the_day <> 0
 ),
 
 collected as (
@@ -96,7 +99,7 @@ collected as (
             amount="amount",
         ) }}
     from check_payments
-    where paid_business_date > check_business_date
+    where paid_business_date <> check_business_date
       and amount <> 0
 ),
 
