@@ -24,20 +24,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-TARGET_REQUESTS = {"d365": 2, "intacct": 1}
-
-
-def erp_requests(url: str, erp: str) -> tuple[int, int, int]:
-    """(all requests, token/session requests, look-ups) the sandbox has answered."""
-    stats = httpx.post(f"{url}/_sandbox/stats", json={}, timeout=10).json()
-    if erp == "d365":
-        by_path = stats["requests"]
-        lookups = sum(n for k, n in by_path.items() if k.startswith(("GET ", "DELETE ")))
-        return sum(by_path.values()) + stats["token_requests"], stats["token_requests"], lookups
-    functions = stats["by_function"]
-    lookups = sum(n for name, n in functions.items() if name != "create" and
-                  name != "getAPISession")
-    return stats["requests"], functions.get("getAPISession", 0), lookups
+TARGET_REQUESTS = {"d365": 2, "intacct": 1}   # creating requests per journal
 
 
 def main() -> None:
@@ -48,10 +35,11 @@ def main() -> None:
     args = parser.parse_args()
 
     from loaders.pipeline import run_load
-    from posting.erps import open_connector
+    from posting.erps import ERPS, open_connector
     from posting.post import post_journals
     from posting.transform import run_build
     from sandboxes.serve import SandboxOptions, start
+    from tests.erps import adapter
 
     days = -(-args.journals // args.locations) + 20   # sales + labor, minus held ones
     options = SandboxOptions(locations=args.locations, orders_per_day=15,
@@ -73,7 +61,7 @@ def main() -> None:
         print(f"Posting benchmark: {len(ready):,} ready journals "
               f"({args.locations} locations, {days} days)")
         try:
-            for erp in ("d365", "intacct"):
+            for erp in ERPS:
                 url = running.urls[erp]
                 httpx.post(f"{url}/_sandbox/reset", json={}, timeout=10)
                 with duckdb.connect(os.environ["CLOSEOUT_DB"]) as con:
@@ -83,7 +71,7 @@ def main() -> None:
                                        journal_ids=ready)
                 seconds = time.perf_counter() - started
                 posted = len(report.by_state("posted"))
-                total, sessions, lookups = erp_requests(url, erp)
+                total, sessions, lookups = adapter(erp).request_counts(url)
                 creating = (total - sessions - lookups) / max(posted, 1)
                 target = TARGET_REQUESTS[erp]
                 print(f"\n  {erp}: {posted:,} posted in {seconds:.1f} s = "

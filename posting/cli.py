@@ -14,6 +14,7 @@ import duckdb
 
 from loaders.errors import CloseoutError
 from loaders.warehouse import RAW_DATASET, warehouse_path
+from posting.erps import ERP_NAMES, ERPS
 
 
 @click.group()
@@ -60,7 +61,7 @@ def load(from_date, to_date, restaurants) -> None:
 @click.option("--ready-file", type=click.Path(path_type=Path),
               help="Write the URLs and credentials as JSON here once listening.")
 def sandbox(port, seed, locations, orders_per_day, rate_limits, ready_file) -> None:
-    """Run the local API sandboxes (Toast, Dynamics 365 F&O, Sage Intacct) until interrupted.
+    """Run the local API sandboxes (Toast and every ERP closeout posts to) until interrupted.
 
     Example: closeout sandbox --port 8700 --locations 5 --orders-per-day 200
     """
@@ -75,8 +76,10 @@ def sandbox(port, seed, locations, orders_per_day, rate_limits, ready_file) -> N
                f"secret {options.client_secret!r})")
     for loc in running.toast.dataset.locations:
         click.echo(f"  {loc.guid}  {loc.name}  {loc.time_zone}  closeoutHour {loc.closeout_hour}")
-    click.echo(f"Dynamics 365 F&O sandbox: {running.urls['d365']}   Sage Intacct sandbox: "
-               f"{running.urls['intacct']}\nTo post to them, export:")
+    for name, url in running.urls.items():
+        if name != "toast":
+            click.echo(f"{ERP_NAMES.get(name, name)} sandbox: {url}")
+    click.echo("To post to them, export:")
     for name, value in running.erp_env().items():
         click.echo(f"  {name}={value}")
     stop = threading.Event()
@@ -91,7 +94,7 @@ def sandbox(port, seed, locations, orders_per_day, rate_limits, ready_file) -> N
 @main.command()
 @click.option("--days", default=3, show_default=True, help="Closed business dates to load.")
 @click.option("--locations", default=3, show_default=True, help="Sandbox restaurants.")
-@click.option("--erp", type=click.Choice(["d365", "intacct"]), default="d365",
+@click.option("--erp", type=click.Choice(ERPS), default="d365",
               show_default=True, help="Which ERP sandbox to post to.")
 def demo(days: int, locations: int, erp: str) -> None:
     """Run closeout end to end on the embedded sandboxes and a local DuckDB file.

@@ -11,10 +11,11 @@ import duckdb
 from loaders.errors import CloseoutError
 from loaders.warehouse import warehouse_path
 from posting.cli import _date_range, _print_build, _run_load, main
+from posting.erps import CONNECTABLE, ERPS
 from posting.post import PostReport, post_journals
 
 DATE = click.DateTime(["%Y-%m-%d"])
-erp_option = click.option("--erp", type=click.Choice(["d365", "intacct"]),
+erp_option = click.option("--erp", type=click.Choice(ERPS),
                           help="ERP to post to (default: ERP__TARGET / erp.target).")
 
 
@@ -158,3 +159,24 @@ def print_post_report(report: PostReport) -> None:
             click.echo(f"  ... and {len(items) - 15} more (closeout status)")
     if report.stopped:
         click.echo(f"Stopped: {report.stopped}", err=True)
+
+
+@main.command()
+@click.argument("erp", type=click.Choice(CONNECTABLE))
+@click.option("--code", help="The authorization code (or the whole address the browser was "
+                             "sent to), when the redirect URI is not a loopback address.")
+def connect(erp: str, code: str | None) -> None:
+    """One-time consent for an ERP that only allows OAuth authorization codes (Exact Online,
+    FreshBooks): prints the consent address, receives the code on the loopback redirect URI
+    (or takes it pasted), and stores the refresh token encrypted (CLOSEOUT_SECRET_KEY).
+
+    Example: closeout connect exact
+    """
+    from posting.erps import connect_erp
+
+    try:
+        connected = connect_erp(erp, code=code, echo=click.echo)
+    except CloseoutError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Connected to {erp}: {connected}. Tokens are stored encrypted; closeout "
+               "refreshes them on each run.")

@@ -25,6 +25,11 @@ class Line:
     description: str
     location: str | None         # location dimension value (locations seed)
     revenue_center: str | None   # revenue center dimension value (revenue_center_dimensions seed)
+    # What the line is, for ERPs that post a day as something other than a journal (a
+    # FreshBooks invoice): journal_lines.line_kind and the Toast names behind it.
+    line_kind: str | None = None
+    sales_category: str | None = None
+    payment_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,11 @@ class ErpRefusal(ErpError):
 class ErpUnavailable(ErpError):
     """The ERP could not be reached or kept answering 429/5xx past the retry budget. The
     journal stays unposted and the next run tries again."""
+
+
+class ErpBudgetSpent(ErpUnavailable):
+    """The ERP's request budget (e.g. Exact's calls per day) is nearly spent: stop cleanly
+    before it is, and let the next run after the reset carry on from where this one stopped."""
 
 
 class ErpAuthError(ErpError):

@@ -1,15 +1,27 @@
-"""Which ERP closeout posts to, and its connector with audited, retrying HTTP."""
+"""Which ERP closeout posts to, and its connector with audited, retrying HTTP.
+
+Each ERP is a module `posting/connectors/<erp>.py` offering `open_connector(http)` (and, for
+ERPs that only allow OAuth authorization codes, `connect(http, code=..., echo=...)`), and a
+sandbox package `sandboxes/<erp>/`.
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
+from collections.abc import Callable
 
 from loaders.errors import ConfigurationError
 from posting.erp import Connector
 from posting.http import ErpHttp
 from posting.ledger import Ledger
 
-ERPS = ("d365", "intacct")
+ERP_NAMES = {
+    "d365": "Dynamics 365 Finance & Operations",
+    "intacct": "Sage Intacct",
+}
+ERPS = tuple(ERP_NAMES)
+CONNECTABLE: tuple[str, ...] = ()      # ERPs whose credentials come from `closeout connect`
 
 
 def configured_erp(override: str | None = None) -> str:
@@ -25,15 +37,23 @@ def configured_erp(override: str | None = None) -> str:
     return erp
 
 
+def connector_module(erp: str):
+    if erp not in ERPS:
+        raise ConfigurationError(f"unknown ERP {erp!r}: closeout posts to {', '.join(ERPS)}")
+    return importlib.import_module(f"posting.connectors.{erp}")
+
+
 def open_connector(erp: str, ledger: Ledger) -> Connector:
     """The connector for `erp`, its every request recorded in closeout_posting.erp_requests."""
-    http = ErpHttp(erp, sink=ledger.record_exchange)
-    if erp == "d365":
-        from posting.connectors.d365 import D365Connector, D365Settings
+    return connector_module(erp).open_connector(ErpHttp(erp, sink=ledger.record_exchange))
 
-        return D365Connector(D365Settings.from_config(), http)
-    if erp == "intacct":
-        from posting.connectors.intacct import IntacctConnector, IntacctSettings
 
-        return IntacctConnector(IntacctSettings.from_config(), http)
-    raise ConfigurationError(f"unknown ERP {erp!r}")
+def connect_erp(erp: str, *, code: str | None = None,
+                echo: Callable[[str], None] = print) -> str:
+    """`closeout connect`: the one-time consent; returns what was connected (a division or
+    account). Its token requests are not tied to a journal and are not audited."""
+    http = ErpHttp(erp)
+    try:
+        return connector_module(erp).connect(http, code=code, echo=echo)
+    finally:
+        http.close()

@@ -153,11 +153,15 @@ def _dump(lines: tuple[Line, ...] | list[Line]) -> str:
     return json.dumps([{"number": line.number, "account": line.account,
                         "debit": str(line.debit), "credit": str(line.credit),
                         "description": line.description, "location": line.location,
-                        "revenue_center": line.revenue_center} for line in lines])
+                        "revenue_center": line.revenue_center, "line_kind": line.line_kind,
+                        "sales_category": line.sales_category,
+                        "payment_type": line.payment_type} for line in lines])
 
 
 def _lines(text: str) -> list[Line]:
     return [Line(number=item["number"], account=item["account"],
                  debit=Decimal(item["debit"]), credit=Decimal(item["credit"]),
                  description=item["description"], location=item["location"],
-                 revenue_center=item["revenue_center"]) for item in json.loads(text)]
+                 revenue_center=item["revenue_center"], line_kind=item.get("line_kind"),
+                 sales_category=item.get("sales_category"),
+                 payment_type=item.get("payment_type")) for item in json.loads(text)]

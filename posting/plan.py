@@ -77,15 +77,19 @@ def journal_lines(con: duckdb.DuckDBPyConnection, journal_ids: list[str]) -> dic
     con.executemany("insert into posting_journal_ids values (?)", [[j] for j in journal_ids])
     rows = con.execute("""
         select journal_id, line_number, account_code, debit, credit, description,
-               location_dimension, revenue_center_dimension
+               location_dimension, revenue_center_dimension, line_kind, sales_category_name,
+               nullif(concat_ws(' ', payment_type, card_type, alternate_payment_type_name), '')
         from finance.journal_lines join posting_journal_ids using (journal_id)
         where debit <> 0 or credit <> 0
         order by journal_id, line_number""").fetchall()
     lines: dict[str, list[Line]] = defaultdict(list)
-    for journal_id, number, account, debit, credit, description, location, center in rows:
+    for (journal_id, number, account, debit, credit, description, location, center, kind,
+         category, tender) in rows:
         lines[journal_id].append(Line(number=number, account=account, debit=debit,
                                       credit=credit, description=description or "",
-                                      location=location, revenue_center=center))
+                                      location=location, revenue_center=center,
+                                      line_kind=kind, sales_category=category,
+                                      payment_type=tender))
     return lines
 
 

@@ -1,16 +1,20 @@
-"""Start the sandboxes (for `closeout sandbox`, the demo and the tests)."""
+"""Start the sandboxes (for `closeout sandbox`, the demo and the tests).
+
+Each ERP sandbox is a package `sandboxes/<erp>/` whose `__init__` offers `start(host, port)`
+(the sandbox and its running server) and `connector_env(sandbox, server)` (the settings that
+point closeout's connector at it); every ERP closeout posts to (posting.erps.ERPS) has one.
+"""
 
 from __future__ import annotations
 
+import importlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from sandboxes.d365.server import D365Sandbox
-from sandboxes.d365.server import make_server as make_d365_server
+from posting.erps import ERPS
 from sandboxes.http import SandboxHTTPServer
-from sandboxes.intacct.server import GATEWAY_PATH, IntacctSandbox
-from sandboxes.intacct.server import make_server as make_intacct_server
 from sandboxes.toast.data import ToastDataset
 from sandboxes.toast.server import ToastSandbox, make_server
 
@@ -19,8 +23,6 @@ from sandboxes.toast.server import ToastSandbox, make_server
 class SandboxOptions:
     host: str = "127.0.0.1"
     toast_port: int = 0
-    d365_port: int = 0
-    intacct_port: int = 0
     seed: int = 7
     locations: int = 3
     orders_per_day: int = 40
@@ -34,38 +36,31 @@ class SandboxOptions:
 class RunningSandboxes:
     toast: ToastSandbox
     toast_server: SandboxHTTPServer
-    d365: D365Sandbox
-    d365_server: SandboxHTTPServer
-    intacct: IntacctSandbox
-    intacct_server: SandboxHTTPServer
+    erps: dict[str, tuple[Any, SandboxHTTPServer]] = field(default_factory=dict)
 
     @property
     def urls(self) -> dict[str, str]:
-        return {"toast": self.toast_server.url, "d365": self.d365_server.url,
-                "intacct": self.intacct_server.url}
+        return {"toast": self.toast_server.url,
+                **{name: server.url for name, (_, server) in self.erps.items()}}
+
+    def erp(self, name: str):
+        return self.erps[name][0]
 
     def erp_env(self) -> dict[str, str]:
         """The connector settings that point closeout at the ERP sandboxes."""
-        d365 = self.d365.config
-        intacct = self.intacct.initial_settings
-        return {
-            "ERP__D365__ENVIRONMENT_URL": self.d365_server.url,
-            "ERP__D365__TENANT_ID": d365.tenant_id,
-            "ERP__D365__CLIENT_ID": d365.client_id,
-            "ERP__D365__CLIENT_SECRET": d365.client_secret,
-            "ERP__D365__TOKEN_URL": f"{self.d365_server.url}/{d365.tenant_id}/oauth2/v2.0/token",
-            "ERP__INTACCT__ENDPOINT_URL": self.intacct_server.url + GATEWAY_PATH,
-            "ERP__INTACCT__SENDER_ID": intacct["sender_id"],
-            "ERP__INTACCT__SENDER_PASSWORD": intacct["sender_password"],
-            "ERP__INTACCT__COMPANY_ID": intacct["company_id"],
-            "ERP__INTACCT__USER_ID": intacct["user_id"],
-            "ERP__INTACCT__USER_PASSWORD": intacct["user_password"],
-        }
+        env: dict[str, str] = {}
+        for name, (sandbox, server) in self.erps.items():
+            env.update(_erp_package(name).connector_env(sandbox, server))
+        return env
 
     def stop(self) -> None:
-        for server in (self.toast_server, self.d365_server, self.intacct_server):
+        for server in (self.toast_server, *(server for _, server in self.erps.values())):
             server.shutdown()
             server.server_close()
+
+
+def _erp_package(name: str):
+    return importlib.import_module(f"sandboxes.{name}")
 
 
 def start(options: SandboxOptions) -> RunningSandboxes:
@@ -76,13 +71,10 @@ def start(options: SandboxOptions) -> RunningSandboxes:
                          client_secret=options.client_secret, rate_limits=options.rate_limits)
     server = make_server(toast, options.host, options.toast_port)
     server.start_in_thread()
-    d365 = D365Sandbox()
-    d365_server = make_d365_server(d365, options.host, options.d365_port)
-    d365_server.start_in_thread()
-    intacct = IntacctSandbox()
-    intacct_server = make_intacct_server(intacct, options.host, options.intacct_port)
-    intacct_server.start_in_thread()
-    return RunningSandboxes(toast, server, d365, d365_server, intacct, intacct_server)
+    running = RunningSandboxes(toast, server)
+    for name in ERPS:
+        running.erps[name] = _erp_package(name).start(options.host, 0)
+    return running
 
 
 def write_ready_file(path: Path, running: RunningSandboxes, options: SandboxOptions) -> None:

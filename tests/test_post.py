@@ -16,7 +16,7 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from tests.erp_documents import CONNECTOR_FAILPOINTS, ERPS, ErpLine, erp_documents, net_by_account
+from tests.erps import ERPS, ErpLine, adapter, erp_documents, net_by_account
 from loaders.pipeline import run_load
 from loaders.toast.windows import current_business_date
 from posting import transform
@@ -103,26 +103,18 @@ def test_ready_journals_post_once_and_equal_journal_lines(toast_env, warehouse, 
                                            "where status = 'held'")}
     assert not held & set(posted)
 
-    stats_before = toast_env.erp_control(erp, "stats")
+    creates_before = adapter(erp).create_requests(toast_env)
     again = post(erp)
     assert not again.by_state("posted") and not again.by_state("adjusted")
     assert len(erp_documents(toast_env, erp)) == len(ready)
-    creates = _create_requests(toast_env.erp_control(erp, "stats"), erp) - \
-        _create_requests(stats_before, erp)
-    assert creates == 0
-
-
-def _create_requests(stats: dict, erp: str) -> int:
-    if erp == "d365":
-        return stats["requests"].get("POST /data/LedgerJournalHeaders", 0)
-    return stats["by_function"].get("create", 0)
+    assert adapter(erp).create_requests(toast_env) == creates_before
 
 
 def test_sigkill_at_each_step_still_posts_every_journal_exactly_once(toast_env, warehouse,
                                                                        erp):
     load_and_build(toast_env)
     ready = ready_journals(warehouse)
-    points = ("post.after_attempt", "post.after_create", *CONNECTOR_FAILPOINTS[erp])
+    points = ("post.after_attempt", "post.after_create", *adapter(erp).FAILPOINTS)
     for point in points:
         toast_env.erp_control(erp, "reset")
         with duckdb.connect(str(warehouse)) as con:
@@ -204,7 +196,7 @@ def test_refused_journal_fails_alone_and_replays_after_the_fix(toast_env, wareho
     others = [loc for (loc,) in query(warehouse, "select location_dimension "
                                                  "from mappings.locations")
               if loc != refused_location]
-    _accept_locations(toast_env, erp, others)
+    adapter(erp).accept_locations(toast_env, others)
 
     result = CliRunner().invoke(main, ["post", "--erp", erp])
 
@@ -217,23 +209,13 @@ def test_refused_journal_fails_alone_and_replays_after_the_fix(toast_env, wareho
     status = CliRunner().invoke(main, ["status", "--erp", erp, "--from", str(DAY - timedelta(days=1))])
     assert "failed" in status.output and refused_location in status.output
 
-    _accept_locations(toast_env, erp, [*others, refused_location])
+    adapter(erp).accept_locations(toast_env, [*others, refused_location])
     journal_id = sorted(failed)[0]
     replayed = CliRunner().invoke(main, ["replay", "--erp", erp, journal_id])
     assert f"1 posted" in replayed.output, replayed.output
     assert ledger(warehouse)[journal_id][-1][0] == "posted"
     keys = Counter(doc.key for doc in erp_documents(toast_env, erp))
     assert set(keys.values()) == {1}
-
-
-def _accept_locations(toast, erp: str, locations: list[str]) -> None:
-    if erp == "d365":
-        config = toast.erp_control("d365", "config")
-        values = {**config["dimension_values"], "Location": locations}
-        toast.erp_control("d365", "configure", {"dimension_values": values})
-    else:
-        company = toast.erp_env["ERP__INTACCT__COMPANY_ID"]
-        toast.erp_control("intacct", "configure", {"companies": {company: {"locations": locations}}})
 
 
 def test_throttling_faults_and_an_expired_session_still_post_each_journal_once(
@@ -244,29 +226,16 @@ def test_throttling_faults_and_an_expired_session_still_post_each_journal_once(
     load_and_build(toast_env, DAY - timedelta(days=1), DAY)
     ready = ready_journals(warehouse)
     post(erp, date_range=(DAY - timedelta(days=1),) * 2)    # a token/session is stored
-    if erp == "d365":
-        toast_env.erp_control(erp, "expire_tokens")
-        toast_env.erp_control(erp, "configure", {"throttle_every": 4, "retry_after": 0})
-        toast_env.erp_control(erp, "faults", [
-            {"kind": "status", "status": 503, "path": "/data/$batch", "times": 1},
-            {"kind": "changeset_failure", "times": 1}])
-    else:
-        toast_env.erp_control(erp, "expire_sessions")
-        toast_env.erp_control(erp, "faults", [
-            {"kind": "status", "status": 429, "function": "create", "times": 2},
-            {"kind": "status", "status": 503, "times": 1}])
+    adapter(erp).make_trouble(toast_env)
 
     report = post(erp)
-    if report.by_state("failed"):          # the injected changeset failure refuses one journal
-        [failed] = report.by_state("failed")
-        assert erp == "d365"
+    for failed in report.by_state("failed"):   # an injected refusal (D365's failed changeset)
         CliRunner().invoke(main, ["replay", "--erp", erp, failed.journal_id])
 
     keys = Counter(doc.key for doc in erp_documents(toast_env, erp))
     assert len(keys) == len(ready) and set(keys.values()) == {1}
     assert all(postings[-1][0] == "posted" for postings in ledger(warehouse).values())
-    stats = toast_env.erp_control(erp, "stats")
-    assert stats.get("throttled", 0) + stats.get("faults_fired", 0) >= 2
+    assert adapter(erp).trouble_seen(toast_env) >= 2
     audit = query(warehouse, "select request_headers || request_body || response_body "
                              "from closeout_posting.erp_requests")
     secrets = [v for k, v in toast_env.erp_env.items() if "SECRET" in k or "PASSWORD" in k]

@@ -480,3 +480,8 @@ def _odata_message_text(text: str) -> str:
         return text[:500]
     inner = error.get("innererror") or {}
     return str(inner.get("message") or error.get("message") or text[:500])
+
+
+def open_connector(http: ErpHttp) -> D365Connector:
+    """The connector with its settings from the environment / dlt config (posting.erps)."""
+    return D365Connector(D365Settings.from_config(), http)

@@ -509,3 +509,8 @@ def _timeout(text: str | None) -> float:
         return datetime.fromisoformat((text or "").strip()).timestamp()
     except ValueError:
         return time.time() + FALLBACK_SESSION_SECONDS
+
+
+def open_connector(http: ErpHttp) -> IntacctConnector:
+    """The connector with its settings from the environment / dlt config (posting.erps)."""
+    return IntacctConnector(IntacctSettings.from_config(), http)

@@ -1,0 +1,56 @@
+"""The Dynamics 365 F&O sandbox, as the posting tests see it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import httpx
+
+from tests.erps import ErpDocument, ErpLine
+
+FAILPOINTS = ("d365.after_header",)
+
+
+def documents(sandbox) -> list[ErpDocument]:
+    return [_document(header) for header in sandbox.erp_control("d365", "journals")]
+
+
+def _document(header: dict) -> ErpDocument:
+    lines = []
+    for line in header["lines"]:
+        account, location, center = (line["AccountDisplayValue"].split("-") + ["", ""])[:3]
+        lines.append(ErpLine(account, Decimal(str(line["DebitAmount"])),
+                             Decimal(str(line["CreditAmount"])), location or None,
+                             center or None))
+    key = header["Description"].split()[-1]
+    return ErpDocument(key, f"{header['dataAreaId']}/{header['JournalBatchNumber']}", lines)
+
+
+def create_requests(sandbox) -> int:
+    return sandbox.erp_control("d365", "stats")["requests"].get("POST /data/LedgerJournalHeaders", 0)
+
+
+def accept_locations(sandbox, locations: list[str]) -> None:
+    config = sandbox.erp_control("d365", "config")
+    values = {**config["dimension_values"], "Location": locations}
+    sandbox.erp_control("d365", "configure", {"dimension_values": values})
+
+
+def make_trouble(sandbox) -> None:
+    sandbox.erp_control("d365", "expire_tokens")
+    sandbox.erp_control("d365", "configure", {"throttle_every": 4, "retry_after": 0})
+    sandbox.erp_control("d365", "faults", [
+        {"kind": "status", "status": 503, "path": "/data/$batch", "times": 1},
+        {"kind": "changeset_failure", "times": 1}])
+
+
+def trouble_seen(sandbox) -> int:
+    stats = sandbox.erp_control("d365", "stats")
+    return stats.get("throttled", 0) + stats.get("faults_fired", 0)
+
+
+def request_counts(url: str) -> tuple[int, int, int]:
+    stats = httpx.post(f"{url}/_sandbox/stats", json={}, timeout=10).json()
+    by_path = stats["requests"]
+    lookups = sum(n for k, n in by_path.items() if k.startswith(("GET ", "DELETE ")))
+    return sum(by_path.values()) + stats["token_requests"], stats["token_requests"], lookups
