@@ -46,6 +46,7 @@ class Journal:
     currency: str
     title: str                   # one line a person reads in the ERP; ends with the key
     lines: tuple[Line, ...]
+    division: str | None = None  # division within the company (locations seed `erp_division`)
 
     @property
     def total_debit(self) -> Decimal:

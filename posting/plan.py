@@ -28,6 +28,7 @@ class JournalRow:
     version: str
     status: str
     hold_reasons: str | None
+    division: str | None = None
 
 
 @dataclass
@@ -61,7 +62,8 @@ def journal_rows(con: duckdb.DuckDBPyConnection, date_range: tuple[date, date] |
         select journals.journal_id, journals.restaurant_guid,
                coalesce(locations.location_name, journals.restaurant_guid),
                journals.business_date, journals.journal_type, journals.company,
-               journals.currency, journals.version, journals.status, journals.hold_reasons
+               journals.currency, journals.version, journals.status, journals.hold_reasons,
+               nullif(trim(locations.erp_division), '')
         from finance.journals as journals
         join mappings.locations as locations using (restaurant_guid)
         where {' and '.join(where)}
@@ -176,6 +178,6 @@ def _document(row: JournalRow, sequence: int, version: str, kind: str, adjusts: 
     title = (f"Toast {row.journal_type} {what} {row.business_date:%Y-%m-%d} "
              f"{row.location_name} [{key}]")
     return Journal(key=key, journal_id=row.journal_id, restaurant_guid=row.restaurant_guid,
-                   location_name=row.location_name, company=row.company,
+                   location_name=row.location_name, company=row.company, division=row.division,
                    business_date=row.business_date, journal_type=row.journal_type, kind=kind,
                    adjusts=adjusts, currency=row.currency, title=title, lines=tuple(lines))
