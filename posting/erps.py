@@ -19,9 +19,13 @@ from posting.ledger import Ledger
 ERP_NAMES = {
     "d365": "Dynamics 365 Finance & Operations",
     "intacct": "Sage Intacct",
+    "exact": "Exact Online",
+    "freshbooks": "FreshBooks",
+    "infor": "Infor CloudSuite (M3)",
 }
 ERPS = tuple(ERP_NAMES)
-CONNECTABLE: tuple[str, ...] = ()      # ERPs whose credentials come from `closeout connect`
+# ERPs whose credentials come from `closeout connect`
+CONNECTABLE: tuple[str, ...] = ("exact", "freshbooks")
 
 
 def configured_erp(override: str | None = None) -> str:

@@ -1,0 +1,497 @@
+"""Exact Online: each journal becomes one general journal entry (memorial), posted with its
+lines inline in one POST, which Exact stores whole or refuses whole.
+
+Exact allows only OAuth authorization codes: `closeout connect exact` runs the consent once and
+stores the refresh token encrypted (posting/oauth.py). Refresh tokens rotate on every use, so
+the new one is saved before its access token is used, and refreshes are serialised across runs.
+
+Exact has no idempotency key and refuses a header Description on journals without VAT, so the
+key ends each line's Description, and `existing` finds entries by it (`substringof` on the
+first line of each entry, many keys a request). Accounts are GUIDs: the codes are looked up
+once a run and a journal naming an unknown one is refused before it costs a request. Exact
+answers validation errors with HTTP 500; those are refusals, not retried.
+
+Limits are 60 calls a minute and 5,000 a day per division. The connector paces by the
+X-RateLimit-* headers, waits out a 429 until the minute resets, and stops the run cleanly
+(ErpBudgetSpent) when the day's budget is down to a reserve, before spending it.
+
+Requests per journal: one POST; per run: at most one token refresh (access tokens live 10
+minutes and are reused across runs), `current/Me` unless the division is set, one GLAccounts
+query per 30 account codes, and one `existing` query per 20 keys.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import parse_qs, quote, urlsplit
+
+import httpx
+import orjson
+
+from loaders.errors import ConfigurationError
+from posting.erp import (ErpAuthError, ErpBudgetSpent, ErpRefusal, ErpUnavailable, Journal,
+                         Line)
+from posting.failpoints import failpoint
+from posting.http import ErpHttp
+from posting.oauth import (OAuthTokens, RotatingTokenStore, authorization_url, fresh_access_token,
+                           new_state, receive_code)
+
+ERP = "exact"
+DEFAULT_BASE_URL = "https://start.exactonline.nl"
+DESCRIPTION_LENGTH = 60      # GeneralJournalEntryLines.Description
+KEYS_PER_QUERY = 20          # one page of first lines (Exact pages by 60) and a short URL
+CODES_PER_QUERY = 30
+LINE_FIELDS = ("location", "revenue_center", "")
+ACCEPT = {"Accept": "application/json"}
+_QUERY_SAFE = "$',()*:/@="
+
+
+def _setting(name: str, *, secret: bool = False) -> str | None:
+    import dlt
+
+    key = f"erp.{ERP}.{name}"
+    value = dlt.secrets.get(key) if secret else (dlt.config.get(key) or dlt.secrets.get(key))
+    return str(value).strip() if value not in (None, "") else None
+
+
+def _env_name(name: str) -> str:
+    return f"ERP__EXACT__{name.upper()}"
+
+
+@dataclass(frozen=True)
+class ExactSettings:
+    client_id: str
+    client_secret: str
+    redirect_uri: str
+    base_url: str = DEFAULT_BASE_URL        # the region's host: .nl .be .de .co.uk .com .es .fr
+    division: int | None = None             # default: the user's current division (current/Me)
+    journal_code: str = "90"                # a general (memorial) journal without VAT
+    cost_center_field: str = "location"     # the Line field that goes to CostCenter ("" = none)
+    cost_unit_field: str = "revenue_center"  # the Line field that goes to CostUnit ("" = none)
+    daily_reserve: int = 20                 # stop the run when this few calls are left today
+    token_dir: str | None = None            # default: the warehouse's .closeout directory
+    initial_refresh_token: str | None = None  # seeds the store when it has no token yet
+
+    REQUIRED = ("client_id", "client_secret", "redirect_uri")
+
+    @classmethod
+    def from_config(cls) -> ExactSettings:
+        values = {name: _setting(name, secret=name == "client_secret") for name in cls.REQUIRED}
+        missing = [name for name, value in values.items() if not value]
+        if missing:
+            raise ConfigurationError(
+                "Exact Online is not configured: set " + ", ".join(_env_name(n) for n in missing)
+                + " (or the same keys under [erp.exact] in .dlt/config.toml, the secret in "
+                ".dlt/secrets.toml).")
+        optional: dict = {name: _setting(name) for name in (
+            "base_url", "journal_code", "cost_center_field", "cost_unit_field", "token_dir")}
+        optional = {k: v for k, v in optional.items() if v is not None}
+        optional["initial_refresh_token"] = _setting("initial_refresh_token", secret=True)
+        for name in ("division", "daily_reserve"):
+            value = _setting(name)
+            if value is not None:
+                if not value.isdigit():
+                    raise ConfigurationError(f"{_env_name(name)} must be a whole number, "
+                                             f"got {value!r}")
+                optional[name] = int(value)
+        # Empty means "send nothing there", which dlt reads as unset: take the env var as is.
+        import os
+        for name in ("cost_center_field", "cost_unit_field"):
+            if os.environ.get(_env_name(name)) == "":
+                optional[name] = ""
+        settings = cls(**values, **optional)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        for name in ("cost_center_field", "cost_unit_field"):
+            if getattr(self, name) not in LINE_FIELDS:
+                raise ConfigurationError(
+                    f"{_env_name(name)}={getattr(self, name)!r}: use location, revenue_center "
+                    "or empty (nothing sent)")
+        if self.cost_center_field and self.cost_center_field == self.cost_unit_field:
+            raise ConfigurationError(f"{_env_name('cost_center_field')} and "
+                                     f"{_env_name('cost_unit_field')} name the same Line field")
+
+    @property
+    def api_url(self) -> str:
+        return self.base_url.rstrip("/") + "/api/v1"
+
+    @property
+    def token_url(self) -> str:
+        return self.base_url.rstrip("/") + "/api/oauth2/token"
+
+    @property
+    def auth_url(self) -> str:
+        return self.base_url.rstrip("/") + "/api/oauth2/auth"
+
+
+class RateLimits:
+    """What Exact last said about its limits (headers missing from an answer keep the last
+    known values, as a 429 carries only the limit it is about)."""
+
+    def __init__(self) -> None:
+        self.daily_remaining: int | None = None
+        self.daily_reset_ms: int | None = None
+        self.minutely_remaining: int | None = None
+        self.minutely_reset_ms: int | None = None
+
+    def update(self, headers: httpx.Headers) -> None:
+        for attribute, header in (("daily_remaining", "X-RateLimit-Remaining"),
+                                  ("daily_reset_ms", "X-RateLimit-Reset"),
+                                  ("minutely_remaining", "X-RateLimit-Minutely-Remaining"),
+                                  ("minutely_reset_ms", "X-RateLimit-Minutely-Reset")):
+            value = headers.get(header)
+            if value is not None and value.strip().lstrip("-").isdigit():
+                setattr(self, attribute, int(value))
+
+    def seconds_to_minute_reset(self, now: float) -> float:
+        if self.minutely_reset_ms is None:
+            return 60.0
+        return max(0.0, self.minutely_reset_ms / 1000 - now)
+
+
+class ExactConnector:
+    erp = ERP
+
+    def __init__(self, settings: ExactSettings, http: ErpHttp,
+                 store: RotatingTokenStore | None = None,
+                 sleep: Callable[[float], None] = time.sleep, max_throttle_waits: int = 5):
+        self.settings = settings
+        self.http = http
+        # Exact's validation errors are HTTP 500: a refusal, never retried. 429 is waited out
+        # here, by the minutely reset, as Exact sends no Retry-After.
+        self.http.retry_statuses = frozenset({502, 503, 504})
+        self.http.redactor.add(settings.client_secret)
+        self.http.redactor.add(settings.initial_refresh_token)
+        self.store = store or RotatingTokenStore(
+            ERP, Path(settings.token_dir) if settings.token_dir else None)
+        self.limits = RateLimits()
+        self._sleep = sleep
+        self._max_throttle_waits = max_throttle_waits
+        self._division: int | None = settings.division
+        self._accounts: dict[str, str] = {}       # code -> GUID, once per run
+        self._looked_up: set[str] = set()          # codes asked for, found or not
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- the contract -----------------------------------------------------------------------------
+    def existing(self, journals: Sequence[Journal]) -> dict[str, str]:
+        self._resolve_accounts({line.account for j in journals for line in j.lines})
+        found: dict[str, str] = {}
+        wanted = sorted({journal.key for journal in journals})
+        for keys in _chunks(wanted, KEYS_PER_QUERY):
+            clauses = " or ".join(f"substringof({_literal(k)},Description) eq true"
+                                  for k in keys)
+            # Every line carries the key and an entry is stored whole, so its first line
+            # stands for it.
+            query = {"$filter": f"LineNumber eq 1 and ({clauses})",
+                     "$select": "EntryID,Description"}
+            for row in self._rows("generaljournalentry/GeneralJournalEntryLines", query):
+                key = _key_of(str(row.get("Description") or ""))
+                if key in keys:
+                    found.setdefault(key, str(row["EntryID"]))
+        return found
+
+    def create(self, journal: Journal) -> str:
+        self._resolve_accounts({line.account for line in journal.lines})
+        unknown = sorted({line.account for line in journal.lines} - set(self._accounts))
+        if unknown:
+            raise ErpRefusal(
+                f"Exact Online has no G/L account {', '.join(unknown)} in division "
+                f"{self.division}: add it in Exact (Financial > G/L accounts) or correct "
+                "dbt_project/seeds/chart_of_accounts.csv and the mapping seeds, then replay")
+        body = self._entry(journal)
+        url = f"{self._division_url()}/generaljournalentry/GeneralJournalEntries"
+        attempts = self.http.max_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                # One attempt at a time: a POST whose answer was lost may have been stored,
+                # and Exact would store a second copy; look before sending it again.
+                response = self._send("POST", url, content=_json(body), attempts=1,
+                                      headers={"Content-Type": "application/json",
+                                               "Prefer": "return=representation"})
+            except ErpBudgetSpent:
+                raise
+            except ErpUnavailable:
+                if attempt == attempts:
+                    raise
+                failpoint("exact.after_lost_answer")
+                stored = self.existing([journal]).get(journal.key)
+                if stored:
+                    return stored
+                self._sleep(min(30.0, 0.5 * 2 ** (attempt - 1)))
+                continue
+            if response.status_code in (200, 201):
+                return str(_parse_json(response)["d"]["EntryID"])
+            raise ErpRefusal(f"Exact Online refused {journal.journal_id} ({journal.key}): "
+                             f"{_error_message(response)}")
+        raise AssertionError("unreachable")
+
+    # -- what is written --------------------------------------------------------------------------
+    def _entry(self, journal: Journal) -> dict:
+        settings = self.settings
+        lines = []
+        for line in journal.lines:
+            row = {"Date": journal.business_date.isoformat(),
+                   "GLAccount": self._accounts[line.account],
+                   "AmountFC": line.debit - line.credit,        # debit positive
+                   "Description": line_description(journal, line)}
+            for field, target in ((settings.cost_center_field, "CostCenter"),
+                                  (settings.cost_unit_field, "CostUnit")):
+                value = getattr(line, field) if field else None
+                if value:
+                    row[target] = value
+            lines.append(row)
+        return {"JournalCode": settings.journal_code, "Currency": journal.currency,
+                "GeneralJournalEntryLines": lines}
+
+    # -- look-ups ---------------------------------------------------------------------------------
+    @property
+    def division(self) -> int:
+        if self._division is None:
+            rows = list(self._rows_at(f"{self.settings.api_url}/current/Me",
+                                      {"$select": "CurrentDivision"}))
+            if not rows or not rows[0].get("CurrentDivision"):
+                raise ErpAuthError("Exact Online did not say which division the connected user "
+                                   f"works in: set {_env_name('division')}")
+            self._division = int(rows[0]["CurrentDivision"])
+        return self._division
+
+    def _division_url(self) -> str:
+        return f"{self.settings.api_url}/{self.division}"
+
+    def _resolve_accounts(self, codes: set[str]) -> None:
+        missing = sorted(codes - self._looked_up)
+        self._looked_up |= codes
+        for chunk in _chunks(missing, CODES_PER_QUERY):
+            query = {"$filter": " or ".join(f"Code eq {_literal(code)}" for code in chunk),
+                     "$select": "ID,Code"}
+            for row in self._rows("financial/GLAccounts", query):
+                self._accounts[str(row["Code"]).strip()] = str(row["ID"])
+
+    def _rows(self, resource: str, query: dict[str, str]) -> Iterator[dict]:
+        return self._rows_at(f"{self._division_url()}/{resource}", query)
+
+    def _rows_at(self, url: str, query: dict[str, str]) -> Iterator[dict]:
+        next_url: str | None = url + "?" + "&".join(
+            f"{name}={quote(value, safe=_QUERY_SAFE)}" for name, value in query.items())
+        while next_url:
+            response = self._send("GET", next_url)
+            if response.status_code != 200:
+                # Reads fail for every journal alike: a configuration problem that stops the run.
+                raise ErpAuthError(f"Exact Online refused the query {urlsplit(url).path} (HTTP "
+                                   f"{response.status_code}): {_error_message(response)}; check "
+                                   f"{_env_name('base_url')} and {_env_name('division')}")
+            page = _parse_json(response).get("d") or {}
+            yield from page.get("results", []) if isinstance(page, dict) else page
+            next_url = page.get("__next") if isinstance(page, dict) else None
+
+    # -- sending: auth and limits -----------------------------------------------------------------
+    def _send(self, method: str, url: str, *, headers: dict | None = None,
+              attempts: int | None = None, **kwargs) -> httpx.Response:
+        renewed = False
+        throttled = 0
+        while True:
+            self._pace()
+            token = self._access_token()
+            saved = self.http.max_attempts
+            self.http.max_attempts = attempts or saved
+            try:
+                response = self.http.request(method, url, headers={
+                    **ACCEPT, "Authorization": f"Bearer {token}", **(headers or {})}, **kwargs)
+            finally:
+                self.http.max_attempts = saved
+            self.limits.update(response.headers)
+            if response.status_code == 401 and not renewed:
+                renewed = True
+                self._renew(token)          # expired or revoked early: one fresh token
+                continue
+            if response.status_code == 401:
+                raise ErpAuthError(
+                    f"Exact Online refused a fresh access token for {method} "
+                    f"{urlsplit(url).path}: run `closeout connect exact` again")
+            if response.status_code == 429:
+                self._daily_budget_check(spent=True)
+                throttled += 1
+                if throttled > self._max_throttle_waits:
+                    raise ErpUnavailable(
+                        f"Exact Online kept answering 429 for {method} {urlsplit(url).path} "
+                        f"after {self._max_throttle_waits} waits (another app may share the "
+                        "division's minutely limit); the next run carries on")
+                self._sleep(self.limits.seconds_to_minute_reset(time.time()) + 0.05)
+                continue
+            return response
+
+    def _pace(self) -> None:
+        """Before a call: stop if the day's budget is down to the reserve, wait for the next
+        minute if this one's calls are spent."""
+        self._daily_budget_check()
+        if self.limits.minutely_remaining is not None and self.limits.minutely_remaining <= 0:
+            wait = self.limits.seconds_to_minute_reset(time.time())
+            if wait > 0:
+                self._sleep(wait + 0.05)
+            self.limits.minutely_remaining = None
+
+    def _daily_budget_check(self, spent: bool = False) -> None:
+        remaining = self.limits.daily_remaining
+        if remaining is None or (remaining > self.settings.daily_reserve and not spent):
+            return
+        if spent and remaining > 0:
+            return
+        reset_ms = self.limits.daily_reset_ms
+        if reset_ms is not None and reset_ms / 1000 <= time.time():
+            self.limits.daily_remaining = None      # a new day: Exact says so on the next call
+            return
+        when = (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(reset_ms / 1000))
+                if reset_ms else "its daily reset")
+        raise ErpBudgetSpent(
+            f"Exact Online's daily API budget for division {self._division} is down to "
+            f"{remaining} calls (reserve {self.settings.daily_reserve}, "
+            f"{_env_name('daily_reserve')}); stopped cleanly. It resets at {when}: run "
+            "closeout post again after that and it carries on from here")
+
+    def _access_token(self) -> str:
+        self._seed_store()
+        tokens = fresh_access_token(self.store, self._refresh)
+        self.http.redactor.add(tokens.access_token)
+        self.http.redactor.add(tokens.refresh_token)
+        return str(tokens.access_token)
+
+    def _renew(self, rejected: str) -> None:
+        """A new access token in place of `rejected`, unless another run already replaced it."""
+        with self.store.refreshing():
+            tokens = self.store.require()
+            if tokens.access_token == rejected or not tokens.access_valid():
+                self.store.save(self._refresh(tokens))
+
+    def _seed_store(self) -> None:
+        if self.store.path.exists() or not self.settings.initial_refresh_token:
+            return
+        with self.store.refreshing():
+            if self.store.load() is None:
+                self.store.save(OAuthTokens(self.settings.initial_refresh_token))
+
+    def _refresh(self, tokens: OAuthTokens) -> OAuthTokens:
+        settings = self.settings
+        response = self.http.request("POST", settings.token_url, data={
+            "grant_type": "refresh_token", "client_id": settings.client_id,
+            "client_secret": settings.client_secret, "refresh_token": tokens.refresh_token},
+            headers=ACCEPT)
+        return replace(_token_answer(response, "refresh the access token"),
+                       account=tokens.account)
+
+
+# -- consent --------------------------------------------------------------------------------------
+def connect(http: ErpHttp, *, code: str | None = None,
+            echo: Callable[[str], None] = print) -> str:
+    """`closeout connect exact`: the consent, then the refresh token stored encrypted."""
+    settings = ExactSettings.from_config()
+    http.redactor.add(settings.client_secret)
+    store = RotatingTokenStore(ERP, Path(settings.token_dir) if settings.token_dir else None)
+    if code and "?" in code:                       # the whole redirected address, pasted
+        code = {k: v[-1] for k, v in parse_qs(urlsplit(code).query).items()}.get("code", "")
+    if not code:
+        state = new_state()
+        echo("Open this address, sign in to Exact Online and allow closeout access:\n"
+             + authorization_url(settings.auth_url, settings.client_id, settings.redirect_uri,
+                                 state))
+        code = receive_code(settings.redirect_uri, state,
+                            pasted=lambda: input("Paste the address the browser was sent to: "))
+    response = http.request("POST", settings.token_url, data={
+        "grant_type": "authorization_code", "client_id": settings.client_id,
+        "client_secret": settings.client_secret, "redirect_uri": settings.redirect_uri,
+        "code": code}, headers=ACCEPT)
+    tokens = _token_answer(response, "exchange the authorization code")
+    with store.refreshing():
+        store.save(tokens)
+    connector = ExactConnector(settings, http, store=store)
+    division = connector.division
+    with store.refreshing():
+        saved = store.require()
+        store.save(replace(saved, account=str(division)))
+    return f"division {division}"
+
+
+def _token_answer(response: httpx.Response, doing: str) -> OAuthTokens:
+    body = _parse_json(response, default={})
+    if response.status_code != 200 or not body.get("access_token"):
+        error = body.get("error") or f"HTTP {response.status_code}"
+        detail = body.get("error_description") or response.text[:300]
+        hint = ("the refresh token was already used, so Exact revoked this connection"
+                if "old refresh token" in str(detail).lower() else
+                "check ERP__EXACT__CLIENT_ID, ERP__EXACT__CLIENT_SECRET and "
+                "ERP__EXACT__BASE_URL (the region's host)")
+        raise ErpAuthError(f"Exact Online would not {doing} ({error}: {detail}); {hint}; then "
+                           "run `closeout connect exact` again")
+    # expires_in arrives as a numeric string ("600").
+    return OAuthTokens(refresh_token=str(body["refresh_token"]),
+                       access_token=str(body["access_token"]),
+                       expires_at=time.time() + int(str(body.get("expires_in") or 600)))
+
+
+# -- helpers --------------------------------------------------------------------------------------
+def line_description(journal: Journal, line: Line) -> str:
+    """The line's text, then the key `existing` searches for; the key always fits."""
+    lead = f"Adj {line.description}" if journal.kind == "adjustment" else line.description
+    room = DESCRIPTION_LENGTH - len(journal.key) - 1
+    lead = lead[:room].rstrip() if room > 0 else ""
+    return f"{lead} {journal.key}" if lead else journal.key[:DESCRIPTION_LENGTH]
+
+
+def _key_of(description: str) -> str:
+    return description.rsplit(" ", 1)[-1]
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _json(value: dict) -> bytes:
+    """JSON with Decimals written as their exact text, two places (never a float)."""
+    def exact(item):
+        if isinstance(item, Decimal):
+            return orjson.Fragment(format(item.quantize(Decimal("0.01")), "f").encode())
+        raise TypeError(f"cannot serialise {type(item).__name__}")
+
+    return orjson.dumps(value, default=exact)
+
+
+def _parse_json(response: httpx.Response, default=None):
+    try:
+        return json.loads(response.content, parse_float=Decimal)
+    except ValueError:
+        if default is not None:
+            return default
+        raise ErpRefusal(f"Exact Online answered HTTP {response.status_code} with a body that "
+                         f"is not JSON: {response.text[:300]}") from None
+
+
+def _error_message(response: httpx.Response) -> str:
+    """Exact's message from {"error":{"message":{"value":...}}}, and its Reason header."""
+    try:
+        error = json.loads(response.content).get("error") or {}
+        message = error.get("message")
+        text = message.get("value") if isinstance(message, dict) else message
+    except (ValueError, AttributeError):
+        text = None
+    text = str(text or response.text[:500] or f"HTTP {response.status_code}")
+    reason = response.headers.get("Reason")
+    return f"{text} ({reason})" if reason else text
+
+
+def open_connector(http: ErpHttp) -> ExactConnector:
+    """The connector with its settings from the environment / dlt config (posting.erps)."""
+    return ExactConnector(ExactSettings.from_config(), http)

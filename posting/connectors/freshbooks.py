@@ -1,0 +1,598 @@
+"""FreshBooks (accounting API, OAuth 2.0 authorization code): each journal becomes one journal
+entry (the default), or, with ERP__FRESHBOOKS__MODE=invoice, each original sales journal becomes
+a daily invoice to the location's client with the day's payments recorded against it.
+
+Tokens: `closeout connect freshbooks` stores the consent's refresh token (posting/oauth.py);
+each refresh returns a new one and retires the old, so refreshes happen under the store's
+lock and the new token is saved before it is used. The account id comes from
+`/auth/api/v1/users/me` once and is kept with the tokens.
+
+Exactly once: FreshBooks has no idempotency key, so the key goes where it can be found again:
+the end of a journal entry's name (`existing` reads the journal entry details of the journals'
+date range, paged by 100) and an invoice's po_number (invoices of the date range), each payment's
+note. A journal entry is created with all its details in one request, so there is never a
+partial one; an invoice whose payments were not all recorded (a crash in between) is completed
+by adding only the missing payments. A create whose answer was lost (dropped connection, 5xx)
+is settled by looking for its key before anything is sent again.
+
+Errors: FreshBooks reports refusals inside HTTP 200 (`response.errors`) or in its newer
+`code`/`details` form; every body is checked.
+
+FreshBooks has no dimensions. Revenue centers are a mapping, not code: a line goes to the
+sub-account numbered (or named) "<account code>-<revenue center>" when one exists, else to the
+account's own sub-account "<account code>" with the revenue center in the line description.
+The location is always written in the line description (`[loc BKN rc BAR]`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+import httpx
+
+from loaders.errors import ConfigurationError
+from posting.connectors.freshbooks_invoice import invoice_for
+from posting.erp import ErpAuthError, ErpRefusal, ErpUnavailable, Journal, Line
+from posting.failpoints import failpoint
+from posting.http import ErpHttp
+from posting.oauth import (OAuthTokens, RotatingTokenStore, authorization_url,
+                           fresh_access_token, new_state, receive_code)
+
+DEFAULT_BASE_URL = "https://api.freshbooks.com"
+DEFAULT_AUTH_URL = "https://auth.freshbooks.com/oauth/authorize"
+MODES = ("journal", "invoice")
+PER_PAGE = 100                  # FreshBooks' silent maximum
+CREATE_ATTEMPTS = 6
+KEY_AT_END = re.compile(r"\[([^\[\]]+)\]\s*$")
+# A retired refresh token or a revoked grant: only a new consent helps.
+RECONNECT = "run `closeout connect freshbooks` again to give closeout a new consent"
+
+
+def _setting(name: str, *, secret: bool = False) -> str | None:
+    import dlt
+
+    key = f"erp.freshbooks.{name}"
+    value = dlt.secrets.get(key) if secret else (dlt.config.get(key) or dlt.secrets.get(key))
+    return str(value).strip() if value not in (None, "") else None
+
+
+def _env_name(name: str) -> str:
+    return f"ERP__FRESHBOOKS__{name.upper()}"
+
+
+@dataclass(frozen=True)
+class FreshBooksSettings:
+    client_id: str
+    client_secret: str
+    redirect_uri: str
+    base_url: str = DEFAULT_BASE_URL
+    auth_url: str = DEFAULT_AUTH_URL
+    account_id: str | None = None           # which business, when the user has several
+    mode: str = "journal"                   # journal | invoice
+    initial_refresh_token: str | None = None  # a token obtained elsewhere, used once
+    scope: str | None = None
+
+    REQUIRED = ("client_id", "client_secret", "redirect_uri")
+    SECRETS = ("client_secret", "initial_refresh_token")
+
+    @classmethod
+    def from_config(cls) -> FreshBooksSettings:
+        values = {name: _setting(name, secret=name in cls.SECRETS) for name in cls.REQUIRED}
+        missing = [name for name, value in values.items() if not value]
+        if missing:
+            raise ConfigurationError(
+                "FreshBooks is not configured: set " + ", ".join(_env_name(n) for n in missing)
+                + " (or the same keys under [erp.freshbooks] in .dlt/config.toml, the client "
+                "secret in .dlt/secrets.toml), from your FreshBooks app's settings.")
+        optional = {name: _setting(name, secret=name in cls.SECRETS) for name in (
+            "base_url", "auth_url", "account_id", "mode", "initial_refresh_token", "scope")}
+        settings = cls(**values, **{k: v for k, v in optional.items() if v is not None})
+        if settings.mode not in MODES:
+            raise ConfigurationError(f"{_env_name('mode')}={settings.mode!r}: use journal (a "
+                                     "journal entry per journal) or invoice (a daily invoice "
+                                     "per location with its payments).")
+        return settings
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.base_url.rstrip('/')}/auth/oauth/token"
+
+
+# -- tokens ---------------------------------------------------------------------------------------
+class _Tokens:
+    """The access token for API calls, refreshed (and rotated) under the store's lock."""
+
+    def __init__(self, settings: FreshBooksSettings, http: ErpHttp, store: RotatingTokenStore):
+        self.settings, self.http, self.store = settings, http, store
+        self._current: OAuthTokens | None = None
+
+    def current(self) -> OAuthTokens:
+        if self._current is not None and self._current.access_valid():
+            return self._current
+        self._seed()
+        tokens = fresh_access_token(self.store, self.refresh)
+        self._remember(tokens)
+        if tokens.account is None:
+            tokens = self._with_account(tokens)
+        self._current = tokens
+        return tokens
+
+    def renew(self, refused_access: str) -> None:
+        """The access token was refused before its time: refresh, unless another run already
+        has (then its token is the one to use)."""
+        with self.store.refreshing():
+            stored = self.store.require()
+            if stored.access_token == refused_access:
+                self.store.save(self.refresh(stored))
+        self._current = None
+
+    def refresh(self, tokens: OAuthTokens) -> OAuthTokens:
+        body = {"grant_type": "refresh_token", "client_id": self.settings.client_id,
+                "client_secret": self.settings.client_secret,
+                "refresh_token": tokens.refresh_token,
+                "redirect_uri": self.settings.redirect_uri}
+        return replace(exchange_tokens(self.http, self.settings, body, "the stored refresh "
+                                       "token"), account=tokens.account)
+
+    def _seed(self) -> None:
+        if self.store.load() is not None or not self.settings.initial_refresh_token:
+            return
+        with self.store.refreshing():
+            if self.store.load() is None:
+                self.store.save(OAuthTokens(refresh_token=self.settings.initial_refresh_token))
+
+    def _remember(self, tokens: OAuthTokens) -> None:
+        self.http.redactor.add(tokens.access_token)
+        self.http.redactor.add(tokens.refresh_token)
+
+    def _with_account(self, tokens: OAuthTokens) -> OAuthTokens:
+        account = find_account(self.http, self.settings, tokens.access_token or "")
+        with self.store.refreshing():
+            stored = self.store.require()
+            if stored.account is None:
+                self.store.save(replace(stored, account=account))
+        return replace(tokens, account=account)
+
+
+def exchange_tokens(http: ErpHttp, settings: FreshBooksSettings, body: dict,
+                    what: str) -> OAuthTokens:
+    response = http.request("POST", settings.token_url, content=json.dumps(body),
+                            headers={"Content-Type": "application/json"})
+    data = _json(response)
+    if response.status_code != 200 or "access_token" not in data:
+        error = data.get("error") or f"HTTP {response.status_code}"
+        if error == "invalid_client":
+            raise ErpAuthError(f"FreshBooks refused the client credentials ({error}: "
+                               f"{data.get('error_description', '')}): check "
+                               f"{_env_name('client_id')} and {_env_name('client_secret')}")
+        raise ErpAuthError(f"FreshBooks refused {what} ({error}: "
+                           f"{data.get('error_description', response.text[:200])}); a refresh "
+                           f"token works once and a reused one revokes the consent: {RECONNECT}")
+    http.redactor.add(data["access_token"])
+    http.redactor.add(data.get("refresh_token"))
+    return OAuthTokens(refresh_token=data["refresh_token"], access_token=data["access_token"],
+                       expires_at=time.time() + float(data.get("expires_in") or 0))
+
+
+def find_account(http: ErpHttp, settings: FreshBooksSettings, access_token: str) -> str:
+    """The accounting account id of the business closeout posts to (users/me)."""
+    response = http.request("GET", f"{settings.base_url.rstrip('/')}/auth/api/v1/users/me",
+                            headers={"Authorization": f"Bearer {access_token}"})
+    if response.status_code == 401:
+        raise ErpAuthError(f"FreshBooks refused the new access token: {response.text[:200]}")
+    memberships = (_json(response).get("response") or {}).get("business_memberships") or []
+    accounts = [m["business"]["account_id"] for m in memberships
+                if (m.get("business") or {}).get("account_id")]
+    if settings.account_id:
+        if settings.account_id not in accounts:
+            raise ErpAuthError(f"{_env_name('account_id')}={settings.account_id} is not one of "
+                               f"this user's FreshBooks accounts ({', '.join(accounts) or 'none'})")
+        return settings.account_id
+    if len(accounts) != 1:
+        raise ConfigurationError(f"the FreshBooks user belongs to {len(accounts)} businesses "
+                                 f"({', '.join(accounts) or 'none'}): set "
+                                 f"{_env_name('account_id')} to the one closeout posts to")
+    return accounts[0]
+
+
+# -- the connector --------------------------------------------------------------------------------
+class FreshBooksConnector:
+    erp = "freshbooks"
+
+    def __init__(self, settings: FreshBooksSettings, http: ErpHttp,
+                 store: RotatingTokenStore | None = None,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.settings, self.http = settings, http
+        self.tokens = _Tokens(settings, http, store or RotatingTokenStore(self.erp))
+        # Creates are not idempotent: sent once each, settled by looking before a resend.
+        self._once = ErpHttp(http.erp, sink=http.sink, max_attempts=1, retry_statuses=(),
+                             client=http._client)
+        self._once.redactor = http.redactor
+        self._sleep = sleep
+        self._sub_accounts: dict[str, int] | None = None
+        self._clients: dict[str, int] | None = None
+        self._partial_invoices: dict[str, dict] = {}
+
+    def close(self) -> None:
+        pass       # the ErpHttp belongs to the caller
+
+    # -- the contract -----------------------------------------------------------------------------
+    def existing(self, journals: Sequence[Journal]) -> dict[str, str]:
+        invoices = [j for j in journals if self._as_invoice(j)]
+        entries = [j for j in journals if not self._as_invoice(j)]
+        found = self._entries_with_keys(entries) if entries else {}
+        if invoices:
+            for key, invoice in self._invoices_with_keys(invoices).items():
+                if Decimal(invoice["outstanding"]["amount"]) == 0:
+                    found[key] = str(invoice["invoiceid"])
+                else:
+                    self._partial_invoices[key] = invoice   # create() adds what is missing
+        return found
+
+    def create(self, journal: Journal) -> str:
+        if self._as_invoice(journal):
+            return self._create_invoice(journal)
+        return self._create_entry(journal)
+
+    def _as_invoice(self, journal: Journal) -> bool:
+        return (self.settings.mode == "invoice" and journal.journal_type == "sales"
+                and journal.kind == "original")
+
+    # -- journal entries --------------------------------------------------------------------------
+    def _create_entry(self, journal: Journal) -> str:
+        body = {"journal_entry": {
+            "name": journal.title, "description": _entry_description(journal),
+            "currency_code": journal.currency,
+            "user_entered_date": journal.business_date.isoformat(),
+            "details": [self._detail(journal, line) for line in journal.lines]}}
+        result = self._create("journal_entries/journal_entries", body, journal,
+                              lambda: self._entries_with_keys([journal]).get(journal.key))
+        return result if isinstance(result, str) else str(result["journal_entry"]["entryid"])
+
+    def _detail(self, journal: Journal, line: Line) -> dict:
+        sub_account, center_in_account = self._sub_account(journal, line)
+        tags = [f"loc {line.location}"] if line.location else []
+        if line.revenue_center and not center_in_account:
+            tags.append(f"rc {line.revenue_center}")
+        side = "debit" if line.debit > 0 else "credit"
+        text = line.description + (f" [{' '.join(tags)}]" if tags else "")
+        return {"sub_accountid": sub_account, side: _amount(line.debit or line.credit),
+                "description": text[:255]}
+
+    def _sub_account(self, journal: Journal, line: Line) -> tuple[int, bool]:
+        """The line's sub-account id, and whether it stands for the revenue center too."""
+        subs = self._chart()
+        if line.revenue_center and f"{line.account}-{line.revenue_center}" in subs:
+            return subs[f"{line.account}-{line.revenue_center}"], True
+        if line.account in subs:
+            return subs[line.account], False
+        raise ErpRefusal(
+            f"FreshBooks has no sub-account for account {line.account} (line {line.number} of "
+            f"{journal.journal_id}, {journal.key}): add a sub-account numbered {line.account} "
+            f"(or named '{line.account} <name>') under the right account in FreshBooks' Chart "
+            "of Accounts, or map the line to an account that has one in the chart seed; then "
+            "replay")
+
+    def _chart(self) -> dict[str, int]:
+        """Sub-account ids by number, and by the first word of their name ("4000 Food
+        Sales"); numbers win. One paged look-up per run."""
+        if self._sub_accounts is None:
+            by_number: dict[str, int] = {}
+            by_name: dict[str, int] = {}
+            for parent in self._all_pages("journal_entry_accounts/journal_entry_accounts",
+                                          "journal_entry_accounts"):
+                for sub in parent.get("sub_accounts") or []:
+                    number = str(sub.get("account_sub_number") or "").strip()
+                    words = str(sub.get("account_sub_name") or "").split()
+                    if number:
+                        by_number.setdefault(number, int(sub["sub_accountid"]))
+                    if words:
+                        by_name.setdefault(words[0], int(sub["sub_accountid"]))
+            self._sub_accounts = {**by_name, **by_number}
+        return self._sub_accounts
+
+    def _entries_with_keys(self, journals: Sequence[Journal]) -> dict[str, str]:
+        """key -> entry id, from the journal entry details of the journals' dates."""
+        wanted = {j.key for j in journals}
+        first = min(j.business_date for j in journals)
+        last = max(j.business_date for j in journals)
+        found: dict[str, str] = {}
+        for detail in self._all_pages("journal_entries/journal_entry_details",
+                                      "journal_entry_details", {
+                                          "search[start_date]": first.isoformat(),
+                                          "search[end_date]": last.isoformat()}):
+            key = _key_of(str(detail.get("name") or ""))
+            if key in wanted:
+                found[key] = str(detail["entryid"])
+        return found
+
+    # -- invoices ---------------------------------------------------------------------------------
+    def _create_invoice(self, journal: Journal) -> str:
+        invoice = invoice_for(journal)
+        if not invoice.ties(journal) or invoice.total < 0:
+            raise ErpRefusal(
+                f"{journal.journal_id} ({journal.key}) cannot be a FreshBooks invoice: its "
+                f"lines come to {invoice.total} charged against {invoice.paid} paid (a day "
+                "whose refunds exceed its sales, or an unbalanced journal); post it in journal "
+                f"mode ({_env_name('mode')}=journal) and replay")
+        existing = self._partial_invoices.pop(journal.key, None)
+        if existing is None:
+            client = self._client(journal)
+            body = {"invoice": {
+                "customerid": client, "create_date": journal.business_date.isoformat(),
+                "currency_code": journal.currency, "po_number": journal.key,
+                "notes": journal.title,
+                "lines": [{"type": 0, "name": line.name[:255], "description": line.description,
+                           "qty": 1, "unit_cost": {"amount": _amount(line.amount),
+                                                   "code": journal.currency}}
+                          for line in invoice.lines]}}
+            result = self._create("invoices/invoices", body, journal,
+                                  lambda: self._invoice_id(journal))
+            invoice_id = result if isinstance(result, str) else \
+                str(result["invoice"]["invoiceid"])
+            recorded: set[str] = set()
+        else:
+            invoice_id = str(existing["invoiceid"])
+            recorded = {p.get("note", "") for p in self._all_pages(
+                "payments/payments", "payments", {"search[invoiceid]": invoice_id})}
+        failpoint("freshbooks.after_invoice")
+        for payment in invoice.payments:
+            note = payment.note(journal.key)
+            if note in recorded:
+                continue
+            body = {"payment": {"invoiceid": int(invoice_id),
+                                "amount": {"amount": _amount(payment.amount),
+                                           "code": journal.currency},
+                                "date": journal.business_date.isoformat(),
+                                "type": payment.freshbooks_type, "note": note}}
+            self._create("payments/payments", body, journal,
+                         lambda: self._payment_recorded(invoice_id, note))
+            failpoint("freshbooks.after_payment")
+        return invoice_id
+
+    def _client(self, journal: Journal) -> int:
+        if self._clients is None:
+            self._clients = {}
+            for client in self._all_pages("users/clients", "clients"):
+                name = str(client.get("organization") or "").strip()
+                if name:
+                    self._clients.setdefault(name.lower(), int(client["id"]))
+        client = self._clients.get(journal.company.strip().lower())
+        if client is None:
+            raise ErpRefusal(
+                f"FreshBooks has no client whose organization is {journal.company!r} for "
+                f"{journal.location_name} ({journal.key}): create that client in FreshBooks, or "
+                "set this location's erp_company in the locations seed to an existing client's "
+                "organization; then replay")
+        return client
+
+    def _invoices_with_keys(self, journals: Sequence[Journal]) -> dict[str, dict]:
+        wanted = {j.key for j in journals}
+        first = min(j.business_date for j in journals)
+        last = max(j.business_date for j in journals)
+        return {invoice["po_number"]: invoice for invoice in self._all_pages(
+            "invoices/invoices", "invoices", {"search[date_min]": first.isoformat(),
+                                              "search[date_max]": last.isoformat()})
+            if invoice.get("po_number") in wanted}
+
+    def _invoice_id(self, journal: Journal) -> str | None:
+        found = self._invoices_with_keys([journal]).get(journal.key)
+        return str(found["invoiceid"]) if found else None
+
+    def _payment_recorded(self, invoice_id: str, note: str) -> str | None:
+        for payment in self._all_pages("payments/payments", "payments",
+                                       {"search[invoiceid]": invoice_id}):
+            if payment.get("note") == note:
+                return str(payment["paymentid"])
+        return None
+
+    # -- requests ---------------------------------------------------------------------------------
+    def _url(self, resource: str) -> str:
+        account = self.tokens.current().account
+        return f"{self.settings.base_url.rstrip('/')}/accounting/account/{account}/{resource}"
+
+    def _all_pages(self, resource: str, name: str, search: dict | None = None) -> list[dict]:
+        rows, page = [], 1
+        while True:
+            result = self._call("GET", resource, params={
+                **(search or {}), "page": page, "per_page": PER_PAGE})
+            rows += result.get(name) or []
+            if page >= int(result.get("pages") or 1):
+                return rows
+            page += 1
+
+    def _call(self, method: str, resource: str, *, params: dict | None = None,
+              body: dict | None = None, http: ErpHttp | None = None,
+              journal: Journal | None = None) -> dict:
+        """The `result` of one API call; a refused access token is renewed once."""
+        for attempt in (1, 2):
+            tokens = self.tokens.current()
+            response = (http or self.http).request(
+                method, self._url(resource), params=params,
+                content=json.dumps(body) if body is not None else None,
+                headers={"Authorization": f"Bearer {tokens.access_token}",
+                         "Api-Version": "alpha", "Content-Type": "application/json"})
+            if response.status_code == 401 and attempt == 1:
+                self.tokens.renew(tokens.access_token or "")
+                continue
+            return _result(response, method, resource, journal)
+        raise AssertionError("unreachable")
+
+    def _create(self, resource: str, body: dict, journal: Journal,
+                find: Callable[[], str | None]) -> dict | str:
+        """POST once; when the answer is lost (dropped connection, 5xx) look for the document
+        before sending it again; 429 means not done, so wait and resend."""
+        for attempt in range(1, CREATE_ATTEMPTS + 1):
+            try:
+                return self._call("POST", resource, body=body, http=self._once, journal=journal)
+            except _Throttled as exc:
+                self._sleep(exc.wait if exc.wait is not None else min(30.0, 0.5 * 2 ** attempt))
+            except (_LostAnswer, ErpUnavailable):
+                found = find()
+                if found:
+                    return found
+                self._sleep(min(30.0, 0.5 * 2 ** attempt))
+        raise ErpUnavailable(f"FreshBooks did not answer {resource} for {journal.key} after "
+                             f"{CREATE_ATTEMPTS} attempts; the journal stays unposted and the "
+                             "next run looks for it before sending it again")
+
+
+class _Throttled(Exception):
+    def __init__(self, wait: float | None):
+        super().__init__("429")
+        self.wait = wait
+
+
+class _LostAnswer(Exception):
+    pass
+
+
+def _result(response: httpx.Response, method: str, resource: str,
+            journal: Journal | None) -> dict:
+    what = f"{method} {resource}" + (f" for {journal.journal_id} ({journal.key})"
+                                     if journal else "")
+    if response.status_code == 429:
+        raise _Throttled(_seconds(response.headers.get("Retry-After")))
+    if response.status_code >= 500:
+        raise _LostAnswer(f"HTTP {response.status_code}")
+    data = _json(response)
+    problems = _problems(data)
+    if response.status_code == 401:
+        raise ErpAuthError(f"FreshBooks refused the access token twice on {what}: "
+                           f"{data.get('error_description') or response.text[:200]}; {RECONNECT}")
+    if response.status_code == 403:
+        raise ErpAuthError(f"FreshBooks refused access on {what}: "
+                           f"{'; '.join(problems) or response.text[:200]}; check "
+                           f"{_env_name('account_id')} and the app's scopes, or {RECONNECT}")
+    if problems or response.status_code >= 400:
+        raise ErpRefusal(f"FreshBooks refused {what}: "
+                         f"{'; '.join(problems) or response.text[:300]}")
+    result = (data.get("response") or {}).get("result")
+    if not isinstance(result, dict):
+        raise ErpUnavailable(f"FreshBooks answered {what} without a result: "
+                             f"{response.text[:300]}")
+    return result
+
+
+def _problems(data: dict) -> list[str]:
+    """FreshBooks' old-style errors (inside HTTP 200 too) and new-style details, each with
+    the field it is about."""
+    old = (data.get("response") or {}).get("errors") or data.get("errors") or []
+    found = [_problem(e.get("message"), e.get("field"), e.get("value"), e.get("errno"))
+             for e in old if isinstance(e, dict)]
+    for detail in data.get("details") or []:
+        meta = detail.get("metadata") or {}
+        found.append(_problem(meta.get("message") or data.get("message"), meta.get("field"),
+                              meta.get("value"), detail.get("reason")))
+    if not found and "code" in data and data.get("message") and data.get("code") != 0:
+        found.append(str(data["message"]))
+    return found
+
+
+def _problem(message, field, value, errno) -> str:
+    text = str(message or "error")
+    if field:
+        text += f" (field {field}" + (f" = {value}" if value not in (None, "") else "") + ")"
+    if errno:
+        text += f" [errno {errno}]"
+    return text + _fix(str(field or ""))
+
+
+def _fix(field: str) -> str:
+    fixes = {"sub_accountid": ": a sub-account closeout looked up is gone; check the Chart of "
+                              "Accounts in FreshBooks and replay",
+             "currency_code": ": the journal's currency is not the business currency; fix the "
+                              "currency in the locations or settings seed and replay",
+             "customerid": ": the location's client is gone; recreate it or fix erp_company "
+                           "in the locations seed and replay",
+             "type": ": a payment type FreshBooks does not offer; replay after updating closeout",
+             "description": ": set the location up in FreshBooks and replay"}
+    return fixes.get(field, "")
+
+
+def _json(response: httpx.Response) -> dict:
+    try:
+        data = json.loads(response.text, parse_float=Decimal) if response.text else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _key_of(name: str) -> str | None:
+    match = KEY_AT_END.search(name)
+    return match.group(1) if match else None
+
+
+def _entry_description(journal: Journal) -> str:
+    if journal.kind == "adjustment":
+        return f"Adjusts FreshBooks journal entry/invoice {journal.adjusts}. {journal.title}"
+    return journal.title
+
+
+def _amount(amount: Decimal) -> str:
+    return f"{amount.quantize(Decimal('0.01'))}"
+
+
+def open_connector(http: ErpHttp) -> FreshBooksConnector:
+    """The connector with its settings from the environment / dlt config (posting.erps)."""
+    return FreshBooksConnector(FreshBooksSettings.from_config(), http)
+
+
+def connect(http: ErpHttp, *, code: str | None = None,
+            echo: Callable[[str], None] = print) -> str:
+    """`closeout connect freshbooks`: consent once, store the tokens, return the account.
+
+    With a loopback redirect URI the browser's redirect is received here; with FreshBooks'
+    required https one the operator pastes the address the browser was sent to (state checked),
+    or passes the code (or that address) with --code from an earlier consent."""
+    settings = FreshBooksSettings.from_config()
+    store = RotatingTokenStore("freshbooks")
+    if code:
+        received = _code_from_paste(code)
+    else:
+        state = new_state()
+        extra = {"scope": settings.scope} if settings.scope else None
+        echo("Open this address in a browser and allow closeout to post to FreshBooks:\n"
+             + authorization_url(settings.auth_url, settings.client_id, settings.redirect_uri,
+                                 state, extra))
+        received = receive_code(settings.redirect_uri, state, pasted=lambda: input(
+            "Paste the address the browser was sent to: "))
+    tokens = exchange_tokens(http, settings, {
+        "grant_type": "authorization_code", "client_id": settings.client_id,
+        "client_secret": settings.client_secret, "code": received,
+        "redirect_uri": settings.redirect_uri}, "the authorization code")
+    with store.refreshing():
+        store.save(tokens)                  # saved before it is used for anything
+    account = find_account(http, settings, tokens.access_token or "")
+    with store.refreshing():
+        store.save(replace(store.require(), account=account))
+    return f"account {account}"
+
+
+def _code_from_paste(text: str) -> str:
+    from urllib.parse import parse_qs, urlsplit
+
+    text = text.strip()
+    if "?" not in text:
+        return text
+    params = {k: v[-1] for k, v in parse_qs(urlsplit(text).query).items()}
+    if "error" in params:
+        raise ErpAuthError(f"consent was refused: {params['error']} "
+                           f"{params.get('error_description', '')}".strip())
+    if not params.get("code"):
+        raise ErpAuthError("the address carries no authorization code")
+    return params["code"]
+
+

@@ -1,0 +1,478 @@
+"""Infor CloudSuite M3 through the ION API Gateway: each journal becomes one GL interface batch
+(GLS840MI), checked and then updated (posted) exactly once.
+
+Credentials come from the `.ionapi` file ION API issues for a backend-service client: a
+password-grant token from `{pu}{ot}` with the service account's keys, kept until shortly before
+it expires (a 401 gets one fresh token); calls go to `{iu}/{ti}/M3/m3api-rest/v2/execute`.
+
+A batch is keyed by KEY1, derived from the idempotency key (a short hash: KEY1 is short) and
+written at the front of every line's voucher text, so `existing` finds posted journals with one
+GLS200MI LstVouchersByDt per division over the run's dates, all in one bulk request. The head
+DESC carries the full key for people.
+
+Requests per journal: one bulk (AddBatchHead, every AddBatchLine, CtrlBatch; M3 runs a bulk's
+transactions in order) and one UpdBatch. UpdBatch is sent apart on purpose: a bulk has no
+"only if the others succeeded", and a batch must never be updated unless every line was added
+and the control passed. Every failure arrives inside HTTP 200; any of them leaves the batch
+unposted, and it is deleted (DltBatch) before the journal is reported refused. A head left by a
+crash ("Record already exists") is deleted and the batch sent again, unless it was updated.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import quote_plus
+
+import httpx
+
+from loaders.errors import ConfigurationError
+from posting.erp import ErpAuthError, ErpRefusal, ErpUnavailable, Journal, Line
+from posting.failpoints import failpoint
+from posting.http import ErpHttp
+
+TOKEN_MARGIN_SECONDS = 120        # renew this long before the token's expiry
+KEY1_LENGTH = 15                  # "CO" + 13 base32 characters of the key's SHA-256
+DESC_LENGTH = 40                  # FGLINH DESC
+LOOKUPS_PER_BULK = 100            # LstVouchersByDt transactions in one bulk request
+ALREADY_EXISTS = "Record already exists"
+ALREADY_UPDATED = "already updated"
+# Where the PARM fields sit in the GL interface definition (INTN) the tenant configured:
+# field:start:length, start 1-based. AIT1..AIT7 account and dimensions, ACDT yyyymmdd,
+# CUAM signed amount with 2 decimals (zero-padded, right-aligned), CUCD currency, VTXT text.
+DEFAULT_PARM_LAYOUT = ("AIT1:1:8,AIT2:9:8,AIT3:17:8,AIT4:25:8,AIT5:33:8,AIT6:41:8,AIT7:49:8,"
+                       "ACDT:57:8,CUAM:65:17,CUCD:82:3,VTXT:85:40")
+DEFAULT_DIMENSIONS = "AIT1=account,AIT2=location,AIT3=revenue_center"
+PARM_FIELDS = {f"AIT{n}" for n in range(1, 8)} | {"ACDT", "CUAM", "CUCD", "VTXT"}
+LINE_SOURCES = ("account", "location", "revenue_center")
+
+
+def _setting(name: str, *, secret: bool = False) -> str | None:
+    import dlt
+
+    key = f"erp.infor.{name}"
+    value = dlt.secrets.get(key) if secret else (dlt.config.get(key) or dlt.secrets.get(key))
+    return str(value).strip() if value not in (None, "") else None
+
+
+def _env_name(name: str) -> str:
+    return f"ERP__INFOR__{name.upper()}"
+
+
+@dataclass(frozen=True)
+class IonApiCredentials:
+    """The keys of a `.ionapi` file closeout uses."""
+    tenant: str          # ti
+    client_id: str       # ci
+    client_secret: str   # cs
+    gateway_url: str     # iu
+    sso_url: str         # pu
+    token_path: str      # ot
+    access_key: str      # saak (service account; "<tenant>#..." form)
+    secret_key: str      # sask
+
+    KEYS = {"tenant": "ti", "client_id": "ci", "client_secret": "cs", "gateway_url": "iu",
+            "sso_url": "pu", "token_path": "ot", "access_key": "saak", "secret_key": "sask"}
+
+    @classmethod
+    def from_file(cls, path: Path) -> IonApiCredentials:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8-sig"))
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read the .ionapi file {path} "
+                                     f"({_env_name('ionapi_file')}): {exc}") from None
+        except ValueError as exc:
+            raise ConfigurationError(f"{path} is not a .ionapi (JSON) file: {exc}") from None
+        missing = [key for key in cls.KEYS.values() if not str(data.get(key) or "").strip()]
+        if missing:
+            raise ConfigurationError(
+                f"{path} lacks {', '.join(missing)}: download the credentials of an ION API "
+                "'Backend Service' client with a service account (they carry saak and sask)")
+        return cls(**{name: str(data[key]).strip() for name, key in cls.KEYS.items()})
+
+    @property
+    def token_url(self) -> str:
+        return self.sso_url + self.token_path
+
+    @property
+    def m3_url(self) -> str:
+        return f"{self.gateway_url.rstrip('/')}/{self.tenant}/M3/m3api-rest/v2/execute"
+
+
+@dataclass(frozen=True)
+class ParmField:
+    name: str
+    start: int           # 1-based
+    length: int
+
+
+@dataclass(frozen=True)
+class InforSettings:
+    credentials: IonApiCredentials
+    company: str = "100"                  # CONO, unless Journal.company reads "CONO/DIVI"
+    interface: str = "CLOSEOUT"           # INTN: the GL interface definition in M3
+    parm_layout: tuple[ParmField, ...] = ()
+    dimensions: tuple[tuple[str, str], ...] = ()     # (AITn, Line field)
+
+    def __post_init__(self) -> None:
+        if not self.parm_layout:
+            object.__setattr__(self, "parm_layout", parse_layout(DEFAULT_PARM_LAYOUT))
+        if not self.dimensions:
+            object.__setattr__(self, "dimensions", parse_dimensions(DEFAULT_DIMENSIONS))
+        names = {f.name for f in self.parm_layout}
+        for required in ("AIT1", "ACDT", "CUAM", "VTXT"):
+            if required not in names:
+                raise ConfigurationError(f"{_env_name('parm_layout')} has no {required}: the "
+                                         "PARM must carry the account, date, amount and text")
+        for target, _ in self.dimensions:
+            if target not in names:
+                raise ConfigurationError(
+                    f"{_env_name('dimensions')} sends a value to {target}, which is not in "
+                    f"{_env_name('parm_layout')}; add it there or change the mapping")
+        if dict(self.dimensions).get("AIT1") != "account":
+            raise ConfigurationError(f"{_env_name('dimensions')} must map AIT1=account")
+
+    @classmethod
+    def from_config(cls) -> InforSettings:
+        """From dlt config/secrets ([erp.infor] in .dlt/*.toml, or ERP__INFOR__* env)."""
+        path = _setting("ionapi_file", secret=False) or _setting("ionapi_file", secret=True)
+        if not path:
+            raise ConfigurationError(
+                f"Infor is not configured: set {_env_name('ionapi_file')} to the path of the "
+                ".ionapi file of an ION API backend-service client (or erp.infor.ionapi_file in "
+                ".dlt/config.toml).")
+        optional = {}
+        for name, setting in (("company", "cono"), ("interface", "interface")):
+            value = _setting(setting)
+            if value:
+                optional[name] = value
+        layout, dimensions = _setting("parm_layout"), _setting("dimensions")
+        if layout:
+            optional["parm_layout"] = parse_layout(layout)
+        if dimensions:
+            optional["dimensions"] = parse_dimensions(dimensions)
+        return cls(IonApiCredentials.from_file(Path(path).expanduser()), **optional)
+
+
+def parse_layout(text: str) -> tuple[ParmField, ...]:
+    """'AIT1:1:8,AIT2:9:8,...' -> fields, checked for names, order and overlaps."""
+    fields = []
+    for item in (part.strip() for part in text.split(",") if part.strip()):
+        try:
+            name, start, length = item.split(":")
+            fields.append(ParmField(name.strip().upper(), int(start), int(length)))
+        except ValueError:
+            raise ConfigurationError(f"{_env_name('parm_layout')}: {item!r} is not "
+                                     "FIELD:START:LENGTH") from None
+    fields.sort(key=lambda f: f.start)
+    end = 1
+    for f in fields:
+        if f.name not in PARM_FIELDS:
+            raise ConfigurationError(f"{_env_name('parm_layout')}: unknown field {f.name}; "
+                                     f"use {', '.join(sorted(PARM_FIELDS))}")
+        if f.start < end or f.length < 1:
+            raise ConfigurationError(f"{_env_name('parm_layout')}: {f.name} overlaps the "
+                                     "field before it or has no length")
+        end = f.start + f.length
+    return tuple(fields)
+
+
+def parse_dimensions(text: str) -> tuple[tuple[str, str], ...]:
+    """'AIT1=account,AIT2=location,AIT3=revenue_center' -> pairs."""
+    pairs = []
+    for item in (part.strip() for part in text.split(",") if part.strip()):
+        target, _, source = item.partition("=")
+        target, source = target.strip().upper(), source.strip().lower()
+        if target not in {f"AIT{n}" for n in range(1, 8)} or source not in LINE_SOURCES:
+            raise ConfigurationError(f"{_env_name('dimensions')}: {item!r} is not AITn=<one of "
+                                     f"{', '.join(LINE_SOURCES)}>")
+        pairs.append((target, source))
+    if len({t for t, _ in pairs}) != len(pairs):
+        raise ConfigurationError(f"{_env_name('dimensions')} names an AIT field twice")
+    return tuple(pairs)
+
+
+@dataclass(frozen=True)
+class _Result:
+    transaction: str
+    records: list[dict]
+    error: str | None          # "message (type code, field F)"
+    message: str = ""
+
+
+class InforConnector:
+    erp = "infor"
+
+    def __init__(self, settings: InforSettings, http: ErpHttp):
+        self.settings = settings
+        self.http = http
+        credentials = settings.credentials
+        for secret in (credentials.client_secret, credentials.secret_key,
+                       credentials.access_key):
+            self.http.redactor.add(secret)
+            self.http.redactor.add(quote_plus(secret))    # as it appears in the token form
+        self._token: str | None = None
+        self._token_expires_at = 0.0
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- the contract -----------------------------------------------------------------------------
+    def existing(self, journals: Sequence[Journal]) -> dict[str, str]:
+        """Posted batches of these journals: LstVouchersByDt per (company, division) over the
+        journals' dates, all in bulk requests of up to LOOKUPS_PER_BULK transactions."""
+        ranges: dict[tuple[str, str], list[date]] = defaultdict(list)
+        wanted: dict[tuple[str, str, str], str] = {}
+        for journal in journals:
+            try:
+                cono, divi = self.company_division(journal)
+            except ErpRefusal:
+                continue                     # create() reports it
+            ranges[(cono, divi)].append(journal.business_date)
+            wanted[(cono, divi, batch_key(journal.key))] = journal.key
+        posted = self._posted_batches(
+            {ref: (min(days), max(days)) for ref, days in ranges.items()})
+        return {wanted[ref]: document_id(*ref) for ref in posted if ref in wanted}
+
+    def create(self, journal: Journal) -> str:
+        cono, divi = self.company_division(journal)
+        key1 = batch_key(journal.key)
+        results = self._bulk(self._batch_transactions(journal, cono, divi, key1))
+        if _head_exists(results):
+            # Left by a crash, or by our own retry after a lost answer: never reuse blindly.
+            if self._delete_batch(cono, divi, key1, journal) == "updated":
+                return document_id(cono, divi, key1)
+            results = self._bulk(self._batch_transactions(journal, cono, divi, key1))
+        problem = _first_problem(results, journal)
+        if problem:
+            self._delete_quietly(cono, divi, key1, journal)
+            raise ErpRefusal(f"M3 refused GLS840MI batch {key1} for {journal.journal_id} "
+                             f"({journal.key}); nothing was posted: {problem}")
+        failpoint("infor.after_check")
+        [update] = self._bulk([_transaction("UpdBatch", CONO=cono, DIVI=divi, KEY1=key1)])
+        if update.error and ALREADY_UPDATED not in update.message:
+            self._delete_quietly(cono, divi, key1, journal)
+            raise ErpRefusal(f"M3 did not update GLS840MI batch {key1} for "
+                             f"{journal.journal_id} ({journal.key}): {update.error}")
+        return document_id(cono, divi, key1)
+
+    # -- what is written --------------------------------------------------------------------------
+    def company_division(self, journal: Journal) -> tuple[str, str]:
+        """CONO and DIVI: both from a "CONO/DIVI" company, else the CONO setting and the
+        location's erp_division."""
+        company, _, division = journal.company.partition("/")
+        if division and company.strip().isdigit():
+            return company.strip(), division.strip()
+        if not journal.division:
+            raise ErpRefusal(f"no M3 division for {journal.location_name} ({journal.key}): set "
+                             "erp_division in dbt_project/seeds/locations.csv (or erp_company "
+                             "to CONO/DIVI)")
+        return self.settings.company, journal.division
+
+    def _batch_transactions(self, journal: Journal, cono: str, divi: str, key1: str
+                            ) -> list[dict]:
+        head = _transaction("AddBatchHead", CONO=cono, DIVI=divi, KEY1=key1,
+                            INTN=self.settings.interface, DESC=journal.key[:DESC_LENGTH])
+        lines = [_transaction("AddBatchLine", CONO=cono, DIVI=divi, KEY1=key1,
+                              LINE=str(line.number), PARM=self.parm(journal, line, key1))
+                 for line in journal.lines]
+        return [head, *lines, _transaction("CtrlBatch", CONO=cono, DIVI=divi, KEY1=key1)]
+
+    def parm(self, journal: Journal, line: Line, key1: str) -> str:
+        """One line as the fixed-position record the interface layout describes."""
+        sources = {"account": line.account, "location": line.location,
+                   "revenue_center": line.revenue_center}
+        values = {target: sources[source] or "" for target, source in self.settings.dimensions}
+        signed = line.debit if line.debit > 0 else -line.credit
+        values.update(ACDT=journal.business_date.strftime("%Y%m%d"), CUCD=journal.currency,
+                      VTXT=f"{key1} {line.description}")
+        record = ""
+        for f in self.settings.parm_layout:
+            if f.name == "CUAM":
+                text = amount_text(signed, f.length)
+            else:
+                text = values.get(f.name, "")
+                if len(text) > f.length and f.name != "VTXT":
+                    raise ErpRefusal(f"line {line.number} of {journal.key}: {f.name} value "
+                                     f"{text!r} is longer than the {f.length} characters the "
+                                     f"PARM layout gives it ({_env_name('parm_layout')})")
+                text = text[:f.length].ljust(f.length)
+            record = record.ljust(f.start - 1) + text
+        return record.rstrip()
+
+    # -- look-ups and clean-up --------------------------------------------------------------------
+    def _posted_batches(self, ranges: dict[tuple[str, str], tuple[date, date]]
+                        ) -> set[tuple[str, str, str]]:
+        """(CONO, DIVI, KEY1) of every updated batch with a voucher line in the ranges."""
+        found: set[tuple[str, str, str]] = set()
+        refs = sorted(ranges)
+        for start in range(0, len(refs), LOOKUPS_PER_BULK):
+            chunk = refs[start:start + LOOKUPS_PER_BULK]
+            transactions = [_transaction("LstVouchersByDt", CONO=cono, DIVI=divi,
+                                         FRDT=ranges[(cono, divi)][0].strftime("%Y%m%d"),
+                                         TODT=ranges[(cono, divi)][1].strftime("%Y%m%d"))
+                            for cono, divi in chunk]
+            results = self._bulk(transactions, program="GLS200MI", maxrecs=0)
+            for (cono, divi), result in zip(chunk, results):
+                if result.error:
+                    if "DIVI" in result.error:
+                        continue        # an unknown division: its journals are refused later
+                    raise ErpUnavailable(f"M3 could not list vouchers of division {divi}: "
+                                         f"{result.error}")
+                for record in result.records:
+                    text = str(record.get("VTXT") or "")
+                    if text[:KEY1_LENGTH].strip():
+                        found.add((str(record.get("CONO") or cono), str(record.get("DIVI")
+                                                                         or divi),
+                                   text.split(" ", 1)[0]))
+        return found
+
+    def _delete_batch(self, cono: str, divi: str, key1: str, journal: Journal) -> str:
+        """'deleted', or 'updated' when the batch turns out to be posted already."""
+        [result] = self._bulk([_transaction("DltBatch", CONO=cono, DIVI=divi, KEY1=key1)])
+        if not result.error or "does not exist" in result.message:
+            return "deleted"
+        if ALREADY_UPDATED in result.message:
+            return "updated"
+        raise ErpRefusal(f"M3 would not delete the unfinished GLS840MI batch {key1} of "
+                         f"{journal.key}: {result.error}")
+
+    def _delete_quietly(self, cono: str, divi: str, key1: str, journal: Journal) -> None:
+        """Best effort: a batch left behind is deleted by the next create of this journal."""
+        try:
+            self._delete_batch(cono, divi, key1, journal)
+        except (ErpRefusal, ErpUnavailable):
+            pass
+
+    # -- requests ---------------------------------------------------------------------------------
+    def _bulk(self, transactions: list[dict], *, program: str = "GLS840MI",
+              maxrecs: int = 100) -> list[_Result]:
+        body = {"program": program, "excludeEmptyValues": False, "rightTrim": True,
+                "maxReturnedRecords": maxrecs, "transactions": transactions}
+        response = self._send("POST", self.settings.credentials.m3_url,
+                              params={"maxrecs": str(maxrecs), "extendedresult": "false",
+                                      "righttrim": "true"},
+                              content=json.dumps(body).encode(),
+                              headers={"Content-Type": "application/json",
+                                       "Accept": "application/json"})
+        if response.status_code == 400:
+            names = ", ".join(sorted({t["transaction"] for t in transactions}))
+            raise ErpAuthError(f"M3 answered HTTP 400 to {program} {names}: the program or "
+                               "transaction is not available to this client (check the M3 "
+                               "version, the MI extension for DltBatch and the ION API "
+                               f"client's access): {response.text[:200]}")
+        if response.status_code != 200:
+            raise ErpUnavailable(f"M3 answered HTTP {response.status_code} to {program}: "
+                                 f"{response.text[:300]}")
+        try:
+            answer = json.loads(response.content, parse_float=Decimal)
+        except ValueError:
+            raise ErpUnavailable(f"M3 answered {program} with a body that is not JSON: "
+                                 f"{response.text[:200]!r}") from None
+        if isinstance(answer, dict) and answer.get("@type"):       # v1-style NOK for it all
+            message = str(answer.get("Message") or "").strip()
+            error = f"{message} ({answer['@type']} {answer.get('@code') or ''}, field " \
+                    f"{answer.get('@field') or '-'})"
+            return [_Result(t["transaction"], [], error, message) for t in transactions]
+        results = [_result(item) for item in (answer or {}).get("results") or []]
+        if len(results) != len(transactions):
+            raise ErpUnavailable(f"M3 answered {len(results)} of {len(transactions)} {program} "
+                                 "transactions; the batch stays unposted and is resent")
+        return results
+
+    def _send(self, method: str, url: str, **kwargs) -> httpx.Response:
+        headers = kwargs.pop("headers", {})
+        for renewed in (False, True):
+            auth = {"Authorization": f"Bearer {self._access_token(renew=renewed)}"}
+            response = self.http.request(method, url, headers={**headers, **auth}, **kwargs)
+            if response.status_code != 401:
+                return response
+        raise ErpAuthError(f"ION API refused a token it had just issued (HTTP 401) for {url}: "
+                           "check the client's access to M3 in ION API")
+
+    def _access_token(self, renew: bool = False) -> str:
+        if not renew and self._token and self._token_expires_at - TOKEN_MARGIN_SECONDS > \
+                time.time():
+            return self._token
+        c = self.settings.credentials
+        # A form encoder sends the '#' of the service-account key as %23, as ION expects.
+        response = self.http.request("POST", c.token_url, data={
+            "grant_type": "password", "client_id": c.client_id, "client_secret": c.client_secret,
+            "username": c.access_key, "password": c.secret_key},
+            headers={"Accept": "application/json"})
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        token = body.get("access_token") if response.status_code == 200 else None
+        if not token:
+            raise ErpAuthError(
+                f"ION API refused the token request ({body.get('error') or response.status_code}"
+                f"): {body.get('error_description') or response.text[:200]}. Check the .ionapi "
+                f"file ({_env_name('ionapi_file')}): client ci/cs and service account "
+                "saak/sask.")
+        self.http.redactor.add(token)
+        self.http.redactor.add(body.get("refresh_token"))
+        self._token = token
+        self._token_expires_at = time.time() + int(body.get("expires_in") or 3600)
+        return token
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+def batch_key(key: str) -> str:
+    """KEY1: the same for every attempt of a journal version, short enough for FGLINH."""
+    digest = base64.b32encode(hashlib.sha256(key.encode()).digest()).decode()
+    return "CO" + digest[:KEY1_LENGTH - 2]
+
+
+def document_id(cono: str, divi: str, key1: str) -> str:
+    return f"{cono}/{divi}/{key1}"
+
+
+def amount_text(amount: Decimal, width: int) -> str:
+    """Sign first, then zero-padded digits with exactly two decimals: -0000000001234.50."""
+    sign = "-" if amount < 0 else "+"
+    return sign + format(abs(amount).quantize(Decimal("0.01")), f"0{width - 1}.2f")
+
+
+def _transaction(name: str, **record: str) -> dict:
+    return {"transaction": name, "record": record}
+
+
+def _result(item: dict) -> _Result:
+    message = str(item.get("errorMessage") or "").strip()
+    if not message and not item.get("errorType"):
+        return _Result(str(item.get("transaction")), list(item.get("records") or []), None)
+    error = f"{message or 'failed'} ({item.get('errorType') or 'error'} " \
+            f"{item.get('errorCode') or ''}, field {item.get('errorField') or '-'})"
+    return _Result(str(item.get("transaction")), [], error.replace(" ,", ","), message)
+
+
+def _head_exists(results: list[_Result]) -> bool:
+    return bool(results) and results[0].transaction == "AddBatchHead" and \
+        results[0].error is not None and ALREADY_EXISTS in results[0].message
+
+
+def _first_problem(results: list[_Result], journal: Journal) -> str | None:
+    """The M3 message of the first failed transaction, naming the journal line it was for."""
+    lines = iter(journal.lines)
+    for result in results:
+        line = next(lines) if result.transaction == "AddBatchLine" else None
+        if result.error:
+            where = f"line {line.number} ({line.account}, {line.description}): " if line else \
+                f"{result.transaction}: "
+            return where + result.error
+    return None
+
+
+def open_connector(http: ErpHttp) -> InforConnector:
+    """The connector with its settings from the environment / dlt config (posting.erps)."""
+    return InforConnector(InforSettings.from_config(), http)

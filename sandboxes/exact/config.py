@@ -1,0 +1,77 @@
+"""What the Exact Online sandbox is set up with: the registered app, the divisions the user may
+reach, the chart of accounts (codes with their GUIDs), journals, cost centers and cost units,
+the API limits and the language of its messages.
+
+The defaults come from the dbt seeds, so every journal closeout builds posts as it is; tests
+change them through `/_sandbox/configure`.
+"""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+SEEDS_DIR = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds"
+# GL account GUIDs are derived from the code, so they are the same in every sandbox run.
+_ACCOUNT_NAMESPACE = uuid.UUID("0b6f7c1e-52f4-4d5e-9c1a-6a2f0e3d4c5b")
+
+
+@dataclass
+class ExactConfig:
+    client_id: str = "sandbox-exact-client"
+    client_secret: str = "sandbox-exact-secret"
+    redirect_uri: str = "http://127.0.0.1:8765/exact/callback"   # the app's registered one
+    divisions: list[int] = field(default_factory=lambda: [100001])
+    current_division: int = 100001       # what current/Me answers
+    currency: str = "USD"                # every division's default currency
+    accounts: list[str] = field(default_factory=list)          # GL account codes
+    journals: dict[str, str] = field(default_factory=lambda: {"90": "Memorial"})
+    vat_journals: list[str] = field(default_factory=list)      # journals with VAT enabled
+    cost_centers: list[str] = field(default_factory=list)
+    cost_units: list[str] = field(default_factory=list)
+    language: str = "en"                 # "nl": messages in Dutch, as a Dutch user sees them
+    description_length: int = 60         # GeneralJournalEntryLines.Description
+    page_size: int = 60                  # Exact's page size on normal endpoints
+    access_ttl: int = 600                # access tokens live 10 minutes
+    code_ttl: int = 180                  # authorization codes, single use
+    min_refresh_seconds: int = 570       # no new access token while one this young is valid
+    minutely_limit: int = 60             # calls a minute per division
+    minute_seconds: float = 60.0         # the length of that "minute" (tests shorten it)
+    daily_limit: int = 5000              # calls a day per division
+
+    @classmethod
+    def from_seeds(cls, seeds_dir: Path = SEEDS_DIR, **overrides) -> ExactConfig:
+        locations = _rows(seeds_dir / "locations.csv")
+        config = cls(
+            accounts=_unique(row["account_code"]
+                             for row in _rows(seeds_dir / "chart_of_accounts.csv")),
+            cost_centers=_unique(row["location_dimension"] for row in locations),
+            cost_units=_unique(row["dimension_value"] for row in
+                               _rows(seeds_dir / "revenue_center_dimensions.csv")),
+        )
+        return config.updated(overrides)
+
+    def updated(self, changes: dict) -> ExactConfig:
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ValueError(f"unknown setting(s) {', '.join(unknown)}; known: "
+                             f"{', '.join(sorted(known))}")
+        return ExactConfig(**{**asdict(self), **changes})
+
+    def account_guids(self) -> dict[str, str]:
+        """GL account code -> its GUID (the ID a line's GLAccount must name)."""
+        return {code: str(uuid.uuid5(_ACCOUNT_NAMESPACE, code)) for code in self.accounts}
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _unique(values) -> list[str]:
+    return list(dict.fromkeys(v.strip() for v in values if v and v.strip()))

@@ -1,0 +1,294 @@
+"""The Exact Online sandbox: OAuth under `/api/oauth2/`, the REST API under `/api/v1/`.
+
+Behaviour follows the vendor: the authorization-code consent (auto-approved, redirecting to the
+registered redirect URI with code and state), rotating refresh tokens with reuse detection,
+bearer auth on every API call (401 once a token expires or its family is revoked),
+`current/Me`, `financial/GLAccounts`, `generaljournalentry/GeneralJournalEntries` (GET, POST
+with inline lines) and `GeneralJournalEntryLines`, pages of 60 with `d.__next`, validation
+errors as HTTP 500 in Exact's envelope, and the minutely and daily call limits with their
+X-RateLimit-* headers. `/_sandbox/...` endpoints reset, configure, inject faults, expire tokens,
+advance the day and read entries and counters.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from urllib.parse import parse_qs, unquote, urlencode
+
+from sandboxes.exact.auth import Authority, OAuthError
+from sandboxes.exact.config import ExactConfig
+from sandboxes.exact.entries import ACCOUNT_FIELDS, ENTRY_FIELDS, LINE_FIELDS, EntryStore
+from sandboxes.exact.faults import Faults
+from sandboxes.exact.limits import Limits
+from sandboxes.exact.odata import ExactError, page, parse_filter, wire
+from sandboxes.http import Request, Response, SandboxHTTPServer
+
+API_PATH = re.compile(r"^/api/v1/(\d+)/(\w+)/(\w+)$")
+COLLECTIONS = {
+    ("financial", "GLAccounts"): (ACCOUNT_FIELDS, "ID"),
+    ("generaljournalentry", "GeneralJournalEntries"): (ENTRY_FIELDS, "EntryID"),
+    ("generaljournalentry", "GeneralJournalEntryLines"): (LINE_FIELDS, "ID"),
+}
+
+
+@dataclass
+class Stats:
+    token_requests: int = 0
+    code_exchanges: int = 0
+    refreshes: int = 0
+    token_refusals: int = 0
+    reuse_detected: int = 0
+    refused_early: int = 0
+    requests: Counter = field(default_factory=Counter)   # "METHOD resource" -> count
+    throttled: int = 0
+    unauthorized: int = 0
+    refused: int = 0                 # validation errors (HTTP 500) and bad requests (400)
+    faults_fired: int = 0
+    duplicates: int = 0
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "requests": dict(self.requests)}
+
+
+class ExactSandbox:
+    def __init__(self, config: ExactConfig | None = None):
+        self.initial_config = config or ExactConfig.from_seeds()
+        self.config = self.initial_config
+        # Issued as if `closeout connect exact` had run elsewhere; valid again after each reset.
+        self.initial_refresh_token = "refresh-" + secrets.token_urlsafe(32)
+        self.authority = Authority()
+        self.authority.arm(self.initial_refresh_token)
+        self.store = EntryStore()
+        self.faults = Faults()
+        self.stats = Stats()
+        self.limits = self._new_limits()
+        self.base_url = ""
+        self._lock = threading.RLock()
+
+    def _new_limits(self) -> Limits:
+        c = self.config
+        return Limits(c.minutely_limit, c.minute_seconds, c.daily_limit)
+
+    # -- dispatch ---------------------------------------------------------------------------------
+    def handle(self, request: Request) -> Response:
+        path = unquote(request.path)
+        if path.startswith("/_sandbox/"):
+            return self._control(request, path.removeprefix("/_sandbox/"))
+        if path == "/api/oauth2/auth" and request.method == "GET":
+            return self._consent(request)
+        if path == "/api/oauth2/token" and request.method == "POST":
+            return self._token(request)
+        if not path.startswith("/api/v1/"):
+            return ExactError(404, "Not found").response()
+        with self._lock:
+            self.stats.requests[f"{request.method} {_resource(path)}"] += 1
+            if not self.authority.valid_access(_bearer(request)):
+                self.stats.unauthorized += 1
+                return Response(401, b"", {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            division = self._division(path)
+            allowed, limit_headers = self.limits.take(division)
+            if not allowed:
+                self.stats.throttled += 1
+                return ExactError(429, "Too many requests").response(limit_headers)
+            fired = self.faults.take(request.method, path)
+            self.stats.faults_fired += len(fired)
+        for rule in fired:
+            if rule.kind == "status":
+                return ExactError(rule.status, f"Injected fault: HTTP {rule.status}"
+                                  ).response(limit_headers)
+            if rule.kind == "drop":
+                dropped = Response()
+                dropped.drop = True
+                return dropped
+        try:
+            with self._lock:
+                response = self._api(request, path)
+        except ExactError as error:
+            with self._lock:
+                self.stats.refused += error.status in (400, 500)
+            response = error.response()
+        response.headers.update(limit_headers)
+        for rule in fired:
+            if rule.kind == "slow":
+                response.delay += rule.seconds
+            elif rule.kind == "commit_drop":
+                response.drop = True
+        return response
+
+    def _division(self, path: str) -> int:
+        match = API_PATH.match(path)
+        return int(match.group(1)) if match else self.config.current_division
+
+    def _api(self, request: Request, path: str) -> Response:
+        if path.rstrip("/") == "/api/v1/current/Me":
+            me = {"CurrentDivision": self.config.current_division, "UserName": "sandbox",
+                  "FullName": "Sandbox User", "LanguageCode": self.config.language}
+            return Response.json({"d": {"results": [me]}})
+        match = API_PATH.match(path)
+        if not match or (match.group(2), match.group(3)) not in COLLECTIONS:
+            raise ExactError(404, f"Not found: {path}")
+        division = int(match.group(1))
+        if division not in self.config.divisions:
+            raise ExactError(403, f"Forbidden: no access to division {division}")
+        resource = (match.group(2), match.group(3))
+        fields, key = COLLECTIONS[resource]
+        if request.method == "POST" and resource[1] == "GeneralJournalEntries":
+            try:
+                body = request.json()
+            except ValueError:
+                raise ExactError(400, "Error processing request stream. The request body is "
+                                      "not valid JSON.") from None
+            entry = self.store.create(division, body, self.config)
+            self.stats.duplicates = self.store.duplicates
+            uri = (f"{self.base_url}/api/v1/{division}/generaljournalentry/"
+                   f"GeneralJournalEntries(guid'{entry.header['EntryID']}')")
+            body = {"__metadata": {"uri": uri, "type": "Exact.Web.Api.Models.GeneralJournalEntry"},
+                    **{name: wire(value) for name, value in entry.header.items()},
+                    "GeneralJournalEntryLines": {"__deferred": {
+                        "uri": f"{uri}/GeneralJournalEntryLines"}}}
+            return Response.json({"d": body}, 201, {"Location": uri})
+        if request.method != "GET":
+            raise ExactError(405, f"The method {request.method} is not allowed here.")
+        rows = self._rows(resource, division)
+        if "$filter" in request.query:
+            wanted = parse_filter(request.query["$filter"], fields)
+            rows = [row for row in rows if wanted(row)]
+        return Response.json(page(rows, request.query, f"{self.base_url}{path}",
+                                  self.config.page_size, fields, key))
+
+    def _rows(self, resource: tuple[str, str], division: int) -> list[dict]:
+        if resource[1] == "GLAccounts":
+            return [{"ID": guid, "Code": code, "Description": f"Account {code}",
+                     "Division": division}
+                    for code, guid in self.config.account_guids().items()]
+        if resource[1] == "GeneralJournalEntries":
+            return self.store.header_rows(division)
+        return self.store.line_rows(division)
+
+    # -- OAuth ------------------------------------------------------------------------------------
+    def _consent(self, request: Request) -> Response:
+        query, config = request.query, self.config
+        if query.get("client_id") != config.client_id:
+            return Response(400, b"Unknown client_id", content_type="text/plain")
+        if query.get("redirect_uri") != config.redirect_uri:
+            return Response(400, b"The redirect_uri is not registered for this app",
+                            content_type="text/plain")
+        if query.get("response_type") != "code":
+            return Response(400, b"response_type must be code", content_type="text/plain")
+        with self._lock:
+            code = self.authority.issue_code(config.redirect_uri, config.code_ttl)
+        target = config.redirect_uri + "?" + urlencode(
+            {"code": code, **({"state": query["state"]} if "state" in query else {})})
+        return Response(302, b"", {"Location": target}, content_type="text/html")
+
+    def _token(self, request: Request) -> Response:
+        form = {k: v[-1] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
+        config = self.config
+        with self._lock:
+            self.stats.token_requests += 1
+            try:
+                if (form.get("client_id"), form.get("client_secret")) != (
+                        config.client_id, config.client_secret):
+                    raise OAuthError("invalid_client", "Client authentication failed.", 401)
+                grant = form.get("grant_type")
+                if grant == "authorization_code":
+                    family = self.authority.exchange_code(form.get("code", ""),
+                                                          form.get("redirect_uri", ""),
+                                                          config.access_ttl)
+                    self.stats.code_exchanges += 1
+                elif grant == "refresh_token":
+                    family = self.authority.refresh(form.get("refresh_token", ""),
+                                                    config.access_ttl, config.min_refresh_seconds)
+                    self.stats.refreshes += 1
+                else:
+                    raise OAuthError("unsupported_grant_type",
+                                     f"The grant type '{grant}' is not supported.")
+            except OAuthError as error:
+                self.stats.token_refusals += 1
+                self.stats.reuse_detected = self.authority.reuse_detected
+                self.stats.refused_early = self.authority.refused_early
+                return Response.json({"error": error.error,
+                                      "error_description": error.description}, error.status)
+        # expires_in is a numeric string, as Exact sends it.
+        return Response.json({"access_token": family.access_token, "token_type": "bearer",
+                              "expires_in": str(config.access_ttl),
+                              "refresh_token": family.refresh_token},
+                             headers={"Cache-Control": "no-store"})
+
+    # -- test control -----------------------------------------------------------------------------
+    def _control(self, request: Request, action: str) -> Response:
+        try:
+            body = request.json() if request.body else {}
+        except ValueError:
+            return Response.json({"error": "control bodies are JSON"}, 400)
+        with self._lock:
+            if action == "reset":
+                # Issued tokens survive a reset (a run may hold them); the pre-authorised
+                # refresh token works again.
+                self.config = self.initial_config
+                self.store = EntryStore()
+                self.faults.clear()
+                self.stats = Stats()
+                self.limits = self._new_limits()
+                self.authority.arm(self.initial_refresh_token)
+                return Response.json({"ok": True})
+            if action == "stats":
+                return Response.json({**self.stats.as_dict(),
+                                      "daily_used": {str(d): u.used_today for d, u in
+                                                     self.limits.usage.items()}})
+            if action == "config":
+                return Response.json(asdict(self.config))
+            if action == "configure":
+                try:
+                    self.config = self.config.updated(body or {})
+                except (TypeError, ValueError) as exc:
+                    return Response.json({"error": str(exc)}, 400)
+                limits = self.limits
+                limits.minutely_limit = self.config.minutely_limit
+                limits.minute_seconds = self.config.minute_seconds
+                limits.daily_limit = self.config.daily_limit
+                return Response.json(asdict(self.config))
+            if action == "faults":
+                try:
+                    rules = [self.faults.add(**spec) for spec in (body if isinstance(body, list)
+                                                                    else [body])]
+                except (TypeError, ValueError) as exc:
+                    return Response.json({"error": str(exc)}, 400)
+                return Response.json({"added": len(rules)})
+            if action == "expire_tokens":
+                return Response.json({"expired": self.authority.expire_access()})
+            if action == "advance_day":
+                self.limits.advance_day()
+                return Response.json({"day_offset": self.limits.day_offset})
+            if action == "grant":
+                # A fresh consent done elsewhere: a new family's refresh token.
+                token = "refresh-" + secrets.token_urlsafe(32)
+                self.authority.arm(token)
+                return Response.json({"refresh_token": token})
+            if action == "entries":
+                return Response.json([
+                    {**{k: wire(v) for k, v in entry.header.items()},
+                     "lines": [{k: wire(v) for k, v in line.items()} for line in entry.lines]}
+                    for entry in self.store.entries])
+        return Response.json({"error": f"unknown control action {action}"}, 404)
+
+
+def _bearer(request: Request) -> str | None:
+    value = request.header("Authorization") or ""
+    return value[7:].strip() if value.lower().startswith("bearer ") else None
+
+
+def _resource(path: str) -> str:
+    """Requests are counted per resource, the division folded so counts stay readable."""
+    return re.sub(r"^/api/v1/\d+/", "/api/v1/{division}/", path)
+
+
+def make_server(sandbox: ExactSandbox, host: str = "127.0.0.1", port: int = 0
+                ) -> SandboxHTTPServer:
+    server = SandboxHTTPServer(sandbox, host, port)
+    sandbox.base_url = server.url
+    return server

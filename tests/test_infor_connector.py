@@ -1,0 +1,307 @@
+"""The Infor M3 connector against the M3 sandbox over real HTTP: the batch it writes, how it
+finds what is posted, and what it does when M3 refuses, throttles or drops an answer."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+
+import sandboxes.infor as infor_sandbox
+from loaders.errors import ConfigurationError
+from posting.connectors.infor import (IonApiCredentials, InforConnector, InforSettings,
+                                      amount_text, batch_key, parse_layout)
+from posting.erp import ErpAuthError, ErpRefusal, Journal, Line
+from posting.http import ErpHttp, Exchange
+from tests.erps import infor as adapter
+
+D = Decimal
+
+
+@pytest.fixture(scope="module")
+def started():
+    sandbox, server = infor_sandbox.start()
+    yield sandbox, server
+    server.shutdown()
+    server.server_close()
+
+
+class Sandbox:
+    def __init__(self, url: str, ionapi: Path):
+        self.url = url
+        self.ionapi = ionapi
+
+    def control(self, action: str, body=None):
+        response = httpx.post(f"{self.url}/_sandbox/{action}", json=body or {}, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    erp_control = lambda self, erp, action, body=None: self.control(action, body)  # noqa: E731
+
+    def stats(self) -> dict:
+        return self.control("stats")
+
+    def batches(self) -> list[dict]:
+        return self.control("batches")
+
+
+@pytest.fixture
+def m3(started) -> Sandbox:
+    sandbox, server = started
+    httpx.post(f"{server.url}/_sandbox/reset", timeout=10).raise_for_status()
+    path = Path(infor_sandbox.connector_env(sandbox, server)["ERP__INFOR__IONAPI_FILE"])
+    return Sandbox(server.url, path)
+
+
+class Run:
+    def __init__(self, ionapi: Path, **settings):
+        self.audit: list[Exchange] = []
+        self.sleeps: list[float] = []
+        self.http = ErpHttp("infor", sink=self.audit.append, sleep=self.sleeps.append)
+        self.settings = InforSettings(IonApiCredentials.from_file(ionapi), **settings)
+        self.connector = InforConnector(self.settings, self.http)
+
+
+@pytest.fixture
+def run(m3: Sandbox):
+    opened = Run(m3.ionapi)
+    yield opened
+    opened.connector.close()
+
+
+def journal(key: str = "CO-20260105-b601e100-S1-abc123def0", division: str | None = "BKN",
+            location: str = "BKN", lines: tuple[Line, ...] | None = None,
+            company: str = "HV-NY") -> Journal:
+    lines = lines or (
+        Line(1, "1010", D("1234.50"), D("0"), "Cash takings", location, None),
+        Line(2, "1110", D("800.05"), D("0"), "Card settlements", location, None),
+        Line(3, "4000", D("0"), D("1700.00"), "Food sales", location, "DINING"),
+        Line(4, "4020", D("0"), D("200.30"), "Liquor sales", location, "BAR"),
+        Line(5, "2200", D("0"), D("134.25"), "State sales tax", location, None),
+    )
+    return Journal(key=key, journal_id="guid:2026-01-05:sales", restaurant_guid="guid",
+                   location_name="Harbor & Vine Brooklyn Heights", company=company,
+                   business_date=date(2026, 1, 5), journal_type="sales", kind="original",
+                   adjusts=None, currency="USD", title=f"Toast sales journal [{key}]",
+                   lines=lines, division=division)
+
+
+def test_a_journal_becomes_one_updated_batch_in_two_requests(m3, run):
+    document_id = run.connector.create(journal())
+
+    key1 = batch_key(journal().key)
+    assert document_id == f"100/BKN/{key1}"
+    [batch] = m3.batches()
+    assert (batch["STAT"], batch["DESC"], batch["INTN"]) == ("90", journal().key, "CLOSEOUT")
+    [document] = adapter.documents(m3)
+    assert document.balanced
+    assert [(l.account, l.debit, l.credit, l.location, l.revenue_center)
+            for l in document.lines] == [
+        ("1010", D("1234.50"), 0, "BKN", None), ("1110", D("800.05"), 0, "BKN", None),
+        ("4000", 0, D("1700.00"), "BKN", "DINING"), ("4020", 0, D("200.30"), "BKN", "BAR"),
+        ("2200", 0, D("134.25"), "BKN", None)]
+    assert batch["lines"][2]["PARM"][64:81] == "-0000000001700.00"
+    assert batch["lines"][2]["VTXT"] == f"{key1} Food sales"
+    stats = m3.stats()
+    assert (stats["token_requests"], stats["requests"]) == (1, 2)
+    assert stats["transactions"]["GLS840MI/AddBatchLine"] == 5
+
+
+def test_the_token_request_is_a_password_grant_with_the_hash_encoded(m3, run):
+    run.connector.create(journal())
+    token_call = next(e for e in run.audit if e.url.endswith("token.oauth2"))
+    assert "grant_type=password" in token_call.request_body
+    assert "username=***" in token_call.request_body
+    assert "password=***" in token_call.request_body
+    secrets = json.loads(m3.ionapi.read_text())
+    for exchange in run.audit:
+        text = exchange.request_headers + exchange.request_body + exchange.response_body
+        for name in ("cs", "sask", "saak"):
+            assert secrets[name] not in text
+            assert secrets[name].replace("#", "%23") not in text
+        assert "access_token\":\"***" in text or "token.oauth2" not in exchange.url
+
+
+def test_existing_finds_only_updated_batches_in_one_bulk(m3, run):
+    posted = journal()
+    run.connector.create(posted)
+    other = journal(key="CO-20260106-b601e100-S1-ffff000011")
+    lone = journal(key="CO-20260105-49e1ee43-S1-0123456789", division="WLP", location="WLP")
+    before = m3.stats()["requests"]
+
+    found = Run(m3.ionapi).connector.existing([posted, other, lone])
+
+    assert found == {posted.key: f"100/BKN/{batch_key(posted.key)}"}
+    stats = m3.stats()
+    assert stats["requests"] - before == 1 and stats["by_program"]["GLS200MI"] == 1
+    assert stats["transactions"]["GLS200MI/LstVouchersByDt"] == 2     # one per division
+
+
+def test_a_bad_line_refuses_the_journal_names_the_line_and_leaves_no_batch(m3, run):
+    m3.control("configure", {"division_accounts": {"BKN": ["1010", "1110", "4000", "2200"]}})
+
+    with pytest.raises(ErpRefusal) as refused:
+        run.connector.create(journal())
+
+    message = str(refused.value)
+    assert "Line 4" in message and "4020" in message and "AIT1" in message
+    assert m3.batches() == []
+    assert "GLS840MI/UpdBatch" not in m3.stats()["transactions"]
+    m3.control("configure", {"division_accounts": {}})
+    assert run.connector.create(journal()).endswith(batch_key(journal().key))
+    assert [b["STAT"] for b in m3.batches()] == ["90"]
+
+
+def test_an_unbalanced_journal_is_refused_at_ctrlbatch(m3, run):
+    lines = (Line(1, "1010", D("10.00"), D("0"), "Cash", "BKN", None),
+             Line(2, "4000", D("0"), D("9.99"), "Food", "BKN", "DINING"))
+    with pytest.raises(ErpRefusal, match="not balanced"):
+        run.connector.create(journal(lines=lines))
+    assert m3.batches() == []
+
+
+def test_a_head_left_by_a_crash_is_deleted_and_the_batch_sent_again(m3, run):
+    j = journal()
+    key1 = batch_key(j.key)
+    connector = run.connector
+    connector._bulk(connector._batch_transactions(j, "100", "BKN", key1)[:3])   # head + 2 lines
+
+    assert connector.existing([j]) == {}
+    assert connector.create(j) == f"100/BKN/{key1}"
+    [batch] = m3.batches()
+    assert batch["STAT"] == "90" and len(batch["lines"]) == 5
+    assert m3.stats()["transactions"]["GLS840MI/DltBatch"] == 1
+
+
+def test_a_lost_updbatch_answer_is_settled_without_a_second_post(m3, run):
+    m3.control("faults", {"kind": "commit_drop", "transaction": "UpdBatch"})
+    assert run.connector.create(journal()).startswith("100/BKN/")
+    assert [b["STAT"] for b in m3.batches()] == ["90"]
+    assert m3.stats()["transactions"]["GLS840MI/UpdBatch"] == 2
+
+
+def test_a_lost_bulk_answer_is_resent_and_posts_once(m3, run):
+    m3.control("faults", {"kind": "commit_drop", "transaction": "AddBatchHead"})
+    run.connector.create(journal())
+    [batch] = m3.batches()
+    assert batch["STAT"] == "90" and len(batch["lines"]) == 5
+
+
+def test_an_expired_token_is_renewed_once(m3, run):
+    run.connector.create(journal())
+    m3.control("expire_tokens")
+    run.connector.create(journal(key="CO-20260105-b601e100-S2-abc123def1"))
+    stats = m3.stats()
+    assert stats["token_requests"] == 2 and stats["unauthorized"] == 1
+
+
+def test_wrong_client_secret_is_an_auth_error_with_the_oauth_message(m3, tmp_path):
+    data = json.loads(m3.ionapi.read_text())
+    bad = tmp_path / "bad.ionapi"
+    bad.write_text(json.dumps({**data, "cs": "wrong"}))
+    with pytest.raises(ErpAuthError, match="invalid_client"):
+        Run(bad).connector.create(journal())
+
+
+def test_throttling_is_retried_with_retry_after_and_rate_headers_are_sent(m3, run):
+    m3.control("configure", {"throttle_every": 2, "retry_after": 3})
+    run.connector.create(journal())
+    assert m3.stats()["throttled"] >= 1 and 3.0 in run.sleeps
+    answered = [e for e in run.audit if e.status == 200 and "execute" in e.url]
+    assert answered
+    assert [b["STAT"] for b in m3.batches()] == ["90"]
+
+
+def test_a_v1_style_nok_for_the_company_refuses_the_journal(m3, run):
+    with pytest.raises(ErpRefusal, match="Not authorized for company 200"):
+        run.connector.create(journal(company="200/BKN"))
+    assert m3.batches() == []
+
+
+def test_an_unknown_division_is_refused_with_m3s_message(m3, run):
+    with pytest.raises(ErpRefusal, match="Division ZZZ does not exist"):
+        run.connector.create(journal(division="ZZZ"))
+    with pytest.raises(ErpRefusal, match="erp_division"):
+        run.connector.create(journal(division=None))
+
+
+def test_an_unknown_transaction_stops_the_run(m3, run):
+    with pytest.raises(ErpAuthError, match="HTTP 400"):
+        run.connector._bulk([{"transaction": "LstBatchHeads", "record": {"CONO": "100"}}])
+
+
+def test_layout_and_amount_text():
+    assert amount_text(D("-1700"), 17) == "-0000000001700.00"
+    assert amount_text(D("0.5"), 8) == "+0000.50"
+    assert len(batch_key("CO-20260105-b601e100-S1-abc123def0")) == 15
+    with pytest.raises(ConfigurationError, match="overlaps"):
+        parse_layout("AIT1:1:8,AIT2:5:8,ACDT:20:8,CUAM:30:10,VTXT:40:10")
+
+
+def test_a_custom_layout_is_what_the_sandbox_parses(m3):
+    layout = "AIT1:1:6,AIT2:7:6,AIT3:13:8,ACDT:21:8,CUAM:29:15,CUCD:44:3,VTXT:47:30"
+    m3.control("configure", {"parm_layout": [[f.name, f.start, f.length]
+                                              for f in parse_layout(layout)]})
+    run = Run(m3.ionapi, parm_layout=parse_layout(layout))
+    run.connector.create(journal())
+    [document] = adapter.documents(m3)
+    assert document.balanced and {l.account for l in document.lines} == {
+        "1010", "1110", "4000", "4020", "2200"}
+
+
+def test_missing_setting_names_the_variable(monkeypatch):
+    monkeypatch.delenv("ERP__INFOR__IONAPI_FILE", raising=False)
+    with pytest.raises(ConfigurationError, match="ERP__INFOR__IONAPI_FILE"):
+        InforSettings.from_config()
+
+
+def test_closeout_post_with_one_bad_line_fails_that_journal_alone_and_replay_posts_it_once(
+        toast_env, warehouse, monkeypatch):
+    """End to end: a journal whose one line M3 refuses (an account unknown in its division) is
+    failed with M3's message naming the line, leaves no batch, the others post; after the fix
+    `closeout replay` posts it exactly once."""
+    from click.testing import CliRunner
+
+    from posting.cli import main
+    from tests.test_post import load_and_build, query
+
+    toast_env.erp_control("infor", "reset")
+    for variable, value in toast_env.erp_env.items():
+        monkeypatch.setenv(variable, value)
+    load_and_build(toast_env)
+    guid = toast_env.restaurants[0]
+    [(journal_id,)] = query(warehouse, "select min(journal_id) from finance.journals "
+                                       "where status = 'ready' and journal_id like ?",
+                            (f"{guid}:%",))
+    [(division,)] = query(warehouse, "select erp_division from mappings.locations "
+                                     "where restaurant_guid = ?", (guid,))
+    [(account,)] = query(warehouse, "select min(account_code) from finance.journal_lines "
+                                    "where journal_id = ? and credit > 0", (journal_id,))
+    config = toast_env.erp_control("infor", "config")
+    toast_env.erp_control("infor", "configure", {"division_accounts": {
+        division: [a for a in config["accounts"] if a != account]}})
+
+    result = CliRunner().invoke(main, ["post", "--erp", "infor"])
+
+    assert result.exit_code == 1, result.output
+    [(status, message, key)] = query(warehouse, "select status, message, idempotency_key "
+                                                "from closeout_posting.postings "
+                                                "where journal_id = ?", (journal_id,))
+    assert status == "failed"
+    assert f"Account {account} does not exist in division {division}" in message
+    assert "Line " in message and "AIT1" in message
+    batches = toast_env.erp_control("infor", "batches")
+    assert key not in {b["DESC"] for b in batches}                     # no orphan head
+    assert batches and all(b["STAT"] == "90" for b in batches)         # the others posted
+    stats = toast_env.erp_control("infor", "stats")["transactions"]
+    assert stats["GLS840MI/UpdBatch"] == len(batches)
+
+    toast_env.erp_control("infor", "configure", {"division_accounts": {}})
+    replayed = CliRunner().invoke(main, ["replay", "--erp", "infor", journal_id])
+    assert "1 posted" in replayed.output, replayed.output
+    mine = [b for b in toast_env.erp_control("infor", "batches") if b["DESC"] == key]
+    assert len(mine) == 1 and mine[0]["STAT"] == "90"
