@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, unquote, urlencode
 from sandboxes.exact.auth import Authority, OAuthError
 from sandboxes.exact.config import ExactConfig
 from sandboxes.exact.entries import ACCOUNT_FIELDS, ENTRY_FIELDS, LINE_FIELDS, EntryStore
-from sandboxes.exact.faults import Faults
+from sandboxes.faults import Faults
 from sandboxes.exact.limits import Limits
 from sandboxes.exact.odata import ExactError, page, parse_filter, wire
 from sandboxes.http import Request, Response, SandboxHTTPServer
@@ -63,7 +63,7 @@ class ExactSandbox:
         self.authority = Authority()
         self.authority.arm(self.initial_refresh_token)
         self.store = EntryStore()
-        self.faults = Faults()
+        self.faults = Faults(default_status=503)
         self.stats = Stats()
         self.limits = self._new_limits()
         self.base_url = ""

@@ -25,7 +25,7 @@ from sandboxes.freshbooks.auth import OAuthServer
 from sandboxes.freshbooks.books import Books
 from sandboxes.freshbooks.config import FreshBooksConfig
 from sandboxes.freshbooks.errors import NOT_ALLOWED, NOT_FOUND, AccountingError
-from sandboxes.freshbooks.faults import Faults
+from sandboxes.faults import Faults
 from sandboxes.http import Request, Response, SandboxHTTPServer
 
 ACCOUNTING = re.compile(r"^/accounting/account/([^/]+)/(\w+)/(\w+)(?:/(\d+))?/?$")

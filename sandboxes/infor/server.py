@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, unquote
 
 from sandboxes.http import Request, Response, SandboxHTTPServer
 from sandboxes.infor.config import InforConfig
-from sandboxes.infor.faults import Faults, FaultRule
+from sandboxes.faults import Faults, FaultRule
 from sandboxes.infor.gl import Books, MIError, UnknownTransaction
 from sandboxes.infor.parm import ParmError, amount, cut
 
@@ -193,7 +193,7 @@ class InforSandbox:
             "nrOfFailedTransactions": 0}), fired)
 
     def _faults(self, transactions: set[str]) -> list[FaultRule] | Response:
-        fired = self.faults.take(transactions)
+        fired = self.faults.take(operations=transactions)
         with self._lock:
             self.stats.faults_fired += len(fired)
         for rule in fired:
