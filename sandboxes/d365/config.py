@@ -7,11 +7,10 @@ tests narrow or change them through `/_sandbox/configure`.
 
 from __future__ import annotations
 
-import csv
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
-SEEDS_DIR = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds"
+from sandboxes.seeds import SEEDS_DIR, rows, unique, with_changes
 
 
 @dataclass
@@ -40,26 +39,21 @@ class D365Config:
 
     @classmethod
     def from_seeds(cls, seeds_dir: Path = SEEDS_DIR, **overrides) -> D365Config:
-        locations = _rows(seeds_dir / "locations.csv")
+        locations = rows(seeds_dir / "locations.csv")
         config = cls(
-            companies=_unique(row["erp_company"] for row in locations),
-            chart=_unique(row["account_code"]
-                          for row in _rows(seeds_dir / "chart_of_accounts.csv")),
+            companies=unique(row["erp_company"] for row in locations),
+            chart=unique(row["account_code"]
+                         for row in rows(seeds_dir / "chart_of_accounts.csv")),
             dimension_values={
-                "Location": _unique(row["location_dimension"] for row in locations),
-                "RevenueCenter": _unique(row["dimension_value"] for row in
-                                         _rows(seeds_dir / "revenue_center_dimensions.csv")),
+                "Location": unique(row["location_dimension"] for row in locations),
+                "RevenueCenter": unique(row["dimension_value"] for row in
+                                        rows(seeds_dir / "revenue_center_dimensions.csv")),
             },
         )
         return config.updated(overrides)
 
     def updated(self, changes: dict) -> D365Config:
-        known = {f.name for f in fields(self)}
-        unknown = sorted(set(changes) - known)
-        if unknown:
-            raise ValueError(f"unknown setting(s) {', '.join(unknown)}; known: "
-                             f"{', '.join(sorted(known))}")
-        return D365Config(**{**asdict(self), **changes})
+        return with_changes(self, changes)
 
     def company(self, data_area_id: str | None) -> str | None:
         """The configured company matching `data_area_id` (company ids are case-insensitive)."""
@@ -75,14 +69,3 @@ class D365Config:
             if name.lower() == company.lower():
                 return set(accounts)
         return set(self.chart)
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    if not path.exists():
-        return []
-    with path.open(newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def _unique(values) -> list[str]:
-    return list(dict.fromkeys(v.strip() for v in values if v and v.strip()))

@@ -8,12 +8,12 @@ change them through `/_sandbox/configure`.
 
 from __future__ import annotations
 
-import csv
 import uuid
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
-SEEDS_DIR = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds"
+from sandboxes.seeds import SEEDS_DIR, rows, unique, with_changes
+
 # GL account GUIDs are derived from the code, so they are the same in every sandbox run.
 _ACCOUNT_NAMESPACE = uuid.UUID("0b6f7c1e-52f4-4d5e-9c1a-6a2f0e3d4c5b")
 
@@ -43,35 +43,19 @@ class ExactConfig:
 
     @classmethod
     def from_seeds(cls, seeds_dir: Path = SEEDS_DIR, **overrides) -> ExactConfig:
-        locations = _rows(seeds_dir / "locations.csv")
+        locations = rows(seeds_dir / "locations.csv")
         config = cls(
-            accounts=_unique(row["account_code"]
-                             for row in _rows(seeds_dir / "chart_of_accounts.csv")),
-            cost_centers=_unique(row["location_dimension"] for row in locations),
-            cost_units=_unique(row["dimension_value"] for row in
-                               _rows(seeds_dir / "revenue_center_dimensions.csv")),
+            accounts=unique(row["account_code"]
+                            for row in rows(seeds_dir / "chart_of_accounts.csv")),
+            cost_centers=unique(row["location_dimension"] for row in locations),
+            cost_units=unique(row["dimension_value"] for row in
+                              rows(seeds_dir / "revenue_center_dimensions.csv")),
         )
         return config.updated(overrides)
 
     def updated(self, changes: dict) -> ExactConfig:
-        known = {f.name for f in fields(self)}
-        unknown = sorted(set(changes) - known)
-        if unknown:
-            raise ValueError(f"unknown setting(s) {', '.join(unknown)}; known: "
-                             f"{', '.join(sorted(known))}")
-        return ExactConfig(**{**asdict(self), **changes})
+        return with_changes(self, changes)
 
     def account_guids(self) -> dict[str, str]:
         """GL account code -> its GUID (the ID a line's GLAccount must name)."""
         return {code: str(uuid.uuid5(_ACCOUNT_NAMESPACE, code)) for code in self.accounts}
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    if not path.exists():
-        return []
-    with path.open(newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def _unique(values) -> list[str]:
-    return list(dict.fromkeys(v.strip() for v in values if v and v.strip()))

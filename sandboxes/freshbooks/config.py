@@ -10,11 +10,11 @@ accountant who wants revenue centers in FreshBooks would set it up; one client p
 
 from __future__ import annotations
 
-import csv
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
-SEEDS_DIR = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds"
+from sandboxes.seeds import SEEDS_DIR, rows, unique, with_changes
+
 # FreshBooks' own parent accounts the seed accounts are created under, by account type.
 PARENTS = {"asset": ("1000", "Assets", "asset"), "liability": ("2000", "Liabilities", "liability"),
            "revenue": ("4000", "Income", "income"),
@@ -56,12 +56,12 @@ class FreshBooksConfig:
 
     @classmethod
     def from_seeds(cls, seeds_dir: Path = SEEDS_DIR, **overrides) -> FreshBooksConfig:
-        accounts = [row for row in _rows(seeds_dir / "chart_of_accounts.csv")
+        accounts = [row for row in rows(seeds_dir / "chart_of_accounts.csv")
                     if row.get("is_active", "true").strip().lower() != "false"]
-        centers = _unique(row["dimension_value"]
-                          for row in _rows(seeds_dir / "revenue_center_dimensions.csv"))
+        centers = unique(row["dimension_value"]
+                         for row in rows(seeds_dir / "revenue_center_dimensions.csv"))
         center_names = {row["dimension_value"].strip(): row["revenue_center_name"].strip()
-                        for row in _rows(seeds_dir / "revenue_center_dimensions.csv")}
+                        for row in rows(seeds_dir / "revenue_center_dimensions.csv")}
         parents: dict[str, dict] = {}
         for row in accounts:
             number, name, kind = PARENTS.get(row["account_type"].strip(), PARENTS["asset"])
@@ -74,28 +74,12 @@ class FreshBooksConfig:
                     {"account_sub_number": f"{code}-{center}",
                      "account_sub_name": f"{title} - {center_names.get(center, center)}"}
                     for center in centers]
-        locations = _rows(seeds_dir / "locations.csv")
+        locations = rows(seeds_dir / "locations.csv")
         config = cls(chart=list(parents.values()),
-                     clients=_unique(row["erp_company"] for row in locations))
+                     clients=unique(row["erp_company"] for row in locations))
         return config.updated(overrides)
 
     def updated(self, changes: dict) -> FreshBooksConfig:
-        known = {f.name for f in fields(self)}
-        unknown = sorted(set(changes) - known)
-        if unknown:
-            raise ValueError(f"unknown setting(s) {', '.join(unknown)}; known: "
-                             f"{', '.join(sorted(known))}")
         if changes.get("error_style", self.error_style) not in ("old", "new"):
             raise ValueError("error_style is old or new")
-        return FreshBooksConfig(**{**asdict(self), **changes})
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    if not path.exists():
-        return []
-    with path.open(newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def _unique(values) -> list[str]:
-    return list(dict.fromkeys(v.strip() for v in values if v and v.strip()))
+        return with_changes(self, changes)

@@ -8,11 +8,11 @@ tests narrow or change them through `/_sandbox/configure`.
 
 from __future__ import annotations
 
-import csv
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
-SEEDS_DIR = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds"
+from sandboxes.seeds import SEEDS_DIR, rows, unique, with_changes
+
 
 # The interface definition the sandbox's GL interface uses, the same default the connector
 # ships (posting/connectors/infor.py DEFAULT_PARM_LAYOUT): field, start (1-based), length.
@@ -52,37 +52,21 @@ class InforConfig:
 
     @classmethod
     def from_seeds(cls, seeds_dir: Path = SEEDS_DIR, **overrides) -> InforConfig:
-        locations = _rows(seeds_dir / "locations.csv")
+        locations = rows(seeds_dir / "locations.csv")
         config = cls(
-            divisions=_unique(row.get("erp_division") for row in locations),
-            accounts=_unique(row["account_code"]
-                             for row in _rows(seeds_dir / "chart_of_accounts.csv")),
+            divisions=unique(row.get("erp_division") for row in locations),
+            accounts=unique(row["account_code"]
+                            for row in rows(seeds_dir / "chart_of_accounts.csv")),
             dimension_values={
-                "AIT2": _unique(row["location_dimension"] for row in locations),
-                "AIT3": _unique(row["dimension_value"] for row in
-                                _rows(seeds_dir / "revenue_center_dimensions.csv")),
+                "AIT2": unique(row["location_dimension"] for row in locations),
+                "AIT3": unique(row["dimension_value"] for row in
+                               rows(seeds_dir / "revenue_center_dimensions.csv")),
             },
         )
         return config.updated(overrides)
 
     def updated(self, changes: dict) -> InforConfig:
-        known = {f.name for f in fields(self)}
-        unknown = sorted(set(changes) - known)
-        if unknown:
-            raise ValueError(f"unknown setting(s) {', '.join(unknown)}; known: "
-                             f"{', '.join(sorted(known))}")
-        return InforConfig(**{**asdict(self), **changes})
+        return with_changes(self, changes)
 
     def accounts_of(self, division: str) -> set[str]:
         return set(self.division_accounts.get(division, self.accounts))
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    if not path.exists():
-        return []
-    with path.open(newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def _unique(values) -> list[str]:
-    return list(dict.fromkeys(v.strip() for v in values if v and v.strip()))
