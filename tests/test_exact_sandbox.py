@@ -163,14 +163,15 @@ def test_reset_makes_the_preauthorised_refresh_token_work_again(exact):
 
 # -- limits ---------------------------------------------------------------------------------------
 def test_minutely_limit_headers_and_429_then_the_next_minute(exact):
-    exact.control("configure", {"minutely_limit": 2, "minute_seconds": 4})
+    # A fractional "minute": JSON numbers reach the sandbox as Decimal.
+    exact.control("configure", {"minutely_limit": 2, "minute_seconds": 2.5})
     exact.refresh()
-    time.sleep(4 - time.time() % 4 + 0.02)         # the start of a window
+    time.sleep(2.5 - time.time() % 2.5 + 0.02)     # the start of a window
     first = exact.api("GET", "/api/v1/current/Me")
     assert first.headers["X-RateLimit-Minutely-Remaining"] == "1"
     assert int(first.headers["X-RateLimit-Remaining"]) == 5000 - 1
     reset_ms = int(first.headers["X-RateLimit-Minutely-Reset"])
-    assert 0 < reset_ms / 1000 - time.time() <= 4
+    assert 0 < reset_ms / 1000 - time.time() <= 2.5
     exact.api("GET", "/api/v1/current/Me")
     throttled = exact.api("GET", "/api/v1/current/Me")
     assert throttled.status_code == 429 and "Retry-After" not in throttled.headers

@@ -71,7 +71,7 @@ class ExactSandbox:
 
     def _new_limits(self) -> Limits:
         c = self.config
-        return Limits(c.minutely_limit, c.minute_seconds, c.daily_limit)
+        return Limits(c.minutely_limit, float(c.minute_seconds), c.daily_limit)
 
     # -- dispatch ---------------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
@@ -249,7 +249,8 @@ class ExactSandbox:
                     return Response.json({"error": str(exc)}, 400)
                 limits = self.limits
                 limits.minutely_limit = self.config.minutely_limit
-                limits.minute_seconds = self.config.minute_seconds
+                # JSON numbers arrive as Decimal (money is parsed exactly); a duration is not money
+                limits.minute_seconds = float(self.config.minute_seconds)
                 limits.daily_limit = self.config.daily_limit
                 return Response.json(asdict(self.config))
             if action == "faults":
