@@ -5,7 +5,10 @@
 -- tax, tips, gratuity, service charges and tenders are zero (tests/assert_ready_journals_tie_to_toast.sql).
 --
 -- Tenders are amount + tip, as the journal debits them. Refunds belong to the refund's
--- business date on both sides.
+-- business date on both sides. Where a location presents discounts net (settings.csv), its
+-- journal has no discount lines and credits sales net, so its gross sales and discounts have
+-- nothing to compare with: those journal figures and differences are null, not a false
+-- difference; net sales still ties.
 
 with
 
@@ -23,6 +26,10 @@ journals as (
 
 restaurants as (
     select * from {{ ref('stg_toast__restaurants') }}
+),
+
+settings as (
+    select * from {{ ref('int_settings_resolved') }}
 ),
 
 journal_figures as (
@@ -99,6 +106,7 @@ final as (
         joined.restaurant_guid,
         restaurants.name as restaurant_name,
         joined.business_date,
+        coalesce(settings.discount_presentation, 'gross') as discount_presentation,
         joined.journal_id,
         joined.journal_status,
         joined.journal_hold_reasons,
@@ -128,9 +136,18 @@ final as (
             ('tips', 'journal_tips'),
         ] %}
         {% for toast, journal in pairs %}
+        {% set shown_gross_only = toast in ('gross_sales', 'discounts') %}
         joined.{{ toast }} as toast_{{ toast }},
-        {{ money('joined.' ~ journal) }} as {{ journal if journal != 'journal_sales' else 'journal_gross_sales' }},
-        {{ money('joined.' ~ journal ~ ' - joined.' ~ toast) }} as {{ toast }}_difference,
+        {% for figure, name in [
+            ('joined.' ~ journal, journal if journal != 'journal_sales' else 'journal_gross_sales'),
+            ('joined.' ~ journal ~ ' - joined.' ~ toast, toast ~ '_difference')] %}
+        {% if shown_gross_only %}
+        case when coalesce(settings.discount_presentation, 'gross') = 'gross'
+            then {{ money(figure) }} end as {{ name }},
+        {% else %}
+        {{ money(figure) }} as {{ name }},
+        {% endif %}
+        {% endfor %}
         {% endfor %}
         joined.payments as toast_payments,
         {{ money('joined.payments + joined.tips') }} as toast_tenders,
@@ -158,6 +175,8 @@ final as (
     from joined
     left join restaurants
         on joined.restaurant_guid = restaurants.restaurant_guid
+    left join settings
+        on joined.restaurant_guid = settings.restaurant_guid
 )
 
 select * from final
