@@ -94,12 +94,15 @@ def main() -> None:
     parser.add_argument("--locations", type=int, default=10)
     parser.add_argument("--orders", type=int, default=300, help="orders per location and day")
     parser.add_argument("--days", type=int, default=365, help="days of history")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="build in DIR and keep the warehouses there (to look into them)")
     args = parser.parse_args()
 
     from sandboxes.toast.data import ToastDataset
 
     with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
+        workdir = args.keep or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
         process, sandbox = start_sandbox(workdir, locations=args.locations,
                                          orders_per_day=args.orders, rate_limits=False)
         new_day = datetime.now(timezone.utc).date() - timedelta(days=30)
