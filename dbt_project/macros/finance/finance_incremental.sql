@@ -140,3 +140,54 @@
         cast({{ source_name or 'null' }} as varchar) as source_name,
         {{ money(amount) }} as amount
 {%- endmacro %}
+
+
+{#
+    The business dates of the orders a nightly run can need: every order that touches a day
+    being rebuilt (stg_toast__changed_days), by all the dates it touches. A refund today of an
+    order sold last month widens the window to last month. Leg models filter their inputs to it
+    with finance_in_order_window, a plain range on a date column that DuckDB answers from the
+    row groups' min/max, so a night reads about a night of history instead of all of it. Each
+    model still keeps only the days being built (finance_aggregate_legs); the window only has to
+    hold every order those days need, which it does by construction.
+
+    Returns none on a full build (no filter), or {'first': date, 'last': date}, both none when
+    there is nothing to rebuild.
+#}
+{% macro finance_order_window() -%}
+    {%- if not execute or not is_incremental() -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set query -%}
+        with days as (
+            {{ finance_days_to_build() }}
+        ),
+        orders as (
+            select distinct changed.restaurant_guid, changed.order_guid
+            from {{ ref('stg_toast__changed_days') }} as changed
+            inner join days
+                on changed.restaurant_guid = days.restaurant_guid
+                and changed.business_date = days.business_date
+        )
+        select min(changed.business_date) as first_date, max(changed.business_date) as last_date
+        from {{ ref('stg_toast__changed_days') }} as changed
+        inner join orders
+            on changed.restaurant_guid = orders.restaurant_guid
+            and changed.order_guid = orders.order_guid
+    {%- endset -%}
+    {%- set row = run_query(query).rows[0] -%}
+    {{ return({'first': row[0], 'last': row[1]}) }}
+{%- endmacro %}
+
+
+{# `column` (a business date of an order-derived row) within `window` (finance_order_window). #}
+{% macro finance_in_order_window(column, window) -%}
+    {%- if window is none -%}
+        true
+    {%- elif window.first is none -%}
+        false
+    {%- else -%}
+        {{ column }} between date '{{ (window.first | string)[:10] }}'
+            and date '{{ (window.last | string)[:10] }}'
+    {%- endif -%}
+{%- endmacro %}

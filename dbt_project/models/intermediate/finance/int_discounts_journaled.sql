@@ -1,4 +1,5 @@
 {{ config(**finance_leg_model_config()) }}
+{%- set order_window = finance_order_window() %}
 
 -- Discount legs (ACCOUNTING.md rule 2), per business day: a debit (contra-revenue) per sales
 -- category x revenue center x discount, of
@@ -16,14 +17,17 @@ days as (
 
 selections as (
     select * from {{ ref('int_selections_classified') }}
+    where {{ finance_in_order_window('business_date', order_window) }}
 ),
 
 applied_discounts as (
     select * from {{ ref('stg_toast__applied_discounts') }}
+    where {{ finance_in_order_window('order_business_date', order_window) }}
 ),
 
 check_discount_shares as (
     select * from {{ ref('int_check_discounts_spread') }}
+    where {{ finance_in_order_window('business_date', order_window) }}
 ),
 
 item_discounts as (

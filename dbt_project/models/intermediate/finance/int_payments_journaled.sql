@@ -1,4 +1,5 @@
 {{ config(**finance_leg_model_config()) }}
+{%- set order_window = finance_order_window() %}
 
 -- Payment legs (ACCOUNTING.md rules 7 and 8), per business day = the payment's
 -- paidBusinessDate:
@@ -18,6 +19,7 @@ days as (
 
 payments as (
     select * from {{ ref('stg_toast__payments') }}
+    where {{ finance_in_order_window('order_business_date', order_window) }}
 ),
 
 active_payments as (

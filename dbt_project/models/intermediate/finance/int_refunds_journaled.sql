@@ -1,4 +1,5 @@
 {{ config(**finance_leg_model_config()) }}
+{%- set order_window = finance_order_window() %}
 
 -- Refund legs (ACCOUNTING.md rule 9), per business day = the refund's refundBusinessDate, not
 -- the order's (adminViewingRefundsInToastReports: "Refunds only affect financial data on the
@@ -27,26 +28,32 @@ days as (
 
 refunds as (
     select * from {{ ref('stg_toast__refunds') }}
+    where {{ finance_in_order_window('order_business_date', order_window) }}
 ),
 
 payments as (
     select * from {{ ref('stg_toast__payments') }}
+    where {{ finance_in_order_window('order_business_date', order_window) }}
 ),
 
 selections as (
     select * from {{ ref('int_selections_classified') }}
+    where {{ finance_in_order_window('business_date', order_window) }}
 ),
 
 applied_taxes as (
     select * from {{ ref('stg_toast__applied_taxes') }}
+    where {{ finance_in_order_window('order_business_date', order_window) }}
 ),
 
 service_charges as (
     select * from {{ ref('stg_toast__applied_service_charges') }}
+    where {{ finance_in_order_window('order_business_date', order_window) }}
 ),
 
 checks as (
     select * from {{ ref('int_checks_classified') }}
+    where {{ finance_in_order_window('business_date', order_window) }}
 ),
 
 payment_refunds as (

@@ -1,4 +1,5 @@
 {{ config(**finance_leg_model_config()) }}
+{%- set order_window = finance_order_window() %}
 
 -- Sales journal legs of menu item selections (ACCOUNTING.md rules 1, 3, 4), per business day:
 --   sales                   credit preDiscountPrice per sales category x revenue center
@@ -15,6 +16,7 @@ days as (
 
 selections as (
     select * from {{ ref('int_selections_classified') }}
+    where {{ finance_in_order_window('business_date', order_window) }}
 ),
 
 legs as (

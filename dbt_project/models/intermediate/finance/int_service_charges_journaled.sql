@@ -1,4 +1,5 @@
 {{ config(**finance_leg_model_config()) }}
+{%- set order_window = finance_order_window() %}
 
 -- Service charge legs (ACCOUNTING.md rule 5), per business day, one credit per applied service
 -- charge of an included check, by kind:
@@ -16,10 +17,12 @@ days as (
 
 service_charges as (
     select * from {{ ref('stg_toast__applied_service_charges') }}
+    where {{ finance_in_order_window('order_business_date', order_window) }}
 ),
 
 checks as (
     select * from {{ ref('int_checks_classified') }}
+    where {{ finance_in_order_window('business_date', order_window) }}
 ),
 
 classified as (

@@ -1,4 +1,5 @@
 {{ config(**finance_leg_model_config()) }}
+{%- set order_window = finance_order_window() %}
 
 -- Sales tax legs (ACCOUNTING.md rule 6), per business day: a credit per tax rate of every
 -- applied tax on the included selections and on the service charges of included checks.
@@ -17,18 +18,22 @@ days as (
 
 applied_taxes as (
     select * from {{ ref('stg_toast__applied_taxes') }}
+    where {{ finance_in_order_window('order_business_date', order_window) }}
 ),
 
 selections as (
     select * from {{ ref('int_selections_classified') }}
+    where {{ finance_in_order_window('business_date', order_window) }}
 ),
 
 service_charges as (
     select * from {{ ref('stg_toast__applied_service_charges') }}
+    where {{ finance_in_order_window('order_business_date', order_window) }}
 ),
 
 checks as (
     select * from {{ ref('int_checks_classified') }}
+    where {{ finance_in_order_window('business_date', order_window) }}
 ),
 
 included_checks as (

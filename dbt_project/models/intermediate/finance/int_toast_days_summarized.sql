@@ -1,4 +1,5 @@
 {{ config(**finance_leg_model_config()) }}
+{%- set order_window = finance_order_window() %}
 
 -- Toast's own figures per location and business date, computed straight from staging with
 -- Toast's documented formulas, independently of the journal legs, so sales_summary can set
@@ -21,30 +22,37 @@ days as (
 
 orders as (
     select * from {{ ref('stg_toast__orders') }}
+    where {{ finance_in_order_window('order_business_date', order_window) }}
 ),
 
 checks as (
     select * from {{ ref('stg_toast__checks') }}
+    where {{ finance_in_order_window('order_business_date', order_window) }}
 ),
 
 selections as (
     select * from {{ ref('stg_toast__selections') }}
+    where {{ finance_in_order_window('order_business_date', order_window) }}
 ),
 
 applied_discounts as (
     select * from {{ ref('stg_toast__applied_discounts') }}
+    where {{ finance_in_order_window('order_business_date', order_window) }}
 ),
 
 service_charges as (
     select * from {{ ref('stg_toast__applied_service_charges') }}
+    where {{ finance_in_order_window('order_business_date', order_window) }}
 ),
 
 payments as (
     select * from {{ ref('stg_toast__payments') }}
+    where {{ finance_in_order_window('order_business_date', order_window) }}
 ),
 
 refunds as (
     select * from {{ ref('stg_toast__refunds') }}
+    where {{ finance_in_order_window('order_business_date', order_window) }}
 ),
 
 counted_checks as (

@@ -1,4 +1,5 @@
 {{ config(**finance_leg_model_config()) }}
+{%- set order_window = finance_order_window() %}
 
 -- Unpaid check legs (ACCOUNTING.md rule 10). A check's sales, tax and service charges belong to
 -- its order's business date whether or not it has been paid; what was not paid by the end of
@@ -22,10 +23,12 @@ days as (
 
 checks as (
     select * from {{ ref('int_checks_classified') }}
+    where {{ finance_in_order_window('business_date', order_window) }}
 ),
 
 payments as (
     select * from {{ ref('stg_toast__payments') }}
+    where {{ finance_in_order_window('order_business_date', order_window) }}
 ),
 
 included_checks as (
