@@ -75,6 +75,19 @@
     {%- endif %}
 {%- endmacro %}
 
+{#
+    The rows of an order-derived relation (a staging model, or an intermediate model kept per
+    order) that this run processes: all of them on a full build, those of orders loaded after
+    the model's watermark on an incremental run. Every row carries its order's `_dlt_load_id`.
+#}
+{% macro toast_order_rows(relation) -%}
+    select *
+    from {{ relation }}
+    {% if is_incremental() -%}
+    where _dlt_load_id > '{{ toast_order_watermark() }}'
+    {%- endif %}
+{%- endmacro %}
+
 {# Pre-hook: delete every row of the orders about to be re-inserted. #}
 {% macro toast_delete_reloaded_orders() -%}
     {%- if is_incremental() -%}

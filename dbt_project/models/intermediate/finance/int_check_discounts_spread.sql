@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(**toast_order_model_config()) }}
 
 -- Check-level discounts shared out to the selections they reduce (ACCOUNTING.md rule 2), so the
 -- journal can post them per sales category x revenue center.
@@ -13,19 +13,22 @@
 -- account and reported as unmapped). The windows are partitioned by business_date too (one
 -- discount is on one check, so it changes nothing) so that a filter on the date reaches the
 -- tables under this view.
+--
+-- Kept per order like the staging models (macros/toast_incremental.sql): a night processes the
+-- orders loaded since the last run, and the leg models read a table they can filter by date.
 
 with
 
 applied_discounts as (
-    select * from {{ ref('stg_toast__applied_discounts') }}
+    {{ toast_order_rows(ref('stg_toast__applied_discounts')) }}
 ),
 
 checks as (
-    select * from {{ ref('int_checks_classified') }}
+    {{ toast_order_rows(ref('int_checks_classified')) }}
 ),
 
 selections as (
-    select * from {{ ref('int_selections_classified') }}
+    {{ toast_order_rows(ref('int_selections_classified')) }}
 ),
 
 check_discounts as (

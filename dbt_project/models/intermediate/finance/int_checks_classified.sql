@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(**toast_order_model_config()) }}
 
 -- One row per Toast check: its order's business date and revenue center, whether the sales
 -- journal includes it (ACCOUNTING.md "What is excluded": voided or deleted orders and checks,
@@ -6,19 +6,22 @@
 --
 -- amount_due = amount + taxAmount + gratuity service charges: Toast's check `amount` leaves
 -- gratuity out (apiOrdersOrderObjectSummary, "Amounts on checks"), the payment covers it.
+--
+-- Kept per order like the staging models (macros/toast_incremental.sql): a night processes the
+-- orders loaded since the last run, and the leg models read a table they can filter by date.
 
 with
 
 orders as (
-    select * from {{ ref('stg_toast__orders') }}
+    {{ toast_order_rows(ref('stg_toast__orders')) }}
 ),
 
 checks as (
-    select * from {{ ref('stg_toast__checks') }}
+    {{ toast_order_rows(ref('stg_toast__checks')) }}
 ),
 
 service_charges as (
-    select * from {{ ref('stg_toast__applied_service_charges') }}
+    {{ toast_order_rows(ref('stg_toast__applied_service_charges')) }}
 ),
 
 gratuity_by_check as (

@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(**toast_order_model_config()) }}
 
 -- One row per top-level menu item selection the sales journal counts: not voided, on an included
 -- check (int_checks_classified). Modifiers are left out: their price is already inside the
@@ -9,19 +9,22 @@
 -- item_discount_amount: the selection's own discounts, nonTaxDiscountAmount for tax-inclusive
 -- items (ACCOUNTING.md rule 2). discountable_amount = preDiscountPrice - item discounts: what
 -- the selection is worth before check-level discounts, the weight they are spread by.
+--
+-- Kept per order like the staging models (macros/toast_incremental.sql): a night processes the
+-- orders loaded since the last run, and the leg models read a table they can filter by date.
 
 with
 
 selections as (
-    select * from {{ ref('stg_toast__selections') }}
+    {{ toast_order_rows(ref('stg_toast__selections')) }}
 ),
 
 applied_discounts as (
-    select * from {{ ref('stg_toast__applied_discounts') }}
+    {{ toast_order_rows(ref('stg_toast__applied_discounts')) }}
 ),
 
 checks as (
-    select * from {{ ref('int_checks_classified') }}
+    {{ toast_order_rows(ref('int_checks_classified')) }}
 ),
 
 top_level as (
