@@ -127,10 +127,14 @@ def main() -> None:
                     figures["full"] = timed_build(full_refresh=True)
                 else:
                     timed_build()
-                new = write_orders(dataset, [new_day])
-                figures[name] = timed_build()
-                figures[f"{name}_load"] = LOAD[0]
-                figures["slowest"] = list(SLOWEST)
+                # Two nights, each a new day; the quicker counts (a shared 2-core host's other
+                # work only ever slows a build down) and both are printed.
+                nights = []
+                for night in range(2):
+                    new = write_orders(dataset, [new_day + timedelta(days=night)])
+                    nights.append((timed_build(), LOAD[0], list(SLOWEST)))
+                figures[f"{name}_nights"] = [seconds for seconds, _, _ in nights]
+                figures[name], figures[f"{name}_load"], figures["slowest"] = min(nights)
                 figures[f"{name}_orders"] = written
                 figures["new_orders"] = new
         finally:
@@ -138,11 +142,15 @@ def main() -> None:
 
     ratio = figures["history"] / figures["empty"]
     print(f"Build benchmark: {args.locations} locations x {args.orders} orders/day")
+    def nights(name: str) -> str:
+        return " and ".join(f"{seconds:.1f}" for seconds in figures[f"{name}_nights"])
+
     print(f"  one new day on 0 days of history     {figures['empty']:>8.1f} s   "
-          f"({figures['new_orders']:,} new orders; load average {figures['empty_load']:.1f})")
+          f"(best of {nights('empty')} s; {figures['new_orders']:,} new orders; "
+          f"load average {figures['empty_load']:.1f})")
     print(f"  one new day on {args.days} days of history   {figures['history']:>8.1f} s   "
-          f"({figures['history_orders']:,} orders of history; load average "
-          f"{figures['history_load']:.1f})")
+          f"(best of {nights('history')} s; {figures['history_orders']:,} orders of history; "
+          f"load average {figures['history_load']:.1f})")
     print(f"  ratio                                {ratio:>8.2f}     target <= {TARGET_RATIO}  "
           f"{'MET' if ratio <= TARGET_RATIO else 'MISSED'}")
     print(f"  full rebuild of the history          {figures['full']:>8.1f} s   (for comparison)")
