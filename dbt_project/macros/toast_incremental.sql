@@ -68,11 +68,7 @@
     only those loaded after the model's watermark on an incremental run.
 #}
 {% macro toast_order_batch() -%}
-    select *
-    from {{ ref('base_toast__orders') }}
-    {% if is_incremental() -%}
-    where _dlt_load_id > '{{ toast_order_watermark() }}'
-    {%- endif %}
+    {{ toast_order_rows(ref('base_toast__orders')) }}
 {%- endmacro %}
 
 {#

@@ -10,9 +10,7 @@
 -- rounding leaves over goes to the largest selection (ties: lowest selection_guid), so the
 -- shares always add up to the discount. A discount on a check with nothing to spread it over
 -- keeps one row with no selection and no sales category (posted to the default discount
--- account and reported as unmapped). The windows are partitioned by business_date too (one
--- discount is on one check, so it changes nothing) so that a filter on the date reaches the
--- tables under this view.
+-- account and reported as unmapped).
 --
 -- Kept per order like the staging models (macros/toast_incremental.sql): a night processes the
 -- orders loaded since the last run, and the leg models read a table they can filter by date.
@@ -67,12 +65,10 @@ weighted as (
         {{ finance_to_cents('check_discounts.discount_amount') }} as discount_cents,
         {{ finance_to_cents('eligible_selections.discountable_amount') }} as weight_cents,
         sum({{ finance_to_cents('eligible_selections.discountable_amount') }}) over (
-            partition by check_discounts.restaurant_guid, check_discounts.business_date,
-                check_discounts.applied_discount_guid
+            partition by check_discounts.restaurant_guid, check_discounts.applied_discount_guid
         ) as weight_total_cents,
         row_number() over (
-            partition by check_discounts.restaurant_guid, check_discounts.business_date,
-                check_discounts.applied_discount_guid
+            partition by check_discounts.restaurant_guid, check_discounts.applied_discount_guid
             order by eligible_selections.discountable_amount desc, eligible_selections.selection_guid
         ) as weight_rank
     from check_discounts
@@ -96,7 +92,7 @@ with_remainder as (
         + case
             when weight_rank = 1
                 then discount_cents - sum(rounded_share_cents) over (
-                    partition by restaurant_guid, business_date, applied_discount_guid)
+                    partition by restaurant_guid, applied_discount_guid)
             else 0
           end as share_cents
     from shared
