@@ -156,8 +156,9 @@ def test_malformed_orders_reach_the_rejects_table_and_the_rest_loads(toast_env, 
                     restaurant=restaurant)
     toast_env.fault(kind="malformed_order", field="businessDate", path="/orders/v2/ordersBulk",
                     restaurant=restaurant, skip=1)
+    # both on the second day's page: the last day may still be empty at this hour
     toast_env.fault(kind="unparseable_order", path="/orders/v2/ordersBulk",
-                    restaurant=restaurant, skip=2)
+                    restaurant=restaurant, skip=1)
     toast_env.fault(kind="malformed_order", field="encoding", path="/orders/v2/ordersBulk",
                     restaurant=restaurant)
 

@@ -59,3 +59,10 @@ class Faults:
                 rule.hits += 1
                 fired.append(rule)
         return fired
+
+    def give_back(self, rule: FaultRule) -> None:
+        """Undo one use of a rule that fired on a request it could not apply to."""
+        with self._lock:
+            rule.hits -= 1
+            if rule.times >= 0:
+                rule.times += 1

@@ -301,22 +301,29 @@ class ToastSandbox:
 
     def _serialise_orders(self, orders: list[dict], fired) -> bytes:
         parts = [dump_json(order) for order in orders]
+        free = list(range(len(parts)))   # each data fault breaks an order of its own
         for rule in fired:
-            if not parts:
-                break
-            if rule.kind == "malformed_order":
-                # the second order when there is one, so faults can share a page
-                index = 1 if rule.field == "encoding" and len(orders) > 1 else 0
-                broken = dict(orders[index])
-                if rule.field == "businessDate":
-                    broken["businessDate"] = 20261345
-                elif rule.field == "encoding":   # bytes that are not UTF-8 inside a string
-                    broken["comment"] = "NOT-UTF-8"
-                else:
-                    broken.pop(rule.field, None)
-                parts[index] = dump_json(broken).replace(b'"NOT-UTF-8"', b'"\xff\xfe"')
-            elif rule.kind == "unparseable_order":
-                parts[-1] = parts[-1][: len(parts[-1]) // 2]
+            if rule.kind not in ("malformed_order", "unparseable_order"):
+                continue
+            if not free:
+                # nothing left on this page to break: the fault waits for a page that has
+                # orders, so a test's count of broken orders does not depend on the hour
+                self.faults.give_back(rule)
+                self.stats.faults_fired -= 1
+                continue
+            if rule.kind == "unparseable_order":
+                index = free.pop()
+                parts[index] = parts[index][: len(parts[index]) // 2]
+                continue
+            index = free.pop(0)
+            broken = dict(orders[index])
+            if rule.field == "businessDate":
+                broken["businessDate"] = 20261345
+            elif rule.field == "encoding":   # bytes that are not UTF-8 inside a string
+                broken["comment"] = "NOT-UTF-8"
+            else:
+                broken.pop(rule.field, None)
+            parts[index] = dump_json(broken).replace(b'"NOT-UTF-8"', b'"\xff\xfe"')
         return b"[" + b",".join(parts) + b"]"
 
     def _links(self, request: Request, page: int, page_size: int, total: int) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
@@ -117,3 +118,26 @@ def test_config_pages_with_next_page_token(toast, auth):
         token = page.headers.get("Toast-Next-Page-Token")
     assert len({r["guid"] for r in records}) == len(records) >= 5
     assert all(r["entityType"] for r in records)
+
+
+def test_order_faults_wait_for_a_page_with_orders_and_break_one_order_each(toast, auth):
+    toast.control("rate_limits", {"enabled": False})
+    restaurant = toast.restaurants[0]
+    headers = {**auth, "Toast-Restaurant-External-ID": restaurant}
+    for field in ("guid", "businessDate"):
+        toast.fault(kind="malformed_order", field=field, path="/orders/v2/ordersBulk",
+                    restaurant=restaurant)
+    toast.fault(kind="unparseable_order", path="/orders/v2/ordersBulk", restaurant=restaurant)
+    url = f"{toast.url}/orders/v2/ordersBulk?businessDate=20261101&pageSize=3"
+
+    assert httpx.get(url + "&page=999", headers=headers).json() == []
+    assert toast.stats()["faults_fired"] == 0
+    text = httpx.get(url + "&page=1", headers=headers).text
+    decoder = json.JSONDecoder()
+    first, end = decoder.raw_decode(text, 1)
+    second, end = decoder.raw_decode(text, end + 1)
+    assert "guid" not in first and "guid" in second
+    assert second["businessDate"] == 20261345
+    with pytest.raises(json.JSONDecodeError):   # the third order is cut in half
+        decoder.raw_decode(text, end + 1)
+    assert toast.stats()["faults_fired"] == 3
