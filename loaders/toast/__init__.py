@@ -56,10 +56,15 @@ class LocationOutcome:
     rejects: int = 0
     time_entries: int = 0
     errors: list[str] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    def add_rejects(self, count: int) -> None:
+        with self._lock:   # the order writer, configuration and time-entry threads all count
+            self.rejects += count
 
 
 @dataclass
@@ -297,7 +302,7 @@ def _fetch_config(ctx: ToastContext, guid: str) -> list:
             continue
         for raw, record in records:
             if not isinstance(record, dict) or not record.get("guid"):
-                outcome.rejects += 1
+                outcome.add_rejects(1)
                 rows.append(_as_reject(reject_row(guid, f"config/{entity}", ctx.now, raw,
                                                   f"{entity} record without a guid")))
                 continue
@@ -384,8 +389,8 @@ class OrderFeed:
 def write_orders(session: LoadSession, store: OrderStore,
                  stop: threading.Event | None = None) -> None:
     """Write the orders as they arrive (from the moment the source starts fetching them), one
-    commit about every commit interval, until every location is done or `stop` is set. A location's watermark is committed with its last
-    orders, never before them."""
+    commit about every commit interval, until every location is done or `stop` is set. A
+    location's watermark is committed with its last orders, never before them."""
     while not session.feed_started.wait(0.05):
         if stop and stop.is_set():
             return
@@ -400,7 +405,7 @@ def write_orders(session: LoadSession, store: OrderStore,
             outcome = ctx.report.location(guid)
             if kind == "batch":
                 outcome.orders += payload.order_count
-                outcome.rejects += len(payload.rejects)
+                outcome.add_rejects(len(payload.rejects))
                 pages.append(payload)
                 pending_bytes += payload.nbytes
                 if pending_bytes >= COMMIT_MAX_BYTES:
@@ -437,7 +442,7 @@ def _fetch_time_entries(ctx: ToastContext, guid: str, watermark: str | None) -> 
                         guid, settings.TIME_ENTRIES_PATH, ctx.now, raw,
                         "time entry without a guid or a valid businessDate (yyyymmdd)",
                         guid_text)))
-                    outcome.rejects += 1
+                    outcome.add_rejects(1)
                     continue
                 outcome.time_entries += 1
                 rows.append(row)
