@@ -60,6 +60,11 @@ class Faults:
                 fired.append(rule)
         return fired
 
+    def fired(self) -> int:
+        """How many times the rules have fired since they were added."""
+        with self._lock:
+            return sum(rule.hits for rule in self._rules)
+
     def give_back(self, rule: FaultRule) -> None:
         """Undo one use of a rule that fired on a request it could not apply to."""
         with self._lock:
