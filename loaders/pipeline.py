@@ -15,7 +15,8 @@ import dlt
 import duckdb
 
 from loaders.errors import WarehouseError
-from loaders.toast import LoadReport, LoadSession, toast_source, write_orders
+from loaders.toast.source import LoadReport, LoadSession, toast_source, write_orders
+from loaders.toast.order_fetch import OrderFetchProcess
 from loaders.toast.order_store import OrderStore
 from loaders.toast.client import ClientOptions
 from loaders.token_store import TokenStore, fernet_from_env
@@ -89,12 +90,14 @@ def run_load(*, business_date_range: tuple[date, date] | None = None,
     limit_malloc_arenas()
     started = datetime.now(timezone.utc)
     session = LoadSession(LoadReport(started_at=started),
-                          commit_interval_seconds or _commit_interval())
-    store = TokenStore(state_dir() / "tokens.enc", fernet_from_env())
-    pipeline = toast_pipeline()
-    orders = OrderStore(warehouse_path(), RAW_DATASET, duckdb_memory_limit())
+                          commit_interval_seconds or _commit_interval(),
+                          order_process=OrderFetchProcess())
+    orders: OrderStore | None = None
     writer: OrderWriterThread | None = None
     try:
+        store = TokenStore(state_dir() / "tokens.enc", fernet_from_env())
+        pipeline = toast_pipeline()
+        orders = OrderStore(warehouse_path(), RAW_DATASET, duckdb_memory_limit())
         session.order_watermarks = orders.watermarks()
         writer = OrderWriterThread(session, orders)
         writer.start()    # writes from the moment the source below starts fetching orders
@@ -110,7 +113,8 @@ def run_load(*, business_date_range: tuple[date, date] | None = None,
         if writer is not None:
             writer.stop()
         session.close()
-        orders.close()
+        if orders is not None:
+            orders.close()
     rows["orders"] += sum(loc.orders for loc in session.report.locations.values())
     seconds = (datetime.now(timezone.utc) - started).total_seconds()
     load_id = f"{started.timestamp():.6f}"   # the form dbt derives from extracted_at

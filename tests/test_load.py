@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 import duckdb
@@ -211,6 +216,49 @@ def test_a_failing_location_does_not_stop_the_others_and_resumes_next_run(toast_
     assert warehouse_orders(warehouse) == expected
     resumed = [q for q in toast_env.stats()["order_queries"] if q["restaurant"] == broken]
     assert resumed and all("businessDate" in q for q in resumed)   # backfilled, not skipped
+
+
+def test_a_killed_order_fetch_process_fails_its_locations_and_the_next_run_resumes(
+        toast_env, warehouse):
+    as_of = datetime.now(timezone.utc) - timedelta(seconds=5)
+    freeze(toast_env, as_of)
+    held = toast_env.restaurants[0]
+    # One page of one location is answered late, so the process is killed with it in flight.
+    toast_env.fault(kind="slow", seconds=5, path="/orders/v2/ordersBulk", restaurant=held)
+    killed: list[int] = []
+
+    def kill_the_fetch_process_once_the_slow_page_is_asked_for() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not toast_env.stats()["faults_fired"]:
+            time.sleep(0.05)
+        for child in multiprocessing.active_children():
+            if child.name == "closeout-order-fetch":
+                os.kill(child.pid, signal.SIGKILL)
+                killed.append(child.pid)
+
+    killer = threading.Thread(target=kill_the_fetch_process_once_the_slow_page_is_asked_for)
+    killer.start()
+    first = run_load(backfill_days=2, lag_minutes=0)
+    killer.join()
+
+    assert len(killed) == 1
+    assert not first.ok
+    failed = {loc.restaurant_guid: loc.errors for loc in first.report.failed}
+    assert held in failed
+    assert all("order-fetch process ended unexpectedly (exit code -9)" in errors[0]
+               for errors in failed.values())
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        watermarked = {row[0] for row in con.execute(
+            "select restaurant_guid from toast_raw.order_watermarks").fetchall()}
+    assert held not in watermarked and watermarked.isdisjoint(failed)
+
+    toast_env.control("reset")
+    freeze(toast_env, as_of)
+    second = run_load(backfill_days=2, lag_minutes=0)
+
+    assert second.ok
+    assert warehouse_orders(warehouse) == expected_orders(toast_env, as_of, days=2)
+    assert duplicate_orders(warehouse) == 0
 
 
 def test_cli_load_explicit_business_dates(toast_env, warehouse):

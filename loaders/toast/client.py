@@ -44,6 +44,16 @@ class _Retryable(Exception):
         self.error = error
 
 
+@dataclass(frozen=True)
+class TokenGrant:
+    token: str
+    expires_at: float
+    logins: tuple[float, ...]   # when this hour's logins were made (Toast allows about two)
+
+    def __repr__(self) -> str:   # never print the token
+        return f"TokenGrant(expires_at={self.expires_at}, logins={len(self.logins)})"
+
+
 class TokenProvider:
     """One Toast token for every location, reused until shortly before it expires.
 
@@ -79,6 +89,18 @@ class TokenProvider:
                     return self._token
             self._login()
             return self._token
+
+    def share(self) -> TokenGrant:
+        """The current token and this hour's logins, for another process to carry on with
+        (the order-fetch process), so that one token still serves every location."""
+        token = self.token()
+        with self._lock:
+            return TokenGrant(token, self._expires_at, tuple(self._logins))
+
+    def adopt(self, grant: TokenGrant) -> None:
+        with self._lock:
+            self._token, self._expires_at = grant.token, grant.expires_at
+            self._logins = deque(grant.logins)
 
     def reject(self, token: str) -> None:
         """Toast said 401 to this token: forget it so the next call logs in again."""
@@ -237,7 +259,8 @@ class ClientOptions:
 class ToastClient:
     def __init__(self, base_url: str, client_id: str, client_secret: str, *,
                  options: ClientOptions | None = None, token_store: TokenStore | None = None,
-                 transport: httpx.BaseTransport | None = None):
+                 transport: httpx.BaseTransport | None = None,
+                 request_limits=settings.REQUEST_LIMITS):
         if not base_url:
             raise ConfigurationError(
                 "Toast base URL is not set: SOURCES__TOAST__BASE_URL or base_url under "
@@ -251,7 +274,7 @@ class ToastClient:
         self.tokens = TokenProvider(self.http, self.base_url, client_id, client_secret,
                                     token_store)
         self.pacer = Pacer()
-        self.spacer = RequestSpacer()
+        self.spacer = RequestSpacer(request_limits)
         self._page_pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="toast-page")
         self.requests = 0
         self.throttled = 0

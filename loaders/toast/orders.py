@@ -82,6 +82,29 @@ class ParsedPage:
         columns["order_json"] = _utf8_column(columns["order_json"])
         return pa.Table.from_pydict(columns, schema=ORDER_SCHEMA)
 
+    def batch(self) -> OrderBatch:
+        return OrderBatch(self.table(), self.rejects)
+
+
+@dataclass
+class OrderBatch:
+    """Parsed orders as one Arrow table, with the rejects met on the way: what the order
+    writer takes (a ParsedPage serves too)."""
+
+    orders: pa.Table
+    rejects: list[dict]
+
+    @property
+    def order_count(self) -> int:
+        return self.orders.num_rows
+
+    @property
+    def nbytes(self) -> int:
+        return self.orders.nbytes
+
+    def table(self) -> pa.Table:
+        return self.orders
+
 
 def _utf8_column(values: list[bytes]) -> pa.Array:
     """Arrow strings from bytes in one copy: pyarrow's per-item conversion grows its buffer

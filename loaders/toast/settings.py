@@ -29,5 +29,8 @@ REQUEST_LIMITS = (
     (ORDERS_BULK_PATH, 5, 1.0),
     (None, 20, 1.0),
 )
+# Orders are read by a process of their own (order_fetch.py) with REQUEST_LIMITS; the main
+# process reads everything else within what the order reads leave of the overall limit.
+MAIN_PROCESS_REQUEST_LIMITS = ((None, 20 - 5, 1.0),)
 # Added to the spacing after an answer (clock granularity on Toast's side).
 LIMIT_SLACK_SECONDS = 0.01
