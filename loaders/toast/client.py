@@ -36,6 +36,10 @@ log = logging.getLogger("closeout.toast")
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 
 
+class Abandoned(Exception):
+    """A request given up before it was sent: its answer is no longer wanted."""
+
+
 class _Retryable(Exception):
     """A 5xx or a dropped connection: worth another try after a pause."""
 
@@ -280,11 +284,16 @@ class ToastClient:
         self.throttled = 0
 
     def close(self) -> None:
-        self._page_pool.shutdown(cancel_futures=True)
+        # Page requests still waiting for their turn are abandoned ones (see order_pages): they
+        # end at their turn without sending, so nothing waits for them.
+        self._page_pool.shutdown(wait=False, cancel_futures=True)
         self.http.close()
 
     def get(self, path_or_url: str, *, restaurant: str | None = None,
-            params: dict | None = None) -> httpx.Response:
+            params: dict | None = None,
+            unless: threading.Event | None = None) -> httpx.Response:
+        """GET with pacing and retries. `unless`: when it is set by the time the request may go
+        (after pacing), it does not go and `Abandoned` is raised."""
         url = path_or_url if path_or_url.startswith("http") else self.base_url + path_or_url
         retrying = Retrying(
             retry=retry_if_exception_type(_Retryable),
@@ -297,7 +306,7 @@ class ToastClient:
         try:
             for attempt in retrying:
                 with attempt:
-                    return self._get_once(url, restaurant, params)
+                    return self._get_once(url, restaurant, params, unless)
         except _Retryable as exc:
             error = exc.error
             where = f" for restaurant {restaurant}" if restaurant else ""
@@ -311,7 +320,8 @@ class ToastClient:
                 f"{url}; the next run resumes here.", restaurant=restaurant, url=url) from error
         raise AssertionError("unreachable")
 
-    def _get_once(self, url: str, restaurant: str | None, params: dict | None) -> httpx.Response:
+    def _get_once(self, url: str, restaurant: str | None, params: dict | None,
+                  unless: threading.Event | None = None) -> httpx.Response:
         key = restaurant or "-"
         throttled_for = 0.0
         reauthenticated = False
@@ -322,6 +332,9 @@ class ToastClient:
             if restaurant:
                 headers[settings.RESTAURANT_HEADER] = restaurant
             slots = self.spacer.acquire(key, httpx.URL(url).path)
+            if unless is not None and unless.is_set():
+                self.spacer.release(slots)
+                raise Abandoned(url)
             started = time.monotonic()
             response = None
             try:
@@ -397,12 +410,16 @@ class ToastClient:
 
         Toast pages by number and says whether there is a next page (Link rel="next"). Once page 1
         says there is, the next `page_lookahead` pages are requested together, which is what lets
-        one location use its whole 5 requests a second; at most lookahead - 1 requests past the
-        last page are wasted, and only on windows of more than one page.
+        one location use its whole 5 requests a second. Requests for pages past the last one that
+        are still waiting for their turn when it arrives are never sent; at most lookahead - 1
+        already sent are wasted, and only on windows of more than one page.
         """
+        past_the_end = threading.Event()   # pages still waiting for their turn then never go
+
         def fetch(page: int) -> httpx.Response:
             return self.get(settings.ORDERS_BULK_PATH, restaurant=restaurant,
-                            params={**params, "pageSize": page_size, "page": page})
+                            params={**params, "pageSize": page_size, "page": page},
+                            unless=past_the_end)
 
         response = fetch(1)
         lookahead = max(1, self.options.page_lookahead)
@@ -418,6 +435,7 @@ class ToastClient:
                     next_page += 1
                 response = in_flight.popleft().result()
         finally:
+            past_the_end.set()
             for future in in_flight:
                 future.cancel()
 
