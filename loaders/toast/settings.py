@@ -25,12 +25,14 @@ LOGINS_PER_HOUR_LIMIT = 2
 
 # Toast's documented per-location limits, kept on our side too so 429s stay rare:
 # (path the limit applies to, or None for every request; requests; seconds).
+ORDERS_BULK_PER_SECOND = 5
+REQUESTS_PER_SECOND = 20
 REQUEST_LIMITS = (
-    (ORDERS_BULK_PATH, 5, 1.0),
-    (None, 20, 1.0),
+    (ORDERS_BULK_PATH, ORDERS_BULK_PER_SECOND, 1.0),
+    (None, REQUESTS_PER_SECOND, 1.0),
 )
 # Orders are read by a process of their own (order_fetch.py) with REQUEST_LIMITS; the main
 # process reads everything else within what the order reads leave of the overall limit.
-MAIN_PROCESS_REQUEST_LIMITS = ((None, 20 - 5, 1.0),)
+MAIN_PROCESS_REQUEST_LIMITS = ((None, REQUESTS_PER_SECOND - ORDERS_BULK_PER_SECOND, 1.0),)
 # Added to the spacing after an answer (clock granularity on Toast's side).
 LIMIT_SLACK_SECONDS = 0.01

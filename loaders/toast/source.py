@@ -77,8 +77,8 @@ class LoadReport:
 class LoadSession:
     """One load: what the source and the order writer share.
 
-    Orders are fetched in background threads for the whole load and written by `write_orders`
-    about every `commit_interval_seconds`, while the pipeline
+    Orders are fetched by the order-fetch process for the whole load and written by
+    `write_orders` about every `commit_interval_seconds`, while the pipeline
     writes restaurants, configuration and time entries. `order_watermarks` are the modified
     times each location's orders were loaded through, from the warehouse.
     """
