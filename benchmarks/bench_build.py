@@ -42,7 +42,7 @@ def write_orders(dataset, days: list[date], nightly: bool = False) -> int:
     from loaders.pipeline import duckdb_memory_limit
     from loaders.toast.order_store import OrderStore
     from loaders.toast.orders import ParsedPage, parse_page
-    from loaders.warehouse import RAW_DATASET, warehouse_path
+    from closeout.warehouse import RAW_DATASET, warehouse_path
     from sandboxes.http import dump_json
 
     now = datetime.now(timezone.utc)
@@ -73,7 +73,7 @@ LOAD: list[float] = []                  # 1-minute load average after the last b
 
 
 def timed_build(full_refresh: bool = False) -> float:
-    from posting.transform import PROJECT_DIR, run_build
+    from transform.build import PROJECT_DIR, run_build
 
     started = time.perf_counter()
     result = run_build(full_refresh=full_refresh, quiet=True)

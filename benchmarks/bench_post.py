@@ -42,9 +42,9 @@ def main() -> None:
     args = parser.parse_args()
 
     from loaders.pipeline import run_load
-    from posting.erps import ERPS, open_connector
+    from posting.connectors.registry import ERPS, open_connector
     from posting.post import post_journals
-    from posting.transform import run_build
+    from transform.build import run_build
     from sandboxes.serve import SandboxOptions, start
     from tests.erps import adapter
 

@@ -14,13 +14,13 @@ from datetime import date, datetime, timezone
 import dlt
 import duckdb
 
-from loaders.errors import WarehouseError
+from closeout.errors import WarehouseError
 from loaders.toast.source import LoadReport, LoadSession, toast_source, write_orders
 from loaders.toast.order_fetch import OrderFetchProcess
 from loaders.toast.order_store import OrderStore
 from loaders.toast.client import ClientOptions
-from loaders.token_store import TokenStore, fernet_from_env
-from loaders.warehouse import RAW_DATASET, state_dir, warehouse_path
+from closeout.token_store import TokenStore, fernet_from_env
+from closeout.warehouse import RAW_DATASET, state_dir, warehouse_path
 
 log = logging.getLogger("closeout.load")
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import click
 import duckdb
 
-from loaders.errors import CloseoutError
-from loaders.warehouse import RAW_DATASET, warehouse_path
-from posting.erps import ERP_NAMES, ERPS
+from closeout.errors import CloseoutError
+from closeout.warehouse import RAW_DATASET, warehouse_path
+from posting.connectors.registry import ERP_NAMES, ERPS
 
 
 @click.group()
@@ -106,7 +106,7 @@ def demo(days: int, locations: int, erp: str) -> None:
     Example: CLOSEOUT_DB=/tmp/demo.duckdb closeout demo --days 2 --erp intacct
     """
     from posting.commands import post_ready, print_post_report
-    from posting.transform import run_build
+    from transform.build import run_build
     from sandboxes.serve import SandboxOptions, start
 
     options = SandboxOptions(locations=locations)
@@ -152,7 +152,7 @@ def build(full_refresh: bool, select: tuple[str, ...]) -> None:
     nothing may be posted. Business warnings (unmapped lines, open checks, day not closed)
     only hold the journals they name; see the summary and `closeout mappings`.
     """
-    from posting.transform import run_build
+    from transform.build import run_build
 
     try:
         result = run_build(full_refresh=full_refresh, select=select)
@@ -170,7 +170,7 @@ def build(full_refresh: bool, select: tuple[str, ...]) -> None:
 def mappings(append: bool) -> None:
     """List every Toast category, revenue center, payment type, service charge, tax rate or
     job seen in the data with no mapping, and the seed row to add."""
-    from posting.mappings import append_stub_rows, unmapped_sources
+    from transform.mappings import append_stub_rows, unmapped_sources
 
     try:
         items = unmapped_sources()

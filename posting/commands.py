@@ -8,10 +8,10 @@ from datetime import date, timedelta
 import click
 import duckdb
 
-from loaders.errors import CloseoutError
-from loaders.warehouse import warehouse_path
+from closeout.errors import CloseoutError
+from closeout.warehouse import warehouse_path
 from posting.cli import _date_range, _print_build, _run_load, main
-from posting.erps import CONNECTABLE, ERPS
+from posting.connectors.registry import CONNECTABLE, ERPS
 from posting.post import PostReport, post_journals
 
 DATE = click.DateTime(["%Y-%m-%d"])
@@ -40,7 +40,7 @@ def post(erp: str | None, from_date, to_date) -> None:
 def run(erp: str | None) -> None:
     """load -> build -> post: what a scheduler calls. Exits 1 when anything failed or was held,
     after a one-screen summary."""
-    from posting.transform import run_build
+    from transform.build import run_build
 
     loaded = _run_load(None, None)
     try:
@@ -63,7 +63,7 @@ def run(erp: str | None) -> None:
 def replay(erp: str | None, journal_id: str) -> None:
     """Retry one failed journal after its cause is fixed, e.g.
     closeout replay b601e100-26a6-4cf6-ad6c-b2705d1213bc:2026-10-13:sales"""
-    from posting.erps import configured_erp
+    from posting.connectors.registry import configured_erp
     from posting.ledger import Ledger
 
     try:
@@ -87,7 +87,7 @@ def replay(erp: str | None, journal_id: str) -> None:
 def status(erp: str | None, from_date, to_date) -> None:
     """Journals by state for a date range: ready, held (with reasons), posted, adjusted, failed
     (with the ERP's message), pending (outcome unknown; the next post resolves it)."""
-    from posting.erps import configured_erp
+    from posting.connectors.registry import configured_erp
     from posting.status import journal_states
 
     try:
@@ -113,7 +113,7 @@ def status(erp: str | None, from_date, to_date) -> None:
 
 def post_ready(erp: str | None, dates: tuple[date, date] | None = None,
                journal_ids: tuple[str, ...] = ()) -> PostReport:
-    from posting.erps import configured_erp, open_connector
+    from posting.connectors.registry import configured_erp, open_connector
 
     try:
         target = configured_erp(erp)
@@ -172,7 +172,7 @@ def connect(erp: str, code: str | None) -> None:
 
     Example: closeout connect exact
     """
-    from posting.erps import connect_erp
+    from posting.connectors.registry import connect_erp
 
     try:
         connected = connect_erp(erp, code=code, echo=click.echo)

@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
-from posting.erp import ErpUnavailable
+from closeout.errors import ErpUnavailable
 
 _current: ContextVar[tuple[str, str] | None] = ContextVar("posting_journal", default=None)
 REDACTED = "***"

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import duckdb
 
-from posting.erp import Journal, Line
+from posting.connectors.contract import Journal, Line
 from posting.http import Exchange
 
 SCHEMA = "closeout_posting"

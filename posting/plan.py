@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import duckdb
 
-from posting.erp import Journal, Line
+from posting.connectors.contract import Journal, Line
 from posting.ledger import Ledger, Posting
 
 ZERO = Decimal("0.00")

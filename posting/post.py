@@ -14,8 +14,9 @@ from datetime import date
 
 import duckdb
 
-from loaders.warehouse import warehouse_path
-from posting.erp import Connector, ErpAuthError, ErpRefusal, ErpUnavailable
+from closeout.warehouse import warehouse_path
+from closeout.errors import ErpAuthError, ErpRefusal, ErpUnavailable
+from posting.connectors.contract import Connector
 from posting.failpoints import failpoint
 from posting.http import posting_journal
 from posting.ledger import Ledger

@@ -7,7 +7,7 @@ from datetime import date
 
 import duckdb
 
-from loaders.warehouse import warehouse_path
+from closeout.warehouse import warehouse_path
 from posting.ledger import DDL, SCHEMA
 
 

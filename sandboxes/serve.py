@@ -2,7 +2,7 @@
 
 Each ERP sandbox is a package `sandboxes/<erp>/` whose `__init__` offers `start(host, port)`
 (the sandbox and its running server) and `connector_env(sandbox, server)` (the settings that
-point closeout's connector at it); every ERP closeout posts to (posting.erps.ERPS) has one.
+point closeout's connector at it); every ERP closeout posts to (posting.connectors.registry.ERPS) has one.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from posting.erps import ERPS
+from posting.connectors.registry import ERPS
 from sandboxes.http import SandboxHTTPServer
 from sandboxes.toast.data import ToastDataset
 from sandboxes.toast.server import ToastSandbox, make_server

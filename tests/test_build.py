@@ -12,10 +12,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from loaders.errors import ConfigurationError
+from closeout.errors import ConfigurationError
 from loaders.pipeline import run_load
-from posting import transform
-from posting.mappings import append_stub_rows, unmapped_sources
+from transform import build as transform
+from transform.mappings import append_stub_rows, unmapped_sources
 
 # Old enough to be closed everywhere and past every late edit, and not loaded by other tests.
 HAND_DAY = (datetime.now(timezone.utc) - timedelta(days=100)).date()

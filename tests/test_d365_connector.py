@@ -12,10 +12,11 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from loaders.errors import ConfigurationError
-from loaders.token_store import TokenStore
+from closeout.errors import ConfigurationError
+from closeout.token_store import TokenStore
 from posting.connectors.d365 import D365Connector, D365Settings, header_description, voucher
-from posting.erp import ErpAuthError, ErpRefusal, ErpUnavailable, Journal, Line
+from closeout.errors import ErpAuthError, ErpRefusal, ErpUnavailable
+from posting.connectors.contract import Journal, Line
 from posting.http import ErpHttp, Exchange
 from sandboxes.d365.server import D365Sandbox, make_server
 

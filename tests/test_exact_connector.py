@@ -18,7 +18,8 @@ import pytest
 from cryptography.fernet import Fernet
 
 from posting.connectors.exact import ExactConnector, ExactSettings, line_description
-from posting.erp import ErpAuthError, ErpBudgetSpent, ErpRefusal, Journal, Line
+from closeout.errors import ErpAuthError, ErpBudgetSpent, ErpRefusal
+from posting.connectors.contract import Journal, Line
 from posting.http import ErpHttp, Exchange
 from posting.oauth import RotatingTokenStore
 from sandboxes.exact.server import ExactSandbox, make_server

@@ -23,8 +23,9 @@ from cryptography.fernet import Fernet
 
 from posting.cli import main
 from posting.connectors.freshbooks import FreshBooksConnector, FreshBooksSettings
-from posting.erp import ErpRefusal, ErpUnavailable, Journal, Line
-from posting.erps import connect_erp
+from closeout.errors import ErpRefusal, ErpUnavailable
+from posting.connectors.contract import Journal, Line
+from posting.connectors.registry import connect_erp
 from posting.http import ErpHttp
 from posting.oauth import RotatingTokenStore
 from sandboxes import freshbooks

@@ -12,10 +12,11 @@ import httpx
 import pytest
 
 import sandboxes.infor as infor_sandbox
-from loaders.errors import ConfigurationError
+from closeout.errors import ConfigurationError
 from posting.connectors.infor import (IonApiCredentials, InforConnector, InforSettings,
                                       amount_text, batch_key, parse_layout)
-from posting.erp import ErpAuthError, ErpRefusal, Journal, Line
+from closeout.errors import ErpAuthError, ErpRefusal
+from posting.connectors.contract import Journal, Line
 from posting.http import ErpHttp, Exchange
 from tests.erps import infor as adapter
 

@@ -10,10 +10,11 @@ from decimal import Decimal
 import pytest
 from cryptography.fernet import Fernet
 
-from loaders.errors import ConfigurationError
-from loaders.token_store import TokenStore
+from closeout.errors import ConfigurationError
+from closeout.token_store import TokenStore
 from posting.connectors.intacct import IntacctConnector, IntacctSettings
-from posting.erp import ErpAuthError, ErpRefusal, ErpUnavailable, Journal, Line
+from closeout.errors import ErpAuthError, ErpRefusal, ErpUnavailable
+from posting.connectors.contract import Journal, Line
 from posting.http import ErpHttp, Exchange
 from sandboxes.intacct.server import GATEWAY_PATH, IntacctSandbox, make_server
 from tests.test_intacct_sandbox import Gateway, element, field

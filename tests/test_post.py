@@ -21,9 +21,9 @@ from click.testing import CliRunner
 from tests.erps import ERPS, ErpLine, adapter, erp_documents, net_by_account
 from loaders.pipeline import run_load
 from loaders.toast.windows import current_business_date
-from posting import transform
+from transform import build as transform
 from posting.cli import main
-from posting.erps import open_connector
+from posting.connectors.registry import open_connector
 from posting.post import post_journals
 
 ROOT = Path(__file__).resolve().parents[1]

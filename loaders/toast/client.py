@@ -20,7 +20,7 @@ from tenacity import (
     wait_random,
 )
 
-from loaders.errors import (
+from closeout.errors import (
     ConfigurationError,
     ToastAuthError,
     ToastRefusal,
@@ -29,7 +29,7 @@ from loaders.errors import (
 )
 from loaders.toast import settings
 from loaders.toast.jsontext import BrokenArray, decode, split_array
-from loaders.token_store import TokenStore
+from closeout.token_store import TokenStore
 
 log = logging.getLogger("closeout.toast")
 

@@ -33,11 +33,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from loaders.errors import CloseoutError
+from closeout.errors import CloseoutError
 from loaders.toast.client import ClientOptions, TokenGrant, ToastClient
 from loaders.toast.orders import OrderBatch, ParsedPage, parse_page
 from loaders.toast.windows import Window
-from loaders.token_store import TokenStore, fernet_from_env
+from closeout.token_store import TokenStore, fernet_from_env
 
 log = logging.getLogger("closeout.toast")
 

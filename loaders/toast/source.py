@@ -16,7 +16,7 @@ from typing import Any
 import dlt
 import pyarrow as pa
 
-from loaders.errors import CloseoutError, ToastAuthError
+from closeout.errors import CloseoutError, ToastAuthError
 from loaders.toast import settings
 from loaders.toast.client import ClientOptions, ToastClient
 from loaders.toast.handover import ByteBoundedQueue
@@ -25,7 +25,7 @@ from loaders.toast.order_fetch import FetchWork, OrderFetchProcess
 from loaders.toast.order_store import OrderStore
 from loaders.toast.orders import REJECT_SCHEMA, OrderBatch, business_date, reject_row, toast_time
 from loaders.toast.windows import Window, business_dates, plan
-from loaders.token_store import TokenStore
+from closeout.token_store import TokenStore
 
 log = logging.getLogger("closeout.toast")
 

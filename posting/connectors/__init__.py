@@ -1,1 +1,1 @@
-"""One module per ERP, each implementing posting.erp.Connector."""
+"""One module per ERP, each implementing posting.connectors.contract.Connector."""

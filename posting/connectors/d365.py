@@ -25,9 +25,10 @@ from urllib.parse import quote
 import httpx
 import orjson
 
-from loaders.errors import ConfigurationError
-from loaders.token_store import TokenStore, fernet_from_env
-from posting.erp import ErpAuthError, ErpError, ErpRefusal, Journal, Line
+from closeout.errors import ConfigurationError
+from closeout.token_store import TokenStore, fernet_from_env
+from closeout.errors import ErpAuthError, ErpError, ErpRefusal
+from posting.connectors.contract import Journal, Line
 from posting.failpoints import failpoint
 from posting.http import ErpHttp
 
@@ -426,7 +427,7 @@ def _default_token_store() -> TokenStore | None:
     fernet = fernet_from_env()
     if fernet is None:
         return None
-    from loaders.warehouse import state_dir
+    from closeout.warehouse import state_dir
 
     return TokenStore(state_dir() / "tokens.enc", fernet)
 
@@ -483,5 +484,5 @@ def _odata_message_text(text: str) -> str:
 
 
 def open_connector(http: ErpHttp) -> D365Connector:
-    """The connector with its settings from the environment / dlt config (posting.erps)."""
+    """The connector with its settings from the environment / dlt config (posting.connectors.registry)."""
     return D365Connector(D365Settings.from_config(), http)

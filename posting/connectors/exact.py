@@ -34,9 +34,9 @@ from urllib.parse import parse_qs, quote, urlsplit
 import httpx
 import orjson
 
-from loaders.errors import ConfigurationError
-from posting.erp import (ErpAuthError, ErpBudgetSpent, ErpRefusal, ErpUnavailable, Journal,
-                         Line)
+from closeout.errors import ConfigurationError
+from closeout.errors import ErpAuthError, ErpBudgetSpent, ErpRefusal, ErpUnavailable
+from posting.connectors.contract import Journal, Line
 from posting.failpoints import failpoint
 from posting.http import ErpHttp
 from posting.oauth import (OAuthTokens, RotatingTokenStore, authorization_url, fresh_access_token,
@@ -493,5 +493,5 @@ def _error_message(response: httpx.Response) -> str:
 
 
 def open_connector(http: ErpHttp) -> ExactConnector:
-    """The connector with its settings from the environment / dlt config (posting.erps)."""
+    """The connector with its settings from the environment / dlt config (posting.connectors.registry)."""
     return ExactConnector(ExactSettings.from_config(), http)

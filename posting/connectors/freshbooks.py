@@ -35,9 +35,10 @@ from decimal import Decimal
 
 import httpx
 
-from loaders.errors import ConfigurationError
+from closeout.errors import ConfigurationError
 from posting.connectors.freshbooks_invoice import invoice_for
-from posting.erp import ErpAuthError, ErpRefusal, ErpUnavailable, Journal, Line
+from closeout.errors import ErpAuthError, ErpRefusal, ErpUnavailable
+from posting.connectors.contract import Journal, Line
 from posting.failpoints import failpoint
 from posting.http import ErpHttp
 from posting.oauth import (OAuthTokens, RotatingTokenStore, authorization_url,
@@ -546,7 +547,7 @@ def _amount(amount: Decimal) -> str:
 
 
 def open_connector(http: ErpHttp) -> FreshBooksConnector:
-    """The connector with its settings from the environment / dlt config (posting.erps)."""
+    """The connector with its settings from the environment / dlt config (posting.connectors.registry)."""
     return FreshBooksConnector(FreshBooksSettings.from_config(), http)
 
 

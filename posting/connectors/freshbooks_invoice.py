@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from posting.erp import Journal, Line
+from posting.connectors.contract import Journal, Line
 
 ZERO = Decimal("0.00")
 TENDER_KINDS = ("tender", "tenders")

@@ -34,8 +34,9 @@ from urllib.parse import quote_plus
 
 import httpx
 
-from loaders.errors import ConfigurationError
-from posting.erp import ErpAuthError, ErpRefusal, ErpUnavailable, Journal, Line
+from closeout.errors import ConfigurationError
+from closeout.errors import ErpAuthError, ErpRefusal, ErpUnavailable
+from posting.connectors.contract import Journal, Line
 from posting.failpoints import failpoint
 from posting.http import ErpHttp
 
@@ -474,5 +475,5 @@ def _first_problem(results: list[_Result], journal: Journal) -> str | None:
 
 
 def open_connector(http: ErpHttp) -> InforConnector:
-    """The connector with its settings from the environment / dlt config (posting.erps)."""
+    """The connector with its settings from the environment / dlt config (posting.connectors.registry)."""
     return InforConnector(InforSettings.from_config(), http)

@@ -27,9 +27,10 @@ from decimal import Decimal
 
 import httpx
 
-from loaders.errors import ConfigurationError
-from loaders.token_store import TokenStore, fernet_from_env
-from posting.erp import ErpAuthError, ErpRefusal, ErpUnavailable, Journal, Line
+from closeout.errors import ConfigurationError
+from closeout.token_store import TokenStore, fernet_from_env
+from closeout.errors import ErpAuthError, ErpRefusal, ErpUnavailable
+from posting.connectors.contract import Journal, Line
 from posting.http import ErpHttp
 
 DEFAULT_ENDPOINT = "https://api.intacct.com/ia/xml/xmlgw.phtml"
@@ -409,7 +410,7 @@ def _default_store() -> TokenStore | None:
     fernet = fernet_from_env()
     if fernet is None:
         return None
-    from loaders.warehouse import state_dir
+    from closeout.warehouse import state_dir
 
     return TokenStore(state_dir() / "tokens.enc", fernet)
 
@@ -512,5 +513,5 @@ def _timeout(text: str | None) -> float:
 
 
 def open_connector(http: ErpHttp) -> IntacctConnector:
-    """The connector with its settings from the environment / dlt config (posting.erps)."""
+    """The connector with its settings from the environment / dlt config (posting.connectors.registry)."""
     return IntacctConnector(IntacctSettings.from_config(), http)

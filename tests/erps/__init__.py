@@ -18,7 +18,7 @@ import importlib
 from dataclasses import dataclass
 from decimal import Decimal
 
-from posting.erps import ERPS  # noqa: F401 - the ERPs the tests run for
+from posting.connectors.registry import ERPS  # noqa: F401 - the ERPs the tests run for
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import duckdb
 
-from loaders.errors import ConfigurationError
-from loaders.warehouse import RAW_DATASET, warehouse_path
+from closeout.errors import ConfigurationError
+from closeout.warehouse import RAW_DATASET, warehouse_path
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_DIR = ROOT / "dbt_project"

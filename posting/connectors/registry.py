@@ -11,8 +11,8 @@ import importlib
 import os
 from collections.abc import Callable
 
-from loaders.errors import ConfigurationError
-from posting.erp import Connector
+from closeout.errors import ConfigurationError
+from posting.connectors.contract import Connector
 from posting.http import ErpHttp
 from posting.ledger import Ledger
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from loaders.errors import ConfigurationError
+from closeout.errors import ConfigurationError
 
 KEY_VARIABLE = "CLOSEOUT_SECRET_KEY"
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import duckdb
 
-from loaders.warehouse import warehouse_path
-from posting.transform import PROJECT_DIR
+from closeout.warehouse import warehouse_path
+from transform.build import PROJECT_DIR
 
 UNMAPPED_RELATION = "finance.unmapped_sources"
 

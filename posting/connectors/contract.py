@@ -13,9 +13,6 @@ from decimal import Decimal
 from typing import Protocol
 from collections.abc import Sequence
 
-from loaders.errors import CloseoutError
-
-
 @dataclass(frozen=True)
 class Line:
     number: int                  # 1.. within the journal
@@ -55,29 +52,6 @@ class Journal:
     @property
     def total_credit(self) -> Decimal:
         return sum((line.credit for line in self.lines), Decimal(0))
-
-
-class ErpError(CloseoutError):
-    """Raised by connectors; the message is what the operator reads (the ERP's own words)."""
-
-
-class ErpRefusal(ErpError):
-    """The ERP rejected this journal (validation, mapping, closed period). Not retried: the
-    journal is marked failed with this message until `closeout replay` after the fix."""
-
-
-class ErpUnavailable(ErpError):
-    """The ERP could not be reached or kept answering 429/5xx past the retry budget. The
-    journal stays unposted and the next run tries again."""
-
-
-class ErpBudgetSpent(ErpUnavailable):
-    """The ERP's request budget (e.g. Exact's calls per day) is nearly spent: stop cleanly
-    before it is, and let the next run after the reset carry on from where this one stopped."""
-
-
-class ErpAuthError(ErpError):
-    """Credentials or configuration were refused: no journal can be posted; stop the run."""
 
 
 class Connector(Protocol):

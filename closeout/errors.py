@@ -1,0 +1,82 @@
+"""closeout's exceptions: every one an operator can see, and what to do about it.
+
+    CloseoutError                 anything closeout reports to the operator; never a traceback
+    ├── ConfigurationError        a setting, secret or seed is missing or wrong: fix it, run again
+    ├── WarehouseError            the DuckDB file could not be read or written (busy, full, locked):
+    │                             wait for the other run or free the file, run again
+    ├── ToastError                the Toast side of a load; the failed location resumes next run
+    │   ├── ToastTransportError   network failure (connect, reset, timeout) after retries
+    │   ├── ToastAuthError        Toast refused the client credentials: fix them in the secrets
+    │   ├── ToastRefusal          Toast answered 4xx: the request or the data is wrong
+    │   └── ToastUnavailable      Toast kept answering 5xx or 429 past the retry budget
+    └── ErpError                  the ERP side of a post; the message is the ERP's own words
+        ├── ErpRefusal            the ERP rejected one journal: fix the cause, `closeout replay`
+        ├── ErpUnavailable        unreachable or 429/5xx past the retry budget: next run retries
+        │   └── ErpBudgetSpent    the ERP's call budget is nearly spent: next run after its reset
+        └── ErpAuthError          credentials or configuration refused: fix them; nothing posts
+
+Transport failures are kept apart from the other side's refusals: the first are worth retrying
+on the next run as they are, the second need somebody to change something.
+"""
+
+from __future__ import annotations
+
+
+class CloseoutError(Exception):
+    """Base class; its message says what went wrong and what to do about it."""
+
+
+class ConfigurationError(CloseoutError):
+    """A setting, secret or seed is missing or wrong."""
+
+
+class WarehouseError(CloseoutError):
+    """The DuckDB warehouse could not be read or written."""
+
+
+class ToastError(CloseoutError):
+    def __init__(self, message: str, *, restaurant: str | None = None, url: str | None = None):
+        super().__init__(message)
+        self.restaurant = restaurant
+        self.url = url
+
+
+class ToastTransportError(ToastError):
+    pass
+
+
+class ToastAuthError(ToastError):
+    pass
+
+
+class ToastRefusal(ToastError):
+    def __init__(self, message: str, *, status: int, **context):
+        super().__init__(message, **context)
+        self.status = status
+
+
+class ToastUnavailable(ToastError):
+    pass
+
+
+class ErpError(CloseoutError):
+    """Raised by connectors; the message is what the operator reads (the ERP's own words)."""
+
+
+class ErpRefusal(ErpError):
+    """The ERP rejected this journal (validation, mapping, closed period). Not retried: the
+    journal is marked failed with this message until `closeout replay` after the fix."""
+
+
+class ErpUnavailable(ErpError):
+    """The ERP could not be reached or kept answering 429/5xx past the retry budget. The
+    journal stays unposted and the next run tries again."""
+
+
+class ErpBudgetSpent(ErpUnavailable):
+    """The ERP's request budget (e.g. Exact's calls per day) is nearly spent: stop cleanly
+    before it is, and let the next run after the reset carry on from where this one stopped."""
+
+
+class ErpAuthError(ErpError):
+    """Credentials or configuration were refused: no journal can be posted; stop the run."""
