@@ -66,3 +66,29 @@ def _state(business_date, location, journal_type, status, hold_reasons, version,
     else:
         state, detail = "posted", document_id or "no amount to post"
     return JournalState(business_date, location, journal_type, state, detail)
+
+
+@dataclass(frozen=True)
+class BuiltJournals:
+    """What a build left for posting: journals per status, and the newest held ones."""
+
+    counts: dict[str, int]
+    held: list[tuple[str, str]]  # (journal_id, hold_reasons), newest business date first
+
+
+def built_journals(held_limit: int = 20) -> BuiltJournals | None:
+    """The journals mart summarised, or None when the warehouse has no journals yet."""
+    try:
+        with duckdb.connect(str(warehouse_path()), read_only=True) as con:
+            counts = con.execute(
+                "select status, count(*) from finance.journals group by 1 order by 1"
+            ).fetchall()
+            held = con.execute(
+                """
+                select journal_id, hold_reasons from finance.journals where status = 'held'
+                order by business_date desc, journal_id limit ?""",
+                [held_limit],
+            ).fetchall()
+    except duckdb.Error:
+        return None
+    return BuiltJournals(dict(counts), held)

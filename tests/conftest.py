@@ -50,7 +50,7 @@ def start_sandbox(tmp_path: Path, *, locations: int = 3, orders_per_day: int = 4
                   seed: int = 7, rate_limits: bool = True) -> tuple[subprocess.Popen,
                                                                     ToastSandboxProcess]:
     ready = tmp_path / f"sandbox-{time.monotonic_ns()}.json"
-    args = [sys.executable, "-m", "posting.cli", "sandbox", "--port", "0", "--ready-file",
+    args = [sys.executable, "-m", "cli", "sandbox", "--port", "0", "--ready-file",
             str(ready), "--seed", str(seed), "--locations", str(locations), "--orders-per-day",
             str(orders_per_day), "--rate-limits" if rate_limits else "--no-rate-limits"]
     process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

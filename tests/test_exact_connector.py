@@ -316,7 +316,7 @@ def test_post_stops_when_the_daily_budget_runs_out_and_the_next_day_posts_the_re
         toast_env, warehouse, monkeypatch):
     from click.testing import CliRunner
 
-    from posting.cli import main
+    from cli.main import main
     from tests.test_post import DAY, ledger, load_and_build, ready_journals
 
     toast_env.erp_control("exact", "reset")
@@ -369,7 +369,7 @@ def test_closeout_connect_exact_follows_the_consent_and_stores_the_token(toast_e
                 and k != "ERP__EXACT__INITIAL_REFRESH_TOKEN"})
     env.update(ERP__EXACT__REDIRECT_URI=redirect, PYTHONPATH=str(ROOT),
                CLOSEOUT_SECRET_KEY=Fernet.generate_key().decode())
-    process = subprocess.Popen([sys.executable, "-m", "posting.cli", "connect", "exact"],
+    process = subprocess.Popen([sys.executable, "-m", "cli", "connect", "exact"],
                                cwd=os.getcwd(), env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     try:

@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 from cryptography.fernet import Fernet
 
-from posting.cli import main
+from cli.main import main
 from posting.connectors.freshbooks import FreshBooksConnector, FreshBooksSettings
 from closeout.errors import ErpRefusal, ErpUnavailable
 from posting.connectors.contract import Journal, Line
@@ -344,7 +344,7 @@ def test_connect_receives_the_code_on_the_loopback_redirect(fb, monkeypatch):
 
 def test_connect_takes_the_pasted_address_for_an_https_redirect(fb, monkeypatch):
     monkeypatch.delenv("ERP__FRESHBOOKS__INITIAL_REFRESH_TOKEN")
-    run = subprocess.Popen([sys.executable, "-m", "posting.cli", "connect", "freshbooks"],
+    run = subprocess.Popen([sys.executable, "-m", "cli", "connect", "freshbooks"],
                            cwd=os.getcwd(), env={**os.environ, "PYTHONPATH": str(ROOT)},
                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            text=True)

@@ -267,7 +267,7 @@ def test_closeout_post_with_one_bad_line_fails_that_journal_alone_and_replay_pos
     `closeout replay` posts it exactly once."""
     from click.testing import CliRunner
 
-    from posting.cli import main
+    from cli.main import main
     from tests.test_post import load_and_build, query
 
     toast_env.erp_control("infor", "reset")

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from loaders.pipeline import run_load
 from loaders.toast.client import ClientOptions
 from loaders.toast.windows import current_business_date, toast_format
-from posting.cli import main
+from cli.main import main
 from sandboxes.toast.data import ToastDataset
 
 FAST_RETRIES = ClientOptions(attempts=3, backoff_initial=0.01, backoff_max=0.05)

@@ -22,7 +22,7 @@ from tests.erps import ERPS, ErpLine, adapter, erp_documents, net_by_account
 from loaders.pipeline import run_load
 from loaders.toast.windows import current_business_date
 from transform import build as transform
-from posting.cli import main
+from cli.main import main
 from posting.connectors.registry import open_connector
 from posting.post import post_journals
 
@@ -162,7 +162,7 @@ def _post_process(erp: str, failpoint: str | None = None) -> subprocess.Complete
     env = {k: v for k, v in os.environ.items() if k != "CLOSEOUT_FAILPOINT"}
     if failpoint:
         env["CLOSEOUT_FAILPOINT"] = failpoint
-    return subprocess.run([sys.executable, "-m", "posting.cli", "post", "--erp", erp],
+    return subprocess.run([sys.executable, "-m", "cli", "post", "--erp", erp],
                           cwd=os.getcwd(), env={**env, "PYTHONPATH": str(ROOT)},
                           capture_output=True, text=True, timeout=120)
 

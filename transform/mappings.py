@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from closeout.errors import WarehouseError
 from closeout.warehouse import warehouse_path
 from transform.build import PROJECT_DIR
 
@@ -26,12 +27,17 @@ class Unmapped:
 
 
 def unmapped_sources() -> list[Unmapped]:
-    with duckdb.connect(str(warehouse_path()), read_only=True) as con:
-        rows = con.execute(f"""
-            select distinct restaurant_guid, source_kind, source_guid, source_name, seed_file,
-                   suggested_row
-            from {UNMAPPED_RELATION}
-            order by seed_file, source_kind, source_name, restaurant_guid""").fetchall()
+    """Every Toast source seen in the data with no mapping, and the seed row to add."""
+    try:
+        with duckdb.connect(str(warehouse_path()), read_only=True) as con:
+            rows = con.execute(f"""
+                select distinct restaurant_guid, source_kind, source_guid, source_name,
+                       seed_file, suggested_row
+                from {UNMAPPED_RELATION}
+                order by seed_file, source_kind, source_name, restaurant_guid""").fetchall()
+    except duckdb.CatalogException as exc:
+        raise WarehouseError(f"No {UNMAPPED_RELATION} model in the warehouse yet: run "
+                             "`closeout build` first.") from exc
     return [Unmapped(*row) for row in rows]
 
 

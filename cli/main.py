@@ -1,0 +1,77 @@
+"""The `closeout` group, and where errors become messages and exit codes."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+import duckdb
+
+from cli import build, keys, load, post, run, sandbox
+from closeout import __version__
+from closeout.errors import CloseoutError
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def operator_error(exc: BaseException) -> CloseoutError | None:
+    """The CloseoutError behind `exc`, also when a library (dlt, dbt) wrapped it in its own."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, CloseoutError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _warehouse_message(exc: duckdb.Error) -> str | None:
+    text = str(exc)
+    if isinstance(exc, duckdb.IOException) and "lock" in text.lower():
+        return ("The warehouse is in use by another closeout run (DuckDB allows one writer); "
+                f"wait for it to finish and run again. ({text.splitlines()[0]})")
+    if isinstance(exc, duckdb.CatalogException):
+        return f"The warehouse has not been built yet: run `closeout build` first. ({text})"
+    return None
+
+
+class CloseoutGroup(click.Group):
+    """Turns operator-facing errors into `Error: <message>` and exit code 1, in one place."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except duckdb.Error as exc:
+            message = _warehouse_message(exc)
+            if message is None:
+                raise
+            raise click.ClickException(message) from exc
+        except Exception as exc:
+            cause = operator_error(exc)
+            if cause is None:
+                raise
+            raise click.ClickException(str(cause)) from exc
+
+
+@click.group(cls=CloseoutGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "-V", "--version", prog_name="closeout")
+@click.option("-v", "--verbose", is_flag=True, help="Log what closeout is doing.")
+def main(verbose: bool) -> None:
+    """closeout: Toast closed business days -> balanced daily sales journals in the ERP.
+
+    The warehouse is the DuckDB file named by CLOSEOUT_DB (default ./closeout.duckdb).
+
+    \b
+    Example:
+        closeout run            # load -> build -> post, what a scheduler calls
+        closeout status         # what posted, what is held and why
+    """
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+
+for command in (load.load, build.build, build.mappings, post.post, run.run, post.status,
+                post.replay, run.demo, sandbox.sandbox, post.connect, keys.keygen):
+    main.add_command(command)
