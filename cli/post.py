@@ -73,9 +73,9 @@ def status(erp: str | None, from_date, to_date) -> None:
 @erp_option
 @click.argument("journal_id")
 def replay(erp: str | None, journal_id: str) -> None:
-    """Retry one failed journal after its cause is fixed.
+    """Resend a failed journal after the fix.
 
-    The same key and the same lines are sent again.
+    Retries one journal the ERP refused, once its cause is fixed: the same key and the same lines are sent again.
 
     \b
     Example:

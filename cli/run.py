@@ -47,7 +47,7 @@ def run(erp: str | None) -> None:
 @click.option("--erp", type=click.Choice(ERPS), default="d365",
               show_default=True, help="Which ERP sandbox to post to.")
 def demo(days: int, locations: int, erp: str) -> None:
-    """End to end on the sandboxes, into a local file.
+    """End to end on the sandboxes, in a local file.
 
     Starts the Toast and ERP sandboxes, loads DAYS business dates ending a week ago for every
     location into CLOSEOUT_DB, builds the journals and posts the ready ones to the ERP
