@@ -3,6 +3,7 @@
 
     python3 tasks.py demo      # the main job on the embedded sandboxes and a local DuckDB file
     python3 tasks.py test      # the whole test suite
+    python3 tasks.py lint      # ruff (lint and format), sqlfluff for the dbt SQL, dbt parse
     python3 tasks.py bench     # the loader benchmark (prints figures against the targets)
     python3 tasks.py bench-build   # the dbt build benchmark (a new day on 0 vs 365 days)
     python3 tasks.py bench-post    # the posting benchmark (1,000 journals to each ERP sandbox)
@@ -17,6 +18,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -45,13 +47,37 @@ def run(args, **kwargs) -> None:
         raise SystemExit(completed.returncode)
 
 
+def lint(fix: bool = False) -> None:
+    """Every check must pass; with --fix, ruff and sqlfluff rewrite what they can first."""
+    if fix:
+        run([BIN / "ruff", "check", "--fix", "."])
+        run([BIN / "ruff", "format", "."])
+        run([BIN / "sqlfluff", "fix", "--quiet", *SQL_PATHS])
+    run([BIN / "ruff", "check", "."])
+    run([BIN / "ruff", "format", "--check", "."])
+    run([BIN / "sqlfluff", "lint", *SQL_PATHS])
+    with tempfile.TemporaryDirectory() as scratch:
+        # dbt parse checks every model, macro and yml file without touching the warehouse.
+        env = {**os.environ, "DBT_TARGET_PATH": scratch, "DBT_LOG_PATH": scratch,
+               "CLOSEOUT_DB": os.path.join(scratch, "parse.duckdb")}
+        run([BIN / "dbt", "parse", "--quiet", "--project-dir", "dbt_project", "--profiles-dir",
+             "."], env=env)
+    print("lint: clean")
+
+
+SQL_PATHS = ["dbt_project/models", "dbt_project/tests", "dbt_project/macros"]
+TASKS = {"demo", "test", "lint", "bench", "bench-build", "bench-post"}
+
+
 def main(argv: list[str]) -> None:
-    if not argv or argv[0] not in {"demo", "test", "bench", "bench-build", "bench-post"}:
+    if not argv or argv[0] not in TASKS:
         raise SystemExit(__doc__)
     ensure_environment()
     task, rest = argv[0], argv[1:]
     if task == "demo":
         run([BIN / "closeout", "demo", *rest])
+    elif task == "lint":
+        lint(fix="--fix" in rest)
     elif task == "test":
         run([BIN / "python", "-m", "pytest", *rest])
     elif task == "bench":
