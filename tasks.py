@@ -58,10 +58,24 @@ def lint(fix: bool = False) -> None:
     run([BIN / "sqlfluff", "lint", *SQL_PATHS])
     with tempfile.TemporaryDirectory() as scratch:
         # dbt parse checks every model, macro and yml file without touching the warehouse.
-        env = {**os.environ, "DBT_TARGET_PATH": scratch, "DBT_LOG_PATH": scratch,
-               "CLOSEOUT_DB": os.path.join(scratch, "parse.duckdb")}
-        run([BIN / "dbt", "parse", "--quiet", "--project-dir", "dbt_project", "--profiles-dir",
-             "."], env=env)
+        env = {
+            **os.environ,
+            "DBT_TARGET_PATH": scratch,
+            "DBT_LOG_PATH": scratch,
+            "CLOSEOUT_DB": os.path.join(scratch, "parse.duckdb"),
+        }
+        run(
+            [
+                BIN / "dbt",
+                "parse",
+                "--quiet",
+                "--project-dir",
+                "dbt_project",
+                "--profiles-dir",
+                ".",
+            ],
+            env=env,
+        )
     print("lint: clean")
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import start_sandbox, stop
+from tests.conftest import start_sandbox, stop  # noqa: E402 (after the sys.path line)
 
 TARGET_RATIO = 1.5
 
@@ -32,17 +32,20 @@ def extracted_at(day: date, now: datetime) -> datetime:
     """When a nightly load would have read the day: the next morning (never after now). The
     history is written in minutes, but after a year it was loaded night by night, and dbt's
     tests check the rows of recent loads only (var toast_test_days)."""
-    return min(now, datetime.combine(day + timedelta(days=1), datetime.min.time(),
-                                     timezone.utc) + timedelta(hours=12))
+    return min(
+        now,
+        datetime.combine(day + timedelta(days=1), datetime.min.time(), timezone.utc)
+        + timedelta(hours=12),
+    )
 
 
 def write_orders(dataset, days: list[date], nightly: bool = False) -> int:
     """Orders of `days` for every location, through the loader's parser and order store into
     toast_raw.orders, one commit a day as the nightly loads made them."""
+    from closeout.warehouse import RAW_DATASET, warehouse_path
     from loaders.pipeline import duckdb_memory_limit
     from loaders.toast.order_store import OrderStore
     from loaders.toast.orders import ParsedPage, parse_page
-    from closeout.warehouse import RAW_DATASET, warehouse_path
     from sandboxes.http import dump_json
 
     now = datetime.now(timezone.utc)
@@ -58,7 +61,7 @@ def write_orders(dataset, days: list[date], nightly: bool = False) -> int:
                 parsed = ParsedPage()
                 page = docs.page(0, len(docs))
                 for start in range(0, len(page), 100):
-                    body = b"[" + b",".join(dump_json(d) for d in page[start:start + 100]) + b"]"
+                    body = b"[" + b",".join(dump_json(d) for d in page[start : start + 100]) + b"]"
                     parse_page(body, loc.guid, "bench", loaded_at, into=parsed)
                 pages.append(parsed)
                 total += parsed.order_count
@@ -68,8 +71,8 @@ def write_orders(dataset, days: list[date], nightly: bool = False) -> int:
     return total
 
 
-SLOWEST: list[tuple[float, str]] = []   # the slowest nodes of the last build
-LOAD: list[float] = []                  # 1-minute load average after the last build
+SLOWEST: list[tuple[float, str]] = []  # the slowest nodes of the last build
+LOAD: list[float] = []  # 1-minute load average after the last build
 
 
 def timed_build(full_refresh: bool = False) -> float:
@@ -82,20 +85,24 @@ def timed_build(full_refresh: bool = False) -> float:
         raise SystemExit(f"dbt build failed: {[(p.name, p.message) for p in result.errors]}")
     target = Path(os.environ.get("DBT_TARGET_PATH") or PROJECT_DIR / "target")
     results = json.loads((target / "run_results.json").read_text())["results"]
-    SLOWEST[:] = sorted(((r["execution_time"], r["unique_id"]) for r in results),
-                        reverse=True)[:8]
-    LOAD[:] = [os.getloadavg()[0]]   # other work on this (2-core) machine slows the figure
+    SLOWEST[:] = sorted(((r["execution_time"], r["unique_id"]) for r in results), reverse=True)[:8]
+    LOAD[:] = [os.getloadavg()[0]]  # other work on this (2-core) machine slows the figure
     return seconds
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--locations", type=int, default=10)
     parser.add_argument("--orders", type=int, default=300, help="orders per location and day")
     parser.add_argument("--days", type=int, default=365, help="days of history")
-    parser.add_argument("--keep", type=Path, metavar="DIR",
-                        help="build in DIR and keep the warehouses there (to look into them)")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="build in DIR and keep the warehouses there (to look into them)",
+    )
     args = parser.parse_args()
 
     from sandboxes.toast.data import ToastDataset
@@ -103,16 +110,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.keep or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        process, sandbox = start_sandbox(workdir, locations=args.locations,
-                                         orders_per_day=args.orders, rate_limits=False)
+        process, sandbox = start_sandbox(
+            workdir, locations=args.locations, orders_per_day=args.orders, rate_limits=False
+        )
         new_day = datetime.now(timezone.utc).date() - timedelta(days=30)
         history = [new_day - timedelta(days=n) for n in range(args.days, 0, -1)]
-        dataset = ToastDataset(seed=sandbox.seed, location_count=args.locations,
-                               orders_per_day=args.orders, history_days=args.days + 40)
+        dataset = ToastDataset(
+            seed=sandbox.seed,
+            location_count=args.locations,
+            orders_per_day=args.orders,
+            history_days=args.days + 40,
+        )
         try:
-            os.environ.update(SOURCES__TOAST__BASE_URL=sandbox.url,
-                              SOURCES__TOAST__CLIENT_ID=sandbox.client_id,
-                              SOURCES__TOAST__CLIENT_SECRET=sandbox.client_secret)
+            os.environ.update(
+                SOURCES__TOAST__BASE_URL=sandbox.url,
+                SOURCES__TOAST__CLIENT_ID=sandbox.client_id,
+                SOURCES__TOAST__CLIENT_SECRET=sandbox.client_secret,
+            )
             figures = {}
             for name, days in (("empty", []), ("history", history)):
                 os.environ["CLOSEOUT_DB"] = str(workdir / f"{name}.duckdb")
@@ -120,8 +134,9 @@ def main() -> None:
 
                 # Restaurants and configuration through the real loader, for a day before the
                 # sandbox's history (so no orders).
-                assert run_load(business_date_range=(new_day - timedelta(days=args.days + 5),) * 2
-                                ).ok
+                assert run_load(
+                    business_date_range=(new_day - timedelta(days=args.days + 5),) * 2
+                ).ok
                 written = write_orders(dataset, days, nightly=True) if days else 0
                 if days:
                     figures["full"] = timed_build(full_refresh=True)
@@ -142,17 +157,24 @@ def main() -> None:
 
     ratio = figures["history"] / figures["empty"]
     print(f"Build benchmark: {args.locations} locations x {args.orders} orders/day")
+
     def nights(name: str) -> str:
         return " and ".join(f"{seconds:.1f}" for seconds in figures[f"{name}_nights"])
 
-    print(f"  one new day on 0 days of history     {figures['empty']:>8.1f} s   "
-          f"(best of {nights('empty')} s; {figures['new_orders']:,} new orders; "
-          f"load average {figures['empty_load']:.1f})")
-    print(f"  one new day on {args.days} days of history   {figures['history']:>8.1f} s   "
-          f"(best of {nights('history')} s; {figures['history_orders']:,} orders of history; "
-          f"load average {figures['history_load']:.1f})")
-    print(f"  ratio                                {ratio:>8.2f}     target <= {TARGET_RATIO}  "
-          f"{'MET' if ratio <= TARGET_RATIO else 'MISSED'}")
+    print(
+        f"  one new day on 0 days of history     {figures['empty']:>8.1f} s   "
+        f"(best of {nights('empty')} s; {figures['new_orders']:,} new orders; "
+        f"load average {figures['empty_load']:.1f})"
+    )
+    print(
+        f"  one new day on {args.days} days of history   {figures['history']:>8.1f} s   "
+        f"(best of {nights('history')} s; {figures['history_orders']:,} orders of history; "
+        f"load average {figures['history_load']:.1f})"
+    )
+    print(
+        f"  ratio                                {ratio:>8.2f}     target <= {TARGET_RATIO}  "
+        f"{'MET' if ratio <= TARGET_RATIO else 'MISSED'}"
+    )
     print(f"  full rebuild of the history          {figures['full']:>8.1f} s   (for comparison)")
     print("  slowest nodes of the new day on the history:")
     for seconds, node in figures["slowest"]:

@@ -25,9 +25,9 @@ from queue import Empty
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import start_sandbox, stop
+from tests.conftest import start_sandbox, stop  # noqa: E402 (after the sys.path line)
 
-BUSINESS_DATE = (datetime.now(timezone.utc) - timedelta(days=40)).date()   # closed, no edits
+BUSINESS_DATE = (datetime.now(timezone.utc) - timedelta(days=40)).date()  # closed, no edits
 
 
 def configure(sandbox, db: Path) -> None:
@@ -57,8 +57,12 @@ def raw_download(sandbox, day: date) -> tuple[int, int, float, int]:
         results = list(pool.map(fetch, sandbox.restaurants))
     seconds = time.perf_counter() - started
     client.close()
-    return (sum(p for p, _ in results), sum(s for _, s in results), seconds,
-            max(p for p, _ in results))
+    return (
+        sum(p for p, _ in results),
+        sum(s for _, s in results),
+        seconds,
+        max(p for p, _ in results),
+    )
 
 
 class HostSteal:
@@ -72,8 +76,10 @@ class HostSteal:
 
     def __exit__(self, *exc) -> None:
         end = _cpu_times()
-        delta = [b - a for a, b in zip(self._start, end)] if self._start and end else []
-        busy = sum(delta) - (delta[3] + delta[4] if delta else 0)   # minus idle and iowait
+        delta = (
+            [b - a for a, b in zip(self._start, end, strict=True)] if self._start and end else []
+        )
+        busy = sum(delta) - (delta[3] + delta[4] if delta else 0)  # minus idle and iowait
         self.percent = 100 * delta[7] / busy if delta and busy > 0 else None
 
     def describe(self) -> str:
@@ -108,8 +114,10 @@ class MemorySampler:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
-        self.rss_sum_kib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss +
-                            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+        self.rss_sum_kib = (
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        )
 
     def _sample(self) -> None:
         while not self._stop.wait(0.05):
@@ -124,7 +132,7 @@ def _pss_kib(pid: int) -> int:
             if line.startswith("Pss:"):
                 return int(line.split()[1])
     except (OSError, ValueError):
-        pass   # the process has just ended, or this is not Linux
+        pass  # the process has just ended, or this is not Linux
     return 0
 
 
@@ -136,8 +144,15 @@ def _load_in_child(sandbox, db: Path, day: date, queue) -> None:
         started = time.perf_counter()
         result = run_load(business_date_range=(day, day))
         seconds = time.perf_counter() - started
-    queue.put((result.ok, sum(loc.orders for loc in result.report.locations.values()), seconds,
-               (memory.peak_pss_kib, memory.rss_sum_kib), result.order_commits))
+    queue.put(
+        (
+            result.ok,
+            sum(loc.orders for loc in result.report.locations.values()),
+            seconds,
+            (memory.peak_pss_kib, memory.rss_sum_kib),
+            result.order_commits,
+        )
+    )
 
 
 def load(sandbox, db: Path, day: date) -> tuple[bool, int, float, tuple[int, int], int]:
@@ -145,7 +160,8 @@ def load(sandbox, db: Path, day: date) -> tuple[bool, int, float, tuple[int, int
     process)."""
     queue = multiprocessing.get_context("spawn").Queue()
     child = multiprocessing.get_context("spawn").Process(
-        target=_load_in_child, args=(sandbox, db, day, queue))
+        target=_load_in_child, args=(sandbox, db, day, queue)
+    )
     child.start()
     while True:
         try:
@@ -158,8 +174,9 @@ def load(sandbox, db: Path, day: date) -> tuple[bool, int, float, tuple[int, int
     return outcome
 
 
-def nested_baseline(sandbox, day: date, sample: int, workdir: Path) -> tuple[int, float, int,
-                                                                             float]:
+def nested_baseline(
+    sandbox, day: date, sample: int, workdir: Path
+) -> tuple[int, float, int, float]:
     """The same pages, already downloaded, through two paths: dlt's default (orders as dicts,
     normalised row by row into child tables) and ours (exact bytes split into Arrow batches).
     Returns (nested orders, nested seconds, arrow orders, arrow seconds)."""
@@ -169,8 +186,8 @@ def nested_baseline(sandbox, day: date, sample: int, workdir: Path) -> tuple[int
     from loaders.toast.orders import ParsedPage, parse_page
 
     client = ToastClient(sandbox.url, sandbox.client_id, sandbox.client_secret)
-    pages: list[bytes] = []   # enough for ten times the sample: the Arrow path's fixed
-    for guid in sandbox.restaurants:   # per-run cost would otherwise hide its rate
+    pages: list[bytes] = []  # enough for ten times the sample: the Arrow path's fixed
+    for guid in sandbox.restaurants:  # per-run cost would otherwise hide its rate
         for _, body in client.order_pages(guid, {"businessDate": day.strftime("%Y%m%d")}):
             pages.append(body)
         if len(pages) * 100 >= 10 * sample:
@@ -178,15 +195,18 @@ def nested_baseline(sandbox, day: date, sample: int, workdir: Path) -> tuple[int
     nested_pages = pages[: -(-sample // 100)]
 
     def pipeline(name: str):
-        return dlt.pipeline(name, destination=dlt.destinations.duckdb(
-            str(workdir / f"{name}.duckdb")), dataset_name=f"{name}_data",
-            pipelines_dir=str(workdir / "pipelines"))
+        return dlt.pipeline(
+            name,
+            destination=dlt.destinations.duckdb(str(workdir / f"{name}.duckdb")),
+            dataset_name=f"{name}_data",
+            pipelines_dir=str(workdir / "pipelines"),
+        )
 
     started = time.perf_counter()
-    orders = [order for body in nested_pages
-              for order in json.loads(body, parse_float=Decimal)]
-    pipeline("nested").run(dlt.resource(orders, name="orders", primary_key="guid",
-                                        write_disposition="merge"))
+    orders = [order for body in nested_pages for order in json.loads(body, parse_float=Decimal)]
+    pipeline("nested").run(
+        dlt.resource(orders, name="orders", primary_key="guid", write_disposition="merge")
+    )
     nested_s = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -194,24 +214,31 @@ def nested_baseline(sandbox, day: date, sample: int, workdir: Path) -> tuple[int
     parsed = ParsedPage()
     for body in pages:
         parse_page(body, sandbox.restaurants[0], "bench", now, into=parsed)
-    pipeline("arrow").run(dlt.resource([parsed.table()], name="orders",
-                                       primary_key=("restaurant_guid", "order_guid"),
-                                       write_disposition="merge"))
+    pipeline("arrow").run(
+        dlt.resource(
+            [parsed.table()],
+            name="orders",
+            primary_key=("restaurant_guid", "order_guid"),
+            write_disposition="merge",
+        )
+    )
     arrow_s = time.perf_counter() - started
     return len(orders), nested_s, parsed.order_count, arrow_s
 
 
 def rate_limited_run(workdir: Path, locations: int, per_location: int) -> None:
-    process, sandbox = start_sandbox(workdir, locations=locations, orders_per_day=per_location,
-                                     rate_limits=True)
+    process, sandbox = start_sandbox(
+        workdir, locations=locations, orders_per_day=per_location, rate_limits=True
+    )
     try:
         # Serve settled pages from the sandbox's cache, warmed here, so the figure is the
         # loader's pacing and not the sandbox's order generation (one core, ~4,500 orders/s).
         busiest = raw_download_unlimited(sandbox)
         sandbox.control("reset")
         with HostSteal() as steal:
-            ok, orders, seconds, _, commits = load(sandbox, workdir / "limited.duckdb",
-                                                   BUSINESS_DATE)
+            ok, orders, seconds, _, commits = load(
+                sandbox, workdir / "limited.duckdb", BUSINESS_DATE
+            )
         stats = sandbox.stats()
     finally:
         stop(process)
@@ -222,14 +249,22 @@ def rate_limited_run(workdir: Path, locations: int, per_location: int) -> None:
     print(f"  orders loaded              {orders:>12,}   ({'ok' if ok else 'FAILED'})")
     print(f"  time                       {seconds:>12.2f} s")
     print(f"  commits to DuckDB          {commits:>12}       (written while the rest downloads)")
-    print(f"  minimum Toast allows       {minimum:>12.2f} s   ({busiest} pages at the busiest "
-          f"location, at 5/s)")
-    print(f"  ratio                      {seconds / minimum:>12.2f}     target <= 1.30  "
-          f"{'MET' if seconds <= 1.3 * minimum else 'MISSED'}")
-    print(f"  429 responses              {stats['throttled']:>12}     target 0  "
-          f"{'MET' if stats['throttled'] == 0 else 'MISSED'}")
-    print(f"  host CPU steal                   {steal.describe()}  (a shared host's other "
-          "tenants; figures measured under steal run slower)")
+    print(
+        f"  minimum Toast allows       {minimum:>12.2f} s   ({busiest} pages at the busiest "
+        f"location, at 5/s)"
+    )
+    print(
+        f"  ratio                      {seconds / minimum:>12.2f}     target <= 1.30  "
+        f"{'MET' if seconds <= 1.3 * minimum else 'MISSED'}"
+    )
+    print(
+        f"  429 responses              {stats['throttled']:>12}     target 0  "
+        f"{'MET' if stats['throttled'] == 0 else 'MISSED'}"
+    )
+    print(
+        f"  host CPU steal                   {steal.describe()}  (a shared host's other "
+        "tenants; figures measured under steal run slower)"
+    )
 
 
 def raw_download_unlimited(sandbox) -> int:
@@ -251,8 +286,9 @@ def settle(workdir: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--orders", type=int, default=200_000, help="orders in all")
     parser.add_argument("--locations", type=int, default=10)
     parser.add_argument("--baseline-sample", type=int, default=2_000)
@@ -262,17 +298,20 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        process, sandbox = start_sandbox(workdir, locations=args.locations,
-                                         orders_per_day=per_location, rate_limits=False)
+        process, sandbox = start_sandbox(
+            workdir, locations=args.locations, orders_per_day=per_location, rate_limits=False
+        )
         try:
             os.environ["CLOSEOUT_DB"] = str(workdir / "bench.duckdb")
             with HostSteal() as download_steal:
                 pages, size, download_s, _ = raw_download(sandbox, BUSINESS_DATE)
             with HostSteal() as load_steal:
-                ok, orders, load_s, (pss_kib, rss_sum_kib), _ = load(sandbox, workdir / "bench.duckdb",
-                                                      BUSINESS_DATE)
+                ok, orders, load_s, (pss_kib, rss_sum_kib), _ = load(
+                    sandbox, workdir / "bench.duckdb", BUSINESS_DATE
+                )
             sample, nested_s, arrow_orders, arrow_s = nested_baseline(
-                sandbox, BUSINESS_DATE, args.baseline_sample, workdir)
+                sandbox, BUSINESS_DATE, args.baseline_sample, workdir
+            )
         finally:
             stop(process)
 
@@ -280,29 +319,51 @@ def main() -> None:
         load_rate = orders / load_s
         nested_rate = sample / nested_s
         pss_mib = pss_kib / 1024
-        print(f"Loader throughput: {orders:,} orders, {args.locations} locations, business date "
-              f"{BUSINESS_DATE}, rate limits off ({pages:,} pages, {size / 2**20:,.0f} MiB)")
-        print(f"  raw download               {download_rate:>12,.0f} orders/s  ({download_s:.1f} s)")
-        print(f"  loader end to end          {load_rate:>12,.0f} orders/s  ({load_s:.1f} s, "
-              f"{'ok' if ok else 'FAILED'})")
-        print(f"  loader / raw download      {load_rate / download_rate:>12.2f}     target >= 0.70"
-              f"  {'MET' if load_rate >= 0.7 * download_rate else 'MISSED'}")
-        print(f"  host CPU steal                   download {download_steal.describe()}, "
-              f"load {load_steal.describe()}")
-        print(f"  dlt nested normalisation   {nested_rate:>12,.0f} orders/s  ({sample:,} orders "
-              f"in {nested_s:.1f} s)")
+        print(
+            f"Loader throughput: {orders:,} orders, {args.locations} locations, business date "
+            f"{BUSINESS_DATE}, rate limits off ({pages:,} pages, {size / 2**20:,.0f} MiB)"
+        )
+        print(
+            f"  raw download               {download_rate:>12,.0f} orders/s  ({download_s:.1f} s)"
+        )
+        print(
+            f"  loader end to end          {load_rate:>12,.0f} orders/s  ({load_s:.1f} s, "
+            f"{'ok' if ok else 'FAILED'})"
+        )
+        print(
+            f"  loader / raw download      {load_rate / download_rate:>12.2f}     target >= 0.70"
+            f"  {'MET' if load_rate >= 0.7 * download_rate else 'MISSED'}"
+        )
+        print(
+            f"  host CPU steal                   download {download_steal.describe()}, "
+            f"load {load_steal.describe()}"
+        )
+        print(
+            f"  dlt nested normalisation   {nested_rate:>12,.0f} orders/s  ({sample:,} orders "
+            f"in {nested_s:.1f} s)"
+        )
         arrow_rate = arrow_orders / arrow_s
-        print(f"  Arrow path, same pages     {arrow_rate:>12,.0f} orders/s  ({arrow_orders:,} "
-              f"orders in {arrow_s:.2f} s, downloaded beforehand like the nested sample)")
-        print(f"  Arrow / nested             {arrow_rate / nested_rate:>12.1f}x    target >= 20x "
-              f"  {'MET' if arrow_rate >= 20 * nested_rate else 'MISSED'}")
-        print(f"  loader end to end / nested {load_rate / nested_rate:>12.1f}x    (bounded by the "
-              f"sandbox's {download_rate:,.0f} orders/s)")
+        print(
+            f"  Arrow path, same pages     {arrow_rate:>12,.0f} orders/s  ({arrow_orders:,} "
+            f"orders in {arrow_s:.2f} s, downloaded beforehand like the nested sample)"
+        )
+        print(
+            f"  Arrow / nested             {arrow_rate / nested_rate:>12.1f}x    target >= 20x "
+            f"  {'MET' if arrow_rate >= 20 * nested_rate else 'MISSED'}"
+        )
+        print(
+            f"  loader end to end / nested {load_rate / nested_rate:>12.1f}x    (bounded by the "
+            f"sandbox's {download_rate:,.0f} orders/s)"
+        )
         target = "target < 1024 MiB for 200,000 orders"
-        print(f"  peak memory, PSS of both   {pss_mib:>12,.0f} MiB   {target}  "
-              f"{'MET' if 0 < pss_mib < 1024 else 'MISSED'}")
-        print(f"    (loader and its order-fetch process, sampled every 50 ms; their separate "
-              f"peak RSS add up to {rss_sum_kib / 1024:,.0f} MiB, counting shared pages twice)")
+        print(
+            f"  peak memory, PSS of both   {pss_mib:>12,.0f} MiB   {target}  "
+            f"{'MET' if 0 < pss_mib < 1024 else 'MISSED'}"
+        )
+        print(
+            f"    (loader and its order-fetch process, sampled every 50 ms; their separate "
+            f"peak RSS add up to {rss_sum_kib / 1024:,.0f} MiB, counting shared pages twice)"
+        )
         if not args.skip_rate_limited:
             settle(workdir)
             rate_limited_run(workdir, locations=10, per_location=2_000)

@@ -8,8 +8,11 @@ from cli.output import print_build
 
 
 @click.command()
-@click.option("--full-refresh", is_flag=True,
-              help="Rebuild every model from the raw data instead of only the changed days.")
+@click.option(
+    "--full-refresh",
+    is_flag=True,
+    help="Rebuild every model from the raw data instead of only the changed days.",
+)
 @click.option("--select", "select", multiple=True, help="dbt node selection (repeatable).")
 def build(full_refresh: bool, select: tuple[str, ...]) -> None:
     """dbt build: the journals and pre-post checks.
@@ -34,9 +37,12 @@ def build(full_refresh: bool, select: tuple[str, ...]) -> None:
 
 
 @click.command()
-@click.option("--append", is_flag=True,
-              help="Append a stub row for each unmapped source to its seed file (account left "
-                   "empty for the accountant to fill in).")
+@click.option(
+    "--append",
+    is_flag=True,
+    help="Append a stub row for each unmapped source to its seed file (account left "
+    "empty for the accountant to fill in).",
+)
 def mappings(append: bool) -> None:
     """List unmapped Toast sources and seed rows.
 
@@ -58,11 +64,15 @@ def mappings(append: bool) -> None:
     for seed_file in sorted({item.seed_file for item in items}):
         click.echo(f"\n  seeds/{seed_file}:")
         for item in (i for i in items if i.seed_file == seed_file):
-            click.echo(f"    {item.source_kind:22} {item.source_name or item.source_guid!s:32} "
-                       f"restaurant {item.restaurant_guid}")
+            click.echo(
+                f"    {item.source_kind:22} {item.source_name or item.source_guid!s:32} "
+                f"restaurant {item.restaurant_guid}"
+            )
             click.echo(f"      add: {item.suggested_row}")
     if append:
         added = append_stub_rows(items)
         for seed_file, count in added.items():
-            click.echo(f"appended {count} stub row(s) to seeds/{seed_file}: fill in the accounts, "
-                       "then run `closeout build`")
+            click.echo(
+                f"appended {count} stub row(s) to seeds/{seed_file}: fill in the accounts, "
+                "then run `closeout build`"
+            )

@@ -9,11 +9,17 @@ from cli.output import print_load
 
 
 @click.command()
-@date_range_options("First business date to (re)load, e.g. 2026-03-01.",
-                    "Last business date to (re)load (default: same as --from).")
-@click.option("--restaurant", "restaurants", multiple=True,
-              help="Restaurant GUID to load (repeatable; default: every location the "
-                   "credentials reach, or sources.toast.restaurant_guids).")
+@date_range_options(
+    "First business date to (re)load, e.g. 2026-03-01.",
+    "Last business date to (re)load (default: same as --from).",
+)
+@click.option(
+    "--restaurant",
+    "restaurants",
+    multiple=True,
+    help="Restaurant GUID to load (repeatable; default: every location the "
+    "credentials reach, or sources.toast.restaurant_guids).",
+)
 def load(from_date, to_date, restaurants) -> None:
     """Load Toast into the warehouse.
 

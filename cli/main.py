@@ -28,8 +28,10 @@ def operator_error(exc: BaseException) -> CloseoutError | None:
 def _warehouse_message(exc: duckdb.Error) -> str | None:
     text = str(exc)
     if isinstance(exc, duckdb.IOException) and "lock" in text.lower():
-        return ("The warehouse is in use by another closeout run (DuckDB allows one writer); "
-                f"wait for it to finish and run again. ({text.splitlines()[0]})")
+        return (
+            "The warehouse is in use by another closeout run (DuckDB allows one writer); "
+            f"wait for it to finish and run again. ({text.splitlines()[0]})"
+        )
     if isinstance(exc, duckdb.CatalogException):
         return f"The warehouse has not been built yet: run `closeout build` first. ({text})"
     return None
@@ -68,10 +70,23 @@ def main(verbose: bool) -> None:
         closeout run            # load -> build -> post, what a scheduler calls
         closeout status         # what posted, what is held and why
     """
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
 
 
-for command in (load.load, build.build, build.mappings, post.post, run.run, post.status,
-                post.replay, run.demo, sandbox.sandbox, post.connect, keys.keygen):
+for command in (
+    load.load,
+    build.build,
+    build.mappings,
+    post.post,
+    run.run,
+    post.status,
+    post.replay,
+    run.demo,
+    sandbox.sandbox,
+    post.connect,
+    keys.keygen,
+):
     main.add_command(command)

@@ -10,15 +10,18 @@ from posting.connectors.registry import ERPS
 
 DATE = click.DateTime(["%Y-%m-%d"])
 
-erp_option = click.option("--erp", type=click.Choice(ERPS),
-                          help="ERP to post to (default: ERP__TARGET / erp.target).")
+erp_option = click.option(
+    "--erp", type=click.Choice(ERPS), help="ERP to post to (default: ERP__TARGET / erp.target)."
+)
 
 
 def date_range_options(first_help: str, last_help: str):
     """`--from` / `--to` business dates, passed on as one `dates` argument (or None)."""
+
     def decorate(command):
         command = click.option("--to", "to_date", type=DATE, help=last_help)(command)
         return click.option("--from", "from_date", type=DATE, help=first_help)(command)
+
     return decorate
 
 

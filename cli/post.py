@@ -36,13 +36,15 @@ def post(erp: str | None, from_date, to_date) -> None:
 
 @click.command()
 @erp_option
-@date_range_options("First business date (default: 14 days ago).",
-                    "Last business date (default: today).")
+@date_range_options(
+    "First business date (default: 14 days ago).", "Last business date (default: today)."
+)
 def status(erp: str | None, from_date, to_date) -> None:
     """Journals by state, with reasons.
 
-    States: ready, held, posted, adjusted, changed, failed, pending. Held journals come with their reasons, failed ones with the ERP's message; pending means
-    the outcome is unknown and the next post asks the ERP.
+    States: ready, held, posted, adjusted, changed, failed, pending. Held journals come
+    with their reasons, failed ones with the ERP's message; pending means the outcome is
+    unknown and the next post asks the ERP.
 
     \b
     Example:
@@ -62,11 +64,15 @@ def status(erp: str | None, from_date, to_date) -> None:
     counts: dict[str, int] = {}
     for row in rows:
         counts[row.state] = counts.get(row.state, 0) + 1
-    click.echo(f"Journals for {target}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    click.echo(
+        f"Journals for {target}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    )
     click.echo(f"  {'date':10}  {'location':28} {'type':6} {'state':9} detail")
     for row in rows:
-        click.echo(f"  {row.business_date:%Y-%m-%d}  {row.location[:28]:28} "
-                   f"{row.journal_type:6} {row.state:9} {row.detail}")
+        click.echo(
+            f"  {row.business_date:%Y-%m-%d}  {row.location[:28]:28} "
+            f"{row.journal_type:6} {row.state:9} {row.detail}"
+        )
 
 
 @click.command()
@@ -75,7 +81,8 @@ def status(erp: str | None, from_date, to_date) -> None:
 def replay(erp: str | None, journal_id: str) -> None:
     """Resend a failed journal after the fix.
 
-    Retries one journal the ERP refused, once its cause is fixed: the same key and the same lines are sent again.
+    Retries one journal the ERP refused, once its cause is fixed: the same key and the same
+    lines are sent again.
 
     \b
     Example:
@@ -95,13 +102,17 @@ def replay(erp: str | None, journal_id: str) -> None:
 
 @click.command()
 @click.argument("erp", type=click.Choice(CONNECTABLE))
-@click.option("--code", help="The authorization code (or the whole address the browser was "
-                             "sent to), when the redirect URI is not a loopback address.")
+@click.option(
+    "--code",
+    help="The authorization code (or the whole address the browser was "
+    "sent to), when the redirect URI is not a loopback address.",
+)
 def connect(erp: str, code: str | None) -> None:
     """One-time consent for Exact or FreshBooks.
 
-    For the ERPs that only allow OAuth authorization codes: prints the consent address, receives the code on the loopback redirect URI (or takes it
-    pasted), and stores the refresh token encrypted (CLOSEOUT_SECRET_KEY).
+    For the ERPs that only allow OAuth authorization codes: prints the consent address,
+    receives the code on the loopback redirect URI (or takes it pasted), and stores the
+    refresh token encrypted (CLOSEOUT_SECRET_KEY).
 
     \b
     Example:
@@ -110,5 +121,7 @@ def connect(erp: str, code: str | None) -> None:
     from posting.connectors.registry import connect_erp
 
     connected = connect_erp(erp, code=code, echo=click.echo)
-    click.echo(f"Connected to {erp}: {connected}. Tokens are stored encrypted; closeout "
-               "refreshes them on each run.")
+    click.echo(
+        f"Connected to {erp}: {connected}. Tokens are stored encrypted; closeout "
+        "refreshes them on each run."
+    )

@@ -44,8 +44,13 @@ def run(erp: str | None) -> None:
 @click.command()
 @click.option("--days", default=3, show_default=True, help="Closed business dates to load.")
 @click.option("--locations", default=3, show_default=True, help="Sandbox restaurants.")
-@click.option("--erp", type=click.Choice(ERPS), default="d365",
-              show_default=True, help="Which ERP sandbox to post to.")
+@click.option(
+    "--erp",
+    type=click.Choice(ERPS),
+    default="d365",
+    show_default=True,
+    help="Which ERP sandbox to post to.",
+)
 def demo(days: int, locations: int, erp: str) -> None:
     """End to end on the sandboxes, in a local file.
 
@@ -64,16 +69,21 @@ def demo(days: int, locations: int, erp: str) -> None:
     options = SandboxOptions(locations=locations)
     running = start(options)
     try:
-        os.environ.update(running.erp_env(), ERP__TARGET=erp,
-                          SOURCES__TOAST__BASE_URL=running.urls["toast"],
-                          SOURCES__TOAST__CLIENT_ID=options.client_id,
-                          SOURCES__TOAST__CLIENT_SECRET=options.client_secret)
+        os.environ.update(
+            running.erp_env(),
+            ERP__TARGET=erp,
+            SOURCES__TOAST__BASE_URL=running.urls["toast"],
+            SOURCES__TOAST__CLIENT_ID=options.client_id,
+            SOURCES__TOAST__CLIENT_SECRET=options.client_secret,
+        )
         # A week back is closed everywhere and past most late payments of open checks, so most
         # journals are ready; the newer ones would be held, correctly, for open checks.
         last = datetime.now(timezone.utc).date() - timedelta(days=7)
         dates = (last - timedelta(days=days - 1), last)
-        click.echo(f"Toast sandbox at {running.urls['toast']}; loading business dates "
-                   f"{dates[0]} .. {dates[1]} into {warehouse_path()}")
+        click.echo(
+            f"Toast sandbox at {running.urls['toast']}; loading business dates "
+            f"{dates[0]} .. {dates[1]} into {warehouse_path()}"
+        )
         loaded = run_and_print_load(dates, None)
         print_loaded_days(dates)
         if not loaded.ok:
@@ -83,8 +93,7 @@ def demo(days: int, locations: int, erp: str) -> None:
         print_build(built)
         if not built.ok:
             raise SystemExit(1)
-        click.echo(f"\nPosting the ready journals to the {erp} sandboxes at "
-                   f"{running.urls[erp]}...")
+        click.echo(f"\nPosting the ready journals to the {erp} sandboxes at {running.urls[erp]}...")
         report = post_ready(erp, on_start=progress_bar)
         print_post_report(report)
     finally:

@@ -67,4 +67,4 @@ class TokenStore:
         try:
             return json.loads(self.fernet.decrypt(self.path.read_bytes()))
         except InvalidToken:
-            return {}   # written with another key: log in again rather than fail the run
+            return {}  # written with another key: log in again rather than fail the run

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 DEFAULT_WAREHOUSE = "./closeout.duckdb"
-RAW_DATASET = "toast_raw"   # schema the loader writes; dbt reads it as a source
+RAW_DATASET = "toast_raw"  # schema the loader writes; dbt reads it as a source
 
 
 def warehouse_path() -> Path:

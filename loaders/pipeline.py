@@ -15,19 +15,19 @@ import dlt
 import duckdb
 
 from closeout.errors import WarehouseError
-from loaders.toast.source import LoadReport, LoadSession, toast_source, write_orders
-from loaders.toast.order_fetch import OrderFetchProcess
-from loaders.toast.order_store import OrderStore
-from loaders.toast.client import ClientOptions
 from closeout.token_store import TokenStore, fernet_from_env
 from closeout.warehouse import RAW_DATASET, state_dir, warehouse_path
+from loaders.toast.client import ClientOptions
+from loaders.toast.order_fetch import OrderFetchProcess
+from loaders.toast.order_store import OrderStore
+from loaders.toast.source import LoadReport, LoadSession, toast_source, write_orders
 
 log = logging.getLogger("closeout.load")
 
 PIPELINE_NAME = "closeout_toast"
 AUDIT_SCHEMA = "closeout_audit"
 DEFAULT_COMMIT_INTERVAL_SECONDS = 0.3
-_M_ARENA_MAX = -8   # mallopt parameter, glibc malloc.h
+_M_ARENA_MAX = -8  # mallopt parameter, glibc malloc.h
 
 
 @dataclass
@@ -35,8 +35,8 @@ class LoadResult:
     report: LoadReport
     load_ids: list[str]
     seconds: float
-    rows: dict[str, int]          # rows written per table, over every commit of this load
-    order_commits: int = 0        # transactions the orders were written in
+    rows: dict[str, int]  # rows written per table, over every commit of this load
+    order_commits: int = 0  # transactions the orders were written in
 
     @property
     def load_id(self) -> str | None:
@@ -50,12 +50,16 @@ class LoadResult:
 def toast_pipeline() -> dlt.Pipeline:
     return dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
-        destination=dlt.destinations.duckdb(credentials={
-            "database": str(warehouse_path()),
-            # Bounded memory: merging a large backfill spills to disk instead of growing.
-            "global_config": {"memory_limit": duckdb_memory_limit(),
-                              "preserve_insertion_order": False},
-        }),
+        destination=dlt.destinations.duckdb(
+            credentials={
+                "database": str(warehouse_path()),
+                # Bounded memory: merging a large backfill spills to disk instead of growing.
+                "global_config": {
+                    "memory_limit": duckdb_memory_limit(),
+                    "preserve_insertion_order": False,
+                },
+            }
+        ),
         dataset_name=RAW_DATASET,
         pipelines_dir=str(state_dir() / "pipelines"),
         progress="log" if log.isEnabledFor(logging.DEBUG) else None,
@@ -74,12 +78,17 @@ def limit_malloc_arenas(count: int = 2) -> None:
         try:
             ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, count)
         except (OSError, AttributeError):
-            pass   # not glibc: nothing to tune
+            pass  # not glibc: nothing to tune
 
 
-def run_load(*, business_date_range: tuple[date, date] | None = None,
-             restaurant_guids: list[str] | None = None, client_options: ClientOptions | None = None,
-             commit_interval_seconds: float | None = None, **source_args) -> LoadResult:
+def run_load(
+    *,
+    business_date_range: tuple[date, date] | None = None,
+    restaurant_guids: list[str] | None = None,
+    client_options: ClientOptions | None = None,
+    commit_interval_seconds: float | None = None,
+    **source_args,
+) -> LoadResult:
     """Load Toast into the warehouse. Source settings not given here come from dlt config.
 
     Orders are written by a thread about every `commit_interval_seconds` while the rest are
@@ -89,9 +98,11 @@ def run_load(*, business_date_range: tuple[date, date] | None = None,
     """
     limit_malloc_arenas()
     started = datetime.now(timezone.utc)
-    session = LoadSession(LoadReport(started_at=started),
-                          commit_interval_seconds or _commit_interval(),
-                          order_process=OrderFetchProcess())
+    session = LoadSession(
+        LoadReport(started_at=started),
+        commit_interval_seconds or _commit_interval(),
+        order_process=OrderFetchProcess(),
+    )
     orders: OrderStore | None = None
     writer: OrderWriterThread | None = None
     try:
@@ -100,10 +111,13 @@ def run_load(*, business_date_range: tuple[date, date] | None = None,
         orders = OrderStore(warehouse_path(), RAW_DATASET, duckdb_memory_limit())
         session.order_watermarks = orders.watermarks()
         writer = OrderWriterThread(session, orders)
-        writer.start()    # writes from the moment the source below starts fetching orders
+        writer.start()  # writes from the moment the source below starts fetching orders
         source = toast_source(
-            restaurant_guids=restaurant_guids, business_date_range=business_date_range,
-            session=session, token_store=store, client_options=client_options,
+            restaurant_guids=restaurant_guids,
+            business_date_range=business_date_range,
+            session=session,
+            token_store=store,
+            client_options=client_options,
             **{k: v for k, v in source_args.items() if v is not None},
         )
         info = pipeline.run(source)
@@ -117,10 +131,14 @@ def run_load(*, business_date_range: tuple[date, date] | None = None,
             orders.close()
     rows["orders"] += sum(loc.orders for loc in session.report.locations.values())
     seconds = (datetime.now(timezone.utc) - started).total_seconds()
-    load_id = f"{started.timestamp():.6f}"   # the form dbt derives from extracted_at
-    result = LoadResult(session.report, [*info.loads_ids, load_id], seconds,
-                        {table: n for table, n in rows.items() if not table.startswith("_dlt")},
-                        orders.commits)
+    load_id = f"{started.timestamp():.6f}"  # the form dbt derives from extracted_at
+    result = LoadResult(
+        session.report,
+        [*info.loads_ids, load_id],
+        seconds,
+        {table: n for table, n in rows.items() if not table.startswith("_dlt")},
+        orders.commits,
+    )
     _record(session.report, load_id, business_date_range)
     return result
 
@@ -144,8 +162,9 @@ class OrderWriterThread(threading.Thread):
         """Wait for every order to be written; raise what stopped the writer."""
         self.join()
         if self._error is not None:
-            raise WarehouseError(f"writing orders to {warehouse_path()} failed: "
-                                 f"{self._error}") from self._error
+            raise WarehouseError(
+                f"writing orders to {warehouse_path()} failed: {self._error}"
+            ) from self._error
 
     def stop(self) -> None:
         self._stop_event.set()
@@ -153,13 +172,16 @@ class OrderWriterThread(threading.Thread):
 
 
 def _commit_interval() -> float:
-    return float(dlt.config.get("sources.toast.commit_interval_seconds", float) or
-                 DEFAULT_COMMIT_INTERVAL_SECONDS)
+    return float(
+        dlt.config.get("sources.toast.commit_interval_seconds", float)
+        or DEFAULT_COMMIT_INTERVAL_SECONDS
+    )
 
 
 # Raw tables dbt reads that a load may never write: a group that does not use Toast's time
-# clock. (The order writer creates its own tables, orders among them.) Created empty, with the columns and types dlt itself creates, so
-# dbt can build and a later load writes into them unchanged.
+# clock. (The order writer creates its own tables, orders among them.) Created empty, with
+# the columns and types dlt itself creates, so dbt can build and a later load writes into
+# them unchanged.
 RAW_TABLES_MAYBE_EMPTY = {
     "time_entries": """restaurant_guid varchar not null, time_entry_guid varchar not null,
         business_date date, modified_at timestamptz, extracted_at timestamptz,
@@ -182,7 +204,19 @@ def _record(report: LoadReport, load_id: str | None, dates) -> None:
         mode = f"business dates {dates[0]}..{dates[1]}" if dates else "incremental"
         con.executemany(
             f"insert into {AUDIT_SCHEMA}.load_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(report.started_at, load_id, loc.restaurant_guid, loc.name, mode, loc.orders,
-              loc.time_entries, loc.rejects, "ok" if loc.ok else "failed",
-              "\n".join(loc.errors) or None) for loc in report.locations.values()],
+            [
+                (
+                    report.started_at,
+                    load_id,
+                    loc.restaurant_guid,
+                    loc.name,
+                    mode,
+                    loc.orders,
+                    loc.time_entries,
+                    loc.rejects,
+                    "ok" if loc.ok else "failed",
+                    "\n".join(loc.errors) or None,
+                )
+                for loc in report.locations.values()
+            ],
         )

@@ -14,14 +14,22 @@ from posting.ledger import Ledger
 from posting.post import PostReport, post_journals
 
 
-def post_ready(erp: str | None = None, dates: tuple[date, date] | None = None,
-               journal_ids: tuple[str, ...] = (),
-               on_start: Callable[[int], Callable[[int], None]] | None = None) -> PostReport:
+def post_ready(
+    erp: str | None = None,
+    dates: tuple[date, date] | None = None,
+    journal_ids: tuple[str, ...] = (),
+    on_start: Callable[[int], Callable[[int], None]] | None = None,
+) -> PostReport:
     """Post the ready journals (of `dates`, or only `journal_ids`) to `erp`, else to the
     configured ERP (`ERP__TARGET`). `on_start(total)` returns a progress callback."""
     target = configured_erp(erp)
-    return post_journals(target, lambda ledger: open_connector(target, ledger),
-                         date_range=dates, journal_ids=journal_ids, on_start=on_start)
+    return post_journals(
+        target,
+        lambda ledger: open_connector(target, ledger),
+        date_range=dates,
+        journal_ids=journal_ids,
+        on_start=on_start,
+    )
 
 
 def reset_failed(erp: str, journal_id: str) -> bool:

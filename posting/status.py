@@ -16,7 +16,7 @@ class JournalState:
     business_date: date
     location: str
     journal_type: str
-    state: str       # ready | held | posted | adjusted | failed | pending | changed
+    state: str  # ready | held | posted | adjusted | failed | pending | changed
     detail: str
 
 
@@ -24,7 +24,8 @@ def journal_states(erp: str, dates: tuple[date, date]) -> list[JournalState]:
     first, last = dates
     with duckdb.connect(str(warehouse_path())) as con:
         con.execute(DDL)
-        rows = con.execute(f"""
+        rows = con.execute(
+            f"""
             with latest as (
                 select journal_id,
                        arg_max(status, sequence) as posting_status,
@@ -43,12 +44,26 @@ def journal_states(erp: str, dates: tuple[date, date]) -> list[JournalState]:
             left join mappings.locations as l using (restaurant_guid)
             left join latest using (journal_id)
             where j.business_date between ? and ?
-            order by j.business_date, 2, j.journal_type""", [erp, first, last]).fetchall()
+            order by j.business_date, 2, j.journal_type""",
+            [erp, first, last],
+        ).fetchall()
     return [_state(*row) for row in rows]
 
 
-def _state(business_date, location, journal_type, status, hold_reasons, version, _journal_id,
-           posting_status, message, document_id, posted_version, adjustments) -> JournalState:
+def _state(
+    business_date,
+    location,
+    journal_type,
+    status,
+    hold_reasons,
+    version,
+    _journal_id,
+    posting_status,
+    message,
+    document_id,
+    posted_version,
+    adjustments,
+) -> JournalState:
     if posting_status == "failed":
         state, detail = "failed", message or ""
     elif posting_status == "pending":

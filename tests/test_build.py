@@ -38,15 +38,23 @@ def build_ok() -> transform.BuildResult:
 
 def journal_totals(db: Path, restaurant: str, day: date) -> dict[str, Decimal]:
     """Net credit (credit - debit) per line kind of one journal."""
-    rows = query(db, """
+    rows = query(
+        db,
+        """
         select line_kind, sum(credit) - sum(debit) from finance.journal_lines
-        where restaurant_guid = ? and business_date = ? group by 1""", (restaurant, day))
+        where restaurant_guid = ? and business_date = ? group by 1""",
+        (restaurant, day),
+    )
     return {kind: amount for kind, amount in rows}
 
 
 def config(db: Path, restaurant: str, entity: str) -> list[dict]:
-    rows = query(db, "select record_json from toast_raw.config_records "
-                     "where restaurant_guid = ? and entity = ? order by guid", (restaurant, entity))
+    rows = query(
+        db,
+        "select record_json from toast_raw.config_records "
+        "where restaurant_guid = ? and entity = ? order by guid",
+        (restaurant, entity),
+    )
     return [json.loads(text) for (text,) in rows]
 
 
@@ -54,8 +62,11 @@ def config(db: Path, restaurant: str, entity: str) -> list[dict]:
 def seeds_copy(tmp_path, monkeypatch) -> Path:
     """The dbt project with its own seeds, so a test may edit mappings safely."""
     project = tmp_path / "dbt_project"
-    shutil.copytree(transform.PROJECT_DIR, project,
-                    ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    shutil.copytree(
+        transform.PROJECT_DIR,
+        project,
+        ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"),
+    )
     monkeypatch.setattr(transform, "PROJECT_DIR", project)
     return project
 
@@ -67,20 +78,28 @@ def test_sandbox_days_build_into_balanced_fully_mapped_journals(toast_env, wareh
 
     build_ok()
 
-    unbalanced = query(warehouse, """
+    unbalanced = query(
+        warehouse,
+        """
         select journal_id, sum(debit), sum(credit) from finance.journal_lines
-        group by 1 having sum(debit) <> sum(credit)""")
+        group by 1 having sum(debit) <> sum(credit)""",
+    )
     assert unbalanced == []
     # Later refunds and payments make journals on other dates too; the loaded dates all have one.
-    journals = query(warehouse, "select restaurant_guid, business_date, status, hold_reasons "
-                                "from finance.journals where journal_type = 'sales' "
-                                "and business_date between ? and ?",
-                     (last - timedelta(days=2), last))
+    journals = query(
+        warehouse,
+        "select restaurant_guid, business_date, status, hold_reasons "
+        "from finance.journals where journal_type = 'sales' "
+        "and business_date between ? and ?",
+        (last - timedelta(days=2), last),
+    )
     assert len(journals) == 3 * len(toast_env.restaurants)
     assert not [j for j in journals if j[3] and "unmapped" in j[3].lower()]
     assert unmapped_sources() == []
-    lines = query(warehouse, "select count(*), count(distinct line_kind), sum(debit) "
-                             "from finance.journal_lines")[0]
+    lines = query(
+        warehouse,
+        "select count(*), count(distinct line_kind), sum(debit) from finance.journal_lines",
+    )[0]
     assert lines[0] > 100 and lines[1] >= 8 and lines[2] > 1000
 
 
@@ -97,52 +116,113 @@ def hand_built_order(db: Path, restaurant: str, day: date) -> tuple[dict, dict]:
 
     def selection(guid, name, pre, price, discount, tax, modifiers=()):
         return {
-            "guid": guid, "entityType": "MenuItemSelection", "displayName": name,
-            "selectionType": "NONE", "salesCategory": ref, "quantity": 1,
-            "preDiscountPrice": pre, "price": price, "receiptLinePrice": pre, "tax": tax,
-            "taxInclusion": "NOT_INCLUDED", "deferred": False, "voided": False,
-            "appliedDiscounts": discount, "modifiers": list(modifiers),
-            "appliedTaxes": [{
-                "guid": f"{guid}-tax", "entityType": "AppliedTaxRate",
-                "taxRate": {"guid": tax_rate["guid"], "entityType": "TaxRate"},
-                "name": tax_rate.get("name"), "rate": 0.08, "taxAmount": tax, "type": "PERCENT",
-                "facilitatorCollectAndRemitTax": False}] if tax else [],
+            "guid": guid,
+            "entityType": "MenuItemSelection",
+            "displayName": name,
+            "selectionType": "NONE",
+            "salesCategory": ref,
+            "quantity": 1,
+            "preDiscountPrice": pre,
+            "price": price,
+            "receiptLinePrice": pre,
+            "tax": tax,
+            "taxInclusion": "NOT_INCLUDED",
+            "deferred": False,
+            "voided": False,
+            "appliedDiscounts": discount,
+            "modifiers": list(modifiers),
+            "appliedTaxes": [
+                {
+                    "guid": f"{guid}-tax",
+                    "entityType": "AppliedTaxRate",
+                    "taxRate": {"guid": tax_rate["guid"], "entityType": "TaxRate"},
+                    "name": tax_rate.get("name"),
+                    "rate": 0.08,
+                    "taxAmount": tax,
+                    "type": "PERCENT",
+                    "facilitatorCollectAndRemitTax": False,
+                }
+            ]
+            if tax
+            else [],
         }
 
     modifier = selection("hand-sel-a-mod", "Extra Cheese", 2.00, 2.00, [], 0)
     check = {
-        "guid": "hand-check", "entityType": "Check", "displayNumber": "H-1",
-        "voided": False, "deleted": False, "paymentStatus": "CLOSED", "taxExempt": False,
-        "openedDate": stamp, "closedDate": stamp, "modifiedDate": stamp,
-        "amount": 34.00, "taxAmount": 2.32, "totalAmount": 36.32,
-        "appliedDiscounts": [{"guid": "hand-disc", "entityType": "AppliedCustomDiscount",
-                              "name": "$3 Off", "discountType": "FIXED",
-                              "discountAmount": 3.00, "nonTaxDiscountAmount": 3.00}],
-        "appliedServiceCharges": [{
-            "guid": "hand-grat", "entityType": "AppliedServiceCharge",
-            "serviceCharge": {"guid": gratuity["guid"], "entityType": "ServiceCharge"},
-            "name": gratuity.get("name"), "chargeType": "FIXED", "chargeAmount": 5.00,
-            "gratuity": True, "taxable": False, "serviceChargeCategory": "SERVICE_CHARGE",
-            "appliedTaxes": []}],
-        "selections": [
-            selection("hand-sel-a", "Burger", 22.00, 19.94, [], 1.60, [modifier]),   # 2.06 of the
-            selection("hand-sel-b", "Salad", 10.00, 9.06, [], 0.72),   # discount, 0.94 here
+        "guid": "hand-check",
+        "entityType": "Check",
+        "displayNumber": "H-1",
+        "voided": False,
+        "deleted": False,
+        "paymentStatus": "CLOSED",
+        "taxExempt": False,
+        "openedDate": stamp,
+        "closedDate": stamp,
+        "modifiedDate": stamp,
+        "amount": 34.00,
+        "taxAmount": 2.32,
+        "totalAmount": 36.32,
+        "appliedDiscounts": [
+            {
+                "guid": "hand-disc",
+                "entityType": "AppliedCustomDiscount",
+                "name": "$3 Off",
+                "discountType": "FIXED",
+                "discountAmount": 3.00,
+                "nonTaxDiscountAmount": 3.00,
+            }
         ],
-        "payments": [{
-            "guid": "hand-pay", "entityType": "OrderPayment", "type": "CREDIT",
-            "cardType": "VISA", "amount": 36.32, "tipAmount": 4.00, "amountTendered": 40.32,
-            "paidDate": stamp, "paidBusinessDate": int(day.strftime("%Y%m%d")),
-            "paymentStatus": "CAPTURED", "refundStatus": "NONE", "refund": None,
-            "voidInfo": None}],
+        "appliedServiceCharges": [
+            {
+                "guid": "hand-grat",
+                "entityType": "AppliedServiceCharge",
+                "serviceCharge": {"guid": gratuity["guid"], "entityType": "ServiceCharge"},
+                "name": gratuity.get("name"),
+                "chargeType": "FIXED",
+                "chargeAmount": 5.00,
+                "gratuity": True,
+                "taxable": False,
+                "serviceChargeCategory": "SERVICE_CHARGE",
+                "appliedTaxes": [],
+            }
+        ],
+        "selections": [
+            selection("hand-sel-a", "Burger", 22.00, 19.94, [], 1.60, [modifier]),  # 2.06 of the
+            selection("hand-sel-b", "Salad", 10.00, 9.06, [], 0.72),  # discount, 0.94 here
+        ],
+        "payments": [
+            {
+                "guid": "hand-pay",
+                "entityType": "OrderPayment",
+                "type": "CREDIT",
+                "cardType": "VISA",
+                "amount": 36.32,
+                "tipAmount": 4.00,
+                "amountTendered": 40.32,
+                "paidDate": stamp,
+                "paidBusinessDate": int(day.strftime("%Y%m%d")),
+                "paymentStatus": "CAPTURED",
+                "refundStatus": "NONE",
+                "refund": None,
+                "voidInfo": None,
+            }
+        ],
     }
     order = {
-        "guid": "hand-order-1", "entityType": "Order", "businessDate": int(day.strftime("%Y%m%d")),
-        "openedDate": stamp, "modifiedDate": stamp, "closedDate": stamp, "voided": False,
-        "deleted": False, "excessFood": False, "source": "In Store",
+        "guid": "hand-order-1",
+        "entityType": "Order",
+        "businessDate": int(day.strftime("%Y%m%d")),
+        "openedDate": stamp,
+        "modifiedDate": stamp,
+        "closedDate": stamp,
+        "voided": False,
+        "deleted": False,
+        "excessFood": False,
+        "source": "In Store",
         "revenueCenter": {"guid": revenue_center["guid"], "entityType": "RevenueCenter"},
         "checks": [check],
     }
-    expected = {   # net credit per line kind, by hand
+    expected = {  # net credit per line kind, by hand
         "sales": Decimal("32.00"),
         "discount": Decimal("-3.00"),
         "tax": Decimal("2.32"),
@@ -159,9 +239,12 @@ def test_hand_built_order_adds_exactly_the_hand_computed_lines(toast_env, wareho
     assert run_load(business_date_range=(HAND_DAY, HAND_DAY), restaurant_guids=[restaurant]).ok
     build_ok()
     before = journal_totals(warehouse, restaurant, HAND_DAY)
-    version_before = query(warehouse, "select version from finance.journals where "
-                                      "restaurant_guid = ? and business_date = ? and journal_type = 'sales'",
-                           (restaurant, HAND_DAY))[0][0]
+    version_before = query(
+        warehouse,
+        "select version from finance.journals where "
+        "restaurant_guid = ? and business_date = ? and journal_type = 'sales'",
+        (restaurant, HAND_DAY),
+    )[0][0]
 
     order, expected = hand_built_order(warehouse, restaurant, HAND_DAY)
     toast_env.control("orders", {"restaurant": restaurant, "order": order})
@@ -175,18 +258,27 @@ def test_hand_built_order_adds_exactly_the_hand_computed_lines(toast_env, wareho
         if change:
             delta[kind] = change
     assert dict(delta) == expected
-    version_after = query(warehouse, "select version from finance.journals where "
-                                     "restaurant_guid = ? and business_date = ? and journal_type = 'sales'",
-                          (restaurant, HAND_DAY))[0][0]
+    version_after = query(
+        warehouse,
+        "select version from finance.journals where "
+        "restaurant_guid = ? and business_date = ? and journal_type = 'sales'",
+        (restaurant, HAND_DAY),
+    )[0][0]
     assert version_after != version_before
 
 
 def payment_tips(order_json: str) -> Decimal:
     order = json.loads(order_json, parse_float=Decimal)
-    return sum((Decimal(str(payment.get("tipAmount") or 0))
-                for check in order["checks"] if not check.get("voided")
-                for payment in check.get("payments") or []
-                if payment.get("paymentStatus") != "VOIDED"), Decimal(0))
+    return sum(
+        (
+            Decimal(str(payment.get("tipAmount") or 0))
+            for check in order["checks"]
+            if not check.get("voided")
+            for payment in check.get("payments") or []
+            if payment.get("paymentStatus") != "VOIDED"
+        ),
+        Decimal(0),
+    )
 
 
 def test_late_tip_reaches_the_journal_through_the_incremental_load(toast_env, warehouse):
@@ -195,39 +287,59 @@ def test_late_tip_reaches_the_journal_through_the_incremental_load(toast_env, wa
     assert run_load(backfill_days=4, lag_minutes=0).ok
     build_ok()
     restaurant = toast_env.restaurants[0]
-    order_guid, day, before_json = query(warehouse, """
+    order_guid, day, before_json = query(
+        warehouse,
+        """
         select order_guid, business_date, order_json from toast_raw.orders
         where restaurant_guid = ? and business_date <= ?
           and not (order_json::json->>'voided')::boolean
           and order_json like '%"type":"CREDIT"%'
-        order by order_guid limit 1""", (restaurant, as_of.date() - timedelta(days=2)))[0]
-    journal = ("select version from finance.journals where restaurant_guid = ? "
-               "and business_date = ? and journal_type = 'sales'")
+        order by order_guid limit 1""",
+        (restaurant, as_of.date() - timedelta(days=2)),
+    )[0]
+    journal = (
+        "select version from finance.journals where restaurant_guid = ? "
+        "and business_date = ? and journal_type = 'sales'"
+    )
     version_before = query(warehouse, journal, (restaurant, day))[0][0]
     totals_before = journal_totals(warehouse, restaurant, day)
 
     edit_at = datetime.now(timezone.utc)
-    toast_env.control("edit", {"restaurant": restaurant, "order": order_guid,
-                               "kind": "add_tip", "at": edit_at.isoformat()})
+    toast_env.control(
+        "edit",
+        {
+            "restaurant": restaurant,
+            "order": order_guid,
+            "kind": "add_tip",
+            "at": edit_at.isoformat(),
+        },
+    )
     freeze(toast_env, edit_at + timedelta(seconds=1))
-    assert run_load(lag_minutes=0).ok     # the modified-time window, not a business date
+    assert run_load(lag_minutes=0).ok  # the modified-time window, not a business date
     build_ok()
 
-    after_json = query(warehouse, "select order_json from toast_raw.orders where "
-                                  "restaurant_guid = ? and order_guid = ?",
-                       (restaurant, order_guid))[0][0]
+    after_json = query(
+        warehouse,
+        "select order_json from toast_raw.orders where restaurant_guid = ? and order_guid = ?",
+        (restaurant, order_guid),
+    )[0][0]
     added_tip = payment_tips(after_json) - payment_tips(before_json)
     assert added_tip > 0
     totals_after = journal_totals(warehouse, restaurant, day)
-    delta = {kind: totals_after.get(kind, Decimal(0)) - totals_before.get(kind, Decimal(0))
-             for kind in set(totals_before) | set(totals_after)}
+    delta = {
+        kind: totals_after.get(kind, Decimal(0)) - totals_before.get(kind, Decimal(0))
+        for kind in set(totals_before) | set(totals_after)
+    }
     assert {kind: change for kind, change in delta.items() if change} == {
-        "tip": added_tip, "tender": -added_tip}
+        "tip": added_tip,
+        "tender": -added_tip,
+    }
     assert query(warehouse, journal, (restaurant, day))[0][0] != version_before
 
 
 def test_unmapped_category_holds_only_its_location_and_names_the_seed_row(
-        toast_env, warehouse, seeds_copy):
+    toast_env, warehouse, seeds_copy
+):
     freeze(toast_env, datetime.now(timezone.utc))
     day = datetime.now(timezone.utc).date() - timedelta(days=31)
     assert run_load(business_date_range=(day, day)).ok
@@ -243,9 +355,15 @@ def test_unmapped_category_holds_only_its_location_and_names_the_seed_row(
 
     build_ok()
 
-    status = {(r, s): h for r, s, h in query(
-        warehouse, "select restaurant_guid, status, hold_reasons from finance.journals "
-                   "where business_date = ? and journal_type = 'sales'", (day,))}
+    status = {
+        (r, s): h
+        for r, s, h in query(
+            warehouse,
+            "select restaurant_guid, status, hold_reasons from finance.journals "
+            "where business_date = ? and journal_type = 'sales'",
+            (day,),
+        )
+    }
     held = {r: h for (r, s), h in status.items() if s == "held"}
     assert first in held and category in held[first] and "sales_category_accounts" in held[first]
     assert all(category not in (h or "") for r, h in held.items() if r != first)
@@ -254,17 +372,17 @@ def test_unmapped_category_holds_only_its_location_and_names_the_seed_row(
     assert {r for r, _ in others} == set(toast_env.restaurants) - {first}
     assert all(s == "ready" or "unmapped" not in h for (r, s), h in others.items())
     unmapped = unmapped_sources()
-    assert any(u.source_name == category and u.seed_file == "sales_category_accounts.csv"
-               for u in unmapped)
+    assert any(
+        u.source_name == category and u.seed_file == "sales_category_accounts.csv" for u in unmapped
+    )
 
     added = append_stub_rows(unmapped, seeds_copy / "seeds")
     assert added.get("sales_category_accounts.csv", 0) >= 1
     assert category in seed.read_text()
-    assert append_stub_rows(unmapped, seeds_copy / "seeds") == {}   # never twice
+    assert append_stub_rows(unmapped, seeds_copy / "seeds") == {}  # never twice
 
 
-def test_a_seed_edit_with_a_new_column_remaps_days_already_built(
-        toast_env, warehouse, seeds_copy):
+def test_a_seed_edit_with_a_new_column_remaps_days_already_built(toast_env, warehouse, seeds_copy):
     freeze(toast_env, datetime.now(timezone.utc))
     day = datetime.now(timezone.utc).date() - timedelta(days=32)
     assert run_load(business_date_range=(day, day)).ok
@@ -281,14 +399,19 @@ def test_a_seed_edit_with_a_new_column_remaps_days_already_built(
     lines = seed.read_text().splitlines()
     edited = [lines[0] + ",notes"] + [
         (line.replace("*,Food,,4000,", "*,Food,,4010,") + ",moved in December")
-        for line in lines[1:]]
+        for line in lines[1:]
+    ]
     seed.write_text("\n".join(edited) + "\n")
     with pytest.raises(ConfigurationError, match=r"sales_category_accounts.csv: column\(s\) notes"):
         transform.run_build(quiet=True)
     declared = seeds_copy / "seeds" / "_seeds.yml"
-    declared.write_text(declared.read_text().replace(
-        "        discount_account: varchar\n",
-        "        discount_account: varchar\n        notes: varchar\n", 1))
+    declared.write_text(
+        declared.read_text().replace(
+            "        discount_account: varchar\n",
+            "        discount_account: varchar\n        notes: varchar\n",
+            1,
+        )
+    )
     result = transform.run_build(quiet=True)
 
     assert result.ok and result.mappings_changed, [p.message for p in result.errors]
@@ -310,11 +433,14 @@ def test_a_nightly_build_makes_the_same_journals_as_a_full_rebuild(toast_env, wa
     build_ok()
 
     # The case worth testing is there: money on the second week's days from first-week orders.
-    older_orders_money = query(warehouse, """
+    older_orders_money = query(
+        warehouse,
+        """
         select count(*) from staging.stg_toast__changed_days as changed
         inner join staging.stg_toast__orders as orders using (restaurant_guid, order_guid)
         where changed.business_date between ? and ? and orders.order_business_date < ?""",
-        (*second_week, second_week[0]))[0][0]
+        (*second_week, second_week[0]),
+    )[0][0]
     assert older_orders_money > 0
     journal = """select * from finance.journal_lines
                  order by journal_id, line_number"""

@@ -16,8 +16,19 @@ COMMANDS = sorted(main.commands)
 
 
 def test_every_command_is_listed():
-    assert set(COMMANDS) == {"build", "connect", "demo", "keygen", "load", "mappings", "post",
-                             "replay", "run", "sandbox", "status"}
+    assert set(COMMANDS) == {
+        "build",
+        "connect",
+        "demo",
+        "keygen",
+        "load",
+        "mappings",
+        "post",
+        "replay",
+        "run",
+        "sandbox",
+        "status",
+    }
 
 
 @pytest.mark.parametrize("name", ["", *COMMANDS])

@@ -14,7 +14,7 @@ def test_producer_waits_while_the_byte_budget_is_spent():
     second_put = threading.Thread(target=handover.put, args=("second", 60))
     second_put.start()
     time.sleep(0.1)
-    assert second_put.is_alive()          # 120 bytes would exceed the budget
+    assert second_put.is_alive()  # 120 bytes would exceed the budget
     assert handover.get(timeout=1) == "first"
     second_put.join(timeout=1)
     assert not second_put.is_alive()

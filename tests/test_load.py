@@ -12,10 +12,10 @@ from datetime import datetime, timedelta, timezone
 import duckdb
 from click.testing import CliRunner
 
+from cli.main import main
 from loaders.pipeline import run_load
 from loaders.toast.client import ClientOptions
 from loaders.toast.windows import current_business_date, toast_format
-from cli.main import main
 from sandboxes.toast.data import ToastDataset
 
 FAST_RETRIES = ClientOptions(attempts=3, backoff_initial=0.01, backoff_max=0.05)
@@ -27,8 +27,12 @@ def freeze(toast, at: datetime) -> None:
 
 def sandbox_data(toast) -> ToastDataset:
     """An identical copy of the sandbox's dataset, to know what it serves."""
-    return ToastDataset(seed=toast.seed, location_count=toast.locations,
-                        orders_per_day=toast.orders_per_day, history_days=120)
+    return ToastDataset(
+        seed=toast.seed,
+        location_count=toast.locations,
+        orders_per_day=toast.orders_per_day,
+        history_days=120,
+    )
 
 
 def expected_orders(toast, as_of: datetime, days: int) -> dict[str, int]:
@@ -37,21 +41,31 @@ def expected_orders(toast, as_of: datetime, days: int) -> dict[str, int]:
     for loc in data.locations:
         today = current_business_date(as_of, loc.time_zone, loc.closeout_hour)
         expected[loc.guid] = sum(
-            len(data.orders_by_business_date(loc.guid, int((today - timedelta(n)).strftime(
-                "%Y%m%d")), as_of=as_of)) for n in range(days))
+            len(
+                data.orders_by_business_date(
+                    loc.guid, int((today - timedelta(n)).strftime("%Y%m%d")), as_of=as_of
+                )
+            )
+            for n in range(days)
+        )
     return expected
 
 
 def warehouse_orders(db) -> dict[str, int]:
     with duckdb.connect(str(db), read_only=True) as con:
-        return dict(con.execute("select restaurant_guid, count(*) from toast_raw.orders "
-                                "group by 1").fetchall())
+        return dict(
+            con.execute(
+                "select restaurant_guid, count(*) from toast_raw.orders group by 1"
+            ).fetchall()
+        )
 
 
 def duplicate_orders(db) -> int:
     with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute("""select count(*) from (select restaurant_guid, order_guid
-                              from toast_raw.orders group by all having count(*) > 1)""").fetchone()[0]
+        (count,) = con.execute("""
+            select count(*) from (select restaurant_guid, order_guid
+            from toast_raw.orders group by all having count(*) > 1)""").fetchone()
+    return count
 
 
 def test_first_load_backfills_and_second_load_reads_only_the_modified_window(toast_env, warehouse):
@@ -66,7 +80,7 @@ def test_first_load_backfills_and_second_load_reads_only_the_modified_window(toa
     assert sum(expected.values()) > 100
     assert duplicate_orders(warehouse) == 0
     queried = {q["businessDate"] for q in toast_env.stats()["order_queries"]}
-    assert len(queried) >= 3          # one business date query per backfilled day
+    assert len(queried) >= 3  # one business date query per backfilled day
 
     toast_env.control("reset")
     second = run_load(backfill_days=3, lag_minutes=0)
@@ -86,32 +100,42 @@ def test_late_edit_is_picked_up_by_the_modified_window(toast_env, warehouse):
     assert run_load(backfill_days=2, lag_minutes=0).ok
     restaurant = toast_env.restaurants[0]
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        order_guid, business_day, before = con.execute("""
+        order_guid, business_day, before = con.execute(
+            """
             select order_guid, business_date, order_json from toast_raw.orders
             where restaurant_guid = ? and not (order_json::json->>'voided')::boolean
               and business_date < ? order by order_guid limit 1""",
-            [restaurant, as_of.date()]).fetchone()
+            [restaurant, as_of.date()],
+        ).fetchone()
 
     edit_at = datetime.now(timezone.utc)
-    toast_env.control("edit", {"restaurant": restaurant, "order": order_guid,
-                               "kind": "add_tip", "at": edit_at.isoformat()})
+    toast_env.control(
+        "edit",
+        {
+            "restaurant": restaurant,
+            "order": order_guid,
+            "kind": "add_tip",
+            "at": edit_at.isoformat(),
+        },
+    )
     freeze(toast_env, edit_at + timedelta(seconds=1))
     assert run_load(lag_minutes=0).ok
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        rows = con.execute("""select business_date, modified_at, order_json from toast_raw.orders
+        rows = con.execute(
+            """select business_date, modified_at, order_json from toast_raw.orders
                               where restaurant_guid = ? and order_guid = ?""",
-                           [restaurant, order_guid]).fetchall()
+            [restaurant, order_guid],
+        ).fetchall()
     assert len(rows) == 1
     day, modified_at, after = rows[0]
-    assert day == business_day                     # the business date does not move
+    assert day == business_day  # the business date does not move
     assert abs(modified_at - edit_at) < timedelta(seconds=1)
     assert after != before
     assert duplicate_orders(warehouse) == 0
 
 
-def test_one_token_for_all_locations_and_reused_by_the_next_run(toast_env, warehouse,
-                                                                 monkeypatch):
+def test_one_token_for_all_locations_and_reused_by_the_next_run(toast_env, warehouse, monkeypatch):
     from cryptography.fernet import Fernet
 
     monkeypatch.setenv("CLOSEOUT_SECRET_KEY", Fernet.generate_key().decode())
@@ -142,8 +166,9 @@ def test_rate_limit_pacing_avoids_429s(toast_env, warehouse):
             pages += max(1, -(-len(data.orders_by_business_date(loc.guid, day, as_of=as_of)) // 5))
     assert pages >= 50
     # every page once, plus at most 3 asked for past the last page of each location and day
-    assert pages <= stats["requests"]["/orders/v2/ordersBulk"] <= pages + 3 * 3 * len(
-        data.locations)
+    assert (
+        pages <= stats["requests"]["/orders/v2/ordersBulk"] <= pages + 3 * 3 * len(data.locations)
+    )
     assert stats["throttled"] == 0
 
 
@@ -151,10 +176,12 @@ def test_429_and_5xx_and_dropped_connections_are_retried(toast_env, warehouse):
     as_of = datetime.now(timezone.utc) - timedelta(seconds=5)
     freeze(toast_env, as_of)
     first, second = toast_env.restaurants[:2]
-    toast_env.fault(kind="status", status=429, path="/orders/v2/ordersBulk", restaurant=first,
-                    times=2)
-    toast_env.fault(kind="status", status=503, path="/orders/v2/ordersBulk", restaurant=second,
-                    times=2, skip=1)
+    toast_env.fault(
+        kind="status", status=429, path="/orders/v2/ordersBulk", restaurant=first, times=2
+    )
+    toast_env.fault(
+        kind="status", status=503, path="/orders/v2/ordersBulk", restaurant=second, times=2, skip=1
+    )
     toast_env.fault(kind="drop", path="/config/v2/taxRates", restaurant=second)
 
     result = run_load(backfill_days=2, client_options=FAST_RETRIES)
@@ -168,23 +195,37 @@ def test_malformed_orders_reach_the_rejects_table_and_the_rest_loads(toast_env, 
     as_of = datetime.now(timezone.utc) - timedelta(seconds=5)
     freeze(toast_env, as_of)
     restaurant = toast_env.restaurants[0]
-    toast_env.fault(kind="malformed_order", field="guid", path="/orders/v2/ordersBulk",
-                    restaurant=restaurant)
-    toast_env.fault(kind="malformed_order", field="businessDate", path="/orders/v2/ordersBulk",
-                    restaurant=restaurant, skip=1)
+    toast_env.fault(
+        kind="malformed_order", field="guid", path="/orders/v2/ordersBulk", restaurant=restaurant
+    )
+    toast_env.fault(
+        kind="malformed_order",
+        field="businessDate",
+        path="/orders/v2/ordersBulk",
+        restaurant=restaurant,
+        skip=1,
+    )
     # both on the second day's page: the last day may still be empty at this hour
-    toast_env.fault(kind="unparseable_order", path="/orders/v2/ordersBulk",
-                    restaurant=restaurant, skip=1)
-    toast_env.fault(kind="malformed_order", field="encoding", path="/orders/v2/ordersBulk",
-                    restaurant=restaurant)
+    toast_env.fault(
+        kind="unparseable_order", path="/orders/v2/ordersBulk", restaurant=restaurant, skip=1
+    )
+    toast_env.fault(
+        kind="malformed_order",
+        field="encoding",
+        path="/orders/v2/ordersBulk",
+        restaurant=restaurant,
+    )
 
     result = run_load(backfill_days=3)
 
     assert result.ok
     assert result.report.locations[restaurant].rejects == 4
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        rejects = con.execute("select reason, raw_text, source_url from toast_raw.rejects "
-                              "where restaurant_guid = ? order by reason", [restaurant]).fetchall()
+        rejects = con.execute(
+            "select reason, raw_text, source_url from toast_raw.rejects "
+            "where restaurant_guid = ? order by reason",
+            [restaurant],
+        ).fetchall()
     reasons = " | ".join(r[0] for r in rejects)
     assert len(rejects) == 4
     assert "no guid" in reasons and "invalid businessDate 20261345" in reasons
@@ -201,8 +242,9 @@ def test_a_failing_location_does_not_stop_the_others_and_resumes_next_run(toast_
     as_of = datetime.now(timezone.utc) - timedelta(seconds=5)
     freeze(toast_env, as_of)
     broken = toast_env.restaurants[1]
-    toast_env.fault(kind="status", status=500, path="/orders/v2/ordersBulk", restaurant=broken,
-                    times=-1)
+    toast_env.fault(
+        kind="status", status=500, path="/orders/v2/ordersBulk", restaurant=broken, times=-1
+    )
 
     # lag 0: a late edit to an older day inside the lag window would (rightly) be loaded too
     first = run_load(backfill_days=2, lag_minutes=0, client_options=FAST_RETRIES)
@@ -215,22 +257,24 @@ def test_a_failing_location_does_not_stop_the_others_and_resumes_next_run(toast_
     assert broken not in loaded
     assert all(loaded[guid] == expected[guid] for guid in toast_env.restaurants if guid != broken)
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        status = dict(con.execute("select restaurant_guid, status from closeout_audit.load_runs"
-                                  ).fetchall())
+        status = dict(
+            con.execute("select restaurant_guid, status from closeout_audit.load_runs").fetchall()
+        )
     assert status[broken] == "failed"
 
     toast_env.control("reset")
-    freeze(toast_env, as_of)     # reset makes the clock live again: newer orders would count
+    freeze(toast_env, as_of)  # reset makes the clock live again: newer orders would count
     second = run_load(backfill_days=2, lag_minutes=0, client_options=FAST_RETRIES)
 
     assert second.ok
     assert warehouse_orders(warehouse) == expected
     resumed = [q for q in toast_env.stats()["order_queries"] if q["restaurant"] == broken]
-    assert resumed and all("businessDate" in q for q in resumed)   # backfilled, not skipped
+    assert resumed and all("businessDate" in q for q in resumed)  # backfilled, not skipped
 
 
 def test_a_killed_order_fetch_process_fails_its_locations_and_the_next_run_resumes(
-        toast_env, warehouse):
+    toast_env, warehouse
+):
     as_of = datetime.now(timezone.utc) - timedelta(seconds=5)
     freeze(toast_env, as_of)
     held = toast_env.restaurants[0]
@@ -256,11 +300,17 @@ def test_a_killed_order_fetch_process_fails_its_locations_and_the_next_run_resum
     assert not first.ok
     failed = {loc.restaurant_guid: loc.errors for loc in first.report.failed}
     assert held in failed
-    assert all("order-fetch process ended unexpectedly (exit code -9)" in errors[0]
-               for errors in failed.values())
+    assert all(
+        "order-fetch process ended unexpectedly (exit code -9)" in errors[0]
+        for errors in failed.values()
+    )
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        watermarked = {row[0] for row in con.execute(
-            "select restaurant_guid from toast_raw.order_watermarks").fetchall()}
+        watermarked = {
+            row[0]
+            for row in con.execute(
+                "select restaurant_guid from toast_raw.order_watermarks"
+            ).fetchall()
+        }
     assert held not in watermarked and watermarked.isdisjoint(failed)
 
     toast_env.control("reset")
@@ -277,21 +327,37 @@ def test_cli_load_explicit_business_dates(toast_env, warehouse):
     freeze(toast_env, as_of)
     day = (as_of - timedelta(days=10)).date()
 
-    result = CliRunner().invoke(main, ["load", "--from", day.isoformat(), "--to",
-                                       (day + timedelta(days=1)).isoformat()])
+    result = CliRunner().invoke(
+        main, ["load", "--from", day.isoformat(), "--to", (day + timedelta(days=1)).isoformat()]
+    )
 
     assert result.exit_code == 0, result.output
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        days = {d for (d,) in con.execute("select distinct business_date from toast_raw.orders")
-                .fetchall()}
+        days = {
+            d
+            for (d,) in con.execute(
+                "select distinct business_date from toast_raw.orders"
+            ).fetchall()
+        }
         restaurants = con.execute("select count(*) from toast_raw.restaurants").fetchone()[0]
-        config = dict(con.execute("select entity, count(*) from toast_raw.config_records "
-                                  "group by 1").fetchall())
+        config = dict(
+            con.execute(
+                "select entity, count(*) from toast_raw.config_records group by 1"
+            ).fetchall()
+        )
         entries = con.execute("select count(*) from toast_raw.time_entries").fetchone()[0]
     assert days == {day, day + timedelta(days=1)}
     assert restaurants == 3
-    assert {"revenueCenters", "salesCategories", "diningOptions", "serviceCharges", "discounts",
-            "alternatePaymentTypes", "taxRates", "jobs"} <= set(config)
+    assert {
+        "revenueCenters",
+        "salesCategories",
+        "diningOptions",
+        "serviceCharges",
+        "discounts",
+        "alternatePaymentTypes",
+        "taxRates",
+        "jobs",
+    } <= set(config)
     assert entries > 0
     for guid in toast_env.restaurants:
         assert guid in result.output
@@ -312,13 +378,16 @@ def test_a_day_without_orders_leaves_empty_tables_a_later_load_fills(toast_env, 
     before_history = (as_of - timedelta(days=5 * 365)).date()
     assert run_load(business_date_range=(before_history, before_history)).ok
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        counts = con.execute("select (select count(*) from toast_raw.orders), "
-                             "(select count(*) from toast_raw.time_entries)").fetchone()
-    assert counts == (0, 0)     # the tables dbt reads exist, empty
+        counts = con.execute(
+            "select (select count(*) from toast_raw.orders), "
+            "(select count(*) from toast_raw.time_entries)"
+        ).fetchone()
+    assert counts == (0, 0)  # the tables dbt reads exist, empty
 
     assert run_load(backfill_days=2).ok
     assert warehouse_orders(warehouse) == expected_orders(toast_env, as_of, days=2)
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        entries = con.execute("select count(*), count(_dlt_load_id) "
-                              "from toast_raw.time_entries").fetchone()
+        entries = con.execute(
+            "select count(*), count(_dlt_load_id) from toast_raw.time_entries"
+        ).fetchone()
     assert entries[0] > 0 and entries[0] == entries[1]

@@ -14,9 +14,18 @@ NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 
 def page(*orders: tuple[str, str, int]) -> ParsedPage:
     """(order guid, modifiedDate, total) per order, as one ordersBulk page of restaurant r-1."""
-    body = json.dumps([{"guid": guid, "businessDate": 20261119, "openedDate":
-                        "2026-11-19T18:00:00.000+0000", "modifiedDate": modified,
-                        "checks": [{"totalAmount": total}]} for guid, modified, total in orders])
+    body = json.dumps(
+        [
+            {
+                "guid": guid,
+                "businessDate": 20261119,
+                "openedDate": "2026-11-19T18:00:00.000+0000",
+                "modifiedDate": modified,
+                "checks": [{"totalAmount": total}],
+            }
+            for guid, modified, total in orders
+        ]
+    )
     return parse_page(body.encode(), "r-1", "ordersBulk", NOW)
 
 
@@ -30,10 +39,26 @@ def stored(path) -> dict[str, int]:
 def test_newer_versions_replace_older_ones_and_a_stale_copy_never_does(tmp_path):
     path = tmp_path / "w.duckdb"
     store = OrderStore(path, "toast_raw", "256MB")
-    store.write([page(("o-1", "2026-11-19T20:00:00.000+0000", 10),
-                      ("o-2", "2026-11-19T20:00:00.000+0000", 20))], {}, NOW)
-    store.write([page(("o-1", "2026-11-20T09:00:00.000+0000", 11),      # edited later
-                      ("o-2", "2026-11-19T19:00:00.000+0000", 19))], {}, NOW)  # stale copy
+    store.write(
+        [
+            page(
+                ("o-1", "2026-11-19T20:00:00.000+0000", 10),
+                ("o-2", "2026-11-19T20:00:00.000+0000", 20),
+            )
+        ],
+        {},
+        NOW,
+    )
+    store.write(
+        [
+            page(
+                ("o-1", "2026-11-20T09:00:00.000+0000", 11),  # edited later
+                ("o-2", "2026-11-19T19:00:00.000+0000", 19),
+            )
+        ],
+        {},
+        NOW,
+    )  # stale copy
     store.close()
     assert stored(path) == {"o-1": 11, "o-2": 20}
 
@@ -41,9 +66,17 @@ def test_newer_versions_replace_older_ones_and_a_stale_copy_never_does(tmp_path)
 def test_an_order_read_twice_in_one_commit_keeps_its_latest_version(tmp_path):
     path = tmp_path / "w.duckdb"
     store = OrderStore(path, "toast_raw", "256MB")
-    store.write([page(("o-1", "2026-11-19T21:00:00.000+0000", 12)),
-                 page(("o-1", "2026-11-19T20:00:00.000+0000", 10),
-                      ("o-3", "2026-11-19T20:00:00.000+0000", 30))], {}, NOW)
+    store.write(
+        [
+            page(("o-1", "2026-11-19T21:00:00.000+0000", 12)),
+            page(
+                ("o-1", "2026-11-19T20:00:00.000+0000", 10),
+                ("o-3", "2026-11-19T20:00:00.000+0000", 30),
+            ),
+        ],
+        {},
+        NOW,
+    )
     store.close()
     assert stored(path) == {"o-1": 12, "o-3": 30}
 

@@ -18,16 +18,16 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from tests.erps import ERPS, ErpLine, adapter, erp_documents, net_by_account
+from cli.main import main
 from loaders.pipeline import run_load
 from loaders.toast.windows import current_business_date
-from transform import build as transform
-from cli.main import main
 from posting.connectors.registry import open_connector
 from posting.post import post_journals
+from tests.erps import ERPS, ErpLine, adapter, erp_documents, net_by_account
+from transform import build as transform
 
 ROOT = Path(__file__).resolve().parents[1]
-DAY = (datetime.now(timezone.utc) - timedelta(days=35)).date()   # closed and settled
+DAY = (datetime.now(timezone.utc) - timedelta(days=35)).date()  # closed and settled
 
 
 def freeze(toast, at: datetime) -> None:
@@ -63,7 +63,7 @@ def load_and_build(toast, first=DAY, last=DAY) -> None:
     state = db.parent / ".closeout"
     if not db.exists() and (first, last) in _BUILT:
         built = _BUILT[(first, last)]
-        for file in built.glob(db.name + "*"):       # the file and any write-ahead log
+        for file in built.glob(db.name + "*"):  # the file and any write-ahead log
             shutil.copyfile(file, db.parent / file.name)
         shutil.copytree(built / ".closeout", state, dirs_exist_ok=True)
         return
@@ -85,21 +85,29 @@ def post(erp: str, **options):
 
 
 def ready_journals(db: Path) -> dict[str, str]:
-    return dict(query(db, "select journal_id, version from finance.journals "
-                          "where status = 'ready'"))
+    return dict(
+        query(db, "select journal_id, version from finance.journals where status = 'ready'")
+    )
 
 
 def journal_net(db: Path, journal_id: str) -> dict[tuple, Decimal]:
-    rows = query(db, """select account_code, debit, credit, location_dimension,
+    rows = query(
+        db,
+        """select account_code, debit, credit, location_dimension,
                                revenue_center_dimension
-                        from finance.journal_lines where journal_id = ?""", (journal_id,))
+                        from finance.journal_lines where journal_id = ?""",
+        (journal_id,),
+    )
     return net_by_account(ErpLine(a, d, c, loc, rc) for a, d, c, loc, rc in rows)
 
 
 def ledger(db: Path) -> dict[str, tuple]:
     """journal_id -> (status, key, document id, kind) of each posting, in order."""
-    rows = query(db, "select journal_id, status, idempotency_key, erp_document_id, kind "
-                     "from closeout_posting.postings order by journal_id, sequence")
+    rows = query(
+        db,
+        "select journal_id, status, idempotency_key, erp_document_id, kind "
+        "from closeout_posting.postings order by journal_id, sequence",
+    )
     found: dict[str, list] = {}
     for journal_id, *rest in rows:
         found.setdefault(journal_id, []).append(tuple(rest))
@@ -124,8 +132,12 @@ def test_ready_journals_post_once_and_equal_journal_lines(toast_env, warehouse, 
         assert document.document_id.lower() == document_id.lower()
         assert document.balanced
         assert net_by_account(document.lines) == journal_net(warehouse, journal_id)
-    held = {j for (j,) in query(warehouse, "select journal_id from finance.journals "
-                                           "where status = 'held'")}
+    held = {
+        j
+        for (j,) in query(
+            warehouse, "select journal_id from finance.journals where status = 'held'"
+        )
+    }
     assert not held & set(posted)
 
     creates_before = adapter(erp).create_requests(toast_env)
@@ -135,8 +147,7 @@ def test_ready_journals_post_once_and_equal_journal_lines(toast_env, warehouse, 
     assert adapter(erp).create_requests(toast_env) == creates_before
 
 
-def test_sigkill_at_each_step_still_posts_every_journal_exactly_once(toast_env, warehouse,
-                                                                       erp):
+def test_sigkill_at_each_step_still_posts_every_journal_exactly_once(toast_env, warehouse, erp):
     load_and_build(toast_env)
     ready = ready_journals(warehouse)
     points = ("post.after_attempt", "post.after_create", *adapter(erp).FAILPOINTS)
@@ -145,7 +156,7 @@ def test_sigkill_at_each_step_still_posts_every_journal_exactly_once(toast_env, 
         with duckdb.connect(str(warehouse)) as con:
             con.execute("drop schema if exists closeout_posting cascade")
 
-        killed = _post_process(erp, failpoint=f"{point}:2")   # dies on the second journal
+        killed = _post_process(erp, failpoint=f"{point}:2")  # dies on the second journal
         assert killed.returncode == -signal.SIGKILL, (point, killed.stderr)
         finished = _post_process(erp)
         assert finished.returncode in (0, 1), (point, finished.stderr)
@@ -153,8 +164,10 @@ def test_sigkill_at_each_step_still_posts_every_journal_exactly_once(toast_env, 
         keys = Counter(doc.key for doc in erp_documents(toast_env, erp))
         assert len(keys) == len(ready), point
         assert set(keys.values()) == {1}, (point, keys)
-        statuses = {journal_id: [p[0] for p in postings]
-                    for journal_id, postings in ledger(warehouse).items()}
+        statuses = {
+            journal_id: [p[0] for p in postings]
+            for journal_id, postings in ledger(warehouse).items()
+        }
         assert all(statuses[j] == ["posted"] for j in ready), (point, statuses)
 
 
@@ -162,9 +175,14 @@ def _post_process(erp: str, failpoint: str | None = None) -> subprocess.Complete
     env = {k: v for k, v in os.environ.items() if k != "CLOSEOUT_FAILPOINT"}
     if failpoint:
         env["CLOSEOUT_FAILPOINT"] = failpoint
-    return subprocess.run([sys.executable, "-m", "cli", "post", "--erp", erp],
-                          cwd=os.getcwd(), env={**env, "PYTHONPATH": str(ROOT)},
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "cli", "post", "--erp", erp],
+        cwd=os.getcwd(),
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_late_edit_posts_an_adjusting_journal_with_the_difference(toast_env, warehouse, erp):
@@ -174,7 +192,9 @@ def test_late_edit_posts_an_adjusting_journal_with_the_difference(toast_env, war
     assert transform.run_build(quiet=True).ok
     assert not post(erp).by_state("failed")
     # A paid card order of a day that was posted (others may be held for open checks).
-    restaurant, order_guid, day = query(warehouse, """
+    restaurant, order_guid, day = query(
+        warehouse,
+        """
         select orders.restaurant_guid, orders.order_guid, orders.business_date
         from toast_raw.orders as orders
         join closeout_posting.postings as postings
@@ -183,13 +203,21 @@ def test_late_edit_posts_an_adjusting_journal_with_the_difference(toast_env, war
         where not (order_json::json->>'voided')::boolean
           and order_json like '%"type":"CREDIT"%'
           and order_json not like '%"paymentStatus":"OPEN"%'
-        order by orders.restaurant_guid, orders.order_guid limit 1""")[0]
+        order by orders.restaurant_guid, orders.order_guid limit 1""",
+    )[0]
     journal_id = f"{restaurant}:{day}:sales"
     [(_, original_key, original_id, _)] = ledger(warehouse)[journal_id]
 
     edit_at = datetime.now(timezone.utc)
-    toast_env.control("edit", {"restaurant": restaurant, "order": order_guid,
-                               "kind": "add_tip", "at": edit_at.isoformat()})
+    toast_env.control(
+        "edit",
+        {
+            "restaurant": restaurant,
+            "order": order_guid,
+            "kind": "add_tip",
+            "at": edit_at.isoformat(),
+        },
+    )
     freeze(toast_env, edit_at + timedelta(seconds=1))
     assert run_load(lag_minutes=0).ok
     assert transform.run_build(quiet=True).ok
@@ -201,7 +229,7 @@ def test_late_edit_posts_an_adjusting_journal_with_the_difference(toast_env, war
     documents = {doc.key: doc for doc in erp_documents(toast_env, erp)}
     original, adjustment = documents[original_key], documents[postings[1][1]]
     assert original.document_id.lower() == original_id.lower()
-    assert adjustment.balanced and len(adjustment.lines) == 2   # tips payable and the tender
+    assert adjustment.balanced and len(adjustment.lines) == 2  # tips payable and the tender
     combined = net_by_account(original.lines + adjustment.lines)
     assert combined == journal_net(warehouse, journal_id)
 
@@ -210,17 +238,25 @@ def test_refused_journal_fails_alone_and_replays_after_the_fix(toast_env, wareho
     load_and_build(toast_env, DAY, DAY)
     now = datetime.now(timezone.utc)
     # Each location's business date in progress: not closed, so held, whatever the hour.
-    current = {guid: current_business_date(now, zone, hour) for guid, zone, hour in query(
-        warehouse, "select restaurant_guid, time_zone, closeout_hour from toast_raw.restaurants")}
+    current = {
+        guid: current_business_date(now, zone, hour)
+        for guid, zone, hour in query(
+            warehouse, "select restaurant_guid, time_zone, closeout_hour from toast_raw.restaurants"
+        )
+    }
     freeze(toast_env, now)
     assert run_load(business_date_range=(min(current.values()), max(current.values()))).ok
     assert transform.run_build(quiet=True).ok
-    refused_location = query(warehouse, "select location_dimension from mappings.locations "
-                                        "where restaurant_guid = ?",
-                             (toast_env.restaurants[0],))[0][0]
-    others = [loc for (loc,) in query(warehouse, "select location_dimension "
-                                                 "from mappings.locations")
-              if loc != refused_location]
+    refused_location = query(
+        warehouse,
+        "select location_dimension from mappings.locations where restaurant_guid = ?",
+        (toast_env.restaurants[0],),
+    )[0][0]
+    others = [
+        loc
+        for (loc,) in query(warehouse, "select location_dimension from mappings.locations")
+        if loc != refused_location
+    ]
     adapter(erp).accept_locations(toast_env, others)
 
     result = CliRunner().invoke(main, ["post", "--erp", erp])
@@ -229,47 +265,56 @@ def test_refused_journal_fails_alone_and_replays_after_the_fix(toast_env, wareho
     assert "Failed:" in result.output and "Held:" in result.output
     failed = {j for j, postings in ledger(warehouse).items() if postings[-1][0] == "failed"}
     assert failed and all(j.startswith(toast_env.restaurants[0]) for j in failed)
-    assert not any(f"{guid}:{day}:sales" in ledger(warehouse)      # held: not sent
-                   for guid, day in current.items())
-    status = CliRunner().invoke(main, ["status", "--erp", erp, "--from", str(DAY - timedelta(days=1))])
+    assert not any(
+        f"{guid}:{day}:sales" in ledger(warehouse)  # held: not sent
+        for guid, day in current.items()
+    )
+    status = CliRunner().invoke(
+        main, ["status", "--erp", erp, "--from", str(DAY - timedelta(days=1))]
+    )
     assert "failed" in status.output and refused_location in status.output
 
     adapter(erp).accept_locations(toast_env, [*others, refused_location])
     journal_id = sorted(failed)[0]
     replayed = CliRunner().invoke(main, ["replay", "--erp", erp, journal_id])
-    assert f"1 posted" in replayed.output, replayed.output
+    assert "1 posted" in replayed.output, replayed.output
     assert ledger(warehouse)[journal_id][-1][0] == "posted"
     keys = Counter(doc.key for doc in erp_documents(toast_env, erp))
     assert set(keys.values()) == {1}
 
 
 def test_throttling_faults_and_an_expired_session_still_post_each_journal_once(
-        toast_env, warehouse, erp, monkeypatch):
+    toast_env, warehouse, erp, monkeypatch
+):
     from cryptography.fernet import Fernet
 
     monkeypatch.setenv("CLOSEOUT_SECRET_KEY", Fernet.generate_key().decode())
     load_and_build(toast_env, DAY - timedelta(days=1), DAY)
     ready = ready_journals(warehouse)
-    post(erp, date_range=(DAY - timedelta(days=1),) * 2)    # a token/session is stored
+    post(erp, date_range=(DAY - timedelta(days=1),) * 2)  # a token/session is stored
     adapter(erp).make_trouble(toast_env)
 
     report = post(erp)
-    for failed in report.by_state("failed"):   # an injected refusal (D365's failed changeset)
+    for failed in report.by_state("failed"):  # an injected refusal (D365's failed changeset)
         CliRunner().invoke(main, ["replay", "--erp", erp, failed.journal_id])
 
     keys = Counter(doc.key for doc in erp_documents(toast_env, erp))
     assert len(keys) == len(ready) and set(keys.values()) == {1}
     assert all(postings[-1][0] == "posted" for postings in ledger(warehouse).values())
     assert adapter(erp).trouble_seen(toast_env) >= 2
-    audit = query(warehouse, "select request_headers || request_body || response_body "
-                             "from closeout_posting.erp_requests")
+    audit = query(
+        warehouse,
+        "select request_headers || request_body || response_body "
+        "from closeout_posting.erp_requests",
+    )
     secrets = [v for k, v in toast_env.erp_env.items() if "SECRET" in k or "PASSWORD" in k]
     assert audit and not [row for (row,) in audit for secret in secrets if secret in row]
 
 
-def test_run_loads_builds_posts_and_exits_1_when_journals_are_held(toast_env, warehouse, erp,
-                                                                   monkeypatch):
-    monkeypatch.setenv("SOURCES__TOAST__BACKFILL_DAYS", "3")   # includes days not yet closed
+def test_run_loads_builds_posts_and_exits_1_when_journals_are_held(
+    toast_env, warehouse, erp, monkeypatch
+):
+    monkeypatch.setenv("SOURCES__TOAST__BACKFILL_DAYS", "3")  # includes days not yet closed
     freeze(toast_env, datetime.now(timezone.utc))
 
     result = CliRunner().invoke(main, ["run", "--erp", erp])
@@ -277,9 +322,16 @@ def test_run_loads_builds_posts_and_exits_1_when_journals_are_held(toast_env, wa
     assert result.exit_code == 1, result.output
     assert f"Posting to {erp}:" in result.output and "Held:" in result.output
     assert "day not closed" in result.output or "still open" in result.output
-    posted = {key for postings in ledger(warehouse).values()
-              for status, key, *_ in postings if status == "posted"}
+    posted = {
+        key
+        for postings in ledger(warehouse).values()
+        for status, key, *_ in postings
+        if status == "posted"
+    }
     assert posted and posted == {doc.key for doc in erp_documents(toast_env, erp)}
-    audit = query(warehouse, "select idempotency_key, count(*) from closeout_posting.erp_requests "
-                             "where idempotency_key is not null group by 1")
-    assert {key for key, _ in audit} == posted    # every request tied to its journal's key
+    audit = query(
+        warehouse,
+        "select idempotency_key, count(*) from closeout_posting.erp_requests "
+        "where idempotency_key is not null group by 1",
+    )
+    assert {key for key, _ in audit} == posted  # every request tied to its journal's key

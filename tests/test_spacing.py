@@ -22,8 +22,7 @@ class FakeClock:
 
 def answered(spacer: RequestSpacer, clock: FakeClock, reset_in: float | None) -> None:
     """One request, answered now, whose slice (per Toast) ends `reset_in` seconds from now."""
-    headers = {} if reset_in is None else {
-        "X-Toast-RateLimit-Reset": str(time.time() + reset_in)}
+    headers = {} if reset_in is None else {"X-Toast-RateLimit-Reset": str(time.time() + reset_in)}
     spacer.release(spacer.acquire("r", PATH), httpx.Response(200, headers=headers))
 
 
@@ -42,13 +41,13 @@ def test_the_sixth_request_goes_when_the_first_ones_slice_ends():
     for _ in range(5):
         answered(spacer, clock, reset_in=0.3)
     spacer.acquire("r", PATH)
-    assert abs(clock.now - 100.3) < 0.01     # not 101.0
+    assert abs(clock.now - 100.3) < 0.01  # not 101.0
 
 
 def test_a_reset_further_than_the_limit_is_another_limit_and_is_not_used():
     clock = FakeClock()
     spacer = RequestSpacer(slack=0.0, clock=clock, sleep=clock.sleep)
     for _ in range(5):
-        answered(spacer, clock, reset_in=600)    # the 15-minute slice
+        answered(spacer, clock, reset_in=600)  # the 15-minute slice
     spacer.acquire("r", PATH)
     assert abs(clock.now - 101.0) < 0.01

@@ -29,7 +29,7 @@ MAPPED_MODELS = "path:models/intermediate path:models/marts"
 @dataclass
 class NodeProblem:
     name: str
-    status: str          # error, fail or warn
+    status: str  # error, fail or warn
     message: str
 
 
@@ -57,8 +57,9 @@ def seeds_fingerprint(project_dir: Path | None = None) -> str:
     return digest.hexdigest()
 
 
-def run_build(*, full_refresh: bool = False, select: tuple[str, ...] = (),
-              quiet: bool = False) -> BuildResult:
+def run_build(
+    *, full_refresh: bool = False, select: tuple[str, ...] = (), quiet: bool = False
+) -> BuildResult:
     """dbt build on the project; rebuilds the mapped models in full when the seeds changed."""
     from dbt.cli.main import dbtRunner
 
@@ -71,14 +72,22 @@ def run_build(*, full_refresh: bool = False, select: tuple[str, ...] = (),
     if quiet:
         common.append("--quiet")
     runner = dbtRunner()
-    invocations = [["build", *common, *(["--full-refresh"] if full_refresh else []),
-                    *(["--select", *select] if select else [])]]
+    invocations = [
+        [
+            "build",
+            *common,
+            *(["--full-refresh"] if full_refresh else []),
+            *(["--select", *select] if select else []),
+        ]
+    ]
     if mappings_changed and not select:
         # Seeds are recreated (an accountant may have added or renamed a column, which dbt
         # only accepts with --full-refresh), then every unposted day is re-mapped.
-        invocations = [["seed", *common, "--full-refresh"],
-                       ["build", *common, "--exclude", *MAPPED_MODELS.split()],
-                       ["build", *common, "--full-refresh", "--select", *MAPPED_MODELS.split()]]
+        invocations = [
+            ["seed", *common, "--full-refresh"],
+            ["build", *common, "--exclude", *MAPPED_MODELS.split()],
+            ["build", *common, "--full-refresh", "--select", *MAPPED_MODELS.split()],
+        ]
     result = BuildResult(ok=True, mappings_changed=mappings_changed)
     try:
         for args in invocations:
@@ -103,8 +112,10 @@ def check_seed_headers(project_dir: Path | None = None) -> None:
     import yaml
 
     seeds_dir = (project_dir or PROJECT_DIR) / "seeds"
-    declared = {seed["name"]: list(seed.get("config", {}).get("column_types", {}))
-                for seed in yaml.safe_load((seeds_dir / "_seeds.yml").read_text())["seeds"]}
+    declared = {
+        seed["name"]: list(seed.get("config", {}).get("column_types", {}))
+        for seed in yaml.safe_load((seeds_dir / "_seeds.yml").read_text())["seeds"]
+    }
     problems = []
     for path in sorted(seeds_dir.glob("*.csv")):
         expected = declared.get(path.stem)
@@ -119,13 +130,15 @@ def check_seed_headers(project_dir: Path | None = None) -> None:
                 f"seeds/{path.name}: "
                 + (f"column(s) {', '.join(extra)} not declared" if extra else "")
                 + ("; " if extra and missing else "")
-                + (f"column(s) {', '.join(missing)} missing" if missing else ""))
+                + (f"column(s) {', '.join(missing)} missing" if missing else "")
+            )
     if problems:
         raise ConfigurationError(
             "the mapping files do not match their declared columns:\n  "
             + "\n  ".join(problems)
             + "\nAdd a new column to that seed's column_types in dbt_project/seeds/_seeds.yml "
-              "(or take it out of the CSV); restore a missing one.")
+            "(or take it out of the CSV); restore a missing one."
+        )
 
 
 def _require_loaded_warehouse() -> None:
@@ -134,13 +147,18 @@ def _require_loaded_warehouse() -> None:
     loaded = False
     if path.exists():
         with duckdb.connect(str(path), read_only=True) as con:
-            loaded = bool(con.execute(
-                "select count(*) from information_schema.tables "
-                "where table_schema = ? and table_name = 'orders'", [RAW_DATASET]).fetchone()[0])
+            loaded = bool(
+                con.execute(
+                    "select count(*) from information_schema.tables "
+                    "where table_schema = ? and table_name = 'orders'",
+                    [RAW_DATASET],
+                ).fetchone()[0]
+            )
     if not loaded:
         raise ConfigurationError(
             f"no Toast data has been loaded into {path} yet: run `closeout load` first "
-            "(or check CLOSEOUT_DB points at the warehouse)")
+            "(or check CLOSEOUT_DB points at the warehouse)"
+        )
 
 
 def _release_warehouse() -> None:
@@ -163,9 +181,13 @@ def _collect(outcome, result: BuildResult) -> None:
         result.counts[status] = result.counts.get(status, 0) + 1
         if status in ("error", "fail", "warn"):
             node = node_result.node
-            result.problems.append(NodeProblem(
-                getattr(node, "name", "?"), status,
-                (node_result.message or "").strip() or f"{node_result.failures} failing rows"))
+            result.problems.append(
+                NodeProblem(
+                    getattr(node, "name", "?"),
+                    status,
+                    (node_result.message or "").strip() or f"{node_result.failures} failing rows",
+                )
+            )
 
 
 def _last_fingerprint() -> str | None:
@@ -175,7 +197,9 @@ def _last_fingerprint() -> str | None:
     with duckdb.connect(str(path), read_only=True) as con:
         found = con.execute(
             "select count(*) from information_schema.tables "
-            "where table_schema = ? and table_name = 'build_state'", [AUDIT_SCHEMA]).fetchone()[0]
+            "where table_schema = ? and table_name = 'build_state'",
+            [AUDIT_SCHEMA],
+        ).fetchone()[0]
         if not found:
             return None
         row = con.execute(f"select seeds_fingerprint from {AUDIT_SCHEMA}.build_state").fetchone()
@@ -185,8 +209,11 @@ def _last_fingerprint() -> str | None:
 def _remember_fingerprint(fingerprint: str) -> None:
     with duckdb.connect(str(warehouse_path())) as con:
         con.execute(f"create schema if not exists {AUDIT_SCHEMA}")
-        con.execute(f"create table if not exists {AUDIT_SCHEMA}.build_state "
-                    "(seeds_fingerprint varchar, built_at timestamptz)")
+        con.execute(
+            f"create table if not exists {AUDIT_SCHEMA}.build_state "
+            "(seeds_fingerprint varchar, built_at timestamptz)"
+        )
         con.execute(f"delete from {AUDIT_SCHEMA}.build_state")
-        con.execute(f"insert into {AUDIT_SCHEMA}.build_state values (?, current_timestamp)",
-                    [fingerprint])
+        con.execute(
+            f"insert into {AUDIT_SCHEMA}.build_state values (?, current_timestamp)", [fingerprint]
+        )

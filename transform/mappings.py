@@ -36,13 +36,15 @@ def unmapped_sources() -> list[Unmapped]:
                 from {UNMAPPED_RELATION}
                 order by seed_file, source_kind, source_name, restaurant_guid""").fetchall()
     except duckdb.CatalogException as exc:
-        raise WarehouseError(f"No {UNMAPPED_RELATION} model in the warehouse yet: run "
-                             "`closeout build` first.") from exc
+        raise WarehouseError(
+            f"No {UNMAPPED_RELATION} model in the warehouse yet: run `closeout build` first."
+        ) from exc
     return [Unmapped(*row) for row in rows]
 
 
-def append_stub_rows(items: list[Unmapped], seeds_dir: Path = PROJECT_DIR / "seeds") -> dict[
-        str, int]:
+def append_stub_rows(
+    items: list[Unmapped], seeds_dir: Path = PROJECT_DIR / "seeds"
+) -> dict[str, int]:
     """Append each suggested row to its seed file unless an identical row is already there.
     Returns rows added per file. The stubs leave the account empty: the journal stays held
     until an accountant fills it in."""

@@ -27,9 +27,9 @@ from closeout.errors import (
     ToastTransportError,
     ToastUnavailable,
 )
+from closeout.token_store import TokenStore
 from loaders.toast import settings
 from loaders.toast.jsontext import BrokenArray, decode, split_array
-from closeout.token_store import TokenStore
 
 log = logging.getLogger("closeout.toast")
 
@@ -52,9 +52,9 @@ class _Retryable(Exception):
 class TokenGrant:
     token: str
     expires_at: float
-    logins: tuple[float, ...]   # when this hour's logins were made (Toast allows about two)
+    logins: tuple[float, ...]  # when this hour's logins were made (Toast allows about two)
 
-    def __repr__(self) -> str:   # never print the token
+    def __repr__(self) -> str:  # never print the token
         return f"TokenGrant(expires_at={self.expires_at}, logins={len(self.logins)})"
 
 
@@ -64,8 +64,14 @@ class TokenProvider:
     Thread-safe; renews at most `LOGINS_PER_HOUR_LIMIT` times an hour, as Toast asks.
     """
 
-    def __init__(self, http: httpx.Client, base_url: str, client_id: str, client_secret: str,
-                 store: TokenStore | None = None):
+    def __init__(
+        self,
+        http: httpx.Client,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        store: TokenStore | None = None,
+    ):
         if not client_id or not client_secret:
             raise ConfigurationError(
                 "Toast client id and secret are not set: put them in .dlt/secrets.toml under "
@@ -123,10 +129,14 @@ class TokenProvider:
                 "client credentials and the clock, then run again later."
             )
         try:
-            response = self.http.post(self.base_url + settings.LOGIN_PATH, json={
-                "clientId": self.client_id, "clientSecret": self.client_secret,
-                "userAccessType": "TOAST_MACHINE_CLIENT",
-            })
+            response = self.http.post(
+                self.base_url + settings.LOGIN_PATH,
+                json={
+                    "clientId": self.client_id,
+                    "clientSecret": self.client_secret,
+                    "userAccessType": "TOAST_MACHINE_CLIENT",
+                },
+            )
         except httpx.TransportError as exc:
             raise ToastTransportError(f"Could not reach Toast to log in: {exc}") from exc
         self._logins.append(now)
@@ -137,8 +147,9 @@ class TokenProvider:
                 "SOURCES__TOAST__CLIENT_SECRET."
             )
         if response.status_code != 200:
-            raise ToastUnavailable(f"Toast login failed with HTTP {response.status_code}: "
-                                   f"{_toast_message(response)}")
+            raise ToastUnavailable(
+                f"Toast login failed with HTTP {response.status_code}: {_toast_message(response)}"
+            )
         token = response.json()["token"]
         self._token = token["accessToken"]
         self._expires_at = now + int(token["expiresIn"])
@@ -184,7 +195,7 @@ class _Slot:
     __slots__ = ("answered_at", "slice_ends_at")
 
     def __init__(self) -> None:
-        self.answered_at: float | None = None   # None while the request is in flight
+        self.answered_at: float | None = None  # None while the request is in flight
         self.slice_ends_at: float | None = None  # end of the slice Toast counted it in
 
     def ready_after(self, seconds: float, slack: float) -> float | None:
@@ -209,8 +220,13 @@ class RequestSpacer:
     against our clock: closeout assumes an NTP-synced host, and a 429 still waits if not).
     """
 
-    def __init__(self, limits=settings.REQUEST_LIMITS, slack: float = settings.LIMIT_SLACK_SECONDS,
-                 clock=time.monotonic, sleep=time.sleep):
+    def __init__(
+        self,
+        limits=settings.REQUEST_LIMITS,
+        slack: float = settings.LIMIT_SLACK_SECONDS,
+        clock=time.monotonic,
+        sleep=time.sleep,
+    ):
         self.limits = limits
         self.slack = slack
         self.clock = clock
@@ -222,11 +238,15 @@ class RequestSpacer:
         while True:
             with self._lock:
                 now = self.clock()
-                windows = [self._windows.setdefault((key, index), deque(maxlen=count))
-                           for index, (scope, count, _) in enumerate(self.limits)
-                           if scope is None or path.endswith(scope)]
+                windows = [
+                    self._windows.setdefault((key, index), deque(maxlen=count))
+                    for index, (scope, count, _) in enumerate(self.limits)
+                    if scope is None or path.endswith(scope)
+                ]
                 wait = 0.0
-                for window, (_, count, seconds) in zip(windows, self._applicable(path)):
+                for window, (_, count, seconds) in zip(
+                    windows, self._applicable(path), strict=True
+                ):
                     if len(window) >= count:
                         ready = window[0].ready_after(seconds, self.slack)
                         wait = max(wait, 0.01 if ready is None else ready - now)
@@ -253,18 +273,25 @@ class RequestSpacer:
 @dataclass
 class ClientOptions:
     timeout: float = 30.0
-    attempts: int = 5                 # for 5xx and dropped connections
+    attempts: int = 5  # for 5xx and dropped connections
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
     max_throttle_wait: float = 900.0  # give up on a request after this long in 429s
-    page_lookahead: int = 4           # ordersBulk pages of one location in flight at once
+    page_lookahead: int = 4  # ordersBulk pages of one location in flight at once
 
 
 class ToastClient:
-    def __init__(self, base_url: str, client_id: str, client_secret: str, *,
-                 options: ClientOptions | None = None, token_store: TokenStore | None = None,
-                 transport: httpx.BaseTransport | None = None,
-                 request_limits=settings.REQUEST_LIMITS):
+    def __init__(
+        self,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        options: ClientOptions | None = None,
+        token_store: TokenStore | None = None,
+        transport: httpx.BaseTransport | None = None,
+        request_limits=settings.REQUEST_LIMITS,
+    ):
         if not base_url:
             raise ConfigurationError(
                 "Toast base URL is not set: SOURCES__TOAST__BASE_URL or base_url under "
@@ -272,11 +299,12 @@ class ToastClient:
             )
         self.base_url = base_url.rstrip("/")
         self.options = options or ClientOptions()
-        self.http = httpx.Client(timeout=self.options.timeout, transport=transport,
-                                 limits=httpx.Limits(max_connections=64,
-                                                     max_keepalive_connections=64))
-        self.tokens = TokenProvider(self.http, self.base_url, client_id, client_secret,
-                                    token_store)
+        self.http = httpx.Client(
+            timeout=self.options.timeout,
+            transport=transport,
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
+        )
+        self.tokens = TokenProvider(self.http, self.base_url, client_id, client_secret, token_store)
         self.pacer = Pacer()
         self.spacer = RequestSpacer(request_limits)
         self._page_pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="toast-page")
@@ -289,16 +317,22 @@ class ToastClient:
         self._page_pool.shutdown(wait=False, cancel_futures=True)
         self.http.close()
 
-    def get(self, path_or_url: str, *, restaurant: str | None = None,
-            params: dict | None = None,
-            unless: threading.Event | None = None) -> httpx.Response:
+    def get(
+        self,
+        path_or_url: str,
+        *,
+        restaurant: str | None = None,
+        params: dict | None = None,
+        unless: threading.Event | None = None,
+    ) -> httpx.Response:
         """GET with pacing and retries. `unless`: when it is set by the time the request may go
         (after pacing), it does not go and `Abandoned` is raised."""
         url = path_or_url if path_or_url.startswith("http") else self.base_url + path_or_url
         retrying = Retrying(
             retry=retry_if_exception_type(_Retryable),
-            wait=wait_exponential(multiplier=self.options.backoff_initial,
-                                  max=self.options.backoff_max)
+            wait=wait_exponential(
+                multiplier=self.options.backoff_initial, max=self.options.backoff_max
+            )
             + wait_random(0, self.options.backoff_initial),
             stop=stop_after_attempt(self.options.attempts),
             reraise=True,
@@ -314,14 +348,24 @@ class ToastClient:
                 raise ToastTransportError(
                     f"Toast could not be reached{where} after {self.options.attempts} attempts "
                     f"({type(error).__name__}: {error}) at {url}; the next run resumes here.",
-                    restaurant=restaurant, url=url) from error
+                    restaurant=restaurant,
+                    url=url,
+                ) from error
             raise ToastUnavailable(
                 f"Toast kept failing{where} after {self.options.attempts} attempts ({error}) at "
-                f"{url}; the next run resumes here.", restaurant=restaurant, url=url) from error
+                f"{url}; the next run resumes here.",
+                restaurant=restaurant,
+                url=url,
+            ) from error
         raise AssertionError("unreachable")
 
-    def _get_once(self, url: str, restaurant: str | None, params: dict | None,
-                  unless: threading.Event | None = None) -> httpx.Response:
+    def _get_once(
+        self,
+        url: str,
+        restaurant: str | None,
+        params: dict | None,
+        unless: threading.Event | None = None,
+    ) -> httpx.Response:
         key = restaurant or "-"
         throttled_for = 0.0
         reauthenticated = False
@@ -349,13 +393,18 @@ class ToastClient:
             status = response.status_code
             if status == 429:
                 self.throttled += 1
-                throttled_for += time.monotonic() - started + (
-                    _number(response.headers.get("Retry-After")) or 1.0)
+                throttled_for += (
+                    time.monotonic()
+                    - started
+                    + (_number(response.headers.get("Retry-After")) or 1.0)
+                )
                 if throttled_for > self.options.max_throttle_wait:
                     raise ToastUnavailable(
                         f"Toast kept rate-limiting restaurant {restaurant} for "
                         f"{throttled_for:.0f} s at {url}; the next run resumes here.",
-                        restaurant=restaurant, url=url)
+                        restaurant=restaurant,
+                        url=url,
+                    )
                 continue
             if status == 401 and not reauthenticated:
                 self.tokens.reject(token)
@@ -368,23 +417,31 @@ class ToastClient:
                     f"Toast refused {response.request.method} {response.request.url} for "
                     f"restaurant {restaurant or '-'} with HTTP {status}: "
                     f"{_toast_message(response)}",
-                    status=status, restaurant=restaurant, url=str(response.request.url))
+                    status=status,
+                    restaurant=restaurant,
+                    url=str(response.request.url),
+                )
             return response
 
     def get_json(self, path: str, *, restaurant: str | None = None, params: dict | None = None):
         """The decoded body, numbers as Decimal (see jsontext)."""
         return decode(self.get(path, restaurant=restaurant, params=params).content)
 
-    def get_array(self, path: str, *, restaurant: str | None = None,
-                  params: dict | None = None) -> list[tuple[bytes, object]]:
+    def get_array(
+        self, path: str, *, restaurant: str | None = None, params: dict | None = None
+    ) -> list[tuple[bytes, object]]:
         """(exact bytes, decoded value) of each element of a JSON array response."""
         response = self.get(path, restaurant=restaurant, params=params)
         try:
             return _with_values(split_array(response.content))
         except BrokenArray as exc:
-            raise ToastRefusal(f"Toast sent an unreadable array from {response.request.url} for "
-                               f"restaurant {restaurant}: {exc}", status=response.status_code,
-                               restaurant=restaurant, url=str(response.request.url)) from exc
+            raise ToastRefusal(
+                f"Toast sent an unreadable array from {response.request.url} for "
+                f"restaurant {restaurant}: {exc}",
+                status=response.status_code,
+                restaurant=restaurant,
+                url=str(response.request.url),
+            ) from exc
 
     def config_records(self, entity: str, restaurant: str) -> list[tuple[bytes, object]]:
         """Every record of one configuration entity, following Toast-Next-Page-Token."""
@@ -396,16 +453,19 @@ class ToastClient:
             try:
                 records.extend(_with_values(split_array(response.content)))
             except BrokenArray as exc:
-                raise ToastRefusal(f"Toast sent an unreadable {entity} page for restaurant "
-                                   f"{restaurant}: {exc}", status=response.status_code,
-                                   restaurant=restaurant) from exc
+                raise ToastRefusal(
+                    f"Toast sent an unreadable {entity} page for restaurant {restaurant}: {exc}",
+                    status=response.status_code,
+                    restaurant=restaurant,
+                ) from exc
             token = response.headers.get(settings.NEXT_PAGE_TOKEN_HEADER)
             if not token:
                 return records
             params = {"pageToken": token}
 
-    def order_pages(self, restaurant: str, params: dict,
-                    page_size: int = settings.MAX_PAGE_SIZE) -> Iterator[tuple[str, bytes]]:
+    def order_pages(
+        self, restaurant: str, params: dict, page_size: int = settings.MAX_PAGE_SIZE
+    ) -> Iterator[tuple[str, bytes]]:
         """(url, body bytes) of each ordersBulk page, in page order.
 
         Toast pages by number and says whether there is a next page (Link rel="next"). Once page 1
@@ -414,12 +474,15 @@ class ToastClient:
         are still waiting for their turn when it arrives are never sent; at most lookahead - 1
         already sent are wasted, and only on windows of more than one page.
         """
-        past_the_end = threading.Event()   # pages still waiting for their turn then never go
+        past_the_end = threading.Event()  # pages still waiting for their turn then never go
 
         def fetch(page: int) -> httpx.Response:
-            return self.get(settings.ORDERS_BULK_PATH, restaurant=restaurant,
-                            params={**params, "pageSize": page_size, "page": page},
-                            unless=past_the_end)
+            return self.get(
+                settings.ORDERS_BULK_PATH,
+                restaurant=restaurant,
+                params={**params, "pageSize": page_size, "page": page},
+                unless=past_the_end,
+            )
 
         response = fetch(1)
         lookahead = max(1, self.options.page_lookahead)

@@ -39,7 +39,7 @@ def salvage(body: bytes) -> tuple[list[bytes], bytes, str]:
     """
     import json
 
-    decoder = json.JSONDecoder(parse_float=str)   # numbers stay text here too
+    decoder = json.JSONDecoder(parse_float=str)  # numbers stay text here too
     text = body.decode("utf-8", errors="replace")
     good: list[bytes] = []
     pos = text.find("[") + 1
@@ -51,8 +51,10 @@ def salvage(body: bytes) -> tuple[list[bytes], bytes, str]:
         try:
             _, end = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
-            reason = (f"unparseable JSON at character {exc.pos - pos} of this element "
-                      f"({exc.msg}); the rest of the page could not be read")
+            reason = (
+                f"unparseable JSON at character {exc.pos - pos} of this element "
+                f"({exc.msg}); the rest of the page could not be read"
+            )
             return good, text[pos:].encode(), reason
         good.append(text[pos:end].encode())
         pos = end
@@ -61,4 +63,3 @@ def salvage(body: bytes) -> tuple[list[bytes], bytes, str]:
 def decode(body: bytes | str):
     """A whole JSON document, numbers as Decimal (ints stay int)."""
     return _any.decode(body)
-

@@ -34,14 +34,14 @@ from typing import Any
 import pyarrow as pa
 
 from closeout.errors import CloseoutError
-from loaders.toast.client import ClientOptions, TokenGrant, ToastClient
+from closeout.token_store import TokenStore, fernet_from_env
+from loaders.toast.client import ClientOptions, ToastClient, TokenGrant
 from loaders.toast.orders import OrderBatch, ParsedPage, parse_page
 from loaders.toast.windows import Window
-from closeout.token_store import TokenStore, fernet_from_env
 
 log = logging.getLogger("closeout.toast")
 
-ORDER_BATCH_ROWS = 1_000   # orders per Arrow batch handed over
+ORDER_BATCH_ROWS = 1_000  # orders per Arrow batch handed over
 ORDER_BATCH_MAX_AGE_SECONDS = 0.5
 Event = tuple[str, str, Any]
 # Fork on Linux: the process exists before the load starts a thread, and forking skips the ~1 s
@@ -66,8 +66,14 @@ class FetchWork:
     log_level: int
 
 
-def fetch_location(client: ToastClient, guid: str, windows: list[Window], page_size: int,
-                   extracted_at: datetime, put: Callable[[Event], None]) -> None:
+def fetch_location(
+    client: ToastClient,
+    guid: str,
+    windows: list[Window],
+    page_size: int,
+    extracted_at: datetime,
+    put: Callable[[Event], None],
+) -> None:
     """Every order page of one location's windows, parsed and handed to `put` in batches."""
     parsed = ParsedPage()
     batch_started = time.monotonic()
@@ -78,8 +84,11 @@ def fetch_location(client: ToastClient, guid: str, windows: list[Window], page_s
                 parse_page(text, guid, url, extracted_at, into=parsed)
                 # Hand over by size, or by age when Toast's pacing makes pages trickle in, so
                 # each commit holds everything fetched before it.
-                if (parsed.order_count >= ORDER_BATCH_ROWS or parsed.rejects
-                        or time.monotonic() - batch_started >= ORDER_BATCH_MAX_AGE_SECONDS):
+                if (
+                    parsed.order_count >= ORDER_BATCH_ROWS
+                    or parsed.rejects
+                    or time.monotonic() - batch_started >= ORDER_BATCH_MAX_AGE_SECONDS
+                ):
                     put(("batch", guid, parsed.batch()))
                     parsed = ParsedPage()
                     batch_started = time.monotonic()
@@ -103,8 +112,9 @@ class OrderFetchProcess:
         # A forked process inherits our end of the pipe too: it closes it, so that it sees the
         # pipe close if this process goes away.
         inherited = self._conn if _START_METHOD == "fork" else None
-        self._process = context.Process(target=_serve, args=(child_conn, inherited),
-                                        name="closeout-order-fetch", daemon=True)
+        self._process = context.Process(
+            target=_serve, args=(child_conn, inherited), name="closeout-order-fetch", daemon=True
+        )
         self._process.start()
         child_conn.close()
         self._reader: threading.Thread | None = None
@@ -113,8 +123,9 @@ class OrderFetchProcess:
     def begin(self, work: FetchWork, put: Callable[[Event, int], None]) -> None:
         """Send the work; a thread passes each event to `put(event, size in bytes)`."""
         self._conn.send(work)
-        self._reader = threading.Thread(target=self._read, args=(list(work.plans), put),
-                                        name="order-fetch-reader", daemon=True)
+        self._reader = threading.Thread(
+            target=self._read, args=(list(work.plans), put), name="order-fetch-reader", daemon=True
+        )
         self._reader.start()
 
     def _read(self, guids: list[str], put: Callable[[Event, int], None]) -> None:
@@ -130,20 +141,29 @@ class OrderFetchProcess:
         except (EOFError, OSError):
             self._process.join(timeout=5)
             code = self._process.exitcode
-            why = (f"the order-fetch process ended unexpectedly (exit code {code})"
-                   if code is not None else "the order-fetch process stopped answering")
+            why = (
+                f"the order-fetch process ended unexpectedly (exit code {code})"
+                if code is not None
+                else "the order-fetch process stopped answering"
+            )
             for guid in sorted(unfinished):
-                put(("failed", guid, f"orders: {why}; the next run re-reads from this "
-                                     "location's watermark"), 0)
+                put(
+                    (
+                        "failed",
+                        guid,
+                        f"orders: {why}; the next run re-reads from this location's watermark",
+                    ),
+                    0,
+                )
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
         if self._reader is not None and self._reader.is_alive():
-            self._process.terminate()   # the load stopped early: end the reader with the pipe
+            self._process.terminate()  # the load stopped early: end the reader with the pipe
             self._reader.join()
-        self._conn.close()   # a process still waiting for work sees the pipe close and ends
+        self._conn.close()  # a process still waiting for work sees the pipe close and ends
         self._process.join(timeout=5)
         if self._process.is_alive():
             self._process.terminate()
@@ -157,13 +177,14 @@ def _serve(conn, inherited_end) -> None:
     try:
         work: FetchWork = conn.recv()
     except (EOFError, OSError):
-        return   # the load stopped before it had work for us
-    logging.basicConfig(level=work.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s [order-fetch] %(message)s")
-    store = (TokenStore(work.token_store_path, fernet_from_env())
-             if work.token_store_path else None)
-    client = ToastClient(work.base_url, work.client_id, work.client_secret,
-                         options=work.options, token_store=store)
+        return  # the load stopped before it had work for us
+    logging.basicConfig(
+        level=work.log_level, format="%(asctime)s %(levelname)s %(name)s [order-fetch] %(message)s"
+    )
+    store = TokenStore(work.token_store_path, fernet_from_env()) if work.token_store_path else None
+    client = ToastClient(
+        work.base_url, work.client_id, work.client_secret, options=work.options, token_store=store
+    )
     client.tokens.adopt(work.grant)
     send_lock = threading.Lock()
 
@@ -177,13 +198,16 @@ def _serve(conn, inherited_end) -> None:
                 else:
                     conn.send(event)
         except OSError:
-            os._exit(0)   # the load went away: nothing fetched here can be written any more
+            os._exit(0)  # the load went away: nothing fetched here can be written any more
 
-    with ThreadPoolExecutor(max_workers=max(1, min(work.max_workers, len(work.plans))),
-                            thread_name_prefix="toast-orders") as pool:
+    with ThreadPoolExecutor(
+        max_workers=max(1, min(work.max_workers, len(work.plans))),
+        thread_name_prefix="toast-orders",
+    ) as pool:
         for guid, windows in work.plans.items():
-            pool.submit(fetch_location, client, guid, windows, work.page_size,
-                        work.extracted_at, send)
+            pool.submit(
+                fetch_location, client, guid, windows, work.page_size, work.extracted_at, send
+            )
     client.close()
     conn.close()
 

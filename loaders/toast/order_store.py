@@ -50,18 +50,23 @@ class OrderStore:
         self._unchecked_bytes = 0
         self.commits = 0
         self._con.execute(f"create schema if not exists {schema}")
-        for table, columns in ((ORDERS_TABLE, ORDERS_COLUMNS), (REJECTS_TABLE, REJECTS_COLUMNS),
-                               (WATERMARKS_TABLE, WATERMARKS_COLUMNS)):
+        for table, columns in (
+            (ORDERS_TABLE, ORDERS_COLUMNS),
+            (REJECTS_TABLE, REJECTS_COLUMNS),
+            (WATERMARKS_TABLE, WATERMARKS_COLUMNS),
+        ):
             self._con.execute(f"create table if not exists {schema}.{table} ({columns})")
 
     def watermarks(self) -> dict[str, str]:
         """restaurant guid -> the modified time its orders are loaded through (ISO text)."""
-        rows = self._con.execute(f"select restaurant_guid, modified_through "
-                                 f"from {self.schema}.{WATERMARKS_TABLE}").fetchall()
+        rows = self._con.execute(
+            f"select restaurant_guid, modified_through from {self.schema}.{WATERMARKS_TABLE}"
+        ).fetchall()
         return {guid: through.isoformat() for guid, through in rows}
 
-    def write(self, pages: list[ParsedPage], finished: dict[str, datetime],
-              committed_at: datetime) -> None:
+    def write(
+        self, pages: list[ParsedPage], finished: dict[str, datetime], committed_at: datetime
+    ) -> None:
         """One transaction: the orders and rejects of `pages`, and the watermarks of the
         locations in `finished` (whose last orders are among them or already committed)."""
         orders = _latest_per_order([page.table() for page in pages if page.order_count])
@@ -76,7 +81,8 @@ class OrderStore:
             if finished:
                 con.executemany(
                     f"insert or replace into {self.schema}.{WATERMARKS_TABLE} values (?, ?, ?)",
-                    [(guid, through, committed_at) for guid, through in finished.items()])
+                    [(guid, through, committed_at) for guid, through in finished.items()],
+                )
             con.commit()
         except BaseException:
             con.rollback()
@@ -103,31 +109,48 @@ class OrderStore:
                             and incoming.order_guid = stored.order_guid
                             and incoming.modified_at >= stored.modified_at)""")
         if stale:
-            orders = orders.filter(pc.invert(pc.is_in(
-                pc.binary_join_element_wise(orders["restaurant_guid"], orders["order_guid"], "/"),
-                pa.array([f"{restaurant}/{order}" for restaurant, order in stale]))))
+            orders = orders.filter(
+                pc.invert(
+                    pc.is_in(
+                        pc.binary_join_element_wise(
+                            orders["restaurant_guid"], orders["order_guid"], "/"
+                        ),
+                        pa.array([f"{restaurant}/{order}" for restaurant, order in stale]),
+                    )
+                )
+            )
             con.register("incoming_orders", orders)
         con.execute(f"insert into {table} by name select * from incoming_orders")
         con.unregister("incoming_orders")
         self._unchecked_bytes += orders.nbytes
 
     def _write_rejects(self, rejects: list[dict]) -> None:
-        by_id = {row["reject_id"]: row for row in rejects}   # the same bad order read twice
-        columns = ("reject_id", "restaurant_guid", "record_guid", "reason", "source_url",
-                   "rejected_at", "raw_text")
+        by_id = {row["reject_id"]: row for row in rejects}  # the same bad order read twice
+        columns = (
+            "reject_id",
+            "restaurant_guid",
+            "record_guid",
+            "reason",
+            "source_url",
+            "rejected_at",
+            "raw_text",
+        )
         self._con.execute(
             f"delete from {self.schema}.{REJECTS_TABLE} where reject_id in "
-            f"({', '.join('?' * len(by_id))})", list(by_id))
+            f"({', '.join('?' * len(by_id))})",
+            list(by_id),
+        )
         self._con.executemany(
             f"insert into {self.schema}.{REJECTS_TABLE} ({', '.join(columns)}) "
             f"values ({', '.join('?' * len(columns))})",
-            [[row[c] for c in columns] for row in by_id.values()])
+            [[row[c] for c in columns] for row in by_id.values()],
+        )
 
     def _checkpoint(self) -> None:
         try:
             self._con.execute("checkpoint")
         except duckdb.TransactionException:
-            return   # dlt is mid-transaction on the same file: try again after the next commit
+            return  # dlt is mid-transaction on the same file: try again after the next commit
         self._unchecked_bytes = 0
 
     def close(self) -> None:
@@ -141,8 +164,13 @@ def _latest_per_order(tables: list[pa.Table]) -> pa.Table | None:
     if not tables:
         return None
     table = pa.concat_tables(tables)
-    keys = list(zip(table.column("restaurant_guid").to_pylist(),
-                    table.column("order_guid").to_pylist()))
+    keys = list(
+        zip(
+            table.column("restaurant_guid").to_pylist(),
+            table.column("order_guid").to_pylist(),
+            strict=True,
+        )
+    )
     if len(set(keys)) == len(keys):
         return table
     modified = table.column("modified_at").to_pylist()

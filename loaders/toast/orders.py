@@ -31,25 +31,30 @@ _DIGITS_AS_D = bytes.maketrans(b"0123456789.", b"d" * 11)
 def _may_be_too_precise(body: bytes) -> bool:
     return b"dddddddddddddddd" in body.translate(_DIGITS_AS_D)
 
-ORDER_SCHEMA = pa.schema([
-    pa.field("restaurant_guid", pa.string(), nullable=False),
-    pa.field("order_guid", pa.string(), nullable=False),
-    ("business_date", pa.date32()),
-    ("opened_at", pa.timestamp("us", tz="UTC")),
-    ("modified_at", pa.timestamp("us", tz="UTC")),
-    ("extracted_at", pa.timestamp("us", tz="UTC")),
-    ("order_json", pa.string()),
-])
 
-REJECT_SCHEMA = pa.schema([
-    pa.field("reject_id", pa.string(), nullable=False),
-    ("restaurant_guid", pa.string()),
-    ("record_guid", pa.string()),
-    ("reason", pa.string()),
-    ("source_url", pa.string()),
-    ("rejected_at", pa.timestamp("us", tz="UTC")),
-    ("raw_text", pa.string()),
-])
+ORDER_SCHEMA = pa.schema(
+    [
+        pa.field("restaurant_guid", pa.string(), nullable=False),
+        pa.field("order_guid", pa.string(), nullable=False),
+        ("business_date", pa.date32()),
+        ("opened_at", pa.timestamp("us", tz="UTC")),
+        ("modified_at", pa.timestamp("us", tz="UTC")),
+        ("extracted_at", pa.timestamp("us", tz="UTC")),
+        ("order_json", pa.string()),
+    ]
+)
+
+REJECT_SCHEMA = pa.schema(
+    [
+        pa.field("reject_id", pa.string(), nullable=False),
+        ("restaurant_guid", pa.string()),
+        ("record_guid", pa.string()),
+        ("reason", pa.string()),
+        ("source_url", pa.string()),
+        ("rejected_at", pa.timestamp("us", tz="UTC")),
+        ("raw_text", pa.string()),
+    ]
+)
 
 
 class _OrderKeys(msgspec.Struct):
@@ -110,20 +115,27 @@ def _utf8_column(values: list[bytes]) -> pa.Array:
     """Arrow strings from bytes in one copy: pyarrow's per-item conversion grows its buffer
     item by item and cost a tenth of the loader's CPU. Validation rejects invalid UTF-8."""
     offsets = array("i", accumulate(map(len, values), initial=0))
-    column = pa.Array.from_buffers(pa.string(), len(values),
-                                   [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(values))])
+    column = pa.Array.from_buffers(
+        pa.string(), len(values), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(values))]
+    )
     column.validate(full=True)
     return column
 
 
-def parse_page(body: bytes, restaurant_guid: str, source_url: str, extracted_at: datetime,
-               into: ParsedPage | None = None) -> ParsedPage:
+def parse_page(
+    body: bytes,
+    restaurant_guid: str,
+    source_url: str,
+    extracted_at: datetime,
+    into: ParsedPage | None = None,
+) -> ParsedPage:
     """Split one ordersBulk page into keyed orders and rejects (appending to `into`)."""
     parsed = into or ParsedPage()
 
     def reject(raw: bytes, reason: str, order_guid: str | None = None) -> None:
-        parsed.rejects.append(reject_row(restaurant_guid, source_url, extracted_at, raw, reason,
-                                         order_guid))
+        parsed.rejects.append(
+            reject_row(restaurant_guid, source_url, extracted_at, raw, reason, order_guid)
+        )
 
     try:
         elements = split_array(body)
@@ -132,7 +144,7 @@ def parse_page(body: bytes, restaurant_guid: str, source_url: str, extracted_at:
         elements, rest, reason = salvage(body)
         broken = (rest, reason)
     check_precision = _may_be_too_precise(body) and _TOO_PRECISE.search(body) is not None
-    check_encoding = not _is_utf8(body)   # one C-speed pass; per order only when it fails
+    check_encoding = not _is_utf8(body)  # one C-speed pass; per order only when it fails
     for element in elements:
         raw = bytes(element)
         try:
@@ -141,8 +153,11 @@ def parse_page(body: bytes, restaurant_guid: str, source_url: str, extracted_at:
             reject(raw, "expected an order object")
             continue
         if check_encoding and not _is_utf8(raw):
-            reject(raw, f"order {keys.guid} is not valid UTF-8 text; Toast should be asked to "
-                        "resend it", keys.guid if isinstance(keys.guid, str) else None)
+            reject(
+                raw,
+                f"order {keys.guid} is not valid UTF-8 text; Toast should be asked to resend it",
+                keys.guid if isinstance(keys.guid, str) else None,
+            )
             continue
         problem = _keying_problem(keys, raw if check_precision else None)
         if problem:
@@ -167,18 +182,27 @@ def _keying_problem(keys: _OrderKeys, raw_to_check: bytes | None) -> str | None:
     if not isinstance(guid, str) or not guid.strip():
         return "order has no guid: it cannot be merged or traced; Toast should be asked to fix it"
     if business_date(keys.businessDate) is None:
-        return (f"order {guid} has an invalid businessDate {keys.businessDate!r} "
-                "(expected an int yyyymmdd)")
+        return (
+            f"order {guid} has an invalid businessDate {keys.businessDate!r} "
+            "(expected an int yyyymmdd)"
+        )
     if toast_time(keys.modifiedDate) is None:
         return f"order {guid} has no valid modifiedDate ({keys.modifiedDate!r})"
     if raw_to_check is not None and _TOO_PRECISE.search(raw_to_check):
-        return (f"order {guid} has a number with more than 15 significant digits, which cannot "
-                "be stored exactly; it was not loaded")
+        return (
+            f"order {guid} has a number with more than 15 significant digits, which cannot "
+            "be stored exactly; it was not loaded"
+        )
     return None
 
 
-def _add_order(rows: dict[str, list], restaurant_guid: str, keys: _OrderKeys, raw: bytes,
-               extracted_at: datetime) -> None:
+def _add_order(
+    rows: dict[str, list],
+    restaurant_guid: str,
+    keys: _OrderKeys,
+    raw: bytes,
+    extracted_at: datetime,
+) -> None:
     rows["restaurant_guid"].append(restaurant_guid)
     rows["order_guid"].append(keys.guid)
     rows["business_date"].append(business_date(keys.businessDate))
@@ -214,8 +238,14 @@ def toast_time(value) -> datetime | None:
     return parsed.astimezone(timezone.utc)
 
 
-def reject_row(restaurant_guid: str, source_url: str, rejected_at: datetime, raw: bytes | str,
-               reason: str, record_guid: str | None = None) -> dict:
+def reject_row(
+    restaurant_guid: str,
+    source_url: str,
+    rejected_at: datetime,
+    raw: bytes | str,
+    reason: str,
+    record_guid: str | None = None,
+) -> dict:
     text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
     digest = hashlib.sha256(f"{restaurant_guid}\n{text}".encode()).hexdigest()[:32]
     return {

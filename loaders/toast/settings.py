@@ -12,14 +12,19 @@ RESTAURANT_HEADER = "Toast-Restaurant-External-ID"
 NEXT_PAGE_TOKEN_HEADER = "Toast-Next-Page-Token"
 
 CONFIG_ENTITIES = (
-    "revenueCenters", "salesCategories", "diningOptions", "serviceCharges", "discounts",
-    "alternatePaymentTypes", "taxRates",
+    "revenueCenters",
+    "salesCategories",
+    "diningOptions",
+    "serviceCharges",
+    "discounts",
+    "alternatePaymentTypes",
+    "taxRates",
 )
 
 MAX_PAGE_SIZE = 100
-MAX_WINDOW_DAYS = 30            # Toast: startDate/endDate intervals of at most one month
-DEFAULT_BACKFILL_DAYS = 84      # 12 weeks, as Toast recommends for a first load
-DEFAULT_LAG_MINUTES = 30        # re-read this much before the last window's end
+MAX_WINDOW_DAYS = 30  # Toast: startDate/endDate intervals of at most one month
+DEFAULT_BACKFILL_DAYS = 84  # 12 weeks, as Toast recommends for a first load
+DEFAULT_LAG_MINUTES = 30  # re-read this much before the last window's end
 TOKEN_RENEW_MARGIN_SECONDS = 300
 LOGINS_PER_HOUR_LIMIT = 2
 

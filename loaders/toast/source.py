@@ -17,6 +17,7 @@ import dlt
 import pyarrow as pa
 
 from closeout.errors import CloseoutError, ToastAuthError
+from closeout.token_store import TokenStore
 from loaders.toast import settings
 from loaders.toast.client import ClientOptions, ToastClient
 from loaders.toast.handover import ByteBoundedQueue
@@ -25,7 +26,6 @@ from loaders.toast.order_fetch import FetchWork, OrderFetchProcess
 from loaders.toast.order_store import OrderStore
 from loaders.toast.orders import REJECT_SCHEMA, OrderBatch, business_date, reject_row, toast_time
 from loaders.toast.windows import Window, business_dates, plan
-from closeout.token_store import TokenStore
 
 log = logging.getLogger("closeout.toast")
 
@@ -35,8 +35,10 @@ FEED_QUEUE_BYTES = 96 * 2**20
 # A commit takes what has arrived, up to this much order JSON, so commits keep pace with the
 # download and the one after the last page is small.
 COMMIT_MAX_BYTES = 16 * 2**20
-RESTAURANT_COLUMNS = {name: {"data_type": "text"} for name in
-                      ("name", "location_name", "time_zone", "management_group_guid", "currency")}
+RESTAURANT_COLUMNS = {
+    name: {"data_type": "text"}
+    for name in ("name", "location_name", "time_zone", "management_group_guid", "currency")
+}
 
 
 @dataclass
@@ -54,7 +56,7 @@ class LocationOutcome:
         return not self.errors
 
     def add_rejects(self, count: int) -> None:
-        with self._lock:   # the order writer, configuration and time-entry threads all count
+        with self._lock:  # the order writer, configuration and time-entry threads all count
             self.rejects += count
 
 
@@ -88,21 +90,29 @@ class LoadSession:
     order_watermarks: dict[str, str] = field(default_factory=dict)
     context: ToastContext | None = None
     feed_started: threading.Event = field(default_factory=threading.Event)
-    order_process: OrderFetchProcess | None = None   # started early, so it imports meanwhile
+    order_process: OrderFetchProcess | None = None  # started early, so it imports meanwhile
 
     def close(self) -> None:
         if self.context:
             self.context.close()
         if self.order_process:
-            self.order_process.close()   # also when the load stopped before it had work
+            self.order_process.close()  # also when the load stopped before it had work
 
 
 class ToastContext:
     """Shared by the resources of one load: the client, the locations and the report."""
 
-    def __init__(self, client: ToastClient, restaurant_guids: list[str] | None, report: LoadReport,
-                 business_date_range: tuple[date, date] | None, backfill_days: int,
-                 lag_minutes: int, page_size: int, max_workers: int):
+    def __init__(
+        self,
+        client: ToastClient,
+        restaurant_guids: list[str] | None,
+        report: LoadReport,
+        business_date_range: tuple[date, date] | None,
+        backfill_days: int,
+        lag_minutes: int,
+        page_size: int,
+        max_workers: int,
+    ):
         self.client = client
         self.report = report
         self.business_date_range = business_date_range
@@ -132,24 +142,28 @@ class ToastContext:
         with self._lock:
             if self._restaurants is None:
                 guids = self._guids()
-                with ThreadPoolExecutor(max_workers=max(1, min(self.max_workers, len(guids)))) \
-                        as pool:
+                with ThreadPoolExecutor(
+                    max_workers=max(1, min(self.max_workers, len(guids)))
+                ) as pool:
                     records = list(pool.map(self._restaurant, guids))
-                self._restaurants = {guid: rec for guid, rec in zip(guids, records) if rec}
+                self._restaurants = {
+                    guid: rec for guid, rec in zip(guids, records, strict=True) if rec
+                }
             return self._restaurants
 
     def _restaurant(self, guid: str) -> dict | None:
         outcome = self.report.location(guid)
         try:
-            body = self.client.get(settings.RESTAURANT_PATH.format(guid=guid),
-                                   restaurant=guid).content
+            body = self.client.get(
+                settings.RESTAURANT_PATH.format(guid=guid), restaurant=guid
+            ).content
             record = decode(body)
         except ToastAuthError:
-            raise   # no location can load: stop the run with the fix
+            raise  # no location can load: stop the run with the fix
         except CloseoutError as exc:
             outcome.errors.append(f"restaurant: {exc}")
             return None
-        except ValueError as exc:   # msgspec.DecodeError is a ValueError
+        except ValueError as exc:  # msgspec.DecodeError is a ValueError
             outcome.errors.append(f"restaurant: Toast sent an unreadable restaurant record: {exc}")
             return None
         record["_raw"] = body.decode()
@@ -168,9 +182,11 @@ class ToastContext:
         general = self.restaurants()[guid].get("general") or {}
         return plan(
             watermark=datetime.fromisoformat(watermark) if watermark else None,
-            now=self.now, time_zone=general.get("timeZone") or "UTC",
+            now=self.now,
+            time_zone=general.get("timeZone") or "UTC",
             closeout_hour=int(general.get("closeoutHour") or 0),
-            backfill_days=self.backfill_days, lag=self.lag,
+            backfill_days=self.backfill_days,
+            lag=self.lag,
         )
 
     def advances_watermark(self) -> bool:
@@ -202,29 +218,58 @@ def toast_source(
     """
     session = session or LoadSession(LoadReport(started_at=datetime.now(timezone.utc)))
     if session.context is None:
-        client = ToastClient(base_url, client_id, client_secret, options=client_options,
-                             token_store=token_store,
-                             request_limits=settings.MAIN_PROCESS_REQUEST_LIMITS)
+        client = ToastClient(
+            base_url,
+            client_id,
+            client_secret,
+            options=client_options,
+            token_store=token_store,
+            request_limits=settings.MAIN_PROCESS_REQUEST_LIMITS,
+        )
         session.context = ToastContext(
-            client, restaurant_guids, session.report, business_date_range, backfill_days,
-            lag_minutes, min(page_size, settings.MAX_PAGE_SIZE), max_workers)
+            client,
+            restaurant_guids,
+            session.report,
+            business_date_range,
+            backfill_days,
+            lag_minutes,
+            min(page_size, settings.MAX_PAGE_SIZE),
+            max_workers,
+        )
         state = dlt.current.source_state()
         session.context.background = BackgroundFetch(
-            session.context, dict(state.get("time_entries_watermark", {})))
+            session.context, dict(state.get("time_entries_watermark", {}))
+        )
         # Order watermarks live beside the orders; older warehouses kept them in dlt's state.
         watermarks = {**state.get("orders_watermark", {}), **session.order_watermarks}
         ctx = session.context
-        ctx.feed = OrderFeed(ctx, {guid: ctx.windows(guid, watermarks.get(guid))
-                                   for guid in ctx.restaurants()}, session.order_process)
+        ctx.feed = OrderFeed(
+            ctx,
+            {guid: ctx.windows(guid, watermarks.get(guid)) for guid in ctx.restaurants()},
+            session.order_process,
+        )
         session.feed_started.set()
     ctx = session.context
     return (
-        dlt.resource(_restaurants(ctx), name="restaurants", write_disposition="merge",
-                     primary_key="restaurant_guid", columns=RESTAURANT_COLUMNS),
-        dlt.resource(_config_records(ctx), name="config_records", write_disposition="merge",
-                     primary_key=("restaurant_guid", "entity", "guid")),
-        dlt.resource(_time_entries(ctx), name="time_entries", write_disposition="merge",
-                     primary_key=("restaurant_guid", "time_entry_guid")),
+        dlt.resource(
+            _restaurants(ctx),
+            name="restaurants",
+            write_disposition="merge",
+            primary_key="restaurant_guid",
+            columns=RESTAURANT_COLUMNS,
+        ),
+        dlt.resource(
+            _config_records(ctx),
+            name="config_records",
+            write_disposition="merge",
+            primary_key=("restaurant_guid", "entity", "guid"),
+        ),
+        dlt.resource(
+            _time_entries(ctx),
+            name="time_entries",
+            write_disposition="merge",
+            primary_key=("restaurant_guid", "time_entry_guid"),
+        ),
     )
 
 
@@ -233,15 +278,20 @@ class BackgroundFetch:
     load, so the pipeline run that writes them never holds the orders up."""
 
     def __init__(self, ctx: ToastContext, time_entry_watermarks: dict[str, str]):
-        self._pool = ThreadPoolExecutor(max_workers=max(1, ctx.max_workers),
-                                        thread_name_prefix="toast-small")
+        self._pool = ThreadPoolExecutor(
+            max_workers=max(1, ctx.max_workers), thread_name_prefix="toast-small"
+        )
         self._submitted = self._pool.submit(self._submit, ctx, time_entry_watermarks)
 
     def _submit(self, ctx: ToastContext, watermarks: dict[str, str]) -> tuple[dict, dict]:
         guids = list(ctx.restaurants())
-        return ({guid: self._pool.submit(_fetch_config, ctx, guid) for guid in guids},
-                {guid: self._pool.submit(_fetch_time_entries, ctx, guid, watermarks.get(guid))
-                 for guid in guids})
+        return (
+            {guid: self._pool.submit(_fetch_config, ctx, guid) for guid in guids},
+            {
+                guid: self._pool.submit(_fetch_time_entries, ctx, guid, watermarks.get(guid))
+                for guid in guids
+            },
+        )
 
     def done(self) -> bool:
         if not self._submitted.done():
@@ -298,17 +348,28 @@ def _fetch_config(ctx: ToastContext, guid: str) -> list:
         for raw, record in records:
             if not isinstance(record, dict) or not record.get("guid"):
                 outcome.add_rejects(1)
-                rows.append(_as_reject(reject_row(guid, f"config/{entity}", ctx.now, raw,
-                                                  f"{entity} record without a guid")))
+                rows.append(
+                    _as_reject(
+                        reject_row(
+                            guid,
+                            f"config/{entity}",
+                            ctx.now,
+                            raw,
+                            f"{entity} record without a guid",
+                        )
+                    )
+                )
                 continue
-            rows.append({
-                "restaurant_guid": guid,
-                "entity": entity,
-                "guid": record.get("guid"),
-                "name": record.get("name") or record.get("title"),
-                "extracted_at": ctx.now,
-                "record_json": raw.decode(),
-            })
+            rows.append(
+                {
+                    "restaurant_guid": guid,
+                    "entity": entity,
+                    "guid": record.get("guid"),
+                    "name": record.get("name") or record.get("title"),
+                    "extracted_at": ctx.now,
+                    "record_json": raw.decode(),
+                }
+            )
     return rows
 
 
@@ -317,8 +378,12 @@ class OrderFeed:
     as Toast limits each separately) and handed over as Arrow batches and per-location
     done/failed events."""
 
-    def __init__(self, ctx: ToastContext, plans: dict[str, list[Window]],
-                 process: OrderFetchProcess | None = None):
+    def __init__(
+        self,
+        ctx: ToastContext,
+        plans: dict[str, list[Window]],
+        process: OrderFetchProcess | None = None,
+    ):
         self.ctx = ctx
         self.plans = plans
         self.pending = len(plans)
@@ -327,13 +392,22 @@ class OrderFeed:
         self._process = process or OrderFetchProcess()
         tokens = ctx.client.tokens
         if plans:
-            self._process.begin(FetchWork(
-                base_url=ctx.client.base_url, client_id=tokens.client_id,
-                client_secret=tokens.client_secret, grant=tokens.share(),
-                token_store_path=tokens.store.path if tokens.store else None,
-                options=ctx.client.options, plans=plans, page_size=ctx.page_size,
-                max_workers=ctx.max_workers, extracted_at=ctx.now,
-                log_level=log.getEffectiveLevel()), self.events_queue.put)
+            self._process.begin(
+                FetchWork(
+                    base_url=ctx.client.base_url,
+                    client_id=tokens.client_id,
+                    client_secret=tokens.client_secret,
+                    grant=tokens.share(),
+                    token_store_path=tokens.store.path if tokens.store else None,
+                    options=ctx.client.options,
+                    plans=plans,
+                    page_size=ctx.page_size,
+                    max_workers=ctx.max_workers,
+                    extracted_at=ctx.now,
+                    log_level=log.getEffectiveLevel(),
+                ),
+                self.events_queue.put,
+            )
 
     @property
     def finished(self) -> bool:
@@ -357,8 +431,9 @@ class OrderFeed:
         self._process.close()
 
 
-def write_orders(session: LoadSession, store: OrderStore,
-                 stop: threading.Event | None = None) -> None:
+def write_orders(
+    session: LoadSession, store: OrderStore, stop: threading.Event | None = None
+) -> None:
     """Write the orders as they arrive (from the moment the source starts fetching them), one
     commit about every commit interval, until every location is done or `stop` is set. A
     location's watermark is committed with its last orders, never before them."""
@@ -371,8 +446,7 @@ def write_orders(session: LoadSession, store: OrderStore,
     finished: dict[str, datetime] = {}
     pending_bytes = 0
     while not feed.finished and not (stop and stop.is_set()):
-        for kind, guid, payload in feed.events(time.monotonic() +
-                                               session.commit_interval_seconds):
+        for kind, guid, payload in feed.events(time.monotonic() + session.commit_interval_seconds):
             outcome = ctx.report.location(guid)
             if kind == "batch":
                 outcome.orders += payload.order_count
@@ -403,16 +477,25 @@ def _fetch_time_entries(ctx: ToastContext, guid: str, watermark: str | None) -> 
     rows: list = []
     try:
         for window in ctx.windows(guid, watermark):
-            entries = ctx.client.get_array(settings.TIME_ENTRIES_PATH, restaurant=guid,
-                                           params=window.time_entry_params())
+            entries = ctx.client.get_array(
+                settings.TIME_ENTRIES_PATH, restaurant=guid, params=window.time_entry_params()
+            )
             for raw, entry in entries:
                 row = _time_entry_row(ctx, guid, entry, raw)
                 if row is None:
                     guid_text = entry.get("guid") if isinstance(entry, dict) else None
-                    rows.append(_as_reject(reject_row(
-                        guid, settings.TIME_ENTRIES_PATH, ctx.now, raw,
-                        "time entry without a guid or a valid businessDate (yyyymmdd)",
-                        guid_text)))
+                    rows.append(
+                        _as_reject(
+                            reject_row(
+                                guid,
+                                settings.TIME_ENTRIES_PATH,
+                                ctx.now,
+                                raw,
+                                "time entry without a guid or a valid businessDate (yyyymmdd)",
+                                guid_text,
+                            )
+                        )
+                    )
                     outcome.add_rejects(1)
                     continue
                 outcome.time_entries += 1
@@ -442,6 +525,10 @@ def _time_entry_row(ctx: ToastContext, guid: str, entry, raw: str) -> dict | Non
 def _as_reject(rows: list[dict] | dict):
     """Route rejected records to the `rejects` table (as Arrow, like the orders beside them)."""
     table = pa.Table.from_pylist(rows if isinstance(rows, list) else [rows], schema=REJECT_SCHEMA)
-    return dlt.mark.with_hints(table, dlt.mark.make_hints(
-        table_name="rejects", write_disposition="merge", primary_key="reject_id"),
-        create_table_variant=True)
+    return dlt.mark.with_hints(
+        table,
+        dlt.mark.make_hints(
+            table_name="rejects", write_disposition="merge", primary_key="reject_id"
+        ),
+        create_table_variant=True,
+    )

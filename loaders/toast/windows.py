@@ -25,8 +25,10 @@ class Window:
     def time_entry_params(self) -> dict:
         if self.business_date:
             return {"businessDate": self.business_date.strftime("%Y%m%d")}
-        return {"modifiedStartDate": toast_format(self.start),
-                "modifiedEndDate": toast_format(self.end)}
+        return {
+            "modifiedStartDate": toast_format(self.start),
+            "modifiedEndDate": toast_format(self.end),
+        }
 
     def describe(self) -> str:
         if self.business_date:
@@ -62,8 +64,15 @@ def modified_windows(start: datetime, end: datetime) -> list[Window]:
     return windows
 
 
-def plan(*, watermark: datetime | None, now: datetime, time_zone: str, closeout_hour: int,
-         backfill_days: int, lag: timedelta) -> list[Window]:
+def plan(
+    *,
+    watermark: datetime | None,
+    now: datetime,
+    time_zone: str,
+    closeout_hour: int,
+    backfill_days: int,
+    lag: timedelta,
+) -> list[Window]:
     """The first run backfills by business date; later runs read what changed since the last."""
     if watermark is None:
         today = current_business_date(now, time_zone, closeout_hour)
