@@ -26,14 +26,15 @@ def operator_error(exc: BaseException) -> CloseoutError | None:
 
 
 def _warehouse_message(exc: duckdb.Error) -> str | None:
-    text = str(exc)
-    if isinstance(exc, duckdb.IOException) and "lock" in text.lower():
+    """What an operator can do about a DuckDB error, or None for one that is a bug."""
+    first_line = str(exc).strip().splitlines()[0]
+    if isinstance(exc, duckdb.IOException) and "lock" in first_line.lower():
         return (
             "The warehouse is in use by another closeout run (DuckDB allows one writer); "
-            f"wait for it to finish and run again. ({text.splitlines()[0]})"
+            f"wait for it to finish and run again. ({first_line})"
         )
     if isinstance(exc, duckdb.CatalogException):
-        return f"The warehouse has not been built yet: run `closeout build` first. ({text})"
+        return f"The warehouse has not been built yet: run `closeout build` first. ({first_line})"
     return None
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import duckdb
+
 DEFAULT_WAREHOUSE = "./closeout.duckdb"
 RAW_DATASET = "toast_raw"  # schema the loader writes; dbt reads it as a source
 
@@ -19,3 +21,11 @@ def state_dir() -> Path:
     path = warehouse_path().parent / ".closeout"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def connect(*, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection to the warehouse. A missing table is a CatalogException naming it, never
+    a Python variable of the same name picked up by DuckDB's replacement scans."""
+    return duckdb.connect(
+        str(warehouse_path()), read_only=read_only, config={"python_enable_replacements": False}
+    )

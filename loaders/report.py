@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-import duckdb
-
-from closeout.warehouse import RAW_DATASET, warehouse_path
+from closeout import warehouse
+from closeout.warehouse import RAW_DATASET
 
 
 @dataclass(frozen=True)
@@ -21,7 +20,7 @@ class LoadedDay:
 
 def loaded_days(dates: tuple[date, date]) -> list[LoadedDay]:
     """Orders loaded per location and business date in `dates`, with the voided and deleted."""
-    with duckdb.connect(str(warehouse_path()), read_only=True) as con:
+    with warehouse.connect(read_only=True) as con:
         rows = con.execute(
             f"""
             select restaurants.name, orders.business_date, count(*) as orders,

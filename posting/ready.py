@@ -6,9 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-import duckdb
-
-from closeout.warehouse import warehouse_path
+from closeout import warehouse
 from posting.connectors.registry import configured_erp, open_connector
 from posting.ledger import Ledger
 from posting.post import PostReport, post_journals
@@ -35,5 +33,5 @@ def post_ready(
 def reset_failed(erp: str, journal_id: str) -> bool:
     """`closeout replay`: make the journal's refused document pending again, to be re-sent as
     recorded; False when it has no failed document for its current version."""
-    with duckdb.connect(str(warehouse_path())) as con:
+    with warehouse.connect() as con:
         return bool(Ledger(con).reset_failed(erp, journal_id))

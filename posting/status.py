@@ -7,7 +7,7 @@ from datetime import date
 
 import duckdb
 
-from closeout.warehouse import warehouse_path
+from closeout import warehouse
 from posting.ledger import DDL, SCHEMA
 
 
@@ -22,7 +22,7 @@ class JournalState:
 
 def journal_states(erp: str, dates: tuple[date, date]) -> list[JournalState]:
     first, last = dates
-    with duckdb.connect(str(warehouse_path())) as con:
+    with warehouse.connect() as con:
         con.execute(DDL)
         rows = con.execute(
             f"""
@@ -94,7 +94,7 @@ class BuiltJournals:
 def built_journals(held_limit: int = 20) -> BuiltJournals | None:
     """The journals mart summarised, or None when the warehouse has no journals yet."""
     try:
-        with duckdb.connect(str(warehouse_path()), read_only=True) as con:
+        with warehouse.connect(read_only=True) as con:
             counts = con.execute(
                 "select status, count(*) from finance.journals group by 1 order by 1"
             ).fetchall()

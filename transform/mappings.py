@@ -9,8 +9,8 @@ from pathlib import Path
 
 import duckdb
 
+from closeout import warehouse
 from closeout.errors import WarehouseError
-from closeout.warehouse import warehouse_path
 from transform.build import PROJECT_DIR
 
 UNMAPPED_RELATION = "finance.unmapped_sources"
@@ -29,7 +29,7 @@ class Unmapped:
 def unmapped_sources() -> list[Unmapped]:
     """Every Toast source seen in the data with no mapping, and the seed row to add."""
     try:
-        with duckdb.connect(str(warehouse_path()), read_only=True) as con:
+        with warehouse.connect(read_only=True) as con:
             rows = con.execute(f"""
                 select distinct restaurant_guid, source_kind, source_guid, source_name,
                        seed_file, suggested_row
