@@ -7,6 +7,8 @@ from pathlib import Path
 
 import duckdb
 
+from closeout.errors import WarehouseError
+
 DEFAULT_WAREHOUSE = "./closeout.duckdb"
 RAW_DATASET = "toast_raw"  # schema the loader writes; dbt reads it as a source
 
@@ -26,6 +28,12 @@ def state_dir() -> Path:
 def connect(*, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """A connection to the warehouse. A missing table is a CatalogException naming it, never
     a Python variable of the same name picked up by DuckDB's replacement scans."""
+    path = warehouse_path()
+    if read_only and not path.exists():
+        raise WarehouseError(
+            f"No warehouse at {path} yet: run `closeout load` and `closeout build` first "
+            "(or point CLOSEOUT_DB at the warehouse)."
+        )
     return duckdb.connect(
-        str(warehouse_path()), read_only=read_only, config={"python_enable_replacements": False}
+        str(path), read_only=read_only, config={"python_enable_replacements": False}
     )

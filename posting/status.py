@@ -8,6 +8,7 @@ from datetime import date
 import duckdb
 
 from closeout import warehouse
+from closeout.errors import WarehouseError
 from posting.ledger import DDL, SCHEMA
 
 
@@ -104,6 +105,6 @@ def built_journals(held_limit: int = 20) -> BuiltJournals | None:
                 order by business_date desc, journal_id limit ?""",
                 [held_limit],
             ).fetchall()
-    except duckdb.Error:
+    except (duckdb.Error, WarehouseError):
         return None
     return BuiltJournals(dict(counts), held)
