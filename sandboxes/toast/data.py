@@ -1,7 +1,7 @@
 """The Toast sandbox's data: restaurants, configuration, orders and labor, deterministic and lazy.
 
 Same seed and arguments give byte-identical documents. Nothing is stored per order: a business
-date is a compact header (see `_orders.DayHeader`) and an order document is rebuilt from its own
+date is a compact header (see `orders.DayHeader`) and an order document is rebuilt from its own
 seeded RNG when a page asks for it. `as_of` is the sandbox clock: orders opened later do not
 exist yet, and edits (generated late edits, or `apply_edit`) show only once their time has come.
 """
@@ -18,9 +18,9 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from sandboxes.toast import _orders
-from sandboxes.toast._catalog import TEMPLATES, Catalog, build_catalog, job_documents
-from sandboxes.toast._ids import (
+from sandboxes.toast import orders
+from sandboxes.toast.catalog import TEMPLATES, Catalog, build_catalog, job_documents
+from sandboxes.toast.ids import (
     BusinessClock,
     OrderIds,
     add_days,
@@ -32,8 +32,8 @@ from sandboxes.toast._ids import (
     toast_time,
     yyyymmdd_to_date,
 )
-from sandboxes.toast._labor import Entry, day_entries, entry_document
-from sandboxes.toast._orders import EDIT_KINDS, DayHeader, LocationContext, NotApplicable
+from sandboxes.toast.labor import Entry, day_entries, entry_document
+from sandboxes.toast.orders import EDIT_KINDS, DayHeader, LocationContext, NotApplicable
 
 CONFIG_ENTITIES = ("revenueCenters", "salesCategories", "diningOptions", "serviceCharges",
                    "discounts", "alternatePaymentTypes", "taxRates")
@@ -262,10 +262,10 @@ class ToastDataset:
         header, i = found
         with self._lock:
             existing = list(self._edits.get(order_guid, ()))
-            order = _orders.build_order(self._contexts[index], header, i)
-            _orders.materialize(order, at_ms, existing)
+            order = orders.build_order(self._contexts[index], header, i)
+            orders.materialize(order, at_ms, existing)
             try:
-                _orders.apply_edit(order, kind, at_ms)
+                orders.apply_edit(order, kind, at_ms)
             except NotApplicable as exc:
                 raise ValueError(f"cannot {kind} order {order_guid} at {toast_time(at_ms)}: "
                                  f"{exc}") from None
@@ -330,9 +330,9 @@ class ToastDataset:
                 self._headers.move_to_end(key)
                 return header
         ctx = self._contexts[index]
-        count = _orders.day_count(self.seed, index, business_date, self.orders_per_day,
+        count = orders.day_count(self.seed, index, business_date, self.orders_per_day,
                                   self.exact_counts) if self._has_orders(business_date) else 0
-        header = _orders.make_header(self.seed, index, ctx.clock, business_date, count,
+        header = orders.make_header(self.seed, index, ctx.clock, business_date, count,
                                      self.max_late_edit_days)
         with self._lock:
             if key not in self._headers:
@@ -397,10 +397,10 @@ class ToastDataset:
         return (header, decoded[2]) if decoded[2] < len(header) else None
 
     def _render(self, index: int, header: DayHeader, i: int, as_of_ms: int) -> dict:
-        order = _orders.build_order(self._contexts[index], header, i)
+        order = orders.build_order(self._contexts[index], header, i)
         edits = self._edits.get(order.guid, ())
-        modified = _orders.materialize(order, as_of_ms, list(edits))
-        return _orders.document(order, modified)
+        modified = orders.materialize(order, as_of_ms, list(edits))
+        return orders.document(order, modified)
 
     def _entries(self, index: int, business_date: int) -> list[Entry]:
         if not self._has_orders(business_date):

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sandboxes.http import dump_json
-from sandboxes.toast import _orders
-from sandboxes.toast._ids import BusinessClock, OrderIds, add_days, parse_toast_time
 from sandboxes.toast.data import ToastDataset
+from sandboxes.toast.ids import BusinessClock, OrderIds, add_days, parse_toast_time
+from sandboxes.toast.orders import EXCESS, LATE_KINDS
 
 TODAY = date(2026, 3, 20)
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=timezone.utc)
@@ -305,7 +305,7 @@ def later_edited(ds, loc) -> list[tuple[dict, int]]:
     for day in SAMPLE_DAYS[:6]:
         header = ds._header(ds.locations.index(loc), day)
         for i, late in enumerate(header.late):
-            if late and late <= int(NOW.timestamp() * 1000) and header.codes[i] != _orders.EXCESS:
+            if late and late <= int(NOW.timestamp() * 1000) and header.codes[i] != EXCESS:
                 found.append((day, i, late))
     return found
 
@@ -323,7 +323,7 @@ def test_a_late_edit_is_hidden_until_its_time_then_moves_modified_date_not_busin
         assert ms(before["modifiedDate"]) < late == ms(after["modifiedDate"])
         assert before["businessDate"] == after["businessDate"] == day
         assert before != after
-        kinds[_orders.LATE_KINDS[ds._header(2, day).codes[i]]] += 1
+        kinds[LATE_KINDS[ds._header(2, day).codes[i]]] += 1
         window = ds.orders_modified_between(
             loc.guid, datetime.fromtimestamp((late - 1000) / 1000, timezone.utc),
             datetime.fromtimestamp((late + 1000) / 1000, timezone.utc), as_of=NOW)
@@ -704,7 +704,7 @@ def test_a_day_of_100000_orders_is_counted_without_building_one(monkeypatch):
     def forbidden(*args):
         raise AssertionError("len() must not build order documents")
 
-    monkeypatch.setattr(_orders, "build_order", forbidden)
+    monkeypatch.setattr("sandboxes.toast.orders.build_order", forbidden)
     started = time.perf_counter()
     query = ds.orders_by_business_date(guid, 20260310, as_of=NOW)
     assert len(query) == 100_000

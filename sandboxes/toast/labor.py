@@ -6,11 +6,17 @@ import random
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from sandboxes.toast._catalog import Catalog, Employee
-from sandboxes.toast._ids import BusinessClock, derived_guid, derived_int, format_uuid4, toast_time
+from sandboxes.toast.catalog import Catalog, Employee
+from sandboxes.toast.ids import (
+    HOUR,
+    MINUTE,
+    BusinessClock,
+    derived_guid,
+    derived_int,
+    format_uuid4,
+    toast_time,
+)
 
-MINUTE = 60_000
-HOUR = 3_600_000
 HOURS = Decimal("0.01")
 ZERO = Decimal("0.00")
 # job: (chance to work a given day, local clock-in hours to choose from, shift minutes min/max)

@@ -105,6 +105,11 @@ class OrderIds:
 
 # -- dates and times -----------------------------------------------------------------------------
 
+MINUTE = 60_000   # epoch milliseconds
+HOUR = 3_600_000
+DAY = 86_400_000
+
+
 def date_to_yyyymmdd(day: date) -> int:
     return day.year * 10000 + day.month * 100 + day.day
 

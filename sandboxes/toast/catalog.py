@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sandboxes.toast._ids import derived_guid
+from sandboxes.toast.ids import derived_guid
 
 D = Decimal
 
