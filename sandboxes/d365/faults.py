@@ -1,68 +1,25 @@
-"""Faults a test can inject into the D365 sandbox.
+"""Faults a test can inject into the D365 sandbox: the shared kinds (`sandboxes.faults`), matched
+on the start of the request path and the method, and one of F&O's own:
 
-    status             answer HTTP `status` (5xx) without doing anything
-    slow               answer `seconds` late
-    drop               close the connection without doing anything or answering
-    commit_drop        do the request, commit it, then close the connection without answering:
-                       the client cannot know the ERP accepted it
     changeset_failure  the next changeset of a `$batch` fails (outer 200, one inner error) with
                        `message`, and nothing in it is committed
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
-KINDS = ("status", "slow", "drop", "commit_drop", "changeset_failure")
+from sandboxes.faults import FaultRule
 
 
 @dataclass
-class FaultRule:
-    kind: str
+class D365Fault(FaultRule):
+    KINDS = (*FaultRule.KINDS, "changeset_failure")
+
     path: str = ""                 # applies to request paths starting with this
     method: str | None = None      # only this HTTP method (GET, POST, DELETE...)
-    times: int = 1                 # how many matching requests it hits (-1: forever)
-    skip: int = 0                  # let this many matching requests through first
-    status: int = 500
-    seconds: float = 0.0
     message: str = "Injected fault: the changeset was rolled back."
-    hits: int = 0
 
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"unknown fault kind {self.kind!r}; one of {', '.join(KINDS)}")
+    def matches(self, method: str, path: str) -> bool:
+        return path.startswith(self.path) and (not self.method or self.method.upper() == method)
 
-
-class Faults:
-    def __init__(self) -> None:
-        self._rules: list[FaultRule] = []
-        self._lock = threading.Lock()
-
-    def add(self, **spec) -> FaultRule:
-        rule = FaultRule(**spec)
-        with self._lock:
-            self._rules.append(rule)
-        return rule
-
-    def clear(self) -> None:
-        with self._lock:
-            self._rules.clear()
-
-    def take(self, method: str, path: str) -> list[FaultRule]:
-        """The rules that fire for this request, consuming one use of each."""
-        fired = []
-        with self._lock:
-            for rule in self._rules:
-                if not path.startswith(rule.path) or rule.times == 0:
-                    continue
-                if rule.method and rule.method.upper() != method:
-                    continue
-                if rule.skip > 0:
-                    rule.skip -= 1
-                    continue
-                if rule.times > 0:
-                    rule.times -= 1
-                rule.hits += 1
-                fired.append(rule)
-        return fired

@@ -19,18 +19,35 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from sandboxes.control import CONTROL_PREFIX, ErpControl, SandboxStats
 from sandboxes.d365.batch import Operation, parse_batch, write_batch
 from sandboxes.d365.config import D365Config
-from sandboxes.d365.faults import Faults, FaultRule
-from sandboxes.d365.journals import (HEADER_FIELDS, HEADER_TYPE, LINE_FIELDS, LINE_TYPE,
-                                     LINE_ENTITY, LINE_TABLE, JournalStore, Transaction)
-from sandboxes.d365.odata import (WRITE_EXCEPTION, ODataError, apply_query, parse_key, select,
-                                  write_failed)
+from sandboxes.d365.faults import D365Fault
+from sandboxes.d365.journals import (
+    HEADER_FIELDS,
+    HEADER_TYPE,
+    LINE_ENTITY,
+    LINE_FIELDS,
+    LINE_TABLE,
+    LINE_TYPE,
+    JournalStore,
+    Transaction,
+)
+from sandboxes.d365.odata import (
+    WRITE_EXCEPTION,
+    ODataError,
+    apply_query,
+    parse_key,
+    select,
+    write_failed,
+)
+from sandboxes.faults import Faults, after, refusal
 from sandboxes.http import Request, Response, SandboxHTTPServer, dump_json
+from sandboxes.tokens import BearerTokens
 
 TOKEN_PATH = re.compile(r"^/([^/]+)/oauth2/v2\.0/token$")
 ENTITY_PATH = re.compile(r"^/data/(\w+)(?:\((.*)\))?/?$")
@@ -42,7 +59,7 @@ ENTITY_SETS = {
 
 
 @dataclass
-class Stats:
+class Stats(SandboxStats):
     token_requests: int = 0
     requests: Counter = field(default_factory=Counter)   # "METHOD /data/EntitySet" -> count
     throttled: int = 0
@@ -51,19 +68,16 @@ class Stats:
     batch_operations: int = 0
     changesets_failed: int = 0
 
-    def as_dict(self) -> dict:
-        return {**asdict(self), "requests": dict(self.requests)}
 
-
-class D365Sandbox:
+class D365Sandbox(ErpControl):
     def __init__(self, config: D365Config | None = None):
         self.initial_config = config or D365Config.from_seeds()
         self.config = self.initial_config
         self.store = JournalStore()
-        self.faults = Faults()
+        self.faults = Faults(D365Fault)
         self.stats = Stats()
         self.base_url = ""
-        self._tokens: dict[str, float] = {}          # access token -> expires at
+        self.tokens = BearerTokens()
         self._recent: deque[float] = deque()          # data requests, for throttle_limit
         self._data_requests = 0
         self._lock = threading.RLock()
@@ -75,8 +89,8 @@ class D365Sandbox:
     # -- dispatch ---------------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
         path = unquote(request.path)
-        if path.startswith("/_sandbox/"):
-            return self._control(request, path.removeprefix("/_sandbox/"))
+        if path.startswith(CONTROL_PREFIX):
+            return self.control(request)
         token_path = TOKEN_PATH.match(path)
         if token_path and request.method == "POST":
             return self._token(request, token_path.group(1))
@@ -85,32 +99,21 @@ class D365Sandbox:
                                    f"'{path}'.").response()
         with self._lock:
             self.stats.requests[f"{request.method} {_counted_path(path)}"] += 1
-        if not self._authorized(request):
+        if not self.tokens.valid(request.header("Authorization")):
             with self._lock:
                 self.stats.unauthorized += 1
             return Response(401, b"", {"WWW-Authenticate": 'Bearer error="invalid_token"'})
         throttled = self._throttle()
         if throttled:
             return throttled
-        fired = self.faults.take(request.method, path)
+        fired = self.faults.take(method=request.method, path=path)
         with self._lock:
             self.stats.faults_fired += len(fired)
-        for rule in fired:
-            if rule.kind == "status":
-                return ODataError(rule.status, f"Injected fault: HTTP {rule.status}").response()
-            if rule.kind == "drop":
-                dropped = Response()
-                dropped.drop = True
-                return dropped
-        response = self._data(request, path, fired)
-        for rule in fired:
-            if rule.kind == "slow":
-                response.delay += rule.seconds
-            elif rule.kind == "commit_drop":
-                response.drop = True
-        return response
+        refused = refusal(fired, lambda rule: ODataError(
+            rule.status, f"Injected fault: HTTP {rule.status}").response())
+        return refused or after(self._data(request, path, fired), fired)
 
-    def _data(self, request: Request, path: str, fired: list[FaultRule]) -> Response:
+    def _data(self, request: Request, path: str, fired: list[D365Fault]) -> Response:
         query = dict(request.query)
         headers = {k.lower(): v for k, v in request.headers.items()}
         if path == "/data/$batch":
@@ -206,7 +209,7 @@ class D365Sandbox:
         return f"{self.base_url}/data/$metadata#{entity_set}{'/$entity' if entity else ''}"
 
     # -- $batch -----------------------------------------------------------------------------------
-    def _batch(self, body: bytes, content_type: str | None, fired: list[FaultRule]) -> Response:
+    def _batch(self, body: bytes, content_type: str | None, fired: list[D365Fault]) -> Response:
         try:
             parts = parse_batch(body, content_type)
         except ODataError as error:
@@ -224,7 +227,7 @@ class D365Sandbox:
                                                       inject.pop(0) if inject else None)))
         return write_batch(answers)
 
-    def _changeset(self, operations: list[Operation], injected: FaultRule | None
+    def _changeset(self, operations: list[Operation], injected: D365Fault | None
                    ) -> list[tuple[Response, str | None]]:
         """Every operation of the changeset, or (rolled back) the one error that stopped it."""
         txn = Transaction()
@@ -294,19 +297,10 @@ class D365Sandbox:
                                 f"The provided value for the input parameter 'scope' "
                                 f"'{form['scope']}' is not valid. Use "
                                 f"'{self.environment_url}/.default'.")
-        token = _fake_jwt(config.client_id, self.environment_url)
-        with self._lock:
-            now = time.time()
-            self._tokens = {t: exp for t, exp in self._tokens.items() if exp > now}
-            self._tokens[token] = now + config.token_ttl
+        token = self.tokens.issue(_fake_jwt(config.client_id, self.environment_url),
+                                  config.token_ttl)
         return Response.json({"token_type": "Bearer", "expires_in": config.token_ttl,
                               "ext_expires_in": config.token_ttl, "access_token": token})
-
-    def _authorized(self, request: Request) -> bool:
-        scheme, _, token = (request.header("Authorization") or "").partition(" ")
-        with self._lock:
-            expires_at = self._tokens.get(token)
-        return scheme.lower() == "bearer" and expires_at is not None and expires_at > time.time()
 
     def _throttle(self) -> Response | None:
         config = self.config
@@ -333,55 +327,37 @@ class D365Sandbox:
                              {"Retry-After": str(retry_after)})
 
     # -- test control -----------------------------------------------------------------------------
-    def _control(self, request: Request, action: str) -> Response:
-        try:
-            body = request.json() if request.body else {}
-        except ValueError:
-            return Response.json({"error": "control bodies are JSON"}, 400)
-        with self._lock:
-            if action == "reset":
-                self.config = self.initial_config
-                self.store = JournalStore()
-                self.faults.clear()
-                self.stats = Stats()
-                self._tokens.clear()
-                self._recent.clear()
-                self._data_requests = 0
-                return Response.json({"ok": True})
-            if action == "stats":
-                return Response.json(self.stats.as_dict())
-            if action == "config":
-                return Response.json({**asdict(self.config),
-                                      "environment_url": self.environment_url})
-            if action == "configure":
-                try:
-                    self.config = self.config.updated(body or {})
-                except (TypeError, ValueError) as exc:
-                    return Response.json({"error": str(exc)}, 400)
-                return Response.json({**asdict(self.config),
-                                      "environment_url": self.environment_url})
-            if action == "faults":
-                try:
-                    rules = [self.faults.add(**spec) for spec in (body if isinstance(body, list)
-                                                                    else [body])]
-                except (TypeError, ValueError) as exc:
-                    return Response.json({"error": str(exc)}, 400)
-                return Response.json({"added": len(rules)})
-            if action == "expire_tokens":
-                self._tokens = {token: 0.0 for token in self._tokens}
-                return Response.json({"expired": len(self._tokens)})
-            if action == "journals":
-                lines = self.store.line_rows()
-                return Response.json([
-                    {**header, "lines": [line for line in lines
-                                         if (line["dataAreaId"], line["JournalBatchNumber"]) ==
-                                         (header["dataAreaId"], header["JournalBatchNumber"])]}
-                    for header in self.store.header_rows()])
-            if action == "post_journal":
-                found = self.store.mark_posted(str(body.get("dataAreaId", "")),
-                                               str(body.get("JournalBatchNumber", "")))
-                return Response.json({"posted": found}, 200 if found else 404)
-        return Response.json({"error": f"unknown control action {action}"}, 404)
+    def control_actions(self):
+        return {**super().control_actions(), "journals": self._journals_action,
+                "post_journal": self._post_journal_action}
+
+    def reset(self) -> None:
+        self.config = self.initial_config
+        self.store = JournalStore()
+        self.faults.clear()
+        self.stats = Stats()
+        self.tokens.clear()
+        self._recent.clear()
+        self._data_requests = 0
+
+    def config_view(self) -> dict:
+        return {**super().config_view(), "environment_url": self.environment_url}
+
+    def expire_tokens(self) -> int:
+        return self.tokens.expire_all()
+
+    def _journals_action(self, _body) -> Response:
+        lines = self.store.line_rows()
+        return Response.json([
+            {**header, "lines": [line for line in lines
+                                 if (line["dataAreaId"], line["JournalBatchNumber"]) ==
+                                 (header["dataAreaId"], header["JournalBatchNumber"])]}
+            for header in self.store.header_rows()])
+
+    def _post_journal_action(self, body) -> Response:
+        found = self.store.mark_posted(str(body.get("dataAreaId", "")),
+                                       str(body.get("JournalBatchNumber", "")))
+        return Response.json({"posted": found}, 200 if found else 404)
 
 
 _QUERY_SAFE = "$',()*:=/@"

@@ -16,15 +16,16 @@ import re
 import secrets
 import threading
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlencode
 
+from sandboxes.control import CONTROL_PREFIX, ErpControl, SandboxStats
 from sandboxes.exact.auth import Authority, OAuthError
 from sandboxes.exact.config import ExactConfig
 from sandboxes.exact.entries import ACCOUNT_FIELDS, ENTRY_FIELDS, LINE_FIELDS, EntryStore
-from sandboxes.faults import Faults
 from sandboxes.exact.limits import Limits
 from sandboxes.exact.odata import ExactError, page, parse_filter, wire
+from sandboxes.faults import Faults, after, refusal
 from sandboxes.http import Request, Response, SandboxHTTPServer
 
 API_PATH = re.compile(r"^/api/v1/(\d+)/(\w+)/(\w+)$")
@@ -36,7 +37,7 @@ COLLECTIONS = {
 
 
 @dataclass
-class Stats:
+class Stats(SandboxStats):
     token_requests: int = 0
     code_exchanges: int = 0
     refreshes: int = 0
@@ -50,11 +51,8 @@ class Stats:
     faults_fired: int = 0
     duplicates: int = 0
 
-    def as_dict(self) -> dict:
-        return {**asdict(self), "requests": dict(self.requests)}
 
-
-class ExactSandbox:
+class ExactSandbox(ErpControl):
     def __init__(self, config: ExactConfig | None = None):
         self.initial_config = config or ExactConfig.from_seeds()
         self.config = self.initial_config
@@ -63,7 +61,7 @@ class ExactSandbox:
         self.authority = Authority()
         self.authority.arm(self.initial_refresh_token)
         self.store = EntryStore()
-        self.faults = Faults(default_status=503)
+        self.faults = Faults(status=503)
         self.stats = Stats()
         self.limits = self._new_limits()
         self.base_url = ""
@@ -76,8 +74,8 @@ class ExactSandbox:
     # -- dispatch ---------------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
         path = unquote(request.path)
-        if path.startswith("/_sandbox/"):
-            return self._control(request, path.removeprefix("/_sandbox/"))
+        if path.startswith(CONTROL_PREFIX):
+            return self.control(request)
         if path == "/api/oauth2/auth" and request.method == "GET":
             return self._consent(request)
         if path == "/api/oauth2/token" and request.method == "POST":
@@ -94,16 +92,12 @@ class ExactSandbox:
             if not allowed:
                 self.stats.throttled += 1
                 return ExactError(429, "Too many requests").response(limit_headers)
-            fired = self.faults.take(request.method, path)
+            fired = self.faults.take(method=request.method, path=path)
             self.stats.faults_fired += len(fired)
-        for rule in fired:
-            if rule.kind == "status":
-                return ExactError(rule.status, f"Injected fault: HTTP {rule.status}"
-                                  ).response(limit_headers)
-            if rule.kind == "drop":
-                dropped = Response()
-                dropped.drop = True
-                return dropped
+        refused = refusal(fired, lambda rule: ExactError(
+            rule.status, f"Injected fault: HTTP {rule.status}").response(limit_headers))
+        if refused:
+            return refused
         try:
             with self._lock:
                 response = self._api(request, path)
@@ -112,12 +106,7 @@ class ExactSandbox:
                 self.stats.refused += error.status in (400, 500)
             response = error.response()
         response.headers.update(limit_headers)
-        for rule in fired:
-            if rule.kind == "slow":
-                response.delay += rule.seconds
-            elif rule.kind == "commit_drop":
-                response.drop = True
-        return response
+        return after(response, fired)
 
     def _division(self, path: str) -> int:
         match = API_PATH.match(path)
@@ -220,62 +209,49 @@ class ExactSandbox:
                              headers={"Cache-Control": "no-store"})
 
     # -- test control -----------------------------------------------------------------------------
-    def _control(self, request: Request, action: str) -> Response:
-        try:
-            body = request.json() if request.body else {}
-        except ValueError:
-            return Response.json({"error": "control bodies are JSON"}, 400)
-        with self._lock:
-            if action == "reset":
-                # Issued tokens survive a reset (a run may hold them); the pre-authorised
-                # refresh token works again.
-                self.config = self.initial_config
-                self.store = EntryStore()
-                self.faults.clear()
-                self.stats = Stats()
-                self.limits = self._new_limits()
-                self.authority.arm(self.initial_refresh_token)
-                return Response.json({"ok": True})
-            if action == "stats":
-                return Response.json({**self.stats.as_dict(),
-                                      "daily_used": {str(d): u.used_today for d, u in
-                                                     self.limits.usage.items()}})
-            if action == "config":
-                return Response.json(asdict(self.config))
-            if action == "configure":
-                try:
-                    self.config = self.config.updated(body or {})
-                except (TypeError, ValueError) as exc:
-                    return Response.json({"error": str(exc)}, 400)
-                limits = self.limits
-                limits.minutely_limit = self.config.minutely_limit
-                # JSON numbers arrive as Decimal (money is parsed exactly); a duration is not money
-                limits.minute_seconds = float(self.config.minute_seconds)
-                limits.daily_limit = self.config.daily_limit
-                return Response.json(asdict(self.config))
-            if action == "faults":
-                try:
-                    rules = [self.faults.add(**spec) for spec in (body if isinstance(body, list)
-                                                                    else [body])]
-                except (TypeError, ValueError) as exc:
-                    return Response.json({"error": str(exc)}, 400)
-                return Response.json({"added": len(rules)})
-            if action == "expire_tokens":
-                return Response.json({"expired": self.authority.expire_access()})
-            if action == "advance_day":
-                self.limits.advance_day()
-                return Response.json({"day_offset": self.limits.day_offset})
-            if action == "grant":
-                # A fresh consent done elsewhere: a new family's refresh token.
-                token = "refresh-" + secrets.token_urlsafe(32)
-                self.authority.arm(token)
-                return Response.json({"refresh_token": token})
-            if action == "entries":
-                return Response.json([
-                    {**{k: wire(v) for k, v in entry.header.items()},
-                     "lines": [{k: wire(v) for k, v in line.items()} for line in entry.lines]}
-                    for entry in self.store.entries])
-        return Response.json({"error": f"unknown control action {action}"}, 404)
+    def control_actions(self):
+        return {**super().control_actions(), "advance_day": self._advance_day_action,
+                "grant": self._grant_action, "entries": self._entries_action}
+
+    def reset(self) -> None:
+        # Issued tokens survive a reset (a run may hold them); the pre-authorised refresh token
+        # works again.
+        self.config = self.initial_config
+        self.store = EntryStore()
+        self.faults.clear()
+        self.stats = Stats()
+        self.limits = self._new_limits()
+        self.authority.arm(self.initial_refresh_token)
+
+    def stats_view(self) -> dict:
+        return {**super().stats_view(),
+                "daily_used": {str(d): u.used_today for d, u in self.limits.usage.items()}}
+
+    def configured(self, changes: dict) -> None:
+        limits = self.limits
+        limits.minutely_limit = self.config.minutely_limit
+        # JSON numbers arrive as Decimal (money is parsed exactly); a duration is not money
+        limits.minute_seconds = float(self.config.minute_seconds)
+        limits.daily_limit = self.config.daily_limit
+
+    def expire_tokens(self) -> int:
+        return self.authority.expire_access()
+
+    def _advance_day_action(self, _body) -> Response:
+        self.limits.advance_day()
+        return Response.json({"day_offset": self.limits.day_offset})
+
+    def _grant_action(self, _body) -> Response:
+        # A fresh consent done elsewhere: a new family's refresh token.
+        token = "refresh-" + secrets.token_urlsafe(32)
+        self.authority.arm(token)
+        return Response.json({"refresh_token": token})
+
+    def _entries_action(self, _body) -> Response:
+        return Response.json([
+            {**{k: wire(v) for k, v in entry.header.items()},
+             "lines": [{k: wire(v) for k, v in line.items()} for line in entry.lines]}
+            for entry in self.store.entries])
 
 
 def _bearer(request: Request) -> str | None:

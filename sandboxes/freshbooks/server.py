@@ -16,16 +16,17 @@ import re
 import threading
 import time
 from collections import Counter, deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from cryptography.fernet import Fernet
 
+from sandboxes.control import CONTROL_PREFIX, ErpControl, SandboxStats
+from sandboxes.faults import Faults, after, refusal
 from sandboxes.freshbooks.auth import OAuthServer
 from sandboxes.freshbooks.books import Books
 from sandboxes.freshbooks.config import FreshBooksConfig
 from sandboxes.freshbooks.errors import NOT_ALLOWED, NOT_FOUND, AccountingError
-from sandboxes.faults import Faults
 from sandboxes.http import Request, Response, SandboxHTTPServer
 
 ACCOUNTING = re.compile(r"^/accounting/account/([^/]+)/(\w+)/(\w+)(?:/(\d+))?/?$")
@@ -33,18 +34,15 @@ DEFAULT_PER_PAGE = 15
 
 
 @dataclass
-class Stats:
+class Stats(SandboxStats):
     requests: Counter = field(default_factory=Counter)   # "METHOD resource" -> count
     throttled: int = 0
     unauthorized: int = 0
     faults_fired: int = 0
     refused: int = 0                                     # accounting errors answered
 
-    def as_dict(self) -> dict:
-        return {**asdict(self), "requests": dict(self.requests)}
 
-
-class FreshBooksSandbox:
+class FreshBooksSandbox(ErpControl):
     def __init__(self, config: FreshBooksConfig | None = None):
         self.initial_config = config or FreshBooksConfig.from_seeds()
         self.config = self.initial_config
@@ -60,8 +58,8 @@ class FreshBooksSandbox:
     # -- dispatch ---------------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
         path = unquote(request.path)
-        if path.startswith("/_sandbox/"):
-            return self._control(request, path.removeprefix("/_sandbox/"))
+        if path.startswith(CONTROL_PREFIX):
+            return self.control(request)
         if path.rstrip("/") == "/oauth/authorize" and request.method == "GET":
             return self.auth.authorize(request.query, self.config)
         if path == "/auth/oauth/token" and request.method == "POST":
@@ -86,17 +84,13 @@ class FreshBooksSandbox:
         throttled = self._throttle()
         if throttled:
             return throttled
-        fired = self.faults.take(request.method, path)
+        fired = self.faults.take(method=request.method, path=path)
         with self._lock:
             self.stats.faults_fired += len(fired)
-        for rule in fired:
-            if rule.kind == "status":
-                return Response.json({"error": f"Injected fault: HTTP {rule.status}"},
-                                     rule.status)
-            if rule.kind == "drop":
-                dropped = Response()
-                dropped.drop = True
-                return dropped
+        refused = refusal(fired, lambda rule: Response.json(
+            {"error": f"Injected fault: HTTP {rule.status}"}, rule.status))
+        if refused:
+            return refused
         try:
             with self._lock:
                 response = self._me() if me else self._accounting(request, route)
@@ -105,19 +99,14 @@ class FreshBooksSandbox:
                 self.stats.refused += 1
             response = error.response(self.config.error_style)
         response.headers.update(self._rate_headers())
-        for rule in fired:
-            if rule.kind == "slow":
-                response.delay += rule.seconds
-            elif rule.kind == "commit_drop":
-                response.drop = True
-        return response
+        return after(response, fired)
 
     def _me(self) -> Response:
         memberships = [{"id": 5000 + index, "role": "owner",
                         "business": {"id": business, "account_id": account,
                                      "name": f"Sandbox Business {index + 1}"}}
                        for index, (account, business) in enumerate(
-                           zip(self.config.account_ids, self.config.business_ids))]
+                           zip(self.config.account_ids, self.config.business_ids, strict=False))]
         return Response.json({"response": {"id": 4001, "identity_id": 4001,
                                            "email": "owner@example.com",
                                            "business_memberships": memberships}})
@@ -207,63 +196,45 @@ class FreshBooksSandbox:
                     "X-RateLimit-Remaining": str(max(0, limit - len(self._recent)))}
 
     # -- test control -----------------------------------------------------------------------------
-    def _control(self, request: Request, action: str) -> Response:
-        try:
-            body = request.json() if request.body else {}
-        except ValueError:
-            return Response.json({"error": "control bodies are JSON"}, 400)
-        with self._lock:
-            if action == "reset":
-                # A fresh business; tokens already issued stay valid and the pre-issued
-                # consent works once more, so a test's stored tokens survive the reset.
-                self.config = self.initial_config
-                self.books = Books(self.config)
-                self.faults.clear()
-                self.stats = Stats()
-                self.auth.reset_stats()
-                self.auth.rearm()
-                self._recent.clear()
-                self._api_requests = 0
-                return Response.json({"ok": True})
-            if action == "stats":
-                auth = self.auth.stats
-                return Response.json({**self.stats.as_dict(),
-                                      "token_requests": dict(auth.token_requests),
-                                      "token_refused": dict(auth.refused),
-                                      "reuse_detected": auth.reuse_detected,
-                                      "consents": auth.consents})
-            if action == "config":
-                return Response.json(asdict(self.config))
-            if action == "configure":
-                try:
-                    self.config = self.config.updated(body or {})
-                except (TypeError, ValueError) as exc:
-                    return Response.json({"error": str(exc)}, 400)
-                if {"chart", "clients", "currency"} & set(body or {}):
-                    self.books.configure(self.config)
-                else:
-                    self.books.config = self.config
-                return Response.json(asdict(self.config))
-            if action == "faults":
-                try:
-                    rules = [self.faults.add(**spec) for spec in (body if isinstance(body, list)
-                                                                    else [body])]
-                except (TypeError, ValueError) as exc:
-                    return Response.json({"error": str(exc)}, 400)
-                return Response.json({"added": len(rules)})
-            if action == "expire_tokens":
-                return Response.json({"expired": self.auth.expire_access_tokens()})
-            if action == "entries":
-                return Response.json(self.books.entries)
-            if action == "sub_accounts":
-                return Response.json(list(self.books.sub_accounts.values()))
-            if action == "invoices":
-                return Response.json([
-                    {**self.books.invoice_view(invoice, True),
-                     "payments": [p for p in self.books.payments
-                                  if p["invoiceid"] == invoice["invoiceid"]]}
-                    for invoice in self.books.invoices])
-        return Response.json({"error": f"unknown control action {action}"}, 404)
+    def control_actions(self):
+        return {**super().control_actions(),
+                "entries": lambda _: Response.json(self.books.entries),
+                "sub_accounts": lambda _: Response.json(list(self.books.sub_accounts.values())),
+                "invoices": self._invoices_action}
+
+    def reset(self) -> None:
+        # A fresh business; tokens already issued stay valid and the pre-issued consent works
+        # once more, so a test's stored tokens survive the reset.
+        self.config = self.initial_config
+        self.books = Books(self.config)
+        self.faults.clear()
+        self.stats = Stats()
+        self.auth.reset_stats()
+        self.auth.rearm()
+        self._recent.clear()
+        self._api_requests = 0
+
+    def stats_view(self) -> dict:
+        auth = self.auth.stats
+        return {**super().stats_view(), "token_requests": dict(auth.token_requests),
+                "token_refused": dict(auth.refused), "reuse_detected": auth.reuse_detected,
+                "consents": auth.consents}
+
+    def configured(self, changes: dict) -> None:
+        if {"chart", "clients", "currency"} & set(changes):
+            self.books.configure(self.config)
+        else:
+            self.books.config = self.config
+
+    def expire_tokens(self) -> int:
+        return self.auth.expire_access_tokens()
+
+    def _invoices_action(self, _body) -> Response:
+        return Response.json([
+            {**self.books.invoice_view(invoice, True),
+             "payments": [p for p in self.books.payments
+                          if p["invoiceid"] == invoice["invoiceid"]]}
+            for invoice in self.books.invoices])
 
 
 def _body(request: Request):

@@ -13,22 +13,23 @@ batches.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import secrets
 import threading
 import time
 from collections import Counter, deque
-from dataclasses import asdict, dataclass, field
-from decimal import Decimal
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote
 
+from sandboxes.control import CONTROL_PREFIX, ErpControl, SandboxStats
+from sandboxes.faults import FaultRule, Faults, after, refusal
 from sandboxes.http import Request, Response, SandboxHTTPServer
 from sandboxes.infor.config import InforConfig
-from sandboxes.faults import Faults, FaultRule
 from sandboxes.infor.gl import Books, MIError, UnknownTransaction
 from sandboxes.infor.parm import ParmError, amount, cut
+from sandboxes.tokens import BearerTokens
 
 TOKEN_PATH = re.compile(r"^/([^/]+)/as/token\.oauth2$")
 BULK_PATH = re.compile(r"^/([^/]+)/M3/m3api-rest/v2/execute/?$")
@@ -36,7 +37,7 @@ SINGLE_PATH = re.compile(r"^/([^/]+)/M3/m3api-rest/(v2/)?execute/(\w+)/(\w+)(;[^
 
 
 @dataclass
-class Stats:
+class Stats(SandboxStats):
     token_requests: int = 0
     requests: int = 0                                     # M3 requests (bulk and single)
     bulk_requests: int = 0
@@ -47,27 +48,23 @@ class Stats:
     unauthorized: int = 0
     faults_fired: int = 0
 
-    def as_dict(self) -> dict:
-        return {**asdict(self), "transactions": dict(self.transactions),
-                "by_program": dict(self.by_program)}
 
-
-class InforSandbox:
+class InforSandbox(ErpControl):
     def __init__(self, config: InforConfig | None = None):
         self.initial_config = config or InforConfig.from_seeds()
         self.config = self.initial_config
         self.books = Books()
         self.faults = Faults()
         self.stats = Stats()
-        self._tokens: dict[str, float] = {}          # access token -> expires at
+        self.tokens = BearerTokens()
         self._recent: deque[float] = deque()
         self._lock = threading.RLock()
 
     # -- dispatch ---------------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
         path = unquote(request.path)
-        if path.startswith("/_sandbox/"):
-            return self._control(request, path.removeprefix("/_sandbox/"))
+        if path.startswith(CONTROL_PREFIX):
+            return self.control(request)
         token_path = TOKEN_PATH.match(path)
         if token_path and request.method == "POST":
             return self._token(request, token_path.group(1))
@@ -77,7 +74,7 @@ class InforSandbox:
             return Response.json({"error": "Not Found", "message": f"No route for {path}"}, 404)
         with self._lock:
             self.stats.requests += 1
-        if not self._authorized(request):
+        if not self.tokens.valid(request.header("Authorization")):
             with self._lock:
                 self.stats.unauthorized += 1
             return Response.json({"error": "invalid_token",
@@ -151,7 +148,7 @@ class InforSandbox:
         response = Response.json({"results": results, "wasTerminated": False,
                                   "nrOfSuccessfullTransactions": len(results) - failed,
                                   "nrOfFailedTransactions": failed})
-        return self._after(response, fired)
+        return after(response, fired)
 
     def _single(self, request: Request, program: str, transaction: str, v1: bool) -> Response:
         with self._lock:
@@ -182,12 +179,12 @@ class InforSandbox:
             with self._lock:
                 self.stats.transactions[f"{program}/{transaction}"] += 1
         if v1:
-            return self._after(Response.json({
+            return after(Response.json({
                 "Program": program, "Transaction": transaction,
                 "MIRecord": [{"RowIndex": i, "NameValue": [{"Name": k, "Value": v}
                                                            for k, v in row.items()]}
                              for i, row in enumerate(records)]}), fired)
-        return self._after(Response.json({
+        return after(Response.json({
             "results": [{"transaction": transaction, "records": records}],
             "wasTerminated": False, "nrOfSuccessfullTransactions": 1,
             "nrOfFailedTransactions": 0}), fired)
@@ -196,25 +193,10 @@ class InforSandbox:
         fired = self.faults.take(operations=transactions)
         with self._lock:
             self.stats.faults_fired += len(fired)
-        for rule in fired:
-            if rule.kind == "status":
-                headers = {"Retry-After": "0"} if rule.status == 429 else {}
-                return Response.json({"error": f"Injected fault: HTTP {rule.status}"},
-                                     rule.status, headers)
-            if rule.kind == "drop":
-                dropped = Response()
-                dropped.drop = True
-                return dropped
-        return fired
-
-    @staticmethod
-    def _after(response: Response, fired: list[FaultRule]) -> Response:
-        for rule in fired:
-            if rule.kind == "slow":
-                response.delay += rule.seconds
-            elif rule.kind == "commit_drop":
-                response.drop = True
-        return response
+        refused = refusal(fired, lambda rule: Response.json(
+            {"error": f"Injected fault: HTTP {rule.status}"}, rule.status,
+            {"Retry-After": "0"} if rule.status == 429 else {}))
+        return fired if refused is None else refused
 
     # -- auth and throttling ----------------------------------------------------------------------
     def _token(self, request: Request, tenant: str) -> Response:
@@ -242,19 +224,9 @@ class InforSandbox:
         if form.get("username") != config.service_account_key or \
                 form.get("password") != config.service_account_secret:
             return _oauth_error(400, "invalid_grant", "Invalid service account credentials")
-        token = secrets.token_urlsafe(32)
-        with self._lock:
-            now = time.time()
-            self._tokens = {t: exp for t, exp in self._tokens.items() if exp > now}
-            self._tokens[token] = now + config.token_ttl
+        token = self.tokens.issue(secrets.token_urlsafe(32), config.token_ttl)
         return Response.json({"access_token": token, "refresh_token": secrets.token_urlsafe(24),
                               "token_type": "Bearer", "expires_in": config.token_ttl})
-
-    def _authorized(self, request: Request) -> bool:
-        scheme, _, token = (request.header("Authorization") or "").partition(" ")
-        with self._lock:
-            expires_at = self._tokens.get(token)
-        return scheme.lower() == "bearer" and expires_at is not None and expires_at > time.time()
 
     def _rate_limit(self) -> tuple[Response | None, dict]:
         config = self.config
@@ -281,43 +253,25 @@ class InforSandbox:
                              {**headers, "Retry-After": str(wait)}), headers
 
     # -- test control -----------------------------------------------------------------------------
-    def _control(self, request: Request, action: str) -> Response:
-        try:
-            body = request.json() if request.body else {}
-        except ValueError:
-            return Response.json({"error": "control bodies are JSON"}, 400)
+    def control_actions(self):
+        return {**super().control_actions(), "batches": lambda _: Response.json(
+            [self._batch_view(b) for b in self.books.batches.values()])}
+
+    @contextmanager
+    def control_lock(self):
         with self._lock, self.books.lock:
-            if action == "reset":
-                self.config = self.initial_config
-                self.books = Books()
-                self.faults.clear()
-                self.stats = Stats()
-                self._tokens.clear()
-                self._recent.clear()
-                return Response.json({"ok": True})
-            if action == "stats":
-                return Response.json(self.stats.as_dict())
-            if action == "config":
-                return Response.json(asdict(self.config))
-            if action == "configure":
-                try:
-                    self.config = self.config.updated(body or {})
-                except (TypeError, ValueError) as exc:
-                    return Response.json({"error": str(exc)}, 400)
-                return Response.json(asdict(self.config))
-            if action == "faults":
-                try:
-                    rules = [self.faults.add(**spec) for spec in (body if isinstance(body, list)
-                                                                    else [body])]
-                except (TypeError, ValueError) as exc:
-                    return Response.json({"error": str(exc)}, 400)
-                return Response.json({"added": len(rules)})
-            if action == "expire_tokens":
-                self._tokens = {token: 0.0 for token in self._tokens}
-                return Response.json({"expired": len(self._tokens)})
-            if action == "batches":
-                return Response.json([self._batch_view(b) for b in self.books.batches.values()])
-        return Response.json({"error": f"unknown control action {action}"}, 404)
+            yield
+
+    def reset(self) -> None:
+        self.config = self.initial_config
+        self.books = Books()
+        self.faults.clear()
+        self.stats = Stats()
+        self.tokens.clear()
+        self._recent.clear()
+
+    def expire_tokens(self) -> int:
+        return self.tokens.expire_all()
 
     def _batch_view(self, batch) -> dict:
         lines = []

@@ -18,15 +18,23 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
+from sandboxes.control import CONTROL_PREFIX, Controlled, SandboxStats
+from sandboxes.faults import Faults
 from sandboxes.http import Request, Response, SandboxHTTPServer
 from sandboxes.intacct import errors
 from sandboxes.intacct.books import Company, seeded_company
 from sandboxes.intacct.envelope import (
-    EnvelopeError, GatewayRequest, control_block, control_failure, error_block,
-    parse_request, serialise, sub,
+    EnvelopeError,
+    GatewayRequest,
+    control_block,
+    control_failure,
+    error_block,
+    parse_request,
+    serialise,
+    sub,
 )
 from sandboxes.intacct.errors import GatewayError
-from sandboxes.intacct.faults import FaultRule, Faults
+from sandboxes.intacct.faults import IntacctFault
 from sandboxes.intacct.functions import Cursors, FunctionResult, created_data, run
 
 GATEWAY_PATH = "/ia/xml/xmlgw.phtml"
@@ -43,7 +51,7 @@ class Session:
 
 
 @dataclass
-class Stats:
+class Stats(SandboxStats):
     requests: int = 0
     by_function: Counter = field(default_factory=Counter)
     by_path: Counter = field(default_factory=Counter)
@@ -56,16 +64,6 @@ class Stats:
     function_failures: int = 0
     duplicates_refused: int = 0
     batches_created: int = 0
-
-    def as_json(self) -> dict:
-        return {"requests": self.requests, "by_function": dict(self.by_function),
-                "by_path": dict(self.by_path), "logins": self.logins,
-                "sessions_created": self.sessions_created, "throttled": self.throttled,
-                "faults_fired": self.faults_fired, "control_failures": self.control_failures,
-                "auth_failures": self.auth_failures,
-                "function_failures": self.function_failures,
-                "duplicates_refused": self.duplicates_refused,
-                "batches_created": self.batches_created}
 
 
 class ConcurrencyLimit:
@@ -92,7 +90,9 @@ class ConcurrencyLimit:
             self._free.notify()
 
 
-class IntacctSandbox:
+class IntacctSandbox(Controlled):
+    control_body_error = "body is not JSON"
+
     def __init__(
         self,
         sender_id: str = "closeout-sandbox",
@@ -110,11 +110,11 @@ class IntacctSandbox:
                              concurrency_limit=concurrency_limit,
                              concurrency_wait_seconds=concurrency_wait_seconds)
         self.base_url = ""
-        self.faults = Faults()
-        self._lock = threading.Lock()
-        self._restore()
+        self.faults = Faults(IntacctFault)
+        self._lock = threading.RLock()
+        self.reset()
 
-    def _restore(self) -> None:
+    def reset(self) -> None:
         settings = self._initial
         self.senders = {settings["sender_id"]: settings["sender_password"]}
         self.companies = {settings["company_id"]: seeded_company(
@@ -141,8 +141,8 @@ class IntacctSandbox:
         return dict(self._initial)
 
     def handle(self, request: Request) -> Response:
-        if request.path.startswith("/_sandbox/"):
-            return self._control(request)
+        if request.path.startswith(CONTROL_PREFIX):
+            return self.control(request)
         if request.path not in (GATEWAY_PATH, self.endpoint_path):
             return Response(404, b"Not Found", content_type="text/plain")
         if request.method != "POST":
@@ -162,7 +162,8 @@ class IntacctSandbox:
         names = [f.name for f in parsed.functions]
         with self._lock:
             self.stats.by_function.update(names)
-        fired = self.faults.take(names, [f.controlid for f in parsed.functions])
+        fired = self.faults.take(functions=names,
+                                 controlids=[f.controlid for f in parsed.functions])
         with self._lock:
             self.stats.faults_fired += len(fired)
         before = [r for r in fired if not r.execute and r.kind in ("drop", "status")]
@@ -182,7 +183,7 @@ class IntacctSandbox:
             return self._fault_response(after[0])
         return Response(200, body, content_type=XML)
 
-    def _fault_response(self, rule: FaultRule) -> Response:
+    def _fault_response(self, rule: IntacctFault) -> Response:
         if rule.kind in ("drop", "commit_then_drop"):
             response = Response(200, b"")
             response.drop = True
@@ -238,7 +239,7 @@ class IntacctSandbox:
                                ("sessiontimestamp", now.isoformat(timespec="seconds")),
                                ("sessiontimeout", timeout.isoformat(timespec="seconds"))):
                 sub(authentication, tag, value)
-            for function, result in zip(request.functions, results):
+            for function, result in zip(request.functions, results, strict=False):
                 block = sub(operation, "result")
                 sub(block, "status", result.status)
                 sub(block, "function", function.name)
@@ -299,7 +300,7 @@ class IntacctSandbox:
                 if outcome.status == "success":
                     outcome.status, outcome.data = "aborted", None
                 outcome.errors.append(errors.rolled_back())
-        for function, outcome in zip(request.functions, outcomes):
+        for function, outcome in zip(request.functions, outcomes, strict=False):
             if outcome.status != "success":
                 self.stats.function_failures += outcome.status == "failure"
                 continue
@@ -326,48 +327,27 @@ class IntacctSandbox:
         return _Outcome("success", data=data, session=session)
 
     # -- test control ---------------------------------------------------------------------------
-    def _control(self, request: Request) -> Response:
-        action = request.path.removeprefix("/_sandbox/")
+    def control_actions(self):
+        return {**super().control_actions(),
+                "config": lambda _: Response.json(self._settings()),
+                "configure": self._configure_action,
+                "expire_sessions": self._expire_sessions_action,
+                "batches": lambda body: Response.json(self._batches(body.get("company")))}
+
+    def _configure_action(self, body) -> Response:
         try:
-            body = request.json() if request.body else {}
-        except ValueError:
-            return Response.json({"error": "body is not JSON"}, 400)
-        if action == "stats":
-            with self._lock:
-                return Response.json(self.stats.as_json())
-        if action == "reset":
-            with self._lock:
-                self._restore()
-            return Response.json({"ok": True})
-        if action == "config":
-            with self._lock:
-                return Response.json(self._settings())
-        if action == "configure":
-            try:
-                with self._lock:
-                    self._configure(body or {})
-                    return Response.json(self._settings())
-            except (TypeError, ValueError, KeyError) as exc:
-                return Response.json({"error": f"bad configuration: {exc}"}, 400)
-        if action == "faults":
-            try:
-                added = [self.faults.add(**spec) for spec in (body if isinstance(body, list)
-                                                               else [body])]
-            except (TypeError, ValueError) as exc:
-                return Response.json({"error": str(exc)}, 400)
-            return Response.json({"added": len(added)})
-        if action == "expire_sessions":
-            with self._lock:
-                expired = 0
-                for session in self.sessions.values():
-                    if body.get("sessionid") in (None, session.sessionid):
-                        session.expires_at = datetime.now(timezone.utc) - timedelta(seconds=1)
-                        expired += 1
-            return Response.json({"expired": expired})
-        if action == "batches":
-            with self._lock:
-                return Response.json(self._batches(request.query.get("company")))
-        return Response.json({"error": f"unknown control action {action}"}, 404)
+            self._configure(body or {})
+        except (TypeError, ValueError, KeyError) as exc:
+            return Response.json({"error": f"bad configuration: {exc}"}, 400)
+        return Response.json(self._settings())
+
+    def _expire_sessions_action(self, body) -> Response:
+        expired = 0
+        for session in self.sessions.values():
+            if body.get("sessionid") in (None, session.sessionid):
+                session.expires_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+                expired += 1
+        return Response.json({"expired": expired})
 
     def _settings(self) -> dict:
         return {"senders": sorted(self.senders), "session_seconds": self.session_seconds,

@@ -21,9 +21,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from urllib.parse import urlencode
 
+from sandboxes.control import CONTROL_PREFIX, Controlled
+from sandboxes.faults import Faults
 from sandboxes.http import Request, Response, SandboxHTTPServer, dump_json
 from sandboxes.toast.data import ToastDataset
-from sandboxes.toast.faults import Faults
+from sandboxes.toast.faults import ToastFault
 from sandboxes.toast.ratelimit import TOAST_LIMITS, Limit, RateLimiter
 
 CONFIG_ENTITIES = (
@@ -95,7 +97,7 @@ def parse_business_date(text: str | None) -> int | None:
     return int(text)
 
 
-class ToastSandbox:
+class ToastSandbox(Controlled):
     def __init__(
         self,
         dataset: ToastDataset,
@@ -114,17 +116,17 @@ class ToastSandbox:
         self.limiter = RateLimiter(limits)
         self.config_page_size = config_page_size
         self.clock = SandboxClock()
-        self.faults = Faults()
+        self.faults = Faults(ToastFault)
         self.stats = Stats()
         self._token: Token | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self.base_url = ""
         self.page_cache = PageCache()
 
     # -- dispatch ---------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
-        if request.path.startswith("/_sandbox/"):
-            return self._control(request)
+        if request.path.startswith(CONTROL_PREFIX):
+            return self.control(request)
         if request.path == "/authentication/v1/authentication/login" and request.method == "POST":
             return self._login(request)
         restaurant = request.header("Toast-Restaurant-External-ID")
@@ -132,7 +134,7 @@ class ToastSandbox:
         if not self._authorized(request):
             return toast_error(401, "Authentication failed: missing, invalid or expired bearer "
                                     "token", 10401)
-        fired = self.faults.take(request.path, restaurant)
+        fired = self.faults.take(path=request.path, restaurant=restaurant)
         decision = None
         if self.rate_limits:
             decision = self.limiter.check(restaurant or f"ip:{request.client_ip}", request.path)
@@ -366,62 +368,58 @@ class ToastSandbox:
             if restaurant:
                 self.stats.by_restaurant[restaurant] += 1
 
-    def _control(self, request: Request) -> Response:
-        action = request.path.removeprefix("/_sandbox/")
-        body = request.json() if request.body else {}
-        if action == "stats":
-            s = self.stats
-            return Response.json({
-                "logins": s.logins, "requests": dict(s.requests),
+    def control_actions(self):
+        return {**super().control_actions(), "clock": self._clock_action,
+                "rate_limits": self._rate_limits_action, "page_cache": self._page_cache_action,
+                "config_page_size": self._config_page_size_action,
+                "expire_token": self._expire_token_action, "edit": self._edit_action,
+                "orders": self._orders_action}
+
+    def reset(self) -> None:
+        self.stats = Stats()
+        self.faults.clear()
+        self.config_page_size = 100
+
+    def stats_view(self) -> dict:
+        s = self.stats
+        return {"logins": s.logins, "requests": dict(s.requests),
                 "by_restaurant": dict(s.by_restaurant), "throttled": s.throttled,
                 "faults_fired": self.faults.fired(), "now": self.clock.now().isoformat(),
-                "order_queries": list(s.order_queries),
-            })
-        if action == "reset":
-            self.stats = Stats()
-            self.faults.clear()
-            self.config_page_size = 100
-            return Response.json({"ok": True})
-        if action == "faults":
-            try:
-                rules = [self.faults.add(**spec) for spec in (body if isinstance(body, list)
-                                                                else [body])]
-            except (TypeError, ValueError) as exc:
-                return Response.json({"error": str(exc)}, 400)
-            return Response.json({"added": len(rules)})
-        if action == "clock":
-            if body.get("frozen"):
-                self.clock.frozen = datetime.fromisoformat(body["frozen"])
-            else:
-                self.clock.frozen = None
-            self.clock.offset = timedelta(seconds=body.get("offset_seconds", 0))
-            return Response.json({"now": self.clock.now().isoformat()})
-        if action == "rate_limits":
-            self.rate_limits = bool(body.get("enabled", True))
-            limits = tuple(Limit(**spec) for spec in body["limits"]) if body.get("limits") \
-                else TOAST_LIMITS
-            self.limiter = RateLimiter(limits)
-            return Response.json({"enabled": self.rate_limits, "limits": len(limits)})
-        if action == "page_cache":
-            self.page_cache = PageCache(enabled=bool(body.get("enabled")))
-            return Response.json({"enabled": self.page_cache.enabled})
-        if action == "config_page_size":
-            self.config_page_size = int(body["size"])
-            return Response.json({"size": self.config_page_size})
-        if action == "expire_token":
-            with self._lock:
-                if self._token:
-                    self._token.expires_at = time.time() - 1
-            return Response.json({"ok": True})
-        if action == "edit":
-            at = datetime.fromisoformat(body["at"]) if body.get("at") else self.clock.now()
-            order = self.dataset.apply_edit(body["restaurant"], body["order"], body["kind"], at)
-            return Response.json(order)
-        if action == "orders":
-            self.dataset.add_order(body["restaurant"], body["order"])
-            return Response.json({"ok": True})
-        return Response.json({"error": f"unknown control action {action}"}, 404)
+                "order_queries": list(s.order_queries)}
 
+    def _clock_action(self, body) -> Response:
+        self.clock.frozen = datetime.fromisoformat(body["frozen"]) if body.get("frozen") else None
+        self.clock.offset = timedelta(seconds=body.get("offset_seconds", 0))
+        return Response.json({"now": self.clock.now().isoformat()})
+
+    def _rate_limits_action(self, body) -> Response:
+        self.rate_limits = bool(body.get("enabled", True))
+        limits = tuple(Limit(**spec) for spec in body["limits"]) if body.get("limits") \
+            else TOAST_LIMITS
+        self.limiter = RateLimiter(limits)
+        return Response.json({"enabled": self.rate_limits, "limits": len(limits)})
+
+    def _page_cache_action(self, body) -> Response:
+        self.page_cache = PageCache(enabled=bool(body.get("enabled")))
+        return Response.json({"enabled": self.page_cache.enabled})
+
+    def _config_page_size_action(self, body) -> Response:
+        self.config_page_size = int(body["size"])
+        return Response.json({"size": self.config_page_size})
+
+    def _expire_token_action(self, _body) -> Response:
+        if self._token:
+            self._token.expires_at = time.time() - 1
+        return Response.json({"ok": True})
+
+    def _edit_action(self, body) -> Response:
+        at = datetime.fromisoformat(body["at"]) if body.get("at") else self.clock.now()
+        return Response.json(self.dataset.apply_edit(body["restaurant"], body["order"],
+                                                     body["kind"], at))
+
+    def _orders_action(self, body) -> Response:
+        self.dataset.add_order(body["restaurant"], body["order"])
+        return Response.json({"ok": True})
 
 class PageCache:
     """Serialised ordersBulk pages of settled dates, for benchmarks that must measure the
