@@ -296,7 +296,7 @@ def _ledger_account(display: str, company: str, config: D365Config, problems: li
                         f"({len(dimension_format)} segments).")
         return display
     segments += [""] * (len(dimension_format) - len(segments))
-    for dimension, value in zip(dimension_format, segments):
+    for dimension, value in zip(dimension_format, segments, strict=False):
         if not value:
             continue
         if dimension == "MainAccount":

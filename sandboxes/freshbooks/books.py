@@ -14,8 +14,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from sandboxes.freshbooks.config import FreshBooksConfig
-from sandboxes.freshbooks.errors import (INVALID, NOT_FOUND, REQUIRED, UNBALANCED,
-                                         AccountingError)
+from sandboxes.freshbooks.errors import INVALID, NOT_FOUND, REQUIRED, UNBALANCED, AccountingError
 
 CENT = Decimal("0.01")
 LOCATION_TAG = re.compile(r"\bloc ([^\s\]]+)")

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from sandboxes.seeds import SEEDS_DIR, rows, unique, with_changes
 
-
 # The interface definition the sandbox's GL interface uses, the same default the connector
 # ships (posting/connectors/infor.py DEFAULT_PARM_LAYOUT): field, start (1-based), length.
 DEFAULT_PARM_LAYOUT = [

@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 
 from sandboxes.intacct import errors
 from sandboxes.intacct.books import (
-    BATCH_FIELDS, ENTRY_FIELDS, UNCHECKED_DIMENSIONS, Company, GlBatch, batch_element, coerce,
+    BATCH_FIELDS,
+    ENTRY_FIELDS,
+    UNCHECKED_DIMENSIONS,
+    Company,
+    GlBatch,
+    batch_element,
+    coerce,
     validate_batch,
 )
 from sandboxes.intacct.envelope import Function, sub
