@@ -86,6 +86,21 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         return thread
 
 
+def make_server(sandbox, host: str = "127.0.0.1", port: int = 0) -> SandboxHTTPServer:
+    """A server for `sandbox` (bound, not yet serving); the sandbox learns its URL as
+    `base_url`, for the links and token audiences it writes."""
+    server = SandboxHTTPServer(sandbox, host, port)
+    sandbox.base_url = server.url
+    return server
+
+
+def serve(sandbox, host: str = "127.0.0.1", port: int = 0):
+    """The sandbox and its server, serving in a thread."""
+    server = make_server(sandbox, host, port)
+    server.start_in_thread()
+    return sandbox, server
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"   # keep-alive, as the vendors' servers do
 

@@ -3,15 +3,14 @@ over OData (LedgerJournalHeaders, LedgerJournalLines, $batch), with throttling a
 
 from __future__ import annotations
 
+from sandboxes.http import serve
+
 
 def start(host: str = "127.0.0.1", port: int = 0):
     """The sandbox and its server, serving in a thread."""
-    from sandboxes.d365.server import D365Sandbox, make_server
+    from sandboxes.d365.server import D365Sandbox
 
-    sandbox = D365Sandbox()
-    server = make_server(sandbox, host, port)
-    server.start_in_thread()
-    return sandbox, server
+    return serve(D365Sandbox(), host, port)
 
 
 def connector_env(sandbox, server) -> dict[str, str]:

@@ -46,7 +46,7 @@ from sandboxes.d365.odata import (
     write_failed,
 )
 from sandboxes.faults import Faults, after, refusal
-from sandboxes.http import Request, Response, SandboxHTTPServer, dump_json
+from sandboxes.http import Request, Response, dump_json, make_server  # noqa: F401 (re-exported)
 from sandboxes.tokens import BearerTokens
 
 TOKEN_PATH = re.compile(r"^/([^/]+)/oauth2/v2\.0/token$")
@@ -405,10 +405,3 @@ def _fake_jwt(client_id: str, audience: str) -> str:
     claims = {"aud": audience, "appid": client_id, "iat": int(time.time()),
               "jti": str(uuid.uuid4())}
     return f"{part({'typ': 'JWT', 'alg': 'RS256'})}.{part(claims)}.{secrets.token_urlsafe(32)}"
-
-
-def make_server(sandbox: D365Sandbox, host: str = "127.0.0.1", port: int = 0
-                ) -> SandboxHTTPServer:
-    server = SandboxHTTPServer(sandbox, host, port)
-    sandbox.base_url = server.url
-    return server

@@ -3,15 +3,14 @@ journal entries over the REST API (OData v2), the minutely and daily call limits
 
 from __future__ import annotations
 
+from sandboxes.http import serve
+
 
 def start(host: str = "127.0.0.1", port: int = 0):
     """The sandbox and its server, serving in a thread."""
-    from sandboxes.exact.server import ExactSandbox, make_server
+    from sandboxes.exact.server import ExactSandbox
 
-    sandbox = ExactSandbox()
-    server = make_server(sandbox, host, port)
-    server.start_in_thread()
-    return sandbox, server
+    return serve(ExactSandbox(), host, port)
 
 
 def connector_env(sandbox, server) -> dict[str, str]:

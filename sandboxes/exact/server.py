@@ -26,7 +26,7 @@ from sandboxes.exact.entries import ACCOUNT_FIELDS, ENTRY_FIELDS, LINE_FIELDS, E
 from sandboxes.exact.limits import Limits
 from sandboxes.exact.odata import ExactError, page, parse_filter, wire
 from sandboxes.faults import Faults, after, refusal
-from sandboxes.http import Request, Response, SandboxHTTPServer
+from sandboxes.http import Request, Response, make_server  # noqa: F401 (re-exported)
 
 API_PATH = re.compile(r"^/api/v1/(\d+)/(\w+)/(\w+)$")
 COLLECTIONS = {
@@ -262,10 +262,3 @@ def _bearer(request: Request) -> str | None:
 def _resource(path: str) -> str:
     """Requests are counted per resource, the division folded so counts stay readable."""
     return re.sub(r"^/api/v1/\d+/", "/api/v1/{division}/", path)
-
-
-def make_server(sandbox: ExactSandbox, host: str = "127.0.0.1", port: int = 0
-                ) -> SandboxHTTPServer:
-    server = SandboxHTTPServer(sandbox, host, port)
-    sandbox.base_url = server.url
-    return server

@@ -5,15 +5,14 @@ formats (old style inside HTTP 200, new style), paging capped at 100, throttling
 
 from __future__ import annotations
 
+from sandboxes.http import serve
+
 
 def start(host: str = "127.0.0.1", port: int = 0):
     """The sandbox and its server, serving in a thread."""
-    from sandboxes.freshbooks.server import FreshBooksSandbox, make_server
+    from sandboxes.freshbooks.server import FreshBooksSandbox
 
-    sandbox = FreshBooksSandbox()
-    server = make_server(sandbox, host, port)
-    server.start_in_thread()
-    return sandbox, server
+    return serve(FreshBooksSandbox(), host, port)
 
 
 def connector_env(sandbox, server) -> dict[str, str]:

@@ -27,7 +27,7 @@ from sandboxes.freshbooks.auth import OAuthServer
 from sandboxes.freshbooks.books import Books
 from sandboxes.freshbooks.config import FreshBooksConfig
 from sandboxes.freshbooks.errors import NOT_ALLOWED, NOT_FOUND, AccountingError
-from sandboxes.http import Request, Response, SandboxHTTPServer
+from sandboxes.http import Request, Response, make_server  # noqa: F401 (re-exported)
 
 ACCOUNTING = re.compile(r"^/accounting/account/([^/]+)/(\w+)/(\w+)(?:/(\d+))?/?$")
 DEFAULT_PER_PAGE = 15
@@ -257,8 +257,3 @@ def _invoice_matches(invoice: dict, search: dict[str, str]) -> bool:
     if search.get("date_max") and invoice["create_date"] > search["date_max"]:
         return False
     return True
-
-
-def make_server(sandbox: FreshBooksSandbox, host: str = "127.0.0.1", port: int = 0
-                ) -> SandboxHTTPServer:
-    return SandboxHTTPServer(sandbox, host, port)

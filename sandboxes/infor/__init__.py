@@ -8,15 +8,14 @@ import json
 import tempfile
 from pathlib import Path
 
+from sandboxes.http import serve
+
 
 def start(host: str = "127.0.0.1", port: int = 0):
     """The sandbox and its server, serving in a thread."""
-    from sandboxes.infor.server import InforSandbox, make_server
+    from sandboxes.infor.server import InforSandbox
 
-    sandbox = InforSandbox()
-    server = make_server(sandbox, host, port)
-    server.start_in_thread()
-    return sandbox, server
+    return serve(InforSandbox(), host, port)
 
 
 def connector_env(sandbox, server) -> dict[str, str]:

@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, unquote
 
 from sandboxes.control import CONTROL_PREFIX, ErpControl, SandboxStats
 from sandboxes.faults import FaultRule, Faults, after, refusal
-from sandboxes.http import Request, Response, SandboxHTTPServer
+from sandboxes.http import Request, Response, make_server  # noqa: F401 (re-exported)
 from sandboxes.infor.config import InforConfig
 from sandboxes.infor.gl import Books, MIError, UnknownTransaction
 from sandboxes.infor.parm import ParmError, amount, cut
@@ -296,8 +296,3 @@ def _int(text: str | None, default: int) -> int:
         return int(text) if text not in (None, "") else default
     except ValueError:
         return default
-
-
-def make_server(sandbox: InforSandbox, host: str = "127.0.0.1", port: int = 0
-                ) -> SandboxHTTPServer:
-    return SandboxHTTPServer(sandbox, host, port)

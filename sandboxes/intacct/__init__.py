@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from sandboxes.http import serve
+
 
 def start(host: str = "127.0.0.1", port: int = 0):
     """The sandbox and its server, serving in a thread."""
-    from sandboxes.intacct.server import IntacctSandbox, make_server
+    from sandboxes.intacct.server import IntacctSandbox
 
-    sandbox = IntacctSandbox()
-    server = make_server(sandbox, host, port)
-    server.start_in_thread()
-    return sandbox, server
+    return serve(IntacctSandbox(), host, port)
 
 
 def connector_env(sandbox, server) -> dict[str, str]:

@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from sandboxes.control import CONTROL_PREFIX, Controlled, SandboxStats
 from sandboxes.faults import Faults
-from sandboxes.http import Request, Response, SandboxHTTPServer
+from sandboxes.http import Request, Response, make_server  # noqa: F401 (re-exported)
 from sandboxes.intacct import errors
 from sandboxes.intacct.books import Company, seeded_company
 from sandboxes.intacct.envelope import (
@@ -416,10 +416,3 @@ class _Outcome:
     @classmethod
     def of(cls, result: FunctionResult) -> _Outcome:
         return cls(result.status, result.data, list(result.errors), list(result.staged))
-
-
-def make_server(sandbox: IntacctSandbox, host: str = "127.0.0.1",
-                port: int = 0) -> SandboxHTTPServer:
-    server = SandboxHTTPServer(sandbox, host, port)
-    sandbox.base_url = server.url
-    return server

@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 
 from sandboxes.control import CONTROL_PREFIX, Controlled
 from sandboxes.faults import Faults
-from sandboxes.http import Request, Response, SandboxHTTPServer, dump_json
+from sandboxes.http import Request, Response, dump_json, make_server  # noqa: F401 (re-exported)
 from sandboxes.toast.data import ToastDataset
 from sandboxes.toast.faults import ToastFault
 from sandboxes.toast.ratelimit import TOAST_LIMITS, Limit, RateLimiter
@@ -451,9 +451,3 @@ def _fake_jwt(client_id: str) -> str:
     claims = part({"client_id": client_id, "https://toasttab.com/access_type":
                    "TOAST_MACHINE_CLIENT", "jti": str(uuid.uuid4())})
     return f"{header}.{claims}.{secrets.token_urlsafe(32)}"
-
-
-def make_server(sandbox: ToastSandbox, host: str = "127.0.0.1", port: int = 0) -> SandboxHTTPServer:
-    server = SandboxHTTPServer(sandbox, host, port)
-    sandbox.base_url = server.url
-    return server
