@@ -10,8 +10,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
+
+from tests.kit import control
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,15 +30,10 @@ class ToastSandboxProcess:
     erp_env: dict[str, str]       # connector settings pointing at them
 
     def control(self, action: str, body=None) -> dict:
-        response = httpx.post(f"{self.url}/_sandbox/{action}", json=body or {}, timeout=10)
-        response.raise_for_status()
-        return response.json()
+        return control(self.url, action, body)
 
     def erp_control(self, erp: str, action: str, body=None):
-        response = httpx.post(f"{self.erp_urls[erp]}/_sandbox/{action}", json=body or {},
-                              timeout=10)
-        response.raise_for_status()
-        return response.json()
+        return control(self.erp_urls[erp], action, body)
 
     def stats(self) -> dict:
         return self.control("stats")

@@ -9,20 +9,16 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from sandboxes.d365.server import D365Sandbox, make_server
+from sandboxes.d365.server import D365Sandbox
+from tests.kit import SandboxClient, control, served
 
 
-class Sandbox:
+class Sandbox(SandboxClient):
     """Talks to the sandbox the way a client would; control calls go to /_sandbox/."""
 
     def __init__(self, url: str):
-        self.url = url
+        super().__init__(url)
         self.config = self.control("config")
-
-    def control(self, action: str, body=None):
-        response = httpx.post(f"{self.url}/_sandbox/{action}", json=body or {}, timeout=10)
-        response.raise_for_status()
-        return response.json()
 
     def token_response(self, **overrides) -> httpx.Response:
         form = {"grant_type": "client_credentials", "client_id": self.config["client_id"],
@@ -90,16 +86,13 @@ def parts_of(response: httpx.Response) -> list[tuple[int, dict, str | None]]:
 
 @pytest.fixture(scope="module")
 def server():
-    server = make_server(D365Sandbox(), "127.0.0.1", 0)
-    server.start_in_thread()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with served(D365Sandbox()) as server:
+        yield server
 
 
 @pytest.fixture
 def d365(server) -> Sandbox:
-    httpx.post(f"{server.url}/_sandbox/reset", timeout=10).raise_for_status()
+    control(server.url, "reset")
     return Sandbox(server.url)
 
 

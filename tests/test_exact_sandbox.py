@@ -12,7 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from sandboxes.exact.server import ExactSandbox, make_server
+from sandboxes.exact.server import ExactSandbox
+from tests.kit import SandboxClient, control, served
 
 ENTRIES = "/api/v1/100001/generaljournalentry/GeneralJournalEntries"
 LINES = "/api/v1/100001/generaljournalentry/GeneralJournalEntryLines"
@@ -20,24 +21,16 @@ LINES = "/api/v1/100001/generaljournalentry/GeneralJournalEntryLines"
 
 @pytest.fixture(scope="module")
 def server():
-    server = make_server(ExactSandbox(), "127.0.0.1", 0)
-    server.start_in_thread()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with served(ExactSandbox()) as server:
+        yield server
 
 
-class Client:
+class Client(SandboxClient):
     def __init__(self, server):
-        self.url = server.url
+        super().__init__(server.url)
         self.sandbox: ExactSandbox = server.app
         self.refresh_token = self.sandbox.initial_refresh_token
         self.access_token: str | None = None
-
-    def control(self, action: str, body=None):
-        response = httpx.post(f"{self.url}/_sandbox/{action}", json=body or {}, timeout=10)
-        response.raise_for_status()
-        return response.json()
 
     def token(self, **form) -> httpx.Response:
         config = self.sandbox.config
@@ -66,7 +59,7 @@ class Client:
 
 @pytest.fixture
 def exact(server) -> Client:
-    httpx.post(f"{server.url}/_sandbox/reset", timeout=10).raise_for_status()
+    control(server.url, "reset")
     return Client(server)
 
 

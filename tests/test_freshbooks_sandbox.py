@@ -11,20 +11,20 @@ import httpx
 import pytest
 
 from sandboxes import freshbooks
+from sandboxes.freshbooks.server import FreshBooksSandbox
+from tests import kit
 
 
 @pytest.fixture(scope="module")
 def served():
-    sandbox, server = freshbooks.start()
-    yield sandbox, server
-    server.shutdown()
-    server.server_close()
+    with kit.served(FreshBooksSandbox()) as server:
+        yield server.app, server
 
 
 @pytest.fixture
 def fb(served):
     sandbox, server = served
-    httpx.post(f"{server.url}/_sandbox/reset", json={})
+    control(server, "reset")
     return sandbox, server, freshbooks.connector_env(sandbox, server)
 
 
@@ -49,7 +49,7 @@ def access_token(env) -> str:
 
 
 def control(server, action, body=None):
-    return httpx.post(f"{server.url}/_sandbox/{action}", json=body or {}).json()
+    return kit.control(server.url, action, body)
 
 
 def entry(details, **fields):

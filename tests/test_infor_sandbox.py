@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 import sandboxes.infor as infor_sandbox
+from tests.kit import SandboxClient, control
 
 
 @pytest.fixture(scope="module")
@@ -20,16 +21,11 @@ def started():
     server.server_close()
 
 
-class Client:
+class Client(SandboxClient):
     def __init__(self, sandbox, server):
+        super().__init__(server.url)
         self.ionapi = infor_sandbox.ionapi_file(sandbox, server)
-        self.url = server.url
         self.m3 = f"{self.ionapi['iu']}/{self.ionapi['ti']}/M3/m3api-rest"
-
-    def control(self, action: str, body=None):
-        response = httpx.post(f"{self.url}/_sandbox/{action}", json=body or {}, timeout=10)
-        response.raise_for_status()
-        return response.json()
 
     def token_response(self, **overrides) -> httpx.Response:
         f = self.ionapi
@@ -51,7 +47,7 @@ class Client:
 @pytest.fixture
 def m3(started) -> Client:
     sandbox, server = started
-    httpx.post(f"{server.url}/_sandbox/reset", timeout=10).raise_for_status()
+    control(server.url, "reset")
     return Client(sandbox, server)
 
 

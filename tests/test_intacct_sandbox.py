@@ -10,26 +10,19 @@ from datetime import datetime, timezone
 import httpx
 import pytest
 
-from sandboxes.intacct.server import GATEWAY_PATH, IntacctSandbox, make_server
+from sandboxes.intacct.server import GATEWAY_PATH, IntacctSandbox
+from tests.kit import SandboxClient, served
 
 SENDER = ("closeout-sandbox", "sandbox-sender-password")
 USER = ("closeout_xml", "HARBOR-VINE", "sandbox-user-password")
 
 
-class Gateway:
+class Gateway(SandboxClient):
     """Builds DTD 3.0 requests with ElementTree and posts them to the sandbox."""
 
     def __init__(self, url: str):
-        self.url = url
+        super().__init__(url)
         self.endpoint = url + GATEWAY_PATH
-
-    def control(self, action: str, body=None) -> dict:
-        response = httpx.post(f"{self.url}/_sandbox/{action}", json=body or {}, timeout=10)
-        response.raise_for_status()
-        return response.json()
-
-    def stats(self) -> dict:
-        return self.control("stats")
 
     def envelope(self, functions, *, sessionid=None, login=USER, sender=SENDER,
                  uniqueid=False, transaction=False) -> bytes:
@@ -46,7 +39,7 @@ class Gateway:
             ET.SubElement(auth, "sessionid").text = sessionid
         else:
             element = ET.SubElement(auth, "login")
-            for tag, text in zip(("userid", "companyid", "password"), login):
+            for tag, text in zip(("userid", "companyid", "password"), login, strict=False):
                 ET.SubElement(element, tag).text = text
         content = ET.SubElement(operation, "content")
         for controlid, call in functions:
@@ -113,12 +106,8 @@ def errors_of(parent: ET.Element) -> list[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def running():
-    sandbox = IntacctSandbox()
-    server = make_server(sandbox)
-    server.start_in_thread()
-    yield Gateway(server.url)
-    server.shutdown()
-    server.server_close()
+    with served(IntacctSandbox()) as server:
+        yield Gateway(server.url)
 
 
 @pytest.fixture

@@ -56,3 +56,9 @@ def net_by_account(lines) -> dict[tuple, Decimal]:
         key = (line.account, line.location, line.revenue_center)
         net[key] = net.get(key, Decimal(0)) + line.debit - line.credit
     return {key: amount for key, amount in net.items() if amount}
+
+
+def trouble_seen(sandbox, erp: str) -> int:
+    """How many throttles and faults an ERP sandbox has served (every one counts both)."""
+    stats = sandbox.erp_control(erp, "stats")
+    return stats.get("throttled", 0) + stats.get("faults_fired", 0)

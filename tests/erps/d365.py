@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 
-import httpx
-
+from tests import erps
 from tests.erps import ErpDocument, ErpLine
+from tests.kit import control
 
 FAILPOINTS = ("d365.after_header",)
 
@@ -27,7 +28,8 @@ def _document(header: dict) -> ErpDocument:
 
 
 def create_requests(sandbox) -> int:
-    return sandbox.erp_control("d365", "stats")["requests"].get("POST /data/LedgerJournalHeaders", 0)
+    requests = sandbox.erp_control("d365", "stats")["requests"]
+    return requests.get("POST /data/LedgerJournalHeaders", 0)
 
 
 def accept_locations(sandbox, locations: list[str]) -> None:
@@ -44,13 +46,11 @@ def make_trouble(sandbox) -> None:
         {"kind": "changeset_failure", "times": 1}])
 
 
-def trouble_seen(sandbox) -> int:
-    stats = sandbox.erp_control("d365", "stats")
-    return stats.get("throttled", 0) + stats.get("faults_fired", 0)
+trouble_seen = partial(erps.trouble_seen, erp="d365")
 
 
 def request_counts(url: str) -> tuple[int, int, int]:
-    stats = httpx.post(f"{url}/_sandbox/stats", json={}, timeout=10).json()
+    stats = control(url, "stats")
     by_path = stats["requests"]
     lookups = sum(n for k, n in by_path.items() if k.startswith(("GET ", "DELETE ")))
     return sum(by_path.values()) + stats["token_requests"], stats["token_requests"], lookups

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 
-import httpx
-
+from tests import erps
 from tests.erps import ErpDocument, ErpLine
+from tests.kit import control
 
 # A create is one POST; the lost-answer path (exact.after_lost_answer) needs a dropped
 # connection, which the SIGKILL test does not inject.
@@ -48,13 +49,11 @@ def make_trouble(sandbox) -> None:
          "times": 1}])
 
 
-def trouble_seen(sandbox) -> int:
-    stats = sandbox.erp_control("exact", "stats")
-    return stats.get("throttled", 0) + stats.get("faults_fired", 0)
+trouble_seen = partial(erps.trouble_seen, erp="exact")
 
 
 def request_counts(url: str) -> tuple[int, int, int]:
-    stats = httpx.post(f"{url}/_sandbox/stats", json={}, timeout=10).json()
+    stats = control(url, "stats")
     by_path = stats["requests"]
     lookups = sum(n for k, n in by_path.items() if k.startswith("GET "))
     return sum(by_path.values()) + stats["token_requests"], stats["token_requests"], lookups

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import partial
 
-import httpx
-
+from tests import erps
 from tests.erps import ErpDocument, ErpLine
+from tests.kit import control
 
 FAILPOINTS: tuple[str, ...] = ()     # a journal entry is one request; invoice-mode points are
                                      # exercised in tests/test_freshbooks_connector.py
@@ -57,13 +58,11 @@ def make_trouble(sandbox) -> None:
          "times": 1}])
 
 
-def trouble_seen(sandbox) -> int:
-    stats = sandbox.erp_control("freshbooks", "stats")
-    return stats.get("throttled", 0) + stats.get("faults_fired", 0)
+trouble_seen = partial(erps.trouble_seen, erp="freshbooks")
 
 
 def request_counts(url: str) -> tuple[int, int, int]:
-    stats = httpx.post(f"{url}/_sandbox/stats", json={}, timeout=10).json()
+    stats = control(url, "stats")
     requests, tokens = stats["requests"], sum(stats["token_requests"].values())
     lookups = sum(n for name, n in requests.items() if name.startswith("GET "))
     return sum(requests.values()) + tokens, tokens, lookups     # users/me is a look-up

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 
-import httpx
-
+from tests import erps
 from tests.erps import ErpDocument, ErpLine
+from tests.kit import control
 
 FAILPOINTS = ("infor.after_check",)
 
@@ -43,12 +44,10 @@ def make_trouble(sandbox) -> None:
         {"kind": "commit_drop", "transaction": "UpdBatch", "times": 1}])
 
 
-def trouble_seen(sandbox) -> int:
-    stats = sandbox.erp_control("infor", "stats")
-    return stats.get("throttled", 0) + stats.get("faults_fired", 0)
+trouble_seen = partial(erps.trouble_seen, erp="infor")
 
 
 def request_counts(url: str) -> tuple[int, int, int]:
-    stats = httpx.post(f"{url}/_sandbox/stats", json={}, timeout=10).json()
+    stats = control(url, "stats")
     return (stats["requests"] + stats["token_requests"], stats["token_requests"],
             stats["by_program"].get("GLS200MI", 0))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 
-import httpx
-
+from tests import erps
 from tests.erps import ErpDocument, ErpLine
+from tests.kit import control
 
 FAILPOINTS: tuple[str, ...] = ()
 
@@ -41,13 +42,11 @@ def make_trouble(sandbox) -> None:
         {"kind": "status", "status": 503, "times": 1}])
 
 
-def trouble_seen(sandbox) -> int:
-    stats = sandbox.erp_control("intacct", "stats")
-    return stats.get("throttled", 0) + stats.get("faults_fired", 0)
+trouble_seen = partial(erps.trouble_seen, erp="intacct")
 
 
 def request_counts(url: str) -> tuple[int, int, int]:
-    stats = httpx.post(f"{url}/_sandbox/stats", json={}, timeout=10).json()
+    stats = control(url, "stats")
     functions = stats["by_function"]
     lookups = sum(n for name, n in functions.items()
                   if name not in ("create", "getAPISession"))
