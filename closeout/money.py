@@ -26,9 +26,14 @@ def money_text(amount: Decimal) -> str:
     return format(cents(amount), "f")
 
 
+def exact_text(amount: Decimal) -> str:
+    """The amount's own digits, never an exponent: Decimal('12.5') -> '12.5', '1E+2' -> '100'."""
+    return format(amount, "f")
+
+
 def _decimal_as_text(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return orjson.Fragment(format(value, "f").encode())
+        return orjson.Fragment(exact_text(value).encode())
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 

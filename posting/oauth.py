@@ -25,10 +25,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from cryptography.fernet import Fernet, InvalidToken
 from filelock import FileLock, Timeout
 
-from closeout.errors import ConfigurationError
+from closeout.errors import ConfigurationError, ErpAuthError
 from closeout.token_store import fernet_from_env
 from closeout.warehouse import state_dir
-from closeout.errors import ErpAuthError
 
 LOCK_TIMEOUT_SECONDS = 120.0
 # An access token this close to expiry is refreshed rather than used.

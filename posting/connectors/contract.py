@@ -2,22 +2,33 @@
 
 The posting step (posting/post.py) turns each ready journal, or the difference between a
 journal and what was already posted, into a `Journal` and hands it to the connector of the
-configured ERP. A connector knows one ERP's API and nothing about DuckDB or dbt.
+configured ERP. A connector knows one ERP's API and nothing about DuckDB or dbt; what the
+connectors share (settings from config, chunking, JSON answers) is in posting/connectors/kit.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Protocol
-from collections.abc import Sequence
+from typing import Literal, Protocol
+
+from closeout.money import ZERO
+
+ErpName = Literal["d365", "intacct", "exact", "freshbooks", "infor"]
+JournalType = Literal["sales", "labor"]
+# An original is the day as first posted; an adjustment carries the difference a later version
+# of the day makes to what the ERP already has.
+JournalKind = Literal["original", "adjustment"]
+
 
 @dataclass(frozen=True)
 class Line:
+    """One journal line: exactly one of debit and credit is > 0, both are >= 0."""
     number: int                  # 1.. within the journal
     account: str                 # GL account code (chart_of_accounts seed)
-    debit: Decimal               # exactly one of debit / credit is > 0; both are >= 0
+    debit: Decimal
     credit: Decimal
     description: str
     location: str | None         # location dimension value (locations seed)
@@ -31,14 +42,15 @@ class Line:
 
 @dataclass(frozen=True)
 class Journal:
+    """One document for the ERP: a day's journal or an adjustment of it, with its key."""
     key: str                     # idempotency key: deterministic per journal version, <= 60 chars
     journal_id: str              # "<restaurant guid>:<business date>:<journal type>"
     restaurant_guid: str
     location_name: str
     company: str                 # ERP company / legal entity (locations seed `erp_company`)
     business_date: date
-    journal_type: str            # "sales" | "labor"
-    kind: str                    # "original" | "adjustment"
+    journal_type: JournalType
+    kind: JournalKind
     adjusts: str | None          # for an adjustment: the ERP document id of the original
     currency: str
     title: str                   # one line a person reads in the ERP; ends with the key
@@ -47,15 +59,15 @@ class Journal:
 
     @property
     def total_debit(self) -> Decimal:
-        return sum((line.debit for line in self.lines), Decimal(0))
+        return sum((line.debit for line in self.lines), ZERO)
 
     @property
     def total_credit(self) -> Decimal:
-        return sum((line.credit for line in self.lines), Decimal(0))
+        return sum((line.credit for line in self.lines), ZERO)
 
 
 class Connector(Protocol):
-    erp: str                     # "d365" | "intacct" | ...
+    erp: ErpName
 
     def existing(self, journals: Sequence[Journal]) -> dict[str, str]:
         """key -> the ERP's document id, for each of `journals` already *completely* in the ERP.
@@ -71,4 +83,4 @@ class Connector(Protocol):
         failure after a header was created removes it, or the next `create` reuses it."""
 
     def close(self) -> None:
-        ...
+        """Release what the connector holds (its HTTP client, a session worth keeping)."""

@@ -20,19 +20,19 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import ClassVar
 from urllib.parse import quote
 
 import httpx
-import orjson
 
-from closeout.errors import ConfigurationError
-from closeout.token_store import TokenStore, fernet_from_env
-from closeout.errors import ErpAuthError, ErpError, ErpRefusal
+from closeout import money
+from closeout.errors import ConfigurationError, ErpAuthError, ErpError, ErpRefusal
+from closeout.token_store import TokenStore
 from posting.connectors.contract import Journal, Line
+from posting.connectors.kit import ErpSettings, chunked, default_token_store, json_body, setting
 from posting.failpoints import failpoint
 from posting.http import ErpHttp
 
-ZERO = Decimal("0")
 DESCRIPTION_LENGTH = 60      # LedgerJournalTable.Name
 TEXT_LENGTH = 60             # LedgerJournalTrans.Txt
 KEYS_PER_QUERY = 15          # keeps each $filter URL well under IIS's query-string limit
@@ -41,70 +41,49 @@ ODATA_HEADERS = {"OData-Version": "4.0", "OData-MaxVersion": "4.0", "Accept": "a
 _QUERY_SAFE = "$',()*:/@"
 
 
+def segments(text: str) -> tuple[str, ...]:
+    """'MainAccount,Location' (or a TOML list) -> the dimension segments, in order."""
+    return tuple(s.strip("'\" ") for s in re.split(r"[,\s]+", text.strip("[]")) if s)
+
+
 @dataclass(frozen=True)
-class D365Settings:
-    environment_url: str              # https://<env>.operations.dynamics.com
-    tenant_id: str
-    client_id: str
-    client_secret: str
-    token_url: str | None = None      # default: Entra's v2.0 endpoint for tenant_id
-    journal_name: str = "GenJrn"
+class D365Settings(ErpSettings):
+    ERP: ClassVar[str] = "d365"
+    LABEL: ClassVar[str] = "D365"
+
+    environment_url: str = setting()  # https://<env>.operations.dynamics.com
+    tenant_id: str = setting()
+    client_id: str = setting(secret=True)
+    client_secret: str = setting(secret=True)
+    token_url: str | None = setting(None)  # default: Entra's v2.0 endpoint for tenant_id
+    journal_name: str = setting("GenJrn")
     # The ledger dimension format for integrating applications, in F&O's segment order.
-    dimension_format: tuple[str, ...] = ("MainAccount", "Location", "RevenueCenter")
-    dimension_delimiter: str = "-"
-    location_dimension: str = "Location"             # D365 dimension of Line.location
-    revenue_center_dimension: str = "RevenueCenter"  # D365 dimension of Line.revenue_center
+    dimension_format: tuple[str, ...] = setting(("MainAccount", "Location", "RevenueCenter"),
+                                                parse=segments)
+    dimension_delimiter: str = setting("-")
+    location_dimension: str = setting("Location")        # D365 dimension of Line.location
+    revenue_center_dimension: str = setting("RevenueCenter")  # of Line.revenue_center
 
     def __post_init__(self) -> None:
-        segments = self.dimension_format
-        if "MainAccount" not in segments:
-            raise ConfigurationError("ERP__D365__DIMENSION_FORMAT must contain MainAccount, "
-                                     f"in F&O's segment order; got {list(segments)}")
-        for setting, name in (("LOCATION_DIMENSION", self.location_dimension),
-                              ("REVENUE_CENTER_DIMENSION", self.revenue_center_dimension)):
-            if name and name not in segments:
+        order = self.dimension_format
+        if "MainAccount" not in order:
+            raise ConfigurationError(f"{self.env('dimension_format')} must contain MainAccount, "
+                                     f"in F&O's segment order; got {list(order)}")
+        for setting_name, name in (("location_dimension", self.location_dimension),
+                                   ("revenue_center_dimension", self.revenue_center_dimension)):
+            if name and name not in order:
                 raise ConfigurationError(
-                    f"ERP__D365__{setting} is {name!r}, which is not a segment of "
-                    f"ERP__D365__DIMENSION_FORMAT {list(segments)}: add it there (in the order "
-                    "F&O's integrating-application format uses) or correct the name")
+                    f"{self.env(setting_name)} is {name!r}, which is not a segment of "
+                    f"{self.env('dimension_format')} {list(order)}: add it there (in the "
+                    "order F&O's integrating-application format uses) or correct the name")
         if not self.dimension_delimiter:
-            raise ConfigurationError("ERP__D365__DIMENSION_DELIMITER must not be empty "
+            raise ConfigurationError(f"{self.env('dimension_delimiter')} must not be empty "
                                      "(F&O's DimensionSegmentDelimiter, usually '-')")
 
     @property
     def entra_token_url(self) -> str:
         return self.token_url or (
             f"https://login.microsoftonline.com/{self.tenant_id}/oauth2/v2.0/token")
-
-    @classmethod
-    def from_config(cls) -> D365Settings:
-        """`erp.d365.*` from dlt config and secrets (env vars ERP__D365__<NAME>)."""
-        import dlt
-
-        def setting(name: str, secret: bool = False):
-            value = dlt.secrets.get(f"erp.d365.{name}") if secret else None
-            return value if value not in (None, "") else dlt.config.get(f"erp.d365.{name}")
-
-        required = {name: setting(name, secret=name in ("client_id", "client_secret"))
-                    for name in ("environment_url", "tenant_id", "client_id", "client_secret")}
-        missing = [name for name, value in required.items() if not value]
-        if missing:
-            raise ConfigurationError(
-                "D365 is not configured: set " + ", ".join(f"ERP__D365__{n.upper()}"
-                                                          for n in missing)
-                + " (or erp.d365.* in .dlt/config.toml, the secret in .dlt/secrets.toml)")
-        optional = {}
-        for name in ("token_url", "journal_name", "dimension_delimiter", "location_dimension",
-                     "revenue_center_dimension"):
-            value = setting(name)
-            if value not in (None, ""):
-                optional[name] = str(value)
-        segments = setting("dimension_format")
-        if segments:
-            if isinstance(segments, str):
-                segments = [s for s in re.split(r"[,\s]+", segments.strip("[]")) if s]
-            optional["dimension_format"] = tuple(str(s).strip("'\" ") for s in segments)
-        return cls(**{k: str(v) for k, v in required.items()}, **optional)
 
 
 @dataclass
@@ -127,7 +106,7 @@ class D365Connector:
         self.settings = settings
         self.http = http
         self.http.redactor.add(settings.client_secret)
-        self.store = token_store if token_store is not None else _default_token_store()
+        self.store = token_store if token_store is not None else default_token_store()
         self._data_url = settings.environment_url.rstrip("/") + "/data"
         self._token: str | None = None
         self._token_expires_at = 0.0
@@ -141,7 +120,7 @@ class D365Connector:
         by_key = {journal.key: journal for journal in journals}
         self._orphans = {}
         found_headers: dict[str, list[_Header]] = defaultdict(list)
-        for keys in _chunks(sorted(by_key), KEYS_PER_QUERY):
+        for keys in chunked(sorted(by_key), KEYS_PER_QUERY):
             query = {"cross-company": "true",
                      "$filter": " or ".join(f"Description eq '*{_literal(k)}'" for k in keys),
                      "$select": "dataAreaId,JournalBatchNumber,Description,IsPosted"}
@@ -200,13 +179,13 @@ class D365Connector:
         body = {"dataAreaId": journal.company, "JournalName": self.settings.journal_name,
                 "Description": header_description(journal)}
         response = self._send("POST", f"{self._data_url}/LedgerJournalHeaders",
-                              content=_json(body),
+                              content=money.dumps(body),
                               headers={"Content-Type": "application/json",
                                        "Prefer": "return=representation"})
         if response.status_code not in (200, 201):
             raise ErpRefusal(f"D365 refused the journal header for {journal.journal_id} "
                              f"({journal.key}): {_odata_message(response)}")
-        row = _parse_json(response)
+        row = json_body(response, "D365")
         return _Header(row.get("dataAreaId") or journal.company, row["JournalBatchNumber"], False)
 
     def _post_lines(self, journal: Journal, header: _Header) -> str | None:
@@ -221,7 +200,7 @@ class D365Connector:
                 "OData-Version: 4.0\r\nOData-MaxVersion: 4.0\r\n"
                 "Content-Type: application/json;odata.metadata=minimal\r\n"
                 "Accept: application/json;odata.metadata=minimal\r\nPrefer: return=minimal\r\n"
-                f"\r\n{_json(self._line_body(journal, header, line)).decode()}\r\n")
+                f"\r\n{money.dumps(self._line_body(journal, header, line)).decode()}\r\n")
         parts.append(f"--{changeset}--\r\n--{batch}--\r\n")
         response = self._send("POST", f"{self._data_url}/$batch",
                               content="".join(parts).encode(),
@@ -281,8 +260,8 @@ class D365Connector:
     # -- reads ------------------------------------------------------------------------------------
     def _line_totals(self, headers: list[_Header]) -> dict[tuple[str, str], tuple]:
         """(company, batch number) -> (line count, total debit, total credit)."""
-        sums: dict[tuple[str, str], list] = defaultdict(lambda: [0, ZERO, ZERO])
-        for chunk in _chunks(headers, KEYS_PER_QUERY):
+        sums: dict[tuple[str, str], list] = defaultdict(lambda: [0, money.ZERO, money.ZERO])
+        for chunk in chunked(headers, KEYS_PER_QUERY):
             query = {"cross-company": "true",
                      "$filter": " or ".join(
                          f"(dataAreaId eq {_quoted(h.company)} and JournalBatchNumber eq "
@@ -311,7 +290,7 @@ class D365Connector:
                 raise ErpAuthError(f"D365 refused the query on {entity_set} (HTTP "
                                    f"{response.status_code}): {_odata_message(response)}; check "
                                    "ERP__D365__ENVIRONMENT_URL and the app's access")
-            page = _parse_json(response)
+            page = json_body(response, "D365")
             yield from page.get("value", [])
             url = page.get("@odata.nextLink")
 
@@ -351,7 +330,7 @@ class D365Connector:
             "grant_type": "client_credentials", "client_id": settings.client_id,
             "client_secret": settings.client_secret,
             "scope": f"{settings.environment_url.rstrip('/')}/.default"})
-        body = _parse_json(response, default={})
+        body = json_body(response, "D365", default={})
         token = body.get("access_token") if response.status_code == 200 else None
         if not token:
             error = body.get("error") or f"HTTP {response.status_code}"
@@ -423,22 +402,8 @@ def batch_answers(content_type: str, body: bytes) -> list[tuple[int, str]]:
 
 
 # -- helpers --------------------------------------------------------------------------------------
-def _default_token_store() -> TokenStore | None:
-    fernet = fernet_from_env()
-    if fernet is None:
-        return None
-    from closeout.warehouse import state_dir
-
-    return TokenStore(state_dir() / "tokens.enc", fernet)
-
-
 def _ref(header: _Header) -> tuple[str, str]:
     return header.company.lower(), header.number.lower()
-
-
-def _chunks(items: list, size: int) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 def _literal(text: str) -> str:
@@ -447,26 +412,6 @@ def _literal(text: str) -> str:
 
 def _quoted(text: str) -> str:
     return quote("'" + _literal(text) + "'", safe="'")
-
-
-def _json(value: dict) -> bytes:
-    """JSON with Decimals written as their exact text (12.50 stays 12.50, never a float)."""
-    def exact(item):
-        if isinstance(item, Decimal):
-            return orjson.Fragment(format(item, "f").encode())
-        raise TypeError(f"cannot serialise {type(item).__name__}")
-
-    return orjson.dumps(value, default=exact)
-
-
-def _parse_json(response: httpx.Response, default=None):
-    try:
-        return json.loads(response.content, parse_float=Decimal)
-    except ValueError:
-        if default is not None:
-            return default
-        raise ErpRefusal(f"D365 answered HTTP {response.status_code} with a body that is not "
-                         f"JSON: {response.text[:300]}") from None
 
 
 def _odata_message(response: httpx.Response) -> str:
@@ -484,5 +429,5 @@ def _odata_message_text(text: str) -> str:
 
 
 def open_connector(http: ErpHttp) -> D365Connector:
-    """The connector with its settings from the environment / dlt config (posting.connectors.registry)."""
+    """The connector, its settings from the environment or dlt config (see the registry)."""
     return D365Connector(D365Settings.from_config(), http)

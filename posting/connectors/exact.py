@@ -24,23 +24,34 @@ from __future__ import annotations
 
 import json
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from decimal import Decimal
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
-import orjson
 
-from closeout.errors import ConfigurationError
-from closeout.errors import ErpAuthError, ErpBudgetSpent, ErpRefusal, ErpUnavailable
+from closeout import money
+from closeout.errors import (
+    ConfigurationError,
+    ErpAuthError,
+    ErpBudgetSpent,
+    ErpRefusal,
+    ErpUnavailable,
+)
 from posting.connectors.contract import Journal, Line
+from posting.connectors.kit import ErpSettings, chunked, json_body, setting, whole_number
 from posting.failpoints import failpoint
 from posting.http import ErpHttp
-from posting.oauth import (OAuthTokens, RotatingTokenStore, authorization_url, fresh_access_token,
-                           new_state, receive_code)
+from posting.oauth import (
+    OAuthTokens,
+    RotatingTokenStore,
+    authorization_url,
+    fresh_access_token,
+    new_state,
+    receive_code,
+)
 
 ERP = "exact"
 DEFAULT_BASE_URL = "https://start.exactonline.nl"
@@ -52,72 +63,33 @@ ACCEPT = {"Accept": "application/json"}
 _QUERY_SAFE = "$',()*:/@="
 
 
-def _setting(name: str, *, secret: bool = False) -> str | None:
-    import dlt
-
-    key = f"erp.{ERP}.{name}"
-    value = dlt.secrets.get(key) if secret else (dlt.config.get(key) or dlt.secrets.get(key))
-    return str(value).strip() if value not in (None, "") else None
-
-
-def _env_name(name: str) -> str:
-    return f"ERP__EXACT__{name.upper()}"
-
-
 @dataclass(frozen=True)
-class ExactSettings:
-    client_id: str
-    client_secret: str
-    redirect_uri: str
-    base_url: str = DEFAULT_BASE_URL        # the region's host: .nl .be .de .co.uk .com .es .fr
-    division: int | None = None             # default: the user's current division (current/Me)
-    journal_code: str = "90"                # a general (memorial) journal without VAT
-    cost_center_field: str = "location"     # the Line field that goes to CostCenter ("" = none)
-    cost_unit_field: str = "revenue_center"  # the Line field that goes to CostUnit ("" = none)
-    daily_reserve: int = 20                 # stop the run when this few calls are left today
-    token_dir: str | None = None            # default: the warehouse's .closeout directory
-    initial_refresh_token: str | None = None  # seeds the store when it has no token yet
+class ExactSettings(ErpSettings):
+    ERP: ClassVar[str] = ERP
+    LABEL: ClassVar[str] = "Exact Online"
 
-    REQUIRED = ("client_id", "client_secret", "redirect_uri")
-
-    @classmethod
-    def from_config(cls) -> ExactSettings:
-        values = {name: _setting(name, secret=name == "client_secret") for name in cls.REQUIRED}
-        missing = [name for name, value in values.items() if not value]
-        if missing:
-            raise ConfigurationError(
-                "Exact Online is not configured: set " + ", ".join(_env_name(n) for n in missing)
-                + " (or the same keys under [erp.exact] in .dlt/config.toml, the secret in "
-                ".dlt/secrets.toml).")
-        optional: dict = {name: _setting(name) for name in (
-            "base_url", "journal_code", "cost_center_field", "cost_unit_field", "token_dir")}
-        optional = {k: v for k, v in optional.items() if v is not None}
-        optional["initial_refresh_token"] = _setting("initial_refresh_token", secret=True)
-        for name in ("division", "daily_reserve"):
-            value = _setting(name)
-            if value is not None:
-                if not value.isdigit():
-                    raise ConfigurationError(f"{_env_name(name)} must be a whole number, "
-                                             f"got {value!r}")
-                optional[name] = int(value)
-        # Empty means "send nothing there", which dlt reads as unset: take the env var as is.
-        import os
-        for name in ("cost_center_field", "cost_unit_field"):
-            if os.environ.get(_env_name(name)) == "":
-                optional[name] = ""
-        settings = cls(**values, **optional)
-        settings.check()
-        return settings
+    client_id: str = setting()
+    client_secret: str = setting(secret=True)
+    redirect_uri: str = setting()
+    base_url: str = setting(DEFAULT_BASE_URL)  # the region's host: .nl .be .de .co.uk .com .es .fr
+    division: int | None = setting(None, parse=whole_number)  # default: current/Me's division
+    journal_code: str = setting("90")          # a general (memorial) journal without VAT
+    # The Line field that goes to CostCenter / CostUnit; an empty variable sends nothing there.
+    cost_center_field: str = setting("location", empty=True)
+    cost_unit_field: str = setting("revenue_center", empty=True)
+    daily_reserve: int = setting(20, parse=whole_number)  # stop when this few calls are left
+    token_dir: str | None = setting(None)      # default: the warehouse's .closeout directory
+    initial_refresh_token: str | None = setting(None, secret=True)  # seeds an empty store
 
     def check(self) -> None:
         for name in ("cost_center_field", "cost_unit_field"):
             if getattr(self, name) not in LINE_FIELDS:
                 raise ConfigurationError(
-                    f"{_env_name(name)}={getattr(self, name)!r}: use location, revenue_center "
+                    f"{self.env(name)}={getattr(self, name)!r}: use location, revenue_center "
                     "or empty (nothing sent)")
         if self.cost_center_field and self.cost_center_field == self.cost_unit_field:
-            raise ConfigurationError(f"{_env_name('cost_center_field')} and "
-                                     f"{_env_name('cost_unit_field')} name the same Line field")
+            raise ConfigurationError(f"{self.env('cost_center_field')} and "
+                                     f"{self.env('cost_unit_field')} name the same Line field")
 
     @property
     def api_url(self) -> str:
@@ -187,7 +159,7 @@ class ExactConnector:
         self._resolve_accounts({line.account for j in journals for line in j.lines})
         found: dict[str, str] = {}
         wanted = sorted({journal.key for journal in journals})
-        for keys in _chunks(wanted, KEYS_PER_QUERY):
+        for keys in chunked(wanted, KEYS_PER_QUERY):
             clauses = " or ".join(f"substringof({_literal(k)},Description) eq true"
                                   for k in keys)
             # Every line carries the key and an entry is stored whole, so its first line
@@ -215,9 +187,10 @@ class ExactConnector:
             try:
                 # One attempt at a time: a POST whose answer was lost may have been stored,
                 # and Exact would store a second copy; look before sending it again.
-                response = self._send("POST", url, content=_json(body), attempts=1,
-                                      headers={"Content-Type": "application/json",
-                                               "Prefer": "return=representation"})
+                response = self._send("POST", url, content=money.dumps(body, as_cents=True),
+                                      attempts=1, headers={
+                                          "Content-Type": "application/json",
+                                          "Prefer": "return=representation"})
             except ErpBudgetSpent:
                 raise
             except ErpUnavailable:
@@ -230,7 +203,7 @@ class ExactConnector:
                 self._sleep(min(30.0, 0.5 * 2 ** (attempt - 1)))
                 continue
             if response.status_code in (200, 201):
-                return str(_parse_json(response)["d"]["EntryID"])
+                return str(json_body(response, "Exact Online")["d"]["EntryID"])
             raise ErpRefusal(f"Exact Online refused {journal.journal_id} ({journal.key}): "
                              f"{_error_message(response)}")
         raise AssertionError("unreachable")
@@ -261,7 +234,7 @@ class ExactConnector:
                                       {"$select": "CurrentDivision"}))
             if not rows or not rows[0].get("CurrentDivision"):
                 raise ErpAuthError("Exact Online did not say which division the connected user "
-                                   f"works in: set {_env_name('division')}")
+                                   f"works in: set {ExactSettings.env('division')}")
             self._division = int(rows[0]["CurrentDivision"])
         return self._division
 
@@ -271,7 +244,7 @@ class ExactConnector:
     def _resolve_accounts(self, codes: set[str]) -> None:
         missing = sorted(codes - self._looked_up)
         self._looked_up |= codes
-        for chunk in _chunks(missing, CODES_PER_QUERY):
+        for chunk in chunked(missing, CODES_PER_QUERY):
             query = {"$filter": " or ".join(f"Code eq {_literal(code)}" for code in chunk),
                      "$select": "ID,Code"}
             for row in self._rows("financial/GLAccounts", query):
@@ -287,10 +260,11 @@ class ExactConnector:
             response = self._send("GET", next_url)
             if response.status_code != 200:
                 # Reads fail for every journal alike: a configuration problem that stops the run.
+                env = ExactSettings.env
                 raise ErpAuthError(f"Exact Online refused the query {urlsplit(url).path} (HTTP "
                                    f"{response.status_code}): {_error_message(response)}; check "
-                                   f"{_env_name('base_url')} and {_env_name('division')}")
-            page = _parse_json(response).get("d") or {}
+                                   f"{env('base_url')} and {env('division')}")
+            page = json_body(response, "Exact Online").get("d") or {}
             yield from page.get("results", []) if isinstance(page, dict) else page
             next_url = page.get("__next") if isinstance(page, dict) else None
 
@@ -355,7 +329,7 @@ class ExactConnector:
         raise ErpBudgetSpent(
             f"Exact Online's daily API budget for division {self._division} is down to "
             f"{remaining} calls (reserve {self.settings.daily_reserve}, "
-            f"{_env_name('daily_reserve')}); stopped cleanly. It resets at {when}: run "
+            f"{ExactSettings.env('daily_reserve')}); stopped cleanly. It resets at {when}: run "
             "closeout post again after that and it carries on from here")
 
     def _access_token(self) -> str:
@@ -421,7 +395,7 @@ def connect(http: ErpHttp, *, code: str | None = None,
 
 
 def _token_answer(response: httpx.Response, doing: str) -> OAuthTokens:
-    body = _parse_json(response, default={})
+    body = json_body(response, "Exact Online", default={})
     if response.status_code != 200 or not body.get("access_token"):
         error = body.get("error") or f"HTTP {response.status_code}"
         detail = body.get("error_description") or response.text[:300]
@@ -450,33 +424,8 @@ def _key_of(description: str) -> str:
     return description.rsplit(" ", 1)[-1]
 
 
-def _chunks(items: list, size: int) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
-
-def _json(value: dict) -> bytes:
-    """JSON with Decimals written as their exact text, two places (never a float)."""
-    def exact(item):
-        if isinstance(item, Decimal):
-            return orjson.Fragment(format(item.quantize(Decimal("0.01")), "f").encode())
-        raise TypeError(f"cannot serialise {type(item).__name__}")
-
-    return orjson.dumps(value, default=exact)
-
-
-def _parse_json(response: httpx.Response, default=None):
-    try:
-        return json.loads(response.content, parse_float=Decimal)
-    except ValueError:
-        if default is not None:
-            return default
-        raise ErpRefusal(f"Exact Online answered HTTP {response.status_code} with a body that "
-                         f"is not JSON: {response.text[:300]}") from None
 
 
 def _error_message(response: httpx.Response) -> str:
@@ -493,5 +442,5 @@ def _error_message(response: httpx.Response) -> str:
 
 
 def open_connector(http: ErpHttp) -> ExactConnector:
-    """The connector with its settings from the environment / dlt config (posting.connectors.registry)."""
+    """The connector, its settings from the environment or dlt config (see the registry)."""
     return ExactConnector(ExactSettings.from_config(), http)

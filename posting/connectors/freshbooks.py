@@ -32,21 +32,31 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import ClassVar, Literal, get_args
 
 import httpx
 
-from closeout.errors import ConfigurationError
-from posting.connectors.freshbooks_invoice import invoice_for
-from closeout.errors import ErpAuthError, ErpRefusal, ErpUnavailable
+from closeout.errors import ConfigurationError, ErpAuthError, ErpRefusal, ErpUnavailable
+from closeout.money import money_text
 from posting.connectors.contract import Journal, Line
+from posting.connectors.freshbooks_invoice import invoice_for
+from posting.connectors.kit import ErpSettings, json_body, setting
 from posting.failpoints import failpoint
 from posting.http import ErpHttp
-from posting.oauth import (OAuthTokens, RotatingTokenStore, authorization_url,
-                           fresh_access_token, new_state, receive_code)
+from posting.oauth import (
+    OAuthTokens,
+    RotatingTokenStore,
+    authorization_url,
+    fresh_access_token,
+    new_state,
+    receive_code,
+)
 
 DEFAULT_BASE_URL = "https://api.freshbooks.com"
 DEFAULT_AUTH_URL = "https://auth.freshbooks.com/oauth/authorize"
-MODES = ("journal", "invoice")
+# journal: a journal entry per journal; invoice: a daily invoice per location with its payments.
+Mode = Literal["journal", "invoice"]
+MODES: tuple[Mode, ...] = get_args(Mode)
 PER_PAGE = 100                  # FreshBooks' silent maximum
 CREATE_ATTEMPTS = 6
 KEY_AT_END = re.compile(r"\[([^\[\]]+)\]\s*$")
@@ -54,54 +64,34 @@ KEY_AT_END = re.compile(r"\[([^\[\]]+)\]\s*$")
 RECONNECT = "run `closeout connect freshbooks` again to give closeout a new consent"
 
 
-def _setting(name: str, *, secret: bool = False) -> str | None:
-    import dlt
-
-    key = f"erp.freshbooks.{name}"
-    value = dlt.secrets.get(key) if secret else (dlt.config.get(key) or dlt.secrets.get(key))
-    return str(value).strip() if value not in (None, "") else None
-
-
-def _env_name(name: str) -> str:
-    return f"ERP__FRESHBOOKS__{name.upper()}"
-
-
 @dataclass(frozen=True)
-class FreshBooksSettings:
-    client_id: str
-    client_secret: str
-    redirect_uri: str
-    base_url: str = DEFAULT_BASE_URL
-    auth_url: str = DEFAULT_AUTH_URL
-    account_id: str | None = None           # which business, when the user has several
-    mode: str = "journal"                   # journal | invoice
-    initial_refresh_token: str | None = None  # a token obtained elsewhere, used once
-    scope: str | None = None
+class FreshBooksSettings(ErpSettings):
+    ERP: ClassVar[str] = "freshbooks"
+    LABEL: ClassVar[str] = "FreshBooks"
+    HINT: ClassVar[str] = ", from your FreshBooks app's settings"
 
-    REQUIRED = ("client_id", "client_secret", "redirect_uri")
-    SECRETS = ("client_secret", "initial_refresh_token")
+    client_id: str = setting()
+    client_secret: str = setting(secret=True)
+    redirect_uri: str = setting()
+    base_url: str = setting(DEFAULT_BASE_URL)
+    auth_url: str = setting(DEFAULT_AUTH_URL)
+    account_id: str | None = setting(None)      # which business, when the user has several
+    mode: Mode = setting("journal")
+    initial_refresh_token: str | None = setting(None, secret=True)  # obtained elsewhere, used once
+    scope: str | None = setting(None)
 
-    @classmethod
-    def from_config(cls) -> FreshBooksSettings:
-        values = {name: _setting(name, secret=name in cls.SECRETS) for name in cls.REQUIRED}
-        missing = [name for name, value in values.items() if not value]
-        if missing:
-            raise ConfigurationError(
-                "FreshBooks is not configured: set " + ", ".join(_env_name(n) for n in missing)
-                + " (or the same keys under [erp.freshbooks] in .dlt/config.toml, the client "
-                "secret in .dlt/secrets.toml), from your FreshBooks app's settings.")
-        optional = {name: _setting(name, secret=name in cls.SECRETS) for name in (
-            "base_url", "auth_url", "account_id", "mode", "initial_refresh_token", "scope")}
-        settings = cls(**values, **{k: v for k, v in optional.items() if v is not None})
-        if settings.mode not in MODES:
-            raise ConfigurationError(f"{_env_name('mode')}={settings.mode!r}: use journal (a "
+    def check(self) -> None:
+        if self.mode not in MODES:
+            raise ConfigurationError(f"{self.env('mode')}={self.mode!r}: use journal (a "
                                      "journal entry per journal) or invoice (a daily invoice "
                                      "per location with its payments).")
-        return settings
 
     @property
     def token_url(self) -> str:
         return f"{self.base_url.rstrip('/')}/auth/oauth/token"
+
+
+_env = FreshBooksSettings.env
 
 
 # -- tokens ---------------------------------------------------------------------------------------
@@ -170,7 +160,7 @@ def exchange_tokens(http: ErpHttp, settings: FreshBooksSettings, body: dict,
         if error == "invalid_client":
             raise ErpAuthError(f"FreshBooks refused the client credentials ({error}: "
                                f"{data.get('error_description', '')}): check "
-                               f"{_env_name('client_id')} and {_env_name('client_secret')}")
+                               f"{_env('client_id')} and {_env('client_secret')}")
         raise ErpAuthError(f"FreshBooks refused {what} ({error}: "
                            f"{data.get('error_description', response.text[:200])}); a refresh "
                            f"token works once and a reused one revokes the consent: {RECONNECT}")
@@ -191,13 +181,13 @@ def find_account(http: ErpHttp, settings: FreshBooksSettings, access_token: str)
                 if (m.get("business") or {}).get("account_id")]
     if settings.account_id:
         if settings.account_id not in accounts:
-            raise ErpAuthError(f"{_env_name('account_id')}={settings.account_id} is not one of "
+            raise ErpAuthError(f"{_env('account_id')}={settings.account_id} is not one of "
                                f"this user's FreshBooks accounts ({', '.join(accounts) or 'none'})")
         return settings.account_id
     if len(accounts) != 1:
         raise ConfigurationError(f"the FreshBooks user belongs to {len(accounts)} businesses "
                                  f"({', '.join(accounts) or 'none'}): set "
-                                 f"{_env_name('account_id')} to the one closeout posts to")
+                                 f"{_env('account_id')} to the one closeout posts to")
     return accounts[0]
 
 
@@ -262,7 +252,7 @@ class FreshBooksConnector:
             tags.append(f"rc {line.revenue_center}")
         side = "debit" if line.debit > 0 else "credit"
         text = line.description + (f" [{' '.join(tags)}]" if tags else "")
-        return {"sub_accountid": sub_account, side: _amount(line.debit or line.credit),
+        return {"sub_accountid": sub_account, side: money_text(line.debit or line.credit),
                 "description": text[:255]}
 
     def _sub_account(self, journal: Journal, line: Line) -> tuple[int, bool]:
@@ -320,7 +310,7 @@ class FreshBooksConnector:
                 f"{journal.journal_id} ({journal.key}) cannot be a FreshBooks invoice: its "
                 f"lines come to {invoice.total} charged against {invoice.paid} paid (a day "
                 "whose refunds exceed its sales, or an unbalanced journal); post it in journal "
-                f"mode ({_env_name('mode')}=journal) and replay")
+                f"mode ({_env('mode')}=journal) and replay")
         existing = self._partial_invoices.pop(journal.key, None)
         if existing is None:
             client = self._client(journal)
@@ -329,7 +319,7 @@ class FreshBooksConnector:
                 "currency_code": journal.currency, "po_number": journal.key,
                 "notes": journal.title,
                 "lines": [{"type": 0, "name": line.name[:255], "description": line.description,
-                           "qty": 1, "unit_cost": {"amount": _amount(line.amount),
+                           "qty": 1, "unit_cost": {"amount": money_text(line.amount),
                                                    "code": journal.currency}}
                           for line in invoice.lines]}}
             result = self._create("invoices/invoices", body, journal,
@@ -347,12 +337,12 @@ class FreshBooksConnector:
             if note in recorded:
                 continue
             body = {"payment": {"invoiceid": int(invoice_id),
-                                "amount": {"amount": _amount(payment.amount),
+                                "amount": {"amount": money_text(payment.amount),
                                            "code": journal.currency},
                                 "date": journal.business_date.isoformat(),
                                 "type": payment.freshbooks_type, "note": note}}
             self._create("payments/payments", body, journal,
-                         lambda: self._payment_recorded(invoice_id, note))
+                         lambda note=note: self._payment_recorded(invoice_id, note))
             failpoint("freshbooks.after_payment")
         return invoice_id
 
@@ -469,7 +459,7 @@ def _result(response: httpx.Response, method: str, resource: str,
     if response.status_code == 403:
         raise ErpAuthError(f"FreshBooks refused access on {what}: "
                            f"{'; '.join(problems) or response.text[:200]}; check "
-                           f"{_env_name('account_id')} and the app's scopes, or {RECONNECT}")
+                           f"{_env('account_id')} and the app's scopes, or {RECONNECT}")
     if problems or response.status_code >= 400:
         raise ErpRefusal(f"FreshBooks refused {what}: "
                          f"{'; '.join(problems) or response.text[:300]}")
@@ -517,10 +507,8 @@ def _fix(field: str) -> str:
 
 
 def _json(response: httpx.Response) -> dict:
-    try:
-        data = json.loads(response.text, parse_float=Decimal) if response.text else {}
-    except ValueError:
-        return {}
+    """The answer as a dict; {} for anything else (the status then tells what happened)."""
+    data = json_body(response, "FreshBooks", default={})
     return data if isinstance(data, dict) else {}
 
 
@@ -542,12 +530,8 @@ def _entry_description(journal: Journal) -> str:
     return journal.title
 
 
-def _amount(amount: Decimal) -> str:
-    return f"{amount.quantize(Decimal('0.01'))}"
-
-
 def open_connector(http: ErpHttp) -> FreshBooksConnector:
-    """The connector with its settings from the environment / dlt config (posting.connectors.registry)."""
+    """The connector, its settings from the environment or dlt config (see the registry)."""
     return FreshBooksConnector(FreshBooksSettings.from_config(), http)
 
 

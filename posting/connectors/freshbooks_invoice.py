@@ -18,9 +18,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
+from closeout.money import ZERO
 from posting.connectors.contract import Journal, Line
 
-ZERO = Decimal("0.00")
 TENDER_KINDS = ("tender", "tenders")
 CATEGORY_KINDS = ("sales", "discount", "discounts")
 KIND_NAMES = {"tax": "Sales tax", "facilitator_tax": "Marketplace facilitator tax",

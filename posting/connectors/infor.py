@@ -30,13 +30,15 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import quote_plus
 
 import httpx
 
-from closeout.errors import ConfigurationError
-from closeout.errors import ErpAuthError, ErpRefusal, ErpUnavailable
+from closeout.errors import ConfigurationError, ErpAuthError, ErpRefusal, ErpUnavailable
+from closeout.money import cents
 from posting.connectors.contract import Journal, Line
+from posting.connectors.kit import ErpSettings, chunked, json_body, setting
 from posting.failpoints import failpoint
 from posting.http import ErpHttp
 
@@ -56,18 +58,6 @@ PARM_FIELDS = {f"AIT{n}" for n in range(1, 8)} | {"ACDT", "CUAM", "CUCD", "VTXT"
 LINE_SOURCES = ("account", "location", "revenue_center")
 
 
-def _setting(name: str, *, secret: bool = False) -> str | None:
-    import dlt
-
-    key = f"erp.infor.{name}"
-    value = dlt.secrets.get(key) if secret else (dlt.config.get(key) or dlt.secrets.get(key))
-    return str(value).strip() if value not in (None, "") else None
-
-
-def _env_name(name: str) -> str:
-    return f"ERP__INFOR__{name.upper()}"
-
-
 @dataclass(frozen=True)
 class IonApiCredentials:
     """The keys of a `.ionapi` file closeout uses."""
@@ -84,12 +74,13 @@ class IonApiCredentials:
             "sso_url": "pu", "token_path": "ot", "access_key": "saak", "secret_key": "sask"}
 
     @classmethod
-    def from_file(cls, path: Path) -> IonApiCredentials:
+    def from_file(cls, path: Path | str) -> IonApiCredentials:
+        path = Path(path).expanduser()
         try:
             data = json.loads(path.read_text(encoding="utf-8-sig"))
         except OSError as exc:
             raise ConfigurationError(f"cannot read the .ionapi file {path} "
-                                     f"({_env_name('ionapi_file')}): {exc}") from None
+                                     f"({_env('ionapi_file')}): {exc}") from None
         except ValueError as exc:
             raise ConfigurationError(f"{path} is not a .ionapi (JSON) file: {exc}") from None
         missing = [key for key in cls.KEYS.values() if not str(data.get(key) or "").strip()]
@@ -115,54 +106,6 @@ class ParmField:
     length: int
 
 
-@dataclass(frozen=True)
-class InforSettings:
-    credentials: IonApiCredentials
-    company: str = "100"                  # CONO, unless Journal.company reads "CONO/DIVI"
-    interface: str = "CLOSEOUT"           # INTN: the GL interface definition in M3
-    parm_layout: tuple[ParmField, ...] = ()
-    dimensions: tuple[tuple[str, str], ...] = ()     # (AITn, Line field)
-
-    def __post_init__(self) -> None:
-        if not self.parm_layout:
-            object.__setattr__(self, "parm_layout", parse_layout(DEFAULT_PARM_LAYOUT))
-        if not self.dimensions:
-            object.__setattr__(self, "dimensions", parse_dimensions(DEFAULT_DIMENSIONS))
-        names = {f.name for f in self.parm_layout}
-        for required in ("AIT1", "ACDT", "CUAM", "VTXT"):
-            if required not in names:
-                raise ConfigurationError(f"{_env_name('parm_layout')} has no {required}: the "
-                                         "PARM must carry the account, date, amount and text")
-        for target, _ in self.dimensions:
-            if target not in names:
-                raise ConfigurationError(
-                    f"{_env_name('dimensions')} sends a value to {target}, which is not in "
-                    f"{_env_name('parm_layout')}; add it there or change the mapping")
-        if dict(self.dimensions).get("AIT1") != "account":
-            raise ConfigurationError(f"{_env_name('dimensions')} must map AIT1=account")
-
-    @classmethod
-    def from_config(cls) -> InforSettings:
-        """From dlt config/secrets ([erp.infor] in .dlt/*.toml, or ERP__INFOR__* env)."""
-        path = _setting("ionapi_file", secret=False) or _setting("ionapi_file", secret=True)
-        if not path:
-            raise ConfigurationError(
-                f"Infor is not configured: set {_env_name('ionapi_file')} to the path of the "
-                ".ionapi file of an ION API backend-service client (or erp.infor.ionapi_file in "
-                ".dlt/config.toml).")
-        optional = {}
-        for name, setting in (("company", "cono"), ("interface", "interface")):
-            value = _setting(setting)
-            if value:
-                optional[name] = value
-        layout, dimensions = _setting("parm_layout"), _setting("dimensions")
-        if layout:
-            optional["parm_layout"] = parse_layout(layout)
-        if dimensions:
-            optional["dimensions"] = parse_dimensions(dimensions)
-        return cls(IonApiCredentials.from_file(Path(path).expanduser()), **optional)
-
-
 def parse_layout(text: str) -> tuple[ParmField, ...]:
     """'AIT1:1:8,AIT2:9:8,...' -> fields, checked for names, order and overlaps."""
     fields = []
@@ -171,16 +114,16 @@ def parse_layout(text: str) -> tuple[ParmField, ...]:
             name, start, length = item.split(":")
             fields.append(ParmField(name.strip().upper(), int(start), int(length)))
         except ValueError:
-            raise ConfigurationError(f"{_env_name('parm_layout')}: {item!r} is not "
+            raise ConfigurationError(f"{_env('parm_layout')}: {item!r} is not "
                                      "FIELD:START:LENGTH") from None
     fields.sort(key=lambda f: f.start)
     end = 1
     for f in fields:
         if f.name not in PARM_FIELDS:
-            raise ConfigurationError(f"{_env_name('parm_layout')}: unknown field {f.name}; "
+            raise ConfigurationError(f"{_env('parm_layout')}: unknown field {f.name}; "
                                      f"use {', '.join(sorted(PARM_FIELDS))}")
         if f.start < end or f.length < 1:
-            raise ConfigurationError(f"{_env_name('parm_layout')}: {f.name} overlaps the "
+            raise ConfigurationError(f"{_env('parm_layout')}: {f.name} overlaps the "
                                      "field before it or has no length")
         end = f.start + f.length
     return tuple(fields)
@@ -193,12 +136,47 @@ def parse_dimensions(text: str) -> tuple[tuple[str, str], ...]:
         target, _, source = item.partition("=")
         target, source = target.strip().upper(), source.strip().lower()
         if target not in {f"AIT{n}" for n in range(1, 8)} or source not in LINE_SOURCES:
-            raise ConfigurationError(f"{_env_name('dimensions')}: {item!r} is not AITn=<one of "
+            raise ConfigurationError(f"{_env('dimensions')}: {item!r} is not AITn=<one of "
                                      f"{', '.join(LINE_SOURCES)}>")
         pairs.append((target, source))
     if len({t for t, _ in pairs}) != len(pairs):
-        raise ConfigurationError(f"{_env_name('dimensions')} names an AIT field twice")
+        raise ConfigurationError(f"{_env('dimensions')} names an AIT field twice")
     return tuple(pairs)
+
+
+@dataclass(frozen=True)
+class InforSettings(ErpSettings):
+    ERP: ClassVar[str] = "infor"
+    LABEL: ClassVar[str] = "Infor"
+
+    credentials: IonApiCredentials = setting(
+        name="ionapi_file", parse=IonApiCredentials.from_file,
+        help="the path of the .ionapi file of an ION API backend-service client")
+    company: str = setting("100", name="cono")  # CONO, unless Journal.company reads "CONO/DIVI"
+    interface: str = setting("CLOSEOUT")        # INTN: the GL interface definition in M3
+    parm_layout: tuple[ParmField, ...] = setting((), parse=parse_layout)
+    dimensions: tuple[tuple[str, str], ...] = setting((), parse=parse_dimensions)  # (AITn, field)
+
+    def __post_init__(self) -> None:
+        if not self.parm_layout:
+            object.__setattr__(self, "parm_layout", parse_layout(DEFAULT_PARM_LAYOUT))
+        if not self.dimensions:
+            object.__setattr__(self, "dimensions", parse_dimensions(DEFAULT_DIMENSIONS))
+        names = {f.name for f in self.parm_layout}
+        for required in ("AIT1", "ACDT", "CUAM", "VTXT"):
+            if required not in names:
+                raise ConfigurationError(f"{self.env('parm_layout')} has no {required}: the "
+                                         "PARM must carry the account, date, amount and text")
+        for target, _ in self.dimensions:
+            if target not in names:
+                raise ConfigurationError(
+                    f"{self.env('dimensions')} sends a value to {target}, which is not in "
+                    f"{self.env('parm_layout')}; add it there or change the mapping")
+        if dict(self.dimensions).get("AIT1") != "account":
+            raise ConfigurationError(f"{self.env('dimensions')} must map AIT1=account")
+
+
+_env = InforSettings.env
 
 
 @dataclass(frozen=True)
@@ -304,7 +282,7 @@ class InforConnector:
                 if len(text) > f.length and f.name != "VTXT":
                     raise ErpRefusal(f"line {line.number} of {journal.key}: {f.name} value "
                                      f"{text!r} is longer than the {f.length} characters the "
-                                     f"PARM layout gives it ({_env_name('parm_layout')})")
+                                     f"PARM layout gives it ({_env('parm_layout')})")
                 text = text[:f.length].ljust(f.length)
             record = record.ljust(f.start - 1) + text
         return record.rstrip()
@@ -314,15 +292,13 @@ class InforConnector:
                         ) -> set[tuple[str, str, str]]:
         """(CONO, DIVI, KEY1) of every updated batch with a voucher line in the ranges."""
         found: set[tuple[str, str, str]] = set()
-        refs = sorted(ranges)
-        for start in range(0, len(refs), LOOKUPS_PER_BULK):
-            chunk = refs[start:start + LOOKUPS_PER_BULK]
+        for chunk in chunked(sorted(ranges), LOOKUPS_PER_BULK):
             transactions = [_transaction("LstVouchersByDt", CONO=cono, DIVI=divi,
                                          FRDT=ranges[(cono, divi)][0].strftime("%Y%m%d"),
                                          TODT=ranges[(cono, divi)][1].strftime("%Y%m%d"))
                             for cono, divi in chunk]
             results = self._bulk(transactions, program="GLS200MI", maxrecs=0)
-            for (cono, divi), result in zip(chunk, results):
+            for (cono, divi), result in zip(chunk, results, strict=True):
                 if result.error:
                     if "DIVI" in result.error:
                         continue        # an unknown division: its journals are refused later
@@ -373,11 +349,7 @@ class InforConnector:
         if response.status_code != 200:
             raise ErpUnavailable(f"M3 answered HTTP {response.status_code} to {program}: "
                                  f"{response.text[:300]}")
-        try:
-            answer = json.loads(response.content, parse_float=Decimal)
-        except ValueError:
-            raise ErpUnavailable(f"M3 answered {program} with a body that is not JSON: "
-                                 f"{response.text[:200]!r}") from None
+        answer = json_body(response, "M3", what=program, error=ErpUnavailable)
         if isinstance(answer, dict) and answer.get("@type"):       # v1-style NOK for it all
             message = str(answer.get("Message") or "").strip()
             error = f"{message} ({answer['@type']} {answer.get('@code') or ''}, field " \
@@ -409,16 +381,13 @@ class InforConnector:
             "grant_type": "password", "client_id": c.client_id, "client_secret": c.client_secret,
             "username": c.access_key, "password": c.secret_key},
             headers={"Accept": "application/json"})
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
+        body = json_body(response, "ION API", default={})
         token = body.get("access_token") if response.status_code == 200 else None
         if not token:
             raise ErpAuthError(
                 f"ION API refused the token request ({body.get('error') or response.status_code}"
                 f"): {body.get('error_description') or response.text[:200]}. Check the .ionapi "
-                f"file ({_env_name('ionapi_file')}): client ci/cs and service account "
+                f"file ({_env('ionapi_file')}): client ci/cs and service account "
                 "saak/sask.")
         self.http.redactor.add(token)
         self.http.redactor.add(body.get("refresh_token"))
@@ -441,7 +410,7 @@ def document_id(cono: str, divi: str, key1: str) -> str:
 def amount_text(amount: Decimal, width: int) -> str:
     """Sign first, then zero-padded digits with exactly two decimals: -0000000001234.50."""
     sign = "-" if amount < 0 else "+"
-    return sign + format(abs(amount).quantize(Decimal("0.01")), f"0{width - 1}.2f")
+    return sign + format(cents(abs(amount)), f"0{width - 1}.2f")
 
 
 def _transaction(name: str, **record: str) -> dict:
@@ -475,5 +444,5 @@ def _first_problem(results: list[_Result], journal: Journal) -> str | None:
 
 
 def open_connector(http: ErpHttp) -> InforConnector:
-    """The connector with its settings from the environment / dlt config (posting.connectors.registry)."""
+    """The connector, its settings from the environment or dlt config (see the registry)."""
     return InforConnector(InforSettings.from_config(), http)

@@ -23,14 +23,15 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from decimal import Decimal
+from typing import ClassVar, Literal
 
 import httpx
 
-from closeout.errors import ConfigurationError
-from closeout.token_store import TokenStore, fernet_from_env
-from closeout.errors import ErpAuthError, ErpRefusal, ErpUnavailable
+from closeout import money
+from closeout.errors import ConfigurationError, ErpAuthError, ErpRefusal, ErpUnavailable
+from closeout.token_store import TokenStore
 from posting.connectors.contract import Journal, Line
+from posting.connectors.kit import ErpSettings, chunked, default_token_store, setting
 from posting.http import ErpHttp
 
 DEFAULT_ENDPOINT = "https://api.intacct.com/ia/xml/xmlgw.phtml"
@@ -50,52 +51,27 @@ PARSE_ERROR = "XL03000003"
 ROLLED_BACK = "XL03000009"
 
 
-def _setting(name: str, *, secret: bool = False) -> str | None:
-    import dlt
-
-    key = f"erp.intacct.{name}"
-    value = dlt.secrets.get(key) if secret else (dlt.config.get(key) or dlt.secrets.get(key))
-    return str(value).strip() if value not in (None, "") else None
-
-
-def _env_name(name: str) -> str:
-    return f"ERP__INTACCT__{name.upper()}"
+# "" is Intacct's default state, Posted; Draft leaves the batch for review.
+BatchState = Literal["", "Posted", "Draft"]
 
 
 @dataclass(frozen=True)
-class IntacctSettings:
-    sender_id: str
-    sender_password: str
-    company_id: str
-    user_id: str
-    user_password: str
-    endpoint_url: str = DEFAULT_ENDPOINT
-    entity_id: str | None = None            # login <locationid>: an entity-level session
-    journal: str = "SJ"                     # GL journal symbol the batches go to
-    location_field: str = "LOCATION"        # where Line.location goes ("" = not sent)
-    revenue_center_field: str = "DEPARTMENT"  # where Line.revenue_center goes
-    company_field: str = ""                 # where Journal.company goes, e.g. GLDIMERP_COMPANY
-    batch_state: str = ""                   # "" = Intacct's default (Posted); "Draft" to review
+class IntacctSettings(ErpSettings):
+    ERP: ClassVar[str] = "intacct"
+    LABEL: ClassVar[str] = "Intacct"
 
-    REQUIRED = ("sender_id", "sender_password", "company_id", "user_id", "user_password")
-    SECRETS = ("sender_password", "user_password")
-
-    @classmethod
-    def from_config(cls) -> IntacctSettings:
-        """From dlt config/secrets ([erp.intacct] in .dlt/*.toml, or ERP__INTACCT__* env)."""
-        values = {name: _setting(name, secret=name in cls.SECRETS) for name in cls.REQUIRED}
-        missing = [name for name, value in values.items() if not value]
-        if missing:
-            raise ConfigurationError(
-                "Intacct is not configured: set " + ", ".join(_env_name(n) for n in missing)
-                + " (or the same keys under [erp.intacct] in .dlt/config.toml, passwords in "
-                ".dlt/secrets.toml).")
-        optional = {name: _setting(name) for name in (
-            "endpoint_url", "entity_id", "journal", "location_field", "revenue_center_field",
-            "company_field", "batch_state")}
-        settings = cls(**values, **{k: v for k, v in optional.items() if v is not None})
-        settings.check()
-        return settings
+    sender_id: str = setting()
+    sender_password: str = setting(secret=True)
+    company_id: str = setting()
+    user_id: str = setting()
+    user_password: str = setting(secret=True)
+    endpoint_url: str = setting(DEFAULT_ENDPOINT)
+    entity_id: str | None = setting(None)           # login <locationid>: an entity-level session
+    journal: str = setting("SJ")                     # GL journal symbol the batches go to
+    location_field: str = setting("LOCATION")        # where Line.location goes ("" = not sent)
+    revenue_center_field: str = setting("DEPARTMENT")  # where Line.revenue_center goes
+    company_field: str = setting("")             # where Journal.company goes (GLDIMERP_COMPANY)
+    batch_state: BatchState = setting("")
 
     def check(self) -> None:
         targets = [(n, getattr(self, n)) for n in ("location_field", "revenue_center_field",
@@ -103,15 +79,15 @@ class IntacctSettings:
         for name, target in targets:
             if target and target not in STANDARD_DIMENSIONS and not target.startswith("GLDIM"):
                 raise ConfigurationError(
-                    f"{_env_name(name)}={target!r} is not a GLENTRY dimension: use one of "
+                    f"{self.env(name)}={target!r} is not a GLENTRY dimension: use one of "
                     f"{', '.join(STANDARD_DIMENSIONS)}, a GLDIM<integration name>, or empty.")
         used = [target for _, target in targets if target]
         if len(used) != len(set(used)):
             raise ConfigurationError(
-                f"{', '.join(_env_name(n) for n, _ in targets)} send two fields to the same "
+                f"{', '.join(self.env(n) for n, _ in targets)} send two fields to the same "
                 "GLENTRY dimension; give each its own.")
         if self.batch_state not in ("", "Posted", "Draft"):
-            raise ConfigurationError(f"{_env_name('batch_state')} must be Posted or Draft.")
+            raise ConfigurationError(f"{self.env('batch_state')} must be Posted or Draft.")
 
 
 @dataclass
@@ -170,7 +146,7 @@ class IntacctConnector:
         self.http.retry_statuses = frozenset(http.retry_statuses) - NOT_RETRIED
         for secret in (settings.sender_password, settings.user_password):
             self.http.redactor.add(secret)
-        self.store = store if store is not None else _default_store()
+        self.store = store if store is not None else default_token_store()
         self._session: _Session | None = None
         self._last_timeout = 0.0      # <sessiontimeout> of the latest answer, epoch seconds
         self._request_ids = itertools.count(1)
@@ -236,7 +212,7 @@ class IntacctConnector:
         debit = line.debit > 0
         _sub(entry, "ACCOUNTNO", line.account)
         _sub(entry, "TR_TYPE", "1" if debit else "-1")
-        _sub(entry, "TRX_AMOUNT", _amount_text(line.debit if debit else line.credit))
+        _sub(entry, "TRX_AMOUNT", money.exact_text(line.debit if debit else line.credit))
         dimensions = {}
         for target, value in ((self.settings.location_field, line.location),
                               (self.settings.revenue_center_field, line.revenue_center),
@@ -255,14 +231,13 @@ class IntacctConnector:
         created more than one). Intacct creates a batch with all its lines or not at all, so
         every batch found is complete."""
         found: dict[str, str] = {}
-        chunks = [keys[i:i + KEYS_PER_QUERY] for i in range(0, len(keys), KEYS_PER_QUERY)]
-        pending = [(chunk, 0) for chunk in chunks]
+        pending = [(chunk, 0) for chunk in chunked(keys, KEYS_PER_QUERY)]
         while pending:
             batch, pending = pending[:QUERIES_PER_REQUEST], pending[QUERIES_PER_REQUEST:]
             functions = [_query_function(chunk, offset, n) for n, (chunk, offset)
                          in enumerate(batch, start=1)]
             results = self._call(functions, unique=False)
-            for (chunk, offset), result in zip(batch, results):
+            for (chunk, offset), result in zip(batch, results, strict=True):
                 if not result.ok or result.data is None:
                     detail = "; ".join(str(p) for p in result.problems)
                     raise ErpUnavailable(f"Intacct could not list GLBATCH by REFERENCENO: "
@@ -406,15 +381,6 @@ class IntacctConnector:
 
 # -- helpers ---------------------------------------------------------------------------------------
 
-def _default_store() -> TokenStore | None:
-    fernet = fernet_from_env()
-    if fernet is None:
-        return None
-    from closeout.warehouse import state_dir
-
-    return TokenStore(state_dir() / "tokens.enc", fernet)
-
-
 def _function_controlid(key: str) -> str:
     """Deterministic per journal version, so a resend on any later run is recognised."""
     return f"closeout-{key}"
@@ -425,10 +391,6 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attributes) ->
     if text is not None:
         element.text = text
     return element
-
-
-def _amount_text(amount: Decimal) -> str:
-    return format(amount, "f")      # exact decimal text, never an exponent
 
 
 def _session_auth(session: _Session) -> ET.Element:
@@ -513,5 +475,5 @@ def _timeout(text: str | None) -> float:
 
 
 def open_connector(http: ErpHttp) -> IntacctConnector:
-    """The connector with its settings from the environment / dlt config (posting.connectors.registry)."""
+    """The connector, its settings from the environment or dlt config (see the registry)."""
     return IntacctConnector(IntacctSettings.from_config(), http)

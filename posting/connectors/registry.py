@@ -12,20 +12,20 @@ import os
 from collections.abc import Callable
 
 from closeout.errors import ConfigurationError
-from posting.connectors.contract import Connector
+from posting.connectors.contract import Connector, ErpName
 from posting.http import ErpHttp
 from posting.ledger import Ledger
 
-ERP_NAMES = {
+ERP_NAMES: dict[ErpName, str] = {
     "d365": "Dynamics 365 Finance & Operations",
     "intacct": "Sage Intacct",
     "exact": "Exact Online",
     "freshbooks": "FreshBooks",
     "infor": "Infor CloudSuite (M3)",
 }
-ERPS = tuple(ERP_NAMES)
+ERPS: tuple[ErpName, ...] = tuple(ERP_NAMES)
 # ERPs whose credentials come from `closeout connect`
-CONNECTABLE: tuple[str, ...] = ("exact", "freshbooks")
+CONNECTABLE: tuple[ErpName, ...] = ("exact", "freshbooks")
 
 
 def configured_erp(override: str | None = None) -> str:
