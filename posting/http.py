@@ -98,12 +98,15 @@ class _Retryable(Exception):
 class ErpHttp:
     """One ERP's HTTP client. `request` returns the final response for any status it does not
     retry (the connector reads 4xx and errors inside 200); raises ErpUnavailable when retries
-    run out."""
+    run out. Waits are the larger of Retry-After (1 s when absent) and 0.5 s doubling per
+    attempt, at most `max_wait_seconds`. Tests pass `transport` (httpx.MockTransport) and a
+    `sleep` that records."""
 
     def __init__(self, erp: str, *, sink: AuditSink | None = None, timeout: float = 60.0,
                  max_attempts: int = 6, max_wait_seconds: float = 120.0,
                  retry_statuses: Iterable[int] = (429, 500, 502, 503, 504),
                  secrets: Iterable[str] = (), client: httpx.Client | None = None,
+                 transport: httpx.BaseTransport | None = None,
                  sleep: Callable[[float], None] = time.sleep):
         self.erp = erp
         self.sink = sink
@@ -112,7 +115,7 @@ class ErpHttp:
         self.max_attempts = max_attempts
         self.max_wait_seconds = max_wait_seconds
         self._sleep = sleep
-        self._client = client or httpx.Client(timeout=timeout)
+        self._client = client or httpx.Client(timeout=timeout, transport=transport)
 
     def close(self) -> None:
         self._client.close()

@@ -13,13 +13,17 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
+from typing import Literal
 
 import duckdb
 
-from posting.connectors.contract import Journal, Line
+from posting.connectors.contract import Journal, JournalKind, Line
 from posting.http import Exchange
 
 SCHEMA = "closeout_posting"
+# pending: recorded before the ERP was asked, outcome unknown until the next run asks it;
+# posted: the ERP has it; failed: the ERP refused it (`closeout replay` after the fix).
+PostingStatus = Literal["pending", "posted", "failed"]
 
 DDL = f"""
 create schema if not exists {SCHEMA};
@@ -64,19 +68,22 @@ create table if not exists {SCHEMA}.erp_requests (
 
 @dataclass
 class Posting:
+    """One row of `postings`: a document closeout sent, or is about to send, to an ERP."""
     idempotency_key: str
     erp: str
     journal_id: str
-    sequence: int
-    kind: str
-    version: str
-    status: str
+    sequence: int                # 0 for the original, 1.. for adjustments
+    kind: JournalKind
+    version: str                 # journals.version this document brings the ERP to
+    status: PostingStatus
     erp_document_id: str | None
     message: str | None
     lines: list[Line]
 
 
 class Ledger:
+    """The postings and ERP requests of one warehouse; each write commits on its own."""
+
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
         con.execute(DDL)

@@ -7,32 +7,39 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Literal
 
 import duckdb
 
-from posting.connectors.contract import Journal, Line
+from closeout.money import ZERO
+from posting.connectors.contract import Journal, JournalKind, JournalType, Line
 from posting.ledger import Ledger, Posting
 
-ZERO = Decimal("0.00")
+# finance.journals.status: ready to post, or held with every reason in hold_reasons.
+JournalStatus = Literal["ready", "held"]
+# Why a journal sends nothing this run: held by the warehouse, or its current version refused.
+SkipState = Literal["held", "failed", "unchanged"]
 
 
 @dataclass
 class JournalRow:
+    """A journal of finance.journals, as the plan needs it."""
     journal_id: str
     restaurant_guid: str
     location_name: str
     business_date: date
-    journal_type: str
+    journal_type: JournalType
     company: str
     currency: str
     version: str
-    status: str
+    status: JournalStatus
     hold_reasons: str | None
     division: str | None = None
 
 
 @dataclass
 class Planned:
+    """A document to send: the journal's original, an adjustment, or a pending resend."""
     row: JournalRow
     document: Journal
     sequence: int
@@ -43,7 +50,7 @@ class Planned:
 @dataclass
 class Skipped:
     row: JournalRow
-    state: str                    # held | failed | unchanged
+    state: SkipState
     message: str
 
 
@@ -98,6 +105,7 @@ def journal_lines(con: duckdb.DuckDBPyConnection, journal_ids: list[str]) -> dic
 def plan(con: duckdb.DuckDBPyConnection, ledger: Ledger, erp: str,
          date_range: tuple[date, date] | None = None,
          journal_ids: tuple[str, ...] = ()) -> tuple[list[Planned], list[Skipped]]:
+    """Every journal in range: what to send for it now, or why nothing is sent."""
     rows = journal_rows(con, date_range, journal_ids)
     history = ledger.all_postings(erp)
     ready = [row for row in rows if row.status == "ready"]
@@ -120,6 +128,10 @@ def plan(con: duckdb.DuckDBPyConnection, ledger: Ledger, erp: str,
 
 def plan_journal(row: JournalRow, postings: list[Posting],
                  current: list[Line]) -> tuple[list[Planned], Skipped | None]:
+    """What to send for one ready journal, given what was sent before (`postings`) and its
+    lines now: pending documents again as recorded, then the original if nothing was posted,
+    or an adjustment by the difference if the posted version is not the current one. A
+    current version the ERP refused is skipped as failed until `closeout replay`."""
     failed = [p for p in postings if p.status == "failed" and p.version == row.version]
     if failed:
         return [], Skipped(row, "failed", failed[-1].message or "refused by the ERP")
@@ -171,7 +183,8 @@ def _adjusts(sent: list[Posting]) -> str | None:
     return originals[0].erp_document_id if originals else None
 
 
-def _document(row: JournalRow, sequence: int, version: str, kind: str, adjusts: str | None,
+def _document(row: JournalRow, sequence: int, version: str, kind: JournalKind,
+              adjusts: str | None,
               lines: list[Line]) -> Journal:
     key = idempotency_key(row, sequence, version)
     what = "adjustment" if kind == "adjustment" else "journal"

@@ -11,25 +11,32 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Literal
 
 import duckdb
 
-from closeout.warehouse import warehouse_path
 from closeout.errors import ErpAuthError, ErpRefusal, ErpUnavailable
-from posting.connectors.contract import Connector
+from closeout.warehouse import warehouse_path
+from posting.connectors.contract import Connector, JournalType
 from posting.failpoints import failpoint
 from posting.http import posting_journal
 from posting.ledger import Ledger
 from posting.plan import Planned, Skipped, plan
 
+# posted / adjusted: the ERP has the original / the adjustment; unchanged: nothing to send;
+# failed: refused (fix, `closeout replay`); unavailable: not sent, the next run tries again;
+# held: the warehouse holds the journal (hold_reasons).
+OutcomeState = Literal["posted", "adjusted", "unchanged", "failed", "unavailable", "held"]
+
 
 @dataclass
 class Outcome:
+    """What became of one document (or one skipped journal) in a run."""
     journal_id: str
     business_date: date
     location: str
-    journal_type: str
-    state: str                 # posted | adjusted | unchanged | failed | unavailable | held
+    journal_type: JournalType
+    state: OutcomeState
     key: str | None = None
     document_id: str | None = None
     message: str | None = None
@@ -37,11 +44,12 @@ class Outcome:
 
 @dataclass
 class PostReport:
+    """A run's outcomes, and why it stopped early if it did."""
     erp: str
     outcomes: list[Outcome] = field(default_factory=list)
     stopped: str | None = None     # why the run stopped early (auth refused, ERP unavailable)
 
-    def by_state(self, state: str) -> list[Outcome]:
+    def by_state(self, state: OutcomeState) -> list[Outcome]:
         return [o for o in self.outcomes if o.state == state]
 
     @property
@@ -59,6 +67,8 @@ def post_journals(erp: str, open_connector: ConnectorFactory, *,
                   date_range: tuple[date, date] | None = None,
                   journal_ids: tuple[str, ...] = (),
                   on_start: Callable[[int], Progress] | None = None) -> PostReport:
+    """Plan, then send each planned document once (see the module docstring); `on_start` is
+    told how many documents will be sent and returns what to call as each is done."""
     report = PostReport(erp)
     with duckdb.connect(str(warehouse_path())) as con:
         ledger = Ledger(con)
@@ -121,7 +131,7 @@ def _post_all(connector: Connector, ledger: Ledger, planned: list[Planned], repo
         advance(1)
 
 
-def _outcome(item: Planned, state: str, *, document_id: str | None = None,
+def _outcome(item: Planned, state: OutcomeState, *, document_id: str | None = None,
              message: str | None = None) -> Outcome:
     row = item.row
     return Outcome(row.journal_id, row.business_date, row.location_name, row.journal_type,
