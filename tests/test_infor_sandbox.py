@@ -10,15 +10,14 @@ import httpx
 import pytest
 
 import sandboxes.infor as infor_sandbox
-from tests.kit import SandboxClient, control
+from sandboxes.infor.server import InforSandbox
+from tests.kit import SandboxClient, control, served
 
 
 @pytest.fixture(scope="module")
 def started():
-    sandbox, server = infor_sandbox.start()
-    yield sandbox, server
-    server.shutdown()
-    server.server_close()
+    with served(InforSandbox()) as server:
+        yield server.app, server
 
 
 class Client(SandboxClient):
