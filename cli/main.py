@@ -12,16 +12,31 @@ from closeout import __version__
 from closeout.errors import CloseoutError
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+# Libraries whose errors may carry ours as their context rather than their cause.
+LIBRARIES_THAT_WRAP = {"dlt", "dbt"}
+# Schemas `closeout build` creates: a table missing from one of them means "build first".
+BUILT_SCHEMAS = ("staging", "intermediate", "finance", "mappings")
 
 
 def operator_error(exc: BaseException) -> CloseoutError | None:
-    """The CloseoutError behind `exc`, also when a library (dlt, dbt) wrapped it in its own."""
+    """The CloseoutError behind `exc` when a library (dlt, dbt) wrapped it in its own error.
+
+    Only explicit causes (`raise ... from`) and a library's own wrappers are followed: a bug in
+    closeout raised while it handled a CloseoutError must stay a traceback, not hide behind
+    the message of the error it was handling.
+    """
     seen = set()
     while exc is not None and id(exc) not in seen:
         if isinstance(exc, CloseoutError):
             return exc
         seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
+        wrapper = type(exc).__module__.split(".")[0] in LIBRARIES_THAT_WRAP
+        if exc.__cause__ is not None:
+            exc = exc.__cause__
+        elif wrapper and not exc.__suppress_context__:
+            exc = exc.__context__
+        else:
+            return None
     return None
 
 
@@ -33,7 +48,9 @@ def _warehouse_message(exc: duckdb.Error) -> str | None:
             "The warehouse is in use by another closeout run (DuckDB allows one writer); "
             f"wait for it to finish and run again. ({first_line})"
         )
-    if isinstance(exc, duckdb.CatalogException):
+    if isinstance(exc, duckdb.CatalogException) and any(
+        f"{schema}." in first_line or f'"{schema}"' in first_line for schema in BUILT_SCHEMAS
+    ):
         return f"The warehouse has not been built yet: run `closeout build` first. ({first_line})"
     return None
 
@@ -59,7 +76,7 @@ class CloseoutGroup(click.Group):
 
 
 @click.group(cls=CloseoutGroup, context_settings=CONTEXT_SETTINGS)
-@click.version_option(__version__, "-V", "--version", prog_name="closeout")
+@click.version_option(__version__, "--version", prog_name="closeout")
 @click.option("-v", "--verbose", is_flag=True, help="Log what closeout is doing.")
 def main(verbose: bool) -> None:
     """closeout: Toast closed business days -> balanced daily sales journals in the ERP.

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 import dlt
-import duckdb
 
+from closeout import warehouse
 from closeout.errors import WarehouseError
 from closeout.token_store import TokenStore, fernet_from_env
 from closeout.warehouse import RAW_DATASET, state_dir, warehouse_path
@@ -191,7 +191,7 @@ RAW_TABLES_MAYBE_EMPTY = {
 
 def _record(report: LoadReport, load_id: str | None, dates) -> None:
     """One row per location and run in closeout_audit.load_runs, for operators and analysts."""
-    with duckdb.connect(str(warehouse_path())) as con:
+    with warehouse.connect() as con:
         con.execute(f"create schema if not exists {RAW_DATASET}")
         for table, columns in RAW_TABLES_MAYBE_EMPTY.items():
             con.execute(f"create table if not exists {RAW_DATASET}.{table} ({columns})")

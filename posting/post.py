@@ -13,10 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-import duckdb
-
+from closeout import warehouse
 from closeout.errors import ErpAuthError, ErpRefusal, ErpUnavailable
-from closeout.warehouse import warehouse_path
 from posting.connectors.contract import Connector, JournalType
 from posting.failpoints import failpoint
 from posting.http import posting_journal
@@ -32,6 +30,7 @@ OutcomeState = Literal["posted", "adjusted", "unchanged", "failed", "unavailable
 @dataclass
 class Outcome:
     """What became of one document (or one skipped journal) in a run."""
+
     journal_id: str
     business_date: date
     location: str
@@ -45,9 +44,10 @@ class Outcome:
 @dataclass
 class PostReport:
     """A run's outcomes, and why it stopped early if it did."""
+
     erp: str
     outcomes: list[Outcome] = field(default_factory=list)
-    stopped: str | None = None     # why the run stopped early (auth refused, ERP unavailable)
+    stopped: str | None = None  # why the run stopped early (auth refused, ERP unavailable)
 
     def by_state(self, state: OutcomeState) -> list[Outcome]:
         return [o for o in self.outcomes if o.state == state]
@@ -56,21 +56,26 @@ class PostReport:
     def ok(self) -> bool:
         """Nothing failed, nothing held, nothing left unposted."""
         return self.stopped is None and not any(
-            o.state in ("failed", "unavailable", "held") for o in self.outcomes)
+            o.state in ("failed", "unavailable", "held") for o in self.outcomes
+        )
 
 
 ConnectorFactory = Callable[[Ledger], Connector]
 Progress = Callable[[int], None]
 
 
-def post_journals(erp: str, open_connector: ConnectorFactory, *,
-                  date_range: tuple[date, date] | None = None,
-                  journal_ids: tuple[str, ...] = (),
-                  on_start: Callable[[int], Progress] | None = None) -> PostReport:
+def post_journals(
+    erp: str,
+    open_connector: ConnectorFactory,
+    *,
+    date_range: tuple[date, date] | None = None,
+    journal_ids: tuple[str, ...] = (),
+    on_start: Callable[[int], Progress] | None = None,
+) -> PostReport:
     """Plan, then send each planned document once (see the module docstring); `on_start` is
     told how many documents will be sent and returns what to call as each is done."""
     report = PostReport(erp)
-    with duckdb.connect(str(warehouse_path())) as con:
+    with warehouse.connect() as con:
         ledger = Ledger(con)
         planned, skipped = plan(con, ledger, erp, date_range, journal_ids)
         report.outcomes += [_skipped(s) for s in skipped]
@@ -85,8 +90,13 @@ def post_journals(erp: str, open_connector: ConnectorFactory, *,
     return report
 
 
-def _post_all(connector: Connector, ledger: Ledger, planned: list[Planned], report: PostReport,
-              advance: Progress) -> None:
+def _post_all(
+    connector: Connector,
+    ledger: Ledger,
+    planned: list[Planned],
+    report: PostReport,
+    advance: Progress,
+) -> None:
     try:
         existing = connector.existing([p.document for p in planned if p.document.lines])
     except ErpAuthError as exc:
@@ -99,9 +109,14 @@ def _post_all(connector: Connector, ledger: Ledger, planned: list[Planned], repo
     refused_journals: set[str] = set()
     for index, item in enumerate(planned):
         document = item.document
-        if document.journal_id in refused_journals:   # its earlier document failed first
-            report.outcomes.append(_outcome(item, "failed", message="an earlier document of "
-                                            "this journal was refused; replay it first"))
+        if document.journal_id in refused_journals:  # its earlier document failed first
+            report.outcomes.append(
+                _outcome(
+                    item,
+                    "failed",
+                    message="an earlier document of this journal was refused; replay it first",
+                )
+            )
             continue
         ledger.record_attempt(connector.erp, document, item.sequence, item.version)
         failpoint("post.after_attempt")
@@ -120,8 +135,9 @@ def _post_all(connector: Connector, ledger: Ledger, planned: list[Planned], repo
         except (ErpUnavailable, ErpAuthError) as exc:
             ledger.record_unavailable(document.key, str(exc))
             report.stopped = str(exc)
-            report.outcomes += [_outcome(p, "unavailable", message=str(exc))
-                                for p in planned[index:]]
+            report.outcomes += [
+                _outcome(p, "unavailable", message=str(exc)) for p in planned[index:]
+            ]
             return
         else:
             failpoint("post.after_create")
@@ -131,14 +147,33 @@ def _post_all(connector: Connector, ledger: Ledger, planned: list[Planned], repo
         advance(1)
 
 
-def _outcome(item: Planned, state: OutcomeState, *, document_id: str | None = None,
-             message: str | None = None) -> Outcome:
+def _outcome(
+    item: Planned,
+    state: OutcomeState,
+    *,
+    document_id: str | None = None,
+    message: str | None = None,
+) -> Outcome:
     row = item.row
-    return Outcome(row.journal_id, row.business_date, row.location_name, row.journal_type,
-                   state, item.document.key, document_id, message)
+    return Outcome(
+        row.journal_id,
+        row.business_date,
+        row.location_name,
+        row.journal_type,
+        state,
+        item.document.key,
+        document_id,
+        message,
+    )
 
 
 def _skipped(item: Skipped) -> Outcome:
     row = item.row
-    return Outcome(row.journal_id, row.business_date, row.location_name, row.journal_type,
-                   item.state, message=item.message)
+    return Outcome(
+        row.journal_id,
+        row.business_date,
+        row.location_name,
+        row.journal_type,
+        item.state,
+        message=item.message,
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Literal
 
 import duckdb
 
@@ -11,17 +12,22 @@ from closeout import warehouse
 from closeout.errors import WarehouseError
 from posting.ledger import DDL, SCHEMA
 
+# What `closeout status` says of a journal: not sent yet (ready), held with reasons, in the ERP
+# (posted, adjusted), posted but changed since (changed: an adjustment is due), refused
+# (failed), or sent with no answer recorded (pending: the next post asks the ERP).
+JournalState = Literal["ready", "held", "posted", "adjusted", "changed", "failed", "pending"]
+
 
 @dataclass
-class JournalState:
+class JournalStateRow:
     business_date: date
     location: str
     journal_type: str
-    state: str  # ready | held | posted | adjusted | failed | pending | changed
+    state: JournalState
     detail: str
 
 
-def journal_states(erp: str, dates: tuple[date, date]) -> list[JournalState]:
+def journal_states(erp: str, dates: tuple[date, date]) -> list[JournalStateRow]:
     first, last = dates
     with warehouse.connect() as con:
         con.execute(DDL)
@@ -64,7 +70,7 @@ def _state(
     document_id,
     posted_version,
     adjustments,
-) -> JournalState:
+) -> JournalStateRow:
     if posting_status == "failed":
         state, detail = "failed", message or ""
     elif posting_status == "pending":
@@ -81,7 +87,7 @@ def _state(
         state, detail = "adjusted", f"{document_id} + {adjustments} adjustment(s)"
     else:
         state, detail = "posted", document_id or "no amount to post"
-    return JournalState(business_date, location, journal_type, state, detail)
+    return JournalStateRow(business_date, location, journal_type, state, detail)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ traceback: the CLI's one place for errors (cli.main.CloseoutGroup)."""
 
 from __future__ import annotations
 
+import click
 import duckdb
 import pytest
 from click.testing import CliRunner
@@ -49,3 +50,41 @@ def test_a_wrong_command_line_exits_2():
     result = CliRunner().invoke(main, ["post", "--erp", "quickbooks"])
     assert result.exit_code == 2
     assert "'quickbooks' is not one of" in result.output
+
+
+def test_a_bug_while_handling_an_operator_error_is_not_hidden_behind_its_message():
+    from closeout.errors import ErpUnavailable
+
+    @click.command()
+    def broken():
+        try:
+            raise ErpUnavailable("D365 is unavailable; the next run retries")
+        except ErpUnavailable:
+            {}["missing"]  # a bug in the handler
+
+    main.add_command(broken)
+    try:
+        result = CliRunner().invoke(main, ["broken"])
+    finally:
+        del main.commands["broken"]
+    assert isinstance(result.exception, KeyError)
+    assert "next run retries" not in result.output
+
+
+def test_an_operator_error_a_library_wrapped_is_shown_as_ours():
+    from closeout.errors import ToastAuthError
+
+    @click.command()
+    def wrapped():
+        try:
+            raise ToastAuthError("Toast refused the client credentials: fix them")
+        except ToastAuthError as exc:
+            raise RuntimeError("PipelineStepFailed: extract") from exc
+
+    main.add_command(wrapped)
+    try:
+        result = CliRunner().invoke(main, ["wrapped"])
+    finally:
+        del main.commands["wrapped"]
+    assert result.exit_code == 1
+    assert result.output == "Error: Toast refused the client credentials: fix them\n"

@@ -11,9 +11,9 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
-import duckdb
-
+from closeout import warehouse
 from closeout.errors import ConfigurationError
 from closeout.warehouse import RAW_DATASET, warehouse_path
 
@@ -26,10 +26,14 @@ AUDIT_SCHEMA = "closeout_audit"
 MAPPED_MODELS = "path:models/intermediate path:models/marts"
 
 
+# dbt's word for a node that stops posting (error, fail) or holds only its journals (warn)
+ProblemStatus = Literal["error", "fail", "warn"]
+
+
 @dataclass
 class NodeProblem:
     name: str
-    status: str  # error, fail or warn
+    status: ProblemStatus
     message: str
 
 
@@ -146,7 +150,7 @@ def _require_loaded_warehouse() -> None:
     path = warehouse_path()
     loaded = False
     if path.exists():
-        with duckdb.connect(str(path), read_only=True) as con:
+        with warehouse.connect(read_only=True) as con:
             loaded = bool(
                 con.execute(
                     "select count(*) from information_schema.tables "
@@ -194,7 +198,7 @@ def _last_fingerprint() -> str | None:
     path = warehouse_path()
     if not path.exists():
         return None
-    with duckdb.connect(str(path), read_only=True) as con:
+    with warehouse.connect(read_only=True) as con:
         found = con.execute(
             "select count(*) from information_schema.tables "
             "where table_schema = ? and table_name = 'build_state'",
@@ -207,7 +211,7 @@ def _last_fingerprint() -> str | None:
 
 
 def _remember_fingerprint(fingerprint: str) -> None:
-    with duckdb.connect(str(warehouse_path())) as con:
+    with warehouse.connect() as con:
         con.execute(f"create schema if not exists {AUDIT_SCHEMA}")
         con.execute(
             f"create table if not exists {AUDIT_SCHEMA}.build_state "
