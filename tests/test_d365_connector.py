@@ -12,38 +12,22 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from closeout.errors import ConfigurationError
+from closeout.errors import ConfigurationError, ErpAuthError, ErpRefusal, ErpUnavailable
 from closeout.token_store import TokenStore
-from posting.connectors.d365 import D365Connector, D365Settings, header_description, voucher
-from closeout.errors import ErpAuthError, ErpRefusal, ErpUnavailable
 from posting.connectors.contract import Journal, Line
-from posting.http import ErpHttp, Exchange
-from sandboxes.d365.server import D365Sandbox, make_server
+from posting.connectors.d365 import D365Connector, D365Settings, header_description, voucher
+from posting.http import ErpHttp
+from sandboxes.d365.server import D365Sandbox
+from tests.kit import SandboxClient, serving
+from tests.kit.connectors import Recorded, sales_lines
 
 D = Decimal
 
 
-@pytest.fixture(scope="module")
-def server():
-    server = make_server(D365Sandbox(), "127.0.0.1", 0)
-    server.start_in_thread()
-    yield server
-    server.shutdown()
-    server.server_close()
+server = serving(D365Sandbox)
 
 
-class Sandbox:
-    def __init__(self, url: str):
-        self.url = url
-
-    def control(self, action: str, body=None):
-        response = httpx.post(f"{self.url}/_sandbox/{action}", json=body or {}, timeout=10)
-        response.raise_for_status()
-        return response.json()
-
-    def stats(self) -> dict:
-        return self.control("stats")
-
+class Sandbox(SandboxClient):
     def odata(self, path: str, **params) -> list[dict]:
         """Reads back through the same OData API the connector uses."""
         config = self.control("config")
@@ -60,8 +44,7 @@ class Sandbox:
 @pytest.fixture
 def d365(server, monkeypatch) -> Sandbox:
     monkeypatch.delenv("CLOSEOUT_SECRET_KEY", raising=False)
-    httpx.post(f"{server.url}/_sandbox/reset", timeout=10).raise_for_status()
-    return Sandbox(server.url)
+    return Sandbox(server.url).reset()
 
 
 @pytest.fixture
@@ -72,13 +55,11 @@ def settings(d365: Sandbox) -> D365Settings:
                         token_url=f"{d365.url}/{config['tenant_id']}/oauth2/v2.0/token")
 
 
-class Run:
+class Run(Recorded):
     """A connector with what its ErpHttp recorded and slept."""
 
     def __init__(self, settings: D365Settings, store: TokenStore | None = None):
-        self.audit: list[Exchange] = []
-        self.sleeps: list[float] = []
-        self.http = ErpHttp("d365", sink=self.audit.append, sleep=self.sleeps.append)
+        super().__init__("d365")
         self.connector = D365Connector(settings, self.http, token_store=store)
 
 
@@ -92,14 +73,8 @@ def run(settings: D365Settings):
 def journal(key: str = "CO-20260105-b601e100-S1-abc123def0", company: str = "HV-NY",
             location: str = "BKN", kind: str = "original", adjusts: str | None = None,
             lines: tuple[Line, ...] | None = None) -> Journal:
-    lines = lines or (
-        Line(1, "1010", D("1234.50"), D("0"), "Cash takings", location, None),
-        Line(2, "1110", D("800.05"), D("0"), "Card settlements", location, None),
-        Line(3, "4000", D("0"), D("1700.00"), "Food sales", location, "DINING"),
-        Line(4, "4020", D("0"), D("200.30"), "Liquor sales", location, "BAR"),
-        Line(5, "2200", D("0"), D("134.25"), "State sales tax", location, None),
-    )
-    return Journal(key=key, journal_id=f"guid:2026-01-05:sales", restaurant_guid="guid",
+    lines = lines or sales_lines(location)
+    return Journal(key=key, journal_id="guid:2026-01-05:sales", restaurant_guid="guid",
                    location_name="Harbor & Vine Brooklyn Heights", company=company,
                    business_date=date(2026, 1, 5), journal_type="sales", kind=kind,
                    adjusts=adjusts, currency="USD", title=f"Toast sales journal [{key}]",

@@ -17,12 +17,14 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from posting.connectors.exact import ExactConnector, ExactSettings, line_description
 from closeout.errors import ErpAuthError, ErpBudgetSpent, ErpRefusal
 from posting.connectors.contract import Journal, Line
-from posting.http import ErpHttp, Exchange
+from posting.connectors.exact import ExactConnector, ExactSettings, line_description
+from posting.http import ErpHttp
 from posting.oauth import RotatingTokenStore
-from sandboxes.exact.server import ExactSandbox, make_server
+from sandboxes.exact.server import ExactSandbox
+from tests.kit import SandboxClient, serving
+from tests.kit.connectors import Recorded, sales_lines
 
 D = Decimal
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,27 +33,11 @@ LINES_PATH = "GET /api/v1/{division}/generaljournalentry/GeneralJournalEntryLine
 ACCOUNTS_PATH = "GET /api/v1/{division}/financial/GLAccounts"
 
 
-@pytest.fixture(scope="module")
-def server():
-    server = make_server(ExactSandbox(), "127.0.0.1", 0)
-    server.start_in_thread()
-    yield server
-    server.shutdown()
-    server.server_close()
+server = serving(ExactSandbox)
 
 
-class Sandbox:
-    def __init__(self, server):
-        self.url = server.url
-        self.app: ExactSandbox = server.app
-
-    def control(self, action: str, body=None):
-        response = httpx.post(f"{self.url}/_sandbox/{action}", json=body or {}, timeout=10)
-        response.raise_for_status()
-        return response.json()
-
-    def stats(self) -> dict:
-        return self.control("stats")
+class Sandbox(SandboxClient):
+    app: ExactSandbox
 
     def requests(self) -> Counter:
         return Counter(self.stats()["requests"])
@@ -60,8 +46,7 @@ class Sandbox:
 @pytest.fixture
 def exact(server, tmp_path, monkeypatch) -> Sandbox:
     monkeypatch.setenv("CLOSEOUT_SECRET_KEY", Fernet.generate_key().decode())
-    httpx.post(f"{server.url}/_sandbox/reset", timeout=10).raise_for_status()
-    return Sandbox(server)
+    return Sandbox(server.url, server.app).reset()
 
 
 @pytest.fixture
@@ -73,11 +58,9 @@ def settings(exact: Sandbox, tmp_path) -> ExactSettings:
                          initial_refresh_token=exact.app.initial_refresh_token)
 
 
-class Run:
+class Run(Recorded):
     def __init__(self, settings: ExactSettings, **options):
-        self.audit: list[Exchange] = []
-        self.sleeps: list[float] = []
-        self.http = ErpHttp("exact", sink=self.audit.append, sleep=self.sleeps.append)
+        super().__init__("exact")
         self.connector = ExactConnector(settings, self.http, sleep=self._sleep, **options)
 
     def _sleep(self, seconds: float) -> None:
@@ -97,13 +80,7 @@ def run(settings):
 def journal(number: int = 1, kind: str = "original", location: str = "BKN",
             lines: tuple[Line, ...] | None = None) -> Journal:
     key = f"CO-2026010{number % 10}-b601e100-S1-{number:010d}"
-    lines = lines or (
-        Line(1, "1010", D("1234.50"), D("0"), "Cash takings", location, None),
-        Line(2, "1110", D("800.05"), D("0"), "Card settlements", location, None),
-        Line(3, "4000", D("0"), D("1700.00"), "Food sales", location, "DINING"),
-        Line(4, "4020", D("0"), D("200.30"), "Liquor sales", location, "BAR"),
-        Line(5, "2200", D("0"), D("134.25"), "State sales tax", location, None),
-    )
+    lines = lines or sales_lines(location)
     return Journal(key=key, journal_id=f"guid:2026-01-0{number % 10}:sales:{number}",
                    restaurant_guid="guid", location_name="Harbor & Vine Brooklyn Heights",
                    company="HV-NY", business_date=date(2026, 1, 5), journal_type="sales",
@@ -158,8 +135,8 @@ def test_cost_center_and_unit_fields_are_settings(exact, settings):
     exact.control("configure", {"cost_centers": ["DINING", "BAR"]})
     swapped.connector.create(journal(2))
     lines = stored(exact)[0]["lines"]
-    assert [(l["CostCenter"], l["CostUnit"]) for l in lines][2:4] == [("DINING", None),
-                                                                     ("BAR", None)]
+    assert [(ln["CostCenter"], ln["CostUnit"]) for ln in lines][2:4] == [("DINING", None),
+                                                                        ("BAR", None)]
 
 
 def test_line_description_keeps_the_key_whole():
@@ -311,7 +288,7 @@ def test_the_daily_budget_stops_before_it_is_spent_and_the_next_day_resumes(exac
     assert len(stored(exact)) == 2
 
 
-# -- the real pipeline: a day's budget runs out mid-run ---------------------------------------------
+# -- the real pipeline: a day's budget runs out mid-run --------------------------------------------
 def test_post_stops_when_the_daily_budget_runs_out_and_the_next_day_posts_the_rest(
         toast_env, warehouse, monkeypatch):
     from click.testing import CliRunner

@@ -22,61 +22,45 @@ from click.testing import CliRunner
 from cryptography.fernet import Fernet
 
 from cli.main import main
-from posting.connectors.freshbooks import FreshBooksConnector, FreshBooksSettings
 from closeout.errors import ErpRefusal, ErpUnavailable
 from posting.connectors.contract import Journal, Line
+from posting.connectors.freshbooks import FreshBooksConnector, FreshBooksSettings
 from posting.connectors.registry import connect_erp
 from posting.http import ErpHttp
 from posting.oauth import RotatingTokenStore
 from sandboxes import freshbooks
-from tests.erps import net_by_account
+from sandboxes.freshbooks.server import FreshBooksSandbox
 from tests.erps import freshbooks as adapter
+from tests.erps import net_by_account
+from tests.kit import SandboxClient, serving
 
 ROOT = Path(__file__).resolve().parents[1]
 D = Decimal
 
 
-class Box:
-    """The in-process sandbox with the shape tests/erps/freshbooks.py expects."""
-
-    def __init__(self, server):
-        self.url = server.url
-
-    def erp_control(self, erp, action, body=None):
-        return httpx.post(f"{self.url}/_sandbox/{action}", json=body or {}, timeout=10).json()
-
-
-@pytest.fixture(scope="module")
-def served():
-    sandbox, server = freshbooks.start()
-    yield sandbox, server
-    server.shutdown()
-    server.server_close()
+server = serving(FreshBooksSandbox)
 
 
 @pytest.fixture
-def fb(served, tmp_path, monkeypatch):
-    sandbox, server = served
-    httpx.post(f"{server.url}/_sandbox/reset", json={})
+def fb(server, tmp_path, monkeypatch) -> SandboxClient:
+    """The sandbox, reset, with the shape tests/erps/freshbooks.py expects; the connector's
+    settings point at it."""
+    box = SandboxClient(server.url).reset()
     for name in list(os.environ):
         if name.startswith(("ERP__", "CLOSEOUT_")):
             monkeypatch.delenv(name)
-    for name, value in freshbooks.connector_env(sandbox, server).items():
+    for name, value in freshbooks.connector_env(server.app, server).items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("CLOSEOUT_SECRET_KEY", Fernet.generate_key().decode())
     monkeypatch.setenv("CLOSEOUT_DB", str(tmp_path / "warehouse.duckdb"))
     monkeypatch.chdir(tmp_path)
-    return Box(server)
+    return box
 
 
 def connector() -> FreshBooksConnector:
     return FreshBooksConnector(FreshBooksSettings.from_config(),
                                ErpHttp("freshbooks", sleep=lambda s: None),
                                sleep=lambda s: None)
-
-
-def stats(box) -> dict:
-    return box.erp_control("freshbooks", "stats")
 
 
 def line(number, account, debit, credit, kind, *, rc=None, category=None, tender=None):
@@ -120,15 +104,15 @@ def test_journal_entries_post_once_with_revenue_centers_and_locations(fb):
             for s in fb.erp_control("freshbooks", "sub_accounts")}
     assert [subs[d["sub_accountid"]] for d in entry["details"]][2:5] == [
         "4100-DINING", "4000-DINING", "4010-BAR"]      # revenue centers as sub-accounts
-    counts = stats(fb)
+    counts = fb.stats()
     assert counts["token_requests"] == {"refresh_token": 1}
     assert counts["requests"] == {"GET users/me": 1, "GET journal_entry_accounts": 1,
                                   "POST journal_entries": 2}
 
     again = connector()
     assert again.existing([first, second, sample_journal(4)]) == dict(
-        zip([first.key, second.key], ids))
-    assert stats(fb)["requests"]["GET journal_entry_details"] == 1
+        zip([first.key, second.key], ids, strict=True))
+    assert fb.stats()["requests"]["GET journal_entry_details"] == 1
 
 
 def test_revenue_center_without_its_own_sub_account_goes_in_the_description(fb):
@@ -148,10 +132,10 @@ def test_existing_reads_details_by_date_in_pages_not_per_journal(fb):
     posting = connector()
     for journal in journals:
         posting.create(journal)
-    before = stats(fb)["requests"].get("GET journal_entry_details", 0)
+    before = fb.stats()["requests"].get("GET journal_entry_details", 0)
     found = connector().existing(journals)
     assert set(found) == {j.key for j in journals}
-    assert stats(fb)["requests"]["GET journal_entry_details"] - before == 2   # 100 a page
+    assert fb.stats()["requests"]["GET journal_entry_details"] - before == 2   # 100 a page
 
 
 def test_an_account_without_sub_account_is_refused_naming_it_and_the_fix(fb):
@@ -160,7 +144,7 @@ def test_an_account_without_sub_account_is_refused_naming_it_and_the_fix(fb):
     with pytest.raises(ErpRefusal) as refused:
         connector().create(journal)
     assert "account 9999" in str(refused.value) and "Chart of Accounts" in str(refused.value)
-    assert "POST journal_entries" not in stats(fb)["requests"]
+    assert "POST journal_entries" not in fb.stats()["requests"]
 
 
 @pytest.mark.parametrize("style", ["old", "new"])
@@ -180,7 +164,7 @@ def test_an_expired_access_token_is_refreshed_once_and_the_old_refresh_token_die
     posting.create(sample_journal(2))
     fb.erp_control("freshbooks", "expire_tokens")
     posting.create(sample_journal(3))
-    counts = stats(fb)
+    counts = fb.stats()
     assert counts["token_requests"] == {"refresh_token": 2} and counts["unauthorized"] == 1
     env = dict(os.environ)
     reused = httpx.post(f"{fb.url}/auth/oauth/token", json={
@@ -188,7 +172,7 @@ def test_an_expired_access_token_is_refreshed_once_and_the_old_refresh_token_die
         "client_secret": env["ERP__FRESHBOOKS__CLIENT_SECRET"],
         "refresh_token": env["ERP__FRESHBOOKS__INITIAL_REFRESH_TOKEN"],
         "redirect_uri": env["ERP__FRESHBOOKS__REDIRECT_URI"]})
-    assert reused.status_code == 400 and stats(fb)["reuse_detected"] == 1
+    assert reused.status_code == 400 and fb.stats()["reuse_detected"] == 1
 
 
 def test_the_new_refresh_token_is_saved_before_it_is_used(fb):
@@ -201,7 +185,7 @@ def test_the_new_refresh_token_is_saved_before_it_is_used(fb):
     fb.erp_control("freshbooks", "reset")       # faults gone; issued tokens kept
     assert connector().existing([sample_journal(2)]) == {}
     assert RotatingTokenStore("freshbooks").load().account == "xZNQ1X"
-    assert stats(fb)["reuse_detected"] == 0
+    assert fb.stats()["reuse_detected"] == 0
 
 
 def test_two_processes_refreshing_at_once_end_with_one_valid_token(fb):
@@ -214,7 +198,7 @@ def test_two_processes_refreshing_at_once_end_with_one_valid_token(fb):
     outputs = [run.communicate(timeout=60) for run in runs]
     assert all(run.returncode == 0 for run in runs), outputs
     assert outputs[0][0] == outputs[1][0]                  # the second found the first's token
-    counts = stats(fb)
+    counts = fb.stats()
     assert counts["token_requests"] == {"refresh_token": 1} and counts["reuse_detected"] == 0
 
 
@@ -229,7 +213,7 @@ def test_throttling_and_a_lost_create_answer_still_post_each_journal_once(fb):
     ids = [posting.create(journal) for journal in journals]
     keys = Counter(doc.key for doc in adapter.documents(fb))
     assert keys == Counter({j.key: 1 for j in journals}) and len(set(ids)) == 3
-    counts = stats(fb)
+    counts = fb.stats()
     assert counts["throttled"] >= 2 and counts["faults_fired"] == 2
 
 
@@ -246,7 +230,7 @@ def assert_ties(invoice: dict, journal: Journal) -> None:
             tenders[item.payment_type] = (tenders.get(item.payment_type, D(0)) + item.debit
                                           - item.credit)
     tenders = {kind: amount for kind, amount in tenders.items() if amount}
-    charged = sum((l.credit - l.debit for l in journal.lines if l.line_kind != "tender"), D(0))
+    charged = sum((ln.credit - ln.debit for ln in journal.lines if ln.line_kind != "tender"), D(0))
     assert D(invoice["amount"]["amount"]) == charged == sum(tenders.values())
     assert {p["note"].split(" [")[0]: D(p["amount"]["amount"]) for p in invoice["payments"]} \
         == tenders
@@ -261,7 +245,7 @@ def test_invoice_mode_posts_a_daily_invoice_with_its_payments(fb, monkeypatch):
     invoice = invoice_of(fb, journal.key)
     assert str(invoice["invoiceid"]) == invoice_id and invoice["organization"] == "HV-NY"
     assert_ties(invoice, journal)
-    assert {l["name"]: l["amount"]["amount"] for l in invoice["lines"]} == {
+    assert {ln["name"]: ln["amount"]["amount"] for ln in invoice["lines"]} == {
         "Food sales": "95.00", "Beverage sales": "20.00", "Sales tax (2200)": "9.00",
         "Tips (2300)": "3.00"}
     assert {p["type"] for p in invoice["payments"]} == {"VISA", "Cash"}

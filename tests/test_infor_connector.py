@@ -8,61 +8,49 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-import httpx
 import pytest
 
 import sandboxes.infor as infor_sandbox
-from closeout.errors import ConfigurationError
-from posting.connectors.infor import (IonApiCredentials, InforConnector, InforSettings,
-                                      amount_text, batch_key, parse_layout)
-from closeout.errors import ErpAuthError, ErpRefusal
+from closeout.errors import ConfigurationError, ErpAuthError, ErpRefusal
 from posting.connectors.contract import Journal, Line
-from posting.http import ErpHttp, Exchange
+from posting.connectors.infor import (
+    InforConnector,
+    InforSettings,
+    IonApiCredentials,
+    amount_text,
+    batch_key,
+    parse_layout,
+)
+from sandboxes.infor.server import InforSandbox
 from tests.erps import infor as adapter
+from tests.kit import SandboxClient, control, serving
+from tests.kit.connectors import Recorded, sales_lines
 
 D = Decimal
 
 
-@pytest.fixture(scope="module")
-def started():
-    sandbox, server = infor_sandbox.start()
-    yield sandbox, server
-    server.shutdown()
-    server.server_close()
+server = serving(InforSandbox)
 
 
-class Sandbox:
+class Sandbox(SandboxClient):
     def __init__(self, url: str, ionapi: Path):
-        self.url = url
+        super().__init__(url)
         self.ionapi = ionapi
-
-    def control(self, action: str, body=None):
-        response = httpx.post(f"{self.url}/_sandbox/{action}", json=body or {}, timeout=10)
-        response.raise_for_status()
-        return response.json()
-
-    erp_control = lambda self, erp, action, body=None: self.control(action, body)  # noqa: E731
-
-    def stats(self) -> dict:
-        return self.control("stats")
 
     def batches(self) -> list[dict]:
         return self.control("batches")
 
 
 @pytest.fixture
-def m3(started) -> Sandbox:
-    sandbox, server = started
-    httpx.post(f"{server.url}/_sandbox/reset", timeout=10).raise_for_status()
-    path = Path(infor_sandbox.connector_env(sandbox, server)["ERP__INFOR__IONAPI_FILE"])
+def m3(server) -> Sandbox:
+    control(server.url, "reset")
+    path = Path(infor_sandbox.connector_env(server.app, server)["ERP__INFOR__IONAPI_FILE"])
     return Sandbox(server.url, path)
 
 
-class Run:
+class Run(Recorded):
     def __init__(self, ionapi: Path, **settings):
-        self.audit: list[Exchange] = []
-        self.sleeps: list[float] = []
-        self.http = ErpHttp("infor", sink=self.audit.append, sleep=self.sleeps.append)
+        super().__init__("infor")
         self.settings = InforSettings(IonApiCredentials.from_file(ionapi), **settings)
         self.connector = InforConnector(self.settings, self.http)
 
@@ -77,13 +65,7 @@ def run(m3: Sandbox):
 def journal(key: str = "CO-20260105-b601e100-S1-abc123def0", division: str | None = "BKN",
             location: str = "BKN", lines: tuple[Line, ...] | None = None,
             company: str = "HV-NY") -> Journal:
-    lines = lines or (
-        Line(1, "1010", D("1234.50"), D("0"), "Cash takings", location, None),
-        Line(2, "1110", D("800.05"), D("0"), "Card settlements", location, None),
-        Line(3, "4000", D("0"), D("1700.00"), "Food sales", location, "DINING"),
-        Line(4, "4020", D("0"), D("200.30"), "Liquor sales", location, "BAR"),
-        Line(5, "2200", D("0"), D("134.25"), "State sales tax", location, None),
-    )
+    lines = lines or sales_lines(location)
     return Journal(key=key, journal_id="guid:2026-01-05:sales", restaurant_guid="guid",
                    location_name="Harbor & Vine Brooklyn Heights", company=company,
                    business_date=date(2026, 1, 5), journal_type="sales", kind="original",
@@ -100,8 +82,8 @@ def test_a_journal_becomes_one_updated_batch_in_two_requests(m3, run):
     assert (batch["STAT"], batch["DESC"], batch["INTN"]) == ("90", journal().key, "CLOSEOUT")
     [document] = adapter.documents(m3)
     assert document.balanced
-    assert [(l.account, l.debit, l.credit, l.location, l.revenue_center)
-            for l in document.lines] == [
+    assert [(ln.account, ln.debit, ln.credit, ln.location, ln.revenue_center)
+            for ln in document.lines] == [
         ("1010", D("1234.50"), 0, "BKN", None), ("1110", D("800.05"), 0, "BKN", None),
         ("4000", 0, D("1700.00"), "BKN", "DINING"), ("4020", 0, D("200.30"), "BKN", "BAR"),
         ("2200", 0, D("134.25"), "BKN", None)]
@@ -250,7 +232,7 @@ def test_a_custom_layout_is_what_the_sandbox_parses(m3):
     run = Run(m3.ionapi, parm_layout=parse_layout(layout))
     run.connector.create(journal())
     [document] = adapter.documents(m3)
-    assert document.balanced and {l.account for l in document.lines} == {
+    assert document.balanced and {ln.account for ln in document.lines} == {
         "1010", "1110", "4000", "4020", "2200"}
 
 

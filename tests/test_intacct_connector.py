@@ -10,13 +10,13 @@ from decimal import Decimal
 import pytest
 from cryptography.fernet import Fernet
 
-from closeout.errors import ConfigurationError
+from closeout.errors import ConfigurationError, ErpAuthError, ErpRefusal, ErpUnavailable
 from closeout.token_store import TokenStore
-from posting.connectors.intacct import IntacctConnector, IntacctSettings
-from closeout.errors import ErpAuthError, ErpRefusal, ErpUnavailable
 from posting.connectors.contract import Journal, Line
+from posting.connectors.intacct import IntacctConnector, IntacctSettings
 from posting.http import ErpHttp, Exchange
-from sandboxes.intacct.server import GATEWAY_PATH, IntacctSandbox, make_server
+from sandboxes.intacct.server import GATEWAY_PATH, IntacctSandbox
+from tests.kit import serving
 from tests.test_intacct_sandbox import Gateway, element, field
 
 SENDER_PASSWORD = "sandbox-sender-password"
@@ -44,20 +44,12 @@ def journal(key: str = "CO-20260105-b601e100-S1-0123456789", **changes) -> Journ
     return dataclasses.replace(base, **changes)
 
 
-@pytest.fixture(scope="module")
-def running():
-    sandbox = IntacctSandbox()
-    server = make_server(sandbox)
-    server.start_in_thread()
-    yield Gateway(server.url)
-    server.shutdown()
-    server.server_close()
+running = serving(IntacctSandbox, name="running", client=Gateway)
 
 
 @pytest.fixture
 def gateway(running: Gateway) -> Gateway:
-    running.control("reset")
-    return running
+    return running.reset()
 
 
 class Harness:
