@@ -64,17 +64,11 @@
 {%- endmacro %}
 
 {#
-    The orders a model processes in this run: every row of base_toast__orders on a full build,
-    only those loaded after the model's watermark on an incremental run.
-#}
-{% macro toast_order_batch() -%}
-    {{ toast_order_rows(ref('base_toast__orders')) }}
-{%- endmacro %}
-
-{#
-    The rows of an order-derived relation (a staging model, or an intermediate model kept per
-    order) that this run processes: all of them on a full build, those of orders loaded after
-    the model's watermark on an incremental run. Every row carries its order's `_dlt_load_id`.
+    The rows of an order-derived relation (base_toast__orders, a staging model, or an
+    intermediate model kept per order) that this run processes: all of them on a full build,
+    those of orders loaded after the model's watermark on an incremental run. Every row carries
+    its order's `_dlt_load_id`. The model writes the ref:
+        with orders as ({{ toast_order_rows(ref('base_toast__orders')) }}), ...
 #}
 {% macro toast_order_rows(relation) -%}
     select *
@@ -84,13 +78,16 @@
     {%- endif %}
 {%- endmacro %}
 
-{# Pre-hook: delete every row of the orders about to be re-inserted. #}
-{% macro toast_delete_reloaded_orders() -%}
+{#
+    Pre-hook: delete every row of the orders about to be re-inserted, that is of the orders of
+    `orders` (base_toast__orders) loaded after the model's watermark.
+#}
+{% macro toast_delete_reloaded_orders(orders) -%}
     {%- if is_incremental() -%}
     delete from {{ this }} as existing
     where exists (
         select 1
-        from {{ ref('base_toast__orders') }} as reloaded
+        from {{ orders }} as reloaded
         where reloaded._dlt_load_id > '{{ toast_order_watermark() }}'
           and reloaded.restaurant_guid = existing.restaurant_guid
           and reloaded.order_guid = existing.order_guid
@@ -98,26 +95,30 @@
     {%- endif -%}
 {%- endmacro %}
 
-{# Post-hook: remember that every order now in base_toast__orders has been processed. #}
-{% macro toast_record_watermark() -%}
+{# Post-hook: remember that every order now in `orders` (base_toast__orders) has been processed. #}
+{% macro toast_record_watermark(orders) -%}
     insert or replace into {{ toast_watermark_relation() }} (model_name, load_id, recorded_at)
     select '{{ this.identifier }}', coalesce(max(_dlt_load_id), ''), now()
-    from {{ ref('base_toast__orders') }}
+    from {{ orders }}
 {%- endmacro %}
 
 {#
-    The config every order-derived staging model shares. Usage, first line of the model:
-        {{ config(**toast_order_model_config()) }}
+    The config every order-derived model shares (the staging models read from
+    base_toast__orders, and the intermediate models kept per order). The model adds the hooks,
+    so its input is written in it:
+        {{ config(
+            pre_hook="{{ toast_delete_reloaded_orders(ref('base_toast__orders')) }}",
+            post_hook="{{ toast_record_watermark(ref('base_toast__orders')) }}",
+            **toast_order_model_config(),
+        ) }}
+    (stg_toast__changed_days keeps the dates of an order's previous versions: no pre-hook.)
 #}
-{% macro toast_order_model_config(delete_reloaded=true) -%}
-    {%- set pre_hooks = ["{{ toast_delete_reloaded_orders() }}"] if delete_reloaded else [] -%}
+{% macro toast_order_model_config() -%}
     {{ return({
         "materialized": "incremental",
         "incremental_strategy": "delete+insert",
         "unique_key": ["restaurant_guid", "order_guid"],
         "on_schema_change": "fail",
-        "pre_hook": pre_hooks,
-        "post_hook": ["{{ toast_record_watermark() }}"],
     }) }}
 {%- endmacro %}
 
@@ -127,11 +128,11 @@
     it in dlt's sortable form ("1795309353.086099", seconds since the epoch). A table that
     once had dlt's `_dlt_load_id` keeps it, and the two follow each other.
 #}
-{% macro toast_raw_orders_have_load_id() -%}
+{% macro toast_raw_orders_have_load_id(raw_orders) -%}
     {%- if not execute -%}
         {{ return(false) }}
     {%- endif -%}
-    {%- set columns = adapter.get_columns_in_relation(source('toast', 'orders')) -%}
+    {%- set columns = adapter.get_columns_in_relation(raw_orders) -%}
     {{ return('_dlt_load_id' in (columns | map(attribute='name') | map('lower') | list)) }}
 {%- endmacro %}
 
@@ -139,9 +140,9 @@
     printf('%d.%06d', epoch_us({{ timestamp_expr }}) // 1000000, epoch_us({{ timestamp_expr }}) % 1000000)
 {%- endmacro %}
 
-{# The load id of a raw order row (an expression over toast_raw.orders). #}
-{% macro toast_raw_order_load_id() -%}
-    {%- if toast_raw_orders_have_load_id() -%}
+{# The load id of a raw order row (an expression over `raw_orders`, the source toast.orders). #}
+{% macro toast_raw_order_load_id(raw_orders) -%}
+    {%- if toast_raw_orders_have_load_id(raw_orders) -%}
     coalesce(_dlt_load_id, {{ toast_epoch_text('extracted_at') }})
     {%- else -%}
     {{ toast_epoch_text('extracted_at') }}
@@ -149,11 +150,12 @@
 {%- endmacro %}
 
 {#
-    The raw orders loaded after `watermark` (a load id), written as a plain comparison on a
-    column so DuckDB skips the row groups (and the order JSON) of older loads.
+    The rows of `raw_orders` (the source toast.orders) loaded after `watermark` (a load id),
+    written as a plain comparison on a column so DuckDB skips the row groups (and the order
+    JSON) of older loads.
 #}
-{% macro toast_raw_orders_after(watermark) -%}
-    {%- if toast_raw_orders_have_load_id() -%}
+{% macro toast_raw_orders_after(raw_orders, watermark) -%}
+    {%- if toast_raw_orders_have_load_id(raw_orders) -%}
     _dlt_load_id > '{{ watermark }}'
     {%- else -%}
     {%- set parts = (watermark ~ '.').split('.') -%}

@@ -10,9 +10,11 @@
 
     A failing row names the check and both sides. Only orders loaded within the test window are
     compared (macros/toast_test_scope.sql; every row of an order carries the order's load id),
-    so the nightly cost does not grow with history.
+    so the nightly cost does not grow with history. The line models are arguments, so the yml
+    names them (`selections: ref('stg_toast__selections')`, `applied_service_charges`,
+    `applied_taxes`).
 #}
-{% test toast_check_ties_to_lines(model) %}
+{% test toast_check_ties_to_lines(model, selections, applied_service_charges, applied_taxes) %}
 
 {%- set recent = toast_recent_loads_filter() %}
 
@@ -31,7 +33,7 @@ selections as (
         check_guid,
         sum(price) as selections_price,
         sum(tax) as selections_tax
-    from {{ ref('stg_toast__selections') }}
+    from {{ selections }}
     where not is_modifier
       and not voided
       and {{ recent }}
@@ -45,7 +47,7 @@ service_charges as (
         restaurant_guid,
         check_guid,
         sum(charge_amount) filter (where not gratuity) as non_gratuity_charges
-    from {{ ref('stg_toast__applied_service_charges') }}
+    from {{ applied_service_charges }}
     where {{ recent }}
     group by restaurant_guid, check_guid
 
@@ -57,7 +59,7 @@ service_charge_taxes as (
         restaurant_guid,
         check_guid,
         sum(tax_amount) as service_charge_tax
-    from {{ ref('stg_toast__applied_taxes') }}
+    from {{ applied_taxes }}
     where taxed_kind = 'service_charge'
       and {{ recent }}
     group by restaurant_guid, check_guid

@@ -8,14 +8,15 @@
     documents all disappeared is still deleted and rewritten empty).
 
     dlt load ids are epoch seconds as text ("1795309415.343742"): ten integer digits until
-    2286, so text order is time order.
+    2286, so text order is time order. `changed_days` is the stg_toast__changed_days relation
+    (the model writes the ref: finance_days_to_build(ref('stg_toast__changed_days'))).
 #}
-{% macro finance_days_to_build() -%}
+{% macro finance_days_to_build(changed_days) -%}
     select
         restaurant_guid,
         business_date,
         max(_dlt_load_id) as _dlt_load_id
-    from {{ ref('stg_toast__changed_days') }}
+    from {{ changed_days }}
     where business_date is not null
     {%- if is_incremental() %}
         and _dlt_load_id > (select coalesce(max(_dlt_load_id), '') from {{ this }})
@@ -151,26 +152,26 @@
     model still keeps only the days being built (finance_aggregate_legs); the window only has to
     hold every order those days need, which it does by construction.
 
-    Returns none on a full build (no filter), or {'first': date, 'last': date}, both none when
-    there is nothing to rebuild.
+    `changed_days` is the stg_toast__changed_days relation. Returns none on a full build (no
+    filter), or {'first': date, 'last': date}, both none when there is nothing to rebuild.
 #}
-{% macro finance_order_window() -%}
+{% macro finance_order_window(changed_days) -%}
     {%- if not execute or not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set query -%}
         with days as (
-            {{ finance_days_to_build() }}
+            {{ finance_days_to_build(changed_days) }}
         ),
         orders as (
             select distinct changed.restaurant_guid, changed.order_guid
-            from {{ ref('stg_toast__changed_days') }} as changed
+            from {{ changed_days }} as changed
             inner join days
                 on changed.restaurant_guid = days.restaurant_guid
                 and changed.business_date = days.business_date
         )
         select min(changed.business_date) as first_date, max(changed.business_date) as last_date
-        from {{ ref('stg_toast__changed_days') }} as changed
+        from {{ changed_days }} as changed
         inner join orders
             on changed.restaurant_guid = orders.restaurant_guid
             and changed.order_guid = orders.order_guid

@@ -1,4 +1,8 @@
-{{ config(**toast_order_model_config()) }}
+{{ config(
+    pre_hook="{{ toast_delete_reloaded_orders(ref('base_toast__orders')) }}",
+    post_hook="{{ toast_record_watermark(ref('base_toast__orders')) }}",
+    **toast_order_model_config(),
+) }}
 
 -- Check-level discounts shared out to the selections they reduce (ACCOUNTING.md rule 2), so the
 -- journal can post them per sales category x revenue center.
@@ -69,7 +73,9 @@ weighted as (
         ) as weight_total_cents,
         row_number() over (
             partition by check_discounts.restaurant_guid, check_discounts.applied_discount_guid
-            order by eligible_selections.discountable_amount desc, eligible_selections.selection_guid
+            order by
+                eligible_selections.discountable_amount desc,
+                eligible_selections.selection_guid asc
         ) as weight_rank
     from check_discounts
     inner join eligible_selections

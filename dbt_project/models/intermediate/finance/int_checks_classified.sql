@@ -1,4 +1,8 @@
-{{ config(**toast_order_model_config()) }}
+{{ config(
+    pre_hook="{{ toast_delete_reloaded_orders(ref('base_toast__orders')) }}",
+    post_hook="{{ toast_record_watermark(ref('base_toast__orders')) }}",
+    **toast_order_model_config(),
+) }}
 
 -- One row per Toast check: its order's business date and revenue center, whether the sales
 -- journal includes it (ACCOUNTING.md "What is excluded": voided or deleted orders and checks,

@@ -1,10 +1,11 @@
 {{ config(**finance_leg_model_config()) }}
-{%- set order_window = finance_order_window() %}
+{%- set order_window = finance_order_window(ref('stg_toast__changed_days')) %}
 
 -- Refund legs (ACCOUNTING.md rule 9), per business day = the refund's refundBusinessDate, not
 -- the order's (adminViewingRefundsInToastReports: "Refunds only affect financial data on the
 -- day of the refund"):
---   refund_tender                  credit the payment's tender account: refundAmount + tipRefundAmount
+--   refund_tender                  credit the payment's tender account: refundAmount +
+--                                  tipRefundAmount
 --   refund_tip                     debit tips payable: tipRefundAmount
 --   refund_sales                   debit the sales category's revenue account: the refunded
 --                                  selections' refundDetails.refundAmount (per category x revenue
@@ -23,7 +24,7 @@
 with
 
 days as (
-    {{ finance_days_to_build() }}
+    {{ finance_days_to_build(ref('stg_toast__changed_days')) }}
 ),
 
 refunds as (
@@ -98,10 +99,10 @@ check_transactions as (
             payment_refunds.*,
             row_number() over (
                 partition by restaurant_guid, check_guid
-                order by business_date desc, transaction_key
+                order by business_date desc, transaction_key asc
             ) as recency
         from payment_refunds
-    )
+    ) as ranked
     where recency = 1
 ),
 
@@ -219,7 +220,7 @@ tax_weights as (
         row_number() over (
             partition by taxed_refunds.restaurant_guid, taxed_refunds.taxed_kind,
                 taxed_refunds.taxed_guid
-            order by applied_taxes.tax_amount desc, applied_taxes.applied_tax_guid
+            order by applied_taxes.tax_amount desc, applied_taxes.applied_tax_guid asc
         ) as weight_rank
     from taxed_refunds
     inner join applied_taxes
@@ -282,7 +283,7 @@ itemised_by_transaction as (
         union all
         select restaurant_guid, transaction_key, refund_amount + tax_refund_amount as amount
         from service_charge_refunds
-    )
+    ) as itemised
     group by restaurant_guid, transaction_key
 ),
 

@@ -1,5 +1,5 @@
 {{ config(**finance_leg_model_config()) }}
-{%- set order_window = finance_order_window() %}
+{%- set order_window = finance_order_window(ref('stg_toast__changed_days')) %}
 
 -- Sales journal legs of menu item selections (ACCOUNTING.md rules 1, 3, 4), per business day:
 --   sales                   credit preDiscountPrice per sales category x revenue center
@@ -11,7 +11,7 @@
 with
 
 days as (
-    {{ finance_days_to_build() }}
+    {{ finance_days_to_build(ref('stg_toast__changed_days')) }}
 ),
 
 selections as (

@@ -1,4 +1,8 @@
-{{ config(**toast_order_model_config()) }}
+{{ config(
+    pre_hook="{{ toast_delete_reloaded_orders(ref('base_toast__orders')) }}",
+    post_hook="{{ toast_record_watermark(ref('base_toast__orders')) }}",
+    **toast_order_model_config(),
+) }}
 
 -- One row per top-level menu item selection the sales journal counts: not voided, on an included
 -- check (int_checks_classified). Modifiers are left out: their price is already inside the

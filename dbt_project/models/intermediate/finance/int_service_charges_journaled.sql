@@ -1,5 +1,5 @@
 {{ config(**finance_leg_model_config()) }}
-{%- set order_window = finance_order_window() %}
+{%- set order_window = finance_order_window(ref('stg_toast__changed_days')) %}
 
 -- Service charge legs (ACCOUNTING.md rule 5), per business day, one credit per applied service
 -- charge of an included check, by kind:
@@ -12,7 +12,7 @@
 with
 
 days as (
-    {{ finance_days_to_build() }}
+    {{ finance_days_to_build(ref('stg_toast__changed_days')) }}
 ),
 
 service_charges as (

@@ -1,5 +1,5 @@
 {{ config(**finance_leg_model_config()) }}
-{%- set order_window = finance_order_window() %}
+{%- set order_window = finance_order_window(ref('stg_toast__changed_days')) %}
 
 -- Sales tax legs (ACCOUNTING.md rule 6), per business day: a credit per tax rate of every
 -- applied tax on the included selections and on the service charges of included checks.
@@ -13,7 +13,7 @@
 with
 
 days as (
-    {{ finance_days_to_build() }}
+    {{ finance_days_to_build(ref('stg_toast__changed_days')) }}
 ),
 
 applied_taxes as (
@@ -37,7 +37,8 @@ checks as (
 ),
 
 included_checks as (
-    select * from checks where is_included
+    select * from checks
+    where is_included
 ),
 
 selection_taxes as (

@@ -1,5 +1,5 @@
 {{ config(**finance_leg_model_config()) }}
-{%- set order_window = finance_order_window() %}
+{%- set order_window = finance_order_window(ref('stg_toast__changed_days')) %}
 
 -- Toast's own figures per location and business date, computed straight from staging with
 -- Toast's documented formulas, independently of the journal legs, so sales_summary can set
@@ -17,7 +17,7 @@
 with
 
 days as (
-    {{ finance_days_to_build() }}
+    {{ finance_days_to_build(ref('stg_toast__changed_days')) }}
 ),
 
 orders as (

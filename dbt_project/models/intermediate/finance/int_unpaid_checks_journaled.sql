@@ -1,5 +1,5 @@
 {{ config(**finance_leg_model_config()) }}
-{%- set order_window = finance_order_window() %}
+{%- set order_window = finance_order_window(ref('stg_toast__changed_days')) %}
 
 -- Unpaid check legs (ACCOUNTING.md rule 10). A check's sales, tax and service charges belong to
 -- its order's business date whether or not it has been paid; what was not paid by the end of
@@ -18,7 +18,7 @@
 with
 
 days as (
-    {{ finance_days_to_build() }}
+    {{ finance_days_to_build(ref('stg_toast__changed_days')) }}
 ),
 
 checks as (
@@ -32,7 +32,8 @@ payments as (
 ),
 
 included_checks as (
-    select * from checks where is_included
+    select * from checks
+    where is_included
 ),
 
 check_payments as (

@@ -11,11 +11,14 @@
         select distinct restaurant_guid, business_date
         from stg_toast__changed_days where _dlt_load_id > X
 #}
-{{ config(**toast_order_model_config(delete_reloaded=false)) }}
+{{ config(
+    post_hook="{{ toast_record_watermark(ref('base_toast__orders')) }}",
+    **toast_order_model_config(),
+) }}
 
 with orders as (
 
-    {{ toast_order_batch() }}
+    {{ toast_order_rows(ref('base_toast__orders')) }}
 
 ),
 

@@ -1,8 +1,12 @@
-{{ config(**toast_order_model_config()) }}
+{{ config(
+    pre_hook="{{ toast_delete_reloaded_orders(ref('base_toast__orders')) }}",
+    post_hook="{{ toast_record_watermark(ref('base_toast__orders')) }}",
+    **toast_order_model_config(),
+) }}
 
 with orders as (
 
-    {{ toast_order_batch() }}
+    {{ toast_order_rows(ref('base_toast__orders')) }}
 
 ),
 

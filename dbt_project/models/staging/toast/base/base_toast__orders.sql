@@ -13,6 +13,8 @@
     on_schema_change='fail',
 ) }}
 
+{%- set raw_orders = source('toast', 'orders') %}
+
 with orders as (
 
     select
@@ -20,11 +22,11 @@ with orders as (
         order_guid,
         business_date,
         extracted_at,
-        {{ toast_raw_order_load_id() }} as _dlt_load_id,
+        {{ toast_raw_order_load_id(raw_orders) }} as _dlt_load_id,
         order_json
-    from {{ source('toast', 'orders') }}
+    from {{ raw_orders }}
     {% if is_incremental() -%}
-    where {{ toast_raw_orders_after(toast_order_watermark()) }}
+    where {{ toast_raw_orders_after(raw_orders, toast_order_watermark()) }}
     {%- endif %}
 
 ),
