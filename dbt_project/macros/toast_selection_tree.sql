@@ -11,7 +11,8 @@
     amounts take depth-0 rows only.
 #}
 {% macro toast_selection_tree(orders_cte='orders') -%}
-{%- set keys = 'restaurant_guid, order_guid, order_business_date, revenue_center_guid, _dlt_load_id' -%}
+{%- set keys = 'restaurant_guid, order_guid, order_business_date, revenue_center_guid, '
+    ~ '_dlt_load_id' -%}
 tree_checks as (
 
     select

@@ -33,7 +33,8 @@
     {%- if days <= 0 -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set since = modules.datetime.datetime.now(modules.pytz.utc) - modules.datetime.timedelta(days=days) -%}
+    {%- set since = modules.datetime.datetime.now(modules.pytz.utc)
+        - modules.datetime.timedelta(days=days) -%}
     {{ return("'" ~ ('%.6f' | format(since.timestamp())) ~ "'") }}
 {%- endmacro %}
 
@@ -44,7 +45,8 @@
         {{ return('1 = 1') }}
     {%- endif -%}
     {%- if relation is not none and execute -%}
-        {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
+        {%- set columns = adapter.get_columns_in_relation(relation)
+            | map(attribute='name') | map('lower') | list -%}
         {%- if column not in columns -%}
             {{ return('1 = 1') }}
         {%- endif -%}

@@ -22,8 +22,8 @@ select
 from {{ ref('sales_summary') }}
 where journal_status = 'ready'
   and (
-    {% for column in differences %}
-    {{ column }} <> 0 or
-    {% endfor %}
     toast_tenders_unknown_type <> 0
+    {%- for column in differences %}
+    or {{ column }} <> 0
+    {%- endfor %}
   )

@@ -52,34 +52,45 @@ legs as (
     from costed
 ),
 
-final as (
+day_loads as (
     select
         restaurant_guid,
         business_date,
-        line_kind,
-        entry_side,
-        entry_source,
-        account_source,
-        account_role,
-        revenue_center_guid,
-        sales_category_guid,
-        discount_guid,
-        service_charge_guid,
-        service_charge_category,
-        tax_rate_guid,
-        payment_type,
-        card_type,
-        other_payment_guid,
-        max(source_name) as source_name,
-        {{ money("sum(case when entry_side = 'debit' then amount else 0 end)") }} as debit,
-        {{ money("sum(case when entry_side = 'credit' then amount else 0 end)") }} as credit,
+        max(_dlt_load_id) as _dlt_load_id
+    from time_entries
+    group by all
+),
+
+final as (
+    select
+        legs.restaurant_guid,
+        legs.business_date,
+        legs.line_kind,
+        legs.entry_side,
+        legs.entry_source,
+        legs.account_source,
+        legs.account_role,
+        legs.revenue_center_guid,
+        legs.sales_category_guid,
+        legs.discount_guid,
+        legs.service_charge_guid,
+        legs.service_charge_category,
+        legs.tax_rate_guid,
+        legs.payment_type,
+        legs.card_type,
+        legs.other_payment_guid,
+        max(legs.source_name) as source_name,
+        {{ money("sum(case when legs.entry_side = 'debit' then legs.amount else 0 end)") }}
+            as debit,
+        {{ money("sum(case when legs.entry_side = 'credit' then legs.amount else 0 end)") }}
+            as credit,
         count(*) as document_count,
-        max(_dlt_load_id) as _dlt_load_id,
-        job_guid
+        max(day_loads._dlt_load_id) as _dlt_load_id,
+        legs.job_guid
     from legs
-    left join (select restaurant_guid as r, business_date as d, max(_dlt_load_id) as _dlt_load_id
-               from time_entries group by all) as loads
-        on legs.restaurant_guid = loads.r and legs.business_date = loads.d
+    left join day_loads
+        on legs.restaurant_guid = day_loads.restaurant_guid
+        and legs.business_date = day_loads.business_date
     group by all
 )
 

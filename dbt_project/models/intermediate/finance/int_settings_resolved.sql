@@ -14,11 +14,13 @@ settings as (
 ),
 
 location_settings as (
-    select * from settings where restaurant_guid <> '*'
+    select * from settings
+    where restaurant_guid <> '*'
 ),
 
 default_settings as (
-    select * from settings where restaurant_guid = '*'
+    select * from settings
+    where restaurant_guid = '*'
 ),
 
 final as (

@@ -125,8 +125,9 @@ mapped as (
             case
                 when presented.revenue_center_guid is not null
                     and not coalesce(revenue_center.is_mapped, false)
-                    then coalesce(revenue_center.unmapped_reason, 'unmapped: no dimension value for revenue '
-                        || 'center ' || presented.revenue_center_guid)
+                    then coalesce(revenue_center.unmapped_reason,
+                        'unmapped: no dimension value for revenue center '
+                        || presented.revenue_center_guid)
             end
         ), '') as unmapped_reason,
         case

@@ -140,8 +140,9 @@ reasons as (
                 then 'unbalanced: debits ' || total_debit || ' <> credits ' || total_credit
                     || ' (a bug: journal_lines always balances with an over/short line)' end,
             case when not is_location_mapped
-                then 'unmapped: location not in seeds/locations.csv: add a row to seeds/locations.csv: '
-                    || restaurant_guid || ',<name>,<erp company>,<location dimension>,'
+                then 'unmapped: location not in seeds/locations.csv: add a row to '
+                    || 'seeds/locations.csv: ' || restaurant_guid
+                    || ',<name>,<erp company>,<location dimension>,'
                     || coalesce(toast_currency, '<currency>') || ',true,<first business date>' end,
             case when is_location_mapped and company is null
                 then 'unmapped: no erp_company for the location in seeds/locations.csv' end,

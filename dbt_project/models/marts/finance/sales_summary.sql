@@ -2,7 +2,8 @@
 -- (int_toast_days_summarized) beside the sales journal's corresponding totals
 -- (journal_lines, by line kind) and their difference (journal - Toast), so an analyst can see
 -- any difference and where it comes from. For a ready journal the differences in net sales,
--- tax, tips, gratuity, service charges and tenders are zero (tests/assert_ready_journals_tie_to_toast.sql).
+-- tax, tips, gratuity, service charges and tenders are zero
+-- (tests/assert_ready_journals_tie_to_toast.sql).
 --
 -- Tenders are amount + tip, as the journal debits them. Refunds belong to the refund's
 -- business date on both sides. Where a location presents discounts net (settings.csv), its

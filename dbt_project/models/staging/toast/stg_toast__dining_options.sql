@@ -11,8 +11,8 @@ final as (
         restaurant_guid,
         guid as dining_option_guid,
         name,
-        record_json->>'behavior' as behavior,
-        coalesce(cast(record_json->>'curbside' as boolean), false) as curbside,
+        record_json ->> 'behavior' as behavior,
+        coalesce(cast(record_json ->> 'curbside' as boolean), false) as curbside,
         extracted_at,
         _dlt_load_id
     from dining_options

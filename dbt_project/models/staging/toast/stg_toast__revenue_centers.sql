@@ -11,7 +11,7 @@ final as (
         restaurant_guid,
         guid as revenue_center_guid,
         name,
-        record_json->>'description' as description,
+        record_json ->> 'description' as description,
         extracted_at,
         _dlt_load_id
     from revenue_centers

@@ -7,9 +7,11 @@
 
 with time_entries as (
 
-    select * from {{ source('toast', 'time_entries') }}
+    select * from {{ source('toast', 'time_entries') }} as raw_time_entries
     {% if is_incremental() -%}
-    where _dlt_load_id > (select coalesce(max(_dlt_load_id), '') from {{ this }})
+    where raw_time_entries._dlt_load_id > (
+        select coalesce(max(existing._dlt_load_id), '') from {{ this }} as existing
+    )
     {%- endif %}
 
 ),
