@@ -129,9 +129,9 @@
 {%- endmacro %}
 
 {#
-    Every location the mappings cover: the Toast restaurants (`restaurants`, stg_toast__restaurants)
-    and any location the journal legs (`legs`) name, with its name and currency where Toast
-    gave them.
+    Every location the mappings cover: the Toast restaurants (`restaurants`,
+    stg_toast__restaurants) and any location the journal legs name (`legs`,
+    int_leg_sources_deduplicated), with its name and currency where Toast gave them.
 #}
 {% macro finance_mapped_locations(restaurants, legs) -%}
     select

@@ -15,7 +15,8 @@
 -- seed file to edit and the CSV row to add there (account left empty for the accountant);
 -- journal_lines then uses the fallback role's account and holds the journal.
 --
--- The kind models are views; this table is where they are computed, once per build.
+-- The kind models are views over int_leg_sources_deduplicated (the legs read once) and the
+-- seeds; this table is where they are computed, once per build.
 
 with
 

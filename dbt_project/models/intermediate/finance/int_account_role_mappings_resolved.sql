@@ -8,8 +8,8 @@
 
 with
 
-legs as (
-    select * from {{ ref('int_journal_legs_unioned') }}
+leg_sources as (
+    select * from {{ ref('int_leg_sources_deduplicated') }}
 ),
 
 restaurants as (
@@ -25,7 +25,7 @@ chart_of_accounts as (
 ),
 
 mapped_locations as (
-    {{ finance_mapped_locations('restaurants', 'legs') }}
+    {{ finance_mapped_locations('restaurants', 'leg_sources') }}
 ),
 
 role_names as (
@@ -41,7 +41,7 @@ role_names as (
     select distinct role from account_roles
     where role is not null
     union
-    select distinct account_role from legs
+    select distinct account_role from leg_sources
     where account_role is not null
 ),
 
@@ -78,7 +78,7 @@ mappings as (
         role_matches.account_code as mapped_value,
         {{ finance_csv_row(["'*'", "role_sources.role", "''"]) }} as suggested_row,
         cast(null as varchar) as fallback_role,
-        role_sources.role in (select legs.account_role from legs) as is_seen_in_orders
+        role_sources.role in (select leg_sources.account_role from leg_sources) as is_seen_in_orders
     from role_sources
     left join role_matches
         on role_sources.restaurant_guid = role_matches.restaurant_guid

@@ -7,8 +7,8 @@
 
 with
 
-legs as (
-    select * from {{ ref('int_journal_legs_unioned') }}
+leg_sources as (
+    select * from {{ ref('int_leg_sources_deduplicated') }}
 ),
 
 toast_discounts as (
@@ -40,7 +40,7 @@ discount_sources as (
         max(source_name) as leg_name
     from (
         select restaurant_guid, discount_guid, true as is_seen_in_orders, source_name
-        from legs
+        from leg_sources
         where account_source = 'discount'
         union all
         select restaurant_guid, discount_guid, false as is_seen_in_orders, name as source_name

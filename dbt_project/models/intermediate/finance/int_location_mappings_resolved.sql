@@ -7,8 +7,8 @@
 
 with
 
-legs as (
-    select * from {{ ref('int_journal_legs_unioned') }}
+leg_sources as (
+    select * from {{ ref('int_leg_sources_deduplicated') }}
 ),
 
 restaurants as (
@@ -20,7 +20,7 @@ locations as (
 ),
 
 mapped_locations as (
-    {{ finance_mapped_locations('restaurants', 'legs') }}
+    {{ finance_mapped_locations('restaurants', 'leg_sources') }}
 ),
 
 mappings as (
@@ -40,7 +40,7 @@ mappings as (
             "coalesce(mapped_locations.currency, '')", "'false'", "''",
         ]) }} as suggested_row,
         cast(null as varchar) as fallback_role,
-        mapped_locations.restaurant_guid in (select legs.restaurant_guid from legs)
+        mapped_locations.restaurant_guid in (select leg_sources.restaurant_guid from leg_sources)
             as is_seen_in_orders
     from mapped_locations
     left join locations

@@ -9,8 +9,8 @@
 
 with
 
-legs as (
-    select * from {{ ref('int_journal_legs_unioned') }}
+leg_sources as (
+    select * from {{ ref('int_leg_sources_deduplicated') }}
 ),
 
 toast_alternate_payment_types as (
@@ -36,18 +36,18 @@ config_alternate_payment_types as (
 
 payment_type_sources as (
     select
-        legs.restaurant_guid,
-        legs.payment_type,
-        legs.card_type,
-        legs.other_payment_guid,
+        leg_sources.restaurant_guid,
+        leg_sources.payment_type,
+        leg_sources.card_type,
+        leg_sources.other_payment_guid,
         config_alternate_payment_types.name as alternate_payment_type_name,
         true as is_seen_in_orders
-    from legs
+    from leg_sources
     left join config_alternate_payment_types
-        on legs.restaurant_guid = config_alternate_payment_types.restaurant_guid
-        and legs.other_payment_guid
+        on leg_sources.restaurant_guid = config_alternate_payment_types.restaurant_guid
+        and leg_sources.other_payment_guid
             = config_alternate_payment_types.alternate_payment_type_guid
-    where legs.account_source = 'payment_type'
+    where leg_sources.account_source = 'payment_type'
     group by all
 
     union all
@@ -62,12 +62,12 @@ payment_type_sources as (
     from config_alternate_payment_types
     where not exists (
         select 1
-        from legs
+        from leg_sources
         where
-            legs.account_source = 'payment_type'
-            and legs.restaurant_guid = config_alternate_payment_types.restaurant_guid
-            and legs.payment_type = 'OTHER'
-            and legs.other_payment_guid
+            leg_sources.account_source = 'payment_type'
+            and leg_sources.restaurant_guid = config_alternate_payment_types.restaurant_guid
+            and leg_sources.payment_type = 'OTHER'
+            and leg_sources.other_payment_guid
             = config_alternate_payment_types.alternate_payment_type_guid
     )
 ),

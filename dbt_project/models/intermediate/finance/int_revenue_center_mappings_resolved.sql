@@ -7,8 +7,8 @@
 
 with
 
-legs as (
-    select * from {{ ref('int_journal_legs_unioned') }}
+leg_sources as (
+    select * from {{ ref('int_leg_sources_deduplicated') }}
 ),
 
 toast_revenue_centers as (
@@ -35,7 +35,7 @@ revenue_center_sources as (
         bool_or(is_seen_in_orders) as is_seen_in_orders
     from (
         select restaurant_guid, revenue_center_guid, true as is_seen_in_orders
-        from legs
+        from leg_sources
         where revenue_center_guid is not null
         union all
         select restaurant_guid, revenue_center_guid, false as is_seen_in_orders

@@ -9,8 +9,8 @@
 
 with
 
-legs as (
-    select * from {{ ref('int_journal_legs_unioned') }}
+leg_sources as (
+    select * from {{ ref('int_leg_sources_deduplicated') }}
 ),
 
 toast_sales_categories as (
@@ -41,7 +41,7 @@ category_sources as (
         bool_or(is_seen_in_orders) as is_seen_in_orders
     from (
         select restaurant_guid, sales_category_guid, true as is_seen_in_orders
-        from legs
+        from leg_sources
         where account_source in ('sales_category', 'discount')
         union all
         select restaurant_guid, sales_category_guid, false as is_seen_in_orders

@@ -9,8 +9,8 @@
 
 with
 
-legs as (
-    select * from {{ ref('int_journal_legs_unioned') }}
+leg_sources as (
+    select * from {{ ref('int_leg_sources_deduplicated') }}
 ),
 
 toast_service_charges as (
@@ -37,18 +37,23 @@ config_service_charges as (
 
 service_charge_sources as (
     select
-        legs.restaurant_guid,
-        legs.service_charge_guid,
-        legs.service_charge_category,
+        leg_sources.restaurant_guid,
+        leg_sources.service_charge_guid,
+        leg_sources.service_charge_category,
         coalesce(
-            max(config_service_charges.name), max(legs.source_name), legs.service_charge_guid
+            max(config_service_charges.name),
+            max(leg_sources.source_name),
+            leg_sources.service_charge_guid
         ) as name
-    from legs
+    from leg_sources
     left join config_service_charges
-        on legs.restaurant_guid = config_service_charges.restaurant_guid
-        and legs.service_charge_guid = config_service_charges.service_charge_guid
-    where legs.account_source = 'service_charge'
-    group by legs.restaurant_guid, legs.service_charge_guid, legs.service_charge_category
+        on leg_sources.restaurant_guid = config_service_charges.restaurant_guid
+        and leg_sources.service_charge_guid = config_service_charges.service_charge_guid
+    where leg_sources.account_source = 'service_charge'
+    group by
+        leg_sources.restaurant_guid,
+        leg_sources.service_charge_guid,
+        leg_sources.service_charge_category
 ),
 
 service_charge_matches as (

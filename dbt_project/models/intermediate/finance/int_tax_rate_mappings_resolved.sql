@@ -11,8 +11,8 @@
 
 with
 
-legs as (
-    select * from {{ ref('int_journal_legs_unioned') }}
+leg_sources as (
+    select * from {{ ref('int_leg_sources_deduplicated') }}
 ),
 
 toast_tax_rates as (
@@ -46,7 +46,7 @@ tax_rate_sightings as (
         tax_rate_guid,
         source_name as leg_name,
         true as is_seen_in_orders
-    from legs
+    from leg_sources
     where account_source in ('tax_rate', 'facilitator_tax')
     union all
     select
