@@ -7,7 +7,8 @@ tokens live in one encrypted file per ERP (Fernet, key from CLOSEOUT_SECRET_KEY,
 refresh happens under a file lock that a second run waits on (and then finds the token the first
 one saved), and the new refresh token is saved before the access token it came with is used.
 The token requests themselves go through the connector's audited ErpHttp, so they are retried
-and recorded with the secrets blanked like every other exchange.
+and recorded with the secrets blanked like every other exchange; what they send and how the
+answer reads is the vendor's, in its connector.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -29,6 +30,7 @@ from closeout.errors import ConfigurationError, ErpAuthError
 from closeout.token_store import fernet_from_env
 from closeout.warehouse import state_dir
 
+PASTE_PROMPT = "Paste the address the browser was sent to: "
 LOCK_TIMEOUT_SECONDS = 120.0
 # An access token this close to expiry is refreshed rather than used.
 EXPIRY_MARGIN_SECONDS = 30.0
@@ -86,6 +88,26 @@ class RotatingTokenStore:
                 f"{LOCK_TIMEOUT_SECONDS:.0f} s; if none is running, delete {self._lock.lock_file}"
             ) from exc
 
+    def seed(self, refresh_token: str | None) -> None:
+        """Store a refresh token obtained elsewhere (a setting), when none is stored yet."""
+        if not refresh_token or self.path.exists():
+            return
+        with self.refreshing():
+            if self.load() is None:
+                self.save(OAuthTokens(refresh_token))
+
+    def save_locked(self, tokens: OAuthTokens) -> None:
+        """Save under the lock: what a consent returned, before it is used for anything."""
+        with self.refreshing():
+            self.save(tokens)
+
+    def set_account(self, account: str, *, unless_set: bool = False) -> None:
+        """Keep what the consent found (a division, an account) with the stored tokens."""
+        with self.refreshing():
+            stored = self.require()
+            if not (unless_set and stored.account is not None):
+                self.save(replace(stored, account=account))
+
     def require(self) -> OAuthTokens:
         tokens = self.load()
         if tokens is None:
@@ -110,6 +132,42 @@ def fresh_access_token(store: RotatingTokenStore,
         renewed = refresh(tokens)
         store.save(renewed)
         return renewed
+
+
+def renew_refused(store: RotatingTokenStore, refused: str,
+                  refresh: Callable[[OAuthTokens], OAuthTokens]) -> None:
+    """The access token `refused` was refused before its time (revoked, or the ERP's clock):
+    refresh under the lock, unless another run already has (then its token is the one to use)."""
+    with store.refreshing():
+        tokens = store.require()
+        if tokens.access_token == refused or not tokens.access_valid():
+            store.save(refresh(tokens))
+
+
+def consent_code(auth_url: str, client_id: str, redirect_uri: str, *, invitation: str,
+                 echo: Callable[[str], None], extra: dict[str, str] | None = None) -> str:
+    """The one-time consent: `invitation` and the vendor's consent address for the operator,
+    then the authorization code from the browser's redirect (see `receive_code`)."""
+    state = new_state()
+    echo(f"{invitation}\n"
+         + authorization_url(auth_url, client_id, redirect_uri, state, extra))
+    return receive_code(redirect_uri, state, pasted=lambda: input(PASTE_PROMPT))
+
+
+def query_params(address: str) -> dict[str, str]:
+    """The query parameters of a (redirected) address, the last of each name."""
+    return _params(urlsplit(address).query)
+
+
+def _params(query: str) -> dict[str, str]:
+    return {k: v[-1] for k, v in parse_qs(query).items()}
+
+
+def check_not_refused(params: dict[str, str]) -> None:
+    """Raise when a consent redirect says the operator (or the vendor) refused."""
+    if "error" in params:
+        raise ErpAuthError(f"consent was refused: {params['error']} "
+                           f"{params.get('error_description', '')}".strip())
 
 
 def authorization_url(base: str, client_id: str, redirect_uri: str, state: str,
@@ -142,10 +200,8 @@ def receive_code(redirect_uri: str, state: str, *, timeout: float = 300.0,
 
 
 def _code_from_query(query: str, state: str) -> str:
-    params = {k: v[-1] for k, v in parse_qs(query).items()}
-    if "error" in params:
-        raise ErpAuthError(f"consent was refused: {params['error']} "
-                           f"{params.get('error_description', '')}".strip())
+    params = _params(query)
+    check_not_refused(params)
     if params.get("state") != state:
         raise ErpAuthError("the consent redirect carried another request's state; start "
                            "`closeout connect` again")

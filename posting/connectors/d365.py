@@ -28,8 +28,19 @@ import httpx
 from closeout import money
 from closeout.errors import ConfigurationError, ErpAuthError, ErpError, ErpRefusal
 from closeout.token_store import TokenStore
+from posting.connectors import odata
 from posting.connectors.contract import Journal, Line
-from posting.connectors.kit import ErpSettings, chunked, default_token_store, json_body, setting
+from posting.connectors.kit import (
+    CachedToken,
+    ErpSettings,
+    chunked,
+    default_token_store,
+    json_body,
+    send_renewing,
+    setting,
+    token_answer,
+    token_error,
+)
 from posting.failpoints import failpoint
 from posting.http import ErpHttp
 
@@ -53,7 +64,7 @@ class D365Settings(ErpSettings):
 
     environment_url: str = setting()  # https://<env>.operations.dynamics.com
     tenant_id: str = setting()
-    client_id: str = setting(secret=True)
+    client_id: str = setting()
     client_secret: str = setting(secret=True)
     token_url: str | None = setting(None)  # default: Entra's v2.0 endpoint for tenant_id
     journal_name: str = setting("GenJrn")
@@ -64,7 +75,7 @@ class D365Settings(ErpSettings):
     location_dimension: str = setting("Location")        # D365 dimension of Line.location
     revenue_center_dimension: str = setting("RevenueCenter")  # of Line.revenue_center
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
         order = self.dimension_format
         if "MainAccount" not in order:
             raise ConfigurationError(f"{self.env('dimension_format')} must contain MainAccount, "
@@ -108,8 +119,7 @@ class D365Connector:
         self.http.redactor.add(settings.client_secret)
         self.store = token_store if token_store is not None else default_token_store()
         self._data_url = settings.environment_url.rstrip("/") + "/data"
-        self._token: str | None = None
-        self._token_expires_at = 0.0
+        self._cached = CachedToken(self.store, self._store_name, TOKEN_MARGIN_SECONDS)
         self._orphans: dict[str, list[_Header]] = {}
 
     def close(self) -> None:
@@ -122,7 +132,7 @@ class D365Connector:
         found_headers: dict[str, list[_Header]] = defaultdict(list)
         for keys in chunked(sorted(by_key), KEYS_PER_QUERY):
             query = {"cross-company": "true",
-                     "$filter": " or ".join(f"Description eq '*{_literal(k)}'" for k in keys),
+                     "$filter": " or ".join(f"Description eq '*{odata.escaped(k)}'" for k in keys),
                      "$select": "dataAreaId,JournalBatchNumber,Description,IsPosted"}
             for row in self._rows("LedgerJournalHeaders", query):
                 key = str(row.get("Description") or "").rsplit(" ", 1)[-1]
@@ -280,29 +290,28 @@ class D365Connector:
         return totals == (len(journal.lines), journal.total_debit, journal.total_credit)
 
     def _rows(self, entity_set: str, query: dict[str, str]) -> Iterator[dict]:
-        url: str | None = f"{self._data_url}/{entity_set}?" + "&".join(
-            f"{name}={quote(value, safe=_QUERY_SAFE)}" for name, value in query.items())
-        while url:
-            response = self._send("GET", url)
+        def page(response: httpx.Response) -> odata.Page:
             if response.status_code != 200:
                 # Reads fail for every journal alike (wrong URL, entity not exposed, filter not
                 # supported): a configuration problem that stops the run.
                 raise ErpAuthError(f"D365 refused the query on {entity_set} (HTTP "
                                    f"{response.status_code}): {_odata_message(response)}; check "
                                    "ERP__D365__ENVIRONMENT_URL and the app's access")
-            page = json_body(response, "D365")
-            yield from page.get("value", [])
-            url = page.get("@odata.nextLink")
+            body = json_body(response, "D365")
+            return body.get("value", []), body.get("@odata.nextLink")
+
+        return odata.rows(lambda url: self._send("GET", url),
+                          odata.query_url(f"{self._data_url}/{entity_set}", query, _QUERY_SAFE),
+                          page)
 
     # -- auth -------------------------------------------------------------------------------------
     def _send(self, method: str, url: str, *, headers: dict | None = None,
               **kwargs) -> httpx.Response:
-        for renewed in (False, True):
-            auth = {"Authorization": f"Bearer {self._access_token(renew=renewed)}"}
-            response = self.http.request(method, url, headers={**ODATA_HEADERS, **auth,
-                                                               **(headers or {})}, **kwargs)
-            if response.status_code != 401:
-                break                 # a 401 gets one fresh token, then counts as refused
+        response = send_renewing(
+            lambda token: self.http.request(method, url, headers={
+                **ODATA_HEADERS, "Authorization": f"Bearer {token}", **(headers or {})},
+                **kwargs),
+            self._access_token, lambda refused: self._access_token(renew=True))
         if response.status_code in (401, 403):
             raise ErpAuthError(
                 f"D365 refused the token (HTTP {response.status_code}) for {method} "
@@ -312,38 +321,36 @@ class D365Connector:
         return response
 
     def _access_token(self, renew: bool = False) -> str:
-        now = time.time()
-        if not renew and self._token and self._token_expires_at - TOKEN_MARGIN_SECONDS > now:
-            return self._token
-        fresh_run = self.store is not None and not self._token and not renew
-        stored = self.store.load(self._store_name) if fresh_run else None
-        if stored and stored[1] - TOKEN_MARGIN_SECONDS > now:
-            self._token, self._token_expires_at = stored
-        else:
-            self._token, self._token_expires_at = self._fetch_token()
-        self.http.redactor.add(self._token)
-        return self._token
+        """The run's token; on the run's first call the one an earlier run stored."""
+        token = None if renew else self._cached.valid()
+        if token:
+            return token
+        stored = self._cached.stored() if not renew and not self._cached.value else None
+        token = self._cached.keep(*stored, save=False) if stored else self._fetch_token()
+        self.http.redactor.add(token)
+        return token
 
-    def _fetch_token(self) -> tuple[str, float]:
+    @property
+    def _token(self) -> str | None:
+        """The access token in use."""
+        return self._cached.value
+
+    def _fetch_token(self) -> str:
         settings = self.settings
         response = self.http.request("POST", settings.entra_token_url, data={
             "grant_type": "client_credentials", "client_id": settings.client_id,
             "client_secret": settings.client_secret,
             "scope": f"{settings.environment_url.rstrip('/')}/.default"})
-        body = json_body(response, "D365", default={})
-        token = body.get("access_token") if response.status_code == 200 else None
+        body, token = token_answer(response, "D365")
         if not token:
-            error = body.get("error") or f"HTTP {response.status_code}"
+            error = token_error(body, response)
             detail = str(body.get("error_description") or response.text[:300]).splitlines()
             raise ErpAuthError(
                 f"D365: Entra ID refused the client credentials ({error}): "
                 f"{detail[0] if detail else ''} Check ERP__D365__TENANT_ID, ERP__D365__CLIENT_ID,"
                 " ERP__D365__CLIENT_SECRET and ERP__D365__ENVIRONMENT_URL.")
         self.http.redactor.add(token)
-        expires_at = time.time() + int(body.get("expires_in") or 3599)
-        if self.store:
-            self.store.save(self._store_name, token, expires_at)
-        return token, expires_at
+        return self._cached.keep(token, time.time() + int(body.get("expires_in") or 3599))
 
     @property
     def _store_name(self) -> str:
@@ -406,12 +413,8 @@ def _ref(header: _Header) -> tuple[str, str]:
     return header.company.lower(), header.number.lower()
 
 
-def _literal(text: str) -> str:
-    return text.replace("'", "''")
-
-
 def _quoted(text: str) -> str:
-    return quote("'" + _literal(text) + "'", safe="'")
+    return quote(odata.literal(text), safe="'")
 
 
 def _odata_message(response: httpx.Response) -> str:

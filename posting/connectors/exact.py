@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -40,17 +40,28 @@ from closeout.errors import (
     ErpRefusal,
     ErpUnavailable,
 )
+from posting.connectors import odata
 from posting.connectors.contract import Journal, Line
-from posting.connectors.kit import ErpSettings, chunked, json_body, setting, whole_number
+from posting.connectors.kit import (
+    ErpSettings,
+    chunked,
+    create_looking_first,
+    json_body,
+    send_renewing,
+    setting,
+    token_answer,
+    token_error,
+    whole_number,
+)
 from posting.failpoints import failpoint
 from posting.http import ErpHttp
 from posting.oauth import (
     OAuthTokens,
     RotatingTokenStore,
-    authorization_url,
+    consent_code,
     fresh_access_token,
-    new_state,
-    receive_code,
+    query_params,
+    renew_refused,
 )
 
 ERP = "exact"
@@ -160,7 +171,7 @@ class ExactConnector:
         found: dict[str, str] = {}
         wanted = sorted({journal.key for journal in journals})
         for keys in chunked(wanted, KEYS_PER_QUERY):
-            clauses = " or ".join(f"substringof({_literal(k)},Description) eq true"
+            clauses = " or ".join(f"substringof({odata.literal(k)},Description) eq true"
                                   for k in keys)
             # Every line carries the key and an entry is stored whole, so its first line
             # stands for it.
@@ -182,31 +193,23 @@ class ExactConnector:
                 "dbt_project/seeds/chart_of_accounts.csv and the mapping seeds, then replay")
         body = self._entry(journal)
         url = f"{self._division_url()}/generaljournalentry/GeneralJournalEntries"
-        attempts = self.http.max_attempts
-        for attempt in range(1, attempts + 1):
-            try:
-                # One attempt at a time: a POST whose answer was lost may have been stored,
-                # and Exact would store a second copy; look before sending it again.
-                response = self._send("POST", url, content=money.dumps(body, as_cents=True),
-                                      attempts=1, headers={
-                                          "Content-Type": "application/json",
-                                          "Prefer": "return=representation"})
-            except ErpBudgetSpent:
-                raise
-            except ErpUnavailable:
-                if attempt == attempts:
-                    raise
-                failpoint("exact.after_lost_answer")
-                stored = self.existing([journal]).get(journal.key)
-                if stored:
-                    return stored
-                self._sleep(min(30.0, 0.5 * 2 ** (attempt - 1)))
-                continue
+
+        def post() -> str:
+            response = self._send("POST", url, content=money.dumps(body, as_cents=True),
+                                  attempts=1, headers={"Content-Type": "application/json",
+                                                       "Prefer": "return=representation"})
             if response.status_code in (200, 201):
                 return str(json_body(response, "Exact Online")["d"]["EntryID"])
             raise ErpRefusal(f"Exact Online refused {journal.journal_id} ({journal.key}): "
                              f"{_error_message(response)}")
-        raise AssertionError("unreachable")
+
+        # One attempt at a time: a POST whose answer was lost may have been stored, and Exact
+        # would store a second copy; look before sending it again.
+        return create_looking_first(
+            post, lambda: self.existing([journal]).get(journal.key),
+            attempts=self.http.max_attempts, lost=(ErpUnavailable,), sleep=self._sleep,
+            backoff=lambda attempt: min(30.0, 0.5 * 2 ** (attempt - 1)),
+            before_looking=lambda: failpoint("exact.after_lost_answer"))
 
     # -- what is written --------------------------------------------------------------------------
     def _entry(self, journal: Journal) -> dict:
@@ -245,7 +248,7 @@ class ExactConnector:
         missing = sorted(codes - self._looked_up)
         self._looked_up |= codes
         for chunk in chunked(missing, CODES_PER_QUERY):
-            query = {"$filter": " or ".join(f"Code eq {_literal(code)}" for code in chunk),
+            query = {"$filter": " or ".join(f"Code eq {odata.literal(code)}" for code in chunk),
                      "$select": "ID,Code"}
             for row in self._rows("financial/GLAccounts", query):
                 self._accounts[str(row["Code"]).strip()] = str(row["ID"])
@@ -254,28 +257,27 @@ class ExactConnector:
         return self._rows_at(f"{self._division_url()}/{resource}", query)
 
     def _rows_at(self, url: str, query: dict[str, str]) -> Iterator[dict]:
-        next_url: str | None = url + "?" + "&".join(
-            f"{name}={quote(value, safe=_QUERY_SAFE)}" for name, value in query.items())
-        while next_url:
-            response = self._send("GET", next_url)
+        def page(response: httpx.Response) -> odata.Page:
             if response.status_code != 200:
                 # Reads fail for every journal alike: a configuration problem that stops the run.
                 env = ExactSettings.env
                 raise ErpAuthError(f"Exact Online refused the query {urlsplit(url).path} (HTTP "
                                    f"{response.status_code}): {_error_message(response)}; check "
                                    f"{env('base_url')} and {env('division')}")
-            page = json_body(response, "Exact Online").get("d") or {}
-            yield from page.get("results", []) if isinstance(page, dict) else page
-            next_url = page.get("__next") if isinstance(page, dict) else None
+            body = json_body(response, "Exact Online").get("d") or {}
+            if isinstance(body, dict):
+                return body.get("results", []), body.get("__next")
+            return body, None
+
+        return odata.rows(lambda next_url: self._send("GET", next_url),
+                          odata.query_url(url, query, _QUERY_SAFE), page)
 
     # -- sending: auth and limits -----------------------------------------------------------------
     def _send(self, method: str, url: str, *, headers: dict | None = None,
               attempts: int | None = None, **kwargs) -> httpx.Response:
-        renewed = False
         throttled = 0
-        while True:
-            self._pace()
-            token = self._access_token()
+
+        def send(token: str) -> httpx.Response:
             saved = self.http.max_attempts
             self.http.max_attempts = attempts or saved
             try:
@@ -284,25 +286,39 @@ class ExactConnector:
             finally:
                 self.http.max_attempts = saved
             self.limits.update(response.headers)
-            if response.status_code == 401 and not renewed:
-                renewed = True
-                self._renew(token)          # expired or revoked early: one fresh token
-                continue
-            if response.status_code == 401:
-                raise ErpAuthError(
-                    f"Exact Online refused a fresh access token for {method} "
-                    f"{urlsplit(url).path}: run `closeout connect exact` again")
-            if response.status_code == 429:
-                self._daily_budget_check(spent=True)
-                throttled += 1
-                if throttled > self._max_throttle_waits:
-                    raise ErpUnavailable(
-                        f"Exact Online kept answering 429 for {method} {urlsplit(url).path} "
-                        f"after {self._max_throttle_waits} waits (another app may share the "
-                        "division's minutely limit); the next run carries on")
-                self._sleep(self.limits.seconds_to_minute_reset(time.time()) + 0.05)
-                continue
             return response
+
+        def wait_out_429(response: httpx.Response) -> bool:
+            nonlocal throttled
+            if response.status_code != 429:
+                return False
+            self._daily_budget_check(spent=True)
+            throttled += 1
+            if throttled > self._max_throttle_waits:
+                raise ErpUnavailable(
+                    f"Exact Online kept answering 429 for {method} {urlsplit(url).path} "
+                    f"after {self._max_throttle_waits} waits (another app may share the "
+                    "division's minutely limit); the next run carries on")
+            self._sleep(self.limits.seconds_to_minute_reset(time.time()) + 0.05)
+            return True
+
+        response = send_renewing(send, self._paced_token, self._renewed, again=wait_out_429)
+        if response.status_code == 401:
+            raise ErpAuthError(
+                f"Exact Online refused a fresh access token for {method} "
+                f"{urlsplit(url).path}: run `closeout connect exact` again")
+        return response
+
+    def _paced_token(self) -> str:
+        """Before every call: the limits (see `_pace`), then the access token."""
+        self._pace()
+        return self._access_token()
+
+    def _renewed(self, refused: str) -> str:
+        """A new access token in place of `refused` (expired or revoked early), unless another
+        run already replaced it."""
+        renew_refused(self.store, refused, self._refresh)
+        return self._paced_token()
 
     def _pace(self) -> None:
         """Before a call: stop if the day's budget is down to the reserve, wait for the next
@@ -333,25 +349,11 @@ class ExactConnector:
             "closeout post again after that and it carries on from here")
 
     def _access_token(self) -> str:
-        self._seed_store()
+        self.store.seed(self.settings.initial_refresh_token)
         tokens = fresh_access_token(self.store, self._refresh)
         self.http.redactor.add(tokens.access_token)
         self.http.redactor.add(tokens.refresh_token)
         return str(tokens.access_token)
-
-    def _renew(self, rejected: str) -> None:
-        """A new access token in place of `rejected`, unless another run already replaced it."""
-        with self.store.refreshing():
-            tokens = self.store.require()
-            if tokens.access_token == rejected or not tokens.access_valid():
-                self.store.save(self._refresh(tokens))
-
-    def _seed_store(self) -> None:
-        if self.store.path.exists() or not self.settings.initial_refresh_token:
-            return
-        with self.store.refreshing():
-            if self.store.load() is None:
-                self.store.save(OAuthTokens(self.settings.initial_refresh_token))
 
     def _refresh(self, tokens: OAuthTokens) -> OAuthTokens:
         settings = self.settings
@@ -370,34 +372,26 @@ def connect(http: ErpHttp, *, code: str | None = None,
     settings = ExactSettings.from_config()
     http.redactor.add(settings.client_secret)
     store = RotatingTokenStore(ERP, Path(settings.token_dir) if settings.token_dir else None)
-    if code and "?" in code:                       # the whole redirected address, pasted
-        code = {k: v[-1] for k, v in parse_qs(urlsplit(code).query).items()}.get("code", "")
+    if code and "?" in code:   # the whole redirected address, pasted; without a code: consent
+        code = query_params(code).get("code", "")
     if not code:
-        state = new_state()
-        echo("Open this address, sign in to Exact Online and allow closeout access:\n"
-             + authorization_url(settings.auth_url, settings.client_id, settings.redirect_uri,
-                                 state))
-        code = receive_code(settings.redirect_uri, state,
-                            pasted=lambda: input("Paste the address the browser was sent to: "))
+        code = consent_code(settings.auth_url, settings.client_id, settings.redirect_uri,
+                            echo=echo, invitation="Open this address, sign in to Exact Online "
+                                                  "and allow closeout access:")
     response = http.request("POST", settings.token_url, data={
         "grant_type": "authorization_code", "client_id": settings.client_id,
         "client_secret": settings.client_secret, "redirect_uri": settings.redirect_uri,
         "code": code}, headers=ACCEPT)
-    tokens = _token_answer(response, "exchange the authorization code")
-    with store.refreshing():
-        store.save(tokens)
-    connector = ExactConnector(settings, http, store=store)
-    division = connector.division
-    with store.refreshing():
-        saved = store.require()
-        store.save(replace(saved, account=str(division)))
+    store.save_locked(_token_answer(response, "exchange the authorization code"))
+    division = ExactConnector(settings, http, store=store).division
+    store.set_account(str(division))
     return f"division {division}"
 
 
 def _token_answer(response: httpx.Response, doing: str) -> OAuthTokens:
-    body = json_body(response, "Exact Online", default={})
-    if response.status_code != 200 or not body.get("access_token"):
-        error = body.get("error") or f"HTTP {response.status_code}"
+    body, access_token = token_answer(response, "Exact Online")
+    if not access_token:
+        error = token_error(body, response)
         detail = body.get("error_description") or response.text[:300]
         hint = ("the refresh token was already used, so Exact revoked this connection"
                 if "old refresh token" in str(detail).lower() else
@@ -406,8 +400,7 @@ def _token_answer(response: httpx.Response, doing: str) -> OAuthTokens:
         raise ErpAuthError(f"Exact Online would not {doing} ({error}: {detail}); {hint}; then "
                            "run `closeout connect exact` again")
     # expires_in arrives as a numeric string ("600").
-    return OAuthTokens(refresh_token=str(body["refresh_token"]),
-                       access_token=str(body["access_token"]),
+    return OAuthTokens(refresh_token=str(body["refresh_token"]), access_token=str(access_token),
                        expires_at=time.time() + int(str(body.get("expires_in") or 600)))
 
 
@@ -422,10 +415,6 @@ def line_description(journal: Journal, line: Line) -> str:
 
 def _key_of(description: str) -> str:
     return description.rsplit(" ", 1)[-1]
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _error_message(response: httpx.Response) -> str:

@@ -40,16 +40,26 @@ from closeout.errors import ConfigurationError, ErpAuthError, ErpRefusal, ErpUna
 from closeout.money import money_text
 from posting.connectors.contract import Journal, Line
 from posting.connectors.freshbooks_invoice import invoice_for
-from posting.connectors.kit import ErpSettings, json_body, setting
+from posting.connectors.kit import (
+    ErpSettings,
+    Throttled,
+    create_looking_first,
+    json_body,
+    send_renewing,
+    setting,
+    token_answer,
+    token_error,
+)
 from posting.failpoints import failpoint
 from posting.http import ErpHttp
 from posting.oauth import (
     OAuthTokens,
     RotatingTokenStore,
-    authorization_url,
+    check_not_refused,
+    consent_code,
     fresh_access_token,
-    new_state,
-    receive_code,
+    query_params,
+    renew_refused,
 )
 
 DEFAULT_BASE_URL = "https://api.freshbooks.com"
@@ -105,7 +115,7 @@ class _Tokens:
     def current(self) -> OAuthTokens:
         if self._current is not None and self._current.access_valid():
             return self._current
-        self._seed()
+        self.store.seed(self.settings.initial_refresh_token)
         tokens = fresh_access_token(self.store, self.refresh)
         self._remember(tokens)
         if tokens.account is None:
@@ -113,14 +123,12 @@ class _Tokens:
         self._current = tokens
         return tokens
 
-    def renew(self, refused_access: str) -> None:
+    def renew(self, refused_access: str) -> str:
         """The access token was refused before its time: refresh, unless another run already
-        has (then its token is the one to use)."""
-        with self.store.refreshing():
-            stored = self.store.require()
-            if stored.access_token == refused_access:
-                self.store.save(self.refresh(stored))
+        has (then its token is the one to use); the access token to use now."""
+        renew_refused(self.store, refused_access, self.refresh)
         self._current = None
+        return str(self.current().access_token)
 
     def refresh(self, tokens: OAuthTokens) -> OAuthTokens:
         body = {"grant_type": "refresh_token", "client_id": self.settings.client_id,
@@ -130,23 +138,13 @@ class _Tokens:
         return replace(exchange_tokens(self.http, self.settings, body, "the stored refresh "
                                        "token"), account=tokens.account)
 
-    def _seed(self) -> None:
-        if self.store.load() is not None or not self.settings.initial_refresh_token:
-            return
-        with self.store.refreshing():
-            if self.store.load() is None:
-                self.store.save(OAuthTokens(refresh_token=self.settings.initial_refresh_token))
-
     def _remember(self, tokens: OAuthTokens) -> None:
         self.http.redactor.add(tokens.access_token)
         self.http.redactor.add(tokens.refresh_token)
 
     def _with_account(self, tokens: OAuthTokens) -> OAuthTokens:
         account = find_account(self.http, self.settings, tokens.access_token or "")
-        with self.store.refreshing():
-            stored = self.store.require()
-            if stored.account is None:
-                self.store.save(replace(stored, account=account))
+        self.store.set_account(account, unless_set=True)
         return replace(tokens, account=account)
 
 
@@ -154,9 +152,9 @@ def exchange_tokens(http: ErpHttp, settings: FreshBooksSettings, body: dict,
                     what: str) -> OAuthTokens:
     response = http.request("POST", settings.token_url, content=json.dumps(body),
                             headers={"Content-Type": "application/json"})
-    data = _json(response)
-    if response.status_code != 200 or "access_token" not in data:
-        error = data.get("error") or f"HTTP {response.status_code}"
+    data, access_token = token_answer(response, "FreshBooks")
+    if not access_token:
+        error = token_error(data, response)
         if error == "invalid_client":
             raise ErpAuthError(f"FreshBooks refused the client credentials ({error}: "
                                f"{data.get('error_description', '')}): check "
@@ -164,9 +162,9 @@ def exchange_tokens(http: ErpHttp, settings: FreshBooksSettings, body: dict,
         raise ErpAuthError(f"FreshBooks refused {what} ({error}: "
                            f"{data.get('error_description', response.text[:200])}); a refresh "
                            f"token works once and a reused one revokes the consent: {RECONNECT}")
-    http.redactor.add(data["access_token"])
+    http.redactor.add(access_token)
     http.redactor.add(data.get("refresh_token"))
-    return OAuthTokens(refresh_token=data["refresh_token"], access_token=data["access_token"],
+    return OAuthTokens(refresh_token=data["refresh_token"], access_token=access_token,
                        expires_at=time.time() + float(data.get("expires_in") or 0))
 
 
@@ -401,42 +399,27 @@ class FreshBooksConnector:
               body: dict | None = None, http: ErpHttp | None = None,
               journal: Journal | None = None) -> dict:
         """The `result` of one API call; a refused access token is renewed once."""
-        for attempt in (1, 2):
-            tokens = self.tokens.current()
-            response = (http or self.http).request(
+        response = send_renewing(
+            lambda token: (http or self.http).request(
                 method, self._url(resource), params=params,
                 content=json.dumps(body) if body is not None else None,
-                headers={"Authorization": f"Bearer {tokens.access_token}",
-                         "Api-Version": "alpha", "Content-Type": "application/json"})
-            if response.status_code == 401 and attempt == 1:
-                self.tokens.renew(tokens.access_token or "")
-                continue
-            return _result(response, method, resource, journal)
-        raise AssertionError("unreachable")
+                headers={"Authorization": f"Bearer {token}", "Api-Version": "alpha",
+                         "Content-Type": "application/json"}),
+            lambda: str(self.tokens.current().access_token), self.tokens.renew)
+        return _result(response, method, resource, journal)
 
     def _create(self, resource: str, body: dict, journal: Journal,
                 find: Callable[[], str | None]) -> dict | str:
         """POST once; when the answer is lost (dropped connection, 5xx) look for the document
         before sending it again; 429 means not done, so wait and resend."""
-        for attempt in range(1, CREATE_ATTEMPTS + 1):
-            try:
-                return self._call("POST", resource, body=body, http=self._once, journal=journal)
-            except _Throttled as exc:
-                self._sleep(exc.wait if exc.wait is not None else min(30.0, 0.5 * 2 ** attempt))
-            except (_LostAnswer, ErpUnavailable):
-                found = find()
-                if found:
-                    return found
-                self._sleep(min(30.0, 0.5 * 2 ** attempt))
-        raise ErpUnavailable(f"FreshBooks did not answer {resource} for {journal.key} after "
-                             f"{CREATE_ATTEMPTS} attempts; the journal stays unposted and the "
-                             "next run looks for it before sending it again")
-
-
-class _Throttled(Exception):
-    def __init__(self, wait: float | None):
-        super().__init__("429")
-        self.wait = wait
+        return create_looking_first(
+            lambda: self._call("POST", resource, body=body, http=self._once, journal=journal),
+            find, attempts=CREATE_ATTEMPTS, lost=(_LostAnswer, ErpUnavailable),
+            sleep=self._sleep, backoff=lambda attempt: min(30.0, 0.5 * 2 ** attempt),
+            exhausted=lambda: ErpUnavailable(
+                f"FreshBooks did not answer {resource} for {journal.key} after "
+                f"{CREATE_ATTEMPTS} attempts; the journal stays unposted and the next run looks "
+                "for it before sending it again"))
 
 
 class _LostAnswer(Exception):
@@ -448,7 +431,7 @@ def _result(response: httpx.Response, method: str, resource: str,
     what = f"{method} {resource}" + (f" for {journal.journal_id} ({journal.key})"
                                      if journal else "")
     if response.status_code == 429:
-        raise _Throttled(_seconds(response.headers.get("Retry-After")))
+        raise Throttled(_seconds(response.headers.get("Retry-After")))
     if response.status_code >= 500:
         raise _LostAnswer(f"HTTP {response.status_code}")
     data = _json(response)
@@ -547,35 +530,28 @@ def connect(http: ErpHttp, *, code: str | None = None,
     if code:
         received = _code_from_paste(code)
     else:
-        state = new_state()
-        extra = {"scope": settings.scope} if settings.scope else None
-        echo("Open this address in a browser and allow closeout to post to FreshBooks:\n"
-             + authorization_url(settings.auth_url, settings.client_id, settings.redirect_uri,
-                                 state, extra))
-        received = receive_code(settings.redirect_uri, state, pasted=lambda: input(
-            "Paste the address the browser was sent to: "))
+        received = consent_code(
+            settings.auth_url, settings.client_id, settings.redirect_uri, echo=echo,
+            invitation="Open this address in a browser and allow closeout to post to FreshBooks:",
+            extra={"scope": settings.scope} if settings.scope else None)
     tokens = exchange_tokens(http, settings, {
         "grant_type": "authorization_code", "client_id": settings.client_id,
         "client_secret": settings.client_secret, "code": received,
         "redirect_uri": settings.redirect_uri}, "the authorization code")
-    with store.refreshing():
-        store.save(tokens)                  # saved before it is used for anything
+    store.save_locked(tokens)               # saved before it is used for anything
     account = find_account(http, settings, tokens.access_token or "")
-    with store.refreshing():
-        store.save(replace(store.require(), account=account))
+    store.set_account(account)
     return f"account {account}"
 
 
 def _code_from_paste(text: str) -> str:
-    from urllib.parse import parse_qs, urlsplit
-
+    """The code, or the code of a pasted address; one without a code is refused (FreshBooks'
+    https redirect cannot be received here, so there is no consent to fall back on)."""
     text = text.strip()
     if "?" not in text:
         return text
-    params = {k: v[-1] for k, v in parse_qs(urlsplit(text).query).items()}
-    if "error" in params:
-        raise ErpAuthError(f"consent was refused: {params['error']} "
-                           f"{params.get('error_description', '')}".strip())
+    params = query_params(text)
+    check_not_refused(params)
     if not params.get("code"):
         raise ErpAuthError("the address carries no authorization code")
     return params["code"]

@@ -38,7 +38,15 @@ import httpx
 from closeout.errors import ConfigurationError, ErpAuthError, ErpRefusal, ErpUnavailable
 from closeout.money import cents
 from posting.connectors.contract import Journal, Line
-from posting.connectors.kit import ErpSettings, chunked, json_body, setting
+from posting.connectors.kit import (
+    CachedToken,
+    ErpSettings,
+    chunked,
+    json_body,
+    send_renewing,
+    setting,
+    token_answer,
+)
 from posting.failpoints import failpoint
 from posting.http import ErpHttp
 
@@ -154,14 +162,15 @@ class InforSettings(ErpSettings):
         help="the path of the .ionapi file of an ION API backend-service client")
     company: str = setting("100", name="cono")  # CONO, unless Journal.company reads "CONO/DIVI"
     interface: str = setting("CLOSEOUT")        # INTN: the GL interface definition in M3
-    parm_layout: tuple[ParmField, ...] = setting((), parse=parse_layout)
-    dimensions: tuple[tuple[str, str], ...] = setting((), parse=parse_dimensions)  # (AITn, field)
+    # A value that names no field at all means the default, as an unset one does.
+    parm_layout: tuple[ParmField, ...] = setting(
+        parse_layout(DEFAULT_PARM_LAYOUT),
+        parse=lambda text: parse_layout(text) or parse_layout(DEFAULT_PARM_LAYOUT))
+    dimensions: tuple[tuple[str, str], ...] = setting(   # (AITn, Line field)
+        parse_dimensions(DEFAULT_DIMENSIONS),
+        parse=lambda text: parse_dimensions(text) or parse_dimensions(DEFAULT_DIMENSIONS))
 
-    def __post_init__(self) -> None:
-        if not self.parm_layout:
-            object.__setattr__(self, "parm_layout", parse_layout(DEFAULT_PARM_LAYOUT))
-        if not self.dimensions:
-            object.__setattr__(self, "dimensions", parse_dimensions(DEFAULT_DIMENSIONS))
+    def check(self) -> None:
         names = {f.name for f in self.parm_layout}
         for required in ("AIT1", "ACDT", "CUAM", "VTXT"):
             if required not in names:
@@ -198,8 +207,7 @@ class InforConnector:
                        credentials.access_key):
             self.http.redactor.add(secret)
             self.http.redactor.add(quote_plus(secret))    # as it appears in the token form
-        self._token: str | None = None
-        self._token_expires_at = 0.0
+        self._cached = CachedToken(None, "infor", TOKEN_MARGIN_SECONDS)    # kept for the run
 
     def close(self) -> None:
         self.http.close()
@@ -349,7 +357,8 @@ class InforConnector:
         if response.status_code != 200:
             raise ErpUnavailable(f"M3 answered HTTP {response.status_code} to {program}: "
                                  f"{response.text[:300]}")
-        answer = json_body(response, "M3", what=program, error=ErpUnavailable)
+        answer = json_body(response, "M3", what=program, error=ErpUnavailable, shown=200,
+                           quoted=True)
         if isinstance(answer, dict) and answer.get("@type"):       # v1-style NOK for it all
             message = str(answer.get("Message") or "").strip()
             error = f"{message} ({answer['@type']} {answer.get('@code') or ''}, field " \
@@ -363,26 +372,26 @@ class InforConnector:
 
     def _send(self, method: str, url: str, **kwargs) -> httpx.Response:
         headers = kwargs.pop("headers", {})
-        for renewed in (False, True):
-            auth = {"Authorization": f"Bearer {self._access_token(renew=renewed)}"}
-            response = self.http.request(method, url, headers={**headers, **auth}, **kwargs)
-            if response.status_code != 401:
-                return response
+        response = send_renewing(
+            lambda token: self.http.request(method, url, headers={
+                **headers, "Authorization": f"Bearer {token}"}, **kwargs),
+            self._access_token, lambda refused: self._access_token(renew=True))
+        if response.status_code != 401:
+            return response
         raise ErpAuthError(f"ION API refused a token it had just issued (HTTP 401) for {url}: "
                            "check the client's access to M3 in ION API")
 
     def _access_token(self, renew: bool = False) -> str:
-        if not renew and self._token and self._token_expires_at - TOKEN_MARGIN_SECONDS > \
-                time.time():
-            return self._token
+        token = None if renew else self._cached.valid()
+        if token:
+            return token
         c = self.settings.credentials
         # A form encoder sends the '#' of the service-account key as %23, as ION expects.
         response = self.http.request("POST", c.token_url, data={
             "grant_type": "password", "client_id": c.client_id, "client_secret": c.client_secret,
             "username": c.access_key, "password": c.secret_key},
             headers={"Accept": "application/json"})
-        body = json_body(response, "ION API", default={})
-        token = body.get("access_token") if response.status_code == 200 else None
+        body, token = token_answer(response, "ION API")
         if not token:
             raise ErpAuthError(
                 f"ION API refused the token request ({body.get('error') or response.status_code}"
@@ -391,9 +400,7 @@ class InforConnector:
                 "saak/sask.")
         self.http.redactor.add(token)
         self.http.redactor.add(body.get("refresh_token"))
-        self._token = token
-        self._token_expires_at = time.time() + int(body.get("expires_in") or 3600)
-        return token
+        return self._cached.keep(token, time.time() + int(body.get("expires_in") or 3600))
 
 
 # -- helpers ---------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from closeout import money
 from closeout.errors import ConfigurationError, ErpAuthError, ErpRefusal, ErpUnavailable
 from closeout.token_store import TokenStore
 from posting.connectors.contract import Journal, Line
-from posting.connectors.kit import ErpSettings, chunked, default_token_store, setting
+from posting.connectors.kit import CachedToken, ErpSettings, chunked, default_token_store, setting
 from posting.http import ErpHttp
 
 DEFAULT_ENDPOINT = "https://api.intacct.com/ia/xml/xmlgw.phtml"
@@ -147,6 +147,7 @@ class IntacctConnector:
         for secret in (settings.sender_password, settings.user_password):
             self.http.redactor.add(secret)
         self.store = store if store is not None else default_token_store()
+        self._stored = CachedToken(self.store, self._store_name, SESSION_MARGIN_SECONDS)
         self._session: _Session | None = None
         self._last_timeout = 0.0      # <sessiontimeout> of the latest answer, epoch seconds
         self._request_ids = itertools.count(1)
@@ -272,7 +273,7 @@ class IntacctConnector:
         if self._session and self._session.usable():
             return self._session
         stored = self._stored_session()
-        if stored and stored.usable():
+        if stored:
             self._session = stored
             return stored
         return self._login()
@@ -361,7 +362,8 @@ class IntacctConnector:
                f"{s.entity_id or ''}"
 
     def _stored_session(self) -> _Session | None:
-        entry = self.store.load(self._store_name) if self.store else None
+        """The session an earlier run stored, when it is still usable."""
+        entry = self._stored.stored()
         if not entry:
             return None
         try:
@@ -373,10 +375,8 @@ class IntacctConnector:
         return session
 
     def _store_session(self, session: _Session) -> None:
-        if self.store:
-            self.store.save(self._store_name, json.dumps(
-                {"sessionid": session.sessionid, "endpoint": session.endpoint}),
-                session.expires_at)
+        self._stored.save(json.dumps({"sessionid": session.sessionid,
+                                      "endpoint": session.endpoint}), session.expires_at)
 
 
 # -- helpers ---------------------------------------------------------------------------------------

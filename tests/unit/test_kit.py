@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from decimal import Decimal
@@ -60,18 +61,32 @@ def test_settings_come_from_the_environment_with_defaults_for_the_rest(monkeypat
     assert (settings.ledger, settings.memo_field) == ("GL", "memo")
 
 
-def test_dlt_config_is_read_when_the_environment_has_nothing():
-    with dlt.config.values({"erp.acme.api_url": "https://from-config", "erp.acme.api_key": "c",
-                            "erp.acme.batch_size": 7}):
+def test_dlt_config_and_secrets_are_read_when_the_environment_has_nothing():
+    with dlt.config.values({"erp.acme.api_url": "https://from-config",
+                            "erp.acme.batch_size": 7}), \
+            dlt.secrets.values({"erp.acme.api_key": "from-secrets"}):
         settings = AcmeSettings.from_config()
 
-    assert (settings.api_url, settings.batch_size) == ("https://from-config", 7)
+    assert (settings.api_url, settings.batch_size, settings.api_key) == (
+        "https://from-config", 7, "from-secrets")
+
+
+def test_a_secret_is_never_read_from_dlt_config(monkeypatch):
+    configure(monkeypatch, api_url="u")
+    with dlt.config.values({"erp.acme.api_key": "in-config.toml"}), \
+            pytest.raises(ConfigurationError, match=r"set ERP__ACME__API_KEY \(or"):
+        AcmeSettings.from_config()
+
+
+def test_a_setting_that_is_not_secret_may_come_from_dlt_secrets(monkeypatch):
+    configure(monkeypatch, api_key="k")
+    with dlt.secrets.values({"erp.acme.api_url": "https://from-secrets"}):
+        assert AcmeSettings.from_config().api_url == "https://from-secrets"
 
 
 def test_the_environment_beats_dlt_config(monkeypatch):
-    configure(monkeypatch, ledger="ENV")
-    with dlt.config.values({"erp.acme.api_url": "u", "erp.acme.api_key": "k",
-                            "erp.acme.ledger": "CONFIG"}):
+    configure(monkeypatch, ledger="ENV", api_key="k")
+    with dlt.config.values({"erp.acme.api_url": "u", "erp.acme.ledger": "CONFIG"}):
         assert AcmeSettings.from_config().ledger == "ENV"
 
 
@@ -82,9 +97,21 @@ def test_every_missing_required_setting_is_named_once(monkeypatch):
         AcmeSettings.from_config()
 
     assert str(missing.value) == (
-        "Acme Ledger is not configured: set ERP__ACME__API_URL (the tenant's address), "
+        "Acme Ledger is not configured: set ERP__ACME__API_URL to the tenant's address, "
         "ERP__ACME__API_KEY (or the same keys under [erp.acme] in .dlt/config.toml, secrets "
-        "in .dlt/secrets.toml), from Acme's API page.")
+        "only in .dlt/secrets.toml), from Acme's API page.")
+
+
+def test_infor_names_its_file_without_nested_parentheses(monkeypatch):
+    from posting.connectors.infor import InforSettings
+
+    with pytest.raises(ConfigurationError) as missing:
+        InforSettings.from_config()
+
+    assert str(missing.value) == (
+        "Infor is not configured: set ERP__INFOR__IONAPI_FILE to the path of the .ionapi file "
+        "of an ION API backend-service client (or the same keys under [erp.infor] in "
+        ".dlt/config.toml).")
 
 
 def test_an_empty_value_is_unset_unless_the_setting_says_empty_means_nothing(monkeypatch):
@@ -108,6 +135,15 @@ def test_the_settings_check_runs_after_reading(monkeypatch):
 
     with pytest.raises(ConfigurationError, match="ERP__ACME__LEDGER and ERP__ACME__MEMO_FIELD"):
         AcmeSettings.from_config()
+
+
+def test_the_settings_check_runs_for_settings_made_by_hand_too():
+    settings = AcmeSettings(api_url="u", api_key="k")
+
+    with pytest.raises(ConfigurationError, match="ERP__ACME__LEDGER and ERP__ACME__MEMO_FIELD"):
+        AcmeSettings(api_url="u", api_key="k", ledger="memo")
+    with pytest.raises(ConfigurationError, match="ERP__ACME__LEDGER"):
+        dataclasses.replace(settings, memo_field="GL")
 
 
 def test_a_connector_setting_that_may_be_empty_sends_nothing(monkeypatch):
@@ -152,3 +188,13 @@ def test_a_body_that_is_not_json_is_refused_naming_the_erp():
     assert json_body(response, "Exact Online", default={}) == {}
     with pytest.raises(ErpUnavailable, match="^M3 answered GLS840MI with a body"):
         json_body(response, "M3", what="GLS840MI", error=ErpUnavailable)
+
+
+def test_a_body_that_is_not_json_may_be_shown_quoted_and_shorter():
+    response = httpx.Response(200, text="\n" + "x" * 400)
+
+    with pytest.raises(ErpUnavailable) as unavailable:
+        json_body(response, "M3", what="GLS840MI", error=ErpUnavailable, shown=200, quoted=True)
+
+    assert str(unavailable.value) == ("M3 answered GLS840MI with a body that is not JSON: "
+                                      + repr("\n" + "x" * 199))
