@@ -24,15 +24,21 @@ from closeout.errors import ErpUnavailable
 
 _current: ContextVar[tuple[str, str] | None] = ContextVar("posting_journal", default=None)
 REDACTED = "***"
-_SECRET_FIELDS = ("password", "client_secret", "access_token", "refresh_token", "sessionid",
-                  "id_token", "assertion", "secret")
-_SECRET_PATTERNS = [
-    re.compile(rf"(<{name}>)[^<]*(</{name}>)", re.I) for name in _SECRET_FIELDS
-] + [
-    re.compile(rf'("{name}"\s*:\s*")[^"]*(")', re.I) for name in _SECRET_FIELDS
-] + [
-    re.compile(rf"(\b{name}=)[^&\s]*()", re.I) for name in _SECRET_FIELDS
-]
+_SECRET_FIELDS = (
+    "password",
+    "client_secret",
+    "access_token",
+    "refresh_token",
+    "sessionid",
+    "id_token",
+    "assertion",
+    "secret",
+)
+_SECRET_PATTERNS = (
+    [re.compile(rf"(<{name}>)[^<]*(</{name}>)", re.I) for name in _SECRET_FIELDS]
+    + [re.compile(rf'("{name}"\s*:\s*")[^"]*(")', re.I) for name in _SECRET_FIELDS]
+    + [re.compile(rf"(\b{name}=)[^&\s]*()", re.I) for name in _SECRET_FIELDS]
+)
 _SECRET_HEADERS = {"authorization", "cookie", "set-cookie", "x-api-key"}
 MAX_BODY_CHARS = 1_000_000
 
@@ -85,8 +91,10 @@ class Redactor:
         return text
 
     def headers(self, headers: httpx.Headers) -> str:
-        return "\n".join(f"{name}: {REDACTED if name.lower() in _SECRET_HEADERS else self.text(v)}"
-                         for name, v in headers.items())
+        return "\n".join(
+            f"{name}: {REDACTED if name.lower() in _SECRET_HEADERS else self.text(v)}"
+            for name, v in headers.items()
+        )
 
 
 class _Retryable(Exception):
@@ -102,12 +110,20 @@ class ErpHttp:
     attempt, at most `max_wait_seconds`. Tests pass `transport` (httpx.MockTransport) and a
     `sleep` that records."""
 
-    def __init__(self, erp: str, *, sink: AuditSink | None = None, timeout: float = 60.0,
-                 max_attempts: int = 6, max_wait_seconds: float = 120.0,
-                 retry_statuses: Iterable[int] = (429, 500, 502, 503, 504),
-                 secrets: Iterable[str] = (), client: httpx.Client | None = None,
-                 transport: httpx.BaseTransport | None = None,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        erp: str,
+        *,
+        sink: AuditSink | None = None,
+        timeout: float = 60.0,
+        max_attempts: int = 6,
+        max_wait_seconds: float = 120.0,
+        retry_statuses: Iterable[int] = (429, 500, 502, 503, 504),
+        secrets: Iterable[str] = (),
+        client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.erp = erp
         self.sink = sink
         self.redactor = Redactor(secrets)
@@ -121,17 +137,23 @@ class ErpHttp:
         self._client.close()
 
     def request(self, method: str, url: str, **kwargs) -> httpx.Response:
-        retrying = Retrying(retry=retry_if_exception_type(_Retryable),
-                            stop=stop_after_attempt(self.max_attempts),
-                            wait=self._wait, sleep=self._sleep, reraise=True)
+        retrying = Retrying(
+            retry=retry_if_exception_type(_Retryable),
+            stop=stop_after_attempt(self.max_attempts),
+            wait=self._wait,
+            sleep=self._sleep,
+            reraise=True,
+        )
         try:
             for attempt in retrying:
                 with attempt:
                     return self._once(method, url, attempt.retry_state.attempt_number, **kwargs)
         except _Retryable as exc:
-            raise ErpUnavailable(f"{self.erp}: {exc} (gave up after {self.max_attempts} "
-                                 "attempts; the journal stays unposted and the next run "
-                                 "tries again)") from None
+            raise ErpUnavailable(
+                f"{self.erp}: {exc} (gave up after {self.max_attempts} "
+                "attempts; the journal stays unposted and the next run "
+                "tries again)"
+            ) from None
         raise AssertionError("unreachable")
 
     def _wait(self, state) -> float:
@@ -151,23 +173,42 @@ class ErpHttp:
         self._record(request, started, clock, response.status_code, response.text, None)
         if response.status_code in self.retry_statuses:
             wait = _retry_after(response.headers.get("Retry-After"))
-            raise _Retryable(f"HTTP {response.status_code} on {method} {request.url.path}: "
-                             f"{response.text[:300]}", wait)
+            raise _Retryable(
+                f"HTTP {response.status_code} on {method} {request.url.path}: "
+                f"{response.text[:300]}",
+                wait,
+            )
         return response
 
-    def _record(self, request: httpx.Request, started: datetime, clock: float,
-                status: int | None, body: str, error: str | None) -> None:
+    def _record(
+        self,
+        request: httpx.Request,
+        started: datetime,
+        clock: float,
+        status: int | None,
+        body: str,
+        error: str | None,
+    ) -> None:
         if self.sink is None:
             return
         journal_id, key = _current.get() or (None, None)
         content = request.content.decode("utf-8", errors="replace")
-        self.sink(Exchange(
-            erp=self.erp, journal_id=journal_id, idempotency_key=key, started_at=started,
-            seconds=time.perf_counter() - clock, method=request.method,
-            url=self.redactor.text(str(request.url)),
-            request_headers=self.redactor.headers(request.headers),
-            request_body=self.redactor.text(content)[:MAX_BODY_CHARS], status=status,
-            response_body=self.redactor.text(body)[:MAX_BODY_CHARS], error=error))
+        self.sink(
+            Exchange(
+                erp=self.erp,
+                journal_id=journal_id,
+                idempotency_key=key,
+                started_at=started,
+                seconds=time.perf_counter() - clock,
+                method=request.method,
+                url=self.redactor.text(str(request.url)),
+                request_headers=self.redactor.headers(request.headers),
+                request_body=self.redactor.text(content)[:MAX_BODY_CHARS],
+                status=status,
+                response_body=self.redactor.text(body)[:MAX_BODY_CHARS],
+                error=error,
+            )
+        )
 
 
 def _retry_after(value: str | None) -> float:
@@ -180,6 +221,5 @@ def _retry_after(value: str | None) -> float:
     with contextlib.suppress(TypeError, ValueError):
         from email.utils import parsedate_to_datetime
 
-        return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc))
-                   .total_seconds())
+        return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
     return 1.0

@@ -69,12 +69,13 @@ create table if not exists {SCHEMA}.erp_requests (
 @dataclass
 class Posting:
     """One row of `postings`: a document closeout sent, or is about to send, to an ERP."""
+
     idempotency_key: str
     erp: str
     journal_id: str
-    sequence: int                # 0 for the original, 1.. for adjustments
+    sequence: int  # 0 for the original, 1.. for adjustments
     kind: JournalKind
-    version: str                 # journals.version this document brings the ERP to
+    version: str  # journals.version this document brings the ERP to
     status: PostingStatus
     erp_document_id: str | None
     message: str | None
@@ -90,19 +91,23 @@ class Ledger:
 
     # -- reading ---------------------------------------------------------------------------
     def postings(self, erp: str, journal_id: str) -> list[Posting]:
-        rows = self.con.execute(f"""
+        rows = self.con.execute(
+            f"""
             select idempotency_key, erp, journal_id, sequence, kind, version, status,
                    erp_document_id, message, lines_json
             from {SCHEMA}.postings where erp = ? and journal_id = ? order by sequence""",
-            [erp, journal_id]).fetchall()
+            [erp, journal_id],
+        ).fetchall()
         return [Posting(*row[:9], lines=_lines(row[9])) for row in rows]
 
     def all_postings(self, erp: str) -> dict[str, list[Posting]]:
-        rows = self.con.execute(f"""
+        rows = self.con.execute(
+            f"""
             select idempotency_key, erp, journal_id, sequence, kind, version, status,
                    erp_document_id, message, lines_json
             from {SCHEMA}.postings where erp = ? order by journal_id, sequence""",
-            [erp]).fetchall()
+            [erp],
+        ).fetchall()
         by_journal: dict[str, list[Posting]] = {}
         for row in rows:
             by_journal.setdefault(row[2], []).append(Posting(*row[:9], lines=_lines(row[9])))
@@ -111,64 +116,121 @@ class Ledger:
     # -- writing (each statement commits on its own: DuckDB autocommit) ------------------------
     def record_attempt(self, erp: str, journal: Journal, sequence: int, version: str) -> None:
         now = datetime.now(timezone.utc)
-        self.con.execute(f"""
+        self.con.execute(
+            f"""
             insert into {SCHEMA}.postings values
                 (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null, 'pending', null, 1, ?, ?, null, ?, ?, ?)
             on conflict (idempotency_key) do update set
                 status = 'pending', message = null, attempts = attempts + 1,
                 last_attempt_at = excluded.last_attempt_at""",
-            [journal.key, erp, journal.journal_id, journal.restaurant_guid,
-             journal.business_date, journal.journal_type, sequence, journal.kind, version,
-             journal.adjusts, now, now, journal.total_debit, journal.total_credit,
-             _dump(journal.lines)])
+            [
+                journal.key,
+                erp,
+                journal.journal_id,
+                journal.restaurant_guid,
+                journal.business_date,
+                journal.journal_type,
+                sequence,
+                journal.kind,
+                version,
+                journal.adjusts,
+                now,
+                now,
+                journal.total_debit,
+                journal.total_credit,
+                _dump(journal.lines),
+            ],
+        )
 
     def record_posted(self, key: str, document_id: str | None, message: str | None = None) -> None:
-        self.con.execute(f"""
+        self.con.execute(
+            f"""
             update {SCHEMA}.postings set status = 'posted', erp_document_id = ?, message = ?,
                 posted_at = ? where idempotency_key = ?""",
-            [document_id, message, datetime.now(timezone.utc), key])
+            [document_id, message, datetime.now(timezone.utc), key],
+        )
 
     def record_failed(self, key: str, message: str) -> None:
-        self.con.execute(f"update {SCHEMA}.postings set status = 'failed', message = ? "
-                         "where idempotency_key = ?", [message, key])
+        self.con.execute(
+            f"update {SCHEMA}.postings set status = 'failed', message = ? "
+            "where idempotency_key = ?",
+            [message, key],
+        )
 
     def record_unavailable(self, key: str, message: str) -> None:
         """Still pending: whether the ERP has it is unknown until the next run asks."""
-        self.con.execute(f"update {SCHEMA}.postings set message = ? where idempotency_key = ?",
-                         [message, key])
+        self.con.execute(
+            f"update {SCHEMA}.postings set message = ? where idempotency_key = ?", [message, key]
+        )
 
     def reset_failed(self, erp: str, journal_id: str) -> int:
         """`closeout replay`: the journal's refused document for its current version becomes
         pending again and is re-sent as recorded. A refusal of an older version needs no reset:
         the current version is planned afresh."""
-        return len(self.con.execute(f"""
+        return len(
+            self.con.execute(
+                f"""
             update {SCHEMA}.postings set status = 'pending', message = 'replay requested'
             where erp = ? and journal_id = ? and status = 'failed'
               and version = (select version from finance.journals where journal_id = ?)
-            returning idempotency_key""", [erp, journal_id, journal_id]).fetchall())
+            returning idempotency_key""",
+                [erp, journal_id, journal_id],
+            ).fetchall()
+        )
 
     def record_exchange(self, exchange: Exchange) -> None:
-        self.con.execute(f"insert into {SCHEMA}.erp_requests values "
-                         "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                         [exchange.started_at, exchange.erp, exchange.journal_id,
-                          exchange.idempotency_key, exchange.method, exchange.url,
-                          exchange.request_headers, exchange.request_body, exchange.status,
-                          exchange.response_body, exchange.error, exchange.seconds])
+        self.con.execute(
+            f"insert into {SCHEMA}.erp_requests values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                exchange.started_at,
+                exchange.erp,
+                exchange.journal_id,
+                exchange.idempotency_key,
+                exchange.method,
+                exchange.url,
+                exchange.request_headers,
+                exchange.request_body,
+                exchange.status,
+                exchange.response_body,
+                exchange.error,
+                exchange.seconds,
+            ],
+        )
 
 
 def _dump(lines: tuple[Line, ...] | list[Line]) -> str:
-    return json.dumps([{"number": line.number, "account": line.account,
-                        "debit": str(line.debit), "credit": str(line.credit),
-                        "description": line.description, "location": line.location,
-                        "revenue_center": line.revenue_center, "line_kind": line.line_kind,
-                        "sales_category": line.sales_category,
-                        "payment_type": line.payment_type} for line in lines])
+    return json.dumps(
+        [
+            {
+                "number": line.number,
+                "account": line.account,
+                "debit": str(line.debit),
+                "credit": str(line.credit),
+                "description": line.description,
+                "location": line.location,
+                "revenue_center": line.revenue_center,
+                "line_kind": line.line_kind,
+                "sales_category": line.sales_category,
+                "payment_type": line.payment_type,
+            }
+            for line in lines
+        ]
+    )
 
 
 def _lines(text: str) -> list[Line]:
-    return [Line(number=item["number"], account=item["account"],
-                 debit=Decimal(item["debit"]), credit=Decimal(item["credit"]),
-                 description=item["description"], location=item["location"],
-                 revenue_center=item["revenue_center"], line_kind=item.get("line_kind"),
-                 sales_category=item.get("sales_category"),
-                 payment_type=item.get("payment_type")) for item in json.loads(text)]
+    return [
+        Line(
+            number=item["number"],
+            account=item["account"],
+            debit=Decimal(item["debit"]),
+            credit=Decimal(item["credit"]),
+            description=item["description"],
+            location=item["location"],
+            revenue_center=item["revenue_center"],
+            line_kind=item.get("line_kind"),
+            sales_category=item.get("sales_category"),
+            payment_type=item.get("payment_type"),
+        )
+        for item in json.loads(text)
+    ]

@@ -40,12 +40,13 @@ EXPIRY_MARGIN_SECONDS = 30.0
 class OAuthTokens:
     refresh_token: str
     access_token: str | None = None
-    expires_at: float = 0.0          # epoch seconds, of the access token
-    account: str | None = None       # what the consent found: Exact's division, FreshBooks' account
+    expires_at: float = 0.0  # epoch seconds, of the access token
+    account: str | None = None  # what the consent found: Exact's division, FreshBooks' account
 
     def access_valid(self, now: float | None = None) -> bool:
         return bool(self.access_token) and self.expires_at - EXPIRY_MARGIN_SECONDS > (
-            now if now is not None else time.time())
+            now if now is not None else time.time()
+        )
 
 
 class RotatingTokenStore:
@@ -67,7 +68,8 @@ class RotatingTokenStore:
         except InvalidToken as exc:
             raise ConfigurationError(
                 f"{self.path} was encrypted with another CLOSEOUT_SECRET_KEY: set the key it was "
-                f"saved with, or run `closeout connect {self.erp}` again") from exc
+                f"saved with, or run `closeout connect {self.erp}` again"
+            ) from exc
         return OAuthTokens(**data)
 
     def save(self, tokens: OAuthTokens) -> None:
@@ -113,12 +115,14 @@ class RotatingTokenStore:
         if tokens is None:
             raise ConfigurationError(
                 f"closeout is not connected to {self.erp} yet: run `closeout connect {self.erp}` "
-                "once (it opens the vendor's consent page and stores the refresh token)")
+                "once (it opens the vendor's consent page and stores the refresh token)"
+            )
         return tokens
 
 
-def fresh_access_token(store: RotatingTokenStore,
-                       refresh: Callable[[OAuthTokens], OAuthTokens]) -> OAuthTokens:
+def fresh_access_token(
+    store: RotatingTokenStore, refresh: Callable[[OAuthTokens], OAuthTokens]
+) -> OAuthTokens:
     """The stored tokens with a valid access token, refreshing under the lock if needed.
     `refresh` posts the refresh token and returns the new tokens; they are saved before this
     returns, so the rotated refresh token is never lost to a later failure."""
@@ -126,7 +130,7 @@ def fresh_access_token(store: RotatingTokenStore,
     if tokens.access_valid():
         return tokens
     with store.refreshing():
-        tokens = store.require()           # another run may have refreshed meanwhile
+        tokens = store.require()  # another run may have refreshed meanwhile
         if tokens.access_valid():
             return tokens
         renewed = refresh(tokens)
@@ -134,8 +138,9 @@ def fresh_access_token(store: RotatingTokenStore,
         return renewed
 
 
-def renew_refused(store: RotatingTokenStore, refused: str,
-                  refresh: Callable[[OAuthTokens], OAuthTokens]) -> None:
+def renew_refused(
+    store: RotatingTokenStore, refused: str, refresh: Callable[[OAuthTokens], OAuthTokens]
+) -> None:
     """The access token `refused` was refused before its time (revoked, or the ERP's clock):
     refresh under the lock, unless another run already has (then its token is the one to use)."""
     with store.refreshing():
@@ -144,13 +149,19 @@ def renew_refused(store: RotatingTokenStore, refused: str,
             store.save(refresh(tokens))
 
 
-def consent_code(auth_url: str, client_id: str, redirect_uri: str, *, invitation: str,
-                 echo: Callable[[str], None], extra: dict[str, str] | None = None) -> str:
+def consent_code(
+    auth_url: str,
+    client_id: str,
+    redirect_uri: str,
+    *,
+    invitation: str,
+    echo: Callable[[str], None],
+    extra: dict[str, str] | None = None,
+) -> str:
     """The one-time consent: `invitation` and the vendor's consent address for the operator,
     then the authorization code from the browser's redirect (see `receive_code`)."""
     state = new_state()
-    echo(f"{invitation}\n"
-         + authorization_url(auth_url, client_id, redirect_uri, state, extra))
+    echo(f"{invitation}\n" + authorization_url(auth_url, client_id, redirect_uri, state, extra))
     return receive_code(redirect_uri, state, pasted=lambda: input(PASTE_PROMPT))
 
 
@@ -166,14 +177,21 @@ def _params(query: str) -> dict[str, str]:
 def check_not_refused(params: dict[str, str]) -> None:
     """Raise when a consent redirect says the operator (or the vendor) refused."""
     if "error" in params:
-        raise ErpAuthError(f"consent was refused: {params['error']} "
-                           f"{params.get('error_description', '')}".strip())
+        raise ErpAuthError(
+            f"consent was refused: {params['error']} {params.get('error_description', '')}".strip()
+        )
 
 
-def authorization_url(base: str, client_id: str, redirect_uri: str, state: str,
-                      extra: dict[str, str] | None = None) -> str:
-    query = {"client_id": client_id, "redirect_uri": redirect_uri, "response_type": "code",
-             "state": state, **(extra or {})}
+def authorization_url(
+    base: str, client_id: str, redirect_uri: str, state: str, extra: dict[str, str] | None = None
+) -> str:
+    query = {
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "response_type": "code",
+        "state": state,
+        **(extra or {}),
+    }
     return f"{base}?{urlencode(query)}"
 
 
@@ -181,20 +199,27 @@ def new_state() -> str:
     return secrets.token_urlsafe(24)
 
 
-def receive_code(redirect_uri: str, state: str, *, timeout: float = 300.0,
-                 pasted: Callable[[], str] | None = None) -> str:
+def receive_code(
+    redirect_uri: str,
+    state: str,
+    *,
+    timeout: float = 300.0,
+    pasted: Callable[[], str] | None = None,
+) -> str:
     """The authorization code, from the browser's redirect to a loopback `redirect_uri`
     (http://127.0.0.1:PORT/...), or, for any other redirect URI, from the redirected address
     the operator pastes (`pasted`). The state must match: a code meant for another request is
     refused."""
     parts = urlsplit(redirect_uri)
     if parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost") and parts.port:
-        return _code_from_query(_wait_for_redirect(parts.hostname, parts.port, parts.path,
-                                                   timeout), state)
+        return _code_from_query(
+            _wait_for_redirect(parts.hostname, parts.port, parts.path, timeout), state
+        )
     if pasted is None:
         raise ConfigurationError(
             f"the redirect URI {redirect_uri} is not a loopback address: pass the code with "
-            "--code, or paste the address the browser was sent to")
+            "--code, or paste the address the browser was sent to"
+        )
     answer = pasted().strip()
     return _code_from_query(urlsplit(answer).query, state) if "?" in answer else answer
 
@@ -203,8 +228,9 @@ def _code_from_query(query: str, state: str) -> str:
     params = _params(query)
     check_not_refused(params)
     if params.get("state") != state:
-        raise ErpAuthError("the consent redirect carried another request's state; start "
-                           "`closeout connect` again")
+        raise ErpAuthError(
+            "the consent redirect carried another request's state; start `closeout connect` again"
+        )
     if not params.get("code"):
         raise ErpAuthError("the consent redirect carried no authorization code")
     return params["code"]
@@ -236,8 +262,10 @@ def _wait_for_redirect(host: str, port: int, path: str, timeout: float) -> str:
     try:
         while not received:
             if time.monotonic() > deadline:
-                raise ErpAuthError(f"no consent arrived at {host}:{port} within "
-                                   f"{timeout:.0f} s; run `closeout connect` again")
+                raise ErpAuthError(
+                    f"no consent arrived at {host}:{port} within "
+                    f"{timeout:.0f} s; run `closeout connect` again"
+                )
             server.handle_request()
     finally:
         server.server_close()

@@ -24,6 +24,7 @@ SkipState = Literal["held", "failed", "unchanged"]
 @dataclass
 class JournalRow:
     """A journal of finance.journals, as the plan needs it."""
+
     journal_id: str
     restaurant_guid: str
     location_name: str
@@ -40,11 +41,12 @@ class JournalRow:
 @dataclass
 class Planned:
     """A document to send: the journal's original, an adjustment, or a pending resend."""
+
     row: JournalRow
     document: Journal
     sequence: int
     version: str
-    resend: bool                  # a pending document from an earlier run, sent as recorded
+    resend: bool  # a pending document from an earlier run, sent as recorded
 
 
 @dataclass
@@ -54,18 +56,27 @@ class Skipped:
     message: str
 
 
-def journal_rows(con: duckdb.DuckDBPyConnection, date_range: tuple[date, date] | None,
-                 journal_ids: tuple[str, ...] = ()) -> list[JournalRow]:
+def journal_rows(
+    con: duckdb.DuckDBPyConnection,
+    date_range: tuple[date, date] | None,
+    journal_ids: tuple[str, ...] = (),
+) -> list[JournalRow]:
     """Journals of active locations from their posting start date on."""
-    where, params = ["locations.is_active", "journals.business_date >= "
-                     "coalesce(locations.posting_start_date, date '1900-01-01')"], []
+    where, params = (
+        [
+            "locations.is_active",
+            "journals.business_date >= coalesce(locations.posting_start_date, date '1900-01-01')",
+        ],
+        [],
+    )
     if date_range:
         where.append("journals.business_date between ? and ?")
         params += list(date_range)
     if journal_ids:
         where.append(f"journals.journal_id in ({', '.join('?' * len(journal_ids))})")
         params += list(journal_ids)
-    rows = con.execute(f"""
+    rows = con.execute(
+        f"""
         select journals.journal_id, journals.restaurant_guid,
                coalesce(locations.location_name, journals.restaurant_guid),
                journals.business_date, journals.journal_type, journals.company,
@@ -73,9 +84,10 @@ def journal_rows(con: duckdb.DuckDBPyConnection, date_range: tuple[date, date] |
                nullif(trim(locations.erp_division), '')
         from finance.journals as journals
         join mappings.locations as locations using (restaurant_guid)
-        where {' and '.join(where)}
+        where {" and ".join(where)}
         order by journals.business_date, journals.restaurant_guid, journals.journal_type""",
-        params).fetchall()
+        params,
+    ).fetchall()
     return [JournalRow(*row) for row in rows]
 
 
@@ -92,19 +104,43 @@ def journal_lines(con: duckdb.DuckDBPyConnection, journal_ids: list[str]) -> dic
         where debit <> 0 or credit <> 0
         order by journal_id, line_number""").fetchall()
     lines: dict[str, list[Line]] = defaultdict(list)
-    for (journal_id, number, account, debit, credit, description, location, center, kind,
-         category, tender) in rows:
-        lines[journal_id].append(Line(number=number, account=account, debit=debit,
-                                      credit=credit, description=description or "",
-                                      location=location, revenue_center=center,
-                                      line_kind=kind, sales_category=category,
-                                      payment_type=tender))
+    for (
+        journal_id,
+        number,
+        account,
+        debit,
+        credit,
+        description,
+        location,
+        center,
+        kind,
+        category,
+        tender,
+    ) in rows:
+        lines[journal_id].append(
+            Line(
+                number=number,
+                account=account,
+                debit=debit,
+                credit=credit,
+                description=description or "",
+                location=location,
+                revenue_center=center,
+                line_kind=kind,
+                sales_category=category,
+                payment_type=tender,
+            )
+        )
     return lines
 
 
-def plan(con: duckdb.DuckDBPyConnection, ledger: Ledger, erp: str,
-         date_range: tuple[date, date] | None = None,
-         journal_ids: tuple[str, ...] = ()) -> tuple[list[Planned], list[Skipped]]:
+def plan(
+    con: duckdb.DuckDBPyConnection,
+    ledger: Ledger,
+    erp: str,
+    date_range: tuple[date, date] | None = None,
+    journal_ids: tuple[str, ...] = (),
+) -> tuple[list[Planned], list[Skipped]]:
     """Every journal in range: what to send for it now, or why nothing is sent."""
     rows = journal_rows(con, date_range, journal_ids)
     history = ledger.all_postings(erp)
@@ -126,8 +162,9 @@ def plan(con: duckdb.DuckDBPyConnection, ledger: Ledger, erp: str,
     return planned, skipped
 
 
-def plan_journal(row: JournalRow, postings: list[Posting],
-                 current: list[Line]) -> tuple[list[Planned], Skipped | None]:
+def plan_journal(
+    row: JournalRow, postings: list[Posting], current: list[Line]
+) -> tuple[list[Planned], Skipped | None]:
     """What to send for one ready journal, given what was sent before (`postings`) and its
     lines now: pending documents again as recorded, then the original if nothing was posted,
     or an adjustment by the difference if the posted version is not the current one. A
@@ -138,9 +175,22 @@ def plan_journal(row: JournalRow, postings: list[Posting],
     planned: list[Planned] = []
     sent = [p for p in postings if p.status == "posted"]
     for pending in (p for p in postings if p.status == "pending"):
-        planned.append(Planned(row, _document(row, pending.sequence, pending.version,
-                                              pending.kind, _adjusts(sent), pending.lines),
-                               pending.sequence, pending.version, resend=True))
+        planned.append(
+            Planned(
+                row,
+                _document(
+                    row,
+                    pending.sequence,
+                    pending.version,
+                    pending.kind,
+                    _adjusts(sent),
+                    pending.lines,
+                ),
+                pending.sequence,
+                pending.version,
+                resend=True,
+            )
+        )
         sent.append(pending)
     latest = max(sent, key=lambda p: p.sequence) if sent else None
     if latest is not None and latest.version == row.version:
@@ -165,17 +215,28 @@ def difference(current: list[Line], posted: list[Line]) -> list[Line]:
             net[key] += sign * (line.debit - line.credit)
             described.setdefault(key, line.description)
     changed = [(key, amount) for key, amount in net.items() if amount != 0]
-    return [Line(number=number, account=account, location=location, revenue_center=center,
-                 debit=amount if amount > 0 else ZERO, credit=-amount if amount < 0 else ZERO,
-                 description=f"Adjustment: {described[(account, location, center)]}")
-            for number, ((account, location, center), amount) in enumerate(sorted(
-                changed, key=lambda item: tuple(part or "" for part in item[0])), start=1)]
+    return [
+        Line(
+            number=number,
+            account=account,
+            location=location,
+            revenue_center=center,
+            debit=amount if amount > 0 else ZERO,
+            credit=-amount if amount < 0 else ZERO,
+            description=f"Adjustment: {described[(account, location, center)]}",
+        )
+        for number, ((account, location, center), amount) in enumerate(
+            sorted(changed, key=lambda item: tuple(part or "" for part in item[0])), start=1
+        )
+    ]
 
 
 def idempotency_key(row: JournalRow, sequence: int, version: str) -> str:
     """Deterministic per journal, sequence and version; short enough for every ERP's field."""
-    return (f"CO-{row.business_date:%Y%m%d}-{row.restaurant_guid[:8]}-"
-            f"{row.journal_type[:1].upper()}{sequence}-{version[:10]}")
+    return (
+        f"CO-{row.business_date:%Y%m%d}-{row.restaurant_guid[:8]}-"
+        f"{row.journal_type[:1].upper()}{sequence}-{version[:10]}"
+    )
 
 
 def _adjusts(sent: list[Posting]) -> str | None:
@@ -183,14 +244,31 @@ def _adjusts(sent: list[Posting]) -> str | None:
     return originals[0].erp_document_id if originals else None
 
 
-def _document(row: JournalRow, sequence: int, version: str, kind: JournalKind,
-              adjusts: str | None,
-              lines: list[Line]) -> Journal:
+def _document(
+    row: JournalRow,
+    sequence: int,
+    version: str,
+    kind: JournalKind,
+    adjusts: str | None,
+    lines: list[Line],
+) -> Journal:
     key = idempotency_key(row, sequence, version)
     what = "adjustment" if kind == "adjustment" else "journal"
-    title = (f"Toast {row.journal_type} {what} {row.business_date:%Y-%m-%d} "
-             f"{row.location_name} [{key}]")
-    return Journal(key=key, journal_id=row.journal_id, restaurant_guid=row.restaurant_guid,
-                   location_name=row.location_name, company=row.company, division=row.division,
-                   business_date=row.business_date, journal_type=row.journal_type, kind=kind,
-                   adjusts=adjusts, currency=row.currency, title=title, lines=tuple(lines))
+    title = (
+        f"Toast {row.journal_type} {what} {row.business_date:%Y-%m-%d} {row.location_name} [{key}]"
+    )
+    return Journal(
+        key=key,
+        journal_id=row.journal_id,
+        restaurant_guid=row.restaurant_guid,
+        location_name=row.location_name,
+        company=row.company,
+        division=row.division,
+        business_date=row.business_date,
+        journal_type=row.journal_type,
+        kind=kind,
+        adjusts=adjusts,
+        currency=row.currency,
+        title=title,
+        lines=tuple(lines),
+    )

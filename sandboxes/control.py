@@ -31,7 +31,7 @@ from sandboxes.http import Request, Response
 
 CONTROL_PREFIX = "/_sandbox/"
 
-Action = Callable[[Any], Response]     # takes the request's JSON body
+Action = Callable[[Any], Response]  # takes the request's JSON body
 
 
 @dataclass
@@ -39,8 +39,11 @@ class SandboxStats:
     """Counters a sandbox keeps; `Counter` fields are answered as plain objects."""
 
     def as_dict(self) -> dict:
-        return {f.name: dict(value) if isinstance(value, Counter) else value
-                for f in fields(self) for value in [getattr(self, f.name)]}
+        return {
+            f.name: dict(value) if isinstance(value, Counter) else value
+            for f in fields(self)
+            for value in [getattr(self, f.name)]
+        }
 
 
 class Controlled:
@@ -53,8 +56,11 @@ class Controlled:
     control_body_error = "control bodies are JSON"
 
     def control_actions(self) -> dict[str, Action]:
-        return {"reset": self._reset_action, "stats": lambda _: Response.json(self.stats_view()),
-                "faults": self._add_faults}
+        return {
+            "reset": self._reset_action,
+            "stats": lambda _: Response.json(self.stats_view()),
+            "faults": self._add_faults,
+        }
 
     def control(self, request: Request) -> Response:
         """Answer one `/_sandbox/<action>` request."""
@@ -86,8 +92,9 @@ class Controlled:
 
     def _add_faults(self, body) -> Response:
         try:
-            rules = [self.faults.add(**spec) for spec in (body if isinstance(body, list)
-                                                            else [body])]
+            rules = [
+                self.faults.add(**spec) for spec in (body if isinstance(body, list) else [body])
+            ]
         except (TypeError, ValueError) as exc:
             return Response.json({"error": str(exc)}, 400)
         return Response.json({"added": len(rules)})
@@ -100,10 +107,12 @@ class ErpControl(Controlled):
     config: Any
 
     def control_actions(self) -> dict[str, Action]:
-        return {**super().control_actions(),
-                "config": lambda _: Response.json(self.config_view()),
-                "configure": self._configure_action,
-                "expire_tokens": lambda _: Response.json({"expired": self.expire_tokens()})}
+        return {
+            **super().control_actions(),
+            "config": lambda _: Response.json(self.config_view()),
+            "configure": self._configure_action,
+            "expire_tokens": lambda _: Response.json({"expired": self.expire_tokens()}),
+        }
 
     def config_view(self) -> dict:
         return asdict(self.config)

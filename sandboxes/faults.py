@@ -35,8 +35,8 @@ class FaultRule:
     KINDS: ClassVar[tuple[str, ...]] = ("status", "slow", "drop", "commit_drop")
 
     kind: str
-    times: int = 1                 # how many matching requests it hits (-1: forever)
-    skip: int = 0                  # let this many matching requests through first
+    times: int = 1  # how many matching requests it hits (-1: forever)
+    skip: int = 0  # let this many matching requests through first
     status: int = 500
     seconds: float = 0.0
     hits: int = 0
@@ -54,14 +54,18 @@ class FaultRule:
 
 @dataclass
 class RequestFault(FaultRule):
-    path: str = ""                 # applies to request paths containing this
-    method: str | None = None      # only this HTTP method
-    transaction: str = ""          # only requests carrying this operation (an M3 transaction)
+    path: str = ""  # applies to request paths containing this
+    method: str | None = None  # only this HTTP method
+    transaction: str = ""  # only requests carrying this operation (an M3 transaction)
 
-    def matches(self, method: str = "", path: str = "",
-                operations: frozenset[str] | set[str] = frozenset()) -> bool:
-        return (self.path in path and (not self.method or self.method.upper() == method)
-                and (not self.transaction or self.transaction in operations))
+    def matches(
+        self, method: str = "", path: str = "", operations: frozenset[str] | set[str] = frozenset()
+    ) -> bool:
+        return (
+            self.path in path
+            and (not self.method or self.method.upper() == method)
+            and (not self.transaction or self.transaction in operations)
+        )
 
 
 class Faults:
@@ -69,7 +73,7 @@ class Faults:
 
     def __init__(self, rule: type[FaultRule] = RequestFault, **defaults) -> None:
         self._rule = rule
-        self._defaults = defaults      # e.g. status=503 where the vendor's outage answer is 503
+        self._defaults = defaults  # e.g. status=503 where the vendor's outage answer is 503
         self._rules: list[FaultRule] = []
         self._lock = threading.Lock()
 
@@ -120,8 +124,7 @@ def dropped() -> Response:
     return response
 
 
-def refusal(fired: list[FaultRule], answer: Callable[[FaultRule], Response]
-            ) -> Response | None:
+def refusal(fired: list[FaultRule], answer: Callable[[FaultRule], Response]) -> Response | None:
     """What the first `status` or `drop` rule answers instead of doing the request (`answer`
     writes a status in the vendor's error format), or None when the request goes ahead."""
     for rule in fired:

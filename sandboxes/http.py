@@ -45,15 +45,20 @@ class Request:
 
 
 class Response:
-    def __init__(self, status: int = 200, body: bytes | None = b"", headers: dict | None = None,
-                 content_type: str = "application/json"):
+    def __init__(
+        self,
+        status: int = 200,
+        body: bytes | None = b"",
+        headers: dict | None = None,
+        content_type: str = "application/json",
+    ):
         self.status = status
         self.body = body
         self.headers = dict(headers or {})
         self.content_type = content_type
-        self.delay = 0.0          # seconds to wait before answering (fault injection)
-        self.drop = False         # close the connection without answering (fault injection)
-        self.truncate = False     # send half the body and close (fault injection)
+        self.delay = 0.0  # seconds to wait before answering (fault injection)
+        self.drop = False  # close the connection without answering (fault injection)
+        self.truncate = False  # send half the body and close (fault injection)
 
     @classmethod
     def json(cls, value: Any, status: int = 200, headers: dict | None = None) -> Response:
@@ -102,7 +107,7 @@ def serve(sandbox, host: str = "127.0.0.1", port: int = 0):
 
 
 class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"   # keep-alive, as the vendors' servers do
+    protocol_version = "HTTP/1.1"  # keep-alive, as the vendors' servers do
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

@@ -31,6 +31,7 @@ def with_changes(settings: Settings, changes: dict) -> Settings:
     known = {f.name for f in fields(settings)}
     unknown = sorted(set(changes) - known)
     if unknown:
-        raise ValueError(f"unknown setting(s) {', '.join(unknown)}; known: "
-                         f"{', '.join(sorted(known))}")
+        raise ValueError(
+            f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
     return type(settings)(**{**asdict(settings), **changes})

@@ -42,8 +42,10 @@ class RunningSandboxes:
 
     @property
     def urls(self) -> dict[str, str]:
-        return {"toast": self.toast_server.url,
-                **{name: server.url for name, (_, server) in self.erps.items()}}
+        return {
+            "toast": self.toast_server.url,
+            **{name: server.url for name, (_, server) in self.erps.items()},
+        }
 
     def erp(self, name: str):
         return self.erps[name][0]
@@ -66,11 +68,18 @@ def _erp_package(name: str):
 
 
 def start(options: SandboxOptions) -> RunningSandboxes:
-    dataset = ToastDataset(seed=options.seed, location_count=options.locations,
-                           orders_per_day=options.orders_per_day,
-                           history_days=options.history_days)
-    toast = ToastSandbox(dataset, client_id=options.client_id,
-                         client_secret=options.client_secret, rate_limits=options.rate_limits)
+    dataset = ToastDataset(
+        seed=options.seed,
+        location_count=options.locations,
+        orders_per_day=options.orders_per_day,
+        history_days=options.history_days,
+    )
+    toast = ToastSandbox(
+        dataset,
+        client_id=options.client_id,
+        client_secret=options.client_secret,
+        rate_limits=options.rate_limits,
+    )
     server = make_server(toast, options.host, options.toast_port)
     server.start_in_thread()
     running = RunningSandboxes(toast, server)
@@ -83,8 +92,11 @@ def write_ready_file(path: Path, running: RunningSandboxes, options: SandboxOpti
     """Tell a waiting test or script where the sandboxes listen (written atomically)."""
     info = {
         "urls": running.urls,
-        "toast": {"client_id": options.client_id, "client_secret": options.client_secret,
-                  "restaurants": [loc.guid for loc in running.toast.dataset.locations]},
+        "toast": {
+            "client_id": options.client_id,
+            "client_secret": options.client_secret,
+            "restaurants": [loc.guid for loc in running.toast.dataset.locations],
+        },
         "erp_env": running.erp_env(),
     }
     tmp = path.with_suffix(".tmp")

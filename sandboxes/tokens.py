@@ -8,7 +8,7 @@ import time
 
 class BearerTokens:
     def __init__(self) -> None:
-        self._expires: dict[str, float] = {}     # access token -> expires at (epoch seconds)
+        self._expires: dict[str, float] = {}  # access token -> expires at (epoch seconds)
         self._lock = threading.Lock()
 
     def issue(self, token: str, ttl: float) -> str:

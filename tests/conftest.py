@@ -26,8 +26,8 @@ class ToastSandboxProcess:
     seed: int
     locations: int
     orders_per_day: int
-    erp_urls: dict[str, str]      # the ERP sandboxes started beside Toast
-    erp_env: dict[str, str]       # connector settings pointing at them
+    erp_urls: dict[str, str]  # the ERP sandboxes started beside Toast
+    erp_env: dict[str, str]  # connector settings pointing at them
 
     def control(self, action: str, body=None) -> dict:
         return control(self.url, action, body)
@@ -42,13 +42,32 @@ class ToastSandboxProcess:
         self.control("faults", rule)
 
 
-def start_sandbox(tmp_path: Path, *, locations: int = 3, orders_per_day: int = 40,
-                  seed: int = 7, rate_limits: bool = True) -> tuple[subprocess.Popen,
-                                                                    ToastSandboxProcess]:
+def start_sandbox(
+    tmp_path: Path,
+    *,
+    locations: int = 3,
+    orders_per_day: int = 40,
+    seed: int = 7,
+    rate_limits: bool = True,
+) -> tuple[subprocess.Popen, ToastSandboxProcess]:
     ready = tmp_path / f"sandbox-{time.monotonic_ns()}.json"
-    args = [sys.executable, "-m", "cli", "sandbox", "--port", "0", "--ready-file",
-            str(ready), "--seed", str(seed), "--locations", str(locations), "--orders-per-day",
-            str(orders_per_day), "--rate-limits" if rate_limits else "--no-rate-limits"]
+    args = [
+        sys.executable,
+        "-m",
+        "cli",
+        "sandbox",
+        "--port",
+        "0",
+        "--ready-file",
+        str(ready),
+        "--seed",
+        str(seed),
+        "--locations",
+        str(locations),
+        "--orders-per-day",
+        str(orders_per_day),
+        "--rate-limits" if rate_limits else "--no-rate-limits",
+    ]
     process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30
     while not ready.exists():
@@ -60,9 +79,13 @@ def start_sandbox(tmp_path: Path, *, locations: int = 3, orders_per_day: int = 4
         time.sleep(0.05)
     info = json.loads(ready.read_text())
     return process, ToastSandboxProcess(
-        url=info["urls"]["toast"], client_id=info["toast"]["client_id"],
-        client_secret=info["toast"]["client_secret"], restaurants=info["toast"]["restaurants"],
-        seed=seed, locations=locations, orders_per_day=orders_per_day,
+        url=info["urls"]["toast"],
+        client_id=info["toast"]["client_id"],
+        client_secret=info["toast"]["client_secret"],
+        restaurants=info["toast"]["restaurants"],
+        seed=seed,
+        locations=locations,
+        orders_per_day=orders_per_day,
         erp_urls={k: v for k, v in info["urls"].items() if k != "toast"},
         erp_env=info["erp_env"],
     )

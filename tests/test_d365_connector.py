@@ -31,12 +31,20 @@ class Sandbox(SandboxClient):
     def odata(self, path: str, **params) -> list[dict]:
         """Reads back through the same OData API the connector uses."""
         config = self.control("config")
-        token = httpx.post(f"{self.url}/{config['tenant_id']}/oauth2/v2.0/token", data={
-            "grant_type": "client_credentials", "client_id": config["client_id"],
-            "client_secret": config["client_secret"], "scope": f"{self.url}/.default"}
+        token = httpx.post(
+            f"{self.url}/{config['tenant_id']}/oauth2/v2.0/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": config["client_id"],
+                "client_secret": config["client_secret"],
+                "scope": f"{self.url}/.default",
+            },
         ).json()["access_token"]
-        response = httpx.get(f"{self.url}/data/{path}", params={"cross-company": "true", **params},
-                             headers={"Authorization": f"Bearer {token}"})
+        response = httpx.get(
+            f"{self.url}/data/{path}",
+            params={"cross-company": "true", **params},
+            headers={"Authorization": f"Bearer {token}"},
+        )
         response.raise_for_status()
         return json.loads(response.content, parse_float=Decimal)["value"]
 
@@ -50,9 +58,13 @@ def d365(server, monkeypatch) -> Sandbox:
 @pytest.fixture
 def settings(d365: Sandbox) -> D365Settings:
     config = d365.control("config")
-    return D365Settings(environment_url=d365.url, tenant_id=config["tenant_id"],
-                        client_id=config["client_id"], client_secret=config["client_secret"],
-                        token_url=f"{d365.url}/{config['tenant_id']}/oauth2/v2.0/token")
+    return D365Settings(
+        environment_url=d365.url,
+        tenant_id=config["tenant_id"],
+        client_id=config["client_id"],
+        client_secret=config["client_secret"],
+        token_url=f"{d365.url}/{config['tenant_id']}/oauth2/v2.0/token",
+    )
 
 
 class Run(Recorded):
@@ -70,15 +82,29 @@ def run(settings: D365Settings):
     opened.connector.close()
 
 
-def journal(key: str = "CO-20260105-b601e100-S1-abc123def0", company: str = "HV-NY",
-            location: str = "BKN", kind: str = "original", adjusts: str | None = None,
-            lines: tuple[Line, ...] | None = None) -> Journal:
+def journal(
+    key: str = "CO-20260105-b601e100-S1-abc123def0",
+    company: str = "HV-NY",
+    location: str = "BKN",
+    kind: str = "original",
+    adjusts: str | None = None,
+    lines: tuple[Line, ...] | None = None,
+) -> Journal:
     lines = lines or sales_lines(location)
-    return Journal(key=key, journal_id="guid:2026-01-05:sales", restaurant_guid="guid",
-                   location_name="Harbor & Vine Brooklyn Heights", company=company,
-                   business_date=date(2026, 1, 5), journal_type="sales", kind=kind,
-                   adjusts=adjusts, currency="USD", title=f"Toast sales journal [{key}]",
-                   lines=lines)
+    return Journal(
+        key=key,
+        journal_id="guid:2026-01-05:sales",
+        restaurant_guid="guid",
+        location_name="Harbor & Vine Brooklyn Heights",
+        company=company,
+        business_date=date(2026, 1, 5),
+        journal_type="sales",
+        kind=kind,
+        adjusts=adjusts,
+        currency="USD",
+        title=f"Toast sales journal [{key}]",
+        lines=lines,
+    )
 
 
 def headers_with(d365: Sandbox, key: str) -> list[dict]:
@@ -87,9 +113,13 @@ def headers_with(d365: Sandbox, key: str) -> list[dict]:
 
 def lines_of(d365: Sandbox, document_id: str) -> list[dict]:
     company, number = document_id.split("/")
-    return d365.odata("LedgerJournalLines", **{
-        "$filter": f"dataAreaId eq '{company}' and JournalBatchNumber eq '{number}'",
-        "$orderby": "LineNumber"})
+    return d365.odata(
+        "LedgerJournalLines",
+        **{
+            "$filter": f"dataAreaId eq '{company}' and JournalBatchNumber eq '{number}'",
+            "$orderby": "LineNumber",
+        },
+    )
 
 
 def data_requests(d365: Sandbox) -> dict[str, int]:
@@ -104,23 +134,28 @@ def test_posts_a_journal_in_two_requests_and_reads_back_exactly(d365: Sandbox, r
 
     stats = d365.stats()
     assert (stats["token_requests"], stats["requests"]) == (
-        1, {"POST /data/LedgerJournalHeaders": 1, "POST /data/$batch": 1})
+        1,
+        {"POST /data/LedgerJournalHeaders": 1, "POST /data/$batch": 1},
+    )
     assert document_id == "HV-NY/00000001"
     [header] = headers_with(d365, posted.key)
     assert header["Description"] == header_description(posted)
     assert header["Description"].endswith(" " + posted.key) and len(header["Description"]) <= 60
     assert (header["JournalName"], header["IsPosted"]) == ("GenJrn", "No")
     rows = lines_of(d365, document_id)
-    assert [(r["LineNumber"], r["AccountDisplayValue"], r["DebitAmount"], r["CreditAmount"],
-             r["Text"]) for r in rows] == [
+    assert [
+        (r["LineNumber"], r["AccountDisplayValue"], r["DebitAmount"], r["CreditAmount"], r["Text"])
+        for r in rows
+    ] == [
         (1, "1010-BKN-", D("1234.50"), D("0"), "Cash takings"),
         (2, "1110-BKN-", D("800.05"), D("0"), "Card settlements"),
         (3, "4000-BKN-DINING", D("0"), D("1700.00"), "Food sales"),
         (4, "4020-BKN-BAR", D("0"), D("200.30"), "Liquor sales"),
         (5, "2200-BKN-", D("0"), D("134.25"), "State sales tax"),
     ]
-    assert {(r["Voucher"], r["TransDate"], r["CurrencyCode"], r["AccountType"]) for r in rows} \
-        == {(voucher(posted), "2026-01-05T12:00:00Z", "USD", "Ledger")}
+    assert {(r["Voucher"], r["TransDate"], r["CurrencyCode"], r["AccountType"]) for r in rows} == {
+        (voucher(posted), "2026-01-05T12:00:00Z", "USD", "Ledger")
+    }
 
 
 def test_one_token_for_a_run_of_journals(d365: Sandbox, run: Run):
@@ -134,11 +169,15 @@ def test_one_token_for_a_run_of_journals(d365: Sandbox, run: Run):
 
 def test_adjustment_names_the_original(d365: Sandbox, run: Run):
     original_id = run.connector.create(journal())
-    adjustment = journal(key="CO-20260105-b601e100-S2-fff0001111", kind="adjustment",
-                         adjusts=original_id, lines=(
-                             Line(1, "1010", D("10.00"), D("0"), "Adjustment: Cash", "BKN", None),
-                             Line(2, "4000", D("0"), D("10.00"), "Adjustment: Food", "BKN",
-                                  "DINING")))
+    adjustment = journal(
+        key="CO-20260105-b601e100-S2-fff0001111",
+        kind="adjustment",
+        adjusts=original_id,
+        lines=(
+            Line(1, "1010", D("10.00"), D("0"), "Adjustment: Cash", "BKN", None),
+            Line(2, "4000", D("0"), D("10.00"), "Adjustment: Food", "BKN", "DINING"),
+        ),
+    )
 
     adjustment_id = run.connector.create(adjustment)
 
@@ -151,14 +190,20 @@ def test_adjustment_names_the_original(d365: Sandbox, run: Run):
 def test_display_value_escapes_the_delimiter(d365: Sandbox, settings: D365Settings):
     d365.control("configure", {"dimension_values": {"RevenueCenter": ["DINING"]}})
     run = Run(settings)
-    posted = journal(location="NORTH-EAST", lines=(
-        Line(1, "1010", D("5.00"), D("0"), "Cash", "NORTH-EAST", None),
-        Line(2, "4000", D("0"), D("5.00"), "Food", "NORTH-EAST", "DINING")))
+    posted = journal(
+        location="NORTH-EAST",
+        lines=(
+            Line(1, "1010", D("5.00"), D("0"), "Cash", "NORTH-EAST", None),
+            Line(2, "4000", D("0"), D("5.00"), "Food", "NORTH-EAST", "DINING"),
+        ),
+    )
 
     document_id = run.connector.create(posted)
 
     assert [r["AccountDisplayValue"] for r in lines_of(d365, document_id)] == [
-        "1010-NORTH\\-EAST-", "4000-NORTH\\-EAST-DINING"]
+        "1010-NORTH\\-EAST-",
+        "4000-NORTH\\-EAST-DINING",
+    ]
 
 
 # -- existing -----------------------------------------------------------------------------------
@@ -167,7 +212,7 @@ def test_existing_finds_complete_journals_and_ignores_orphan_headers(d365: Sandb
     orphaned = journal(key="CO-20260105-b601e100-S1-bbbbbbbbbb")
     missing = journal(key="CO-20260105-b601e100-S1-cccccccccc")
     complete_id = run.connector.create(complete)
-    run.connector._create_header(orphaned)        # as if the process died before the lines
+    run.connector._create_header(orphaned)  # as if the process died before the lines
 
     found = run.connector.existing([complete, orphaned, missing])
 
@@ -191,9 +236,13 @@ def test_create_reuses_an_orphan_header(d365: Sandbox, run: Run):
 def test_create_removes_a_partial_header(d365: Sandbox, run: Run):
     posted = journal()
     partial = run.connector._create_header(posted)
-    first_two = replace(posted, lines=(
-        Line(1, "1010", D("1.00"), D("0"), "x", "BKN", None),
-        Line(2, "4000", D("0"), D("1.00"), "y", "BKN", "DINING")))
+    first_two = replace(
+        posted,
+        lines=(
+            Line(1, "1010", D("1.00"), D("0"), "x", "BKN", None),
+            Line(2, "4000", D("0"), D("1.00"), "y", "BKN", "DINING"),
+        ),
+    )
     assert run.connector._post_lines(first_two, partial) is None
     assert run.connector.existing([posted]) == {}
 
@@ -201,7 +250,8 @@ def test_create_removes_a_partial_header(d365: Sandbox, run: Run):
 
     assert document_id != partial.document_id
     assert [h["JournalBatchNumber"] for h in headers_with(d365, posted.key)] == [
-        document_id.split("/")[1]]
+        document_id.split("/")[1]
+    ]
     assert len(lines_of(d365, document_id)) == 5
 
 
@@ -215,10 +265,13 @@ def test_existing_uses_few_requests_for_many_journals(d365: Sandbox, run: Run):
 
     after = data_requests(d365)
     assert len(found) == 20
-    assert after["GET /data/LedgerJournalHeaders"] - before.get(
-        "GET /data/LedgerJournalHeaders", 0) == 3      # 40 keys, 15 per query
-    assert after["GET /data/LedgerJournalLines"] - before.get(
-        "GET /data/LedgerJournalLines", 0) == 2        # 20 headers, 15 per query
+    assert (
+        after["GET /data/LedgerJournalHeaders"] - before.get("GET /data/LedgerJournalHeaders", 0)
+        == 3
+    )  # 40 keys, 15 per query
+    assert (
+        after["GET /data/LedgerJournalLines"] - before.get("GET /data/LedgerJournalLines", 0) == 2
+    )  # 20 headers, 15 per query
 
 
 def test_existing_follows_next_links(d365: Sandbox, run: Run):
@@ -237,7 +290,7 @@ def test_batch_committed_but_answer_lost_is_not_posted_twice(d365: Sandbox, run:
 
     document_id = run.connector.create(posted)
 
-    assert len(lines_of(d365, document_id)) == 5       # the retry collided, nothing doubled
+    assert len(lines_of(d365, document_id)) == 5  # the retry collided, nothing doubled
     assert [e.error is not None for e in run.audit if e.url.endswith("$batch")] == [True, False]
     assert run.connector.existing([posted]) == {posted.key: document_id}
     assert len(headers_with(d365, posted.key)) == 1
@@ -245,21 +298,27 @@ def test_batch_committed_but_answer_lost_is_not_posted_twice(d365: Sandbox, run:
 
 def test_header_committed_but_answer_lost_leaves_one_document(d365: Sandbox, run: Run):
     posted = journal()
-    d365.control("faults", {"kind": "commit_drop", "path": "/data/LedgerJournalHeaders",
-                            "method": "POST"})
+    d365.control(
+        "faults", {"kind": "commit_drop", "path": "/data/LedgerJournalHeaders", "method": "POST"}
+    )
 
     document_id = run.connector.create(posted)
-    assert len(headers_with(d365, posted.key)) == 2   # the retried POST made a second header
+    assert len(headers_with(d365, posted.key)) == 2  # the retried POST made a second header
 
     assert run.connector.existing([posted]) == {posted.key: document_id}
     assert [h["JournalBatchNumber"] for h in headers_with(d365, posted.key)] == [
-        document_id.split("/")[1]]                     # the empty twin was removed
+        document_id.split("/")[1]
+    ]  # the empty twin was removed
     assert len(lines_of(d365, document_id)) == 5
 
 
 def test_refused_changeset_raises_with_d365_message_and_removes_header(d365: Sandbox, run: Run):
-    bad = journal(lines=(Line(1, "1010", D("5.00"), D("0"), "Cash", "BKN", None),
-                         Line(2, "9999", D("0"), D("5.00"), "Unknown", "BKN", None)))
+    bad = journal(
+        lines=(
+            Line(1, "1010", D("5.00"), D("0"), "Cash", "BKN", None),
+            Line(2, "9999", D("0"), D("5.00"), "Unknown", "BKN", None),
+        )
+    )
 
     with pytest.raises(ErpRefusal) as refused:
         run.connector.create(bad)
@@ -271,8 +330,14 @@ def test_refused_changeset_raises_with_d365_message_and_removes_header(d365: San
 
 
 def test_injected_changeset_failure_is_a_refusal(d365: Sandbox, run: Run):
-    d365.control("faults", {"kind": "changeset_failure", "path": "/data/$batch",
-                            "message": "Ledger period January 2026 is on hold."})
+    d365.control(
+        "faults",
+        {
+            "kind": "changeset_failure",
+            "path": "/data/$batch",
+            "message": "Ledger period January 2026 is on hold.",
+        },
+    )
 
     with pytest.raises(ErpRefusal, match="period January 2026 is on hold"):
         run.connector.create(journal())
@@ -341,8 +406,9 @@ def test_secrets_never_reach_the_audit_sink(d365: Sandbox, run: Run, settings: D
     run.connector.create(journal(key="CO-20260105-b601e100-S1-2222222222"))
     token_calls = [e for e in run.audit if "oauth2" in e.url]
 
-    recorded = "\n".join(f"{e.url}\n{e.request_headers}\n{e.request_body}\n{e.response_body}"
-                         for e in run.audit)
+    recorded = "\n".join(
+        f"{e.url}\n{e.request_headers}\n{e.request_body}\n{e.response_body}" for e in run.audit
+    )
     assert len(token_calls) == 2 and len(run.audit) >= 7
     assert settings.client_secret not in recorded
     assert "client_secret=***" in recorded
@@ -364,11 +430,12 @@ def test_settings_from_dlt_environment(monkeypatch):
 
     assert settings.dimension_format == ("MainAccount", "Site", "Location", "RevenueCenter")
     assert settings.dimension_delimiter == "|" and settings.journal_name == "GenJrn"
-    assert settings.entra_token_url == \
-        "https://login.microsoftonline.com/tenant/oauth2/v2.0/token"
+    assert settings.entra_token_url == "https://login.microsoftonline.com/tenant/oauth2/v2.0/token"
     connector = D365Connector(settings, ErpHttp("d365"))
-    assert connector.account_display_value(
-        Line(1, "4000", D("1"), D("0"), "x", "BKN", "BAR")) == "4000||BKN|BAR"
+    assert (
+        connector.account_display_value(Line(1, "4000", D("1"), D("0"), "x", "BKN", "BAR"))
+        == "4000||BKN|BAR"
+    )
 
 
 def test_missing_settings_name_the_environment_variables(monkeypatch):
@@ -386,15 +453,22 @@ def test_missing_settings_name_the_environment_variables(monkeypatch):
 
 def test_dimension_mapping_must_match_the_format():
     with pytest.raises(ConfigurationError, match="ERP__D365__LOCATION_DIMENSION"):
-        D365Settings("https://x", "t", "c", "s", dimension_format=("MainAccount", "Site"),
-                     location_dimension="Store", revenue_center_dimension="")
+        D365Settings(
+            "https://x",
+            "t",
+            "c",
+            "s",
+            dimension_format=("MainAccount", "Site"),
+            location_dimension="Store",
+            revenue_center_dimension="",
+        )
 
 
-def test_unavailable_lines_leave_the_header_for_the_next_run(d365: Sandbox, run: Run,
-                                                             settings: D365Settings):
+def test_unavailable_lines_leave_the_header_for_the_next_run(
+    d365: Sandbox, run: Run, settings: D365Settings
+):
     posted = journal()
-    d365.control("faults", {"kind": "status", "status": 503, "path": "/data/$batch",
-                            "times": 6})
+    d365.control("faults", {"kind": "status", "status": 503, "path": "/data/$batch", "times": 6})
 
     with pytest.raises(ErpUnavailable):
         run.connector.create(posted)
@@ -408,8 +482,10 @@ def test_unavailable_lines_leave_the_header_for_the_next_run(d365: Sandbox, run:
 
 
 def test_a_refused_query_stops_the_run(d365: Sandbox, run: Run):
-    d365.control("faults", {"kind": "status", "status": 400,
-                            "path": "/data/LedgerJournalHeaders", "method": "GET"})
+    d365.control(
+        "faults",
+        {"kind": "status", "status": 400, "path": "/data/LedgerJournalHeaders", "method": "GET"},
+    )
 
     with pytest.raises(ErpAuthError, match="refused the query on LedgerJournalHeaders"):
         run.connector.existing([journal()])

@@ -21,9 +21,13 @@ class Sandbox(SandboxClient):
         self.config = self.control("config")
 
     def token_response(self, **overrides) -> httpx.Response:
-        form = {"grant_type": "client_credentials", "client_id": self.config["client_id"],
-                "client_secret": self.config["client_secret"],
-                "scope": f"{self.url}/.default", **overrides}
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self.config["client_id"],
+            "client_secret": self.config["client_secret"],
+            "scope": f"{self.url}/.default",
+            **overrides,
+        }
         tenant = overrides.pop("tenant", self.config["tenant_id"])
         form.pop("tenant", None)
         return httpx.post(f"{self.url}/{tenant}/oauth2/v2.0/token", data=form, timeout=10)
@@ -35,36 +39,61 @@ class Sandbox(SandboxClient):
     def get(self, path: str, auth: dict, **params) -> httpx.Response:
         return httpx.get(f"{self.url}/data/{path}", params=params, headers=auth, timeout=10)
 
-    def create_header(self, auth: dict, company: str = "HV-NY", description: str = "test",
-                      **extra) -> httpx.Response:
-        body = {"dataAreaId": company, "JournalName": "GenJrn", "Description": description,
-                **extra}
-        return httpx.post(f"{self.url}/data/LedgerJournalHeaders", json=body, headers=auth,
-                          timeout=10)
+    def create_header(
+        self, auth: dict, company: str = "HV-NY", description: str = "test", **extra
+    ) -> httpx.Response:
+        body = {"dataAreaId": company, "JournalName": "GenJrn", "Description": description, **extra}
+        return httpx.post(
+            f"{self.url}/data/LedgerJournalHeaders", json=body, headers=auth, timeout=10
+        )
 
     def batch(self, auth: dict, lines: list[dict], newline: str = "\r\n") -> httpx.Response:
         body = batch_body(lines).replace("\r\n", newline)
-        return httpx.post(f"{self.url}/data/$batch", content=body.encode(), timeout=10,
-                          headers={**auth, "Content-Type": "multipart/mixed; boundary=b_1"})
+        return httpx.post(
+            f"{self.url}/data/$batch",
+            content=body.encode(),
+            timeout=10,
+            headers={**auth, "Content-Type": "multipart/mixed; boundary=b_1"},
+        )
 
 
 def batch_body(lines: list[dict]) -> str:
     parts = ["--b_1\r\nContent-Type: multipart/mixed; boundary=cs_1\r\n\r\n"]
     for number, line in enumerate(lines, start=1):
-        parts.append(f"--cs_1\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: "
-                     f"binary\r\nContent-ID: {number}\r\n\r\nPOST LedgerJournalLines?cross-"
-                     "company=true HTTP/1.1\r\nContent-Type: application/json\r\n\r\n"
-                     f"{json.dumps(line)}\r\n")
+        parts.append(
+            f"--cs_1\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: "
+            f"binary\r\nContent-ID: {number}\r\n\r\nPOST LedgerJournalLines?cross-"
+            "company=true HTTP/1.1\r\nContent-Type: application/json\r\n\r\n"
+            f"{json.dumps(line)}\r\n"
+        )
     parts.append("--cs_1--\r\n--b_1--\r\n")
     return "".join(parts)
 
 
-def line(number: str, batch: str, account: str, debit="0", credit="0", company="HV-NY",
-         voucher="V-1", **extra) -> dict:
-    return {"dataAreaId": company, "JournalBatchNumber": batch, "LineNumber": int(number),
-            "AccountType": "Ledger", "AccountDisplayValue": account,
-            "DebitAmount": float(debit), "CreditAmount": float(credit), "CurrencyCode": "USD",
-            "TransDate": "2026-01-05T12:00:00Z", "Voucher": voucher, "Text": "t", **extra}
+def line(
+    number: str,
+    batch: str,
+    account: str,
+    debit="0",
+    credit="0",
+    company="HV-NY",
+    voucher="V-1",
+    **extra,
+) -> dict:
+    return {
+        "dataAreaId": company,
+        "JournalBatchNumber": batch,
+        "LineNumber": int(number),
+        "AccountType": "Ledger",
+        "AccountDisplayValue": account,
+        "DebitAmount": float(debit),
+        "CreditAmount": float(credit),
+        "CurrencyCode": "USD",
+        "TransDate": "2026-01-05T12:00:00Z",
+        "Voucher": voucher,
+        "Text": "t",
+        **extra,
+    }
 
 
 def parts_of(response: httpx.Response) -> list[tuple[int, dict, str | None]]:
@@ -75,12 +104,23 @@ def parts_of(response: httpx.Response) -> list[tuple[int, dict, str | None]]:
         inner_boundary = chunk.split(b"boundary=")[1].split(b"\r\n")[0].decode()
         for part in chunk.split(f"--{inner_boundary}".encode())[1:-1]:
             head, http = part.split(b"\r\n\r\n", 1)
-            content_id = next((h.split(b":")[1].strip().decode() for h in head.split(b"\r\n")
-                               if h.startswith(b"Content-ID")), None)
+            content_id = next(
+                (
+                    h.split(b":")[1].strip().decode()
+                    for h in head.split(b"\r\n")
+                    if h.startswith(b"Content-ID")
+                ),
+                None,
+            )
             status_line, rest = http.split(b"\r\n", 1)
             body = rest.split(b"\r\n\r\n", 1)[1].strip()
-            found.append((int(status_line.split()[1]),
-                          json.loads(body, parse_float=Decimal) if body else {}, content_id))
+            found.append(
+                (
+                    int(status_line.split()[1]),
+                    json.loads(body, parse_float=Decimal) if body else {},
+                    content_id,
+                )
+            )
     return found
 
 
@@ -112,13 +152,16 @@ def test_token_has_entra_shape_and_is_counted(d365: Sandbox):
     assert d365.control("stats")["token_requests"] == 1
 
 
-@pytest.mark.parametrize("change, status, error, code", [
-    ({"client_secret": "wrong"}, 401, "invalid_client", 7000215),
-    ({"client_id": "someone-else"}, 400, "unauthorized_client", 700016),
-    ({"scope": "https://other.operations.dynamics.com/.default"}, 400, "invalid_scope", 70011),
-    ({"grant_type": "password"}, 400, "unsupported_grant_type", 70003),
-    ({"tenant": "not-our-tenant"}, 400, "invalid_request", 90002),
-])
+@pytest.mark.parametrize(
+    "change, status, error, code",
+    [
+        ({"client_secret": "wrong"}, 401, "invalid_client", 7000215),
+        ({"client_id": "someone-else"}, 400, "unauthorized_client", 700016),
+        ({"scope": "https://other.operations.dynamics.com/.default"}, 400, "invalid_scope", 70011),
+        ({"grant_type": "password"}, 400, "unsupported_grant_type", 70003),
+        ({"tenant": "not-our-tenant"}, 400, "invalid_request", 90002),
+    ],
+)
 def test_token_refusals_use_entra_error_json(d365: Sandbox, change, status, error, code):
     response = d365.token_response(**change)
 
@@ -132,8 +175,7 @@ def test_token_refusals_use_entra_error_json(d365: Sandbox, change, status, erro
 
 def test_data_needs_a_valid_unexpired_token(d365: Sandbox, auth: dict):
     assert d365.get("LedgerJournalHeaders", {}).status_code == 401
-    assert d365.get("LedgerJournalHeaders", {"Authorization": "Bearer nonsense"}).status_code \
-        == 401
+    assert d365.get("LedgerJournalHeaders", {"Authorization": "Bearer nonsense"}).status_code == 401
     assert d365.get("LedgerJournalHeaders", auth).status_code == 200
 
     d365.control("expire_tokens")
@@ -159,17 +201,21 @@ def test_header_create_assigns_batch_numbers_per_company(d365: Sandbox, auth: di
     assert first.json()["JournalBatchNumber"] == "00000001"
     assert second.json()["JournalBatchNumber"] == "00000002"
     assert other.json()["JournalBatchNumber"] == "00000001"
-    assert first.json()["dataAreaId"] == "hv-ny"      # F&O answers company ids in lower case
+    assert first.json()["dataAreaId"] == "hv-ny"  # F&O answers company ids in lower case
     assert first.json()["IsPosted"] == "No"
     assert first.headers["Location"].endswith(
-        "/data/LedgerJournalHeaders(dataAreaId='hv-ny',JournalBatchNumber='00000001')")
+        "/data/LedgerJournalHeaders(dataAreaId='hv-ny',JournalBatchNumber='00000001')"
+    )
 
 
-@pytest.mark.parametrize("change, infolog", [
-    ({"JournalName": "Nope"}, "The value 'Nope' in field 'Name' is not found"),
-    ({"dataAreaId": "XX-ZZ"}, "Company 'XX-ZZ' does not exist"),
-    ({"Description": "x" * 61}, "longer than 60 characters"),
-])
+@pytest.mark.parametrize(
+    "change, infolog",
+    [
+        ({"JournalName": "Nope"}, "The value 'Nope' in field 'Name' is not found"),
+        ({"dataAreaId": "XX-ZZ"}, "Company 'XX-ZZ' does not exist"),
+        ({"Description": "x" * 61}, "longer than 60 characters"),
+    ],
+)
 def test_header_create_validates_like_fo(d365: Sandbox, auth: dict, change, infolog):
     body = {"dataAreaId": "HV-NY", "JournalName": "GenJrn", **change}
     response = httpx.post(f"{d365.url}/data/LedgerJournalHeaders", json=body, headers=auth)
@@ -179,7 +225,8 @@ def test_header_create_validates_like_fo(d365: Sandbox, auth: dict, change, info
     assert error["message"] == "An error has occurred."
     assert error["innererror"]["type"].endswith("AxODataWriteException")
     assert error["innererror"]["message"].startswith(
-        "Write failed for table row of type 'LedgerJournalHeaderEntity'. Infolog: Error: ")
+        "Write failed for table row of type 'LedgerJournalHeaderEntity'. Infolog: Error: "
+    )
     assert infolog in error["innererror"]["message"]
 
 
@@ -196,8 +243,11 @@ def test_queries_see_the_default_company_unless_cross_company(d365: Sandbox, aut
 
     home = d365.get("LedgerJournalHeaders", auth).json()["value"]
     everything = d365.get("LedgerJournalHeaders", auth, **{"cross-company": "true"}).json()
-    filtered = d365.get("LedgerJournalHeaders", auth, **{
-        "cross-company": "true", "$filter": "dataAreaId eq 'HV-IL'"}).json()["value"]
+    filtered = d365.get(
+        "LedgerJournalHeaders",
+        auth,
+        **{"cross-company": "true", "$filter": "dataAreaId eq 'HV-IL'"},
+    ).json()["value"]
 
     assert [h["Description"] for h in home] == ["home"]
     assert len(everything["value"]) == 2
@@ -205,35 +255,58 @@ def test_queries_see_the_default_company_unless_cross_company(d365: Sandbox, aut
 
 
 def test_filter_functions_wildcards_select_and_top(d365: Sandbox, auth: dict):
-    for company, description in [("HV-NY", "Toast sales CO-1"), ("HV-NY", "Toast labor CO-2"),
-                                 ("HV-IL", "Toast sales CO-3"), ("HV-CA", "other")]:
+    for company, description in [
+        ("HV-NY", "Toast sales CO-1"),
+        ("HV-NY", "Toast labor CO-2"),
+        ("HV-IL", "Toast sales CO-3"),
+        ("HV-CA", "other"),
+    ]:
         d365.create_header(auth, company, description)
 
     def descriptions(filter_text: str, **params) -> list[str]:
-        response = d365.get("LedgerJournalHeaders", auth, **{
-            "cross-company": "true", "$filter": filter_text, "$orderby": "Description",
-            **params})
+        response = d365.get(
+            "LedgerJournalHeaders",
+            auth,
+            **{
+                "cross-company": "true",
+                "$filter": filter_text,
+                "$orderby": "Description",
+                **params,
+            },
+        )
         assert response.status_code == 200, response.text
         return [row.get("Description") for row in response.json()["value"]]
 
     assert descriptions("Description eq '*CO-1' or Description eq '*co-3'") == [
-        "Toast sales CO-1", "Toast sales CO-3"]
+        "Toast sales CO-1",
+        "Toast sales CO-3",
+    ]
     assert descriptions("startswith(Description,'Toast') and dataAreaId eq 'hv-ny'") == [
-        "Toast labor CO-2", "Toast sales CO-1"]
+        "Toast labor CO-2",
+        "Toast sales CO-1",
+    ]
     assert descriptions("contains(Description,'sales') and not (dataAreaId eq 'HV-NY')") == [
-        "Toast sales CO-3"]
-    assert descriptions("IsPosted eq Microsoft.Dynamics.DataEntities.NoYes'No'",
-                        **{"$top": "2"}) == ["other", "Toast labor CO-2"]
-    selected = d365.get("LedgerJournalHeaders", auth, **{
-        "cross-company": "true", "$select": "JournalBatchNumber,dataAreaId", "$top": "1"})
+        "Toast sales CO-3"
+    ]
+    assert descriptions(
+        "IsPosted eq Microsoft.Dynamics.DataEntities.NoYes'No'", **{"$top": "2"}
+    ) == ["other", "Toast labor CO-2"]
+    selected = d365.get(
+        "LedgerJournalHeaders",
+        auth,
+        **{"cross-company": "true", "$select": "JournalBatchNumber,dataAreaId", "$top": "1"},
+    )
     assert set(selected.json()["value"][0]) == {"JournalBatchNumber", "dataAreaId"}
 
 
-@pytest.mark.parametrize("filter_text, message", [
-    ("dataAreaId in ('hv-ny','hv-il')", "'in' operator is not supported"),
-    ("Colour eq 'red'", "Could not find a property named 'Colour'"),
-    ("Description eq", "not valid"),
-])
+@pytest.mark.parametrize(
+    "filter_text, message",
+    [
+        ("dataAreaId in ('hv-ny','hv-il')", "'in' operator is not supported"),
+        ("Colour eq 'red'", "Could not find a property named 'Colour'"),
+        ("Description eq", "not valid"),
+    ],
+)
 def test_bad_filters_are_refused(d365: Sandbox, auth: dict, filter_text, message):
     response = d365.get("LedgerJournalHeaders", auth, **{"$filter": filter_text})
 
@@ -246,8 +319,10 @@ def test_server_driven_paging_follows_next_links(d365: Sandbox, auth: dict):
     for number in range(5):
         d365.create_header(auth, "HV-NY", f"page test {number}")
 
-    url = f"{d365.url}/data/LedgerJournalHeaders?cross-company=true&$filter=" \
-          "startswith(Description,'page test')&$select=Description"
+    url = (
+        f"{d365.url}/data/LedgerJournalHeaders?cross-company=true&$filter="
+        "startswith(Description,'page test')&$select=Description"
+    )
     seen, pages = [], 0
     while url:
         body = httpx.get(url, headers=auth).json()
@@ -263,33 +338,54 @@ def test_server_driven_paging_follows_next_links(d365: Sandbox, auth: dict):
 def test_batch_success_commits_every_line(d365: Sandbox, auth: dict):
     batch = d365.create_header(auth).json()["JournalBatchNumber"]
 
-    response = d365.batch(auth, [line("1", batch, "1010-BKN-", debit="100.25"),
-                                 line("2", batch, "4000-BKN-DINING", credit="80.00"),
-                                 line("3", batch, "2200-BKN-", credit="20.25")])
+    response = d365.batch(
+        auth,
+        [
+            line("1", batch, "1010-BKN-", debit="100.25"),
+            line("2", batch, "4000-BKN-DINING", credit="80.00"),
+            line("3", batch, "2200-BKN-", credit="20.25"),
+        ],
+    )
 
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("multipart/mixed; boundary=batchresponse_")
     assert b"\r\n--changesetresponse_" in response.content
     assert [(status, cid) for status, _, cid in parts_of(response)] == [
-        (201, "1"), (201, "2"), (201, "3")]
-    lines = d365.get("LedgerJournalLines", auth, **{
-        "cross-company": "true",
-        "$filter": f"dataAreaId eq 'HV-NY' and JournalBatchNumber eq '{batch}'"}).json()["value"]
-    assert [(row["LineNumber"], row["AccountDisplayValue"], row["DebitAmount"],
-             row["CreditAmount"]) for row in lines] == [
-        (1, "1010-BKN-", 100.25, 0), (2, "4000-BKN-DINING", 0, 80), (3, "2200-BKN-", 0, 20.25)]
-    header = d365.get(f"LedgerJournalHeaders(dataAreaId='HV-NY',JournalBatchNumber='{batch}')",
-                      auth).json()
+        (201, "1"),
+        (201, "2"),
+        (201, "3"),
+    ]
+    lines = d365.get(
+        "LedgerJournalLines",
+        auth,
+        **{
+            "cross-company": "true",
+            "$filter": f"dataAreaId eq 'HV-NY' and JournalBatchNumber eq '{batch}'",
+        },
+    ).json()["value"]
+    assert [
+        (row["LineNumber"], row["AccountDisplayValue"], row["DebitAmount"], row["CreditAmount"])
+        for row in lines
+    ] == [(1, "1010-BKN-", 100.25, 0), (2, "4000-BKN-DINING", 0, 80), (3, "2200-BKN-", 0, 20.25)]
+    header = d365.get(
+        f"LedgerJournalHeaders(dataAreaId='HV-NY',JournalBatchNumber='{batch}')", auth
+    ).json()
     assert (header["JournalTotalDebit"], header["JournalTotalCredit"]) == (100.25, 100.25)
 
 
-def test_failed_changeset_answers_one_error_inside_200_and_commits_nothing(d365: Sandbox,
-                                                                           auth: dict):
+def test_failed_changeset_answers_one_error_inside_200_and_commits_nothing(
+    d365: Sandbox, auth: dict
+):
     batch = d365.create_header(auth).json()["JournalBatchNumber"]
 
-    response = d365.batch(auth, [line("1", batch, "1010-BKN-", debit="10"),
-                                 line("2", batch, "4000-BKN-DINING", credit="5"),
-                                 line("3", batch, "9999-BKN-", credit="5")])
+    response = d365.batch(
+        auth,
+        [
+            line("1", batch, "1010-BKN-", debit="10"),
+            line("2", batch, "4000-BKN-DINING", credit="5"),
+            line("3", batch, "9999-BKN-", credit="5"),
+        ],
+    )
 
     assert response.status_code == 200
     [(status, body, content_id)] = parts_of(response)
@@ -303,28 +399,40 @@ def test_failed_changeset_answers_one_error_inside_200_and_commits_nothing(d365:
 def test_unbalanced_voucher_fails_its_changeset(d365: Sandbox, auth: dict):
     batch = d365.create_header(auth).json()["JournalBatchNumber"]
 
-    response = d365.batch(auth, [line("1", batch, "1010-BKN-", debit="10.00"),
-                                 line("2", batch, "4000-BKN-DINING", credit="9.99")])
+    response = d365.batch(
+        auth,
+        [
+            line("1", batch, "1010-BKN-", debit="10.00"),
+            line("2", batch, "4000-BKN-DINING", credit="9.99"),
+        ],
+    )
 
     [(status, body, _)] = parts_of(response)
     assert status == 500
-    assert ("The transactions on voucher V-1 do not balance as per 01/05/2026. (accounting "
-            "currency: 0.01") in body["error"]["innererror"]["message"]
+    assert (
+        "The transactions on voucher V-1 do not balance as per 01/05/2026. (accounting "
+        "currency: 0.01"
+    ) in body["error"]["innererror"]["message"]
     assert d365.control("journals")[0]["lines"] == []
 
 
-@pytest.mark.parametrize("account, problem", [
-    ("4000-DINING-BKN", "Value 'DINING' for dimension 'Location' does not exist"),
-    ("4000-BKN-DINING-X", "has 4 segments"),
-    ("4000-BKN-LOUNGE", "Value 'LOUNGE' for dimension 'RevenueCenter' does not exist"),
-    ("-BKN-DINING", "Field 'Account' must be filled in"),
-])
-def test_account_display_value_follows_the_dimension_format(d365: Sandbox, auth: dict, account,
-                                                            problem):
+@pytest.mark.parametrize(
+    "account, problem",
+    [
+        ("4000-DINING-BKN", "Value 'DINING' for dimension 'Location' does not exist"),
+        ("4000-BKN-DINING-X", "has 4 segments"),
+        ("4000-BKN-LOUNGE", "Value 'LOUNGE' for dimension 'RevenueCenter' does not exist"),
+        ("-BKN-DINING", "Field 'Account' must be filled in"),
+    ],
+)
+def test_account_display_value_follows_the_dimension_format(
+    d365: Sandbox, auth: dict, account, problem
+):
     batch = d365.create_header(auth).json()["JournalBatchNumber"]
 
-    response = d365.batch(auth, [line("1", batch, account, debit="1"),
-                                 line("2", batch, "1010-BKN-", credit="1")])
+    response = d365.batch(
+        auth, [line("1", batch, account, debit="1"), line("2", batch, "1010-BKN-", credit="1")]
+    )
 
     [(status, body, content_id)] = parts_of(response)
     assert (status, content_id) == (500, "1")
@@ -332,29 +440,42 @@ def test_account_display_value_follows_the_dimension_format(d365: Sandbox, auth:
 
 
 def test_configured_delimiter_placeholders_and_escaping(d365: Sandbox, auth: dict):
-    d365.control("configure", {"dimension_format": ["MainAccount", "RevenueCenter", "Location"],
-                               "dimension_delimiter": "|",
-                               "dimension_values": {"RevenueCenter": ["BAR"]}})
+    d365.control(
+        "configure",
+        {
+            "dimension_format": ["MainAccount", "RevenueCenter", "Location"],
+            "dimension_delimiter": "|",
+            "dimension_values": {"RevenueCenter": ["BAR"]},
+        },
+    )
     batch = d365.create_header(auth).json()["JournalBatchNumber"]
 
-    response = d365.batch(auth, [line("1", batch, "4000|BAR|North\\|East", credit="3"),
-                                 line("2", batch, "1010||", debit="3")])
+    response = d365.batch(
+        auth,
+        [
+            line("1", batch, "4000|BAR|North\\|East", credit="3"),
+            line("2", batch, "1010||", debit="3"),
+        ],
+    )
 
     assert [status for status, _, _ in parts_of(response)] == [201, 201]
     rows = d365.control("journals")[0]["lines"]
     assert [row["AccountDisplayValue"] for row in rows] == ["4000|BAR|North\\|East", "1010||"]
 
 
-@pytest.mark.parametrize("change, problem", [
-    ({"DebitAmount": 5.0, "CreditAmount": 5.0}, "either Debit or Credit"),
-    ({"DebitAmount": 0, "CreditAmount": 0}, "either Debit or Credit"),
-    ({"Voucher": ""}, "Field 'Voucher' must be filled in"),
-    ({"CurrencyCode": None}, "Field 'Currency' must be filled in"),
-    ({"TransDate": "2026-01-05"}, "Edm.DateTimeOffset"),
-    ({"AccountType": "Vend"}, "use Ledger"),
-    ({"JournalBatchNumber": "99999999"}, "Journal batch number '99999999' does not exist"),
-    ({"dataAreaId": "HV-IL"}, "does not exist in company 'HV-IL'"),
-])
+@pytest.mark.parametrize(
+    "change, problem",
+    [
+        ({"DebitAmount": 5.0, "CreditAmount": 5.0}, "either Debit or Credit"),
+        ({"DebitAmount": 0, "CreditAmount": 0}, "either Debit or Credit"),
+        ({"Voucher": ""}, "Field 'Voucher' must be filled in"),
+        ({"CurrencyCode": None}, "Field 'Currency' must be filled in"),
+        ({"TransDate": "2026-01-05"}, "Edm.DateTimeOffset"),
+        ({"AccountType": "Vend"}, "use Ledger"),
+        ({"JournalBatchNumber": "99999999"}, "Journal batch number '99999999' does not exist"),
+        ({"dataAreaId": "HV-IL"}, "does not exist in company 'HV-IL'"),
+    ],
+)
 def test_single_line_post_validates(d365: Sandbox, auth: dict, change, problem):
     batch = d365.create_header(auth).json()["JournalBatchNumber"]
     body = {**line("1", batch, "1010-BKN-", debit="5"), **change}
@@ -369,10 +490,15 @@ def test_lines_of_a_posted_journal_are_refused(d365: Sandbox, auth: dict):
     batch = d365.create_header(auth).json()["JournalBatchNumber"]
     d365.control("post_journal", {"dataAreaId": "HV-NY", "JournalBatchNumber": batch})
 
-    single = httpx.post(f"{d365.url}/data/LedgerJournalLines", headers=auth,
-                        json=line("1", batch, "1010-BKN-", debit="5"))
-    delete = httpx.delete(f"{d365.url}/data/LedgerJournalHeaders(dataAreaId='HV-NY',"
-                          f"JournalBatchNumber='{batch}')", headers=auth)
+    single = httpx.post(
+        f"{d365.url}/data/LedgerJournalLines",
+        headers=auth,
+        json=line("1", batch, "1010-BKN-", debit="5"),
+    )
+    delete = httpx.delete(
+        f"{d365.url}/data/LedgerJournalHeaders(dataAreaId='HV-NY',JournalBatchNumber='{batch}')",
+        headers=auth,
+    )
 
     assert single.status_code == 400 and "is posted" in single.text
     assert delete.status_code == 400 and "cannot be deleted" in delete.text
@@ -380,15 +506,23 @@ def test_lines_of_a_posted_journal_are_refused(d365: Sandbox, auth: dict):
 
 def test_delete_line_and_header(d365: Sandbox, auth: dict):
     batch = d365.create_header(auth).json()["JournalBatchNumber"]
-    d365.batch(auth, [line("1", batch, "1010-BKN-", debit="2"),
-                      line("2", batch, "4000-BKN-BAR", credit="2")])
+    d365.batch(
+        auth,
+        [line("1", batch, "1010-BKN-", debit="2"), line("2", batch, "4000-BKN-BAR", credit="2")],
+    )
     key = f"dataAreaId='HV-NY',JournalBatchNumber='{batch}'"
 
-    assert httpx.delete(f"{d365.url}/data/LedgerJournalLines({key},LineNumber=2)",
-                        headers=auth).status_code == 204
+    assert (
+        httpx.delete(
+            f"{d365.url}/data/LedgerJournalLines({key},LineNumber=2)", headers=auth
+        ).status_code
+        == 204
+    )
     assert len(d365.control("journals")[0]["lines"]) == 1
-    assert httpx.delete(f"{d365.url}/data/LedgerJournalHeaders({key})",
-                        headers=auth).status_code == 204
+    assert (
+        httpx.delete(f"{d365.url}/data/LedgerJournalHeaders({key})", headers=auth).status_code
+        == 204
+    )
     assert d365.control("journals") == []
     assert d365.get(f"LedgerJournalHeaders({key})", auth).status_code == 404
 
@@ -396,8 +530,11 @@ def test_delete_line_and_header(d365: Sandbox, auth: dict):
 def test_batch_lines_must_end_with_crlf(d365: Sandbox, auth: dict):
     batch = d365.create_header(auth).json()["JournalBatchNumber"]
 
-    response = d365.batch(auth, [line("1", batch, "1010-BKN-", debit="2"),
-                                 line("2", batch, "4000-BKN-BAR", credit="2")], newline="\n")
+    response = d365.batch(
+        auth,
+        [line("1", batch, "1010-BKN-", debit="2"), line("2", batch, "4000-BKN-BAR", credit="2")],
+        newline="\n",
+    )
 
     assert response.status_code == 400
     assert "CRLF" in response.json()["error"]["message"]
@@ -426,9 +563,13 @@ def test_request_window_limit(d365: Sandbox, auth: dict):
 
 
 def test_injected_status_and_drop(d365: Sandbox, auth: dict):
-    d365.control("faults", [{"kind": "status", "path": "/data/LedgerJournalHeaders",
-                             "status": 503},
-                            {"kind": "drop", "path": "/data/LedgerJournalLines"}])
+    d365.control(
+        "faults",
+        [
+            {"kind": "status", "path": "/data/LedgerJournalHeaders", "status": 503},
+            {"kind": "drop", "path": "/data/LedgerJournalLines"},
+        ],
+    )
 
     assert d365.get("LedgerJournalHeaders", auth).status_code == 503
     assert d365.get("LedgerJournalHeaders", auth).status_code == 200
@@ -438,8 +579,9 @@ def test_injected_status_and_drop(d365: Sandbox, auth: dict):
 
 
 def test_commit_then_drop_commits_without_answering(d365: Sandbox, auth: dict):
-    d365.control("faults", {"kind": "commit_drop", "path": "/data/LedgerJournalHeaders",
-                            "method": "POST"})
+    d365.control(
+        "faults", {"kind": "commit_drop", "path": "/data/LedgerJournalHeaders", "method": "POST"}
+    )
 
     with pytest.raises(httpx.RemoteProtocolError):
         d365.create_header(auth, description="lost answer")
@@ -449,11 +591,19 @@ def test_commit_then_drop_commits_without_answering(d365: Sandbox, auth: dict):
 
 def test_injected_changeset_failure(d365: Sandbox, auth: dict):
     batch = d365.create_header(auth).json()["JournalBatchNumber"]
-    d365.control("faults", {"kind": "changeset_failure", "path": "/data/$batch",
-                            "message": "Period 2026-01 is on hold."})
+    d365.control(
+        "faults",
+        {
+            "kind": "changeset_failure",
+            "path": "/data/$batch",
+            "message": "Period 2026-01 is on hold.",
+        },
+    )
 
-    response = d365.batch(auth, [line("1", batch, "1010-BKN-", debit="2"),
-                                 line("2", batch, "4000-BKN-BAR", credit="2")])
+    response = d365.batch(
+        auth,
+        [line("1", batch, "1010-BKN-", debit="2"), line("2", batch, "4000-BKN-BAR", credit="2")],
+    )
 
     [(status, body, content_id)] = parts_of(response)
     assert (response.status_code, status, content_id) == (200, 500, "2")

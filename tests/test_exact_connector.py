@@ -52,10 +52,14 @@ def exact(server, tmp_path, monkeypatch) -> Sandbox:
 @pytest.fixture
 def settings(exact: Sandbox, tmp_path) -> ExactSettings:
     config = exact.app.config
-    return ExactSettings(client_id=config.client_id, client_secret=config.client_secret,
-                         redirect_uri=config.redirect_uri, base_url=exact.url,
-                         token_dir=str(tmp_path / "tokens"),
-                         initial_refresh_token=exact.app.initial_refresh_token)
+    return ExactSettings(
+        client_id=config.client_id,
+        client_secret=config.client_secret,
+        redirect_uri=config.redirect_uri,
+        base_url=exact.url,
+        token_dir=str(tmp_path / "tokens"),
+        initial_refresh_token=exact.app.initial_refresh_token,
+    )
 
 
 class Run(Recorded):
@@ -77,15 +81,28 @@ def run(settings):
     opened.connector.close()
 
 
-def journal(number: int = 1, kind: str = "original", location: str = "BKN",
-            lines: tuple[Line, ...] | None = None) -> Journal:
+def journal(
+    number: int = 1,
+    kind: str = "original",
+    location: str = "BKN",
+    lines: tuple[Line, ...] | None = None,
+) -> Journal:
     key = f"CO-2026010{number % 10}-b601e100-S1-{number:010d}"
     lines = lines or sales_lines(location)
-    return Journal(key=key, journal_id=f"guid:2026-01-0{number % 10}:sales:{number}",
-                   restaurant_guid="guid", location_name="Harbor & Vine Brooklyn Heights",
-                   company="HV-NY", business_date=date(2026, 1, 5), journal_type="sales",
-                   kind=kind, adjusts=None, currency="USD", title=f"Toast sales [{key}]",
-                   lines=lines)
+    return Journal(
+        key=key,
+        journal_id=f"guid:2026-01-0{number % 10}:sales:{number}",
+        restaurant_guid="guid",
+        location_name="Harbor & Vine Brooklyn Heights",
+        company="HV-NY",
+        business_date=date(2026, 1, 5),
+        journal_type="sales",
+        kind=kind,
+        adjusts=None,
+        currency="USD",
+        title=f"Toast sales [{key}]",
+        lines=lines,
+    )
 
 
 def stored(exact: Sandbox) -> list[dict]:
@@ -98,8 +115,16 @@ def test_journal_becomes_one_signed_balanced_entry_with_dimensions_and_the_key(e
 
     [entry] = stored(exact)
     assert entry["EntryID"] == document_id and entry["JournalCode"] == "90"
-    got = [(line["GLAccountCode"], D(str(line["AmountFC"])), line["CostCenter"],
-            line["CostUnit"], line["Description"]) for line in entry["lines"]]
+    got = [
+        (
+            line["GLAccountCode"],
+            D(str(line["AmountFC"])),
+            line["CostCenter"],
+            line["CostUnit"],
+            line["Description"],
+        )
+        for line in entry["lines"]
+    ]
     key = journal(1).key
     assert got == [
         ("1010", D("1234.50"), "BKN", None, f"Cash takings {key}"),
@@ -123,8 +148,8 @@ def test_existing_finds_entries_by_key_in_chunks_and_accounts_in_one_query(exact
 
     assert set(found) == {j.key for j in journals[:30]}
     counts = exact.requests() - before
-    assert counts[LINES_PATH] == 3          # 45 keys, 20 a query, one page each
-    assert counts[ACCOUNTS_PATH] == 1       # every code of the run in one query
+    assert counts[LINES_PATH] == 3  # 45 keys, 20 a query, one page each
+    assert counts[ACCOUNTS_PATH] == 1  # every code of the run in one query
     assert counts[POST_PATH] == 0
 
 
@@ -135,8 +160,10 @@ def test_cost_center_and_unit_fields_are_settings(exact, settings):
     exact.control("configure", {"cost_centers": ["DINING", "BAR"]})
     swapped.connector.create(journal(2))
     lines = stored(exact)[0]["lines"]
-    assert [(ln["CostCenter"], ln["CostUnit"]) for ln in lines][2:4] == [("DINING", None),
-                                                                        ("BAR", None)]
+    assert [(ln["CostCenter"], ln["CostUnit"]) for ln in lines][2:4] == [
+        ("DINING", None),
+        ("BAR", None),
+    ]
 
 
 def test_line_description_keeps_the_key_whole():
@@ -146,12 +173,16 @@ def test_line_description_keeps_the_key_whole():
 
 
 # -- refusals -------------------------------------------------------------------------------------
-@pytest.mark.parametrize("language, words", [("en", "is not balanced"),
-                                             ("nl", "niet in balans")])
+@pytest.mark.parametrize("language, words", [("en", "is not balanced"), ("nl", "niet in balans")])
 def test_validation_500_is_a_refusal_with_exacts_words_not_retried(exact, run, language, words):
     exact.control("configure", {"language": language})
-    unbalanced = journal(4, lines=(Line(1, "1010", D("10.00"), D("0"), "a", "BKN", None),
-                                   Line(2, "4000", D("0"), D("9.00"), "b", "BKN", None)))
+    unbalanced = journal(
+        4,
+        lines=(
+            Line(1, "1010", D("10.00"), D("0"), "a", "BKN", None),
+            Line(2, "4000", D("0"), D("9.00"), "b", "BKN", None),
+        ),
+    )
     with pytest.raises(ErpRefusal, match=words):
         run.connector.create(unbalanced)
     assert exact.requests()[POST_PATH] == 1 and stored(exact) == []
@@ -163,8 +194,13 @@ def test_unknown_cost_center_is_refused_by_exact(exact, run):
 
 
 def test_unknown_account_is_refused_before_any_post(exact, run):
-    bad = journal(6, lines=(Line(1, "9999", D("5"), D("0"), "a", "BKN", None),
-                            Line(2, "4000", D("0"), D("5"), "b", "BKN", None)))
+    bad = journal(
+        6,
+        lines=(
+            Line(1, "9999", D("5"), D("0"), "a", "BKN", None),
+            Line(2, "4000", D("0"), D("5"), "b", "BKN", None),
+        ),
+    )
     with pytest.raises(ErpRefusal, match="no G/L account 9999.*chart_of_accounts.csv"):
         run.connector.create(bad)
     assert exact.requests()[POST_PATH] == 0
@@ -179,9 +215,15 @@ def test_the_rotated_refresh_token_is_saved_before_it_is_used(exact, run, settin
     assert exact.stats()["refreshes"] == 1
     # What is saved is the live token: the sandbox accepts it (and rotates it again)...
     exact.control("expire_tokens")
-    fresh = httpx.post(f"{exact.url}/api/oauth2/token", data={
-        "grant_type": "refresh_token", "client_id": settings.client_id,
-        "client_secret": settings.client_secret, "refresh_token": saved.refresh_token})
+    fresh = httpx.post(
+        f"{exact.url}/api/oauth2/token",
+        data={
+            "grant_type": "refresh_token",
+            "client_id": settings.client_id,
+            "client_secret": settings.client_secret,
+            "refresh_token": saved.refresh_token,
+        },
+    )
     assert fresh.status_code == 200
     # ...so the connector, holding the now-old one, is refused and says what to do.
     later = Run(settings)
@@ -192,7 +234,7 @@ def test_the_rotated_refresh_token_is_saved_before_it_is_used(exact, run, settin
 
 def test_an_expired_access_token_is_refreshed_once_and_reused_across_runs(exact, settings):
     Run(settings).connector.create(journal(9))
-    Run(settings).connector.create(journal(10))       # a second run: the cached token
+    Run(settings).connector.create(journal(10))  # a second run: the cached token
     assert exact.stats()["refreshes"] == 1
     exact.control("expire_tokens")
     Run(settings).connector.create(journal(11))
@@ -213,9 +255,17 @@ def test_two_processes_refreshing_at_once_end_with_one_valid_token(exact, settin
         print(ExactConnector(settings, ErpHttp("exact")).division)
     """)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    processes = [subprocess.Popen([sys.executable, "-c", script], env=env, cwd=ROOT,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for _ in range(2)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", script],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     results = [process.communicate(timeout=120) for process in processes]
     assert [process.returncode for process in processes] == [0, 0], results
     stats = exact.stats()
@@ -226,10 +276,13 @@ def test_two_processes_refreshing_at_once_end_with_one_valid_token(exact, settin
 def test_audit_never_holds_a_token_or_the_secret(exact, run, settings):
     run.connector.create(journal(12))
     saved = RotatingTokenStore("exact", Path(settings.token_dir)).load()
-    secrets = [settings.client_secret, settings.initial_refresh_token, saved.refresh_token,
-               saved.access_token]
-    text = "".join(e.url + e.request_headers + e.request_body + e.response_body
-                   for e in run.audit)
+    secrets = [
+        settings.client_secret,
+        settings.initial_refresh_token,
+        saved.refresh_token,
+        saved.access_token,
+    ]
+    text = "".join(e.url + e.request_headers + e.request_body + e.response_body for e in run.audit)
     assert run.audit and not [s for s in secrets if s in text]
 
 
@@ -252,8 +305,9 @@ def test_a_429_is_waited_out_by_the_minutely_reset(exact, run):
 
 
 def test_a_lost_answer_is_not_posted_twice(exact, run):
-    exact.control("faults", {"kind": "commit_drop", "method": "POST",
-                             "path": "GeneralJournalEntries"})
+    exact.control(
+        "faults", {"kind": "commit_drop", "method": "POST", "path": "GeneralJournalEntries"}
+    )
     document_id = run.connector.create(journal(31))
     [entry] = stored(exact)
     assert entry["EntryID"] == document_id and exact.stats()["duplicates"] == 0
@@ -273,7 +327,7 @@ def test_the_daily_budget_stops_before_it_is_spent_and_the_next_day_resumes(exac
     tight = replace(settings, daily_reserve=2)
     connector = Run(tight).connector
     journals = [journal(n) for n in range(40, 45)]
-    existing = connector.existing(journals)            # Me, GLAccounts, lines: 3 calls
+    existing = connector.existing(journals)  # Me, GLAccounts, lines: 3 calls
     posted = [connector.create(j) for j in journals[:1]]
     with pytest.raises(ErpBudgetSpent, match="resets at .* run closeout post again"):
         connector.create(journals[1])
@@ -290,7 +344,8 @@ def test_the_daily_budget_stops_before_it_is_spent_and_the_next_day_resumes(exac
 
 # -- the real pipeline: a day's budget runs out mid-run --------------------------------------------
 def test_post_stops_when_the_daily_budget_runs_out_and_the_next_day_posts_the_rest(
-        toast_env, warehouse, monkeypatch):
+    toast_env, warehouse, monkeypatch
+):
     from click.testing import CliRunner
 
     from cli.main import main
@@ -321,18 +376,22 @@ def test_post_stops_when_the_daily_budget_runs_out_and_the_next_day_posts_the_re
     toast_env.erp_control("exact", "advance_day")
     second = CliRunner().invoke(main, ["post", "--erp", "exact"])
 
-    assert "daily API budget" not in second.output and "Failed:" not in second.output, \
-        second.output       # exit 1 only for the days held for open checks
-    keys = Counter(e["lines"][0]["Description"].rsplit(" ", 1)[-1]
-                   for e in toast_env.erp_control("exact", "entries"))
+    assert "daily API budget" not in second.output and "Failed:" not in second.output, (
+        second.output
+    )  # exit 1 only for the days held for open checks
+    keys = Counter(
+        e["lines"][0]["Description"].rsplit(" ", 1)[-1]
+        for e in toast_env.erp_control("exact", "entries")
+    )
     assert len(keys) == len(ready) and set(keys.values()) == {1}
     assert all(p[-1][0] == "posted" for p in ledger(warehouse).values())
     assert toast_env.erp_control("exact", "stats")["throttled"] == 0
 
 
 # -- consent --------------------------------------------------------------------------------------
-def test_closeout_connect_exact_follows_the_consent_and_stores_the_token(toast_env, warehouse,
-                                                                          monkeypatch):
+def test_closeout_connect_exact_follows_the_consent_and_stores_the_token(
+    toast_env, warehouse, monkeypatch
+):
     import socket
 
     with socket.socket() as probe:
@@ -342,13 +401,26 @@ def test_closeout_connect_exact_follows_the_consent_and_stores_the_token(toast_e
     toast_env.erp_control("exact", "reset")
     toast_env.erp_control("exact", "configure", {"redirect_uri": redirect})
     env = {k: v for k, v in os.environ.items() if not k.startswith("ERP__")}
-    env.update({k: v for k, v in toast_env.erp_env.items() if k.startswith("ERP__EXACT__")
-                and k != "ERP__EXACT__INITIAL_REFRESH_TOKEN"})
-    env.update(ERP__EXACT__REDIRECT_URI=redirect, PYTHONPATH=str(ROOT),
-               CLOSEOUT_SECRET_KEY=Fernet.generate_key().decode())
-    process = subprocess.Popen([sys.executable, "-m", "cli", "connect", "exact"],
-                               cwd=os.getcwd(), env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    env.update(
+        {
+            k: v
+            for k, v in toast_env.erp_env.items()
+            if k.startswith("ERP__EXACT__") and k != "ERP__EXACT__INITIAL_REFRESH_TOKEN"
+        }
+    )
+    env.update(
+        ERP__EXACT__REDIRECT_URI=redirect,
+        PYTHONPATH=str(ROOT),
+        CLOSEOUT_SECRET_KEY=Fernet.generate_key().decode(),
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli", "connect", "exact"],
+        cwd=os.getcwd(),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         address = ""
         for line in process.stdout:
@@ -356,12 +428,12 @@ def test_closeout_connect_exact_follows_the_consent_and_stores_the_token(toast_e
                 address = line.strip()
                 break
         assert "/api/oauth2/auth?" in address and "state=" in address
-        consent = httpx.get(address)                  # the browser: Exact redirects back
+        consent = httpx.get(address)  # the browser: Exact redirects back
         assert consent.status_code == 302
         import time
 
         deadline = time.monotonic() + 30
-        while True:                                   # the loopback listener may be starting
+        while True:  # the loopback listener may be starting
             try:
                 landed = httpx.get(consent.headers["Location"], timeout=5)
                 break

@@ -34,24 +34,31 @@ class Client(SandboxClient):
 
     def token(self, **form) -> httpx.Response:
         config = self.sandbox.config
-        return httpx.post(f"{self.url}/api/oauth2/token", data={
-            "client_id": config.client_id, "client_secret": config.client_secret, **form})
+        return httpx.post(
+            f"{self.url}/api/oauth2/token",
+            data={"client_id": config.client_id, "client_secret": config.client_secret, **form},
+        )
 
     def refresh(self, token: str | None = None) -> httpx.Response:
-        response = self.token(grant_type="refresh_token",
-                              refresh_token=token or self.refresh_token)
+        response = self.token(grant_type="refresh_token", refresh_token=token or self.refresh_token)
         if response.status_code == 200:
             self.refresh_token = response.json()["refresh_token"]
             self.access_token = response.json()["access_token"]
         return response
 
-    def api(self, method: str, path: str, headers: dict | None = None,
-            **kwargs) -> httpx.Response:
+    def api(self, method: str, path: str, headers: dict | None = None, **kwargs) -> httpx.Response:
         if self.access_token is None:
             assert self.refresh().status_code == 200
-        return httpx.request(method, self.url + path, headers={
-            "Authorization": f"Bearer {self.access_token}", "Accept": "application/json",
-            **(headers or {})}, **kwargs)
+        return httpx.request(
+            method,
+            self.url + path,
+            headers={
+                "Authorization": f"Bearer {self.access_token}",
+                "Accept": "application/json",
+                **(headers or {}),
+            },
+            **kwargs,
+        )
 
     def guid(self, code: str) -> str:
         return self.sandbox.config.account_guids()[code]
@@ -65,16 +72,27 @@ def exact(server) -> Client:
 
 def entry(exact: Client, *amounts: str, **line_extra) -> dict:
     codes = ["1010", "4000", "2200", "4010"]
-    return {"JournalCode": "90", "GeneralJournalEntryLines": [
-        {"Date": "2026-01-05", "GLAccount": exact.guid(codes[i]), "AmountFC": Decimal(a),
-         "Description": f"line {i} CO-KEY-1", **line_extra} for i, a in enumerate(amounts)]}
+    return {
+        "JournalCode": "90",
+        "GeneralJournalEntryLines": [
+            {
+                "Date": "2026-01-05",
+                "GLAccount": exact.guid(codes[i]),
+                "AmountFC": Decimal(a),
+                "Description": f"line {i} CO-KEY-1",
+                **line_extra,
+            }
+            for i, a in enumerate(amounts)
+        ],
+    }
 
 
 def post_entry(exact: Client, body: dict) -> httpx.Response:
     from sandboxes.http import dump_json
 
-    return exact.api("POST", ENTRIES, content=dump_json(body),
-                     headers={"Content-Type": "application/json"})
+    return exact.api(
+        "POST", ENTRIES, content=dump_json(body), headers={"Content-Type": "application/json"}
+    )
 
 
 def message(response: httpx.Response) -> str:
@@ -84,41 +102,79 @@ def message(response: httpx.Response) -> str:
 # -- OAuth ----------------------------------------------------------------------------------------
 def test_consent_redirects_with_code_and_state_and_the_code_works_once(exact):
     config = exact.sandbox.config
-    consent = httpx.get(f"{exact.url}/api/oauth2/auth", params={
-        "client_id": config.client_id, "redirect_uri": config.redirect_uri,
-        "response_type": "code", "state": "s-123"})
+    consent = httpx.get(
+        f"{exact.url}/api/oauth2/auth",
+        params={
+            "client_id": config.client_id,
+            "redirect_uri": config.redirect_uri,
+            "response_type": "code",
+            "state": "s-123",
+        },
+    )
     assert consent.status_code == 302
     target = urlsplit(consent.headers["Location"])
     assert f"{target.scheme}://{target.netloc}{target.path}" == config.redirect_uri
     params = {k: v[0] for k, v in parse_qs(target.query).items()}
     assert params["state"] == "s-123"
 
-    wrong_uri = exact.token(grant_type="authorization_code", code=params["code"],
-                            redirect_uri="http://127.0.0.1:1/other")
+    wrong_uri = exact.token(
+        grant_type="authorization_code",
+        code=params["code"],
+        redirect_uri="http://127.0.0.1:1/other",
+    )
     assert wrong_uri.status_code == 400 and wrong_uri.json()["error"] == "invalid_grant"
     # The code is spent by the refused attempt too: single use.
-    again = exact.token(grant_type="authorization_code", code=params["code"],
-                        redirect_uri=config.redirect_uri)
+    again = exact.token(
+        grant_type="authorization_code", code=params["code"], redirect_uri=config.redirect_uri
+    )
     assert again.status_code == 400
 
-    fresh = urlsplit(httpx.get(f"{exact.url}/api/oauth2/auth", params={
-        "client_id": config.client_id, "redirect_uri": config.redirect_uri,
-        "response_type": "code", "state": "x"}).headers["Location"]).query
-    answer = exact.token(grant_type="authorization_code", code=parse_qs(fresh)["code"][0],
-                         redirect_uri=config.redirect_uri)
+    fresh = urlsplit(
+        httpx.get(
+            f"{exact.url}/api/oauth2/auth",
+            params={
+                "client_id": config.client_id,
+                "redirect_uri": config.redirect_uri,
+                "response_type": "code",
+                "state": "x",
+            },
+        ).headers["Location"]
+    ).query
+    answer = exact.token(
+        grant_type="authorization_code",
+        code=parse_qs(fresh)["code"][0],
+        redirect_uri=config.redirect_uri,
+    )
     body = answer.json()
-    assert answer.status_code == 200 and body["expires_in"] == "600"   # a numeric string
+    assert answer.status_code == 200 and body["expires_in"] == "600"  # a numeric string
     assert body["refresh_token"] and body["access_token"]
 
 
 def test_unregistered_redirect_uri_and_client_are_refused(exact):
     config = exact.sandbox.config
-    assert httpx.get(f"{exact.url}/api/oauth2/auth", params={
-        "client_id": config.client_id, "redirect_uri": "http://evil.example/cb",
-        "response_type": "code"}).status_code == 400
-    assert httpx.post(f"{exact.url}/api/oauth2/token", data={
-        "grant_type": "refresh_token", "client_id": config.client_id, "client_secret": "nope",
-        "refresh_token": exact.refresh_token}).status_code == 401
+    assert (
+        httpx.get(
+            f"{exact.url}/api/oauth2/auth",
+            params={
+                "client_id": config.client_id,
+                "redirect_uri": "http://evil.example/cb",
+                "response_type": "code",
+            },
+        ).status_code
+        == 400
+    )
+    assert (
+        httpx.post(
+            f"{exact.url}/api/oauth2/token",
+            data={
+                "grant_type": "refresh_token",
+                "client_id": config.client_id,
+                "client_secret": "nope",
+                "refresh_token": exact.refresh_token,
+            },
+        ).status_code
+        == 401
+    )
 
 
 def test_refresh_rotates_and_a_reused_token_revokes_the_family(exact):
@@ -129,8 +185,10 @@ def test_refresh_rotates_and_a_reused_token_revokes_the_family(exact):
     assert exact.api("GET", "/api/v1/current/Me").status_code == 200
 
     reused = exact.refresh(first)
-    assert reused.status_code == 400 and reused.json()["error_description"] == \
-        "Old refresh token used."
+    assert (
+        reused.status_code == 400
+        and reused.json()["error_description"] == "Old refresh token used."
+    )
     # Reuse looks like theft: the family is gone, the newest refresh and access tokens too.
     assert exact.token(grant_type="refresh_token", refresh_token=second).status_code == 400
     exact.access_token = access
@@ -144,7 +202,7 @@ def test_a_new_access_token_is_refused_while_the_current_one_is_young(exact):
     assert early.status_code == 400 and "too early" in early.json()["error_description"]
     exact.control("expire_tokens")
     assert exact.api("GET", "/api/v1/current/Me").status_code == 401
-    assert exact.refresh().status_code == 200            # expired: refreshing is due
+    assert exact.refresh().status_code == 200  # expired: refreshing is due
     assert exact.api("GET", "/api/v1/current/Me").status_code == 200
 
 
@@ -159,7 +217,7 @@ def test_minutely_limit_headers_and_429_then_the_next_minute(exact):
     # A fractional "minute": JSON numbers reach the sandbox as Decimal.
     exact.control("configure", {"minutely_limit": 2, "minute_seconds": 2.5})
     exact.refresh()
-    time.sleep(2.5 - time.time() % 2.5 + 0.02)     # the start of a window
+    time.sleep(2.5 - time.time() % 2.5 + 0.02)  # the start of a window
     first = exact.api("GET", "/api/v1/current/Me")
     assert first.headers["X-RateLimit-Minutely-Remaining"] == "1"
     assert int(first.headers["X-RateLimit-Remaining"]) == 5000 - 1
@@ -168,7 +226,7 @@ def test_minutely_limit_headers_and_429_then_the_next_minute(exact):
     exact.api("GET", "/api/v1/current/Me")
     throttled = exact.api("GET", "/api/v1/current/Me")
     assert throttled.status_code == 429 and "Retry-After" not in throttled.headers
-    assert "X-RateLimit-Remaining" not in throttled.headers     # only the minutely headers
+    assert "X-RateLimit-Remaining" not in throttled.headers  # only the minutely headers
     time.sleep(max(0.0, reset_ms / 1000 - time.time()) + 0.02)
     assert exact.api("GET", "/api/v1/current/Me").status_code == 200
 
@@ -192,19 +250,32 @@ def test_balanced_entry_is_stored_whole_and_read_back(exact):
     assert created.status_code == 201
     header = created.json()["d"]
     assert header["JournalCode"] == "90" and header["Type"] == 90
-    lines = exact.api("GET", LINES, params={
-        "$filter": f"EntryID eq guid'{header['EntryID']}'",
-        "$select": "LineNumber,GLAccountCode,AmountFC,Description"})
+    lines = exact.api(
+        "GET",
+        LINES,
+        params={
+            "$filter": f"EntryID eq guid'{header['EntryID']}'",
+            "$select": "LineNumber,GLAccountCode,AmountFC,Description",
+        },
+    )
     rows = json.loads(lines.content, parse_float=Decimal)["d"]["results"]
     assert [(r["LineNumber"], r["GLAccountCode"], r["AmountFC"]) for r in rows] == [
-        (1, "1010", Decimal("100.50")), (2, "4000", Decimal("-90.25")),
-        (3, "2200", Decimal("-10.25"))]
+        (1, "1010", Decimal("100.50")),
+        (2, "4000", Decimal("-90.25")),
+        (3, "2200", Decimal("-10.25")),
+    ]
 
 
-@pytest.mark.parametrize("language, expected", [
-    ("en", "This entry is not balanced on: 2026 / 1 (Type: Other) - Difference: USD 1,000.00"),
-    ("nl", "Deze boeking is niet in balans op: 2026 / 1 (Type: Overig) - Verschil: USD 1.000,00"),
-])
+@pytest.mark.parametrize(
+    "language, expected",
+    [
+        ("en", "This entry is not balanced on: 2026 / 1 (Type: Other) - Difference: USD 1,000.00"),
+        (
+            "nl",
+            "Deze boeking is niet in balans op: 2026 / 1 (Type: Overig) - Verschil: USD 1.000,00",
+        ),
+    ],
+)
 def test_unbalanced_entry_is_a_localised_500_and_nothing_is_kept(exact, language, expected):
     exact.control("configure", {"language": language})
     refused = post_entry(exact, entry(exact, "500.00", "500.00"))
@@ -212,21 +283,39 @@ def test_unbalanced_entry_is_a_localised_500_and_nothing_is_kept(exact, language
     assert exact.control("entries") == []
 
 
-@pytest.mark.parametrize("change, status, words", [
-    (lambda b: b["GeneralJournalEntryLines"][0].update(GLAccount="1010"), 400, "'Guid'"),
-    (lambda b: b["GeneralJournalEntryLines"][0].update(
-        GLAccount="00000000-0000-0000-0000-000000000000"), 500, "Invalid: G/L account"),
-    (lambda b: b["GeneralJournalEntryLines"][0].pop("GLAccount"), 500, "Mandatory: G/L account"),
-    (lambda b: b["GeneralJournalEntryLines"][0].update(CostCenter="NOPE"), 500,
-     "Invalid: Cost center NOPE"),
-    (lambda b: b["GeneralJournalEntryLines"][0].update(CostUnit="NOPE"), 500,
-     "Invalid: Cost unit NOPE"),
-    (lambda b: b.update(Description="Toast sales"), 500, "without VAT"),
-    (lambda b: b["GeneralJournalEntryLines"][0].update(VATCode="2"), 500, "no VAT"),
-    (lambda b: b.update(JournalCode="70"), 500, "Invalid: Journal 70"),
-    (lambda b: b["GeneralJournalEntryLines"][0].update(Description="x" * 61), 500, "too long"),
-    (lambda b: b.update(Currency="EUR"), 500, "Invalid: Currency EUR"),
-])
+@pytest.mark.parametrize(
+    "change, status, words",
+    [
+        (lambda b: b["GeneralJournalEntryLines"][0].update(GLAccount="1010"), 400, "'Guid'"),
+        (
+            lambda b: b["GeneralJournalEntryLines"][0].update(
+                GLAccount="00000000-0000-0000-0000-000000000000"
+            ),
+            500,
+            "Invalid: G/L account",
+        ),
+        (
+            lambda b: b["GeneralJournalEntryLines"][0].pop("GLAccount"),
+            500,
+            "Mandatory: G/L account",
+        ),
+        (
+            lambda b: b["GeneralJournalEntryLines"][0].update(CostCenter="NOPE"),
+            500,
+            "Invalid: Cost center NOPE",
+        ),
+        (
+            lambda b: b["GeneralJournalEntryLines"][0].update(CostUnit="NOPE"),
+            500,
+            "Invalid: Cost unit NOPE",
+        ),
+        (lambda b: b.update(Description="Toast sales"), 500, "without VAT"),
+        (lambda b: b["GeneralJournalEntryLines"][0].update(VATCode="2"), 500, "no VAT"),
+        (lambda b: b.update(JournalCode="70"), 500, "Invalid: Journal 70"),
+        (lambda b: b["GeneralJournalEntryLines"][0].update(Description="x" * 61), 500, "too long"),
+        (lambda b: b.update(Currency="EUR"), 500, "Invalid: Currency EUR"),
+    ],
+)
 def test_invalid_entries_are_refused_whole_in_the_envelope(exact, change, status, words):
     body = entry(exact, "10.00", "-10.00", CostCenter="BKN", CostUnit="BAR")
     change(body)
@@ -238,9 +327,15 @@ def test_invalid_entries_are_refused_whole_in_the_envelope(exact, change, status
 def test_lines_are_found_by_key_and_duplicates_are_counted(exact):
     assert post_entry(exact, entry(exact, "1.00", "-1.00")).status_code == 201
     assert post_entry(exact, entry(exact, "1.00", "-1.00")).status_code == 201  # Exact allows it
-    found = exact.api("GET", LINES, params={
-        "$filter": "LineNumber eq 1 and (substringof('CO-KEY-1',Description) eq true or "
-                   "substringof('CO-OTHER',Description) eq true)", "$select": "EntryID"})
+    found = exact.api(
+        "GET",
+        LINES,
+        params={
+            "$filter": "LineNumber eq 1 and (substringof('CO-KEY-1',Description) eq true or "
+            "substringof('CO-OTHER',Description) eq true)",
+            "$select": "EntryID",
+        },
+    )
     assert len(found.json()["d"]["results"]) == 2
     assert exact.control("stats")["duplicates"] == 1
     bad = exact.api("GET", LINES, params={"$filter": "substringof('x' Description)"})
@@ -261,6 +356,5 @@ def test_pages_of_sixty_follow_next(exact):
 
 
 def test_requests_without_a_valid_token_are_401(exact):
-    response = httpx.get(f"{exact.url}/api/v1/current/Me",
-                         headers={"Authorization": "Bearer nope"})
+    response = httpx.get(f"{exact.url}/api/v1/current/Me", headers={"Authorization": "Bearer nope"})
     assert response.status_code == 401

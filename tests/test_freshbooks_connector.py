@@ -58,32 +58,47 @@ def fb(server, tmp_path, monkeypatch) -> SandboxClient:
 
 
 def connector() -> FreshBooksConnector:
-    return FreshBooksConnector(FreshBooksSettings.from_config(),
-                               ErpHttp("freshbooks", sleep=lambda s: None),
-                               sleep=lambda s: None)
+    return FreshBooksConnector(
+        FreshBooksSettings.from_config(),
+        ErpHttp("freshbooks", sleep=lambda s: None),
+        sleep=lambda s: None,
+    )
 
 
 def line(number, account, debit, credit, kind, *, rc=None, category=None, tender=None):
-    return Line(number, account, D(debit), D(credit), f"{kind} {account}", "BKN", rc, kind,
-                category, tender)
+    return Line(
+        number, account, D(debit), D(credit), f"{kind} {account}", "BKN", rc, kind, category, tender
+    )
 
 
-def sample_journal(day: int = 2, *, kind: str = "original", extra: tuple = (),
-                   journal_type: str = "sales") -> Journal:
+def sample_journal(
+    day: int = 2, *, kind: str = "original", extra: tuple = (), journal_type: str = "sales"
+) -> Journal:
     key = f"CO-202603{day:02d}-b601e100-{journal_type[0].upper()}0-{kind[:3]}{day:04d}"
-    lines = (line(1, "1110", "107.00", "0", "tender", tender="CREDIT VISA"),
-             line(2, "1010", "20.00", "0", "tender", tender="CASH"),
-             line(3, "4100", "5.00", "0", "discount", rc="DINING", category="Food"),
-             line(4, "4000", "0", "100.00", "sales", rc="DINING", category="Food"),
-             line(5, "4010", "0", "20.00", "sales", rc="BAR", category="Beverage"),
-             line(6, "2200", "0", "9.00", "tax"),
-             line(7, "2300", "0", "3.00", "tip"), *extra)
-    return Journal(key=key, journal_id=f"b601e100:2026-03-{day:02d}:{journal_type}",
-                   restaurant_guid="b601e100", location_name="Brooklyn Heights",
-                   company="HV-NY", business_date=date(2026, 3, day), journal_type=journal_type,
-                   kind=kind, adjusts="900001" if kind == "adjustment" else None, currency="USD",
-                   title=f"Toast sales journal 2026-03-{day:02d} Brooklyn Heights [{key}]",
-                   lines=lines)
+    lines = (
+        line(1, "1110", "107.00", "0", "tender", tender="CREDIT VISA"),
+        line(2, "1010", "20.00", "0", "tender", tender="CASH"),
+        line(3, "4100", "5.00", "0", "discount", rc="DINING", category="Food"),
+        line(4, "4000", "0", "100.00", "sales", rc="DINING", category="Food"),
+        line(5, "4010", "0", "20.00", "sales", rc="BAR", category="Beverage"),
+        line(6, "2200", "0", "9.00", "tax"),
+        line(7, "2300", "0", "3.00", "tip"),
+        *extra,
+    )
+    return Journal(
+        key=key,
+        journal_id=f"b601e100:2026-03-{day:02d}:{journal_type}",
+        restaurant_guid="b601e100",
+        location_name="Brooklyn Heights",
+        company="HV-NY",
+        business_date=date(2026, 3, day),
+        journal_type=journal_type,
+        kind=kind,
+        adjusts="900001" if kind == "adjustment" else None,
+        currency="USD",
+        title=f"Toast sales journal 2026-03-{day:02d} Brooklyn Heights [{key}]",
+        lines=lines,
+    )
 
 
 def journal_net(journal: Journal) -> dict:
@@ -100,47 +115,62 @@ def test_journal_entries_post_once_with_revenue_centers_and_locations(fb):
     assert [documents[j.key].document_id for j in (first, second)] == ids
     assert net_by_account(documents[first.key].lines) == journal_net(first)
     entry = fb.erp_control("freshbooks", "entries")[0]
-    subs = {s["sub_accountid"]: s["account_sub_number"]
-            for s in fb.erp_control("freshbooks", "sub_accounts")}
+    subs = {
+        s["sub_accountid"]: s["account_sub_number"]
+        for s in fb.erp_control("freshbooks", "sub_accounts")
+    }
     assert [subs[d["sub_accountid"]] for d in entry["details"]][2:5] == [
-        "4100-DINING", "4000-DINING", "4010-BAR"]      # revenue centers as sub-accounts
+        "4100-DINING",
+        "4000-DINING",
+        "4010-BAR",
+    ]  # revenue centers as sub-accounts
     counts = fb.stats()
     assert counts["token_requests"] == {"refresh_token": 1}
-    assert counts["requests"] == {"GET users/me": 1, "GET journal_entry_accounts": 1,
-                                  "POST journal_entries": 2}
+    assert counts["requests"] == {
+        "GET users/me": 1,
+        "GET journal_entry_accounts": 1,
+        "POST journal_entries": 2,
+    }
 
     again = connector()
     assert again.existing([first, second, sample_journal(4)]) == dict(
-        zip([first.key, second.key], ids, strict=True))
+        zip([first.key, second.key], ids, strict=True)
+    )
     assert fb.stats()["requests"]["GET journal_entry_details"] == 1
 
 
 def test_revenue_center_without_its_own_sub_account_goes_in_the_description(fb):
-    journal = sample_journal(2, extra=(line(8, "6900", "1.00", "0", "over_short", rc="BAR"),
-                                       line(9, "4230", "0", "1.00", "rounding", rc="PATIO")))
+    journal = sample_journal(
+        2,
+        extra=(
+            line(8, "6900", "1.00", "0", "over_short", rc="BAR"),
+            line(9, "4230", "0", "1.00", "rounding", rc="PATIO"),
+        ),
+    )
     posting = connector()
     posting.create(journal)
     [document] = adapter.documents(fb)
     assert net_by_account(document.lines) == journal_net(journal)
     texts = [d["description"] for d in fb.erp_control("freshbooks", "entries")[0]["details"]]
     assert texts[7] == "over_short 6900 [loc BKN rc BAR]"
-    assert texts[8] == "rounding 4230 [loc BKN]"          # 4230-PATIO exists
+    assert texts[8] == "rounding 4230 [loc BKN]"  # 4230-PATIO exists
 
 
 def test_existing_reads_details_by_date_in_pages_not_per_journal(fb):
-    journals = [sample_journal(day) for day in range(1, 21)]       # 140 details
+    journals = [sample_journal(day) for day in range(1, 21)]  # 140 details
     posting = connector()
     for journal in journals:
         posting.create(journal)
     before = fb.stats()["requests"].get("GET journal_entry_details", 0)
     found = connector().existing(journals)
     assert set(found) == {j.key for j in journals}
-    assert fb.stats()["requests"]["GET journal_entry_details"] - before == 2   # 100 a page
+    assert fb.stats()["requests"]["GET journal_entry_details"] - before == 2  # 100 a page
 
 
 def test_an_account_without_sub_account_is_refused_naming_it_and_the_fix(fb):
-    journal = sample_journal(2, extra=(line(8, "9999", "1.00", "0", "odd"),
-                                       line(9, "4000", "0", "1.00", "sales")))
+    journal = sample_journal(
+        2, extra=(line(8, "9999", "1.00", "0", "odd"), line(9, "4000", "0", "1.00", "sales"))
+    )
     with pytest.raises(ErpRefusal) as refused:
         connector().create(journal)
     assert "account 9999" in str(refused.value) and "Chart of Accounts" in str(refused.value)
@@ -149,8 +179,7 @@ def test_an_account_without_sub_account_is_refused_naming_it_and_the_fix(fb):
 
 @pytest.mark.parametrize("style", ["old", "new"])
 def test_refusals_in_either_error_format_name_the_field(fb, style):
-    fb.erp_control("freshbooks", "configure", {"accepted_locations": ["WLP"],
-                                               "error_style": style})
+    fb.erp_control("freshbooks", "configure", {"accepted_locations": ["WLP"], "error_style": style})
     with pytest.raises(ErpRefusal) as refused:
         connector().create(sample_journal(2))
     message = str(refused.value)
@@ -167,37 +196,53 @@ def test_an_expired_access_token_is_refreshed_once_and_the_old_refresh_token_die
     counts = fb.stats()
     assert counts["token_requests"] == {"refresh_token": 2} and counts["unauthorized"] == 1
     env = dict(os.environ)
-    reused = httpx.post(f"{fb.url}/auth/oauth/token", json={
-        "grant_type": "refresh_token", "client_id": env["ERP__FRESHBOOKS__CLIENT_ID"],
-        "client_secret": env["ERP__FRESHBOOKS__CLIENT_SECRET"],
-        "refresh_token": env["ERP__FRESHBOOKS__INITIAL_REFRESH_TOKEN"],
-        "redirect_uri": env["ERP__FRESHBOOKS__REDIRECT_URI"]})
+    reused = httpx.post(
+        f"{fb.url}/auth/oauth/token",
+        json={
+            "grant_type": "refresh_token",
+            "client_id": env["ERP__FRESHBOOKS__CLIENT_ID"],
+            "client_secret": env["ERP__FRESHBOOKS__CLIENT_SECRET"],
+            "refresh_token": env["ERP__FRESHBOOKS__INITIAL_REFRESH_TOKEN"],
+            "redirect_uri": env["ERP__FRESHBOOKS__REDIRECT_URI"],
+        },
+    )
     assert reused.status_code == 400 and fb.stats()["reuse_detected"] == 1
 
 
 def test_the_new_refresh_token_is_saved_before_it_is_used(fb):
-    fb.erp_control("freshbooks", "faults", {"kind": "drop", "path": "/auth/api/v1/users/me",
-                                            "times": -1})
+    fb.erp_control(
+        "freshbooks", "faults", {"kind": "drop", "path": "/auth/api/v1/users/me", "times": -1}
+    )
     with pytest.raises(ErpUnavailable):
         connector().existing([sample_journal(2)])
     stored = RotatingTokenStore("freshbooks").load()
     assert stored.refresh_token != os.environ["ERP__FRESHBOOKS__INITIAL_REFRESH_TOKEN"]
-    fb.erp_control("freshbooks", "reset")       # faults gone; issued tokens kept
+    fb.erp_control("freshbooks", "reset")  # faults gone; issued tokens kept
     assert connector().existing([sample_journal(2)]) == {}
     assert RotatingTokenStore("freshbooks").load().account == "xZNQ1X"
     assert fb.stats()["reuse_detected"] == 0
 
 
 def test_two_processes_refreshing_at_once_end_with_one_valid_token(fb):
-    script = ("from posting.connectors.freshbooks import open_connector\n"
-              "from posting.http import ErpHttp\n"
-              "print(open_connector(ErpHttp('freshbooks')).tokens.current().access_token)\n")
+    script = (
+        "from posting.connectors.freshbooks import open_connector\n"
+        "from posting.http import ErpHttp\n"
+        "print(open_connector(ErpHttp('freshbooks')).tokens.current().access_token)\n"
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    runs = [subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outputs = [run.communicate(timeout=60) for run in runs]
     assert all(run.returncode == 0 for run in runs), outputs
-    assert outputs[0][0] == outputs[1][0]                  # the second found the first's token
+    assert outputs[0][0] == outputs[1][0]  # the second found the first's token
     counts = fb.stats()
     assert counts["token_requests"] == {"refresh_token": 1} and counts["reuse_detected"] == 0
 
@@ -205,9 +250,14 @@ def test_two_processes_refreshing_at_once_end_with_one_valid_token(fb):
 # -- throttling and lost answers ------------------------------------------------------------------
 def test_throttling_and_a_lost_create_answer_still_post_each_journal_once(fb):
     fb.erp_control("freshbooks", "configure", {"throttle_every": 3, "retry_after": 0})
-    fb.erp_control("freshbooks", "faults", [
-        {"kind": "commit_drop", "path": "journal_entries/journal_entries", "method": "POST"},
-        {"kind": "status", "status": 503, "path": "journal_entry_accounts"}])
+    fb.erp_control(
+        "freshbooks",
+        "faults",
+        [
+            {"kind": "commit_drop", "path": "journal_entries/journal_entries", "method": "POST"},
+            {"kind": "status", "status": 503, "path": "journal_entry_accounts"},
+        ],
+    )
     journals = [sample_journal(day) for day in (2, 3, 4)]
     posting = connector()
     ids = [posting.create(journal) for journal in journals]
@@ -227,13 +277,15 @@ def assert_ties(invoice: dict, journal: Journal) -> None:
     tenders = {}
     for item in journal.lines:
         if item.line_kind == "tender":
-            tenders[item.payment_type] = (tenders.get(item.payment_type, D(0)) + item.debit
-                                          - item.credit)
+            tenders[item.payment_type] = (
+                tenders.get(item.payment_type, D(0)) + item.debit - item.credit
+            )
     tenders = {kind: amount for kind, amount in tenders.items() if amount}
     charged = sum((ln.credit - ln.debit for ln in journal.lines if ln.line_kind != "tender"), D(0))
     assert D(invoice["amount"]["amount"]) == charged == sum(tenders.values())
-    assert {p["note"].split(" [")[0]: D(p["amount"]["amount"]) for p in invoice["payments"]} \
-        == tenders
+    assert {
+        p["note"].split(" [")[0]: D(p["amount"]["amount"]) for p in invoice["payments"]
+    } == tenders
     assert invoice["outstanding"]["amount"] == "0.00"
 
 
@@ -246,17 +298,23 @@ def test_invoice_mode_posts_a_daily_invoice_with_its_payments(fb, monkeypatch):
     assert str(invoice["invoiceid"]) == invoice_id and invoice["organization"] == "HV-NY"
     assert_ties(invoice, journal)
     assert {ln["name"]: ln["amount"]["amount"] for ln in invoice["lines"]} == {
-        "Food sales": "95.00", "Beverage sales": "20.00", "Sales tax (2200)": "9.00",
-        "Tips (2300)": "3.00"}
+        "Food sales": "95.00",
+        "Beverage sales": "20.00",
+        "Sales tax (2200)": "9.00",
+        "Tips (2300)": "3.00",
+    }
     assert {p["type"] for p in invoice["payments"]} == {"VISA", "Cash"}
     assert connector().existing([journal]) == {journal.key: invoice_id}
 
-    adjustment = sample_journal(2, kind="adjustment")        # adjustments: journal entries
+    adjustment = sample_journal(2, kind="adjustment")  # adjustments: journal entries
     labor = sample_journal(2, journal_type="labor")
     entry_ids = [posting.create(adjustment), posting.create(labor)]
     assert len(fb.erp_control("freshbooks", "invoices")) == 1
     assert connector().existing([journal, adjustment, labor]) == {
-        journal.key: invoice_id, adjustment.key: entry_ids[0], labor.key: entry_ids[1]}
+        journal.key: invoice_id,
+        adjustment.key: entry_ids[0],
+        labor.key: entry_ids[1],
+    }
 
 
 def test_invoice_mode_refuses_a_location_without_a_client(fb, monkeypatch):
@@ -267,22 +325,27 @@ def test_invoice_mode_refuses_a_location_without_a_client(fb, monkeypatch):
 
 
 @pytest.mark.parametrize("point", ["freshbooks.after_invoice", "freshbooks.after_payment"])
-def test_a_crash_between_invoice_and_payments_adds_only_the_missing_ones(fb, monkeypatch,
-                                                                          point):
+def test_a_crash_between_invoice_and_payments_adds_only_the_missing_ones(fb, monkeypatch, point):
     monkeypatch.setenv("ERP__FRESHBOOKS__MODE", "invoice")
-    script = ("from tests.test_freshbooks_connector import connector, sample_journal\n"
-              "connector().create(sample_journal(2))\n")
-    killed = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
-                            text=True, timeout=60,
-                            env={**os.environ, "CLOSEOUT_FAILPOINT": point,
-                                 "PYTHONPATH": str(ROOT)})
+    script = (
+        "from tests.test_freshbooks_connector import connector, sample_journal\n"
+        "connector().create(sample_journal(2))\n"
+    )
+    killed = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "CLOSEOUT_FAILPOINT": point, "PYTHONPATH": str(ROOT)},
+    )
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     journal = sample_journal(2)
     partial = invoice_of(fb, journal.key)
     assert len(partial["payments"]) == (0 if point.endswith("invoice") else 1)
 
     posting = connector()
-    assert posting.existing([journal]) == {}                 # not complete: not reported
+    assert posting.existing([journal]) == {}  # not complete: not reported
     invoice_id = posting.create(journal)
     invoice = invoice_of(fb, journal.key)
     assert str(invoice["invoiceid"]) == invoice_id == str(partial["invoiceid"])
@@ -301,19 +364,19 @@ def _free_port() -> int:
 
 
 def test_connect_receives_the_code_on_the_loopback_redirect(fb, monkeypatch):
-    monkeypatch.setenv("ERP__FRESHBOOKS__REDIRECT_URI",
-                       f"http://127.0.0.1:{_free_port()}/callback")
+    monkeypatch.setenv("ERP__FRESHBOOKS__REDIRECT_URI", f"http://127.0.0.1:{_free_port()}/callback")
     monkeypatch.delenv("ERP__FRESHBOOKS__INITIAL_REFRESH_TOKEN")
     printed: list[str] = []
     result: list[str] = []
-    thread = threading.Thread(target=lambda: result.append(connect_erp(
-        "freshbooks", echo=printed.append)))
+    thread = threading.Thread(
+        target=lambda: result.append(connect_erp("freshbooks", echo=printed.append))
+    )
     thread.start()
     deadline = time.monotonic() + 10
     while not printed and time.monotonic() < deadline:
         time.sleep(0.05)
     url = printed[0].splitlines()[-1]
-    for _ in range(50):          # the loopback listener may not be up yet
+    for _ in range(50):  # the loopback listener may not be up yet
         try:
             answer = httpx.get(url, follow_redirects=True, timeout=5)
             break
@@ -328,13 +391,18 @@ def test_connect_receives_the_code_on_the_loopback_redirect(fb, monkeypatch):
 
 def test_connect_takes_the_pasted_address_for_an_https_redirect(fb, monkeypatch):
     monkeypatch.delenv("ERP__FRESHBOOKS__INITIAL_REFRESH_TOKEN")
-    run = subprocess.Popen([sys.executable, "-m", "cli", "connect", "freshbooks"],
-                           cwd=os.getcwd(), env={**os.environ, "PYTHONPATH": str(ROOT)},
-                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "cli", "connect", "freshbooks"],
+        cwd=os.getcwd(),
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     run.stdout.readline()
     url = run.stdout.readline().strip()
-    consent = httpx.get(url)            # the browser lands on the https redirect URI
+    consent = httpx.get(url)  # the browser lands on the https redirect URI
     assert consent.status_code == 302
     output, errors = run.communicate(consent.headers["Location"] + "\n", timeout=60)
     assert run.returncode == 0, errors
@@ -344,13 +412,17 @@ def test_connect_takes_the_pasted_address_for_an_https_redirect(fb, monkeypatch)
 
 def test_connect_with_a_code_and_refused_consent(fb):
     env = dict(os.environ)
-    query = {"client_id": env["ERP__FRESHBOOKS__CLIENT_ID"], "response_type": "code",
-             "redirect_uri": env["ERP__FRESHBOOKS__REDIRECT_URI"], "state": "earlier"}
+    query = {
+        "client_id": env["ERP__FRESHBOOKS__CLIENT_ID"],
+        "response_type": "code",
+        "redirect_uri": env["ERP__FRESHBOOKS__REDIRECT_URI"],
+        "state": "earlier",
+    }
     location = httpx.get(f"{fb.url}/oauth/authorize", params=query).headers["Location"]
     code = parse_qs(urlsplit(location).query)["code"][0]
     result = CliRunner().invoke(main, ["connect", "freshbooks", "--code", code])
     assert result.exit_code == 0 and "account xZNQ1X" in result.output, result.output
-    again = CliRunner().invoke(main, ["connect", "freshbooks", "--code", code])   # used up
+    again = CliRunner().invoke(main, ["connect", "freshbooks", "--code", code])  # used up
     assert again.exit_code != 0 and "invalid_grant" in again.output
 
     fb.erp_control("freshbooks", "configure", {"consent": "deny"})
@@ -360,8 +432,9 @@ def test_connect_with_a_code_and_refused_consent(fb):
 
 
 # -- end to end, invoice mode ---------------------------------------------------------------------
-def test_invoice_mode_end_to_end_ties_to_journal_lines_even_after_sigkills(toast_env, warehouse,
-                                                                            monkeypatch):
+def test_invoice_mode_end_to_end_ties_to_journal_lines_even_after_sigkills(
+    toast_env, warehouse, monkeypatch
+):
     import duckdb
 
     from tests.test_post import _post_process, ledger, load_and_build, post, query
@@ -371,8 +444,12 @@ def test_invoice_mode_end_to_end_ties_to_journal_lines_even_after_sigkills(toast
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("ERP__FRESHBOOKS__MODE", "invoice")
     load_and_build(toast_env)
-    ready = dict(query(warehouse, "select journal_id, journal_type from finance.journals "
-                                  "where status = 'ready'"))
+    ready = dict(
+        query(
+            warehouse,
+            "select journal_id, journal_type from finance.journals where status = 'ready'",
+        )
+    )
     sales = {j for j, kind in ready.items() if kind == "sales"}
     assert sales
 
@@ -382,15 +459,22 @@ def test_invoice_mode_end_to_end_ties_to_journal_lines_even_after_sigkills(toast
         invoices = toast_env.erp_control("freshbooks", "invoices")
         assert Counter(i["po_number"] for i in invoices) == Counter(keys[j] for j in sales)
         for journal_id in sales:
-            rows = query(warehouse, "select debit, credit, line_kind, nullif(concat_ws(' ', "
-                                    "payment_type, card_type, alternate_payment_type_name), '') "
-                                    "from finance.journal_lines where journal_id = ?",
-                         (journal_id,))
-            lines = tuple(Line(n, "", d, c, "", None, None, kind, None, tender)
-                          for n, (d, c, kind, tender) in enumerate(rows, start=1))
+            rows = query(
+                warehouse,
+                "select debit, credit, line_kind, nullif(concat_ws(' ', "
+                "payment_type, card_type, alternate_payment_type_name), '') "
+                "from finance.journal_lines where journal_id = ?",
+                (journal_id,),
+            )
+            lines = tuple(
+                Line(n, "", d, c, "", None, None, kind, None, tender)
+                for n, (d, c, kind, tender) in enumerate(rows, start=1)
+            )
             journal = sample_journal(2)
-            assert_ties(invoice_of(toast_env, keys[journal_id]),
-                        Journal(**{**journal.__dict__, "lines": lines}))
+            assert_ties(
+                invoice_of(toast_env, keys[journal_id]),
+                Journal(**{**journal.__dict__, "lines": lines}),
+            )
         entries = Counter(doc.key for doc in adapter.documents(toast_env))
         assert entries == Counter(keys[j] for j in ready if j not in sales)
 

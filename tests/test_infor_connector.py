@@ -62,15 +62,29 @@ def run(m3: Sandbox):
     opened.connector.close()
 
 
-def journal(key: str = "CO-20260105-b601e100-S1-abc123def0", division: str | None = "BKN",
-            location: str = "BKN", lines: tuple[Line, ...] | None = None,
-            company: str = "HV-NY") -> Journal:
+def journal(
+    key: str = "CO-20260105-b601e100-S1-abc123def0",
+    division: str | None = "BKN",
+    location: str = "BKN",
+    lines: tuple[Line, ...] | None = None,
+    company: str = "HV-NY",
+) -> Journal:
     lines = lines or sales_lines(location)
-    return Journal(key=key, journal_id="guid:2026-01-05:sales", restaurant_guid="guid",
-                   location_name="Harbor & Vine Brooklyn Heights", company=company,
-                   business_date=date(2026, 1, 5), journal_type="sales", kind="original",
-                   adjusts=None, currency="USD", title=f"Toast sales journal [{key}]",
-                   lines=lines, division=division)
+    return Journal(
+        key=key,
+        journal_id="guid:2026-01-05:sales",
+        restaurant_guid="guid",
+        location_name="Harbor & Vine Brooklyn Heights",
+        company=company,
+        business_date=date(2026, 1, 5),
+        journal_type="sales",
+        kind="original",
+        adjusts=None,
+        currency="USD",
+        title=f"Toast sales journal [{key}]",
+        lines=lines,
+        division=division,
+    )
 
 
 def test_a_journal_becomes_one_updated_batch_in_two_requests(m3, run):
@@ -82,11 +96,15 @@ def test_a_journal_becomes_one_updated_batch_in_two_requests(m3, run):
     assert (batch["STAT"], batch["DESC"], batch["INTN"]) == ("90", journal().key, "CLOSEOUT")
     [document] = adapter.documents(m3)
     assert document.balanced
-    assert [(ln.account, ln.debit, ln.credit, ln.location, ln.revenue_center)
-            for ln in document.lines] == [
-        ("1010", D("1234.50"), 0, "BKN", None), ("1110", D("800.05"), 0, "BKN", None),
-        ("4000", 0, D("1700.00"), "BKN", "DINING"), ("4020", 0, D("200.30"), "BKN", "BAR"),
-        ("2200", 0, D("134.25"), "BKN", None)]
+    assert [
+        (ln.account, ln.debit, ln.credit, ln.location, ln.revenue_center) for ln in document.lines
+    ] == [
+        ("1010", D("1234.50"), 0, "BKN", None),
+        ("1110", D("800.05"), 0, "BKN", None),
+        ("4000", 0, D("1700.00"), "BKN", "DINING"),
+        ("4020", 0, D("200.30"), "BKN", "BAR"),
+        ("2200", 0, D("134.25"), "BKN", None),
+    ]
     assert batch["lines"][2]["PARM"][64:81] == "-0000000001700.00"
     assert batch["lines"][2]["VTXT"] == f"{key1} Food sales"
     stats = m3.stats()
@@ -106,7 +124,7 @@ def test_the_token_request_is_a_password_grant_with_the_hash_encoded(m3, run):
         for name in ("cs", "sask", "saak"):
             assert secrets[name] not in text
             assert secrets[name].replace("#", "%23") not in text
-        assert "access_token\":\"***" in text or "token.oauth2" not in exchange.url
+        assert 'access_token":"***' in text or "token.oauth2" not in exchange.url
 
 
 def test_existing_finds_only_updated_batches_in_one_bulk(m3, run):
@@ -121,7 +139,7 @@ def test_existing_finds_only_updated_batches_in_one_bulk(m3, run):
     assert found == {posted.key: f"100/BKN/{batch_key(posted.key)}"}
     stats = m3.stats()
     assert stats["requests"] - before == 1 and stats["by_program"]["GLS200MI"] == 1
-    assert stats["transactions"]["GLS200MI/LstVouchersByDt"] == 2     # one per division
+    assert stats["transactions"]["GLS200MI/LstVouchersByDt"] == 2  # one per division
 
 
 def test_a_bad_line_refuses_the_journal_names_the_line_and_leaves_no_batch(m3, run):
@@ -140,8 +158,10 @@ def test_a_bad_line_refuses_the_journal_names_the_line_and_leaves_no_batch(m3, r
 
 
 def test_an_unbalanced_journal_is_refused_at_ctrlbatch(m3, run):
-    lines = (Line(1, "1010", D("10.00"), D("0"), "Cash", "BKN", None),
-             Line(2, "4000", D("0"), D("9.99"), "Food", "BKN", "DINING"))
+    lines = (
+        Line(1, "1010", D("10.00"), D("0"), "Cash", "BKN", None),
+        Line(2, "4000", D("0"), D("9.99"), "Food", "BKN", "DINING"),
+    )
     with pytest.raises(ErpRefusal, match="not balanced"):
         run.connector.create(journal(lines=lines))
     assert m3.batches() == []
@@ -151,7 +171,7 @@ def test_a_head_left_by_a_crash_is_deleted_and_the_batch_sent_again(m3, run):
     j = journal()
     key1 = batch_key(j.key)
     connector = run.connector
-    connector._bulk(connector._batch_transactions(j, "100", "BKN", key1)[:3])   # head + 2 lines
+    connector._bulk(connector._batch_transactions(j, "100", "BKN", key1)[:3])  # head + 2 lines
 
     assert connector.existing([j]) == {}
     assert connector.create(j) == f"100/BKN/{key1}"
@@ -227,13 +247,19 @@ def test_layout_and_amount_text():
 
 def test_a_custom_layout_is_what_the_sandbox_parses(m3):
     layout = "AIT1:1:6,AIT2:7:6,AIT3:13:8,ACDT:21:8,CUAM:29:15,CUCD:44:3,VTXT:47:30"
-    m3.control("configure", {"parm_layout": [[f.name, f.start, f.length]
-                                              for f in parse_layout(layout)]})
+    m3.control(
+        "configure", {"parm_layout": [[f.name, f.start, f.length] for f in parse_layout(layout)]}
+    )
     run = Run(m3.ionapi, parm_layout=parse_layout(layout))
     run.connector.create(journal())
     [document] = adapter.documents(m3)
     assert document.balanced and {ln.account for ln in document.lines} == {
-        "1010", "1110", "4000", "4020", "2200"}
+        "1010",
+        "1110",
+        "4000",
+        "4020",
+        "2200",
+    }
 
 
 def test_missing_setting_names_the_variable(monkeypatch):
@@ -243,7 +269,8 @@ def test_missing_setting_names_the_variable(monkeypatch):
 
 
 def test_closeout_post_with_one_bad_line_fails_that_journal_alone_and_replay_posts_it_once(
-        toast_env, warehouse, monkeypatch):
+    toast_env, warehouse, monkeypatch
+):
     """End to end: a journal whose one line M3 refuses (an account unknown in its division) is
     failed with M3's message naming the line, leaves no batch, the others post; after the fix
     `closeout replay` posts it exactly once."""
@@ -257,29 +284,42 @@ def test_closeout_post_with_one_bad_line_fails_that_journal_alone_and_replay_pos
         monkeypatch.setenv(variable, value)
     load_and_build(toast_env)
     guid = toast_env.restaurants[0]
-    [(journal_id,)] = query(warehouse, "select min(journal_id) from finance.journals "
-                                       "where status = 'ready' and journal_id like ?",
-                            (f"{guid}:%",))
-    [(division,)] = query(warehouse, "select erp_division from mappings.locations "
-                                     "where restaurant_guid = ?", (guid,))
-    [(account,)] = query(warehouse, "select min(account_code) from finance.journal_lines "
-                                    "where journal_id = ? and credit > 0", (journal_id,))
+    [(journal_id,)] = query(
+        warehouse,
+        "select min(journal_id) from finance.journals where status = 'ready' and journal_id like ?",
+        (f"{guid}:%",),
+    )
+    [(division,)] = query(
+        warehouse, "select erp_division from mappings.locations where restaurant_guid = ?", (guid,)
+    )
+    [(account,)] = query(
+        warehouse,
+        "select min(account_code) from finance.journal_lines where journal_id = ? and credit > 0",
+        (journal_id,),
+    )
     config = toast_env.erp_control("infor", "config")
-    toast_env.erp_control("infor", "configure", {"division_accounts": {
-        division: [a for a in config["accounts"] if a != account]}})
+    toast_env.erp_control(
+        "infor",
+        "configure",
+        {"division_accounts": {division: [a for a in config["accounts"] if a != account]}},
+    )
 
     result = CliRunner().invoke(main, ["post", "--erp", "infor"])
 
     assert result.exit_code == 1, result.output
-    [(status, message, key)] = query(warehouse, "select status, message, idempotency_key "
-                                                "from closeout_posting.postings "
-                                                "where journal_id = ?", (journal_id,))
+    [(status, message, key)] = query(
+        warehouse,
+        "select status, message, idempotency_key "
+        "from closeout_posting.postings "
+        "where journal_id = ?",
+        (journal_id,),
+    )
     assert status == "failed"
     assert f"Account {account} does not exist in division {division}" in message
     assert "Line " in message and "AIT1" in message
     batches = toast_env.erp_control("infor", "batches")
-    assert key not in {b["DESC"] for b in batches}                     # no orphan head
-    assert batches and all(b["STAT"] == "90" for b in batches)         # the others posted
+    assert key not in {b["DESC"] for b in batches}  # no orphan head
+    assert batches and all(b["STAT"] == "90" for b in batches)  # the others posted
     stats = toast_env.erp_control("infor", "stats")["transactions"]
     assert stats["GLS840MI/UpdBatch"] == len(batches)
 

@@ -28,19 +28,36 @@ class Client(SandboxClient):
 
     def token_response(self, **overrides) -> httpx.Response:
         f = self.ionapi
-        form = {"grant_type": "password", "client_id": f["ci"], "client_secret": f["cs"],
-                "username": f["saak"], "password": f["sask"], **overrides}
+        form = {
+            "grant_type": "password",
+            "client_id": f["ci"],
+            "client_secret": f["cs"],
+            "username": f["saak"],
+            "password": f["sask"],
+            **overrides,
+        }
         return httpx.post(f["pu"] + f["ot"], data=form, timeout=10)
 
     def auth(self) -> dict:
         return {"Authorization": f"Bearer {self.token_response().json()['access_token']}"}
 
-    def bulk(self, transactions: list, auth: dict | None = None, program="GLS840MI",
-             **extra) -> httpx.Response:
-        body = {"program": program, "transactions": [
-            {"transaction": name, "record": record} for name, record in transactions], **extra}
-        return httpx.post(f"{self.m3}/v2/execute", json=body, headers=auth or self.auth(),
-                          params={"maxrecs": "0"}, timeout=10)
+    def bulk(
+        self, transactions: list, auth: dict | None = None, program="GLS840MI", **extra
+    ) -> httpx.Response:
+        body = {
+            "program": program,
+            "transactions": [
+                {"transaction": name, "record": record} for name, record in transactions
+            ],
+            **extra,
+        }
+        return httpx.post(
+            f"{self.m3}/v2/execute",
+            json=body,
+            headers=auth or self.auth(),
+            params={"maxrecs": "0"},
+            timeout=10,
+        )
 
 
 @pytest.fixture
@@ -50,19 +67,40 @@ def m3(started) -> Client:
     return Client(sandbox, server)
 
 
-def parm(account: str, amount: str, location="BKN", center="", text="text",
-         date="20260105", currency="USD") -> str:
-    return (f"{account:<8}{location:<8}{center:<8}{'':<32}{date}{amount:>17}{currency}"
-            f"{text:<40}").rstrip()
+def parm(
+    account: str,
+    amount: str,
+    location="BKN",
+    center="",
+    text="text",
+    date="20260105",
+    currency="USD",
+) -> str:
+    return (
+        f"{account:<8}{location:<8}{center:<8}{'':<32}{date}{amount:>17}{currency}{text:<40}"
+    ).rstrip()
 
 
-def batch(key1="CO1", lines=(("1010", "+0000000000010.00"), ("4000", "-0000000000010.00")),
-          divi="BKN") -> list:
-    head = ("AddBatchHead", {"CONO": "100", "DIVI": divi, "KEY1": key1, "INTN": "CLOSEOUT",
-                             "DESC": "test batch"})
-    rows = [("AddBatchLine", {"CONO": "100", "DIVI": divi, "KEY1": key1, "LINE": str(n),
-                              "PARM": parm(account, amount)})
-            for n, (account, amount) in enumerate(lines, start=1)]
+def batch(
+    key1="CO1", lines=(("1010", "+0000000000010.00"), ("4000", "-0000000000010.00")), divi="BKN"
+) -> list:
+    head = (
+        "AddBatchHead",
+        {"CONO": "100", "DIVI": divi, "KEY1": key1, "INTN": "CLOSEOUT", "DESC": "test batch"},
+    )
+    rows = [
+        (
+            "AddBatchLine",
+            {
+                "CONO": "100",
+                "DIVI": divi,
+                "KEY1": key1,
+                "LINE": str(n),
+                "PARM": parm(account, amount),
+            },
+        )
+        for n, (account, amount) in enumerate(lines, start=1)
+    ]
     return [head, *rows, ("CtrlBatch", {"CONO": "100", "DIVI": divi, "KEY1": key1})]
 
 
@@ -77,10 +115,14 @@ def test_password_grant_and_its_oauth_errors(m3):
     grant = m3.token_response(grant_type="client_credentials")
     assert grant.json()["error"] == "unsupported_grant_type"
     # The '#' of the service-account key must arrive intact: sent raw it starts a fragment.
-    raw = httpx.post(m3.ionapi["pu"] + m3.ionapi["ot"], content=(
-        f"grant_type=password&client_id={m3.ionapi['ci']}&client_secret={m3.ionapi['cs']}"
-        f"&username={m3.ionapi['saak']}&password={m3.ionapi['sask']}").encode(),
-        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    raw = httpx.post(
+        m3.ionapi["pu"] + m3.ionapi["ot"],
+        content=(
+            f"grant_type=password&client_id={m3.ionapi['ci']}&client_secret={m3.ionapi['cs']}"
+            f"&username={m3.ionapi['saak']}&password={m3.ionapi['sask']}"
+        ).encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert raw.json()["error"] == "invalid_request" and "%23" in raw.json()["error_description"]
     assert m3.control("stats")["token_requests"] == 5
 
@@ -100,11 +142,21 @@ def test_a_balanced_batch_is_checked_updated_and_listed_as_vouchers(m3):
     assert answer["results"][-1]["records"][0]["STAT"] == "20"
     updated = m3.bulk([("UpdBatch", {"CONO": "100", "DIVI": "BKN", "KEY1": "CO1"})], auth)
     assert updated.json()["results"][0]["records"][0]["STAT"] == "90"
-    vouchers = m3.bulk([("LstVouchersByDt", {"CONO": "100", "DIVI": "BKN", "FRDT": "20260101",
-                                             "TODT": "20260131"})], auth, program="GLS200MI")
+    vouchers = m3.bulk(
+        [
+            (
+                "LstVouchersByDt",
+                {"CONO": "100", "DIVI": "BKN", "FRDT": "20260101", "TODT": "20260131"},
+            )
+        ],
+        auth,
+        program="GLS200MI",
+    )
     records = json.loads(vouchers.content, parse_float=Decimal)["results"][0]["records"]
     assert [(r["AIT1"], r["CUAM"], r["VTXT"]) for r in records] == [
-        ("1010", "10.00", "text"), ("4000", "-10.00", "text")]
+        ("1010", "10.00", "text"),
+        ("4000", "-10.00", "text"),
+    ]
     again = m3.bulk([("UpdBatch", {"CONO": "100", "DIVI": "BKN", "KEY1": "CO1"})], auth)
     assert "already updated" in again.json()["results"][0]["errorMessage"]
     deleted = m3.bulk([("DltBatch", {"CONO": "100", "DIVI": "BKN", "KEY1": "CO1"})], auth)
@@ -128,11 +180,15 @@ def test_failures_arrive_inside_http_200_per_transaction(m3):
 
 def test_unbalanced_zero_and_malformed_amounts_are_refused(m3):
     auth = m3.auth()
-    cases = {"CO1": (("1010", "+0000000000010.00"), ("4000", "-0000000000009.99")),
-             "CO2": (("1010", "+0000000000000.00"), ("4000", "-0000000000000.00")),
-             "CO3": (("1010", "+10.5"), ("4000", "-10.5"))}
-    messages = {key: m3.bulk(batch(key, lines), auth).json()["results"][-1]["errorMessage"]
-                for key, lines in cases.items()}
+    cases = {
+        "CO1": (("1010", "+0000000000010.00"), ("4000", "-0000000000009.99")),
+        "CO2": (("1010", "+0000000000000.00"), ("4000", "-0000000000000.00")),
+        "CO3": (("1010", "+10.5"), ("4000", "-10.5")),
+    }
+    messages = {
+        key: m3.bulk(batch(key, lines), auth).json()["results"][-1]["errorMessage"]
+        for key, lines in cases.items()
+    }
     assert "not balanced" in messages["CO1"]
     assert "must not be zero" in messages["CO2"]
     assert "2 decimals" in messages["CO3"]
@@ -140,11 +196,19 @@ def test_unbalanced_zero_and_malformed_amounts_are_refused(m3):
 
 def test_field_lengths_mandatory_fields_and_duplicate_keys(m3):
     auth = m3.auth()
-    long_key = m3.bulk([("AddBatchHead", {"CONO": "100", "DIVI": "BKN", "KEY1": "K" * 16,
-                                          "INTN": "CLOSEOUT", "DESC": "d"})], auth).json()
+    long_key = m3.bulk(
+        [
+            (
+                "AddBatchHead",
+                {"CONO": "100", "DIVI": "BKN", "KEY1": "K" * 16, "INTN": "CLOSEOUT", "DESC": "d"},
+            )
+        ],
+        auth,
+    ).json()
     assert long_key["results"][0]["errorType"] == "InputFieldTooLong"
-    missing = m3.bulk([("AddBatchHead", {"CONO": "100", "DIVI": "BKN", "KEY1": "K1",
-                                         "INTN": "CLOSEOUT"})], auth).json()
+    missing = m3.bulk(
+        [("AddBatchHead", {"CONO": "100", "DIVI": "BKN", "KEY1": "K1", "INTN": "CLOSEOUT"})], auth
+    ).json()
     assert missing["results"][0]["errorType"] == "MandatoryInputFieldNotFound"
     assert m3.bulk(batch()[:1], auth).json()["nrOfFailedTransactions"] == 0
     duplicate = m3.bulk(batch()[:1], auth).json()["results"][0]
@@ -156,14 +220,16 @@ def test_field_lengths_mandatory_fields_and_duplicate_keys(m3):
 def test_location_and_revenue_center_values_are_checked(m3):
     m3.control("configure", {"dimension_values": {"AIT2": ["WLP"], "AIT3": ["BAR"]}})
     answer = m3.bulk(batch(), m3.auth()).json()
-    assert "Accounting dimension 2 BKN does not exist" in \
-        answer["results"][-1]["errorMessage"]
+    assert "Accounting dimension 2 BKN does not exist" in answer["results"][-1]["errorMessage"]
 
 
 def test_v1_nok_unknown_transaction_and_company(m3):
     auth = m3.auth()
-    v1 = httpx.get(f"{m3.m3}/execute/GLS840MI/CtrlBatch", params={
-        "CONO": "100", "DIVI": "BKN", "KEY1": "NONE"}, headers=auth).json()
+    v1 = httpx.get(
+        f"{m3.m3}/execute/GLS840MI/CtrlBatch",
+        params={"CONO": "100", "DIVI": "BKN", "KEY1": "NONE"},
+        headers=auth,
+    ).json()
     assert v1["@type"] == "ServerReturnedNOK" and v1["Message"].startswith("Batch NONE")
     assert httpx.get(f"{m3.m3}/v2/execute/GLS840MI/Nope", headers=auth).status_code == 400
     assert m3.bulk([("Nope", {})], auth).status_code == 400
@@ -186,8 +252,13 @@ def test_rate_limit_headers_and_429_with_retry_after(m3):
 
 def test_faults_drop_and_commit_then_drop(m3):
     auth = m3.auth()
-    m3.control("faults", [{"kind": "status", "status": 503, "transaction": "AddBatchHead"},
-                          {"kind": "commit_drop", "transaction": "AddBatchHead", "skip": 1}])
+    m3.control(
+        "faults",
+        [
+            {"kind": "status", "status": 503, "transaction": "AddBatchHead"},
+            {"kind": "commit_drop", "transaction": "AddBatchHead", "skip": 1},
+        ],
+    )
     assert m3.bulk(batch()[:1], auth).status_code == 503
     with pytest.raises(httpx.HTTPError):
         m3.bulk(batch()[:1], auth)

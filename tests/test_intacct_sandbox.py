@@ -24,16 +24,27 @@ class Gateway(SandboxClient):
         super().__init__(url)
         self.endpoint = url + GATEWAY_PATH
 
-    def envelope(self, functions, *, sessionid=None, login=USER, sender=SENDER,
-                 uniqueid=False, transaction=False) -> bytes:
+    def envelope(
+        self,
+        functions,
+        *,
+        sessionid=None,
+        login=USER,
+        sender=SENDER,
+        uniqueid=False,
+        transaction=False,
+    ) -> bytes:
         root = ET.Element("request")
         control = ET.SubElement(root, "control")
-        for tag, text in (("senderid", sender[0]), ("password", sender[1]),
-                          ("controlid", "test-request"),
-                          ("uniqueid", "true" if uniqueid else "false"), ("dtdversion", "3.0")):
+        for tag, text in (
+            ("senderid", sender[0]),
+            ("password", sender[1]),
+            ("controlid", "test-request"),
+            ("uniqueid", "true" if uniqueid else "false"),
+            ("dtdversion", "3.0"),
+        ):
             ET.SubElement(control, tag).text = text
-        operation = ET.SubElement(root, "operation",
-                                  transaction="true" if transaction else "false")
+        operation = ET.SubElement(root, "operation", transaction="true" if transaction else "false")
         auth = ET.SubElement(operation, "authentication")
         if sessionid:
             ET.SubElement(auth, "sessionid").text = sessionid
@@ -47,8 +58,12 @@ class Gateway(SandboxClient):
         return ET.tostring(root, encoding="UTF-8", xml_declaration=True)
 
     def post(self, body: bytes, url: str | None = None) -> httpx.Response:
-        return httpx.post(url or self.endpoint, content=body, timeout=10,
-                          headers={"Content-Type": "application/xml"})
+        return httpx.post(
+            url or self.endpoint,
+            content=body,
+            timeout=10,
+            headers={"Content-Type": "application/xml"},
+        )
 
     def call(self, functions, **options) -> ET.Element:
         response = self.post(self.envelope(functions, **options))
@@ -74,34 +89,68 @@ def field(tag: str, text: str) -> ET.Element:
 
 
 def entry(account: str, tr_type: str, amount: str, **extra: str) -> ET.Element:
-    return element("GLENTRY", field("ACCOUNTNO", account), field("TR_TYPE", tr_type),
-                   field("TRX_AMOUNT", amount), *(field(k, v) for k, v in extra.items()))
+    return element(
+        "GLENTRY",
+        field("ACCOUNTNO", account),
+        field("TR_TYPE", tr_type),
+        field("TRX_AMOUNT", amount),
+        *(field(k, v) for k, v in extra.items()),
+    )
 
 
-def glbatch(reference: str, entries=None, journal: str = "SJ",
-            batch_date: str = "01/05/2026") -> ET.Element:
-    entries = entries if entries is not None else [
-        entry("1010", "1", "1830.25", LOCATION="BKN", DESCRIPTION="Cash"),
-        entry("4000", "-1", "1380.00", LOCATION="BKN", DEPARTMENT="DINING",
-              GLDIMREVENUE_CENTER="DINING", DESCRIPTION="Food"),
-        entry("2200", "-1", "450.25", LOCATION="BKN", DESCRIPTION="Tax"),
-    ]
-    return element("create", element(
-        "GLBATCH", field("JOURNAL", journal), field("BATCH_DATE", batch_date),
-        field("BATCH_TITLE", f"Toast sales {reference}"), field("REFERENCENO", reference),
-        element("ENTRIES", *entries)))
+def glbatch(
+    reference: str, entries=None, journal: str = "SJ", batch_date: str = "01/05/2026"
+) -> ET.Element:
+    entries = (
+        entries
+        if entries is not None
+        else [
+            entry("1010", "1", "1830.25", LOCATION="BKN", DESCRIPTION="Cash"),
+            entry(
+                "4000",
+                "-1",
+                "1380.00",
+                LOCATION="BKN",
+                DEPARTMENT="DINING",
+                GLDIMREVENUE_CENTER="DINING",
+                DESCRIPTION="Food",
+            ),
+            entry("2200", "-1", "450.25", LOCATION="BKN", DESCRIPTION="Tax"),
+        ]
+    )
+    return element(
+        "create",
+        element(
+            "GLBATCH",
+            field("JOURNAL", journal),
+            field("BATCH_DATE", batch_date),
+            field("BATCH_TITLE", f"Toast sales {reference}"),
+            field("REFERENCENO", reference),
+            element("ENTRIES", *entries),
+        ),
+    )
 
 
-def read_by_query(query: str, fields: str = "RECORDNO,REFERENCENO,STATE",
-                  pagesize: int = 100) -> ET.Element:
-    return element("readByQuery", field("object", "GLBATCH"), field("fields", fields),
-                   field("query", query), field("pagesize", str(pagesize)))
+def read_by_query(
+    query: str, fields: str = "RECORDNO,REFERENCENO,STATE", pagesize: int = 100
+) -> ET.Element:
+    return element(
+        "readByQuery",
+        field("object", "GLBATCH"),
+        field("fields", fields),
+        field("query", query),
+        field("pagesize", str(pagesize)),
+    )
 
 
 def errors_of(parent: ET.Element) -> list[dict[str, str]]:
-    return [{tag: error.findtext(tag) or "" for tag in
-             ("errorno", "description", "description2", "correction")}
-            for error in parent.findall("errormessage/error")]
+    return [
+        {
+            tag: error.findtext(tag) or ""
+            for tag in ("errorno", "description", "description2", "correction")
+        }
+        for error in parent.findall("errormessage/error")
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +167,7 @@ def gateway(running: Gateway) -> Gateway:
 
 # -- sessions --------------------------------------------------------------------------------------
 
+
 def test_get_api_session_returns_session_endpoint_and_timeout(gateway: Gateway):
     sessionid, endpoint, timeout = gateway.session()
     assert sessionid and endpoint == gateway.endpoint
@@ -133,7 +183,7 @@ def test_get_api_session_returns_session_endpoint_and_timeout(gateway: Gateway):
 def test_session_slides_with_each_call_then_expires(gateway: Gateway):
     gateway.control("configure", {"session_seconds": 2})
     sessionid, _, _ = gateway.session()
-    for _ in range(2):        # 3 s in all: alive only because each call resets the timeout
+    for _ in range(2):  # 3 s in all: alive only because each call resets the timeout
         time.sleep(1.5)
         root = gateway.call([("q", read_by_query(""))], sessionid=sessionid)
         assert root.findtext("operation/authentication/status") == "success"
@@ -153,13 +203,14 @@ def test_expired_session_fails_authentication_inside_200_and_runs_nothing(gatewa
     assert root.find("operation/result") is None
     assert gateway.control("batches") == []
 
-    fresh, _, _ = gateway.session()          # a new login works at once
+    fresh, _, _ = gateway.session()  # a new login works at once
     assert fresh != sessionid
     root = gateway.call([("je-1", glbatch("REF-1"))], sessionid=fresh, uniqueid=True)
     assert root.findtext("operation/result/status") == "success"
 
 
 # -- control and authentication failures -----------------------------------------------------------
+
 
 def test_bad_sender_password_is_a_control_failure(gateway: Gateway):
     root = gateway.call([("s", ET.Element("getAPISession"))], sender=(SENDER[0], "wrong"))
@@ -180,48 +231,64 @@ def test_malformed_xml_is_control_failure_xl03000003(gateway: Gateway):
 
 def test_sender_not_authorized_for_company(gateway: Gateway):
     gateway.control("configure", {"senders": {"other-sender": "other-password"}})
-    root = gateway.call([("s", ET.Element("getAPISession"))],
-                        sender=("other-sender", "other-password"))
+    root = gateway.call(
+        [("s", ET.Element("getAPISession"))], sender=("other-sender", "other-password")
+    )
     assert root.findtext("control/status") == "success"
     assert root.findtext("operation/authentication/status") == "failure"
     [error] = errors_of(root.find("operation"))
     assert (error["errorno"], error["description"]) == (
-        "XL03000006", "Invalid Web Services Authorization")
+        "XL03000006",
+        "Invalid Web Services Authorization",
+    )
     assert "other-sender" in error["description2"] and error["correction"]
 
 
 def test_bad_user_login_fails_authentication(gateway: Gateway):
-    root = gateway.call([("s", ET.Element("getAPISession"))],
-                        login=(USER[0], USER[1], "wrong-password"))
+    root = gateway.call(
+        [("s", ET.Element("getAPISession"))], login=(USER[0], USER[1], "wrong-password")
+    )
     assert root.findtext("operation/authentication/status") == "failure"
-    assert errors_of(root.find("operation"))[0]["description2"] == \
-        "Sign-in information is incorrect"
+    assert (
+        errors_of(root.find("operation"))[0]["description2"] == "Sign-in information is incorrect"
+    )
     assert gateway.stats()["sessions_created"] == 0
 
 
 # -- GLBATCH ---------------------------------------------------------------------------------------
 
+
 def test_create_returns_recordno_and_read_gives_exact_lines(gateway: Gateway):
     sessionid, _, _ = gateway.session()
-    root = gateway.call([("je-1", glbatch("REF-1"))], sessionid=sessionid, uniqueid=True,
-                        transaction=True)
+    root = gateway.call(
+        [("je-1", glbatch("REF-1"))], sessionid=sessionid, uniqueid=True, transaction=True
+    )
     result = root.find("operation/result")
     assert result.findtext("status") == "success"
     recordno = result.findtext("data/glbatch/RECORDNO")
 
-    read = element("read", field("object", "GLBATCH"), field("keys", recordno),
-                   field("fields", "*"))
-    batch = gateway.call([("r", read)], sessionid=sessionid).find(
-        "operation/result/data/glbatch")
+    read = element(
+        "read", field("object", "GLBATCH"), field("keys", recordno), field("fields", "*")
+    )
+    batch = gateway.call([("r", read)], sessionid=sessionid).find("operation/result/data/glbatch")
     assert batch.findtext("REFERENCENO") == "REF-1"
     assert batch.findtext("BATCH_DATE") == "01/05/2026"
-    lines = [(e.findtext("ACCOUNTNO"), e.findtext("TR_TYPE"), e.findtext("TRX_AMOUNT"),
-              e.findtext("LOCATION"), e.findtext("DEPARTMENT"),
-              e.findtext("GLDIMREVENUE_CENTER") or "")
-             for e in batch.findall("ENTRIES/glentry")]
-    assert lines == [("1010", "1", "1830.25", "BKN", "", ""),
-                     ("4000", "-1", "1380.00", "BKN", "DINING", "DINING"),
-                     ("2200", "-1", "450.25", "BKN", "", "")]
+    lines = [
+        (
+            e.findtext("ACCOUNTNO"),
+            e.findtext("TR_TYPE"),
+            e.findtext("TRX_AMOUNT"),
+            e.findtext("LOCATION"),
+            e.findtext("DEPARTMENT"),
+            e.findtext("GLDIMREVENUE_CENTER") or "",
+        )
+        for e in batch.findall("ENTRIES/glentry")
+    ]
+    assert lines == [
+        ("1010", "1", "1830.25", "BKN", "", ""),
+        ("4000", "-1", "1380.00", "BKN", "DINING", "DINING"),
+        ("2200", "-1", "450.25", "BKN", "", ""),
+    ]
 
 
 def test_unbalanced_batch_is_refused_and_rolled_back(gateway: Gateway):
@@ -236,30 +303,69 @@ def test_unbalanced_batch_is_refused_and_rolled_back(gateway: Gateway):
     assert gateway.control("batches") == []
 
 
-@pytest.mark.parametrize("entries, journal, batch_date, expected", [
-    ([entry("9999", "1", "5.00"), entry("4000", "-1", "5.00")], "SJ", "01/05/2026",
-     "Invalid GL account '9999'"),
-    ([entry("1010", "1", "5.00", LOCATION="NOWHERE"), entry("4000", "-1", "5.00")], "SJ",
-     "01/05/2026", "Invalid location 'NOWHERE'"),
-    ([entry("1010", "1", "5.00", DEPARTMENT="SPA"), entry("4000", "-1", "5.00")], "SJ",
-     "01/05/2026", "Invalid department 'SPA'"),
-    ([entry("1010", "1", "5.001"), entry("4000", "-1", "5.001")], "SJ", "01/05/2026",
-     "more than 2 decimal places"),
-    ([entry("1010", "1", "-5.00"), entry("4000", "1", "5.00")], "SJ", "01/05/2026",
-     "must be zero or positive"),
-    ([entry("1010", "2", "5.00"), entry("4000", "-1", "5.00")], "SJ", "01/05/2026",
-     "must be 1 (debit) or -1 (credit)"),
-    ([entry("1010", "1", "5.00", GLDIMPROJECT="X"), entry("4000", "-1", "5.00")], "SJ",
-     "01/05/2026", "Unknown user-defined dimension GLDIMPROJECT"),
-    ([entry("1010", "1", "5.00"), entry("4000", "-1", "5.00")], "ZZ", "01/05/2026",
-     "Invalid journal 'ZZ'"),
-    ([entry("1010", "1", "5.00"), entry("4000", "-1", "5.00")], "SJ", "2026-01-05",
-     "not a date"),
-])
-def test_invalid_batches_are_refused_with_the_reason(gateway: Gateway, entries, journal,
-                                                      batch_date, expected):
-    root = gateway.call([("je-1", glbatch("REF-1", entries, journal, batch_date))],
-                        uniqueid=True)
+@pytest.mark.parametrize(
+    "entries, journal, batch_date, expected",
+    [
+        (
+            [entry("9999", "1", "5.00"), entry("4000", "-1", "5.00")],
+            "SJ",
+            "01/05/2026",
+            "Invalid GL account '9999'",
+        ),
+        (
+            [entry("1010", "1", "5.00", LOCATION="NOWHERE"), entry("4000", "-1", "5.00")],
+            "SJ",
+            "01/05/2026",
+            "Invalid location 'NOWHERE'",
+        ),
+        (
+            [entry("1010", "1", "5.00", DEPARTMENT="SPA"), entry("4000", "-1", "5.00")],
+            "SJ",
+            "01/05/2026",
+            "Invalid department 'SPA'",
+        ),
+        (
+            [entry("1010", "1", "5.001"), entry("4000", "-1", "5.001")],
+            "SJ",
+            "01/05/2026",
+            "more than 2 decimal places",
+        ),
+        (
+            [entry("1010", "1", "-5.00"), entry("4000", "1", "5.00")],
+            "SJ",
+            "01/05/2026",
+            "must be zero or positive",
+        ),
+        (
+            [entry("1010", "2", "5.00"), entry("4000", "-1", "5.00")],
+            "SJ",
+            "01/05/2026",
+            "must be 1 (debit) or -1 (credit)",
+        ),
+        (
+            [entry("1010", "1", "5.00", GLDIMPROJECT="X"), entry("4000", "-1", "5.00")],
+            "SJ",
+            "01/05/2026",
+            "Unknown user-defined dimension GLDIMPROJECT",
+        ),
+        (
+            [entry("1010", "1", "5.00"), entry("4000", "-1", "5.00")],
+            "ZZ",
+            "01/05/2026",
+            "Invalid journal 'ZZ'",
+        ),
+        (
+            [entry("1010", "1", "5.00"), entry("4000", "-1", "5.00")],
+            "SJ",
+            "2026-01-05",
+            "not a date",
+        ),
+    ],
+)
+def test_invalid_batches_are_refused_with_the_reason(
+    gateway: Gateway, entries, journal, batch_date, expected
+):
+    root = gateway.call([("je-1", glbatch("REF-1", entries, journal, batch_date))], uniqueid=True)
     result = root.find("operation/result")
     assert result.findtext("status") == "failure"
     assert any(expected in e["description2"] for e in errors_of(result)), errors_of(result)
@@ -279,11 +385,13 @@ def test_configured_chart_replaces_the_seeded_one(gateway: Gateway):
     root = gateway.call([("je-1", glbatch("REF-1", entries))], uniqueid=True)
     assert root.findtext("operation/result/status") == "success"
     root = gateway.call([("je-2", glbatch("REF-2"))], uniqueid=True)
-    assert "Invalid GL account '4000'" in root.findtext("operation/result/errormessage/error/"
-                                                        "description2")
+    assert "Invalid GL account '4000'" in root.findtext(
+        "operation/result/errormessage/error/description2"
+    )
 
 
 # -- uniqueid ------------------------------------------------------------------------------------
+
 
 def test_uniqueid_refuses_a_completed_function_controlid(gateway: Gateway):
     first = gateway.call([("je-STORE-1", glbatch("REF-1"))], uniqueid=True)
@@ -312,8 +420,11 @@ def test_a_refused_function_may_be_sent_again_under_the_same_controlid(gateway: 
 
 def test_transaction_aborts_every_function_when_one_fails(gateway: Gateway):
     bad = [entry("9999", "1", "5.00"), entry("4000", "-1", "5.00")]
-    root = gateway.call([("je-1", glbatch("REF-1")), ("je-2", glbatch("REF-2", bad))],
-                        uniqueid=True, transaction=True)
+    root = gateway.call(
+        [("je-1", glbatch("REF-1")), ("je-2", glbatch("REF-2", bad))],
+        uniqueid=True,
+        transaction=True,
+    )
     statuses = [r.findtext("status") for r in root.findall("operation/result")]
     assert statuses == ["aborted", "failure"]
     assert gateway.control("batches") == []
@@ -321,11 +432,16 @@ def test_transaction_aborts_every_function_when_one_fails(gateway: Gateway):
 
 # -- reading back ----------------------------------------------------------------------------------
 
+
 def test_read_by_query_on_referenceno(gateway: Gateway):
     for n in range(1, 4):
         gateway.call([(f"je-{n}", glbatch(f"REF-{n}"))], uniqueid=True)
-    root = gateway.call([("q1", read_by_query("REFERENCENO IN ('REF-1','REF-3','NONE')")),
-                         ("q2", read_by_query("REFERENCENO = 'REF-2'"))])
+    root = gateway.call(
+        [
+            ("q1", read_by_query("REFERENCENO IN ('REF-1','REF-3','NONE')")),
+            ("q2", read_by_query("REFERENCENO = 'REF-2'")),
+        ]
+    )
     first, second = root.findall("operation/result/data")
     assert first.get("listtype") == "glbatch" and first.get("count") == "2"
     assert [g.findtext("REFERENCENO") for g in first] == ["REF-1", "REF-3"]
@@ -338,9 +454,9 @@ def test_read_by_query_pages_with_read_more(gateway: Gateway):
     for n in range(1, 4):
         gateway.call([(f"je-{n}", glbatch(f"REF-{n}"))], uniqueid=True)
     data = gateway.call([("q", read_by_query("REFERENCENO LIKE 'REF-%'", pagesize=2))]).find(
-        "operation/result/data")
-    assert (data.get("count"), data.get("totalcount"), data.get("numremaining")) == \
-        ("2", "3", "1")
+        "operation/result/data"
+    )
+    assert (data.get("count"), data.get("totalcount"), data.get("numremaining")) == ("2", "3", "1")
     more = element("readMore", field("resultId", data.get("resultId")))
     rest = gateway.call([("m", more)]).find("operation/result/data")
     assert [g.findtext("REFERENCENO") for g in rest] == ["REF-3"]
@@ -349,13 +465,22 @@ def test_read_by_query_pages_with_read_more(gateway: Gateway):
 def test_query_function_with_in_filter(gateway: Gateway):
     for n in range(1, 4):
         gateway.call([(f"je-{n}", glbatch(f"REF-{n}"))], uniqueid=True)
-    condition = element("in", field("field", "REFERENCENO"), field("value", "REF-2"),
-                        field("value", "REF-3"))
-    query = element("query", field("object", "GLBATCH"),
-                    element("select", field("field", "RECORDNO"),
-                            field("field", "REFERENCENO")),
-                    element("filter", element("and", condition, element(
-                        "equalto", field("field", "JOURNAL"), field("value", "SJ")))))
+    condition = element(
+        "in", field("field", "REFERENCENO"), field("value", "REF-2"), field("value", "REF-3")
+    )
+    query = element(
+        "query",
+        field("object", "GLBATCH"),
+        element("select", field("field", "RECORDNO"), field("field", "REFERENCENO")),
+        element(
+            "filter",
+            element(
+                "and",
+                condition,
+                element("equalto", field("field", "JOURNAL"), field("value", "SJ")),
+            ),
+        ),
+    )
     data = gateway.call([("q", query)]).find("operation/result/data")
     assert data.get("listtype") == "GLBATCH"
     assert [g.findtext("REFERENCENO") for g in data.findall("GLBATCH")] == ["REF-2", "REF-3"]
@@ -367,6 +492,7 @@ def test_bad_query_is_a_function_failure(gateway: Gateway):
 
 
 # -- limits and faults -------------------------------------------------------------------------
+
 
 def test_concurrent_requests_over_the_limit_get_429_gw_0010(gateway: Gateway):
     gateway.control("configure", {"concurrency_limit": 1})
@@ -383,7 +509,7 @@ def test_concurrent_requests_over_the_limit_get_429_gw_0010(gateway: Gateway):
     assert root.findtext("control/status") == "failure"
     assert errors_of(root)[0]["errorno"] == "GW-0010"
     assert gateway.stats()["throttled"] == 1
-    assert gateway.post(body).status_code == 200     # the slot is free again
+    assert gateway.post(body).status_code == 200  # the slot is free again
 
 
 def test_status_fault_runs_nothing(gateway: Gateway):

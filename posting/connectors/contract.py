@@ -26,13 +26,14 @@ JournalKind = Literal["original", "adjustment"]
 @dataclass(frozen=True)
 class Line:
     """One journal line: exactly one of debit and credit is > 0, both are >= 0."""
-    number: int                  # 1.. within the journal
-    account: str                 # GL account code (chart_of_accounts seed)
+
+    number: int  # 1.. within the journal
+    account: str  # GL account code (chart_of_accounts seed)
     debit: Decimal
     credit: Decimal
     description: str
-    location: str | None         # location dimension value (locations seed)
-    revenue_center: str | None   # revenue center dimension value (revenue_center_dimensions seed)
+    location: str | None  # location dimension value (locations seed)
+    revenue_center: str | None  # revenue center dimension value (revenue_center_dimensions seed)
     # What the line is, for ERPs that post a day as something other than a journal (a
     # FreshBooks invoice): journal_lines.line_kind and the Toast names behind it.
     line_kind: str | None = None
@@ -43,17 +44,18 @@ class Line:
 @dataclass(frozen=True)
 class Journal:
     """One document for the ERP: a day's journal or an adjustment of it, with its key."""
-    key: str                     # idempotency key: deterministic per journal version, <= 60 chars
-    journal_id: str              # "<restaurant guid>:<business date>:<journal type>"
+
+    key: str  # idempotency key: deterministic per journal version, <= 60 chars
+    journal_id: str  # "<restaurant guid>:<business date>:<journal type>"
     restaurant_guid: str
     location_name: str
-    company: str                 # ERP company / legal entity (locations seed `erp_company`)
+    company: str  # ERP company / legal entity (locations seed `erp_company`)
     business_date: date
     journal_type: JournalType
     kind: JournalKind
-    adjusts: str | None          # for an adjustment: the ERP document id of the original
+    adjusts: str | None  # for an adjustment: the ERP document id of the original
     currency: str
-    title: str                   # one line a person reads in the ERP; ends with the key
+    title: str  # one line a person reads in the ERP; ends with the key
     lines: tuple[Line, ...]
     division: str | None = None  # division within the company (locations seed `erp_division`)
 

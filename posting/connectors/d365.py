@@ -44,10 +44,10 @@ from posting.connectors.kit import (
 from posting.failpoints import failpoint
 from posting.http import ErpHttp
 
-DESCRIPTION_LENGTH = 60      # LedgerJournalTable.Name
-TEXT_LENGTH = 60             # LedgerJournalTrans.Txt
-KEYS_PER_QUERY = 15          # keeps each $filter URL well under IIS's query-string limit
-TOKEN_MARGIN_SECONDS = 60    # renew this long before Entra's expiry
+DESCRIPTION_LENGTH = 60  # LedgerJournalTable.Name
+TEXT_LENGTH = 60  # LedgerJournalTrans.Txt
+KEYS_PER_QUERY = 15  # keeps each $filter URL well under IIS's query-string limit
+TOKEN_MARGIN_SECONDS = 60  # renew this long before Entra's expiry
 ODATA_HEADERS = {"OData-Version": "4.0", "OData-MaxVersion": "4.0", "Accept": "application/json"}
 _QUERY_SAFE = "$',()*:/@"
 
@@ -69,32 +69,41 @@ class D365Settings(ErpSettings):
     token_url: str | None = setting(None)  # default: Entra's v2.0 endpoint for tenant_id
     journal_name: str = setting("GenJrn")
     # The ledger dimension format for integrating applications, in F&O's segment order.
-    dimension_format: tuple[str, ...] = setting(("MainAccount", "Location", "RevenueCenter"),
-                                                parse=segments)
+    dimension_format: tuple[str, ...] = setting(
+        ("MainAccount", "Location", "RevenueCenter"), parse=segments
+    )
     dimension_delimiter: str = setting("-")
-    location_dimension: str = setting("Location")        # D365 dimension of Line.location
+    location_dimension: str = setting("Location")  # D365 dimension of Line.location
     revenue_center_dimension: str = setting("RevenueCenter")  # of Line.revenue_center
 
     def check(self) -> None:
         order = self.dimension_format
         if "MainAccount" not in order:
-            raise ConfigurationError(f"{self.env('dimension_format')} must contain MainAccount, "
-                                     f"in F&O's segment order; got {list(order)}")
-        for setting_name, name in (("location_dimension", self.location_dimension),
-                                   ("revenue_center_dimension", self.revenue_center_dimension)):
+            raise ConfigurationError(
+                f"{self.env('dimension_format')} must contain MainAccount, "
+                f"in F&O's segment order; got {list(order)}"
+            )
+        for setting_name, name in (
+            ("location_dimension", self.location_dimension),
+            ("revenue_center_dimension", self.revenue_center_dimension),
+        ):
             if name and name not in order:
                 raise ConfigurationError(
                     f"{self.env(setting_name)} is {name!r}, which is not a segment of "
                     f"{self.env('dimension_format')} {list(order)}: add it there (in the "
-                    "order F&O's integrating-application format uses) or correct the name")
+                    "order F&O's integrating-application format uses) or correct the name"
+                )
         if not self.dimension_delimiter:
-            raise ConfigurationError(f"{self.env('dimension_delimiter')} must not be empty "
-                                     "(F&O's DimensionSegmentDelimiter, usually '-')")
+            raise ConfigurationError(
+                f"{self.env('dimension_delimiter')} must not be empty "
+                "(F&O's DimensionSegmentDelimiter, usually '-')"
+            )
 
     @property
     def entra_token_url(self) -> str:
         return self.token_url or (
-            f"https://login.microsoftonline.com/{self.tenant_id}/oauth2/v2.0/token")
+            f"https://login.microsoftonline.com/{self.tenant_id}/oauth2/v2.0/token"
+        )
 
 
 @dataclass
@@ -112,8 +121,9 @@ class _Header:
 class D365Connector:
     erp = "d365"
 
-    def __init__(self, settings: D365Settings, http: ErpHttp,
-                 token_store: TokenStore | None = None):
+    def __init__(
+        self, settings: D365Settings, http: ErpHttp, token_store: TokenStore | None = None
+    ):
         self.settings = settings
         self.http = http
         self.http.redactor.add(settings.client_secret)
@@ -131,15 +141,21 @@ class D365Connector:
         self._orphans = {}
         found_headers: dict[str, list[_Header]] = defaultdict(list)
         for keys in chunked(sorted(by_key), KEYS_PER_QUERY):
-            query = {"cross-company": "true",
-                     "$filter": " or ".join(f"Description eq '*{odata.escaped(k)}'" for k in keys),
-                     "$select": "dataAreaId,JournalBatchNumber,Description,IsPosted"}
+            query = {
+                "cross-company": "true",
+                "$filter": " or ".join(f"Description eq '*{odata.escaped(k)}'" for k in keys),
+                "$select": "dataAreaId,JournalBatchNumber,Description,IsPosted",
+            }
             for row in self._rows("LedgerJournalHeaders", query):
                 key = str(row.get("Description") or "").rsplit(" ", 1)[-1]
                 if key in by_key:
-                    found_headers[key].append(_Header(row["dataAreaId"],
-                                                      row["JournalBatchNumber"],
-                                                      row.get("IsPosted") == "Yes"))
+                    found_headers[key].append(
+                        _Header(
+                            row["dataAreaId"],
+                            row["JournalBatchNumber"],
+                            row.get("IsPosted") == "Yes",
+                        )
+                    )
         totals = self._line_totals([h for hs in found_headers.values() for h in hs])
         documents = {}
         for key, headers in found_headers.items():
@@ -166,9 +182,10 @@ class D365Connector:
                 raise ErpRefusal(
                     f"D365 journal {orphan.document_id} carries key {journal.key} and is posted, "
                     "but its lines differ from this journal: reverse or complete it in D365, "
-                    "then replay")
+                    "then replay"
+                )
             if header is None and orphan.line_count == 0:
-                header = orphan            # a header whose lines never arrived: reuse it
+                header = orphan  # a header whose lines never arrived: reuse it
             else:
                 self._delete(orphan)
         header = header or self._create_header(journal)
@@ -181,20 +198,28 @@ class D365Connector:
             # retry then collided with its own lines.
             return header.document_id
         self._delete_quietly(header)
-        raise ErpRefusal(f"D365 refused the lines of {journal.journal_id} ({journal.key}): "
-                         f"{failure}")
+        raise ErpRefusal(
+            f"D365 refused the lines of {journal.journal_id} ({journal.key}): {failure}"
+        )
 
     # -- writes -----------------------------------------------------------------------------------
     def _create_header(self, journal: Journal) -> _Header:
-        body = {"dataAreaId": journal.company, "JournalName": self.settings.journal_name,
-                "Description": header_description(journal)}
-        response = self._send("POST", f"{self._data_url}/LedgerJournalHeaders",
-                              content=money.dumps(body),
-                              headers={"Content-Type": "application/json",
-                                       "Prefer": "return=representation"})
+        body = {
+            "dataAreaId": journal.company,
+            "JournalName": self.settings.journal_name,
+            "Description": header_description(journal),
+        }
+        response = self._send(
+            "POST",
+            f"{self._data_url}/LedgerJournalHeaders",
+            content=money.dumps(body),
+            headers={"Content-Type": "application/json", "Prefer": "return=representation"},
+        )
         if response.status_code not in (200, 201):
-            raise ErpRefusal(f"D365 refused the journal header for {journal.journal_id} "
-                             f"({journal.key}): {_odata_message(response)}")
+            raise ErpRefusal(
+                f"D365 refused the journal header for {journal.journal_id} "
+                f"({journal.key}): {_odata_message(response)}"
+            )
         row = json_body(response, "D365")
         return _Header(row.get("dataAreaId") or journal.company, row["JournalBatchNumber"], False)
 
@@ -210,12 +235,18 @@ class D365Connector:
                 "OData-Version: 4.0\r\nOData-MaxVersion: 4.0\r\n"
                 "Content-Type: application/json;odata.metadata=minimal\r\n"
                 "Accept: application/json;odata.metadata=minimal\r\nPrefer: return=minimal\r\n"
-                f"\r\n{money.dumps(self._line_body(journal, header, line)).decode()}\r\n")
+                f"\r\n{money.dumps(self._line_body(journal, header, line)).decode()}\r\n"
+            )
         parts.append(f"--{changeset}--\r\n--{batch}--\r\n")
-        response = self._send("POST", f"{self._data_url}/$batch",
-                              content="".join(parts).encode(),
-                              headers={"Content-Type": f"multipart/mixed; boundary={batch}",
-                                       "Accept": "multipart/mixed"})
+        response = self._send(
+            "POST",
+            f"{self._data_url}/$batch",
+            content="".join(parts).encode(),
+            headers={
+                "Content-Type": f"multipart/mixed; boundary={batch}",
+                "Accept": "multipart/mixed",
+            },
+        )
         if response.status_code != 200:
             return _odata_message(response)
         answers = batch_answers(response.headers.get("Content-Type", ""), response.content)
@@ -230,35 +261,48 @@ class D365Connector:
 
     def _line_body(self, journal: Journal, header: _Header, line: Line) -> dict:
         return {
-            "dataAreaId": header.company, "JournalBatchNumber": header.number,
-            "LineNumber": line.number, "AccountType": "Ledger",
+            "dataAreaId": header.company,
+            "JournalBatchNumber": header.number,
+            "LineNumber": line.number,
+            "AccountType": "Ledger",
             "AccountDisplayValue": self.account_display_value(line),
-            "DebitAmount": line.debit, "CreditAmount": line.credit,
+            "DebitAmount": line.debit,
+            "CreditAmount": line.credit,
             "CurrencyCode": journal.currency,
             "TransDate": f"{journal.business_date.isoformat()}T12:00:00Z",
-            "Voucher": voucher(journal), "Text": line.description[:TEXT_LENGTH],
-            "OffsetAccountType": "Ledger", "OffsetAccountDisplayValue": "",
+            "Voucher": voucher(journal),
+            "Text": line.description[:TEXT_LENGTH],
+            "OffsetAccountType": "Ledger",
+            "OffsetAccountDisplayValue": "",
         }
 
     def account_display_value(self, line: Line) -> str:
         """Main account and dimensions in the integrating-application format: every segment in
         order, empty ones kept as placeholders, delimiters inside values backslash-escaped."""
         settings = self.settings
-        values = {"MainAccount": line.account,
-                  settings.location_dimension: line.location or "",
-                  settings.revenue_center_dimension: line.revenue_center or ""}
+        values = {
+            "MainAccount": line.account,
+            settings.location_dimension: line.location or "",
+            settings.revenue_center_dimension: line.revenue_center or "",
+        }
         delimiter = settings.dimension_delimiter
         return delimiter.join(
             values.get(segment, "").replace("\\", "\\\\").replace(delimiter, "\\" + delimiter)
-            for segment in settings.dimension_format)
+            for segment in settings.dimension_format
+        )
 
     def _delete(self, header: _Header) -> None:
-        response = self._send("DELETE", f"{self._data_url}/LedgerJournalHeaders("
-                                        f"dataAreaId={_quoted(header.company)},"
-                                        f"JournalBatchNumber={_quoted(header.number)})")
+        response = self._send(
+            "DELETE",
+            f"{self._data_url}/LedgerJournalHeaders("
+            f"dataAreaId={_quoted(header.company)},"
+            f"JournalBatchNumber={_quoted(header.number)})",
+        )
         if response.status_code not in (200, 204, 404):
-            raise ErpRefusal(f"D365 would not delete the unfinished journal "
-                             f"{header.document_id}: {_odata_message(response)}")
+            raise ErpRefusal(
+                f"D365 would not delete the unfinished journal "
+                f"{header.document_id}: {_odata_message(response)}"
+            )
 
     def _delete_quietly(self, header: _Header) -> None:
         """Best effort: a header left behind is found by `existing` and reused next run."""
@@ -272,12 +316,15 @@ class D365Connector:
         """(company, batch number) -> (line count, total debit, total credit)."""
         sums: dict[tuple[str, str], list] = defaultdict(lambda: [0, money.ZERO, money.ZERO])
         for chunk in chunked(headers, KEYS_PER_QUERY):
-            query = {"cross-company": "true",
-                     "$filter": " or ".join(
-                         f"(dataAreaId eq {_quoted(h.company)} and JournalBatchNumber eq "
-                         f"{_quoted(h.number)})" for h in chunk),
-                     "$select": "dataAreaId,JournalBatchNumber,LineNumber,DebitAmount,"
-                                "CreditAmount"}
+            query = {
+                "cross-company": "true",
+                "$filter": " or ".join(
+                    f"(dataAreaId eq {_quoted(h.company)} and JournalBatchNumber eq "
+                    f"{_quoted(h.number)})"
+                    for h in chunk
+                ),
+                "$select": "dataAreaId,JournalBatchNumber,LineNumber,DebitAmount,CreditAmount",
+            }
             for row in self._rows("LedgerJournalLines", query):
                 total = sums[(row["dataAreaId"].lower(), row["JournalBatchNumber"].lower())]
                 total[0] += 1
@@ -294,30 +341,41 @@ class D365Connector:
             if response.status_code != 200:
                 # Reads fail for every journal alike (wrong URL, entity not exposed, filter not
                 # supported): a configuration problem that stops the run.
-                raise ErpAuthError(f"D365 refused the query on {entity_set} (HTTP "
-                                   f"{response.status_code}): {_odata_message(response)}; check "
-                                   "ERP__D365__ENVIRONMENT_URL and the app's access")
+                raise ErpAuthError(
+                    f"D365 refused the query on {entity_set} (HTTP "
+                    f"{response.status_code}): {_odata_message(response)}; check "
+                    "ERP__D365__ENVIRONMENT_URL and the app's access"
+                )
             body = json_body(response, "D365")
             return body.get("value", []), body.get("@odata.nextLink")
 
-        return odata.rows(lambda url: self._send("GET", url),
-                          odata.query_url(f"{self._data_url}/{entity_set}", query, _QUERY_SAFE),
-                          page)
+        return odata.rows(
+            lambda url: self._send("GET", url),
+            odata.query_url(f"{self._data_url}/{entity_set}", query, _QUERY_SAFE),
+            page,
+        )
 
     # -- auth -------------------------------------------------------------------------------------
-    def _send(self, method: str, url: str, *, headers: dict | None = None,
-              **kwargs) -> httpx.Response:
+    def _send(
+        self, method: str, url: str, *, headers: dict | None = None, **kwargs
+    ) -> httpx.Response:
         response = send_renewing(
-            lambda token: self.http.request(method, url, headers={
-                **ODATA_HEADERS, "Authorization": f"Bearer {token}", **(headers or {})},
-                **kwargs),
-            self._access_token, lambda refused: self._access_token(renew=True))
+            lambda token: self.http.request(
+                method,
+                url,
+                headers={**ODATA_HEADERS, "Authorization": f"Bearer {token}", **(headers or {})},
+                **kwargs,
+            ),
+            self._access_token,
+            lambda refused: self._access_token(renew=True),
+        )
         if response.status_code in (401, 403):
             raise ErpAuthError(
                 f"D365 refused the token (HTTP {response.status_code}) for {method} "
                 f"{httpx.URL(url).path}: check that the app {self.settings.client_id} is "
                 "registered in System administration > Setup > Microsoft Entra ID applications "
-                "and mapped to a user with access to the journals")
+                "and mapped to a user with access to the journals"
+            )
         return response
 
     def _access_token(self, renew: bool = False) -> str:
@@ -337,10 +395,16 @@ class D365Connector:
 
     def _fetch_token(self) -> str:
         settings = self.settings
-        response = self.http.request("POST", settings.entra_token_url, data={
-            "grant_type": "client_credentials", "client_id": settings.client_id,
-            "client_secret": settings.client_secret,
-            "scope": f"{settings.environment_url.rstrip('/')}/.default"})
+        response = self.http.request(
+            "POST",
+            settings.entra_token_url,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": settings.client_id,
+                "client_secret": settings.client_secret,
+                "scope": f"{settings.environment_url.rstrip('/')}/.default",
+            },
+        )
         body, token = token_answer(response, "D365")
         if not token:
             error = token_error(body, response)
@@ -348,7 +412,8 @@ class D365Connector:
             raise ErpAuthError(
                 f"D365: Entra ID refused the client credentials ({error}): "
                 f"{detail[0] if detail else ''} Check ERP__D365__TENANT_ID, ERP__D365__CLIENT_ID,"
-                " ERP__D365__CLIENT_SECRET and ERP__D365__ENVIRONMENT_URL.")
+                " ERP__D365__CLIENT_SECRET and ERP__D365__ENVIRONMENT_URL."
+            )
         self.http.redactor.add(token)
         return self._cached.keep(token, time.time() + int(body.get("expires_in") or 3599))
 
@@ -365,8 +430,12 @@ def header_description(journal: Journal) -> str:
     if journal.kind == "adjustment" and journal.adjusts:
         words = ["Adj", "of", journal.adjusts, journal.journal_type, str(journal.business_date)]
     else:
-        words = ["Toast", journal.journal_type, str(journal.business_date),
-                 *journal.location_name.split()]
+        words = [
+            "Toast",
+            journal.journal_type,
+            str(journal.business_date),
+            *journal.location_name.split(),
+        ]
     room = DESCRIPTION_LENGTH - len(journal.key) - 1
     lead = ""
     for word in words:
@@ -393,8 +462,14 @@ def batch_answers(content_type: str, body: bytes) -> list[tuple[int, str]]:
             break
         pieces = re.split(rb"\r?\n\r?\n", part.lstrip(b"\r\n"), maxsplit=1)
         head, content = pieces[0], pieces[1] if len(pieces) > 1 else b""
-        part_type = next((line.split(b":", 1)[1].strip().decode() for line in head.splitlines()
-                          if line.lower().startswith(b"content-type:")), "")
+        part_type = next(
+            (
+                line.split(b":", 1)[1].strip().decode()
+                for line in head.splitlines()
+                if line.lower().startswith(b"content-type:")
+            ),
+            "",
+        )
         if part_type.lower().startswith("multipart/mixed"):
             answers += batch_answers(part_type, content)
             continue
@@ -402,9 +477,12 @@ def batch_answers(content_type: str, body: bytes) -> list[tuple[int, str]]:
         status = re.match(rb"HTTP/1\.\d (\d{3})", status_line)
         if status:
             inner = re.split(rb"\r?\n\r?\n", rest, maxsplit=1)
-            answers.append((int(status.group(1)),
-                            (inner[1] if len(inner) > 1 else b"").strip().decode("utf-8",
-                                                                                 "replace")))
+            answers.append(
+                (
+                    int(status.group(1)),
+                    (inner[1] if len(inner) > 1 else b"").strip().decode("utf-8", "replace"),
+                )
+            )
     return answers
 
 

@@ -66,8 +66,8 @@ from posting.oauth import (
 
 ERP = "exact"
 DEFAULT_BASE_URL = "https://start.exactonline.nl"
-DESCRIPTION_LENGTH = 60      # GeneralJournalEntryLines.Description
-KEYS_PER_QUERY = 20          # one page of first lines (Exact pages by 60) and a short URL
+DESCRIPTION_LENGTH = 60  # GeneralJournalEntryLines.Description
+KEYS_PER_QUERY = 20  # one page of first lines (Exact pages by 60) and a short URL
 CODES_PER_QUERY = 30
 LINE_FIELDS = ("location", "revenue_center", "")
 ACCEPT = {"Accept": "application/json"}
@@ -84,12 +84,12 @@ class ExactSettings(ErpSettings):
     redirect_uri: str = setting()
     base_url: str = setting(DEFAULT_BASE_URL)  # the region's host: .nl .be .de .co.uk .com .es .fr
     division: int | None = setting(None, parse=whole_number)  # default: current/Me's division
-    journal_code: str = setting("90")          # a general (memorial) journal without VAT
+    journal_code: str = setting("90")  # a general (memorial) journal without VAT
     # The Line field that goes to CostCenter / CostUnit; an empty variable sends nothing there.
     cost_center_field: str = setting("location", empty=True)
     cost_unit_field: str = setting("revenue_center", empty=True)
     daily_reserve: int = setting(20, parse=whole_number)  # stop when this few calls are left
-    token_dir: str | None = setting(None)      # default: the warehouse's .closeout directory
+    token_dir: str | None = setting(None)  # default: the warehouse's .closeout directory
     initial_refresh_token: str | None = setting(None, secret=True)  # seeds an empty store
 
     def check(self) -> None:
@@ -97,10 +97,13 @@ class ExactSettings(ErpSettings):
             if getattr(self, name) not in LINE_FIELDS:
                 raise ConfigurationError(
                     f"{self.env(name)}={getattr(self, name)!r}: use location, revenue_center "
-                    "or empty (nothing sent)")
+                    "or empty (nothing sent)"
+                )
         if self.cost_center_field and self.cost_center_field == self.cost_unit_field:
-            raise ConfigurationError(f"{self.env('cost_center_field')} and "
-                                     f"{self.env('cost_unit_field')} name the same Line field")
+            raise ConfigurationError(
+                f"{self.env('cost_center_field')} and "
+                f"{self.env('cost_unit_field')} name the same Line field"
+            )
 
     @property
     def api_url(self) -> str:
@@ -126,10 +129,12 @@ class RateLimits:
         self.minutely_reset_ms: int | None = None
 
     def update(self, headers: httpx.Headers) -> None:
-        for attribute, header in (("daily_remaining", "X-RateLimit-Remaining"),
-                                  ("daily_reset_ms", "X-RateLimit-Reset"),
-                                  ("minutely_remaining", "X-RateLimit-Minutely-Remaining"),
-                                  ("minutely_reset_ms", "X-RateLimit-Minutely-Reset")):
+        for attribute, header in (
+            ("daily_remaining", "X-RateLimit-Remaining"),
+            ("daily_reset_ms", "X-RateLimit-Reset"),
+            ("minutely_remaining", "X-RateLimit-Minutely-Remaining"),
+            ("minutely_reset_ms", "X-RateLimit-Minutely-Reset"),
+        ):
             value = headers.get(header)
             if value is not None and value.strip().lstrip("-").isdigit():
                 setattr(self, attribute, int(value))
@@ -143,9 +148,14 @@ class RateLimits:
 class ExactConnector:
     erp = ERP
 
-    def __init__(self, settings: ExactSettings, http: ErpHttp,
-                 store: RotatingTokenStore | None = None,
-                 sleep: Callable[[float], None] = time.sleep, max_throttle_waits: int = 5):
+    def __init__(
+        self,
+        settings: ExactSettings,
+        http: ErpHttp,
+        store: RotatingTokenStore | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        max_throttle_waits: int = 5,
+    ):
         self.settings = settings
         self.http = http
         # Exact's validation errors are HTTP 500: a refusal, never retried. 429 is waited out
@@ -154,13 +164,14 @@ class ExactConnector:
         self.http.redactor.add(settings.client_secret)
         self.http.redactor.add(settings.initial_refresh_token)
         self.store = store or RotatingTokenStore(
-            ERP, Path(settings.token_dir) if settings.token_dir else None)
+            ERP, Path(settings.token_dir) if settings.token_dir else None
+        )
         self.limits = RateLimits()
         self._sleep = sleep
         self._max_throttle_waits = max_throttle_waits
         self._division: int | None = settings.division
-        self._accounts: dict[str, str] = {}       # code -> GUID, once per run
-        self._looked_up: set[str] = set()          # codes asked for, found or not
+        self._accounts: dict[str, str] = {}  # code -> GUID, once per run
+        self._looked_up: set[str] = set()  # codes asked for, found or not
 
     def close(self) -> None:
         self.http.close()
@@ -171,12 +182,15 @@ class ExactConnector:
         found: dict[str, str] = {}
         wanted = sorted({journal.key for journal in journals})
         for keys in chunked(wanted, KEYS_PER_QUERY):
-            clauses = " or ".join(f"substringof({odata.literal(k)},Description) eq true"
-                                  for k in keys)
+            clauses = " or ".join(
+                f"substringof({odata.literal(k)},Description) eq true" for k in keys
+            )
             # Every line carries the key and an entry is stored whole, so its first line
             # stands for it.
-            query = {"$filter": f"LineNumber eq 1 and ({clauses})",
-                     "$select": "EntryID,Description"}
+            query = {
+                "$filter": f"LineNumber eq 1 and ({clauses})",
+                "$select": "EntryID,Description",
+            }
             for row in self._rows("generaljournalentry/GeneralJournalEntryLines", query):
                 key = _key_of(str(row.get("Description") or ""))
                 if key in keys:
@@ -190,54 +204,75 @@ class ExactConnector:
             raise ErpRefusal(
                 f"Exact Online has no G/L account {', '.join(unknown)} in division "
                 f"{self.division}: add it in Exact (Financial > G/L accounts) or correct "
-                "dbt_project/seeds/chart_of_accounts.csv and the mapping seeds, then replay")
+                "dbt_project/seeds/chart_of_accounts.csv and the mapping seeds, then replay"
+            )
         body = self._entry(journal)
         url = f"{self._division_url()}/generaljournalentry/GeneralJournalEntries"
 
         def post() -> str:
-            response = self._send("POST", url, content=money.dumps(body, as_cents=True),
-                                  attempts=1, headers={"Content-Type": "application/json",
-                                                       "Prefer": "return=representation"})
+            response = self._send(
+                "POST",
+                url,
+                content=money.dumps(body, as_cents=True),
+                attempts=1,
+                headers={"Content-Type": "application/json", "Prefer": "return=representation"},
+            )
             if response.status_code in (200, 201):
                 return str(json_body(response, "Exact Online")["d"]["EntryID"])
-            raise ErpRefusal(f"Exact Online refused {journal.journal_id} ({journal.key}): "
-                             f"{_error_message(response)}")
+            raise ErpRefusal(
+                f"Exact Online refused {journal.journal_id} ({journal.key}): "
+                f"{_error_message(response)}"
+            )
 
         # One attempt at a time: a POST whose answer was lost may have been stored, and Exact
         # would store a second copy; look before sending it again.
         return create_looking_first(
-            post, lambda: self.existing([journal]).get(journal.key),
-            attempts=self.http.max_attempts, lost=(ErpUnavailable,), sleep=self._sleep,
+            post,
+            lambda: self.existing([journal]).get(journal.key),
+            attempts=self.http.max_attempts,
+            lost=(ErpUnavailable,),
+            sleep=self._sleep,
             backoff=lambda attempt: min(30.0, 0.5 * 2 ** (attempt - 1)),
-            before_looking=lambda: failpoint("exact.after_lost_answer"))
+            before_looking=lambda: failpoint("exact.after_lost_answer"),
+        )
 
     # -- what is written --------------------------------------------------------------------------
     def _entry(self, journal: Journal) -> dict:
         settings = self.settings
         lines = []
         for line in journal.lines:
-            row = {"Date": journal.business_date.isoformat(),
-                   "GLAccount": self._accounts[line.account],
-                   "AmountFC": line.debit - line.credit,        # debit positive
-                   "Description": line_description(journal, line)}
-            for field, target in ((settings.cost_center_field, "CostCenter"),
-                                  (settings.cost_unit_field, "CostUnit")):
+            row = {
+                "Date": journal.business_date.isoformat(),
+                "GLAccount": self._accounts[line.account],
+                "AmountFC": line.debit - line.credit,  # debit positive
+                "Description": line_description(journal, line),
+            }
+            for field, target in (
+                (settings.cost_center_field, "CostCenter"),
+                (settings.cost_unit_field, "CostUnit"),
+            ):
                 value = getattr(line, field) if field else None
                 if value:
                     row[target] = value
             lines.append(row)
-        return {"JournalCode": settings.journal_code, "Currency": journal.currency,
-                "GeneralJournalEntryLines": lines}
+        return {
+            "JournalCode": settings.journal_code,
+            "Currency": journal.currency,
+            "GeneralJournalEntryLines": lines,
+        }
 
     # -- look-ups ---------------------------------------------------------------------------------
     @property
     def division(self) -> int:
         if self._division is None:
-            rows = list(self._rows_at(f"{self.settings.api_url}/current/Me",
-                                      {"$select": "CurrentDivision"}))
+            rows = list(
+                self._rows_at(f"{self.settings.api_url}/current/Me", {"$select": "CurrentDivision"})
+            )
             if not rows or not rows[0].get("CurrentDivision"):
-                raise ErpAuthError("Exact Online did not say which division the connected user "
-                                   f"works in: set {ExactSettings.env('division')}")
+                raise ErpAuthError(
+                    "Exact Online did not say which division the connected user "
+                    f"works in: set {ExactSettings.env('division')}"
+                )
             self._division = int(rows[0]["CurrentDivision"])
         return self._division
 
@@ -248,8 +283,10 @@ class ExactConnector:
         missing = sorted(codes - self._looked_up)
         self._looked_up |= codes
         for chunk in chunked(missing, CODES_PER_QUERY):
-            query = {"$filter": " or ".join(f"Code eq {odata.literal(code)}" for code in chunk),
-                     "$select": "ID,Code"}
+            query = {
+                "$filter": " or ".join(f"Code eq {odata.literal(code)}" for code in chunk),
+                "$select": "ID,Code",
+            }
             for row in self._rows("financial/GLAccounts", query):
                 self._accounts[str(row["Code"]).strip()] = str(row["ID"])
 
@@ -261,28 +298,44 @@ class ExactConnector:
             if response.status_code != 200:
                 # Reads fail for every journal alike: a configuration problem that stops the run.
                 env = ExactSettings.env
-                raise ErpAuthError(f"Exact Online refused the query {urlsplit(url).path} (HTTP "
-                                   f"{response.status_code}): {_error_message(response)}; check "
-                                   f"{env('base_url')} and {env('division')}")
+                raise ErpAuthError(
+                    f"Exact Online refused the query {urlsplit(url).path} (HTTP "
+                    f"{response.status_code}): {_error_message(response)}; check "
+                    f"{env('base_url')} and {env('division')}"
+                )
             body = json_body(response, "Exact Online").get("d") or {}
             if isinstance(body, dict):
                 return body.get("results", []), body.get("__next")
             return body, None
 
-        return odata.rows(lambda next_url: self._send("GET", next_url),
-                          odata.query_url(url, query, _QUERY_SAFE), page)
+        return odata.rows(
+            lambda next_url: self._send("GET", next_url),
+            odata.query_url(url, query, _QUERY_SAFE),
+            page,
+        )
 
     # -- sending: auth and limits -----------------------------------------------------------------
-    def _send(self, method: str, url: str, *, headers: dict | None = None,
-              attempts: int | None = None, **kwargs) -> httpx.Response:
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict | None = None,
+        attempts: int | None = None,
+        **kwargs,
+    ) -> httpx.Response:
         throttled = 0
 
         def send(token: str) -> httpx.Response:
             saved = self.http.max_attempts
             self.http.max_attempts = attempts or saved
             try:
-                response = self.http.request(method, url, headers={
-                    **ACCEPT, "Authorization": f"Bearer {token}", **(headers or {})}, **kwargs)
+                response = self.http.request(
+                    method,
+                    url,
+                    headers={**ACCEPT, "Authorization": f"Bearer {token}", **(headers or {})},
+                    **kwargs,
+                )
             finally:
                 self.http.max_attempts = saved
             self.limits.update(response.headers)
@@ -298,7 +351,8 @@ class ExactConnector:
                 raise ErpUnavailable(
                     f"Exact Online kept answering 429 for {method} {urlsplit(url).path} "
                     f"after {self._max_throttle_waits} waits (another app may share the "
-                    "division's minutely limit); the next run carries on")
+                    "division's minutely limit); the next run carries on"
+                )
             self._sleep(self.limits.seconds_to_minute_reset(time.time()) + 0.05)
             return True
 
@@ -306,7 +360,8 @@ class ExactConnector:
         if response.status_code == 401:
             raise ErpAuthError(
                 f"Exact Online refused a fresh access token for {method} "
-                f"{urlsplit(url).path}: run `closeout connect exact` again")
+                f"{urlsplit(url).path}: run `closeout connect exact` again"
+            )
         return response
 
     def _paced_token(self) -> str:
@@ -338,15 +393,19 @@ class ExactConnector:
             return
         reset_ms = self.limits.daily_reset_ms
         if reset_ms is not None and reset_ms / 1000 <= time.time():
-            self.limits.daily_remaining = None      # a new day: Exact says so on the next call
+            self.limits.daily_remaining = None  # a new day: Exact says so on the next call
             return
-        when = (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(reset_ms / 1000))
-                if reset_ms else "its daily reset")
+        when = (
+            time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(reset_ms / 1000))
+            if reset_ms
+            else "its daily reset"
+        )
         raise ErpBudgetSpent(
             f"Exact Online's daily API budget for division {self._division} is down to "
             f"{remaining} calls (reserve {self.settings.daily_reserve}, "
             f"{ExactSettings.env('daily_reserve')}); stopped cleanly. It resets at {when}: run "
-            "closeout post again after that and it carries on from here")
+            "closeout post again after that and it carries on from here"
+        )
 
     def _access_token(self) -> str:
         self.store.seed(self.settings.initial_refresh_token)
@@ -357,31 +416,48 @@ class ExactConnector:
 
     def _refresh(self, tokens: OAuthTokens) -> OAuthTokens:
         settings = self.settings
-        response = self.http.request("POST", settings.token_url, data={
-            "grant_type": "refresh_token", "client_id": settings.client_id,
-            "client_secret": settings.client_secret, "refresh_token": tokens.refresh_token},
-            headers=ACCEPT)
-        return replace(_token_answer(response, "refresh the access token"),
-                       account=tokens.account)
+        response = self.http.request(
+            "POST",
+            settings.token_url,
+            data={
+                "grant_type": "refresh_token",
+                "client_id": settings.client_id,
+                "client_secret": settings.client_secret,
+                "refresh_token": tokens.refresh_token,
+            },
+            headers=ACCEPT,
+        )
+        return replace(_token_answer(response, "refresh the access token"), account=tokens.account)
 
 
 # -- consent --------------------------------------------------------------------------------------
-def connect(http: ErpHttp, *, code: str | None = None,
-            echo: Callable[[str], None] = print) -> str:
+def connect(http: ErpHttp, *, code: str | None = None, echo: Callable[[str], None] = print) -> str:
     """`closeout connect exact`: the consent, then the refresh token stored encrypted."""
     settings = ExactSettings.from_config()
     http.redactor.add(settings.client_secret)
     store = RotatingTokenStore(ERP, Path(settings.token_dir) if settings.token_dir else None)
-    if code and "?" in code:   # the whole redirected address, pasted; without a code: consent
+    if code and "?" in code:  # the whole redirected address, pasted; without a code: consent
         code = query_params(code).get("code", "")
     if not code:
-        code = consent_code(settings.auth_url, settings.client_id, settings.redirect_uri,
-                            echo=echo, invitation="Open this address, sign in to Exact Online "
-                                                  "and allow closeout access:")
-    response = http.request("POST", settings.token_url, data={
-        "grant_type": "authorization_code", "client_id": settings.client_id,
-        "client_secret": settings.client_secret, "redirect_uri": settings.redirect_uri,
-        "code": code}, headers=ACCEPT)
+        code = consent_code(
+            settings.auth_url,
+            settings.client_id,
+            settings.redirect_uri,
+            echo=echo,
+            invitation="Open this address, sign in to Exact Online and allow closeout access:",
+        )
+    response = http.request(
+        "POST",
+        settings.token_url,
+        data={
+            "grant_type": "authorization_code",
+            "client_id": settings.client_id,
+            "client_secret": settings.client_secret,
+            "redirect_uri": settings.redirect_uri,
+            "code": code,
+        },
+        headers=ACCEPT,
+    )
     store.save_locked(_token_answer(response, "exchange the authorization code"))
     division = ExactConnector(settings, http, store=store).division
     store.set_account(str(division))
@@ -393,15 +469,22 @@ def _token_answer(response: httpx.Response, doing: str) -> OAuthTokens:
     if not access_token:
         error = token_error(body, response)
         detail = body.get("error_description") or response.text[:300]
-        hint = ("the refresh token was already used, so Exact revoked this connection"
-                if "old refresh token" in str(detail).lower() else
-                "check ERP__EXACT__CLIENT_ID, ERP__EXACT__CLIENT_SECRET and "
-                "ERP__EXACT__BASE_URL (the region's host)")
-        raise ErpAuthError(f"Exact Online would not {doing} ({error}: {detail}); {hint}; then "
-                           "run `closeout connect exact` again")
+        hint = (
+            "the refresh token was already used, so Exact revoked this connection"
+            if "old refresh token" in str(detail).lower()
+            else "check ERP__EXACT__CLIENT_ID, ERP__EXACT__CLIENT_SECRET and "
+            "ERP__EXACT__BASE_URL (the region's host)"
+        )
+        raise ErpAuthError(
+            f"Exact Online would not {doing} ({error}: {detail}); {hint}; then "
+            "run `closeout connect exact` again"
+        )
     # expires_in arrives as a numeric string ("600").
-    return OAuthTokens(refresh_token=str(body["refresh_token"]), access_token=str(access_token),
-                       expires_at=time.time() + int(str(body.get("expires_in") or 600)))
+    return OAuthTokens(
+        refresh_token=str(body["refresh_token"]),
+        access_token=str(access_token),
+        expires_at=time.time() + int(str(body.get("expires_in") or 600)),
+    )
 
 
 # -- helpers --------------------------------------------------------------------------------------

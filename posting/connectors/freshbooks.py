@@ -67,7 +67,7 @@ DEFAULT_AUTH_URL = "https://auth.freshbooks.com/oauth/authorize"
 # journal: a journal entry per journal; invoice: a daily invoice per location with its payments.
 Mode = Literal["journal", "invoice"]
 MODES: tuple[Mode, ...] = get_args(Mode)
-PER_PAGE = 100                  # FreshBooks' silent maximum
+PER_PAGE = 100  # FreshBooks' silent maximum
 CREATE_ATTEMPTS = 6
 KEY_AT_END = re.compile(r"\[([^\[\]]+)\]\s*$")
 # A retired refresh token or a revoked grant: only a new consent helps.
@@ -85,16 +85,18 @@ class FreshBooksSettings(ErpSettings):
     redirect_uri: str = setting()
     base_url: str = setting(DEFAULT_BASE_URL)
     auth_url: str = setting(DEFAULT_AUTH_URL)
-    account_id: str | None = setting(None)      # which business, when the user has several
+    account_id: str | None = setting(None)  # which business, when the user has several
     mode: Mode = setting("journal")
     initial_refresh_token: str | None = setting(None, secret=True)  # obtained elsewhere, used once
     scope: str | None = setting(None)
 
     def check(self) -> None:
         if self.mode not in MODES:
-            raise ConfigurationError(f"{self.env('mode')}={self.mode!r}: use journal (a "
-                                     "journal entry per journal) or invoice (a daily invoice "
-                                     "per location with its payments).")
+            raise ConfigurationError(
+                f"{self.env('mode')}={self.mode!r}: use journal (a "
+                "journal entry per journal) or invoice (a daily invoice "
+                "per location with its payments)."
+            )
 
     @property
     def token_url(self) -> str:
@@ -131,12 +133,17 @@ class _Tokens:
         return str(self.current().access_token)
 
     def refresh(self, tokens: OAuthTokens) -> OAuthTokens:
-        body = {"grant_type": "refresh_token", "client_id": self.settings.client_id,
-                "client_secret": self.settings.client_secret,
-                "refresh_token": tokens.refresh_token,
-                "redirect_uri": self.settings.redirect_uri}
-        return replace(exchange_tokens(self.http, self.settings, body, "the stored refresh "
-                                       "token"), account=tokens.account)
+        body = {
+            "grant_type": "refresh_token",
+            "client_id": self.settings.client_id,
+            "client_secret": self.settings.client_secret,
+            "refresh_token": tokens.refresh_token,
+            "redirect_uri": self.settings.redirect_uri,
+        }
+        return replace(
+            exchange_tokens(self.http, self.settings, body, "the stored refresh token"),
+            account=tokens.account,
+        )
 
     def _remember(self, tokens: OAuthTokens) -> None:
         self.http.redactor.add(tokens.access_token)
@@ -148,44 +155,66 @@ class _Tokens:
         return replace(tokens, account=account)
 
 
-def exchange_tokens(http: ErpHttp, settings: FreshBooksSettings, body: dict,
-                    what: str) -> OAuthTokens:
-    response = http.request("POST", settings.token_url, content=json.dumps(body),
-                            headers={"Content-Type": "application/json"})
+def exchange_tokens(
+    http: ErpHttp, settings: FreshBooksSettings, body: dict, what: str
+) -> OAuthTokens:
+    response = http.request(
+        "POST",
+        settings.token_url,
+        content=json.dumps(body),
+        headers={"Content-Type": "application/json"},
+    )
     data, access_token = token_answer(response, "FreshBooks")
     if not access_token:
         error = token_error(data, response)
         if error == "invalid_client":
-            raise ErpAuthError(f"FreshBooks refused the client credentials ({error}: "
-                               f"{data.get('error_description', '')}): check "
-                               f"{_env('client_id')} and {_env('client_secret')}")
-        raise ErpAuthError(f"FreshBooks refused {what} ({error}: "
-                           f"{data.get('error_description', response.text[:200])}); a refresh "
-                           f"token works once and a reused one revokes the consent: {RECONNECT}")
+            raise ErpAuthError(
+                f"FreshBooks refused the client credentials ({error}: "
+                f"{data.get('error_description', '')}): check "
+                f"{_env('client_id')} and {_env('client_secret')}"
+            )
+        raise ErpAuthError(
+            f"FreshBooks refused {what} ({error}: "
+            f"{data.get('error_description', response.text[:200])}); a refresh "
+            f"token works once and a reused one revokes the consent: {RECONNECT}"
+        )
     http.redactor.add(access_token)
     http.redactor.add(data.get("refresh_token"))
-    return OAuthTokens(refresh_token=data["refresh_token"], access_token=access_token,
-                       expires_at=time.time() + float(data.get("expires_in") or 0))
+    return OAuthTokens(
+        refresh_token=data["refresh_token"],
+        access_token=access_token,
+        expires_at=time.time() + float(data.get("expires_in") or 0),
+    )
 
 
 def find_account(http: ErpHttp, settings: FreshBooksSettings, access_token: str) -> str:
     """The accounting account id of the business closeout posts to (users/me)."""
-    response = http.request("GET", f"{settings.base_url.rstrip('/')}/auth/api/v1/users/me",
-                            headers={"Authorization": f"Bearer {access_token}"})
+    response = http.request(
+        "GET",
+        f"{settings.base_url.rstrip('/')}/auth/api/v1/users/me",
+        headers={"Authorization": f"Bearer {access_token}"},
+    )
     if response.status_code == 401:
         raise ErpAuthError(f"FreshBooks refused the new access token: {response.text[:200]}")
     memberships = (_json(response).get("response") or {}).get("business_memberships") or []
-    accounts = [m["business"]["account_id"] for m in memberships
-                if (m.get("business") or {}).get("account_id")]
+    accounts = [
+        m["business"]["account_id"]
+        for m in memberships
+        if (m.get("business") or {}).get("account_id")
+    ]
     if settings.account_id:
         if settings.account_id not in accounts:
-            raise ErpAuthError(f"{_env('account_id')}={settings.account_id} is not one of "
-                               f"this user's FreshBooks accounts ({', '.join(accounts) or 'none'})")
+            raise ErpAuthError(
+                f"{_env('account_id')}={settings.account_id} is not one of "
+                f"this user's FreshBooks accounts ({', '.join(accounts) or 'none'})"
+            )
         return settings.account_id
     if len(accounts) != 1:
-        raise ConfigurationError(f"the FreshBooks user belongs to {len(accounts)} businesses "
-                                 f"({', '.join(accounts) or 'none'}): set "
-                                 f"{_env('account_id')} to the one closeout posts to")
+        raise ConfigurationError(
+            f"the FreshBooks user belongs to {len(accounts)} businesses "
+            f"({', '.join(accounts) or 'none'}): set "
+            f"{_env('account_id')} to the one closeout posts to"
+        )
     return accounts[0]
 
 
@@ -193,14 +222,19 @@ def find_account(http: ErpHttp, settings: FreshBooksSettings, access_token: str)
 class FreshBooksConnector:
     erp = "freshbooks"
 
-    def __init__(self, settings: FreshBooksSettings, http: ErpHttp,
-                 store: RotatingTokenStore | None = None,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        settings: FreshBooksSettings,
+        http: ErpHttp,
+        store: RotatingTokenStore | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.settings, self.http = settings, http
         self.tokens = _Tokens(settings, http, store or RotatingTokenStore(self.erp))
         # Creates are not idempotent: sent once each, settled by looking before a resend.
-        self._once = ErpHttp(http.erp, sink=http.sink, max_attempts=1, retry_statuses=(),
-                             client=http._client)
+        self._once = ErpHttp(
+            http.erp, sink=http.sink, max_attempts=1, retry_statuses=(), client=http._client
+        )
         self._once.redactor = http.redactor
         self._sleep = sleep
         self._sub_accounts: dict[str, int] | None = None
@@ -208,7 +242,7 @@ class FreshBooksConnector:
         self._partial_invoices: dict[str, dict] = {}
 
     def close(self) -> None:
-        pass       # the ErpHttp belongs to the caller
+        pass  # the ErpHttp belongs to the caller
 
     # -- the contract -----------------------------------------------------------------------------
     def existing(self, journals: Sequence[Journal]) -> dict[str, str]:
@@ -220,7 +254,7 @@ class FreshBooksConnector:
                 if Decimal(invoice["outstanding"]["amount"]) == 0:
                     found[key] = str(invoice["invoiceid"])
                 else:
-                    self._partial_invoices[key] = invoice   # create() adds what is missing
+                    self._partial_invoices[key] = invoice  # create() adds what is missing
         return found
 
     def create(self, journal: Journal) -> str:
@@ -229,18 +263,29 @@ class FreshBooksConnector:
         return self._create_entry(journal)
 
     def _as_invoice(self, journal: Journal) -> bool:
-        return (self.settings.mode == "invoice" and journal.journal_type == "sales"
-                and journal.kind == "original")
+        return (
+            self.settings.mode == "invoice"
+            and journal.journal_type == "sales"
+            and journal.kind == "original"
+        )
 
     # -- journal entries --------------------------------------------------------------------------
     def _create_entry(self, journal: Journal) -> str:
-        body = {"journal_entry": {
-            "name": journal.title, "description": _entry_description(journal),
-            "currency_code": journal.currency,
-            "user_entered_date": journal.business_date.isoformat(),
-            "details": [self._detail(journal, line) for line in journal.lines]}}
-        result = self._create("journal_entries/journal_entries", body, journal,
-                              lambda: self._entries_with_keys([journal]).get(journal.key))
+        body = {
+            "journal_entry": {
+                "name": journal.title,
+                "description": _entry_description(journal),
+                "currency_code": journal.currency,
+                "user_entered_date": journal.business_date.isoformat(),
+                "details": [self._detail(journal, line) for line in journal.lines],
+            }
+        }
+        result = self._create(
+            "journal_entries/journal_entries",
+            body,
+            journal,
+            lambda: self._entries_with_keys([journal]).get(journal.key),
+        )
         return result if isinstance(result, str) else str(result["journal_entry"]["entryid"])
 
     def _detail(self, journal: Journal, line: Line) -> dict:
@@ -250,8 +295,11 @@ class FreshBooksConnector:
             tags.append(f"rc {line.revenue_center}")
         side = "debit" if line.debit > 0 else "credit"
         text = line.description + (f" [{' '.join(tags)}]" if tags else "")
-        return {"sub_accountid": sub_account, side: money_text(line.debit or line.credit),
-                "description": text[:255]}
+        return {
+            "sub_accountid": sub_account,
+            side: money_text(line.debit or line.credit),
+            "description": text[:255],
+        }
 
     def _sub_account(self, journal: Journal, line: Line) -> tuple[int, bool]:
         """The line's sub-account id, and whether it stands for the revenue center too."""
@@ -265,7 +313,8 @@ class FreshBooksConnector:
             f"{journal.journal_id}, {journal.key}): add a sub-account numbered {line.account} "
             f"(or named '{line.account} <name>') under the right account in FreshBooks' Chart "
             "of Accounts, or map the line to an account that has one in the chart seed; then "
-            "replay")
+            "replay"
+        )
 
     def _chart(self) -> dict[str, int]:
         """Sub-account ids by number, and by the first word of their name ("4000 Food
@@ -273,8 +322,9 @@ class FreshBooksConnector:
         if self._sub_accounts is None:
             by_number: dict[str, int] = {}
             by_name: dict[str, int] = {}
-            for parent in self._all_pages("journal_entry_accounts/journal_entry_accounts",
-                                          "journal_entry_accounts"):
+            for parent in self._all_pages(
+                "journal_entry_accounts/journal_entry_accounts", "journal_entry_accounts"
+            ):
                 for sub in parent.get("sub_accounts") or []:
                     number = str(sub.get("account_sub_number") or "").strip()
                     words = str(sub.get("account_sub_name") or "").split()
@@ -291,10 +341,11 @@ class FreshBooksConnector:
         first = min(j.business_date for j in journals)
         last = max(j.business_date for j in journals)
         found: dict[str, str] = {}
-        for detail in self._all_pages("journal_entries/journal_entry_details",
-                                      "journal_entry_details", {
-                                          "search[start_date]": first.isoformat(),
-                                          "search[end_date]": last.isoformat()}):
+        for detail in self._all_pages(
+            "journal_entries/journal_entry_details",
+            "journal_entry_details",
+            {"search[start_date]": first.isoformat(), "search[end_date]": last.isoformat()},
+        ):
             key = _key_of(str(detail.get("name") or ""))
             if key in wanted:
                 found[key] = str(detail["entryid"])
@@ -308,39 +359,66 @@ class FreshBooksConnector:
                 f"{journal.journal_id} ({journal.key}) cannot be a FreshBooks invoice: its "
                 f"lines come to {invoice.total} charged against {invoice.paid} paid (a day "
                 "whose refunds exceed its sales, or an unbalanced journal); post it in journal "
-                f"mode ({_env('mode')}=journal) and replay")
+                f"mode ({_env('mode')}=journal) and replay"
+            )
         existing = self._partial_invoices.pop(journal.key, None)
         if existing is None:
             client = self._client(journal)
-            body = {"invoice": {
-                "customerid": client, "create_date": journal.business_date.isoformat(),
-                "currency_code": journal.currency, "po_number": journal.key,
-                "notes": journal.title,
-                "lines": [{"type": 0, "name": line.name[:255], "description": line.description,
-                           "qty": 1, "unit_cost": {"amount": money_text(line.amount),
-                                                   "code": journal.currency}}
-                          for line in invoice.lines]}}
-            result = self._create("invoices/invoices", body, journal,
-                                  lambda: self._invoice_id(journal))
-            invoice_id = result if isinstance(result, str) else \
-                str(result["invoice"]["invoiceid"])
+            body = {
+                "invoice": {
+                    "customerid": client,
+                    "create_date": journal.business_date.isoformat(),
+                    "currency_code": journal.currency,
+                    "po_number": journal.key,
+                    "notes": journal.title,
+                    "lines": [
+                        {
+                            "type": 0,
+                            "name": line.name[:255],
+                            "description": line.description,
+                            "qty": 1,
+                            "unit_cost": {
+                                "amount": money_text(line.amount),
+                                "code": journal.currency,
+                            },
+                        }
+                        for line in invoice.lines
+                    ],
+                }
+            }
+            result = self._create(
+                "invoices/invoices", body, journal, lambda: self._invoice_id(journal)
+            )
+            invoice_id = result if isinstance(result, str) else str(result["invoice"]["invoiceid"])
             recorded: set[str] = set()
         else:
             invoice_id = str(existing["invoiceid"])
-            recorded = {p.get("note", "") for p in self._all_pages(
-                "payments/payments", "payments", {"search[invoiceid]": invoice_id})}
+            recorded = {
+                p.get("note", "")
+                for p in self._all_pages(
+                    "payments/payments", "payments", {"search[invoiceid]": invoice_id}
+                )
+            }
         failpoint("freshbooks.after_invoice")
         for payment in invoice.payments:
             note = payment.note(journal.key)
             if note in recorded:
                 continue
-            body = {"payment": {"invoiceid": int(invoice_id),
-                                "amount": {"amount": money_text(payment.amount),
-                                           "code": journal.currency},
-                                "date": journal.business_date.isoformat(),
-                                "type": payment.freshbooks_type, "note": note}}
-            self._create("payments/payments", body, journal,
-                         lambda note=note: self._payment_recorded(invoice_id, note))
+            body = {
+                "payment": {
+                    "invoiceid": int(invoice_id),
+                    "amount": {"amount": money_text(payment.amount), "code": journal.currency},
+                    "date": journal.business_date.isoformat(),
+                    "type": payment.freshbooks_type,
+                    "note": note,
+                }
+            }
+            self._create(
+                "payments/payments",
+                body,
+                journal,
+                lambda note=note: self._payment_recorded(invoice_id, note),
+            )
             failpoint("freshbooks.after_payment")
         return invoice_id
 
@@ -357,25 +435,32 @@ class FreshBooksConnector:
                 f"FreshBooks has no client whose organization is {journal.company!r} for "
                 f"{journal.location_name} ({journal.key}): create that client in FreshBooks, or "
                 "set this location's erp_company in the locations seed to an existing client's "
-                "organization; then replay")
+                "organization; then replay"
+            )
         return client
 
     def _invoices_with_keys(self, journals: Sequence[Journal]) -> dict[str, dict]:
         wanted = {j.key for j in journals}
         first = min(j.business_date for j in journals)
         last = max(j.business_date for j in journals)
-        return {invoice["po_number"]: invoice for invoice in self._all_pages(
-            "invoices/invoices", "invoices", {"search[date_min]": first.isoformat(),
-                                              "search[date_max]": last.isoformat()})
-            if invoice.get("po_number") in wanted}
+        return {
+            invoice["po_number"]: invoice
+            for invoice in self._all_pages(
+                "invoices/invoices",
+                "invoices",
+                {"search[date_min]": first.isoformat(), "search[date_max]": last.isoformat()},
+            )
+            if invoice.get("po_number") in wanted
+        }
 
     def _invoice_id(self, journal: Journal) -> str | None:
         found = self._invoices_with_keys([journal]).get(journal.key)
         return str(found["invoiceid"]) if found else None
 
     def _payment_recorded(self, invoice_id: str, note: str) -> str | None:
-        for payment in self._all_pages("payments/payments", "payments",
-                                       {"search[invoiceid]": invoice_id}):
+        for payment in self._all_pages(
+            "payments/payments", "payments", {"search[invoiceid]": invoice_id}
+        ):
             if payment.get("note") == note:
                 return str(payment["paymentid"])
         return None
@@ -388,48 +473,70 @@ class FreshBooksConnector:
     def _all_pages(self, resource: str, name: str, search: dict | None = None) -> list[dict]:
         rows, page = [], 1
         while True:
-            result = self._call("GET", resource, params={
-                **(search or {}), "page": page, "per_page": PER_PAGE})
+            result = self._call(
+                "GET", resource, params={**(search or {}), "page": page, "per_page": PER_PAGE}
+            )
             rows += result.get(name) or []
             if page >= int(result.get("pages") or 1):
                 return rows
             page += 1
 
-    def _call(self, method: str, resource: str, *, params: dict | None = None,
-              body: dict | None = None, http: ErpHttp | None = None,
-              journal: Journal | None = None) -> dict:
+    def _call(
+        self,
+        method: str,
+        resource: str,
+        *,
+        params: dict | None = None,
+        body: dict | None = None,
+        http: ErpHttp | None = None,
+        journal: Journal | None = None,
+    ) -> dict:
         """The `result` of one API call; a refused access token is renewed once."""
         response = send_renewing(
             lambda token: (http or self.http).request(
-                method, self._url(resource), params=params,
+                method,
+                self._url(resource),
+                params=params,
                 content=json.dumps(body) if body is not None else None,
-                headers={"Authorization": f"Bearer {token}", "Api-Version": "alpha",
-                         "Content-Type": "application/json"}),
-            lambda: str(self.tokens.current().access_token), self.tokens.renew)
+                headers={
+                    "Authorization": f"Bearer {token}",
+                    "Api-Version": "alpha",
+                    "Content-Type": "application/json",
+                },
+            ),
+            lambda: str(self.tokens.current().access_token),
+            self.tokens.renew,
+        )
         return _result(response, method, resource, journal)
 
-    def _create(self, resource: str, body: dict, journal: Journal,
-                find: Callable[[], str | None]) -> dict | str:
+    def _create(
+        self, resource: str, body: dict, journal: Journal, find: Callable[[], str | None]
+    ) -> dict | str:
         """POST once; when the answer is lost (dropped connection, 5xx) look for the document
         before sending it again; 429 means not done, so wait and resend."""
         return create_looking_first(
             lambda: self._call("POST", resource, body=body, http=self._once, journal=journal),
-            find, attempts=CREATE_ATTEMPTS, lost=(_LostAnswer, ErpUnavailable),
-            sleep=self._sleep, backoff=lambda attempt: min(30.0, 0.5 * 2 ** attempt),
+            find,
+            attempts=CREATE_ATTEMPTS,
+            lost=(_LostAnswer, ErpUnavailable),
+            sleep=self._sleep,
+            backoff=lambda attempt: min(30.0, 0.5 * 2**attempt),
             exhausted=lambda: ErpUnavailable(
                 f"FreshBooks did not answer {resource} for {journal.key} after "
                 f"{CREATE_ATTEMPTS} attempts; the journal stays unposted and the next run looks "
-                "for it before sending it again"))
+                "for it before sending it again"
+            ),
+        )
 
 
 class _LostAnswer(Exception):
     pass
 
 
-def _result(response: httpx.Response, method: str, resource: str,
-            journal: Journal | None) -> dict:
-    what = f"{method} {resource}" + (f" for {journal.journal_id} ({journal.key})"
-                                     if journal else "")
+def _result(response: httpx.Response, method: str, resource: str, journal: Journal | None) -> dict:
+    what = f"{method} {resource}" + (
+        f" for {journal.journal_id} ({journal.key})" if journal else ""
+    )
     if response.status_code == 429:
         raise Throttled(_seconds(response.headers.get("Retry-After")))
     if response.status_code >= 500:
@@ -437,19 +544,21 @@ def _result(response: httpx.Response, method: str, resource: str,
     data = _json(response)
     problems = _problems(data)
     if response.status_code == 401:
-        raise ErpAuthError(f"FreshBooks refused the access token twice on {what}: "
-                           f"{data.get('error_description') or response.text[:200]}; {RECONNECT}")
+        raise ErpAuthError(
+            f"FreshBooks refused the access token twice on {what}: "
+            f"{data.get('error_description') or response.text[:200]}; {RECONNECT}"
+        )
     if response.status_code == 403:
-        raise ErpAuthError(f"FreshBooks refused access on {what}: "
-                           f"{'; '.join(problems) or response.text[:200]}; check "
-                           f"{_env('account_id')} and the app's scopes, or {RECONNECT}")
+        raise ErpAuthError(
+            f"FreshBooks refused access on {what}: "
+            f"{'; '.join(problems) or response.text[:200]}; check "
+            f"{_env('account_id')} and the app's scopes, or {RECONNECT}"
+        )
     if problems or response.status_code >= 400:
-        raise ErpRefusal(f"FreshBooks refused {what}: "
-                         f"{'; '.join(problems) or response.text[:300]}")
+        raise ErpRefusal(f"FreshBooks refused {what}: {'; '.join(problems) or response.text[:300]}")
     result = (data.get("response") or {}).get("result")
     if not isinstance(result, dict):
-        raise ErpUnavailable(f"FreshBooks answered {what} without a result: "
-                             f"{response.text[:300]}")
+        raise ErpUnavailable(f"FreshBooks answered {what} without a result: {response.text[:300]}")
     return result
 
 
@@ -457,12 +566,21 @@ def _problems(data: dict) -> list[str]:
     """FreshBooks' old-style errors (inside HTTP 200 too) and new-style details, each with
     the field it is about."""
     old = (data.get("response") or {}).get("errors") or data.get("errors") or []
-    found = [_problem(e.get("message"), e.get("field"), e.get("value"), e.get("errno"))
-             for e in old if isinstance(e, dict)]
+    found = [
+        _problem(e.get("message"), e.get("field"), e.get("value"), e.get("errno"))
+        for e in old
+        if isinstance(e, dict)
+    ]
     for detail in data.get("details") or []:
         meta = detail.get("metadata") or {}
-        found.append(_problem(meta.get("message") or data.get("message"), meta.get("field"),
-                              meta.get("value"), detail.get("reason")))
+        found.append(
+            _problem(
+                meta.get("message") or data.get("message"),
+                meta.get("field"),
+                meta.get("value"),
+                detail.get("reason"),
+            )
+        )
     if not found and "code" in data and data.get("message") and data.get("code") != 0:
         found.append(str(data["message"]))
     return found
@@ -478,14 +596,16 @@ def _problem(message, field, value, errno) -> str:
 
 
 def _fix(field: str) -> str:
-    fixes = {"sub_accountid": ": a sub-account closeout looked up is gone; check the Chart of "
-                              "Accounts in FreshBooks and replay",
-             "currency_code": ": the journal's currency is not the business currency; fix the "
-                              "currency in the locations or settings seed and replay",
-             "customerid": ": the location's client is gone; recreate it or fix erp_company "
-                           "in the locations seed and replay",
-             "type": ": a payment type FreshBooks does not offer; replay after updating closeout",
-             "description": ": set the location up in FreshBooks and replay"}
+    fixes = {
+        "sub_accountid": ": a sub-account closeout looked up is gone; check the Chart of "
+        "Accounts in FreshBooks and replay",
+        "currency_code": ": the journal's currency is not the business currency; fix the "
+        "currency in the locations or settings seed and replay",
+        "customerid": ": the location's client is gone; recreate it or fix erp_company "
+        "in the locations seed and replay",
+        "type": ": a payment type FreshBooks does not offer; replay after updating closeout",
+        "description": ": set the location up in FreshBooks and replay",
+    }
     return fixes.get(field, "")
 
 
@@ -518,8 +638,7 @@ def open_connector(http: ErpHttp) -> FreshBooksConnector:
     return FreshBooksConnector(FreshBooksSettings.from_config(), http)
 
 
-def connect(http: ErpHttp, *, code: str | None = None,
-            echo: Callable[[str], None] = print) -> str:
+def connect(http: ErpHttp, *, code: str | None = None, echo: Callable[[str], None] = print) -> str:
     """`closeout connect freshbooks`: consent once, store the tokens, return the account.
 
     With a loopback redirect URI the browser's redirect is received here; with FreshBooks'
@@ -531,14 +650,26 @@ def connect(http: ErpHttp, *, code: str | None = None,
         received = _code_from_paste(code)
     else:
         received = consent_code(
-            settings.auth_url, settings.client_id, settings.redirect_uri, echo=echo,
+            settings.auth_url,
+            settings.client_id,
+            settings.redirect_uri,
+            echo=echo,
             invitation="Open this address in a browser and allow closeout to post to FreshBooks:",
-            extra={"scope": settings.scope} if settings.scope else None)
-    tokens = exchange_tokens(http, settings, {
-        "grant_type": "authorization_code", "client_id": settings.client_id,
-        "client_secret": settings.client_secret, "code": received,
-        "redirect_uri": settings.redirect_uri}, "the authorization code")
-    store.save_locked(tokens)               # saved before it is used for anything
+            extra={"scope": settings.scope} if settings.scope else None,
+        )
+    tokens = exchange_tokens(
+        http,
+        settings,
+        {
+            "grant_type": "authorization_code",
+            "client_id": settings.client_id,
+            "client_secret": settings.client_secret,
+            "code": received,
+            "redirect_uri": settings.redirect_uri,
+        },
+        "the authorization code",
+    )
+    store.save_locked(tokens)  # saved before it is used for anything
     account = find_account(http, settings, tokens.access_token or "")
     store.set_account(account)
     return f"account {account}"
@@ -555,5 +686,3 @@ def _code_from_paste(text: str) -> str:
     if not params.get("code"):
         raise ErpAuthError("the address carries no authorization code")
     return params["code"]
-
-

@@ -23,13 +23,25 @@ from posting.connectors.contract import Journal, Line
 
 TENDER_KINDS = ("tender", "tenders")
 CATEGORY_KINDS = ("sales", "discount", "discounts")
-KIND_NAMES = {"tax": "Sales tax", "facilitator_tax": "Marketplace facilitator tax",
-              "tip": "Tips", "tips": "Tips", "gratuity": "Gratuity",
-              "service_charge": "Service charges", "credit_card_surcharge": "Card surcharges",
-              "gift_card_sales": "Gift cards sold", "donations": "Donations"}
+KIND_NAMES = {
+    "tax": "Sales tax",
+    "facilitator_tax": "Marketplace facilitator tax",
+    "tip": "Tips",
+    "tips": "Tips",
+    "gratuity": "Gratuity",
+    "service_charge": "Service charges",
+    "credit_card_surcharge": "Card surcharges",
+    "gift_card_sales": "Gift cards sold",
+    "donations": "Donations",
+}
 # Toast payment (and card) types -> the FreshBooks payment type closest to them.
-CARD_TYPES = {"VISA": "VISA", "MASTERCARD": "MasterCard", "AMEX": "AMEX",
-              "AMERICAN_EXPRESS": "AMEX", "DISCOVER": "Discover"}
+CARD_TYPES = {
+    "VISA": "VISA",
+    "MASTERCARD": "MasterCard",
+    "AMEX": "AMEX",
+    "AMERICAN_EXPRESS": "AMEX",
+    "DISCOVER": "Discover",
+}
 
 
 @dataclass(frozen=True)
@@ -41,7 +53,7 @@ class InvoiceLine:
 
 @dataclass(frozen=True)
 class Payment:
-    toast_type: str          # Line.payment_type, as Toast named it
+    toast_type: str  # Line.payment_type, as Toast named it
     freshbooks_type: str
     amount: Decimal
 
@@ -69,8 +81,9 @@ class Invoice:
         nets = _tender_nets(journal.lines)
         received = sum((net for net in nets.values() if net > 0), ZERO)
         paid_out = -sum((net for net in nets.values() if net < 0), ZERO)
-        charged = sum((line.credit - line.debit for line in journal.lines
-                       if not _is_tender(line)), ZERO)
+        charged = sum(
+            (line.credit - line.debit for line in journal.lines if not _is_tender(line)), ZERO
+        )
         return self.paid == received and self.total == charged + paid_out == self.paid
 
 
@@ -87,15 +100,19 @@ def invoice_for(journal: Journal) -> Invoice:
             group = (line.line_kind or "other", line.account)
             described.setdefault(group, line.description)
         grouped[group] += line.credit - line.debit
-    lines = [InvoiceLine(_line_name(group), described[group], amount)
-             for group, amount in grouped.items() if amount]
+    lines = [
+        InvoiceLine(_line_name(group), described[group], amount)
+        for group, amount in grouped.items()
+        if amount
+    ]
     payments = []
     for toast_type, net in sorted(_tender_nets(journal.lines).items()):
         if net > 0:
             payments.append(Payment(toast_type, freshbooks_payment_type(toast_type), net))
         elif net < 0:
-            lines.append(InvoiceLine(f"Paid out as {toast_type}", "Tender refunded to guests",
-                                     -net))
+            lines.append(
+                InvoiceLine(f"Paid out as {toast_type}", "Tender refunded to guests", -net)
+            )
     return Invoice(tuple(lines), tuple(payments))
 
 

@@ -50,17 +50,19 @@ from posting.connectors.kit import (
 from posting.failpoints import failpoint
 from posting.http import ErpHttp
 
-TOKEN_MARGIN_SECONDS = 120        # renew this long before the token's expiry
-KEY1_LENGTH = 15                  # "CO" + 13 base32 characters of the key's SHA-256
-DESC_LENGTH = 40                  # FGLINH DESC
-LOOKUPS_PER_BULK = 100            # LstVouchersByDt transactions in one bulk request
+TOKEN_MARGIN_SECONDS = 120  # renew this long before the token's expiry
+KEY1_LENGTH = 15  # "CO" + 13 base32 characters of the key's SHA-256
+DESC_LENGTH = 40  # FGLINH DESC
+LOOKUPS_PER_BULK = 100  # LstVouchersByDt transactions in one bulk request
 ALREADY_EXISTS = "Record already exists"
 ALREADY_UPDATED = "already updated"
 # Where the PARM fields sit in the GL interface definition (INTN) the tenant configured:
 # field:start:length, start 1-based. AIT1..AIT7 account and dimensions, ACDT yyyymmdd,
 # CUAM signed amount with 2 decimals (zero-padded, right-aligned), CUCD currency, VTXT text.
-DEFAULT_PARM_LAYOUT = ("AIT1:1:8,AIT2:9:8,AIT3:17:8,AIT4:25:8,AIT5:33:8,AIT6:41:8,AIT7:49:8,"
-                       "ACDT:57:8,CUAM:65:17,CUCD:82:3,VTXT:85:40")
+DEFAULT_PARM_LAYOUT = (
+    "AIT1:1:8,AIT2:9:8,AIT3:17:8,AIT4:25:8,AIT5:33:8,AIT6:41:8,AIT7:49:8,"
+    "ACDT:57:8,CUAM:65:17,CUCD:82:3,VTXT:85:40"
+)
 DEFAULT_DIMENSIONS = "AIT1=account,AIT2=location,AIT3=revenue_center"
 PARM_FIELDS = {f"AIT{n}" for n in range(1, 8)} | {"ACDT", "CUAM", "CUCD", "VTXT"}
 LINE_SOURCES = ("account", "location", "revenue_center")
@@ -69,17 +71,26 @@ LINE_SOURCES = ("account", "location", "revenue_center")
 @dataclass(frozen=True)
 class IonApiCredentials:
     """The keys of a `.ionapi` file closeout uses."""
-    tenant: str          # ti
-    client_id: str       # ci
-    client_secret: str   # cs
-    gateway_url: str     # iu
-    sso_url: str         # pu
-    token_path: str      # ot
-    access_key: str      # saak (service account; "<tenant>#..." form)
-    secret_key: str      # sask
 
-    KEYS = {"tenant": "ti", "client_id": "ci", "client_secret": "cs", "gateway_url": "iu",
-            "sso_url": "pu", "token_path": "ot", "access_key": "saak", "secret_key": "sask"}
+    tenant: str  # ti
+    client_id: str  # ci
+    client_secret: str  # cs
+    gateway_url: str  # iu
+    sso_url: str  # pu
+    token_path: str  # ot
+    access_key: str  # saak (service account; "<tenant>#..." form)
+    secret_key: str  # sask
+
+    KEYS = {
+        "tenant": "ti",
+        "client_id": "ci",
+        "client_secret": "cs",
+        "gateway_url": "iu",
+        "sso_url": "pu",
+        "token_path": "ot",
+        "access_key": "saak",
+        "secret_key": "sask",
+    }
 
     @classmethod
     def from_file(cls, path: Path | str) -> IonApiCredentials:
@@ -87,15 +98,17 @@ class IonApiCredentials:
         try:
             data = json.loads(path.read_text(encoding="utf-8-sig"))
         except OSError as exc:
-            raise ConfigurationError(f"cannot read the .ionapi file {path} "
-                                     f"({_env('ionapi_file')}): {exc}") from None
+            raise ConfigurationError(
+                f"cannot read the .ionapi file {path} ({_env('ionapi_file')}): {exc}"
+            ) from None
         except ValueError as exc:
             raise ConfigurationError(f"{path} is not a .ionapi (JSON) file: {exc}") from None
         missing = [key for key in cls.KEYS.values() if not str(data.get(key) or "").strip()]
         if missing:
             raise ConfigurationError(
                 f"{path} lacks {', '.join(missing)}: download the credentials of an ION API "
-                "'Backend Service' client with a service account (they carry saak and sask)")
+                "'Backend Service' client with a service account (they carry saak and sask)"
+            )
         return cls(**{name: str(data[key]).strip() for name, key in cls.KEYS.items()})
 
     @property
@@ -110,7 +123,7 @@ class IonApiCredentials:
 @dataclass(frozen=True)
 class ParmField:
     name: str
-    start: int           # 1-based
+    start: int  # 1-based
     length: int
 
 
@@ -122,17 +135,21 @@ def parse_layout(text: str) -> tuple[ParmField, ...]:
             name, start, length = item.split(":")
             fields.append(ParmField(name.strip().upper(), int(start), int(length)))
         except ValueError:
-            raise ConfigurationError(f"{_env('parm_layout')}: {item!r} is not "
-                                     "FIELD:START:LENGTH") from None
+            raise ConfigurationError(
+                f"{_env('parm_layout')}: {item!r} is not FIELD:START:LENGTH"
+            ) from None
     fields.sort(key=lambda f: f.start)
     end = 1
     for f in fields:
         if f.name not in PARM_FIELDS:
-            raise ConfigurationError(f"{_env('parm_layout')}: unknown field {f.name}; "
-                                     f"use {', '.join(sorted(PARM_FIELDS))}")
+            raise ConfigurationError(
+                f"{_env('parm_layout')}: unknown field {f.name}; "
+                f"use {', '.join(sorted(PARM_FIELDS))}"
+            )
         if f.start < end or f.length < 1:
-            raise ConfigurationError(f"{_env('parm_layout')}: {f.name} overlaps the "
-                                     "field before it or has no length")
+            raise ConfigurationError(
+                f"{_env('parm_layout')}: {f.name} overlaps the field before it or has no length"
+            )
         end = f.start + f.length
     return tuple(fields)
 
@@ -144,8 +161,9 @@ def parse_dimensions(text: str) -> tuple[tuple[str, str], ...]:
         target, _, source = item.partition("=")
         target, source = target.strip().upper(), source.strip().lower()
         if target not in {f"AIT{n}" for n in range(1, 8)} or source not in LINE_SOURCES:
-            raise ConfigurationError(f"{_env('dimensions')}: {item!r} is not AITn=<one of "
-                                     f"{', '.join(LINE_SOURCES)}>")
+            raise ConfigurationError(
+                f"{_env('dimensions')}: {item!r} is not AITn=<one of {', '.join(LINE_SOURCES)}>"
+            )
         pairs.append((target, source))
     if len({t for t, _ in pairs}) != len(pairs):
         raise ConfigurationError(f"{_env('dimensions')} names an AIT field twice")
@@ -158,29 +176,36 @@ class InforSettings(ErpSettings):
     LABEL: ClassVar[str] = "Infor"
 
     credentials: IonApiCredentials = setting(
-        name="ionapi_file", parse=IonApiCredentials.from_file,
-        help="the path of the .ionapi file of an ION API backend-service client")
+        name="ionapi_file",
+        parse=IonApiCredentials.from_file,
+        help="the path of the .ionapi file of an ION API backend-service client",
+    )
     company: str = setting("100", name="cono")  # CONO, unless Journal.company reads "CONO/DIVI"
-    interface: str = setting("CLOSEOUT")        # INTN: the GL interface definition in M3
+    interface: str = setting("CLOSEOUT")  # INTN: the GL interface definition in M3
     # A value that names no field at all means the default, as an unset one does.
     parm_layout: tuple[ParmField, ...] = setting(
         parse_layout(DEFAULT_PARM_LAYOUT),
-        parse=lambda text: parse_layout(text) or parse_layout(DEFAULT_PARM_LAYOUT))
-    dimensions: tuple[tuple[str, str], ...] = setting(   # (AITn, Line field)
+        parse=lambda text: parse_layout(text) or parse_layout(DEFAULT_PARM_LAYOUT),
+    )
+    dimensions: tuple[tuple[str, str], ...] = setting(  # (AITn, Line field)
         parse_dimensions(DEFAULT_DIMENSIONS),
-        parse=lambda text: parse_dimensions(text) or parse_dimensions(DEFAULT_DIMENSIONS))
+        parse=lambda text: parse_dimensions(text) or parse_dimensions(DEFAULT_DIMENSIONS),
+    )
 
     def check(self) -> None:
         names = {f.name for f in self.parm_layout}
         for required in ("AIT1", "ACDT", "CUAM", "VTXT"):
             if required not in names:
-                raise ConfigurationError(f"{self.env('parm_layout')} has no {required}: the "
-                                         "PARM must carry the account, date, amount and text")
+                raise ConfigurationError(
+                    f"{self.env('parm_layout')} has no {required}: the "
+                    "PARM must carry the account, date, amount and text"
+                )
         for target, _ in self.dimensions:
             if target not in names:
                 raise ConfigurationError(
                     f"{self.env('dimensions')} sends a value to {target}, which is not in "
-                    f"{self.env('parm_layout')}; add it there or change the mapping")
+                    f"{self.env('parm_layout')}; add it there or change the mapping"
+                )
         if dict(self.dimensions).get("AIT1") != "account":
             raise ConfigurationError(f"{self.env('dimensions')} must map AIT1=account")
 
@@ -192,7 +217,7 @@ _env = InforSettings.env
 class _Result:
     transaction: str
     records: list[dict]
-    error: str | None          # "message (type code, field F)"
+    error: str | None  # "message (type code, field F)"
     message: str = ""
 
 
@@ -203,11 +228,10 @@ class InforConnector:
         self.settings = settings
         self.http = http
         credentials = settings.credentials
-        for secret in (credentials.client_secret, credentials.secret_key,
-                       credentials.access_key):
+        for secret in (credentials.client_secret, credentials.secret_key, credentials.access_key):
             self.http.redactor.add(secret)
-            self.http.redactor.add(quote_plus(secret))    # as it appears in the token form
-        self._cached = CachedToken(None, "infor", TOKEN_MARGIN_SECONDS)    # kept for the run
+            self.http.redactor.add(quote_plus(secret))  # as it appears in the token form
+        self._cached = CachedToken(None, "infor", TOKEN_MARGIN_SECONDS)  # kept for the run
 
     def close(self) -> None:
         self.http.close()
@@ -222,11 +246,10 @@ class InforConnector:
             try:
                 cono, divi = self.company_division(journal)
             except ErpRefusal:
-                continue                     # create() reports it
+                continue  # create() reports it
             ranges[(cono, divi)].append(journal.business_date)
             wanted[(cono, divi, batch_key(journal.key))] = journal.key
-        posted = self._posted_batches(
-            {ref: (min(days), max(days)) for ref, days in ranges.items()})
+        posted = self._posted_batches({ref: (min(days), max(days)) for ref, days in ranges.items()})
         return {wanted[ref]: document_id(*ref) for ref in posted if ref in wanted}
 
     def create(self, journal: Journal) -> str:
@@ -241,14 +264,18 @@ class InforConnector:
         problem = _first_problem(results, journal)
         if problem:
             self._delete_quietly(cono, divi, key1, journal)
-            raise ErpRefusal(f"M3 refused GLS840MI batch {key1} for {journal.journal_id} "
-                             f"({journal.key}); nothing was posted: {problem}")
+            raise ErpRefusal(
+                f"M3 refused GLS840MI batch {key1} for {journal.journal_id} "
+                f"({journal.key}); nothing was posted: {problem}"
+            )
         failpoint("infor.after_check")
         [update] = self._bulk([_transaction("UpdBatch", CONO=cono, DIVI=divi, KEY1=key1)])
         if update.error and ALREADY_UPDATED not in update.message:
             self._delete_quietly(cono, divi, key1, journal)
-            raise ErpRefusal(f"M3 did not update GLS840MI batch {key1} for "
-                             f"{journal.journal_id} ({journal.key}): {update.error}")
+            raise ErpRefusal(
+                f"M3 did not update GLS840MI batch {key1} for "
+                f"{journal.journal_id} ({journal.key}): {update.error}"
+            )
         return document_id(cono, divi, key1)
 
     # -- what is written --------------------------------------------------------------------------
@@ -259,28 +286,49 @@ class InforConnector:
         if division and company.strip().isdigit():
             return company.strip(), division.strip()
         if not journal.division:
-            raise ErpRefusal(f"no M3 division for {journal.location_name} ({journal.key}): set "
-                             "erp_division in dbt_project/seeds/locations.csv (or erp_company "
-                             "to CONO/DIVI)")
+            raise ErpRefusal(
+                f"no M3 division for {journal.location_name} ({journal.key}): set "
+                "erp_division in dbt_project/seeds/locations.csv (or erp_company "
+                "to CONO/DIVI)"
+            )
         return self.settings.company, journal.division
 
-    def _batch_transactions(self, journal: Journal, cono: str, divi: str, key1: str
-                            ) -> list[dict]:
-        head = _transaction("AddBatchHead", CONO=cono, DIVI=divi, KEY1=key1,
-                            INTN=self.settings.interface, DESC=journal.key[:DESC_LENGTH])
-        lines = [_transaction("AddBatchLine", CONO=cono, DIVI=divi, KEY1=key1,
-                              LINE=str(line.number), PARM=self.parm(journal, line, key1))
-                 for line in journal.lines]
+    def _batch_transactions(self, journal: Journal, cono: str, divi: str, key1: str) -> list[dict]:
+        head = _transaction(
+            "AddBatchHead",
+            CONO=cono,
+            DIVI=divi,
+            KEY1=key1,
+            INTN=self.settings.interface,
+            DESC=journal.key[:DESC_LENGTH],
+        )
+        lines = [
+            _transaction(
+                "AddBatchLine",
+                CONO=cono,
+                DIVI=divi,
+                KEY1=key1,
+                LINE=str(line.number),
+                PARM=self.parm(journal, line, key1),
+            )
+            for line in journal.lines
+        ]
         return [head, *lines, _transaction("CtrlBatch", CONO=cono, DIVI=divi, KEY1=key1)]
 
     def parm(self, journal: Journal, line: Line, key1: str) -> str:
         """One line as the fixed-position record the interface layout describes."""
-        sources = {"account": line.account, "location": line.location,
-                   "revenue_center": line.revenue_center}
+        sources = {
+            "account": line.account,
+            "location": line.location,
+            "revenue_center": line.revenue_center,
+        }
         values = {target: sources[source] or "" for target, source in self.settings.dimensions}
         signed = line.debit if line.debit > 0 else -line.credit
-        values.update(ACDT=journal.business_date.strftime("%Y%m%d"), CUCD=journal.currency,
-                      VTXT=f"{key1} {line.description}")
+        values.update(
+            ACDT=journal.business_date.strftime("%Y%m%d"),
+            CUCD=journal.currency,
+            VTXT=f"{key1} {line.description}",
+        )
         record = ""
         for f in self.settings.parm_layout:
             if f.name == "CUAM":
@@ -288,36 +336,50 @@ class InforConnector:
             else:
                 text = values.get(f.name, "")
                 if len(text) > f.length and f.name != "VTXT":
-                    raise ErpRefusal(f"line {line.number} of {journal.key}: {f.name} value "
-                                     f"{text!r} is longer than the {f.length} characters the "
-                                     f"PARM layout gives it ({_env('parm_layout')})")
-                text = text[:f.length].ljust(f.length)
+                    raise ErpRefusal(
+                        f"line {line.number} of {journal.key}: {f.name} value "
+                        f"{text!r} is longer than the {f.length} characters the "
+                        f"PARM layout gives it ({_env('parm_layout')})"
+                    )
+                text = text[: f.length].ljust(f.length)
             record = record.ljust(f.start - 1) + text
         return record.rstrip()
 
     # -- look-ups and clean-up --------------------------------------------------------------------
-    def _posted_batches(self, ranges: dict[tuple[str, str], tuple[date, date]]
-                        ) -> set[tuple[str, str, str]]:
+    def _posted_batches(
+        self, ranges: dict[tuple[str, str], tuple[date, date]]
+    ) -> set[tuple[str, str, str]]:
         """(CONO, DIVI, KEY1) of every updated batch with a voucher line in the ranges."""
         found: set[tuple[str, str, str]] = set()
         for chunk in chunked(sorted(ranges), LOOKUPS_PER_BULK):
-            transactions = [_transaction("LstVouchersByDt", CONO=cono, DIVI=divi,
-                                         FRDT=ranges[(cono, divi)][0].strftime("%Y%m%d"),
-                                         TODT=ranges[(cono, divi)][1].strftime("%Y%m%d"))
-                            for cono, divi in chunk]
+            transactions = [
+                _transaction(
+                    "LstVouchersByDt",
+                    CONO=cono,
+                    DIVI=divi,
+                    FRDT=ranges[(cono, divi)][0].strftime("%Y%m%d"),
+                    TODT=ranges[(cono, divi)][1].strftime("%Y%m%d"),
+                )
+                for cono, divi in chunk
+            ]
             results = self._bulk(transactions, program="GLS200MI", maxrecs=0)
             for (cono, divi), result in zip(chunk, results, strict=True):
                 if result.error:
                     if "DIVI" in result.error:
-                        continue        # an unknown division: its journals are refused later
-                    raise ErpUnavailable(f"M3 could not list vouchers of division {divi}: "
-                                         f"{result.error}")
+                        continue  # an unknown division: its journals are refused later
+                    raise ErpUnavailable(
+                        f"M3 could not list vouchers of division {divi}: {result.error}"
+                    )
                 for record in result.records:
                     text = str(record.get("VTXT") or "")
                     if text[:KEY1_LENGTH].strip():
-                        found.add((str(record.get("CONO") or cono), str(record.get("DIVI")
-                                                                         or divi),
-                                   text.split(" ", 1)[0]))
+                        found.add(
+                            (
+                                str(record.get("CONO") or cono),
+                                str(record.get("DIVI") or divi),
+                                text.split(" ", 1)[0],
+                            )
+                        )
         return found
 
     def _delete_batch(self, cono: str, divi: str, key1: str, journal: Journal) -> str:
@@ -327,8 +389,10 @@ class InforConnector:
             return "deleted"
         if ALREADY_UPDATED in result.message:
             return "updated"
-        raise ErpRefusal(f"M3 would not delete the unfinished GLS840MI batch {key1} of "
-                         f"{journal.key}: {result.error}")
+        raise ErpRefusal(
+            f"M3 would not delete the unfinished GLS840MI batch {key1} of "
+            f"{journal.key}: {result.error}"
+        )
 
     def _delete_quietly(self, cono: str, divi: str, key1: str, journal: Journal) -> None:
         """Best effort: a batch left behind is deleted by the next create of this journal."""
@@ -338,48 +402,68 @@ class InforConnector:
             pass
 
     # -- requests ---------------------------------------------------------------------------------
-    def _bulk(self, transactions: list[dict], *, program: str = "GLS840MI",
-              maxrecs: int = 100) -> list[_Result]:
-        body = {"program": program, "excludeEmptyValues": False, "rightTrim": True,
-                "maxReturnedRecords": maxrecs, "transactions": transactions}
-        response = self._send("POST", self.settings.credentials.m3_url,
-                              params={"maxrecs": str(maxrecs), "extendedresult": "false",
-                                      "righttrim": "true"},
-                              content=json.dumps(body).encode(),
-                              headers={"Content-Type": "application/json",
-                                       "Accept": "application/json"})
+    def _bulk(
+        self, transactions: list[dict], *, program: str = "GLS840MI", maxrecs: int = 100
+    ) -> list[_Result]:
+        body = {
+            "program": program,
+            "excludeEmptyValues": False,
+            "rightTrim": True,
+            "maxReturnedRecords": maxrecs,
+            "transactions": transactions,
+        }
+        response = self._send(
+            "POST",
+            self.settings.credentials.m3_url,
+            params={"maxrecs": str(maxrecs), "extendedresult": "false", "righttrim": "true"},
+            content=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+        )
         if response.status_code == 400:
             names = ", ".join(sorted({t["transaction"] for t in transactions}))
-            raise ErpAuthError(f"M3 answered HTTP 400 to {program} {names}: the program or "
-                               "transaction is not available to this client (check the M3 "
-                               "version, the MI extension for DltBatch and the ION API "
-                               f"client's access): {response.text[:200]}")
+            raise ErpAuthError(
+                f"M3 answered HTTP 400 to {program} {names}: the program or "
+                "transaction is not available to this client (check the M3 "
+                "version, the MI extension for DltBatch and the ION API "
+                f"client's access): {response.text[:200]}"
+            )
         if response.status_code != 200:
-            raise ErpUnavailable(f"M3 answered HTTP {response.status_code} to {program}: "
-                                 f"{response.text[:300]}")
-        answer = json_body(response, "M3", what=program, error=ErpUnavailable, shown=200,
-                           quoted=True)
-        if isinstance(answer, dict) and answer.get("@type"):       # v1-style NOK for it all
+            raise ErpUnavailable(
+                f"M3 answered HTTP {response.status_code} to {program}: {response.text[:300]}"
+            )
+        answer = json_body(
+            response, "M3", what=program, error=ErpUnavailable, shown=200, quoted=True
+        )
+        if isinstance(answer, dict) and answer.get("@type"):  # v1-style NOK for it all
             message = str(answer.get("Message") or "").strip()
-            error = f"{message} ({answer['@type']} {answer.get('@code') or ''}, field " \
-                    f"{answer.get('@field') or '-'})"
+            error = (
+                f"{message} ({answer['@type']} {answer.get('@code') or ''}, field "
+                f"{answer.get('@field') or '-'})"
+            )
             return [_Result(t["transaction"], [], error, message) for t in transactions]
         results = [_result(item) for item in (answer or {}).get("results") or []]
         if len(results) != len(transactions):
-            raise ErpUnavailable(f"M3 answered {len(results)} of {len(transactions)} {program} "
-                                 "transactions; the batch stays unposted and is resent")
+            raise ErpUnavailable(
+                f"M3 answered {len(results)} of {len(transactions)} {program} "
+                "transactions; the batch stays unposted and is resent"
+            )
         return results
 
     def _send(self, method: str, url: str, **kwargs) -> httpx.Response:
         headers = kwargs.pop("headers", {})
         response = send_renewing(
-            lambda token: self.http.request(method, url, headers={
-                **headers, "Authorization": f"Bearer {token}"}, **kwargs),
-            self._access_token, lambda refused: self._access_token(renew=True))
+            lambda token: self.http.request(
+                method, url, headers={**headers, "Authorization": f"Bearer {token}"}, **kwargs
+            ),
+            self._access_token,
+            lambda refused: self._access_token(renew=True),
+        )
         if response.status_code != 401:
             return response
-        raise ErpAuthError(f"ION API refused a token it had just issued (HTTP 401) for {url}: "
-                           "check the client's access to M3 in ION API")
+        raise ErpAuthError(
+            f"ION API refused a token it had just issued (HTTP 401) for {url}: "
+            "check the client's access to M3 in ION API"
+        )
 
     def _access_token(self, renew: bool = False) -> str:
         token = None if renew else self._cached.valid()
@@ -387,17 +471,26 @@ class InforConnector:
             return token
         c = self.settings.credentials
         # A form encoder sends the '#' of the service-account key as %23, as ION expects.
-        response = self.http.request("POST", c.token_url, data={
-            "grant_type": "password", "client_id": c.client_id, "client_secret": c.client_secret,
-            "username": c.access_key, "password": c.secret_key},
-            headers={"Accept": "application/json"})
+        response = self.http.request(
+            "POST",
+            c.token_url,
+            data={
+                "grant_type": "password",
+                "client_id": c.client_id,
+                "client_secret": c.client_secret,
+                "username": c.access_key,
+                "password": c.secret_key,
+            },
+            headers={"Accept": "application/json"},
+        )
         body, token = token_answer(response, "ION API")
         if not token:
             raise ErpAuthError(
                 f"ION API refused the token request ({body.get('error') or response.status_code}"
                 f"): {body.get('error_description') or response.text[:200]}. Check the .ionapi "
                 f"file ({_env('ionapi_file')}): client ci/cs and service account "
-                "saak/sask.")
+                "saak/sask."
+            )
         self.http.redactor.add(token)
         self.http.redactor.add(body.get("refresh_token"))
         return self._cached.keep(token, time.time() + int(body.get("expires_in") or 3600))
@@ -407,7 +500,7 @@ class InforConnector:
 def batch_key(key: str) -> str:
     """KEY1: the same for every attempt of a journal version, short enough for FGLINH."""
     digest = base64.b32encode(hashlib.sha256(key.encode()).digest()).decode()
-    return "CO" + digest[:KEY1_LENGTH - 2]
+    return "CO" + digest[: KEY1_LENGTH - 2]
 
 
 def document_id(cono: str, divi: str, key1: str) -> str:
@@ -428,14 +521,20 @@ def _result(item: dict) -> _Result:
     message = str(item.get("errorMessage") or "").strip()
     if not message and not item.get("errorType"):
         return _Result(str(item.get("transaction")), list(item.get("records") or []), None)
-    error = f"{message or 'failed'} ({item.get('errorType') or 'error'} " \
-            f"{item.get('errorCode') or ''}, field {item.get('errorField') or '-'})"
+    error = (
+        f"{message or 'failed'} ({item.get('errorType') or 'error'} "
+        f"{item.get('errorCode') or ''}, field {item.get('errorField') or '-'})"
+    )
     return _Result(str(item.get("transaction")), [], error.replace(" ,", ","), message)
 
 
 def _head_exists(results: list[_Result]) -> bool:
-    return bool(results) and results[0].transaction == "AddBatchHead" and \
-        results[0].error is not None and ALREADY_EXISTS in results[0].message
+    return (
+        bool(results)
+        and results[0].transaction == "AddBatchHead"
+        and results[0].error is not None
+        and ALREADY_EXISTS in results[0].message
+    )
 
 
 def _first_problem(results: list[_Result], journal: Journal) -> str | None:
@@ -444,8 +543,11 @@ def _first_problem(results: list[_Result], journal: Journal) -> str | None:
     for result in results:
         line = next(lines) if result.transaction == "AddBatchLine" else None
         if result.error:
-            where = f"line {line.number} ({line.account}, {line.description}): " if line else \
-                f"{result.transaction}: "
+            where = (
+                f"line {line.number} ({line.account}, {line.description}): "
+                if line
+                else f"{result.transaction}: "
+            )
             return where + result.error
     return None
 

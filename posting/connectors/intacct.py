@@ -38,14 +38,24 @@ DEFAULT_ENDPOINT = "https://api.intacct.com/ia/xml/xmlgw.phtml"
 DTD_VERSION = "3.0"
 # 524: the CDN gave up but Intacct may still be processing; never resend it blindly.
 NOT_RETRIED = frozenset({524})
-KEYS_PER_QUERY = 100          # REFERENCENO values in one query's <in> filter
-QUERIES_PER_REQUEST = 10      # query functions sent together in one request
-QUERY_PAGE_SIZE = 2000        # Intacct's maximum for `query`
-SESSION_MARGIN_SECONDS = 60   # log in again rather than use a session this close to its end
+KEYS_PER_QUERY = 100  # REFERENCENO values in one query's <in> filter
+QUERIES_PER_REQUEST = 10  # query functions sent together in one request
+QUERY_PAGE_SIZE = 2000  # Intacct's maximum for `query`
+SESSION_MARGIN_SECONDS = 60  # log in again rather than use a session this close to its end
 FALLBACK_SESSION_SECONDS = 900
 # Where our Line fields may go on a GLENTRY: standard dimensions or a GLDIM... user dimension.
-STANDARD_DIMENSIONS = ("LOCATION", "DEPARTMENT", "PROJECTID", "CUSTOMERID", "VENDORID",
-                       "EMPLOYEEID", "ITEMID", "CLASSID", "CONTRACTID", "WAREHOUSEID")
+STANDARD_DIMENSIONS = (
+    "LOCATION",
+    "DEPARTMENT",
+    "PROJECTID",
+    "CUSTOMERID",
+    "VENDORID",
+    "EMPLOYEEID",
+    "ITEMID",
+    "CLASSID",
+    "CONTRACTID",
+    "WAREHOUSEID",
+)
 GATEWAY_LIMIT = "GW-"
 PARSE_ERROR = "XL03000003"
 ROLLED_BACK = "XL03000009"
@@ -66,26 +76,30 @@ class IntacctSettings(ErpSettings):
     user_id: str = setting()
     user_password: str = setting(secret=True)
     endpoint_url: str = setting(DEFAULT_ENDPOINT)
-    entity_id: str | None = setting(None)           # login <locationid>: an entity-level session
-    journal: str = setting("SJ")                     # GL journal symbol the batches go to
-    location_field: str = setting("LOCATION")        # where Line.location goes ("" = not sent)
+    entity_id: str | None = setting(None)  # login <locationid>: an entity-level session
+    journal: str = setting("SJ")  # GL journal symbol the batches go to
+    location_field: str = setting("LOCATION")  # where Line.location goes ("" = not sent)
     revenue_center_field: str = setting("DEPARTMENT")  # where Line.revenue_center goes
-    company_field: str = setting("")             # where Journal.company goes (GLDIMERP_COMPANY)
+    company_field: str = setting("")  # where Journal.company goes (GLDIMERP_COMPANY)
     batch_state: BatchState = setting("")
 
     def check(self) -> None:
-        targets = [(n, getattr(self, n)) for n in ("location_field", "revenue_center_field",
-                                                    "company_field")]
+        targets = [
+            (n, getattr(self, n))
+            for n in ("location_field", "revenue_center_field", "company_field")
+        ]
         for name, target in targets:
             if target and target not in STANDARD_DIMENSIONS and not target.startswith("GLDIM"):
                 raise ConfigurationError(
                     f"{self.env(name)}={target!r} is not a GLENTRY dimension: use one of "
-                    f"{', '.join(STANDARD_DIMENSIONS)}, a GLDIM<integration name>, or empty.")
+                    f"{', '.join(STANDARD_DIMENSIONS)}, a GLDIM<integration name>, or empty."
+                )
         used = [target for _, target in targets if target]
         if len(used) != len(set(used)):
             raise ConfigurationError(
                 f"{', '.join(self.env(n) for n, _ in targets)} send two fields to the same "
-                "GLENTRY dimension; give each its own.")
+                "GLENTRY dimension; give each its own."
+            )
         if self.batch_state not in ("", "Posted", "Draft"):
             raise ConfigurationError(f"{self.env('batch_state')} must be Posted or Draft.")
 
@@ -139,8 +153,7 @@ class _UnknownOutcome(Exception):
 class IntacctConnector:
     erp = "intacct"
 
-    def __init__(self, settings: IntacctSettings, http: ErpHttp,
-                 store: TokenStore | None = None):
+    def __init__(self, settings: IntacctSettings, http: ErpHttp, store: TokenStore | None = None):
         self.settings = settings
         self.http = http
         self.http.retry_statuses = frozenset(http.retry_statuses) - NOT_RETRIED
@@ -149,7 +162,7 @@ class IntacctConnector:
         self.store = store if store is not None else default_token_store()
         self._stored = CachedToken(self.store, self._store_name, SESSION_MARGIN_SECONDS)
         self._session: _Session | None = None
-        self._last_timeout = 0.0      # <sessiontimeout> of the latest answer, epoch seconds
+        self._last_timeout = 0.0  # <sessiontimeout> of the latest answer, epoch seconds
         self._request_ids = itertools.count(1)
         self._run = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
@@ -165,12 +178,14 @@ class IntacctConnector:
             found = self._find([journal.key]).get(journal.key)
             if found:
                 return found
-            try:     # not there: send the same function again (uniqueid still guards it)
+            try:  # not there: send the same function again (uniqueid still guards it)
                 result = self._call([function], unique=True)[0]
             except _UnknownOutcome:
-                raise ErpUnavailable(f"Intacct did not confirm GLBATCH {journal.key} twice "
-                                     f"({exc}); the next run looks for it before sending it "
-                                     "again.") from None
+                raise ErpUnavailable(
+                    f"Intacct did not confirm GLBATCH {journal.key} twice "
+                    f"({exc}); the next run looks for it before sending it "
+                    "again."
+                ) from None
         if result.ok:
             return _created_recordno(result, journal.key)
         # Refused. A repeated controlid (the first attempt committed but its answer was lost)
@@ -180,8 +195,7 @@ class IntacctConnector:
             return found
         problems = [p for p in result.problems if p.errorno != ROLLED_BACK] or result.problems
         detail = "; ".join(str(p) for p in problems) or f"status {result.status}"
-        raise ErpRefusal(f"Intacct refused GLBATCH {journal.key} ({journal.journal_id}): "
-                         f"{detail}")
+        raise ErpRefusal(f"Intacct refused GLBATCH {journal.key} ({journal.journal_id}): {detail}")
 
     def close(self) -> None:
         if self._session and self.store:
@@ -215,9 +229,11 @@ class IntacctConnector:
         _sub(entry, "TR_TYPE", "1" if debit else "-1")
         _sub(entry, "TRX_AMOUNT", money.exact_text(line.debit if debit else line.credit))
         dimensions = {}
-        for target, value in ((self.settings.location_field, line.location),
-                              (self.settings.revenue_center_field, line.revenue_center),
-                              (self.settings.company_field, journal.company)):
+        for target, value in (
+            (self.settings.location_field, line.location),
+            (self.settings.revenue_center_field, line.revenue_center),
+            (self.settings.company_field, journal.company),
+        ):
             if target and value:
                 dimensions[target] = value
         for name in STANDARD_DIMENSIONS:
@@ -235,18 +251,20 @@ class IntacctConnector:
         pending = [(chunk, 0) for chunk in chunked(keys, KEYS_PER_QUERY)]
         while pending:
             batch, pending = pending[:QUERIES_PER_REQUEST], pending[QUERIES_PER_REQUEST:]
-            functions = [_query_function(chunk, offset, n) for n, (chunk, offset)
-                         in enumerate(batch, start=1)]
+            functions = [
+                _query_function(chunk, offset, n)
+                for n, (chunk, offset) in enumerate(batch, start=1)
+            ]
             results = self._call(functions, unique=False)
             for (chunk, offset), result in zip(batch, results, strict=True):
                 if not result.ok or result.data is None:
                     detail = "; ".join(str(p) for p in result.problems)
-                    raise ErpUnavailable(f"Intacct could not list GLBATCH by REFERENCENO: "
-                                         f"{detail or result.status}")
+                    raise ErpUnavailable(
+                        f"Intacct could not list GLBATCH by REFERENCENO: {detail or result.status}"
+                    )
                 for row in result.data:
                     key, recordno = row.findtext("REFERENCENO"), row.findtext("RECORDNO")
-                    if key and recordno and (key not in found or
-                                             int(recordno) < int(found[key])):
+                    if key and recordno and (key not in found or int(recordno) < int(found[key])):
                         found[key] = recordno
                 if int(result.data.get("numremaining") or 0) > 0:
                     pending.append((chunk, offset + int(result.data.get("count") or 0)))
@@ -257,17 +275,18 @@ class IntacctConnector:
         """Send the functions in the current session; one new login if Intacct refuses it."""
         session = self._current_session()
         try:
-            return self._exchange(session.endpoint, _session_auth(session), functions, unique,
-                                  session)
+            return self._exchange(
+                session.endpoint, _session_auth(session), functions, unique, session
+            )
         except _SessionRefused:
             self._session = None
             session = self._login()
             try:
-                return self._exchange(session.endpoint, _session_auth(session), functions,
-                                      unique, session)
+                return self._exchange(
+                    session.endpoint, _session_auth(session), functions, unique, session
+                )
             except _SessionRefused as exc:
-                raise ErpAuthError(f"Intacct refused a session it had just opened: {exc}") \
-                    from None
+                raise ErpAuthError(f"Intacct refused a session it had just opened: {exc}") from None
 
     def _current_session(self) -> _Session:
         if self._session and self._session.usable():
@@ -292,10 +311,11 @@ class IntacctConnector:
         try:
             result = self._exchange(s.endpoint_url, auth, [function], False, None)[0]
         except _SessionRefused as exc:
-            raise ErpAuthError(f"Intacct refused the login of user {s.user_id} to company "
-                               f"{s.company_id}: {exc}. Check ERP__INTACCT__USER_ID, "
-                               "ERP__INTACCT__USER_PASSWORD and ERP__INTACCT__COMPANY_ID.") \
-                from None
+            raise ErpAuthError(
+                f"Intacct refused the login of user {s.user_id} to company "
+                f"{s.company_id}: {exc}. Check ERP__INTACCT__USER_ID, "
+                "ERP__INTACCT__USER_PASSWORD and ERP__INTACCT__COMPANY_ID."
+            ) from None
         except _UnknownOutcome as exc:
             raise ErpUnavailable(f"Intacct did not answer getAPISession: {exc}") from None
         api = result.data.find("api") if result.ok and result.data is not None else None
@@ -310,11 +330,18 @@ class IntacctConnector:
         self._store_session(session)
         return session
 
-    def _exchange(self, url: str, auth: ET.Element, functions: list[ET.Element], unique: bool,
-                  session: _Session | None) -> list[_Result]:
+    def _exchange(
+        self,
+        url: str,
+        auth: ET.Element,
+        functions: list[ET.Element],
+        unique: bool,
+        session: _Session | None,
+    ) -> list[_Result]:
         body = self._envelope(auth, functions, unique)
-        response = self.http.request("POST", url, content=body,
-                                     headers={"Content-Type": "application/xml"})
+        response = self.http.request(
+            "POST", url, content=body, headers={"Content-Type": "application/xml"}
+        )
         root = _parse(response)
         control = root.find("control")
         if control is None or control.findtext("status") != "success":
@@ -331,7 +358,7 @@ class IntacctConnector:
             raise _SessionRefused(detail)
         self._last_timeout = _timeout(authentication.findtext("sessiontimeout"))
         if session is not None:
-            session.expires_at = self._last_timeout     # sliding: each call extends it
+            session.expires_at = self._last_timeout  # sliding: each call extends it
         results = [_result(element) for element in operation.findall("result")]
         if len(results) != len(functions):
             raise _UnknownOutcome(f"{len(functions)} functions sent, {len(results)} results")
@@ -358,8 +385,9 @@ class IntacctConnector:
     @property
     def _store_name(self) -> str:
         s = self.settings
-        return f"intacct:{s.endpoint_url}:{s.sender_id}:{s.company_id}:{s.user_id}:" \
-               f"{s.entity_id or ''}"
+        return (
+            f"intacct:{s.endpoint_url}:{s.sender_id}:{s.company_id}:{s.user_id}:{s.entity_id or ''}"
+        )
 
     def _stored_session(self) -> _Session | None:
         """The session an earlier run stored, when it is still usable."""
@@ -375,11 +403,14 @@ class IntacctConnector:
         return session
 
     def _store_session(self, session: _Session) -> None:
-        self._stored.save(json.dumps({"sessionid": session.sessionid,
-                                      "endpoint": session.endpoint}), session.expires_at)
+        self._stored.save(
+            json.dumps({"sessionid": session.sessionid, "endpoint": session.endpoint}),
+            session.expires_at,
+        )
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+
 
 def _function_controlid(key: str) -> str:
     """Deterministic per journal version, so a resend on any later run is recognised."""
@@ -418,27 +449,37 @@ def _query_function(keys: list[str], offset: int, number: int) -> ET.Element:
 
 def _parse(response: httpx.Response) -> ET.Element:
     if response.status_code == 524:
-        raise _UnknownOutcome("HTTP 524: the connection timed out while Intacct may still be "
-                              "processing")
+        raise _UnknownOutcome(
+            "HTTP 524: the connection timed out while Intacct may still be processing"
+        )
     try:
         root = ET.fromstring(response.content)
     except ET.ParseError:
         root = None
     if root is None or root.tag != "response":
         if response.status_code >= 500 or response.status_code == 200:
-            raise _UnknownOutcome(f"HTTP {response.status_code} without an Intacct answer: "
-                                  f"{response.text[:200]!r}")
-        raise ErpAuthError(f"Intacct endpoint {response.request.url} answered HTTP "
-                           f"{response.status_code}: check ERP__INTACCT__ENDPOINT_URL.")
+            raise _UnknownOutcome(
+                f"HTTP {response.status_code} without an Intacct answer: {response.text[:200]!r}"
+            )
+        raise ErpAuthError(
+            f"Intacct endpoint {response.request.url} answered HTTP "
+            f"{response.status_code}: check ERP__INTACCT__ENDPOINT_URL."
+        )
     return root
 
 
 def _problems(parent: ET.Element | None) -> list[_Problem]:
     if parent is None:
         return []
-    return [_Problem(*((error.findtext(tag) or "").strip() for tag in (
-        "errorno", "description", "description2", "correction")))
-        for error in parent.findall("errormessage/error")]
+    return [
+        _Problem(
+            *(
+                (error.findtext(tag) or "").strip()
+                for tag in ("errorno", "description", "description2", "correction")
+            )
+        )
+        for error in parent.findall("errormessage/error")
+    ]
 
 
 def _control_failure(problems: list[_Problem], settings: IntacctSettings) -> Exception:
@@ -447,23 +488,30 @@ def _control_failure(problems: list[_Problem], settings: IntacctSettings) -> Exc
         return ErpUnavailable(f"Intacct gateway: {detail}")
     if any(p.errorno == PARSE_ERROR for p in problems):
         return ErpRefusal(f"Intacct could not read the request: {detail}")
-    return ErpAuthError(f"Intacct refused the Web Services sender {settings.sender_id}: "
-                        f"{detail}. Check ERP__INTACCT__SENDER_ID and "
-                        "ERP__INTACCT__SENDER_PASSWORD.")
+    return ErpAuthError(
+        f"Intacct refused the Web Services sender {settings.sender_id}: "
+        f"{detail}. Check ERP__INTACCT__SENDER_ID and "
+        "ERP__INTACCT__SENDER_PASSWORD."
+    )
 
 
 def _result(element: ET.Element) -> _Result:
     data = element.find("data")
-    return _Result((element.findtext("status") or "").strip(),
-                   (element.findtext("controlid") or "").strip(), data,
-                   tuple(_problems(element)))
+    return _Result(
+        (element.findtext("status") or "").strip(),
+        (element.findtext("controlid") or "").strip(),
+        data,
+        tuple(_problems(element)),
+    )
 
 
 def _created_recordno(result: _Result, key: str) -> str:
     recordno = result.data.findtext("glbatch/RECORDNO") if result.data is not None else None
     if not recordno:
-        raise ErpUnavailable(f"Intacct accepted GLBATCH {key} but returned no RECORDNO; the "
-                             "next run finds it by REFERENCENO.")
+        raise ErpUnavailable(
+            f"Intacct accepted GLBATCH {key} but returned no RECORDNO; the "
+            "next run finds it by REFERENCENO."
+        )
     return recordno.strip()
 
 

@@ -47,16 +47,23 @@ _RAISE: Any = object()
 @dataclass(frozen=True)
 class Setting:
     """How one settings field is read: its config name, and what turns the text into a value."""
-    name: str | None = None          # the config name, when it is not the field's
-    secret: bool = False             # read from env or .dlt/secrets.toml only, never config.toml
+
+    name: str | None = None  # the config name, when it is not the field's
+    secret: bool = False  # read from env or .dlt/secrets.toml only, never config.toml
     parse: Callable[[str], Any] | None = None  # raises ValueError("must ...") or ConfigurationError
-    empty: bool = False              # an empty environment variable is a value, not "unset"
-    help: str = ""                   # what the value is, added to the "not configured" message
+    empty: bool = False  # an empty environment variable is a value, not "unset"
+    help: str = ""  # what the value is, added to the "not configured" message
 
 
-def setting(default: Any = MISSING, *, name: str | None = None, secret: bool = False,
-            parse: Callable[[str], Any] | None = None, empty: bool = False,
-            help: str = "") -> Any:
+def setting(
+    default: Any = MISSING,
+    *,
+    name: str | None = None,
+    secret: bool = False,
+    parse: Callable[[str], Any] | None = None,
+    empty: bool = False,
+    help: str = "",
+) -> Any:
     """A settings field read by `ErpSettings.from_config`; required when it has no default."""
     spec = Setting(name, secret, parse, empty, help)
     return field(default=default, metadata={_SETTING: spec})
@@ -66,8 +73,7 @@ def env_name(erp: str, name: str) -> str:
     return f"ERP__{erp.upper()}__{name.upper()}"
 
 
-def config_value(erp: str, name: str, *, empty: bool = False,
-                 secret: bool = False) -> str | None:
+def config_value(erp: str, name: str, *, empty: bool = False, secret: bool = False) -> str | None:
     """Setting `name` of `erp` as stripped text: env ERP__<ERP>__<NAME>, else dlt's
     `erp.<erp>.<name>` (a `secret` only from dlt's secret providers, so never from
     .dlt/config.toml); None when unset. An empty value is unset unless `empty` (and then only
@@ -91,13 +97,13 @@ def whole_number(text: str) -> int:
 class ErpSettings:
     """Base of a connector's settings dataclass (see the module docstring)."""
 
-    ERP: ClassVar[str]               # the section: ERP__<ERP>__*, erp.<erp>.*
-    LABEL: ClassVar[str]             # how the operator knows the ERP: "Sage Intacct"
-    HINT: ClassVar[str] = ""         # appended to the "not configured" message
+    ERP: ClassVar[str]  # the section: ERP__<ERP>__*, erp.<erp>.*
+    LABEL: ClassVar[str]  # how the operator knows the ERP: "Sage Intacct"
+    HINT: ClassVar[str] = ""  # appended to the "not configured" message
 
     @classmethod
     def from_config(cls: type[S]) -> S:
-        return cls(**read_settings(cls))       # check() runs in __post_init__
+        return cls(**read_settings(cls))  # check() runs in __post_init__
 
     def __post_init__(self) -> None:
         self.check()
@@ -121,8 +127,7 @@ def read_settings(cls: type[ErpSettings]) -> dict[str, Any]:
         if spec is None:
             continue
         variable = cls.env(spec.name or item.name)
-        text = config_value(cls.ERP, spec.name or item.name, empty=spec.empty,
-                            secret=spec.secret)
+        text = config_value(cls.ERP, spec.name or item.name, empty=spec.empty, secret=spec.secret)
         if text is None:
             if item.default is MISSING:
                 missing.append(f"{variable} to {spec.help}" if spec.help else variable)
@@ -132,12 +137,13 @@ def read_settings(cls: type[ErpSettings]) -> dict[str, Any]:
         except ValueError as exc:
             raise ConfigurationError(f"{variable} {exc}, got {text!r}") from None
     if missing:
-        secrets = any(getattr(f.metadata.get(_SETTING), "secret", False)
-                      for f in fields(cls))  # type: ignore[arg-type]
+        secrets = any(getattr(f.metadata.get(_SETTING), "secret", False) for f in fields(cls))  # type: ignore[arg-type]
         raise ConfigurationError(
             f"{cls.LABEL} is not configured: set {', '.join(missing)} (or the same keys under "
             f"[erp.{cls.ERP}] in .dlt/config.toml"
-            + (", secrets only in .dlt/secrets.toml" if secrets else "") + f"){cls.HINT}.")
+            + (", secrets only in .dlt/secrets.toml" if secrets else "")
+            + f"){cls.HINT}."
+        )
     return values
 
 
@@ -145,12 +151,19 @@ def read_settings(cls: type[ErpSettings]) -> dict[str, Any]:
 def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     """`items` in consecutive slices of at most `size` (the last may be shorter)."""
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
-def json_body(response: httpx.Response, erp: str, *, default: Any = _RAISE,
-              error: type[ErpError] = ErpRefusal, what: str | None = None,
-              shown: int = 300, quoted: bool = False) -> Any:
+def json_body(
+    response: httpx.Response,
+    erp: str,
+    *,
+    default: Any = _RAISE,
+    error: type[ErpError] = ErpRefusal,
+    what: str | None = None,
+    shown: int = 300,
+    quoted: bool = False,
+) -> Any:
     """The answer's JSON, every number with a fraction a Decimal (never a float). A body that is
     not JSON gives `default` when one is passed, else `error` naming the ERP and the answer:
     its first `shown` characters, as a Python literal when `quoted` (so control characters and
@@ -161,8 +174,10 @@ def json_body(response: httpx.Response, erp: str, *, default: Any = _RAISE,
         if default is not _RAISE:
             return default
         excerpt = response.text[:shown]
-        raise error(f"{erp} answered {what or f'HTTP {response.status_code}'} with a body that "
-                    f"is not JSON: {repr(excerpt) if quoted else excerpt}") from None
+        raise error(
+            f"{erp} answered {what or f'HTTP {response.status_code}'} with a body that "
+            f"is not JSON: {repr(excerpt) if quoted else excerpt}"
+        ) from None
 
 
 def token_answer(response: httpx.Response, erp: str) -> tuple[dict, Any]:
@@ -180,9 +195,13 @@ def token_error(body: dict, response: httpx.Response) -> str:
 
 
 # -- sending ------------------------------------------------------------------------------------
-def send_renewing(send: Callable[[str], httpx.Response], token: Callable[[], str],
-                  renew: Callable[[str], str], *,
-                  again: Callable[[httpx.Response], bool] | None = None) -> httpx.Response:
+def send_renewing(
+    send: Callable[[str], httpx.Response],
+    token: Callable[[], str],
+    renew: Callable[[str], str],
+    *,
+    again: Callable[[httpx.Response], bool] | None = None,
+) -> httpx.Response:
     """`send(token())`; the first HTTP 401 gets `renew(refused)` (the token to use instead:
     expired or revoked early) and one more send. The answer after that is returned whatever it
     is: a second 401 is the caller's to report (the ERP refuses even a fresh token). When
@@ -210,11 +229,17 @@ class Throttled(Exception):
         self.wait = wait
 
 
-def create_looking_first(send: Callable[[], T], find: Callable[[], str | None], *,
-                         attempts: int, lost: tuple[type[Exception], ...],
-                         backoff: Callable[[int], float], sleep: Callable[[float], None],
-                         before_looking: Callable[[], None] | None = None,
-                         exhausted: Callable[[], Exception] | None = None) -> T | str:
+def create_looking_first(
+    send: Callable[[], T],
+    find: Callable[[], str | None],
+    *,
+    attempts: int,
+    lost: tuple[type[Exception], ...],
+    backoff: Callable[[int], float],
+    sleep: Callable[[float], None],
+    before_looking: Callable[[], None] | None = None,
+    exhausted: Callable[[], Exception] | None = None,
+) -> T | str:
     """Create a document the ERP has no idempotency key for: `send()` one attempt at a time
     (its ErpHttp must not retry it). An answer that is lost (`lost`: a dropped connection, a
     5xx) may hide a stored document, so `find()` looks for it before the next attempt: found,
@@ -266,8 +291,7 @@ class CachedToken:
 
     def usable(self, expires_at: float | None = None) -> bool:
         """Whether a token ending at `expires_at` (default: this one's) may still be used."""
-        return (self.expires_at if expires_at is None else expires_at) - self.margin > \
-            time.time()
+        return (self.expires_at if expires_at is None else expires_at) - self.margin > time.time()
 
     def valid(self) -> str | None:
         """The token, while it is usable."""

@@ -24,12 +24,14 @@ def literal(text: str) -> str:
 
 def query_url(url: str, query: dict[str, str], safe: str) -> str:
     """`url` with the system query options, each value percent-encoded except `safe`."""
-    return url + "?" + "&".join(f"{name}={quote(value, safe=safe)}"
-                                for name, value in query.items())
+    return (
+        url + "?" + "&".join(f"{name}={quote(value, safe=safe)}" for name, value in query.items())
+    )
 
 
-def rows(get: Callable[[str], httpx.Response], url: str,
-         page: Callable[[httpx.Response], Page]) -> Iterator[dict]:
+def rows(
+    get: Callable[[str], httpx.Response], url: str, page: Callable[[httpx.Response], Page]
+) -> Iterator[dict]:
     """Every row of a paged collection: `get` each address, `page` reads an answer (and raises
     when it is a refusal) into its rows and the next address."""
     next_url: str | None = url

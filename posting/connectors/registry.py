@@ -34,8 +34,10 @@ def configured_erp(override: str | None = None) -> str:
 
     erp = override or os.environ.get("ERP__TARGET") or dlt.config.get("erp.target", str)
     if not erp:
-        raise ConfigurationError("no ERP configured: set ERP__TARGET (or erp.target in "
-                                 f".dlt/config.toml) to one of {', '.join(ERPS)}, or pass --erp")
+        raise ConfigurationError(
+            "no ERP configured: set ERP__TARGET (or erp.target in "
+            f".dlt/config.toml) to one of {', '.join(ERPS)}, or pass --erp"
+        )
     if erp not in ERPS:
         raise ConfigurationError(f"unknown ERP {erp!r}: closeout posts to {', '.join(ERPS)}")
     return erp
@@ -52,8 +54,7 @@ def open_connector(erp: str, ledger: Ledger) -> Connector:
     return connector_module(erp).open_connector(ErpHttp(erp, sink=ledger.record_exchange))
 
 
-def connect_erp(erp: str, *, code: str | None = None,
-                echo: Callable[[str], None] = print) -> str:
+def connect_erp(erp: str, *, code: str | None = None, echo: Callable[[str], None] = print) -> str:
     """`closeout connect`: the one-time consent; returns what was connected (a division or
     account). Its token requests are not tied to a journal and are not audited."""
     http = ErpHttp(erp)

@@ -28,8 +28,8 @@ class Operation:
 
 @dataclass
 class Part:
-    operation: Operation | None = None                          # a request outside a changeset
-    changeset: list[Operation] = field(default_factory=list)   # or an atomic group
+    operation: Operation | None = None  # a request outside a changeset
+    changeset: list[Operation] = field(default_factory=list)  # or an atomic group
 
 
 def boundary_of(content_type: str | None) -> str | None:
@@ -42,8 +42,11 @@ def boundary_of(content_type: str | None) -> str | None:
 def parse_batch(body: bytes, content_type: str | None) -> list[Part]:
     boundary = boundary_of(content_type)
     if boundary is None:
-        raise ODataError(400, "The content type of a batch request must be multipart/mixed "
-                              "with a boundary parameter.")
+        raise ODataError(
+            400,
+            "The content type of a batch request must be multipart/mixed "
+            "with a boundary parameter.",
+        )
     parts = []
     for headers, content in _split(body, boundary):
         inner = boundary_of(headers.get("content-type"))
@@ -58,16 +61,23 @@ def parse_batch(body: bytes, content_type: str | None) -> list[Part]:
 def _split(body: bytes, boundary: str) -> list[tuple[dict[str, str], bytes]]:
     delimiter = b"--" + boundary.encode()
     if delimiter + CRLF not in body and delimiter + b"--" not in body:
-        raise ODataError(400, f"The batch body has no part starting with the boundary "
-                              f"'{boundary}' on a line of its own ending in CRLF.")
+        raise ODataError(
+            400,
+            f"The batch body has no part starting with the boundary "
+            f"'{boundary}' on a line of its own ending in CRLF.",
+        )
     for match in re.finditer(re.escape(delimiter) + rb"(?:--)?(\r\n|\n)?", body):
         if match.group(1) == b"\n":
-            raise ODataError(400, "The batch request is not valid multipart/mixed: its lines "
-                                  "must end with CRLF (\\r\\n), not a bare LF.")
+            raise ODataError(
+                400,
+                "The batch request is not valid multipart/mixed: its lines "
+                "must end with CRLF (\\r\\n), not a bare LF.",
+            )
     chunks = body.split(delimiter)
     if not chunks[-1].startswith(b"--"):
-        raise ODataError(400, f"The batch part with boundary '{boundary}' is not terminated "
-                              f"by '--{boundary}--'.")
+        raise ODataError(
+            400, f"The batch part with boundary '{boundary}' is not terminated by '--{boundary}--'."
+        )
     parts = []
     for chunk in chunks[1:-1]:
         chunk = chunk.removeprefix(CRLF)
@@ -94,11 +104,15 @@ def _operation(headers: dict[str, str], content: bytes) -> Operation:
     request_line, _, header_block = head.partition(CRLF)
     pieces = request_line.decode("utf-8", errors="replace").split(" ")
     if len(pieces) != 3 or not pieces[2].startswith("HTTP/"):
-        raise ODataError(400, f"The batch operation's request line "
-                              f"'{request_line.decode(errors='replace')}' is not "
-                              "'METHOD URL HTTP/1.1'.")
-    return Operation(pieces[0].upper(), pieces[1], _headers(header_block), body,
-                     headers.get("content-id"))
+        raise ODataError(
+            400,
+            f"The batch operation's request line "
+            f"'{request_line.decode(errors='replace')}' is not "
+            "'METHOD URL HTTP/1.1'.",
+        )
+    return Operation(
+        pieces[0].upper(), pieces[1], _headers(header_block), body, headers.get("content-id")
+    )
 
 
 def write_batch(answers: list[tuple[bool, list[tuple[Response, str | None]]]]) -> Response:
@@ -117,8 +131,9 @@ def write_batch(answers: list[tuple[bool, list[tuple[Response, str | None]]]]) -
             response, content_id = responses[0]
             out += _http_part(response, content_id) + CRLF
     out += f"--{batch}--\r\n".encode()
-    return Response(200, bytes(out), {"OData-Version": "4.0"},
-                    content_type=f"multipart/mixed; boundary={batch}")
+    return Response(
+        200, bytes(out), {"OData-Version": "4.0"}, content_type=f"multipart/mixed; boundary={batch}"
+    )
 
 
 def _http_part(response: Response, content_id: str | None) -> bytes:

@@ -18,36 +18,38 @@ class D365Config:
     tenant_id: str = "closeout-sandbox-tenant"
     client_id: str = "sandbox-d365-client"
     client_secret: str = "sandbox-d365-secret"
-    environment_url: str | None = None   # the scope's resource; None: the server's own URL
-    token_ttl: int = 3599                # Entra's usual expires_in
+    environment_url: str | None = None  # the scope's resource; None: the server's own URL
+    token_ttl: int = 3599  # Entra's usual expires_in
     companies: list[str] = field(default_factory=list)
-    default_company: str | None = None   # what a query without cross-company=true sees
-    chart: list[str] = field(default_factory=list)        # main accounts of every company
-    company_charts: dict[str, list[str]] = field(default_factory=dict)   # per-company override
+    default_company: str | None = None  # what a query without cross-company=true sees
+    chart: list[str] = field(default_factory=list)  # main accounts of every company
+    company_charts: dict[str, list[str]] = field(default_factory=dict)  # per-company override
     journal_names: dict[str, str] = field(default_factory=lambda: {"GenJrn": "General journal"})
     dimension_format: list[str] = field(
-        default_factory=lambda: ["MainAccount", "Location", "RevenueCenter"])
+        default_factory=lambda: ["MainAccount", "Location", "RevenueCenter"]
+    )
     dimension_delimiter: str = "-"
     # Dimensions with a value list only accept those values; others accept any value.
     dimension_values: dict[str, list[str]] = field(default_factory=dict)
     currencies: list[str] = field(default_factory=lambda: ["USD"])
-    page_size: int = 10_000              # server-driven paging (F&O's maximum)
-    throttle_every: int = 0              # every Nth data request answers 429 (0: off)
-    throttle_limit: int = 0              # data requests allowed per throttle_window (0: off)
+    page_size: int = 10_000  # server-driven paging (F&O's maximum)
+    throttle_every: int = 0  # every Nth data request answers 429 (0: off)
+    throttle_limit: int = 0  # data requests allowed per throttle_window (0: off)
     throttle_window: float = 300.0
-    retry_after: int = 1                 # seconds, in 429 answers
+    retry_after: int = 1  # seconds, in 429 answers
 
     @classmethod
     def from_seeds(cls, seeds_dir: Path = SEEDS_DIR, **overrides) -> D365Config:
         locations = rows(seeds_dir / "locations.csv")
         config = cls(
             companies=unique(row["erp_company"] for row in locations),
-            chart=unique(row["account_code"]
-                         for row in rows(seeds_dir / "chart_of_accounts.csv")),
+            chart=unique(row["account_code"] for row in rows(seeds_dir / "chart_of_accounts.csv")),
             dimension_values={
                 "Location": unique(row["location_dimension"] for row in locations),
-                "RevenueCenter": unique(row["dimension_value"] for row in
-                                        rows(seeds_dir / "revenue_center_dimensions.csv")),
+                "RevenueCenter": unique(
+                    row["dimension_value"]
+                    for row in rows(seeds_dir / "revenue_center_dimensions.csv")
+                ),
             },
         )
         return config.updated(overrides)

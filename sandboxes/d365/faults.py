@@ -16,10 +16,9 @@ from sandboxes.faults import FaultRule
 class D365Fault(FaultRule):
     KINDS = (*FaultRule.KINDS, "changeset_failure")
 
-    path: str = ""                 # applies to request paths starting with this
-    method: str | None = None      # only this HTTP method (GET, POST, DELETE...)
+    path: str = ""  # applies to request paths starting with this
+    method: str | None = None  # only this HTTP method (GET, POST, DELETE...)
     message: str = "Injected fault: the changeset was rolled back."
 
     def matches(self, method: str, path: str) -> bool:
         return path.startswith(self.path) and (not self.method or self.method.upper() == method)
-

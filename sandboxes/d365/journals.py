@@ -24,21 +24,47 @@ LINE_ENTITY, LINE_TABLE = "LedgerJournalLineEntity", "LedgerJournalTrans"
 DESCRIPTION_LENGTH, TEXT_LENGTH, VOUCHER_LENGTH = 60, 60, 20
 
 HEADER_FIELDS = {
-    "dataAreaId": "string", "JournalBatchNumber": "string", "JournalName": "string",
-    "Description": "string", "PostingLayer": "enum", "IsPosted": "enum",
-    "AccountingCurrency": "string", "IntegrationKey": "string",
-    "JournalTotalDebit": "decimal", "JournalTotalCredit": "decimal",
+    "dataAreaId": "string",
+    "JournalBatchNumber": "string",
+    "JournalName": "string",
+    "Description": "string",
+    "PostingLayer": "enum",
+    "IsPosted": "enum",
+    "AccountingCurrency": "string",
+    "IntegrationKey": "string",
+    "JournalTotalDebit": "decimal",
+    "JournalTotalCredit": "decimal",
 }
-HEADER_WRITABLE = {"dataAreaId", "JournalBatchNumber", "JournalName", "Description",
-                   "PostingLayer", "IntegrationKey"}
+HEADER_WRITABLE = {
+    "dataAreaId",
+    "JournalBatchNumber",
+    "JournalName",
+    "Description",
+    "PostingLayer",
+    "IntegrationKey",
+}
 LINE_FIELDS = {
-    "dataAreaId": "string", "JournalBatchNumber": "string", "LineNumber": "decimal",
-    "Voucher": "string", "Text": "string", "TransDate": "datetime", "AccountType": "enum",
-    "AccountDisplayValue": "string", "DefaultDimensionDisplayValue": "string",
-    "DebitAmount": "decimal", "CreditAmount": "decimal", "CurrencyCode": "string",
-    "ExchRate": "decimal", "OffsetAccountType": "enum", "OffsetAccountDisplayValue": "string",
-    "OffsetDefaultDimensionDisplayValue": "string", "PostingProfile": "string",
-    "Company": "string", "OffsetCompany": "string", "Document": "string", "Invoice": "string",
+    "dataAreaId": "string",
+    "JournalBatchNumber": "string",
+    "LineNumber": "decimal",
+    "Voucher": "string",
+    "Text": "string",
+    "TransDate": "datetime",
+    "AccountType": "enum",
+    "AccountDisplayValue": "string",
+    "DefaultDimensionDisplayValue": "string",
+    "DebitAmount": "decimal",
+    "CreditAmount": "decimal",
+    "CurrencyCode": "string",
+    "ExchRate": "decimal",
+    "OffsetAccountType": "enum",
+    "OffsetAccountDisplayValue": "string",
+    "OffsetDefaultDimensionDisplayValue": "string",
+    "PostingProfile": "string",
+    "Company": "string",
+    "OffsetCompany": "string",
+    "Document": "string",
+    "Invoice": "string",
 }
 LINE_WRITABLE = set(LINE_FIELDS) - {"Company"}
 TRANS_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
@@ -61,7 +87,7 @@ class Transaction:
 
 class JournalStore:
     def __init__(self) -> None:
-        self.headers: dict[tuple[str, str], dict] = {}          # (company, batch number)
+        self.headers: dict[tuple[str, str], dict] = {}  # (company, batch number)
         self.lines: dict[tuple[str, str], dict[Decimal, dict]] = defaultdict(dict)
         self.sequences: Counter = Counter()
 
@@ -70,8 +96,11 @@ class JournalStore:
         return [self._header_view(key, header) for key, header in self.headers.items()]
 
     def line_rows(self) -> list[dict]:
-        return [dict(line) for key in self.headers for line in
-                sorted(self.lines[key].values(), key=lambda row: row["LineNumber"])]
+        return [
+            dict(line)
+            for key in self.headers
+            for line in sorted(self.lines[key].values(), key=lambda row: row["LineNumber"])
+        ]
 
     def header(self, company: str, number: str) -> dict | None:
         key = (company.lower(), number.lower())
@@ -93,40 +122,53 @@ class JournalStore:
 
     def _header_view(self, key: tuple[str, str], header: dict) -> dict:
         lines = self.lines[key].values()
-        return {**header,
-                "JournalTotalDebit": sum((line["DebitAmount"] for line in lines), ZERO),
-                "JournalTotalCredit": sum((line["CreditAmount"] for line in lines), ZERO)}
+        return {
+            **header,
+            "JournalTotalDebit": sum((line["DebitAmount"] for line in lines), ZERO),
+            "JournalTotalCredit": sum((line["CreditAmount"] for line in lines), ZERO),
+        }
 
     # -- writing ----------------------------------------------------------------------------------
     def create_header(self, body: Any, config: D365Config, txn: Transaction) -> dict:
         body = _object(body, HEADER_FIELDS, HEADER_TYPE)
         _writable(body, HEADER_WRITABLE, HEADER_ENTITY)
         problems = []
-        company = config.company(body.get("dataAreaId")) if body.get("dataAreaId") \
+        company = (
+            config.company(body.get("dataAreaId"))
+            if body.get("dataAreaId")
             else config.home_company
+        )
         if company is None:
             problems.append(f"Company '{body.get('dataAreaId')}' does not exist.")
         name = body.get("JournalName")
         if not name:
             problems.append("Field 'Name' must be filled in.")
         elif not any(name.lower() == n.lower() for n in config.journal_names):
-            problems.append(f"The value '{name}' in field 'Name' is not found in the relating "
-                            "table 'Journal names'.")
+            problems.append(
+                f"The value '{name}' in field 'Name' is not found in the relating "
+                "table 'Journal names'."
+            )
         description = body.get("Description")
         if description is not None and len(str(description)) > DESCRIPTION_LENGTH:
-            problems.append(f"The value of field 'Description' is longer than "
-                            f"{DESCRIPTION_LENGTH} characters.")
+            problems.append(
+                f"The value of field 'Description' is longer than {DESCRIPTION_LENGTH} characters."
+            )
         if problems:
             raise write_failed(HEADER_ENTITY, HEADER_TABLE, problems)
         journal_name = next(n for n in config.journal_names if n.lower() == name.lower())
         self.sequences[company] += 1
         number = f"{self.sequences[company]:08d}"
         header = {
-            "dataAreaId": company, "JournalBatchNumber": number, "JournalName": journal_name,
-            "Description": description if description is not None
+            "dataAreaId": company,
+            "JournalBatchNumber": number,
+            "JournalName": journal_name,
+            "Description": description
+            if description is not None
             else config.journal_names[journal_name],
-            "PostingLayer": body.get("PostingLayer") or "Current", "IsPosted": "No",
-            "AccountingCurrency": "", "IntegrationKey": body.get("IntegrationKey") or "",
+            "PostingLayer": body.get("PostingLayer") or "Current",
+            "IsPosted": "No",
+            "AccountingCurrency": "",
+            "IntegrationKey": body.get("IntegrationKey") or "",
         }
         key = (company, number)
         self.headers[key] = header
@@ -138,8 +180,11 @@ class JournalStore:
         if header is None:
             raise ODataError(404, "Resource not found for the segment 'LedgerJournalHeaders'.")
         if header["IsPosted"] == "Yes":
-            raise write_failed(HEADER_ENTITY, HEADER_TABLE, [
-                f"Journal {header['JournalBatchNumber']} is posted and cannot be deleted."])
+            raise write_failed(
+                HEADER_ENTITY,
+                HEADER_TABLE,
+                [f"Journal {header['JournalBatchNumber']} is posted and cannot be deleted."],
+            )
         key = self._key_of(header)
         lines = self.lines.pop(key, {})
         del self.headers[key]
@@ -153,69 +198,96 @@ class JournalStore:
     def add_line(self, body: Any, config: D365Config, txn: Transaction) -> dict:
         body = _object(body, LINE_FIELDS, LINE_TYPE)
         _writable(body, LINE_WRITABLE, LINE_ENTITY)
-        company = config.company(body.get("dataAreaId")) if body.get("dataAreaId") \
+        company = (
+            config.company(body.get("dataAreaId"))
+            if body.get("dataAreaId")
             else config.home_company
+        )
         number = str(body.get("JournalBatchNumber") or "")
         header = self._find_header(((company or "").lower(), number.lower())) if company else None
         if header is None:
-            raise write_failed(LINE_ENTITY, LINE_TABLE, [
-                f"Journal batch number '{number}' does not exist in company "
-                f"'{body.get('dataAreaId')}'."])
+            raise write_failed(
+                LINE_ENTITY,
+                LINE_TABLE,
+                [
+                    f"Journal batch number '{number}' does not exist in company "
+                    f"'{body.get('dataAreaId')}'."
+                ],
+            )
         if header["IsPosted"] == "Yes":
-            raise write_failed(LINE_ENTITY, LINE_TABLE, [
-                f"Journal {header['JournalBatchNumber']} is posted; lines cannot be added."])
+            raise write_failed(
+                LINE_ENTITY,
+                LINE_TABLE,
+                [f"Journal {header['JournalBatchNumber']} is posted; lines cannot be added."],
+            )
         key = self._key_of(header)
         problems = []
         debit = _amount(body, "DebitAmount", problems)
         credit = _amount(body, "CreditAmount", problems)
         if debit is not None and credit is not None and (debit > 0) == (credit > 0):
-            problems.append("Enter an amount in either Debit or Credit, not both and not "
-                            "neither.")
+            problems.append("Enter an amount in either Debit or Credit, not both and not neither.")
         account_type = body.get("AccountType") or "Ledger"
         display = str(body.get("AccountDisplayValue") or "")
         if account_type != "Ledger":
-            problems.append(f"Account type '{account_type}' is not supported by the sandbox; "
-                            "use Ledger.")
+            problems.append(
+                f"Account type '{account_type}' is not supported by the sandbox; use Ledger."
+            )
         else:
             display = _ledger_account(display, company, config, problems)
         if body.get("OffsetAccountDisplayValue"):
-            problems.append("The sandbox takes balanced multi-line vouchers only; leave "
-                            "OffsetAccountDisplayValue empty.")
+            problems.append(
+                "The sandbox takes balanced multi-line vouchers only; leave "
+                "OffsetAccountDisplayValue empty."
+            )
         trans_date = _trans_date(body.get("TransDate"), problems)
         voucher = str(body.get("Voucher") or "")
         if not voucher:
             problems.append("Field 'Voucher' must be filled in.")
         elif len(voucher) > VOUCHER_LENGTH:
-            problems.append(f"The value of field 'Voucher' is longer than {VOUCHER_LENGTH} "
-                            "characters.")
+            problems.append(
+                f"The value of field 'Voucher' is longer than {VOUCHER_LENGTH} characters."
+            )
         currency = str(body.get("CurrencyCode") or "")
         if not currency:
             problems.append("Field 'Currency' must be filled in.")
         elif currency.upper() not in {c.upper() for c in config.currencies}:
-            problems.append(f"The value '{currency}' in field 'Currency' is not found in the "
-                            "relating table 'Currency'.")
+            problems.append(
+                f"The value '{currency}' in field 'Currency' is not found in the "
+                "relating table 'Currency'."
+            )
         text = str(body.get("Text") or "")
         if len(text) > TEXT_LENGTH:
             problems.append(f"The value of field 'Text' is longer than {TEXT_LENGTH} characters.")
         line_number = _line_number(body.get("LineNumber"), self.lines[key], problems)
         if line_number in self.lines[key]:
-            problems.append(f"Cannot create a record in Journal lines ({LINE_TABLE}). Journal "
-                            f"batch number: {header['JournalBatchNumber']}, Line number: "
-                            f"{line_number}. The record already exists.")
+            problems.append(
+                f"Cannot create a record in Journal lines ({LINE_TABLE}). Journal "
+                f"batch number: {header['JournalBatchNumber']}, Line number: "
+                f"{line_number}. The record already exists."
+            )
         if problems:
             raise write_failed(LINE_ENTITY, LINE_TABLE, problems)
         line = {
-            "dataAreaId": company, "JournalBatchNumber": header["JournalBatchNumber"],
-            "LineNumber": line_number, "Voucher": voucher, "Text": text,
-            "TransDate": f"{trans_date.isoformat()}T12:00:00Z", "AccountType": account_type,
+            "dataAreaId": company,
+            "JournalBatchNumber": header["JournalBatchNumber"],
+            "LineNumber": line_number,
+            "Voucher": voucher,
+            "Text": text,
+            "TransDate": f"{trans_date.isoformat()}T12:00:00Z",
+            "AccountType": account_type,
             "AccountDisplayValue": display,
             "DefaultDimensionDisplayValue": body.get("DefaultDimensionDisplayValue") or "",
-            "DebitAmount": debit, "CreditAmount": credit, "CurrencyCode": currency.upper(),
+            "DebitAmount": debit,
+            "CreditAmount": credit,
+            "CurrencyCode": currency.upper(),
             "ExchRate": _decimal(body.get("ExchRate")) or Decimal(100),
             "OffsetAccountType": body.get("OffsetAccountType") or "Ledger",
-            "OffsetAccountDisplayValue": "", "OffsetDefaultDimensionDisplayValue": "",
-            "PostingProfile": body.get("PostingProfile") or "", "Company": company,
-            "OffsetCompany": company, "Document": body.get("Document") or "",
+            "OffsetAccountDisplayValue": "",
+            "OffsetDefaultDimensionDisplayValue": "",
+            "PostingProfile": body.get("PostingProfile") or "",
+            "Company": company,
+            "OffsetCompany": company,
+            "Document": body.get("Document") or "",
             "Invoice": body.get("Invoice") or "",
         }
         self.lines[key][line_number] = line
@@ -223,15 +295,19 @@ class JournalStore:
         txn.touched_vouchers.add((key, voucher.lower(), trans_date))
         return dict(line)
 
-    def delete_line(self, company: str, number: str, line_number: Decimal,
-                    txn: Transaction) -> None:
+    def delete_line(
+        self, company: str, number: str, line_number: Decimal, txn: Transaction
+    ) -> None:
         header = self._find_header((company.lower(), number.lower()))
         line = self.lines[self._key_of(header)].get(line_number) if header else None
         if line is None:
             raise ODataError(404, "Resource not found for the segment 'LedgerJournalLines'.")
         if header["IsPosted"] == "Yes":
-            raise write_failed(LINE_ENTITY, LINE_TABLE, [
-                f"Journal {header['JournalBatchNumber']} is posted; lines cannot be deleted."])
+            raise write_failed(
+                LINE_ENTITY,
+                LINE_TABLE,
+                [f"Journal {header['JournalBatchNumber']} is posted; lines cannot be deleted."],
+            )
         key = self._key_of(header)
         del self.lines[key][line_number]
         txn.on_rollback(lambda: self.lines[key].__setitem__(line_number, line))
@@ -240,16 +316,26 @@ class JournalStore:
         """The first voucher written in `txn` whose lines do not net to zero, described as F&O
         describes it."""
         for key, voucher, trans_date in sorted(txn.touched_vouchers):
-            net = sum((line["DebitAmount"] - line["CreditAmount"]
-                       for line in self.lines.get(key, {}).values()
-                       if line["Voucher"].lower() == voucher
-                       and line["TransDate"].startswith(trans_date.isoformat())), ZERO)
+            net = sum(
+                (
+                    line["DebitAmount"] - line["CreditAmount"]
+                    for line in self.lines.get(key, {}).values()
+                    if line["Voucher"].lower() == voucher
+                    and line["TransDate"].startswith(trans_date.isoformat())
+                ),
+                ZERO,
+            )
             if net != 0:
-                shown = next(line["Voucher"] for line in self.lines[key].values()
-                             if line["Voucher"].lower() == voucher)
-                return (f"The transactions on voucher {shown} do not balance as per "
-                        f"{trans_date:%m/%d/%Y}. (accounting currency: {net:.2f} - reporting "
-                        f"currency: {net:.2f})")
+                shown = next(
+                    line["Voucher"]
+                    for line in self.lines[key].values()
+                    if line["Voucher"].lower() == voucher
+                )
+                return (
+                    f"The transactions on voucher {shown} do not balance as per "
+                    f"{trans_date:%m/%d/%Y}. (accounting currency: {net:.2f} - reporting "
+                    f"currency: {net:.2f})"
+                )
         return None
 
     def mark_posted(self, company: str, number: str) -> bool:
@@ -279,8 +365,9 @@ def split_segments(text: str, delimiter: str) -> list[str]:
 
 
 def join_segments(values: list[str], delimiter: str) -> str:
-    return delimiter.join(v.replace("\\", "\\\\").replace(delimiter, "\\" + delimiter)
-                          for v in values)
+    return delimiter.join(
+        v.replace("\\", "\\\\").replace(delimiter, "\\" + delimiter) for v in values
+    )
 
 
 def _ledger_account(display: str, company: str, config: D365Config, problems: list[str]) -> str:
@@ -291,9 +378,11 @@ def _ledger_account(display: str, company: str, config: D365Config, problems: li
         problems.append("Field 'Account' must be filled in.")
         return display
     if len(segments) > len(dimension_format):
-        problems.append(f"The account '{display}' has {len(segments)} segments; the ledger "
-                        f"dimension format for integrating applications is {shown_format} "
-                        f"({len(dimension_format)} segments).")
+        problems.append(
+            f"The account '{display}' has {len(segments)} segments; the ledger "
+            f"dimension format for integrating applications is {shown_format} "
+            f"({len(dimension_format)} segments)."
+        )
         return display
     segments += [""] * (len(dimension_format) - len(segments))
     for dimension, value in zip(dimension_format, segments, strict=False):
@@ -301,14 +390,18 @@ def _ledger_account(display: str, company: str, config: D365Config, problems: li
             continue
         if dimension == "MainAccount":
             if value not in config.main_accounts(company):
-                problems.append(f"Main account '{value}' does not exist in the chart of "
-                                f"accounts of company '{company}' (account '{display}', "
-                                f"format {shown_format}).")
+                problems.append(
+                    f"Main account '{value}' does not exist in the chart of "
+                    f"accounts of company '{company}' (account '{display}', "
+                    f"format {shown_format})."
+                )
         else:
             allowed = config.dimension_values.get(dimension)
             if allowed is not None and value.lower() not in {v.lower() for v in allowed}:
-                problems.append(f"Value '{value}' for dimension '{dimension}' does not exist "
-                                f"(account '{display}', format {shown_format}).")
+                problems.append(
+                    f"Value '{value}' for dimension '{dimension}' does not exist "
+                    f"(account '{display}', format {shown_format})."
+                )
     return join_segments(segments, config.dimension_delimiter)
 
 
@@ -319,17 +412,21 @@ def _object(body: Any, fields: dict[str, str], entity_type: str) -> dict:
         if name.startswith("@odata."):
             continue
         if name not in fields:
-            raise ODataError(400, f"The property '{name}' does not exist on type "
-                                  f"'{entity_type}'. Make sure to only use property names "
-                                  "that are defined by the type.")
+            raise ODataError(
+                400,
+                f"The property '{name}' does not exist on type "
+                f"'{entity_type}'. Make sure to only use property names "
+                "that are defined by the type.",
+            )
     return body
 
 
 def _writable(body: dict, writable: set[str], entity: str) -> None:
     for name, value in body.items():
         if not name.startswith("@odata.") and name not in writable and value not in (None, ""):
-            raise ODataError(400, f"An error has occurred. The field '{name}' of entity "
-                                  f"'{entity}' is read-only.")
+            raise ODataError(
+                400, f"An error has occurred. The field '{name}' of entity '{entity}' is read-only."
+            )
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -361,8 +458,9 @@ def _trans_date(value: Any, problems: list[str]) -> date | None:
     try:
         return date.fromisoformat(match.group(1)) if match else _no_date()
     except ValueError:
-        problems.append(f"Cannot convert the literal '{value}' to the expected type "
-                        "'Edm.DateTimeOffset'.")
+        problems.append(
+            f"Cannot convert the literal '{value}' to the expected type 'Edm.DateTimeOffset'."
+        )
         return None
 
 

@@ -35,28 +35,39 @@ class ODataError(Exception):
         return Response.json({"error": error}, self.status, {"OData-Version": "4.0"})
 
 
-def write_failed(entity: str, data_source: str, problems: list[str], status: int = 400
-                 ) -> ODataError:
+def write_failed(
+    entity: str, data_source: str, problems: list[str], status: int = 400
+) -> ODataError:
     """F&O's answer to a row that fails validation: the Infolog inside the inner error."""
     infolog = "; ".join(f"Error: {p}" for p in problems)
-    message = (f"Write failed for table row of type '{entity}'. Infolog: {infolog}; "
-               f"Warning: validateWrite failed on data source '{data_source} ({data_source})'.")
-    return ODataError(status, "An error has occurred.", {
-        "message": message, "type": WRITE_EXCEPTION,
-        "stacktrace": "   at Microsoft.Dynamics.Platform.Integration.Services.OData.Update."
-                      "UpdateProcessor.CreateEntity_Save(...)",
-    })
+    message = (
+        f"Write failed for table row of type '{entity}'. Infolog: {infolog}; "
+        f"Warning: validateWrite failed on data source '{data_source} ({data_source})'."
+    )
+    return ODataError(
+        status,
+        "An error has occurred.",
+        {
+            "message": message,
+            "type": WRITE_EXCEPTION,
+            "stacktrace": "   at Microsoft.Dynamics.Platform.Integration.Services.OData.Update."
+            "UpdateProcessor.CreateEntity_Save(...)",
+        },
+    )
 
 
 # -- $filter --------------------------------------------------------------------------------------
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     \s*(?:
       (?P<string>'(?:[^']|'')*')
     | (?P<datetime>\d{4}-\d{2}-\d{2}(?:T[\d:.]+(?:Z|[+-]\d{2}:\d{2})?)?)
     | (?P<number>-?\d+(?:\.\d+)?)
     | (?P<name>[A-Za-z_][\w.]*)
     | (?P<punct>[(),])
-    )""", re.X)
+    )""",
+    re.X,
+)
 COMPARISONS = {"eq", "ne", "gt", "ge", "lt", "le"}
 FUNCTIONS = {"startswith", "endswith", "contains"}
 Predicate = Callable[[dict], Any]
@@ -85,8 +96,13 @@ class _FilterParser:
                 raise _syntax(f"unexpected character at position {position} in '{text}'")
             kind = match.lastgroup
             value = match.group(kind)
-            if kind == "string" and tokens and tokens[-1][0] == "name" and \
-                    match.start(kind) == position and "." in tokens[-1][1]:
+            if (
+                kind == "string"
+                and tokens
+                and tokens[-1][0] == "name"
+                and match.start(kind) == position
+                and "." in tokens[-1][1]
+            ):
                 # An enum literal: Microsoft.Dynamics.DataEntities.NoYes'No' compares as 'No'.
                 tokens[-1] = ("string", value)
             else:
@@ -142,9 +158,12 @@ class _FilterParser:
         left = self._operand()
         operator = self._peek()
         if operator in ("has", "in"):
-            raise ODataError(400, f"The query specified in the URI is not valid. The '{operator}'"
-                                  " operator is not supported; combine 'eq' comparisons with "
-                                  "'or' instead.")
+            raise ODataError(
+                400,
+                f"The query specified in the URI is not valid. The '{operator}'"
+                " operator is not supported; combine 'eq' comparisons with "
+                "'or' instead.",
+            )
         if operator not in COMPARISONS:
             return lambda row: bool(left(row))
         self._take()
@@ -172,8 +191,9 @@ class _FilterParser:
             return self._function(value.lower())
         if kind == "name":
             if value not in self.fields:
-                raise ODataError(400, f"Could not find a property named '{value}' on type "
-                                      f"'{self.entity_type}'.")
+                raise ODataError(
+                    400, f"Could not find a property named '{value}' on type '{self.entity_type}'."
+                )
             return lambda row: row.get(value)
         raise _syntax(f"unexpected '{value}'")
 
@@ -183,8 +203,11 @@ class _FilterParser:
         self._expect(",")
         second = self._operand()
         self._expect(")")
-        test = {"startswith": str.startswith, "endswith": str.endswith,
-                "contains": str.__contains__}[name]
+        test = {
+            "startswith": str.startswith,
+            "endswith": str.endswith,
+            "contains": str.__contains__,
+        }[name]
 
         def apply(row: dict) -> bool:
             a, b = first(row), second(row)
@@ -194,8 +217,12 @@ class _FilterParser:
 
 
 def _compare(operator: str, left: Any, right: Any) -> bool:
-    if operator in ("eq", "ne") and isinstance(right, str) and "*" in right \
-            and isinstance(left, str):
+    if (
+        operator in ("eq", "ne")
+        and isinstance(right, str)
+        and "*" in right
+        and isinstance(left, str)
+    ):
         # F&O implements "contains" as a * wildcard inside eq.
         matched = fnmatch.fnmatchcase(left.lower(), right.lower().replace("[", "[[]"))
         return matched if operator == "eq" else not matched
@@ -207,8 +234,9 @@ def _compare(operator: str, left: Any, right: Any) -> bool:
     if left is None or right is None:
         return False
     try:
-        return {"gt": left > right, "ge": left >= right, "lt": left < right,
-                "le": left <= right}[operator]
+        return {"gt": left > right, "ge": left >= right, "lt": left < right, "le": left <= right}[
+            operator
+        ]
     except TypeError:
         return False
 
@@ -229,13 +257,16 @@ def _syntax(detail: str) -> ODataError:
 UNSUPPORTED_OPTIONS = ("$expand", "$apply", "$search")
 
 
-def apply_query(rows: list[dict], query: dict[str, str], fields: dict[str, str],
-                entity_type: str) -> tuple[list[dict], int, int | None]:
+def apply_query(
+    rows: list[dict], query: dict[str, str], fields: dict[str, str], entity_type: str
+) -> tuple[list[dict], int, int | None]:
     """Filter and order `rows`; returns them after $skip with the $top still to honour."""
     for option in UNSUPPORTED_OPTIONS:
         if option in query:
-            raise ODataError(400, f"The query parameter '{option}' is not supported by the "
-                                  "sandbox for this entity.")
+            raise ODataError(
+                400,
+                f"The query parameter '{option}' is not supported by the sandbox for this entity.",
+            )
     if query.get("$filter"):
         predicate = parse_filter(query["$filter"], fields, entity_type)
         rows = [row for row in rows if predicate(row)]
@@ -243,10 +274,14 @@ def apply_query(rows: list[dict], query: dict[str, str], fields: dict[str, str],
     for clause in reversed([c.strip() for c in query.get("$orderby", "").split(",") if c.strip()]):
         name, _, direction = clause.partition(" ")
         if name not in fields:
-            raise ODataError(400, f"Could not find a property named '{name}' on type "
-                                  f"'{entity_type}'.")
-        rows = sorted(rows, key=lambda row: _sort_key(row.get(name)),
-                      reverse=direction.strip().lower() == "desc")
+            raise ODataError(
+                400, f"Could not find a property named '{name}' on type '{entity_type}'."
+            )
+        rows = sorted(
+            rows,
+            key=lambda row: _sort_key(row.get(name)),
+            reverse=direction.strip().lower() == "desc",
+        )
     skip = _non_negative(query, "$skip") or 0
     top = _non_negative(query, "$top")
     return rows[skip:], total, top
@@ -256,8 +291,9 @@ def select(row: dict, query: dict[str, str], fields: dict[str, str], entity_type
     names = [n.strip() for n in query.get("$select", "").split(",") if n.strip()]
     for name in names:
         if name not in fields and name != "*":
-            raise ODataError(400, f"Could not find a property named '{name}' on type "
-                                  f"'{entity_type}'.")
+            raise ODataError(
+                400, f"Could not find a property named '{name}' on type '{entity_type}'."
+            )
     if not names or "*" in names:
         return row
     return {name: row.get(name) for name in names}
@@ -279,8 +315,11 @@ def _non_negative(query: dict[str, str], name: str) -> int | None:
     except ValueError:
         number = -1
     if number < 0:
-        raise ODataError(400, f"Invalid value '{query[name]}' for {name} query option found. "
-                              f"The {name} query option requires a non-negative integer value.")
+        raise ODataError(
+            400,
+            f"Invalid value '{query[name]}' for {name} query option found. "
+            f"The {name} query option requires a non-negative integer value.",
+        )
     return number
 
 
@@ -294,9 +333,12 @@ def parse_key(text: str) -> dict[str, Any]:
     while position < len(text):
         match = _KEY_PART.match(text, position)
         if not match:
-            raise ODataError(400, f"Bad Request - Error in query syntax: the key '{text}' is "
-                                  "not valid; name every key property, e.g. (dataAreaId='usmf',"
-                                  "JournalBatchNumber='00000001').")
+            raise ODataError(
+                400,
+                f"Bad Request - Error in query syntax: the key '{text}' is "
+                "not valid; name every key property, e.g. (dataAreaId='usmf',"
+                "JournalBatchNumber='00000001').",
+            )
         name, raw = match.group(1), match.group(2)
         if raw.startswith("'"):
             key[name] = raw[1:-1].replace("''", "'")

@@ -53,15 +53,18 @@ TOKEN_PATH = re.compile(r"^/([^/]+)/oauth2/v2\.0/token$")
 ENTITY_PATH = re.compile(r"^/data/(\w+)(?:\((.*)\))?/?$")
 ENTITY_SETS = {
     "LedgerJournalHeaders": (HEADER_FIELDS, HEADER_TYPE, ("dataAreaId", "JournalBatchNumber")),
-    "LedgerJournalLines": (LINE_FIELDS, LINE_TYPE,
-                           ("dataAreaId", "JournalBatchNumber", "LineNumber")),
+    "LedgerJournalLines": (
+        LINE_FIELDS,
+        LINE_TYPE,
+        ("dataAreaId", "JournalBatchNumber", "LineNumber"),
+    ),
 }
 
 
 @dataclass
 class Stats(SandboxStats):
     token_requests: int = 0
-    requests: Counter = field(default_factory=Counter)   # "METHOD /data/EntitySet" -> count
+    requests: Counter = field(default_factory=Counter)  # "METHOD /data/EntitySet" -> count
     throttled: int = 0
     unauthorized: int = 0
     faults_fired: int = 0
@@ -78,7 +81,7 @@ class D365Sandbox(ErpControl):
         self.stats = Stats()
         self.base_url = ""
         self.tokens = BearerTokens()
-        self._recent: deque[float] = deque()          # data requests, for throttle_limit
+        self._recent: deque[float] = deque()  # data requests, for throttle_limit
         self._data_requests = 0
         self._lock = threading.RLock()
 
@@ -95,8 +98,9 @@ class D365Sandbox(ErpControl):
         if token_path and request.method == "POST":
             return self._token(request, token_path.group(1))
         if not (path == "/data" or path.startswith("/data/")):
-            return ODataError(404, f"No HTTP resource was found that matches the request URI "
-                                   f"'{path}'.").response()
+            return ODataError(
+                404, f"No HTTP resource was found that matches the request URI '{path}'."
+            ).response()
         with self._lock:
             self.stats.requests[f"{request.method} {_counted_path(path)}"] += 1
         if not self.tokens.valid(request.header("Authorization")):
@@ -109,8 +113,10 @@ class D365Sandbox(ErpControl):
         fired = self.faults.take(method=request.method, path=path)
         with self._lock:
             self.stats.faults_fired += len(fired)
-        refused = refusal(fired, lambda rule: ODataError(
-            rule.status, f"Injected fault: HTTP {rule.status}").response())
+        refused = refusal(
+            fired,
+            lambda rule: ODataError(rule.status, f"Injected fault: HTTP {rule.status}").response(),
+        )
         return refused or after(self._data(request, path, fired), fired)
 
     def _data(self, request: Request, path: str, fired: list[D365Fault]) -> Response:
@@ -129,8 +135,9 @@ class D365Sandbox(ErpControl):
                 return error.response()
 
     # -- entities ---------------------------------------------------------------------------------
-    def _operation(self, method: str, path: str, query: dict, headers: dict, body: bytes,
-                   txn: Transaction) -> Response:
+    def _operation(
+        self, method: str, path: str, query: dict, headers: dict, body: bytes, txn: Transaction
+    ) -> Response:
         match = ENTITY_PATH.match(path)
         if not match or match.group(1) not in ENTITY_SETS:
             raise ODataError(404, f"Resource not found for the segment '{path[6:] or 'data'}'.")
@@ -138,31 +145,44 @@ class D365Sandbox(ErpControl):
         fields, entity_type, key_names = ENTITY_SETS[entity_set]
         key = parse_key(key_text) if key_text is not None else None
         if key is not None and set(key) != set(key_names):
-            raise ODataError(400, f"The key of {entity_set} is ({', '.join(key_names)}); "
-                                  "give every key property by name.")
+            raise ODataError(
+                400,
+                f"The key of {entity_set} is ({', '.join(key_names)}); "
+                "give every key property by name.",
+            )
         if method == "GET":
             if key is None:
                 return self._collection(entity_set, path, query, headers)
             row = self._by_key(entity_set, key)
             if row is None:
                 raise ODataError(404, f"Resource not found for the segment '{entity_set}'.")
-            return Response.json({"@odata.context": self._context(entity_set, entity=True),
-                                  **select(row, query, fields, entity_type)})
+            return Response.json(
+                {
+                    "@odata.context": self._context(entity_set, entity=True),
+                    **select(row, query, fields, entity_type),
+                }
+            )
         if method == "POST" and key is None:
             data = _json_body(body)
-            row = (self.store.create_header(data, self.config, txn)
-                   if entity_set == "LedgerJournalHeaders"
-                   else self.store.add_line(data, self.config, txn))
+            row = (
+                self.store.create_header(data, self.config, txn)
+                if entity_set == "LedgerJournalHeaders"
+                else self.store.add_line(data, self.config, txn)
+            )
             return self._created(entity_set, key_names, row, headers)
         if method == "DELETE" and key is not None:
             if entity_set == "LedgerJournalHeaders":
                 self.store.delete_header(key["dataAreaId"], key["JournalBatchNumber"], txn)
             else:
-                self.store.delete_line(key["dataAreaId"], key["JournalBatchNumber"],
-                                       key["LineNumber"], txn)
+                self.store.delete_line(
+                    key["dataAreaId"], key["JournalBatchNumber"], key["LineNumber"], txn
+                )
             return Response(204, b"", {"OData-Version": "4.0"})
-        raise ODataError(405, f"The sandbox does not implement {method} on {entity_set}"
-                              f"{'(key)' if key is not None else ''}.")
+        raise ODataError(
+            405,
+            f"The sandbox does not implement {method} on {entity_set}"
+            f"{'(key)' if key is not None else ''}.",
+        )
 
     def _by_key(self, entity_set: str, key: dict) -> dict | None:
         if entity_set == "LedgerJournalHeaders":
@@ -171,8 +191,11 @@ class D365Sandbox(ErpControl):
 
     def _collection(self, entity_set: str, path: str, query: dict, headers: dict) -> Response:
         fields, entity_type, _ = ENTITY_SETS[entity_set]
-        rows = (self.store.header_rows() if entity_set == "LedgerJournalHeaders"
-                else self.store.line_rows())
+        rows = (
+            self.store.header_rows()
+            if entity_set == "LedgerJournalHeaders"
+            else self.store.line_rows()
+        )
         if query.get("cross-company", "").lower() != "true":
             rows = [row for row in rows if row["dataAreaId"] == self.config.home_company]
         rows, total, top = apply_query(rows, query, fields, entity_type)
@@ -181,17 +204,20 @@ class D365Sandbox(ErpControl):
         if wanted:
             page_size = max(1, min(page_size, int(wanted.group(1))))
         limit = len(rows) if top is None else min(top, len(rows))
-        page = rows[:min(limit, page_size)]
-        body = {"@odata.context": self._context(entity_set),
-                "value": [select(row, query, fields, entity_type) for row in page]}
+        page = rows[: min(limit, page_size)]
+        body = {
+            "@odata.context": self._context(entity_set),
+            "value": [select(row, query, fields, entity_type) for row in page],
+        }
         if query.get("$count", "").lower() == "true":
             body["@odata.count"] = total
         if limit > page_size:
             following = dict(query, **{"$skip": str(int(query.get("$skip", 0)) + page_size)})
             if top is not None:
                 following["$top"] = str(top - page_size)
-            body["@odata.nextLink"] = (f"{self.base_url}{path}?" + "&".join(
-                f"{name}={quote(value, safe=_QUERY_SAFE)}" for name, value in following.items()))
+            body["@odata.nextLink"] = f"{self.base_url}{path}?" + "&".join(
+                f"{name}={quote(value, safe=_QUERY_SAFE)}" for name, value in following.items()
+            )
         return Response.json(body, headers={"OData-Version": "4.0"})
 
     def _created(self, entity_set: str, key_names: tuple, row: dict, headers: dict) -> Response:
@@ -201,8 +227,11 @@ class D365Sandbox(ErpControl):
         if "return=minimal" in headers.get("prefer", ""):
             return Response(204, b"", {**response_headers, "OData-EntityId": location})
         etag = 'W/"' + base64.b64encode(f"'1,{uuid.uuid4().int % 10**10}'".encode()).decode() + '"'
-        body = {"@odata.context": self._context(entity_set, entity=True), "@odata.etag": etag,
-                **row}
+        body = {
+            "@odata.context": self._context(entity_set, entity=True),
+            "@odata.etag": etag,
+            **row,
+        }
         return Response.json(body, 201, {**response_headers, "ETag": etag})
 
     def _context(self, entity_set: str, entity: bool = False) -> str:
@@ -220,15 +249,18 @@ class D365Sandbox(ErpControl):
             for part in parts:
                 if part.operation is not None:
                     txn = Transaction()
-                    answers.append((False, [(self._inner(part.operation, txn),
-                                             part.operation.content_id)]))
+                    answers.append(
+                        (False, [(self._inner(part.operation, txn), part.operation.content_id)])
+                    )
                     continue
-                answers.append((True, self._changeset(part.changeset,
-                                                      inject.pop(0) if inject else None)))
+                answers.append(
+                    (True, self._changeset(part.changeset, inject.pop(0) if inject else None))
+                )
         return write_batch(answers)
 
-    def _changeset(self, operations: list[Operation], injected: D365Fault | None
-                   ) -> list[tuple[Response, str | None]]:
+    def _changeset(
+        self, operations: list[Operation], injected: D365Fault | None
+    ) -> list[tuple[Response, str | None]]:
         """Every operation of the changeset, or (rolled back) the one error that stopped it."""
         txn = Transaction()
         answers = []
@@ -241,12 +273,14 @@ class D365Sandbox(ErpControl):
         if injected is None and problem is None:
             return answers
         last = operations[-1] if operations else Operation("POST", "", {}, b"")
-        error = write_failed(LINE_ENTITY, LINE_TABLE, [injected.message if injected else problem],
-                             status=500)
+        error = write_failed(
+            LINE_ENTITY, LINE_TABLE, [injected.message if injected else problem], status=500
+        )
         return self._failed(txn, error.response(), last)
 
-    def _failed(self, txn: Transaction, response: Response, operation: Operation
-                ) -> list[tuple[Response, str | None]]:
+    def _failed(
+        self, txn: Transaction, response: Response, operation: Operation
+    ) -> list[tuple[Response, str | None]]:
         txn.rollback()
         self.stats.changesets_failed += 1
         return [(response, operation.content_id)]
@@ -259,11 +293,12 @@ class D365Sandbox(ErpControl):
             path = "/data/" + path
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         try:
-            return self._operation(operation.method, path, query, operation.headers,
-                                   operation.body, txn)
+            return self._operation(
+                operation.method, path, query, operation.headers, operation.body, txn
+            )
         except ODataError as error:
             if error.inner and error.inner.get("type") == WRITE_EXCEPTION:
-                error.status = 500    # F&O answers a failed write inside a batch with 500
+                error.status = 500  # F&O answers a failed write inside a batch with 500
             return error.response()
 
     # -- auth and service protection --------------------------------------------------------------
@@ -273,34 +308,64 @@ class D365Sandbox(ErpControl):
             self.stats.token_requests += 1
         config = self.config
         if tenant != config.tenant_id:
-            return _entra_error(400, "invalid_request", 90002,
-                                f"Tenant '{tenant}' not found. Check to make sure you have the "
-                                "correct tenant ID and are signing into the correct cloud.")
+            return _entra_error(
+                400,
+                "invalid_request",
+                90002,
+                f"Tenant '{tenant}' not found. Check to make sure you have the "
+                "correct tenant ID and are signing into the correct cloud.",
+            )
         if form.get("grant_type") != "client_credentials":
-            return _entra_error(400, "unsupported_grant_type", 70003,
-                                "The app requested an unsupported grant type "
-                                f"'{form.get('grant_type', '')}'.")
+            return _entra_error(
+                400,
+                "unsupported_grant_type",
+                70003,
+                f"The app requested an unsupported grant type '{form.get('grant_type', '')}'.",
+            )
         if form.get("client_id") != config.client_id:
-            return _entra_error(400, "unauthorized_client", 700016,
-                                f"Application with identifier '{form.get('client_id', '')}' "
-                                f"was not found in the directory '{tenant}'.")
+            return _entra_error(
+                400,
+                "unauthorized_client",
+                700016,
+                f"Application with identifier '{form.get('client_id', '')}' "
+                f"was not found in the directory '{tenant}'.",
+            )
         if form.get("client_secret") != config.client_secret:
-            return _entra_error(401, "invalid_client", 7000215,
-                                "Invalid client secret provided. Ensure the secret being sent "
-                                "in the request is the client secret value, not the client "
-                                f"secret ID, for a secret added to app '{config.client_id}'.")
+            return _entra_error(
+                401,
+                "invalid_client",
+                7000215,
+                "Invalid client secret provided. Ensure the secret being sent "
+                "in the request is the client secret value, not the client "
+                f"secret ID, for a secret added to app '{config.client_id}'.",
+            )
         if not form.get("scope"):
-            return _entra_error(400, "invalid_request", 900144, "The request body must contain "
-                                "the following parameter: 'scope'.")
+            return _entra_error(
+                400,
+                "invalid_request",
+                900144,
+                "The request body must contain the following parameter: 'scope'.",
+            )
         if form["scope"] != f"{self.environment_url}/.default":
-            return _entra_error(400, "invalid_scope", 70011,
-                                f"The provided value for the input parameter 'scope' "
-                                f"'{form['scope']}' is not valid. Use "
-                                f"'{self.environment_url}/.default'.")
-        token = self.tokens.issue(_fake_jwt(config.client_id, self.environment_url),
-                                  config.token_ttl)
-        return Response.json({"token_type": "Bearer", "expires_in": config.token_ttl,
-                              "ext_expires_in": config.token_ttl, "access_token": token})
+            return _entra_error(
+                400,
+                "invalid_scope",
+                70011,
+                f"The provided value for the input parameter 'scope' "
+                f"'{form['scope']}' is not valid. Use "
+                f"'{self.environment_url}/.default'.",
+            )
+        token = self.tokens.issue(
+            _fake_jwt(config.client_id, self.environment_url), config.token_ttl
+        )
+        return Response.json(
+            {
+                "token_type": "Bearer",
+                "expires_in": config.token_ttl,
+                "ext_expires_in": config.token_ttl,
+                "access_token": token,
+            }
+        )
 
     def _throttle(self) -> Response | None:
         config = self.config
@@ -312,24 +377,33 @@ class D365Sandbox(ErpControl):
             message = retry_after = None
             if config.throttle_every and self._data_requests % config.throttle_every == 0:
                 retry_after = config.retry_after
-                message = ("Number of requests exeeded the limit of 6000 over the time window "
-                           "of 300 seconds.")
+                message = (
+                    "Number of requests exeeded the limit of 6000 over the time window "
+                    "of 300 seconds."
+                )
             elif config.throttle_limit and len(self._recent) >= config.throttle_limit:
-                retry_after = max(config.retry_after, math.ceil(
-                    self._recent[0] + config.throttle_window - now))
-                message = (f"Number of requests exeeded the limit of {config.throttle_limit} "
-                           f"over the time window of {config.throttle_window:g} seconds.")
+                retry_after = max(
+                    config.retry_after, math.ceil(self._recent[0] + config.throttle_window - now)
+                )
+                message = (
+                    f"Number of requests exeeded the limit of {config.throttle_limit} "
+                    f"over the time window of {config.throttle_window:g} seconds."
+                )
             if message is None:
                 self._recent.append(now)
                 return None
             self.stats.throttled += 1
-        return Response.json({"error": {"code": "", "message": message}}, 429,
-                             {"Retry-After": str(retry_after)})
+        return Response.json(
+            {"error": {"code": "", "message": message}}, 429, {"Retry-After": str(retry_after)}
+        )
 
     # -- test control -----------------------------------------------------------------------------
     def control_actions(self):
-        return {**super().control_actions(), "journals": self._journals_action,
-                "post_journal": self._post_journal_action}
+        return {
+            **super().control_actions(),
+            "journals": self._journals_action,
+            "post_journal": self._post_journal_action,
+        }
 
     def reset(self) -> None:
         self.config = self.initial_config
@@ -348,15 +422,25 @@ class D365Sandbox(ErpControl):
 
     def _journals_action(self, _body) -> Response:
         lines = self.store.line_rows()
-        return Response.json([
-            {**header, "lines": [line for line in lines
-                                 if (line["dataAreaId"], line["JournalBatchNumber"]) ==
-                                 (header["dataAreaId"], header["JournalBatchNumber"])]}
-            for header in self.store.header_rows()])
+        return Response.json(
+            [
+                {
+                    **header,
+                    "lines": [
+                        line
+                        for line in lines
+                        if (line["dataAreaId"], line["JournalBatchNumber"])
+                        == (header["dataAreaId"], header["JournalBatchNumber"])
+                    ],
+                }
+                for header in self.store.header_rows()
+            ]
+        )
 
     def _post_journal_action(self, body) -> Response:
-        found = self.store.mark_posted(str(body.get("dataAreaId", "")),
-                                       str(body.get("JournalBatchNumber", "")))
+        found = self.store.mark_posted(
+            str(body.get("dataAreaId", "")), str(body.get("JournalBatchNumber", ""))
+        )
         return Response.json({"posted": found}, 200 if found else 404)
 
 
@@ -387,21 +471,30 @@ def _key_literal(value) -> str:
 def _entra_error(status: int, error: str, code: int, description: str) -> Response:
     now = datetime.now(timezone.utc)
     trace, correlation = str(uuid.uuid4()), str(uuid.uuid4())
-    return Response.json({
-        "error": error,
-        "error_description": f"AADSTS{code}: {description}\r\nTrace ID: {trace}\r\n"
-                             f"Correlation ID: {correlation}\r\nTimestamp: "
-                             f"{now:%Y-%m-%d %H:%M:%SZ}",
-        "error_codes": [code], "timestamp": f"{now:%Y-%m-%d %H:%M:%SZ}", "trace_id": trace,
-        "correlation_id": correlation,
-        "error_uri": f"https://login.microsoftonline.com/error?code={code}",
-    }, status)
+    return Response.json(
+        {
+            "error": error,
+            "error_description": f"AADSTS{code}: {description}\r\nTrace ID: {trace}\r\n"
+            f"Correlation ID: {correlation}\r\nTimestamp: "
+            f"{now:%Y-%m-%d %H:%M:%SZ}",
+            "error_codes": [code],
+            "timestamp": f"{now:%Y-%m-%d %H:%M:%SZ}",
+            "trace_id": trace,
+            "correlation_id": correlation,
+            "error_uri": f"https://login.microsoftonline.com/error?code={code}",
+        },
+        status,
+    )
 
 
 def _fake_jwt(client_id: str, audience: str) -> str:
     def part(data: dict) -> str:
         return base64.urlsafe_b64encode(dump_json(data)).decode().rstrip("=")
 
-    claims = {"aud": audience, "appid": client_id, "iat": int(time.time()),
-              "jti": str(uuid.uuid4())}
+    claims = {
+        "aud": audience,
+        "appid": client_id,
+        "iat": int(time.time()),
+        "jti": str(uuid.uuid4()),
+    }
     return f"{part({'typ': 'JWT', 'alg': 'RS256'})}.{part(claims)}.{secrets.token_urlsafe(32)}"

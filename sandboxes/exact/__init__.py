@@ -29,8 +29,7 @@ def connector_env(sandbox, server) -> dict[str, str]:
         "ERP__EXACT__CLIENT_SECRET": config.client_secret,
         "ERP__EXACT__REDIRECT_URI": config.redirect_uri,
         "ERP__EXACT__INITIAL_REFRESH_TOKEN": sandbox.initial_refresh_token,
-        "CLOSEOUT_SECRET_KEY": os.environ.get("CLOSEOUT_SECRET_KEY")
-        or _sandbox_key(Fernet),
+        "CLOSEOUT_SECRET_KEY": os.environ.get("CLOSEOUT_SECRET_KEY") or _sandbox_key(Fernet),
     }
 
 

@@ -24,7 +24,7 @@ class OAuthError(Exception):
 
 @dataclass
 class Family:
-    refresh_token: str                      # the one refresh token that still works
+    refresh_token: str  # the one refresh token that still works
     retired: set[str] = field(default_factory=set)
     access_token: str | None = None
     access_issued_at: float = 0.0
@@ -34,7 +34,7 @@ class Family:
 
 class Authority:
     def __init__(self) -> None:
-        self.codes: dict[str, tuple[str, float]] = {}      # code -> (redirect_uri, expires at)
+        self.codes: dict[str, tuple[str, float]] = {}  # code -> (redirect_uri, expires at)
         self.families: list[Family] = []
         self.access: dict[str, Family] = {}
         self.reuse_detected = 0
@@ -59,8 +59,10 @@ class Authority:
         if issued is None or issued[1] < time.time():
             raise OAuthError("invalid_grant", "The authorization code is invalid or has expired.")
         if issued[0] != redirect_uri:
-            raise OAuthError("invalid_grant", "The redirect_uri does not match the one the "
-                                              "authorization code was issued for.")
+            raise OAuthError(
+                "invalid_grant",
+                "The redirect_uri does not match the one the authorization code was issued for.",
+            )
         family = Family("refresh-" + secrets.token_urlsafe(32))
         self.families.append(family)
         self._new_access(family, ttl)
@@ -82,7 +84,8 @@ class Authority:
                     raise OAuthError(
                         "invalid_request",
                         "Access token requested too early: the current one is valid for "
-                        f"{family.access_expires_at - now:.0f} more seconds; reuse it.")
+                        f"{family.access_expires_at - now:.0f} more seconds; reuse it.",
+                    )
                 family.retired.add(refresh_token)
                 family.refresh_token = "refresh-" + secrets.token_urlsafe(32)
                 self._new_access(family, ttl)

@@ -22,34 +22,36 @@ _ACCOUNT_NAMESPACE = uuid.UUID("0b6f7c1e-52f4-4d5e-9c1a-6a2f0e3d4c5b")
 class ExactConfig:
     client_id: str = "sandbox-exact-client"
     client_secret: str = "sandbox-exact-secret"
-    redirect_uri: str = "http://127.0.0.1:8765/exact/callback"   # the app's registered one
+    redirect_uri: str = "http://127.0.0.1:8765/exact/callback"  # the app's registered one
     divisions: list[int] = field(default_factory=lambda: [100001])
-    current_division: int = 100001       # what current/Me answers
-    currency: str = "USD"                # every division's default currency
-    accounts: list[str] = field(default_factory=list)          # GL account codes
+    current_division: int = 100001  # what current/Me answers
+    currency: str = "USD"  # every division's default currency
+    accounts: list[str] = field(default_factory=list)  # GL account codes
     journals: dict[str, str] = field(default_factory=lambda: {"90": "Memorial"})
-    vat_journals: list[str] = field(default_factory=list)      # journals with VAT enabled
+    vat_journals: list[str] = field(default_factory=list)  # journals with VAT enabled
     cost_centers: list[str] = field(default_factory=list)
     cost_units: list[str] = field(default_factory=list)
-    language: str = "en"                 # "nl": messages in Dutch, as a Dutch user sees them
-    description_length: int = 60         # GeneralJournalEntryLines.Description
-    page_size: int = 60                  # Exact's page size on normal endpoints
-    access_ttl: int = 600                # access tokens live 10 minutes
-    code_ttl: int = 180                  # authorization codes, single use
-    min_refresh_seconds: int = 570       # no new access token while one this young is valid
-    minutely_limit: int = 60             # calls a minute per division
-    minute_seconds: float = 60.0         # the length of that "minute" (tests shorten it)
-    daily_limit: int = 5000              # calls a day per division
+    language: str = "en"  # "nl": messages in Dutch, as a Dutch user sees them
+    description_length: int = 60  # GeneralJournalEntryLines.Description
+    page_size: int = 60  # Exact's page size on normal endpoints
+    access_ttl: int = 600  # access tokens live 10 minutes
+    code_ttl: int = 180  # authorization codes, single use
+    min_refresh_seconds: int = 570  # no new access token while one this young is valid
+    minutely_limit: int = 60  # calls a minute per division
+    minute_seconds: float = 60.0  # the length of that "minute" (tests shorten it)
+    daily_limit: int = 5000  # calls a day per division
 
     @classmethod
     def from_seeds(cls, seeds_dir: Path = SEEDS_DIR, **overrides) -> ExactConfig:
         locations = rows(seeds_dir / "locations.csv")
         config = cls(
-            accounts=unique(row["account_code"]
-                            for row in rows(seeds_dir / "chart_of_accounts.csv")),
+            accounts=unique(
+                row["account_code"] for row in rows(seeds_dir / "chart_of_accounts.csv")
+            ),
             cost_centers=unique(row["location_dimension"] for row in locations),
-            cost_units=unique(row["dimension_value"] for row in
-                              rows(seeds_dir / "revenue_center_dimensions.csv")),
+            cost_units=unique(
+                row["dimension_value"] for row in rows(seeds_dir / "revenue_center_dimensions.csv")
+            ),
         )
         return config.updated(overrides)
 

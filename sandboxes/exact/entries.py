@@ -20,17 +20,60 @@ from sandboxes.exact.odata import ExactError
 
 ZERO = Decimal("0")
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-ENTRY_FIELDS = {"EntryID", "EntryNumber", "Division", "JournalCode", "JournalDescription",
-                "Currency", "FinancialYear", "FinancialPeriod", "Type", "TypeDescription",
-                "Status", "StatusDescription", "Created"}
-LINE_FIELDS = {"ID", "EntryID", "EntryNumber", "Division", "LineNumber", "Date", "GLAccount",
-               "GLAccountCode", "AmountFC", "AmountDC", "Description", "CostCenter",
-               "CostUnit", "JournalCode", "FinancialYear", "FinancialPeriod"}
+ENTRY_FIELDS = {
+    "EntryID",
+    "EntryNumber",
+    "Division",
+    "JournalCode",
+    "JournalDescription",
+    "Currency",
+    "FinancialYear",
+    "FinancialPeriod",
+    "Type",
+    "TypeDescription",
+    "Status",
+    "StatusDescription",
+    "Created",
+}
+LINE_FIELDS = {
+    "ID",
+    "EntryID",
+    "EntryNumber",
+    "Division",
+    "LineNumber",
+    "Date",
+    "GLAccount",
+    "GLAccountCode",
+    "AmountFC",
+    "AmountDC",
+    "Description",
+    "CostCenter",
+    "CostUnit",
+    "JournalCode",
+    "FinancialYear",
+    "FinancialPeriod",
+}
 ACCOUNT_FIELDS = {"ID", "Code", "Description", "Division"}
-WRITABLE_HEADER = {"JournalCode", "Currency", "FinancialYear", "FinancialPeriod",
-                   "GeneralJournalEntryLines", "Description", "Reversal"}
-WRITABLE_LINE = {"Date", "GLAccount", "AmountFC", "Description", "CostCenter", "CostUnit",
-                 "VATCode", "Notes", "Quantity"}
+WRITABLE_HEADER = {
+    "JournalCode",
+    "Currency",
+    "FinancialYear",
+    "FinancialPeriod",
+    "GeneralJournalEntryLines",
+    "Description",
+    "Reversal",
+}
+WRITABLE_LINE = {
+    "Date",
+    "GLAccount",
+    "AmountFC",
+    "Description",
+    "CostCenter",
+    "CostUnit",
+    "VATCode",
+    "Notes",
+    "Quantity",
+}
 
 MESSAGES = {
     "en": {
@@ -45,11 +88,11 @@ MESSAGES = {
         "cost_unit": "Invalid: Cost unit {0}",
         "description_length": "Description: value is too long (maximum {0} characters)",
         "header_description": "Description: this property cannot be set for a general "
-                              "journal entry without VAT",
+        "journal entry without VAT",
         "vat": "VAT code: the journal {0} has no VAT functionality",
         "currency": "Invalid: Currency {0}",
         "unbalanced": "This entry is not balanced on: {0} / {1} (Type: Other) - "
-                      "Difference: {2} {3}",
+        "Difference: {2} {3}",
         "unknown_property": "Property '{0}' does not exist on this entity",
     },
     "nl": {
@@ -64,11 +107,11 @@ MESSAGES = {
         "cost_unit": "Ongeldig: Kostendrager {0}",
         "description_length": "Omschrijving: waarde is te lang (maximaal {0} tekens)",
         "header_description": "Omschrijving: deze eigenschap kan niet worden ingesteld voor "
-                              "een memoriaalboeking zonder btw",
+        "een memoriaalboeking zonder btw",
         "vat": "Btw-code: het dagboek {0} heeft geen btw-functionaliteit",
         "currency": "Ongeldig: Valuta {0}",
         "unbalanced": "Deze boeking is niet in balans op: {0} / {1} (Type: Overig) - "
-                      "Verschil: {2} {3}",
+        "Verschil: {2} {3}",
         "unknown_property": "Eigenschap '{0}' bestaat niet voor deze entiteit",
     },
 }
@@ -90,8 +133,9 @@ class EntryStore:
     def create(self, division: int, body, config: ExactConfig) -> Entry:
         say = _messages(config)
         if not isinstance(body, dict):
-            raise ExactError(400, "Error processing request stream. The request body is not a "
-                                  "JSON object.")
+            raise ExactError(
+                400, "Error processing request stream. The request body is not a JSON object."
+            )
         for name in body:
             if name not in WRITABLE_HEADER:
                 raise ExactError(400, say("unknown_property", name))
@@ -112,36 +156,66 @@ class EntryStore:
         accounts = {guid: code for code, guid in config.account_guids().items()}
         lines = [self._line(raw, accounts, config, has_vat, journal, say) for raw in raw_lines]
         first_date = lines[0]["Date"]
-        year, period = int(body.get("FinancialYear") or first_date.year), int(
-            body.get("FinancialPeriod") or first_date.month)
+        year, period = (
+            int(body.get("FinancialYear") or first_date.year),
+            int(body.get("FinancialPeriod") or first_date.month),
+        )
         difference = sum((line["AmountFC"] for line in lines), ZERO)
         if difference != ZERO:
-            raise ExactError(500, say("unbalanced", year, period, currency,
-                                      _amount_text(abs(difference), config.language)))
+            raise ExactError(
+                500,
+                say(
+                    "unbalanced",
+                    year,
+                    period,
+                    currency,
+                    _amount_text(abs(difference), config.language),
+                ),
+            )
         with self._lock:
             number = self._next_number.get((division, year), year % 100 * 1_000_000 + 90_000)
             self._next_number[(division, year)] = number + 1
             entry_id = str(uuid.uuid4())
-            header = {"EntryID": entry_id, "EntryNumber": number, "Division": division,
-                      "JournalCode": journal, "JournalDescription": config.journals[journal],
-                      "Currency": currency, "FinancialYear": year, "FinancialPeriod": period,
-                      "Type": 90, "TypeDescription": "Other", "Status": 20,
-                      "StatusDescription": "Open", "Created": datetime.now(timezone.utc)}
+            header = {
+                "EntryID": entry_id,
+                "EntryNumber": number,
+                "Division": division,
+                "JournalCode": journal,
+                "JournalDescription": config.journals[journal],
+                "Currency": currency,
+                "FinancialYear": year,
+                "FinancialPeriod": period,
+                "Type": 90,
+                "TypeDescription": "Other",
+                "Status": 20,
+                "StatusDescription": "Open",
+                "Created": datetime.now(timezone.utc),
+            }
             for number_in_entry, line in enumerate(lines, start=1):
-                line.update(ID=str(uuid.uuid4()), EntryID=entry_id, EntryNumber=number,
-                            Division=division, LineNumber=number_in_entry,
-                            JournalCode=journal, FinancialYear=year, FinancialPeriod=period)
+                line.update(
+                    ID=str(uuid.uuid4()),
+                    EntryID=entry_id,
+                    EntryNumber=number,
+                    Division=division,
+                    LineNumber=number_in_entry,
+                    JournalCode=journal,
+                    FinancialYear=year,
+                    FinancialPeriod=period,
+                )
             descriptions = {line["Description"] for line in lines if line["Description"]}
-            if any(descriptions == {line["Description"] for line in other.lines
-                                    if line["Description"]}
-                   for other in self.entries if other.header["Division"] == division):
+            if any(
+                descriptions == {line["Description"] for line in other.lines if line["Description"]}
+                for other in self.entries
+                if other.header["Division"] == division
+            ):
                 self.duplicates += 1
             entry = Entry(header, lines)
             self.entries.append(entry)
         return entry
 
-    def _line(self, raw, accounts: dict[str, str], config: ExactConfig, has_vat: bool,
-              journal: str, say) -> dict:
+    def _line(
+        self, raw, accounts: dict[str, str], config: ExactConfig, has_vat: bool, journal: str, say
+    ) -> dict:
         if not isinstance(raw, dict):
             raise ExactError(400, "Error processing request stream. A line is not an object.")
         for name in raw:
@@ -151,10 +225,13 @@ class EntryStore:
         if not guid:
             raise ExactError(500, say("account_required"))
         if not isinstance(guid, str) or not GUID.match(guid):
-            raise ExactError(400, "Error processing request stream. Error encountered in "
-                                  "converting the value from request payload for property "
-                                  "'GLAccount' to type 'Guid', which is the property's "
-                                  "expected type. See inner exception for more detail.")
+            raise ExactError(
+                400,
+                "Error processing request stream. Error encountered in "
+                "converting the value from request payload for property "
+                "'GLAccount' to type 'Guid', which is the property's "
+                "expected type. See inner exception for more detail.",
+            )
         code = accounts.get(guid.lower())
         if code is None:
             raise ExactError(500, say("account", guid))
@@ -164,9 +241,12 @@ class EntryStore:
         try:
             amount = Decimal(str(amount))
         except InvalidOperation:
-            raise ExactError(400, "Error processing request stream. Error encountered in "
-                                  "converting the value from request payload for property "
-                                  "'AmountFC' to type 'Double'.") from None
+            raise ExactError(
+                400,
+                "Error processing request stream. Error encountered in "
+                "converting the value from request payload for property "
+                "'AmountFC' to type 'Double'.",
+            ) from None
         when = _date(raw.get("Date"))
         if when is None:
             raise ExactError(500, say("date_required"))
@@ -180,13 +260,24 @@ class EntryStore:
             raise ExactError(500, say("cost_center", center))
         if unit is not None and unit not in config.cost_units:
             raise ExactError(500, say("cost_unit", unit))
-        return {"Date": when, "GLAccount": guid.lower(), "GLAccountCode": code,
-                "AmountFC": amount, "AmountDC": amount, "Description": description,
-                "CostCenter": center, "CostUnit": unit}
+        return {
+            "Date": when,
+            "GLAccount": guid.lower(),
+            "GLAccountCode": code,
+            "AmountFC": amount,
+            "AmountDC": amount,
+            "Description": description,
+            "CostCenter": center,
+            "CostUnit": unit,
+        }
 
     def line_rows(self, division: int) -> list[dict]:
-        return [{**line, "Date": line["Date"]} for entry in self.entries
-                if entry.header["Division"] == division for line in entry.lines]
+        return [
+            {**line, "Date": line["Date"]}
+            for entry in self.entries
+            if entry.header["Division"] == division
+            for line in entry.lines
+        ]
 
     def header_rows(self, division: int) -> list[dict]:
         return [entry.header for entry in self.entries if entry.header["Division"] == division]
@@ -197,6 +288,7 @@ def _messages(config: ExactConfig):
 
     def say(name: str, *args) -> str:
         return table[name].format(*args)
+
     return say
 
 
@@ -209,13 +301,16 @@ def _date(value) -> date | None:
     try:
         return date.fromisoformat(value[:10])
     except ValueError:
-        raise ExactError(400, "Error processing request stream. Error encountered in "
-                              "converting the value from request payload for property 'Date' "
-                              "to type 'DateTime'.") from None
+        raise ExactError(
+            400,
+            "Error processing request stream. Error encountered in "
+            "converting the value from request payload for property 'Date' "
+            "to type 'DateTime'.",
+        ) from None
 
 
 def _amount_text(amount: Decimal, language: str) -> str:
     text = f"{amount:,.2f}"
-    if language == "nl":     # 1.000,00
+    if language == "nl":  # 1.000,00
         text = text.replace(",", "_").replace(".", ",").replace("_", ".")
     return text

@@ -28,7 +28,7 @@ class Limits:
     minutely_limit: int
     minute_seconds: float
     daily_limit: int
-    day_offset: int = 0                       # days the test advanced the clock by
+    day_offset: int = 0  # days the test advanced the clock by
     usage: dict[int, DivisionUsage] = field(default_factory=dict)
 
     def _today(self, now: float) -> int:
@@ -45,10 +45,14 @@ class Limits:
             usage.window, usage.used_this_window = window, 0
         daily_reset = (today - self.day_offset + 1) * DAY_SECONDS
         minutely_reset = (window + 1) * self.minute_seconds
-        daily = {"X-RateLimit-Limit": str(self.daily_limit),
-                 "X-RateLimit-Reset": str(int(daily_reset * 1000))}
-        minutely = {"X-RateLimit-Minutely-Limit": str(self.minutely_limit),
-                    "X-RateLimit-Minutely-Reset": str(int(minutely_reset * 1000))}
+        daily = {
+            "X-RateLimit-Limit": str(self.daily_limit),
+            "X-RateLimit-Reset": str(int(daily_reset * 1000)),
+        }
+        minutely = {
+            "X-RateLimit-Minutely-Limit": str(self.minutely_limit),
+            "X-RateLimit-Minutely-Reset": str(int(minutely_reset * 1000)),
+        }
         if usage.used_today >= self.daily_limit:
             return False, {**daily, "X-RateLimit-Remaining": "0"}
         if usage.used_this_window >= self.minutely_limit:
@@ -56,9 +60,11 @@ class Limits:
         usage.used_today += 1
         usage.used_this_window += 1
         return True, {
-            **daily, "X-RateLimit-Remaining": str(self.daily_limit - usage.used_today),
+            **daily,
+            "X-RateLimit-Remaining": str(self.daily_limit - usage.used_today),
             **minutely,
-            "X-RateLimit-Minutely-Remaining": str(self.minutely_limit - usage.used_this_window)}
+            "X-RateLimit-Minutely-Remaining": str(self.minutely_limit - usage.used_this_window),
+        }
 
     def advance_day(self) -> None:
         self.day_offset += 1

@@ -27,18 +27,23 @@ class ExactError(Exception):
         self.message = message
 
     def response(self, headers: dict | None = None) -> Response:
-        return Response.json({"error": {"code": "", "message": {"lang": "", "value":
-                                                                   self.message}}},
-                             self.status, headers)
+        return Response.json(
+            {"error": {"code": "", "message": {"lang": "", "value": self.message}}},
+            self.status,
+            headers,
+        )
 
 
-_TOKEN = re.compile(r"""\s*(?:
+_TOKEN = re.compile(
+    r"""\s*(?:
       (?P<guid>guid'[0-9a-fA-F-]{36}')
     | (?P<string>'(?:[^']|'')*')
     | (?P<number>-?\d+(?:\.\d+)?)
     | (?P<name>[A-Za-z_]\w*)
     | (?P<punct>[(),])
-    )""", re.X)
+    )""",
+    re.X,
+)
 Predicate = Callable[[dict], bool]
 
 
@@ -111,6 +116,7 @@ class _Parser:
 
             def contains(row: dict) -> bool:
                 return (str(needle).lower() in str(row.get(field) or "").lower()) == wanted
+
             return contains
         field = self._field()
         operator = self._take()[1].lower()
@@ -120,9 +126,13 @@ class _Parser:
 
         def compare(row: dict) -> bool:
             found = row.get(field)
-            same = (str(found).lower() == str(value).lower() if isinstance(value, str)
-                    else found == value)
+            same = (
+                str(found).lower() == str(value).lower()
+                if isinstance(value, str)
+                else found == value
+            )
             return same if operator == "eq" else not same
+
         return compare
 
     def _field(self) -> str:
@@ -130,8 +140,7 @@ class _Parser:
         if kind != "name":
             raise ExactError(400, SYNTAX_ERROR)
         if name not in self.fields:
-            raise ExactError(400, f"No property '{name}' exists in type "
-                                  "'Exact.Web.Api.Models'.")
+            raise ExactError(400, f"No property '{name}' exists in type 'Exact.Web.Api.Models'.")
         return name
 
     def _literal(self) -> Any:
@@ -149,14 +158,14 @@ def select(row: dict, query: dict, fields: set[str]) -> dict:
     wanted = [name.strip() for name in query.get("$select", "").split(",") if name.strip()]
     unknown = [name for name in wanted if name not in fields]
     if unknown:
-        raise ExactError(400, f"No property '{unknown[0]}' exists in type "
-                              "'Exact.Web.Api.Models'.")
+        raise ExactError(400, f"No property '{unknown[0]}' exists in type 'Exact.Web.Api.Models'.")
     chosen = wanted or sorted(fields)
     return {name: wire(row.get(name)) for name in chosen}
 
 
-def page(rows: list[dict], query: dict, url: str, page_size: int, fields: set[str],
-         key: str) -> dict:
+def page(
+    rows: list[dict], query: dict, url: str, page_size: int, fields: set[str], key: str
+) -> dict:
     """One page of `rows` (already filtered) with `__next` when more follow."""
     skiptoken = query.get("$skiptoken")
     if skiptoken:
@@ -164,12 +173,12 @@ def page(rows: list[dict], query: dict, url: str, page_size: int, fields: set[st
         keys = [str(row[key]).lower() for row in rows]
         if last not in keys:
             raise ExactError(400, SYNTAX_ERROR)
-        rows = rows[keys.index(last) + 1:]
+        rows = rows[keys.index(last) + 1 :]
     top = query.get("$top")
     if top is not None:
         if not top.isdigit():
             raise ExactError(400, SYNTAX_ERROR)
-        rows = rows[:int(top)]
+        rows = rows[: int(top)]
     shown = rows[:page_size]
     body: dict[str, Any] = {"results": [select(row, query, fields) for row in shown]}
     if len(rows) > page_size:
@@ -177,8 +186,11 @@ def page(rows: list[dict], query: dict, url: str, page_size: int, fields: set[st
         if top is not None:
             following["$top"] = str(int(top) - page_size)
         following["$skiptoken"] = f"guid'{shown[-1][key]}'"
-        body["__next"] = url + "?" + "&".join(f"{name}={quote(value, safe=_SAFE)}"
-                                              for name, value in following.items())
+        body["__next"] = (
+            url
+            + "?"
+            + "&".join(f"{name}={quote(value, safe=_SAFE)}" for name, value in following.items())
+        )
     return {"d": body}
 
 

@@ -44,10 +44,10 @@ class Stats(SandboxStats):
     token_refusals: int = 0
     reuse_detected: int = 0
     refused_early: int = 0
-    requests: Counter = field(default_factory=Counter)   # "METHOD resource" -> count
+    requests: Counter = field(default_factory=Counter)  # "METHOD resource" -> count
     throttled: int = 0
     unauthorized: int = 0
-    refused: int = 0                 # validation errors (HTTP 500) and bad requests (400)
+    refused: int = 0  # validation errors (HTTP 500) and bad requests (400)
     faults_fired: int = 0
     duplicates: int = 0
 
@@ -94,8 +94,12 @@ class ExactSandbox(ErpControl):
                 return ExactError(429, "Too many requests").response(limit_headers)
             fired = self.faults.take(method=request.method, path=path)
             self.stats.faults_fired += len(fired)
-        refused = refusal(fired, lambda rule: ExactError(
-            rule.status, f"Injected fault: HTTP {rule.status}").response(limit_headers))
+        refused = refusal(
+            fired,
+            lambda rule: ExactError(rule.status, f"Injected fault: HTTP {rule.status}").response(
+                limit_headers
+            ),
+        )
         if refused:
             return refused
         try:
@@ -114,8 +118,12 @@ class ExactSandbox(ErpControl):
 
     def _api(self, request: Request, path: str) -> Response:
         if path.rstrip("/") == "/api/v1/current/Me":
-            me = {"CurrentDivision": self.config.current_division, "UserName": "sandbox",
-                  "FullName": "Sandbox User", "LanguageCode": self.config.language}
+            me = {
+                "CurrentDivision": self.config.current_division,
+                "UserName": "sandbox",
+                "FullName": "Sandbox User",
+                "LanguageCode": self.config.language,
+            }
             return Response.json({"d": {"results": [me]}})
         match = API_PATH.match(path)
         if not match or (match.group(2), match.group(3)) not in COLLECTIONS:
@@ -129,16 +137,22 @@ class ExactSandbox(ErpControl):
             try:
                 body = request.json()
             except ValueError:
-                raise ExactError(400, "Error processing request stream. The request body is "
-                                      "not valid JSON.") from None
+                raise ExactError(
+                    400, "Error processing request stream. The request body is not valid JSON."
+                ) from None
             entry = self.store.create(division, body, self.config)
             self.stats.duplicates = self.store.duplicates
-            uri = (f"{self.base_url}/api/v1/{division}/generaljournalentry/"
-                   f"GeneralJournalEntries(guid'{entry.header['EntryID']}')")
-            body = {"__metadata": {"uri": uri, "type": "Exact.Web.Api.Models.GeneralJournalEntry"},
-                    **{name: wire(value) for name, value in entry.header.items()},
-                    "GeneralJournalEntryLines": {"__deferred": {
-                        "uri": f"{uri}/GeneralJournalEntryLines"}}}
+            uri = (
+                f"{self.base_url}/api/v1/{division}/generaljournalentry/"
+                f"GeneralJournalEntries(guid'{entry.header['EntryID']}')"
+            )
+            body = {
+                "__metadata": {"uri": uri, "type": "Exact.Web.Api.Models.GeneralJournalEntry"},
+                **{name: wire(value) for name, value in entry.header.items()},
+                "GeneralJournalEntryLines": {
+                    "__deferred": {"uri": f"{uri}/GeneralJournalEntryLines"}
+                },
+            }
             return Response.json({"d": body}, 201, {"Location": uri})
         if request.method != "GET":
             raise ExactError(405, f"The method {request.method} is not allowed here.")
@@ -146,14 +160,16 @@ class ExactSandbox(ErpControl):
         if "$filter" in request.query:
             wanted = parse_filter(request.query["$filter"], fields)
             rows = [row for row in rows if wanted(row)]
-        return Response.json(page(rows, request.query, f"{self.base_url}{path}",
-                                  self.config.page_size, fields, key))
+        return Response.json(
+            page(rows, request.query, f"{self.base_url}{path}", self.config.page_size, fields, key)
+        )
 
     def _rows(self, resource: tuple[str, str], division: int) -> list[dict]:
         if resource[1] == "GLAccounts":
-            return [{"ID": guid, "Code": code, "Description": f"Account {code}",
-                     "Division": division}
-                    for code, guid in self.config.account_guids().items()]
+            return [
+                {"ID": guid, "Code": code, "Description": f"Account {code}", "Division": division}
+                for code, guid in self.config.account_guids().items()
+            ]
         if resource[1] == "GeneralJournalEntries":
             return self.store.header_rows(division)
         return self.store.line_rows(division)
@@ -164,14 +180,18 @@ class ExactSandbox(ErpControl):
         if query.get("client_id") != config.client_id:
             return Response(400, b"Unknown client_id", content_type="text/plain")
         if query.get("redirect_uri") != config.redirect_uri:
-            return Response(400, b"The redirect_uri is not registered for this app",
-                            content_type="text/plain")
+            return Response(
+                400, b"The redirect_uri is not registered for this app", content_type="text/plain"
+            )
         if query.get("response_type") != "code":
             return Response(400, b"response_type must be code", content_type="text/plain")
         with self._lock:
             code = self.authority.issue_code(config.redirect_uri, config.code_ttl)
-        target = config.redirect_uri + "?" + urlencode(
-            {"code": code, **({"state": query["state"]} if "state" in query else {})})
+        target = (
+            config.redirect_uri
+            + "?"
+            + urlencode({"code": code, **({"state": query["state"]} if "state" in query else {})})
+        )
         return Response(302, b"", {"Location": target}, content_type="text/html")
 
     def _token(self, request: Request) -> Response:
@@ -181,37 +201,51 @@ class ExactSandbox(ErpControl):
             self.stats.token_requests += 1
             try:
                 if (form.get("client_id"), form.get("client_secret")) != (
-                        config.client_id, config.client_secret):
+                    config.client_id,
+                    config.client_secret,
+                ):
                     raise OAuthError("invalid_client", "Client authentication failed.", 401)
                 grant = form.get("grant_type")
                 if grant == "authorization_code":
-                    family = self.authority.exchange_code(form.get("code", ""),
-                                                          form.get("redirect_uri", ""),
-                                                          config.access_ttl)
+                    family = self.authority.exchange_code(
+                        form.get("code", ""), form.get("redirect_uri", ""), config.access_ttl
+                    )
                     self.stats.code_exchanges += 1
                 elif grant == "refresh_token":
-                    family = self.authority.refresh(form.get("refresh_token", ""),
-                                                    config.access_ttl, config.min_refresh_seconds)
+                    family = self.authority.refresh(
+                        form.get("refresh_token", ""), config.access_ttl, config.min_refresh_seconds
+                    )
                     self.stats.refreshes += 1
                 else:
-                    raise OAuthError("unsupported_grant_type",
-                                     f"The grant type '{grant}' is not supported.")
+                    raise OAuthError(
+                        "unsupported_grant_type", f"The grant type '{grant}' is not supported."
+                    )
             except OAuthError as error:
                 self.stats.token_refusals += 1
                 self.stats.reuse_detected = self.authority.reuse_detected
                 self.stats.refused_early = self.authority.refused_early
-                return Response.json({"error": error.error,
-                                      "error_description": error.description}, error.status)
+                return Response.json(
+                    {"error": error.error, "error_description": error.description}, error.status
+                )
         # expires_in is a numeric string, as Exact sends it.
-        return Response.json({"access_token": family.access_token, "token_type": "bearer",
-                              "expires_in": str(config.access_ttl),
-                              "refresh_token": family.refresh_token},
-                             headers={"Cache-Control": "no-store"})
+        return Response.json(
+            {
+                "access_token": family.access_token,
+                "token_type": "bearer",
+                "expires_in": str(config.access_ttl),
+                "refresh_token": family.refresh_token,
+            },
+            headers={"Cache-Control": "no-store"},
+        )
 
     # -- test control -----------------------------------------------------------------------------
     def control_actions(self):
-        return {**super().control_actions(), "advance_day": self._advance_day_action,
-                "grant": self._grant_action, "entries": self._entries_action}
+        return {
+            **super().control_actions(),
+            "advance_day": self._advance_day_action,
+            "grant": self._grant_action,
+            "entries": self._entries_action,
+        }
 
     def reset(self) -> None:
         # Issued tokens survive a reset (a run may hold them); the pre-authorised refresh token
@@ -224,8 +258,10 @@ class ExactSandbox(ErpControl):
         self.authority.arm(self.initial_refresh_token)
 
     def stats_view(self) -> dict:
-        return {**super().stats_view(),
-                "daily_used": {str(d): u.used_today for d, u in self.limits.usage.items()}}
+        return {
+            **super().stats_view(),
+            "daily_used": {str(d): u.used_today for d, u in self.limits.usage.items()},
+        }
 
     def configured(self, changes: dict) -> None:
         limits = self.limits
@@ -248,10 +284,15 @@ class ExactSandbox(ErpControl):
         return Response.json({"refresh_token": token})
 
     def _entries_action(self, _body) -> Response:
-        return Response.json([
-            {**{k: wire(v) for k, v in entry.header.items()},
-             "lines": [{k: wire(v) for k, v in line.items()} for line in entry.lines]}
-            for entry in self.store.entries])
+        return Response.json(
+            [
+                {
+                    **{k: wire(v) for k, v in entry.header.items()},
+                    "lines": [{k: wire(v) for k, v in line.items()} for line in entry.lines],
+                }
+                for entry in self.store.entries
+            ]
+        )
 
 
 def _bearer(request: Request) -> str | None:

@@ -20,9 +20,11 @@ from sandboxes.freshbooks.config import FreshBooksConfig
 from sandboxes.freshbooks.errors import INVALID_CLIENT, INVALID_GRANT, auth_error, invalid_token
 from sandboxes.http import Response
 
-SCOPES = ("user:profile:read user:journal_entries:read user:journal_entries:write "
-          "user:clients:read user:invoices:read user:invoices:write user:payments:read "
-          "user:payments:write")
+SCOPES = (
+    "user:profile:read user:journal_entries:read user:journal_entries:write "
+    "user:clients:read user:invoices:read user:invoices:write user:payments:read "
+    "user:payments:write"
+)
 
 
 @dataclass
@@ -33,8 +35,8 @@ class _Refresh:
 
 @dataclass
 class AuthStats:
-    token_requests: Counter = field(default_factory=Counter)   # grant_type -> count
-    refused: Counter = field(default_factory=Counter)          # error -> count
+    token_requests: Counter = field(default_factory=Counter)  # grant_type -> count
+    refused: Counter = field(default_factory=Counter)  # error -> count
     reuse_detected: int = 0
     consents: int = 0
 
@@ -42,9 +44,9 @@ class AuthStats:
 class OAuthServer:
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        self._codes: dict[str, tuple[str, float, int]] = {}   # code -> (redirect, expiry, grant)
+        self._codes: dict[str, tuple[str, float, int]] = {}  # code -> (redirect, expiry, grant)
         self._refresh: dict[str, _Refresh] = {}
-        self._access: dict[str, tuple[float, int]] = {}      # token -> (expires at, grant)
+        self._access: dict[str, tuple[float, int]] = {}  # token -> (expires at, grant)
         self._revoked: set[int] = set()
         self._grants = 0
         self.stats = AuthStats()
@@ -72,20 +74,26 @@ class OAuthServer:
     # -- consent page -----------------------------------------------------------------------------
     def authorize(self, query: dict[str, str], config: FreshBooksConfig) -> Response:
         if query.get("client_id") != config.client_id:
-            return Response(400, b"Client authentication failed: unknown client_id.",
-                            content_type="text/plain")
+            return Response(
+                400, b"Client authentication failed: unknown client_id.", content_type="text/plain"
+            )
         redirect = query.get("redirect_uri", "")
         if not _registered(redirect, config):
-            return Response(400, b"The redirect uri included is not valid.",
-                            content_type="text/plain")
+            return Response(
+                400, b"The redirect uri included is not valid.", content_type="text/plain"
+            )
         if query.get("response_type") != "code":
-            return _redirect(redirect, {"error": "unsupported_response_type",
-                                        "state": query.get("state", "")})
+            return _redirect(
+                redirect, {"error": "unsupported_response_type", "state": query.get("state", "")}
+            )
         with self._lock:
             self.stats.consents += 1
             if config.consent != "allow":
-                params = {"error": "access_denied", "error_description": "The resource owner "
-                          "or authorization server denied the request."}
+                params = {
+                    "error": "access_denied",
+                    "error_description": "The resource owner "
+                    "or authorization server denied the request.",
+                }
             else:
                 code = secrets.token_hex(32)
                 self._codes[code] = (redirect, time.time() + config.code_ttl, self._new_grant())
@@ -97,24 +105,32 @@ class OAuthServer:
     # -- token endpoint ---------------------------------------------------------------------------
     def token(self, body, config: FreshBooksConfig) -> Response:
         if not isinstance(body, dict):
-            return auth_error(400, "invalid_request", "The request is missing a required "
-                              "parameter: send a JSON object body.")
+            return auth_error(
+                400,
+                "invalid_request",
+                "The request is missing a required parameter: send a JSON object body.",
+            )
         grant_type = str(body.get("grant_type") or "")
         with self._lock:
             self.stats.token_requests[grant_type or "(none)"] += 1
-            if (body.get("client_id") != config.client_id
-                    or body.get("client_secret") != config.client_secret):
+            if (
+                body.get("client_id") != config.client_id
+                or body.get("client_secret") != config.client_secret
+            ):
                 return self._refuse(401, "invalid_client", INVALID_CLIENT)
             if grant_type == "authorization_code":
                 return self._from_code(body, config)
             if grant_type == "refresh_token":
                 return self._from_refresh(body, config)
-            return self._refuse(400, "unsupported_grant_type", "The authorization grant type "
-                                "is not supported by the authorization server.")
+            return self._refuse(
+                400,
+                "unsupported_grant_type",
+                "The authorization grant type is not supported by the authorization server.",
+            )
 
     def _from_code(self, body: dict, config: FreshBooksConfig) -> Response:
         code = str(body.get("code") or "")
-        found = self._codes.pop(code, None)          # single use, whatever happens next
+        found = self._codes.pop(code, None)  # single use, whatever happens next
         if found is None or found[1] < time.time() or found[0] != body.get("redirect_uri"):
             return self._refuse(400, "invalid_grant", INVALID_GRANT)
         return self._issue(found[2], config)
@@ -136,9 +152,16 @@ class OAuthServer:
         now = int(time.time())
         self._access[access] = (now + config.access_token_ttl, grant)
         self._refresh[refresh] = _Refresh(grant)
-        return Response.json({"access_token": access, "token_type": "Bearer",
-                              "expires_in": config.access_token_ttl, "refresh_token": refresh,
-                              "scope": SCOPES, "created_at": now})
+        return Response.json(
+            {
+                "access_token": access,
+                "token_type": "Bearer",
+                "expires_in": config.access_token_ttl,
+                "refresh_token": refresh,
+                "scope": SCOPES,
+                "created_at": now,
+            }
+        )
 
     def _refuse(self, status: int, error: str, description: str) -> Response:
         self.stats.refused[error] += 1
@@ -161,10 +184,15 @@ def _registered(redirect: str, config: FreshBooksConfig) -> bool:
     if redirect in config.redirect_uris:
         return True
     parts = urlsplit(redirect)
-    return parts.scheme == "http" and parts.hostname == "127.0.0.1" and bool(parts.port) \
+    return (
+        parts.scheme == "http"
+        and parts.hostname == "127.0.0.1"
+        and bool(parts.port)
         and not parts.query
+    )
 
 
 def _redirect(redirect: str, params: dict[str, str]) -> Response:
-    return Response(302, b"", {"Location": f"{redirect}?{urlencode(params)}"},
-                    content_type="text/html")
+    return Response(
+        302, b"", {"Location": f"{redirect}?{urlencode(params)}"}, content_type="text/html"
+    )

@@ -23,7 +23,7 @@ LOCATION_TAG = re.compile(r"\bloc ([^\s\]]+)")
 @dataclass
 class Books:
     config: FreshBooksConfig
-    accounts: list[dict] = field(default_factory=list)        # parents with sub_accounts
+    accounts: list[dict] = field(default_factory=list)  # parents with sub_accounts
     sub_accounts: dict[int, dict] = field(default_factory=dict)
     clients: list[dict] = field(default_factory=list)
     entries: list[dict] = field(default_factory=list)
@@ -44,24 +44,47 @@ class Books:
             subs = []
             for sub in parent.get("sub_accounts", []):
                 sub_id += 1
-                row = {"account_sub_name": sub["account_sub_name"],
-                       "account_sub_number": sub["account_sub_number"],
-                       "account_type": parent["account_type"], "balance": "0",
-                       "created_at": "2025-01-02 09:00:00", "currency_code": config.currency,
-                       "custom": True, "id": sub_id, "parentid": parent_id,
-                       "sub_accountid": sub_id, "transaction_posted": False}
+                row = {
+                    "account_sub_name": sub["account_sub_name"],
+                    "account_sub_number": sub["account_sub_number"],
+                    "account_type": parent["account_type"],
+                    "balance": "0",
+                    "created_at": "2025-01-02 09:00:00",
+                    "currency_code": config.currency,
+                    "custom": True,
+                    "id": sub_id,
+                    "parentid": parent_id,
+                    "sub_accountid": sub_id,
+                    "transaction_posted": False,
+                }
                 subs.append(row)
                 self.sub_accounts[sub_id] = row
-            self.accounts.append({"account_name": parent["account_name"],
-                                  "account_number": parent["account_number"],
-                                  "account_type": parent["account_type"], "accountid": parent_id,
-                                  "balance": "0", "created_at": "2025-01-02 09:00:00",
-                                  "currency_code": config.currency, "id": parent_id,
-                                  "sub_accounts": subs})
-        self.clients = [{"id": 2138000 + index, "userid": 2138000 + index,
-                         "organization": name, "fname": "", "lname": "", "email": "",
-                         "currency_code": config.currency, "vis_state": 0}
-                        for index, name in enumerate(config.clients)]
+            self.accounts.append(
+                {
+                    "account_name": parent["account_name"],
+                    "account_number": parent["account_number"],
+                    "account_type": parent["account_type"],
+                    "accountid": parent_id,
+                    "balance": "0",
+                    "created_at": "2025-01-02 09:00:00",
+                    "currency_code": config.currency,
+                    "id": parent_id,
+                    "sub_accounts": subs,
+                }
+            )
+        self.clients = [
+            {
+                "id": 2138000 + index,
+                "userid": 2138000 + index,
+                "organization": name,
+                "fname": "",
+                "lname": "",
+                "email": "",
+                "currency_code": config.currency,
+                "vis_state": 0,
+            }
+            for index, name in enumerate(config.clients)
+        ]
 
     def _id(self) -> int:
         self._next_id += 1
@@ -76,8 +99,12 @@ class Books:
         day = _date(entry.get("user_entered_date"), "user_entered_date", "journal_entry")
         details = entry.get("details")
         if not isinstance(details, list) or len(details) < 2:
-            raise AccountingError(REQUIRED, "details", "A journal entry needs at least two "
-                                  "details (lines).", value=str(len(details or [])))
+            raise AccountingError(
+                REQUIRED,
+                "details",
+                "A journal entry needs at least two details (lines).",
+                value=str(len(details or [])),
+            )
         rows, debits, credits = [], Decimal(0), Decimal(0)
         for number, detail in enumerate(details, start=1):
             if not isinstance(detail, dict):
@@ -86,45 +113,76 @@ class Books:
             debit = _amount(detail.get("debit"), "debit", "journal_entry_detail")
             credit = _amount(detail.get("credit"), "credit", "journal_entry_detail")
             if (debit is None) == (credit is None):
-                raise AccountingError(INVALID, "debit", f"Detail {number} must have exactly "
-                                      "one of debit or credit.", "journal_entry_detail")
+                raise AccountingError(
+                    INVALID,
+                    "debit",
+                    f"Detail {number} must have exactly one of debit or credit.",
+                    "journal_entry_detail",
+                )
             text = _text(detail, "description", "journal_entry_detail") or description
             self._accepted_location(text)
             debits += debit or 0
             credits += credit or 0
-            rows.append({"sub_accountid": sub["sub_accountid"],
-                         "debit": str(debit) if debit is not None else None,
-                         "credit": str(credit) if credit is not None else None,
-                         "description": text})
+            rows.append(
+                {
+                    "sub_accountid": sub["sub_accountid"],
+                    "debit": str(debit) if debit is not None else None,
+                    "credit": str(credit) if credit is not None else None,
+                    "description": text,
+                }
+            )
         if debits != credits:
-            raise AccountingError(UNBALANCED, "details", f"Debits ({debits}) must equal credits "
-                                  f"({credits}).", value=str(debits - credits))
+            raise AccountingError(
+                UNBALANCED,
+                "details",
+                f"Debits ({debits}) must equal credits ({credits}).",
+                value=str(debits - credits),
+            )
         entry_id = self._id()
-        stored = {"entryid": entry_id, "id": entry_id, "name": name, "description": description,
-                  "currency_code": self.config.currency, "user_entered_date": day.isoformat(),
-                  "details": []}
+        stored = {
+            "entryid": entry_id,
+            "id": entry_id,
+            "name": name,
+            "description": description,
+            "currency_code": self.config.currency,
+            "user_entered_date": day.isoformat(),
+            "details": [],
+        }
         for row in rows:
             detail_id = self._id()
-            stored["details"].append({**row, "detailid": detail_id, "id": detail_id,
-                                      "entryid": entry_id, "name": name,
-                                      "currency_code": self.config.currency,
-                                      "user_entered_date": day.isoformat()})
+            stored["details"].append(
+                {
+                    **row,
+                    "detailid": detail_id,
+                    "id": detail_id,
+                    "entryid": entry_id,
+                    "name": name,
+                    "currency_code": self.config.currency,
+                    "user_entered_date": day.isoformat(),
+                }
+            )
         self.entries.append(stored)
         return stored
 
     def details(self, search: dict[str, str]) -> list[dict]:
-        start = _date(search.get("start_date"), "start_date", "search") \
-            if search.get("start_date") else None
-        end = _date(search.get("end_date"), "end_date", "search") if search.get("end_date") \
+        start = (
+            _date(search.get("start_date"), "start_date", "search")
+            if search.get("start_date")
             else None
+        )
+        end = (
+            _date(search.get("end_date"), "end_date", "search") if search.get("end_date") else None
+        )
         found = []
         for entry in self.entries:
             day = date.fromisoformat(entry["user_entered_date"])
             if (start and day < start) or (end and day > end):
                 continue
             for detail in entry["details"]:
-                if search.get("sub_accountid") and \
-                        str(detail["sub_accountid"]) != search["sub_accountid"]:
+                if (
+                    search.get("sub_accountid")
+                    and str(detail["sub_accountid"]) != search["sub_accountid"]
+                ):
                     continue
                 found.append(detail)
         return found
@@ -135,8 +193,14 @@ class Books:
         except ValueError:
             sub = None
         if sub is None:
-            raise AccountingError(NOT_FOUND, "sub_accountid", "Sub account not found.",
-                                  "journal_entry_detail", str(value), status=404)
+            raise AccountingError(
+                NOT_FOUND,
+                "sub_accountid",
+                "Sub account not found.",
+                "journal_entry_detail",
+                str(value),
+                status=404,
+            )
         return sub
 
     def _accepted_location(self, text: str) -> None:
@@ -145,13 +209,23 @@ class Books:
             return
         for location in LOCATION_TAG.findall(text or ""):
             if location not in accepted:
-                raise AccountingError(INVALID, "description", f"Location {location} is not set "
-                                      "up in this business.", "journal_entry_detail", location)
+                raise AccountingError(
+                    INVALID,
+                    "description",
+                    f"Location {location} is not set up in this business.",
+                    "journal_entry_detail",
+                    location,
+                )
 
     def _currency(self, value, obj: str) -> None:
         if value != self.config.currency:
-            raise AccountingError(INVALID, "currency_code", "Currency code must be the "
-                                  f"business currency {self.config.currency}.", obj, str(value))
+            raise AccountingError(
+                INVALID,
+                "currency_code",
+                f"Currency code must be the business currency {self.config.currency}.",
+                obj,
+                str(value),
+            )
 
     # -- invoices and payments --------------------------------------------------------------------
     def add_invoice(self, body) -> dict:
@@ -161,8 +235,9 @@ class Books:
         self._currency(invoice.get("currency_code"), "invoice")
         lines = invoice.get("lines")
         if not isinstance(lines, list) or not lines:
-            raise AccountingError(REQUIRED, "lines", "An invoice needs at least one line.",
-                                  "invoice")
+            raise AccountingError(
+                REQUIRED, "lines", "An invoice needs at least one line.", "invoice"
+            )
         stored_lines, total = [], Decimal(0)
         for number, line in enumerate(lines, start=1):
             if not isinstance(line, dict) or not str(line.get("name") or "").strip():
@@ -170,41 +245,67 @@ class Books:
             qty = _decimal(line.get("qty", 1), "qty", "line")
             cost = line.get("unit_cost")
             if not isinstance(cost, dict):
-                raise AccountingError(REQUIRED, "unit_cost", f"Line {number} needs a unit_cost "
-                                      "{amount, code}.", "line")
+                raise AccountingError(
+                    REQUIRED,
+                    "unit_cost",
+                    f"Line {number} needs a unit_cost {{amount, code}}.",
+                    "line",
+                )
             self._currency(cost.get("code"), "line")
             unit = _decimal(cost.get("amount"), "unit_cost", "line")
             amount = (qty * unit).quantize(CENT)
             total += amount
-            stored_lines.append({"lineid": number, "name": line["name"],
-                                 "description": line.get("description", ""), "qty": str(qty),
-                                 "unit_cost": {"amount": str(unit), "code": cost["code"]},
-                                 "amount": {"amount": str(amount), "code": cost["code"]}})
+            stored_lines.append(
+                {
+                    "lineid": number,
+                    "name": line["name"],
+                    "description": line.get("description", ""),
+                    "qty": str(qty),
+                    "unit_cost": {"amount": str(unit), "code": cost["code"]},
+                    "amount": {"amount": str(amount), "code": cost["code"]},
+                }
+            )
         if total < 0:
-            raise AccountingError(INVALID, "amount", f"Invoice total {total} cannot be "
-                                  "negative.", "invoice", str(total))
+            raise AccountingError(
+                INVALID,
+                "amount",
+                f"Invoice total {total} cannot be negative.",
+                "invoice",
+                str(total),
+            )
         invoice_id = self._id()
-        stored = {"invoiceid": invoice_id, "id": invoice_id, "invoice_number": f"{invoice_id:07d}",
-                  "customerid": client["id"], "organization": client["organization"],
-                  "create_date": day.isoformat(), "currency_code": self.config.currency,
-                  "po_number": str(invoice.get("po_number") or ""),
-                  "notes": str(invoice.get("notes") or ""), "v3_status": "draft",
-                  "lines": stored_lines, "_total": total.quantize(CENT), "_paid": Decimal("0.00")}
+        stored = {
+            "invoiceid": invoice_id,
+            "id": invoice_id,
+            "invoice_number": f"{invoice_id:07d}",
+            "customerid": client["id"],
+            "organization": client["organization"],
+            "create_date": day.isoformat(),
+            "currency_code": self.config.currency,
+            "po_number": str(invoice.get("po_number") or ""),
+            "notes": str(invoice.get("notes") or ""),
+            "v3_status": "draft",
+            "lines": stored_lines,
+            "_total": total.quantize(CENT),
+            "_paid": Decimal("0.00"),
+        }
         self.invoices.append(stored)
         return stored
 
     def invoice(self, value) -> dict:
         found = next((i for i in self.invoices if str(i["invoiceid"]) == str(value)), None)
         if found is None:
-            raise AccountingError(NOT_FOUND, "invoiceid", "Invoice not found.", "invoice",
-                                  str(value), status=404)
+            raise AccountingError(
+                NOT_FOUND, "invoiceid", "Invoice not found.", "invoice", str(value), status=404
+            )
         return found
 
     def client(self, value) -> dict:
         found = next((c for c in self.clients if str(c["id"]) == str(value)), None)
         if found is None:
-            raise AccountingError(NOT_FOUND, "customerid", "Client not found.", "client",
-                                  str(value), status=404)
+            raise AccountingError(
+                NOT_FOUND, "customerid", "Client not found.", "client", str(value), status=404
+            )
         return found
 
     def add_payment(self, body) -> dict:
@@ -212,8 +313,9 @@ class Books:
         invoice = self.invoice(payment.get("invoiceid"))
         money = payment.get("amount")
         if not isinstance(money, dict):
-            raise AccountingError(REQUIRED, "amount", "A payment needs an amount {amount, code}.",
-                                  "payment")
+            raise AccountingError(
+                REQUIRED, "amount", "A payment needs an amount {amount, code}.", "payment"
+            )
         self._currency(money.get("code"), "payment")
         amount = _amount(money.get("amount"), "amount", "payment")
         if amount is None:
@@ -221,12 +323,23 @@ class Books:
         day = _date(payment.get("date"), "date", "payment")
         kind = str(payment.get("type") or "")
         if kind not in self.config.payment_types:
-            raise AccountingError(INVALID, "type", f"Payment type {kind!r} is not one of "
-                                  f"{', '.join(self.config.payment_types)}.", "payment", kind)
+            raise AccountingError(
+                INVALID,
+                "type",
+                f"Payment type {kind!r} is not one of {', '.join(self.config.payment_types)}.",
+                "payment",
+                kind,
+            )
         payment_id = self._id()
-        stored = {"paymentid": payment_id, "id": payment_id, "invoiceid": invoice["invoiceid"],
-                  "amount": {"amount": str(amount), "code": self.config.currency},
-                  "date": day.isoformat(), "type": kind, "note": str(payment.get("note") or "")}
+        stored = {
+            "paymentid": payment_id,
+            "id": payment_id,
+            "invoiceid": invoice["invoiceid"],
+            "amount": {"amount": str(amount), "code": self.config.currency},
+            "date": day.isoformat(),
+            "type": kind,
+            "note": str(payment.get("note") or ""),
+        }
         self.payments.append(stored)
         invoice["_paid"] += amount
         invoice["v3_status"] = "paid" if invoice["_paid"] >= invoice["_total"] else "partial"
@@ -236,11 +349,14 @@ class Books:
         code = invoice["currency_code"]
         view = {k: v for k, v in invoice.items() if not k.startswith("_") and k != "lines"}
         outstanding = max(Decimal("0.00"), invoice["_total"] - invoice["_paid"])
-        view.update(amount={"amount": str(invoice["_total"]), "code": code},
-                    paid={"amount": str(invoice["_paid"].quantize(CENT)), "code": code},
-                    outstanding={"amount": str(outstanding.quantize(CENT)), "code": code},
-                    payment_status="paid" if not outstanding else (
-                        "partial" if invoice["_paid"] else "unpaid"))
+        view.update(
+            amount={"amount": str(invoice["_total"]), "code": code},
+            paid={"amount": str(invoice["_paid"].quantize(CENT)), "code": code},
+            outstanding={"amount": str(outstanding.quantize(CENT)), "code": code},
+            payment_status="paid"
+            if not outstanding
+            else ("partial" if invoice["_paid"] else "unpaid"),
+        )
         if with_lines:
             view["lines"] = invoice["lines"]
         return view
@@ -248,8 +364,9 @@ class Books:
 
 def _object(body, name: str) -> dict:
     if not isinstance(body, dict) or not isinstance(body.get(name), dict):
-        raise AccountingError(REQUIRED, name, f"The request body needs a {name} object.", name,
-                              status=400)
+        raise AccountingError(
+            REQUIRED, name, f"The request body needs a {name} object.", name, status=400
+        )
     return body[name]
 
 
@@ -260,8 +377,9 @@ def _text(obj: dict, name: str, kind: str, required: bool = False) -> str:
             raise AccountingError(REQUIRED, name, f"{name} is required.", kind)
         return ""
     if len(str(value)) > 255:
-        raise AccountingError(INVALID, name, f"{name} is longer than 255 characters.", kind,
-                              str(value)[:40])
+        raise AccountingError(
+            INVALID, name, f"{name} is longer than 255 characters.", kind, str(value)[:40]
+        )
     return str(value)
 
 
@@ -269,19 +387,24 @@ def _date(value, name: str, kind: str) -> date:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise AccountingError(INVALID if value else REQUIRED, name,
-                              f"{name} must be a date YYYY-MM-DD.", kind, str(value)) from None
+        raise AccountingError(
+            INVALID if value else REQUIRED,
+            name,
+            f"{name} must be a date YYYY-MM-DD.",
+            kind,
+            str(value),
+        ) from None
 
 
 def _decimal(value, name: str, kind: str) -> Decimal:
     if isinstance(value, float) or isinstance(value, bool):
-        raise AccountingError(INVALID, name, f"{name} must be a decimal string.", kind,
-                              str(value))
+        raise AccountingError(INVALID, name, f"{name} must be a decimal string.", kind, str(value))
     try:
         return Decimal(str(value))
     except InvalidOperation:
-        raise AccountingError(INVALID, name, f"{name} must be a number.", kind,
-                              str(value)) from None
+        raise AccountingError(
+            INVALID, name, f"{name} must be a number.", kind, str(value)
+        ) from None
 
 
 def _amount(value, name: str, kind: str) -> Decimal | None:
@@ -290,6 +413,11 @@ def _amount(value, name: str, kind: str) -> Decimal | None:
         return None
     amount = _decimal(value, name, kind)
     if amount <= 0 or amount != amount.quantize(CENT):
-        raise AccountingError(INVALID, name, f"{name} must be a positive amount with at most "
-                              "two decimals.", kind, str(value))
+        raise AccountingError(
+            INVALID,
+            name,
+            f"{name} must be a positive amount with at most two decimals.",
+            kind,
+            str(value),
+        )
     return amount.quantize(CENT)

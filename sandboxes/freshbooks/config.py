@@ -16,13 +16,29 @@ from pathlib import Path
 from sandboxes.seeds import SEEDS_DIR, rows, unique, with_changes
 
 # FreshBooks' own parent accounts the seed accounts are created under, by account type.
-PARENTS = {"asset": ("1000", "Assets", "asset"), "liability": ("2000", "Liabilities", "liability"),
-           "revenue": ("4000", "Income", "income"),
-           "contra_revenue": ("4000", "Income", "income"),
-           "expense": ("6000", "Expenses", "expense")}
+PARENTS = {
+    "asset": ("1000", "Assets", "asset"),
+    "liability": ("2000", "Liabilities", "liability"),
+    "revenue": ("4000", "Income", "income"),
+    "contra_revenue": ("4000", "Income", "income"),
+    "expense": ("6000", "Expenses", "expense"),
+}
 # FreshBooks' payment types (what its payment form offers).
-PAYMENT_TYPES = ["Cash", "Check", "Credit", "Credit Card", "Debit", "VISA", "MasterCard",
-                 "AMEX", "Discover", "Bank Transfer", "ACH", "PayPal", "Other"]
+PAYMENT_TYPES = [
+    "Cash",
+    "Check",
+    "Credit",
+    "Credit Card",
+    "Debit",
+    "VISA",
+    "MasterCard",
+    "AMEX",
+    "Discover",
+    "Bank Transfer",
+    "ACH",
+    "PayPal",
+    "Other",
+]
 
 
 @dataclass
@@ -32,51 +48,69 @@ class FreshBooksConfig:
     # Registered redirect URIs. FreshBooks takes https only; the sandbox also accepts any
     # loopback http://127.0.0.1:<port>/... so the loopback consent path can be tested.
     redirect_uris: list[str] = field(
-        default_factory=lambda: ["https://closeout.invalid/freshbooks/callback"])
-    consent: str = "allow"               # what the user answers on the consent page: allow|deny
+        default_factory=lambda: ["https://closeout.invalid/freshbooks/callback"]
+    )
+    consent: str = "allow"  # what the user answers on the consent page: allow|deny
     account_ids: list[str] = field(default_factory=lambda: ["xZNQ1X"])
     business_ids: list[int] = field(default_factory=lambda: [77001])
     currency: str = "USD"
-    access_token_ttl: int = 43200        # 12 h
-    code_ttl: int = 300                  # authorization codes last 5 minutes
+    access_token_ttl: int = 43200  # 12 h
+    code_ttl: int = 300  # authorization codes last 5 minutes
     # chart: [{"account_number", "account_name", "account_type", "sub_accounts": [
     #          {"account_sub_number", "account_sub_name"}]}]
     chart: list[dict] = field(default_factory=list)
-    clients: list[str] = field(default_factory=list)           # organization names
+    clients: list[str] = field(default_factory=list)  # organization names
     payment_types: list[str] = field(default_factory=lambda: list(PAYMENT_TYPES))
-    max_per_page: int = 100              # per_page above this is silently capped
-    error_style: str = "old"             # validation errors: "old" (HTTP 200) or "new" (HTTP 422)
-    throttle_every: int = 0              # every Nth API request answers 429 (0: off)
-    throttle_limit: int = 0              # API requests allowed per throttle_window (0: off)
+    max_per_page: int = 100  # per_page above this is silently capped
+    error_style: str = "old"  # validation errors: "old" (HTTP 200) or "new" (HTTP 422)
+    throttle_every: int = 0  # every Nth API request answers 429 (0: off)
+    throttle_limit: int = 0  # API requests allowed per throttle_window (0: off)
     throttle_window: float = 60.0
-    retry_after: int | None = None       # seconds in 429 answers; None: no Retry-After header
+    retry_after: int | None = None  # seconds in 429 answers; None: no Retry-After header
     # Test control: when set, a journal entry naming a location (`loc <value>` in a line
     # description) outside this list is refused, as for a store not set up in FreshBooks.
     accepted_locations: list[str] | None = None
 
     @classmethod
     def from_seeds(cls, seeds_dir: Path = SEEDS_DIR, **overrides) -> FreshBooksConfig:
-        accounts = [row for row in rows(seeds_dir / "chart_of_accounts.csv")
-                    if row.get("is_active", "true").strip().lower() != "false"]
-        centers = unique(row["dimension_value"]
-                         for row in rows(seeds_dir / "revenue_center_dimensions.csv"))
-        center_names = {row["dimension_value"].strip(): row["revenue_center_name"].strip()
-                        for row in rows(seeds_dir / "revenue_center_dimensions.csv")}
+        accounts = [
+            row
+            for row in rows(seeds_dir / "chart_of_accounts.csv")
+            if row.get("is_active", "true").strip().lower() != "false"
+        ]
+        centers = unique(
+            row["dimension_value"] for row in rows(seeds_dir / "revenue_center_dimensions.csv")
+        )
+        center_names = {
+            row["dimension_value"].strip(): row["revenue_center_name"].strip()
+            for row in rows(seeds_dir / "revenue_center_dimensions.csv")
+        }
         parents: dict[str, dict] = {}
         for row in accounts:
             number, name, kind = PARENTS.get(row["account_type"].strip(), PARENTS["asset"])
-            parent = parents.setdefault(number, {"account_number": number, "account_name": name,
-                                                 "account_type": kind, "sub_accounts": []})
+            parent = parents.setdefault(
+                number,
+                {
+                    "account_number": number,
+                    "account_name": name,
+                    "account_type": kind,
+                    "sub_accounts": [],
+                },
+            )
             code, title = row["account_code"].strip(), row["account_name"].strip()
             parent["sub_accounts"].append({"account_sub_number": code, "account_sub_name": title})
             if row["account_type"].strip() in ("revenue", "contra_revenue"):
                 parent["sub_accounts"] += [
-                    {"account_sub_number": f"{code}-{center}",
-                     "account_sub_name": f"{title} - {center_names.get(center, center)}"}
-                    for center in centers]
+                    {
+                        "account_sub_number": f"{code}-{center}",
+                        "account_sub_name": f"{title} - {center_names.get(center, center)}",
+                    }
+                    for center in centers
+                ]
         locations = rows(seeds_dir / "locations.csv")
-        config = cls(chart=list(parents.values()),
-                     clients=unique(row["erp_company"] for row in locations))
+        config = cls(
+            chart=list(parents.values()), clients=unique(row["erp_company"] for row in locations)
+        )
         return config.updated(overrides)
 
     def updated(self, changes: dict) -> FreshBooksConfig:

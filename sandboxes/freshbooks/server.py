@@ -35,11 +35,11 @@ DEFAULT_PER_PAGE = 15
 
 @dataclass
 class Stats(SandboxStats):
-    requests: Counter = field(default_factory=Counter)   # "METHOD resource" -> count
+    requests: Counter = field(default_factory=Counter)  # "METHOD resource" -> count
     throttled: int = 0
     unauthorized: int = 0
     faults_fired: int = 0
-    refused: int = 0                                     # accounting errors answered
+    refused: int = 0  # accounting errors answered
 
 
 class FreshBooksSandbox(ErpControl):
@@ -71,8 +71,9 @@ class FreshBooksSandbox(ErpControl):
         me = path.rstrip("/") == "/auth/api/v1/users/me"
         route = ACCOUNTING.match(path)
         if not me and not route:
-            return AccountingError(NOT_FOUND, "url", f"No route for {request.method} {path}.",
-                                   "url", status=404).response("new")
+            return AccountingError(
+                NOT_FOUND, "url", f"No route for {request.method} {path}.", "url", status=404
+            ).response("new")
         counted = "users/me" if me else route.group(3)
         with self._lock:
             self.stats.requests[f"{request.method} {counted}"] += 1
@@ -87,8 +88,12 @@ class FreshBooksSandbox(ErpControl):
         fired = self.faults.take(method=request.method, path=path)
         with self._lock:
             self.stats.faults_fired += len(fired)
-        refused = refusal(fired, lambda rule: Response.json(
-            {"error": f"Injected fault: HTTP {rule.status}"}, rule.status))
+        refused = refusal(
+            fired,
+            lambda rule: Response.json(
+                {"error": f"Injected fault: HTTP {rule.status}"}, rule.status
+            ),
+        )
         if refused:
             return refused
         try:
@@ -102,30 +107,72 @@ class FreshBooksSandbox(ErpControl):
         return after(response, fired)
 
     def _me(self) -> Response:
-        memberships = [{"id": 5000 + index, "role": "owner",
-                        "business": {"id": business, "account_id": account,
-                                     "name": f"Sandbox Business {index + 1}"}}
-                       for index, (account, business) in enumerate(
-                           zip(self.config.account_ids, self.config.business_ids, strict=False))]
-        return Response.json({"response": {"id": 4001, "identity_id": 4001,
-                                           "email": "owner@example.com",
-                                           "business_memberships": memberships}})
+        memberships = [
+            {
+                "id": 5000 + index,
+                "role": "owner",
+                "business": {
+                    "id": business,
+                    "account_id": account,
+                    "name": f"Sandbox Business {index + 1}",
+                },
+            }
+            for index, (account, business) in enumerate(
+                zip(self.config.account_ids, self.config.business_ids, strict=False)
+            )
+        ]
+        return Response.json(
+            {
+                "response": {
+                    "id": 4001,
+                    "identity_id": 4001,
+                    "email": "owner@example.com",
+                    "business_memberships": memberships,
+                }
+            }
+        )
 
     def _accounting(self, request: Request, route: re.Match) -> Response:
         account, area, resource, item = route.groups()
         if account not in self.config.account_ids:
-            error = AccountingError(NOT_ALLOWED, "accountid", "The server could not verify that "
-                                    "you are authorized to access the URL requested.", "account",
-                                    account, status=403)
-            return error.response("new") if self.config.error_style == "new" else \
-                Response.json({"response": {"errors": [{
-                    "errno": NOT_ALLOWED, "field": "accountid", "message": error.message,
-                    "object": "account", "value": account}]}}, 403)
-        search = {key[7:-1]: value for key, value in request.query.items()
-                  if key.startswith("search[") and key.endswith("]")}
+            error = AccountingError(
+                NOT_ALLOWED,
+                "accountid",
+                "The server could not verify that you are authorized to access the URL requested.",
+                "account",
+                account,
+                status=403,
+            )
+            return (
+                error.response("new")
+                if self.config.error_style == "new"
+                else Response.json(
+                    {
+                        "response": {
+                            "errors": [
+                                {
+                                    "errno": NOT_ALLOWED,
+                                    "field": "accountid",
+                                    "message": error.message,
+                                    "object": "account",
+                                    "value": account,
+                                }
+                            ]
+                        }
+                    },
+                    403,
+                )
+            )
+        search = {
+            key[7:-1]: value
+            for key, value in request.query.items()
+            if key.startswith("search[") and key.endswith("]")
+        }
         method, books = request.method, self.books
-        if (area, resource) == ("journal_entry_accounts", "journal_entry_accounts") \
-                and method == "GET":
+        if (area, resource) == (
+            "journal_entry_accounts",
+            "journal_entry_accounts",
+        ) and method == "GET":
             return self._page(request, "journal_entry_accounts", books.accounts)
         if (area, resource) == ("journal_entries", "journal_entries") and method == "POST":
             return _result({"journal_entry": books.add_entry(_body(request))})
@@ -136,37 +183,46 @@ class FreshBooksSandbox(ErpControl):
         if (area, resource) == ("invoices", "invoices"):
             with_lines = request.query.get("include[]") == "lines"
             if method == "POST" and not item:
-                return _result({"invoice": books.invoice_view(
-                    books.add_invoice(_body(request)), True)})
+                return _result(
+                    {"invoice": books.invoice_view(books.add_invoice(_body(request)), True)}
+                )
             if method == "GET" and item:
                 return _result({"invoice": books.invoice_view(books.invoice(item), with_lines)})
             if method == "GET":
-                found = [books.invoice_view(i, with_lines) for i in books.invoices
-                         if _invoice_matches(i, search)]
+                found = [
+                    books.invoice_view(i, with_lines)
+                    for i in books.invoices
+                    if _invoice_matches(i, search)
+                ]
                 return self._page(request, "invoices", found)
         if (area, resource) == ("payments", "payments"):
             if method == "POST" and not item:
                 return _result({"payment": books.add_payment(_body(request))})
             if method == "GET" and not item:
-                found = [p for p in books.payments
-                         if not search.get("invoiceid")
-                         or str(p["invoiceid"]) == search["invoiceid"]]
+                found = [
+                    p
+                    for p in books.payments
+                    if not search.get("invoiceid") or str(p["invoiceid"]) == search["invoiceid"]
+                ]
                 return self._page(request, "payments", found)
-        raise AccountingError(NOT_FOUND, "url", f"No route for {method} {request.path}.", "url",
-                              status=404)
+        raise AccountingError(
+            NOT_FOUND, "url", f"No route for {method} {request.path}.", "url", status=404
+        )
 
     def _page(self, request: Request, name: str, rows: list[dict]) -> Response:
         try:
             page = max(1, int(request.query.get("page", 1)))
             per_page = max(1, int(request.query.get("per_page", DEFAULT_PER_PAGE)))
         except ValueError:
-            raise AccountingError(2002, "page", "page and per_page are whole numbers.",
-                                  "search", status=400) from None
+            raise AccountingError(
+                2002, "page", "page and per_page are whole numbers.", "search", status=400
+            ) from None
         per_page = min(per_page, self.config.max_per_page)
         pages = max(1, math.ceil(len(rows) / per_page))
-        chunk = rows[(page - 1) * per_page: page * per_page]
-        return _result({name: chunk, "page": page, "pages": pages, "per_page": per_page,
-                        "total": len(rows)})
+        chunk = rows[(page - 1) * per_page : page * per_page]
+        return _result(
+            {name: chunk, "page": page, "pages": pages, "per_page": per_page, "total": len(rows)}
+        )
 
     # -- throttling -------------------------------------------------------------------------------
     def _throttle(self) -> Response | None:
@@ -176,8 +232,9 @@ class FreshBooksSandbox(ErpControl):
             now = time.monotonic()
             while self._recent and self._recent[0] <= now - config.throttle_window:
                 self._recent.popleft()
-            over = (config.throttle_every and self._api_requests % config.throttle_every == 0) \
-                or (config.throttle_limit and len(self._recent) >= config.throttle_limit)
+            over = (config.throttle_every and self._api_requests % config.throttle_every == 0) or (
+                config.throttle_limit and len(self._recent) >= config.throttle_limit
+            )
             if not over:
                 self._recent.append(now)
                 return None
@@ -192,15 +249,19 @@ class FreshBooksSandbox(ErpControl):
         if not limit:
             return {}
         with self._lock:
-            return {"X-RateLimit-Limit": str(limit),
-                    "X-RateLimit-Remaining": str(max(0, limit - len(self._recent)))}
+            return {
+                "X-RateLimit-Limit": str(limit),
+                "X-RateLimit-Remaining": str(max(0, limit - len(self._recent))),
+            }
 
     # -- test control -----------------------------------------------------------------------------
     def control_actions(self):
-        return {**super().control_actions(),
-                "entries": lambda _: Response.json(self.books.entries),
-                "sub_accounts": lambda _: Response.json(list(self.books.sub_accounts.values())),
-                "invoices": self._invoices_action}
+        return {
+            **super().control_actions(),
+            "entries": lambda _: Response.json(self.books.entries),
+            "sub_accounts": lambda _: Response.json(list(self.books.sub_accounts.values())),
+            "invoices": self._invoices_action,
+        }
 
     def reset(self) -> None:
         # A fresh business; tokens already issued stay valid and the pre-issued consent works
@@ -216,9 +277,13 @@ class FreshBooksSandbox(ErpControl):
 
     def stats_view(self) -> dict:
         auth = self.auth.stats
-        return {**super().stats_view(), "token_requests": dict(auth.token_requests),
-                "token_refused": dict(auth.refused), "reuse_detected": auth.reuse_detected,
-                "consents": auth.consents}
+        return {
+            **super().stats_view(),
+            "token_requests": dict(auth.token_requests),
+            "token_refused": dict(auth.refused),
+            "reuse_detected": auth.reuse_detected,
+            "consents": auth.consents,
+        }
 
     def configured(self, changes: dict) -> None:
         if {"chart", "clients", "currency"} & set(changes):
@@ -230,19 +295,26 @@ class FreshBooksSandbox(ErpControl):
         return self.auth.expire_access_tokens()
 
     def _invoices_action(self, _body) -> Response:
-        return Response.json([
-            {**self.books.invoice_view(invoice, True),
-             "payments": [p for p in self.books.payments
-                          if p["invoiceid"] == invoice["invoiceid"]]}
-            for invoice in self.books.invoices])
+        return Response.json(
+            [
+                {
+                    **self.books.invoice_view(invoice, True),
+                    "payments": [
+                        p for p in self.books.payments if p["invoiceid"] == invoice["invoiceid"]
+                    ],
+                }
+                for invoice in self.books.invoices
+            ]
+        )
 
 
 def _body(request: Request):
     try:
         return request.json()
     except ValueError:
-        raise AccountingError(2002, "body", "The request body is not valid JSON.", "request",
-                              status=400) from None
+        raise AccountingError(
+            2002, "body", "The request body is not valid JSON.", "request", status=400
+        ) from None
 
 
 def _result(result: dict) -> Response:

@@ -31,10 +31,18 @@ def ionapi_file(sandbox, server) -> dict[str, str]:
     """What ION API's 'Backend Service' download would hold for this sandbox."""
     config = sandbox.config
     return {
-        "ti": config.tenant, "cn": "closeout", "dt": "12",
-        "ci": config.client_id, "cs": config.client_secret,
-        "iu": server.url, "pu": f"{server.url}/{config.tenant}/as/",
-        "oa": "authorization.oauth2", "ot": "token.oauth2", "or": "revoke_token.oauth2",
-        "ev": "U000000000", "v": "1.0",
-        "saak": config.service_account_key, "sask": config.service_account_secret,
+        "ti": config.tenant,
+        "cn": "closeout",
+        "dt": "12",
+        "ci": config.client_id,
+        "cs": config.client_secret,
+        "iu": server.url,
+        "pu": f"{server.url}/{config.tenant}/as/",
+        "oa": "authorization.oauth2",
+        "ot": "token.oauth2",
+        "or": "revoke_token.oauth2",
+        "ev": "U000000000",
+        "v": "1.0",
+        "saak": config.service_account_key,
+        "sask": config.service_account_secret,
     }

@@ -16,8 +16,16 @@ from sandboxes.seeds import SEEDS_DIR, rows, unique, with_changes
 # The interface definition the sandbox's GL interface uses, the same default the connector
 # ships (posting/connectors/infor.py DEFAULT_PARM_LAYOUT): field, start (1-based), length.
 DEFAULT_PARM_LAYOUT = [
-    ["AIT1", 1, 8], ["AIT2", 9, 8], ["AIT3", 17, 8], ["AIT4", 25, 8], ["AIT5", 33, 8],
-    ["AIT6", 41, 8], ["AIT7", 49, 8], ["ACDT", 57, 8], ["CUAM", 65, 17], ["CUCD", 82, 3],
+    ["AIT1", 1, 8],
+    ["AIT2", 9, 8],
+    ["AIT3", 17, 8],
+    ["AIT4", 25, 8],
+    ["AIT5", 33, 8],
+    ["AIT6", 41, 8],
+    ["AIT7", 49, 8],
+    ["ACDT", 57, 8],
+    ["CUAM", 65, 17],
+    ["CUCD", 82, 3],
     ["VTXT", 85, 40],
 ]
 
@@ -33,20 +41,19 @@ class InforConfig:
     companies: list[str] = field(default_factory=lambda: ["100"])
     divisions: list[str] = field(default_factory=list)
     interfaces: list[str] = field(default_factory=lambda: ["CLOSEOUT"])
-    parm_layout: list[list] = field(default_factory=lambda: [list(f) for f in
-                                                             DEFAULT_PARM_LAYOUT])
+    parm_layout: list[list] = field(default_factory=lambda: [list(f) for f in DEFAULT_PARM_LAYOUT])
     accounts: list[str] = field(default_factory=list)
-    division_accounts: dict[str, list[str]] = field(default_factory=dict)   # per-DIVI override
+    division_accounts: dict[str, list[str]] = field(default_factory=dict)  # per-DIVI override
     # AIT2..AIT7 with a value list accept only those values (blank is always accepted).
     dimension_values: dict[str, list[str]] = field(default_factory=dict)
     currencies: list[str] = field(default_factory=lambda: ["USD"])
-    key1_length: int = 15        # FGLINH KEY1
-    desc_length: int = 40        # FGLINH DESC
-    parm_length: int = 256       # FGLINL PARM
+    key1_length: int = 15  # FGLINH KEY1
+    desc_length: int = 40  # FGLINH DESC
+    parm_length: int = 256  # FGLINL PARM
     max_transactions: int = 1000  # transactions in one bulk request
-    rate_limit: int = 6000       # requests per rate_window per client (0: off)
+    rate_limit: int = 6000  # requests per rate_window per client (0: off)
     rate_window: float = 60.0
-    throttle_every: int = 0      # every Nth M3 request answers 429 (0: off)
+    throttle_every: int = 0  # every Nth M3 request answers 429 (0: off)
     retry_after: int = 1
 
     @classmethod
@@ -54,12 +61,15 @@ class InforConfig:
         locations = rows(seeds_dir / "locations.csv")
         config = cls(
             divisions=unique(row.get("erp_division") for row in locations),
-            accounts=unique(row["account_code"]
-                            for row in rows(seeds_dir / "chart_of_accounts.csv")),
+            accounts=unique(
+                row["account_code"] for row in rows(seeds_dir / "chart_of_accounts.csv")
+            ),
             dimension_values={
                 "AIT2": unique(row["location_dimension"] for row in locations),
-                "AIT3": unique(row["dimension_value"] for row in
-                               rows(seeds_dir / "revenue_center_dimensions.csv")),
+                "AIT3": unique(
+                    row["dimension_value"]
+                    for row in rows(seeds_dir / "revenue_center_dimensions.csv")
+                ),
             },
         )
         return config.updated(overrides)

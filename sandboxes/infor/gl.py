@@ -24,8 +24,9 @@ NEW, CHECKED, UPDATED = "10", "20", "90"
 
 
 class MIError(Exception):
-    def __init__(self, message: str, code: str, field: str = "",
-                 error_type: str = "ServerReturnedNOK"):
+    def __init__(
+        self, message: str, code: str, field: str = "", error_type: str = "ServerReturnedNOK"
+    ):
         super().__init__(message)
         self.message, self.code, self.field, self.error_type = message, code, field, error_type
 
@@ -42,7 +43,7 @@ class Batch:
     intn: str
     desc: str
     status: str = NEW
-    lines: dict[int, str] = field(default_factory=dict)     # LINE -> PARM
+    lines: dict[int, str] = field(default_factory=dict)  # LINE -> PARM
     jrno: int | None = None
 
 
@@ -62,28 +63,62 @@ class VoucherLine:
     key1: str
 
     def record(self) -> dict:
-        return {"CONO": self.cono, "DIVI": self.divi, "YEA4": self.yea4, "JRNO": str(self.jrno),
-                "JSNO": str(self.jsno), "VSER": "", "VONO": str(self.vono), "ACDT": self.acdt,
-                **self.dims, "ACAM": f"{self.cuam:.2f}", "DBCR": "D" if self.cuam > 0 else "C",
-                "CUCD": self.cucd, "CUAM": f"{self.cuam:.2f}", "VTXT": self.vtxt}
+        return {
+            "CONO": self.cono,
+            "DIVI": self.divi,
+            "YEA4": self.yea4,
+            "JRNO": str(self.jrno),
+            "JSNO": str(self.jsno),
+            "VSER": "",
+            "VONO": str(self.vono),
+            "ACDT": self.acdt,
+            **self.dims,
+            "ACAM": f"{self.cuam:.2f}",
+            "DBCR": "D" if self.cuam > 0 else "C",
+            "CUCD": self.cucd,
+            "CUAM": f"{self.cuam:.2f}",
+            "VTXT": self.vtxt,
+        }
 
 
 # Input fields of each transaction: name -> (length, mandatory, numeric)
 FIELDS = {
-    ("GLS840MI", "AddBatchHead"): {"CONO": (3, True, True), "DIVI": (3, False, False),
-                                   "KEY1": ("key1", True, False), "INTN": (10, True, False),
-                                   "DESC": ("desc", True, False), "USID": (10, False, False)},
-    ("GLS840MI", "AddBatchLine"): {"CONO": (3, True, True), "DIVI": (3, False, False),
-                                   "KEY1": ("key1", True, False), "LINE": (7, True, True),
-                                   "PARM": ("parm", True, False)},
-    ("GLS840MI", "CtrlBatch"): {"CONO": (3, True, True), "DIVI": (3, False, False),
-                                "KEY1": ("key1", True, False)},
-    ("GLS840MI", "UpdBatch"): {"CONO": (3, True, True), "DIVI": (3, False, False),
-                               "KEY1": ("key1", True, False)},
-    ("GLS840MI", "DltBatch"): {"CONO": (3, True, True), "DIVI": (3, False, False),
-                               "KEY1": ("key1", True, False)},
-    ("GLS200MI", "LstVouchersByDt"): {"CONO": (3, False, True), "DIVI": (3, True, False),
-                                      "FRDT": (8, True, True), "TODT": (8, True, True)},
+    ("GLS840MI", "AddBatchHead"): {
+        "CONO": (3, True, True),
+        "DIVI": (3, False, False),
+        "KEY1": ("key1", True, False),
+        "INTN": (10, True, False),
+        "DESC": ("desc", True, False),
+        "USID": (10, False, False),
+    },
+    ("GLS840MI", "AddBatchLine"): {
+        "CONO": (3, True, True),
+        "DIVI": (3, False, False),
+        "KEY1": ("key1", True, False),
+        "LINE": (7, True, True),
+        "PARM": ("parm", True, False),
+    },
+    ("GLS840MI", "CtrlBatch"): {
+        "CONO": (3, True, True),
+        "DIVI": (3, False, False),
+        "KEY1": ("key1", True, False),
+    },
+    ("GLS840MI", "UpdBatch"): {
+        "CONO": (3, True, True),
+        "DIVI": (3, False, False),
+        "KEY1": ("key1", True, False),
+    },
+    ("GLS840MI", "DltBatch"): {
+        "CONO": (3, True, True),
+        "DIVI": (3, False, False),
+        "KEY1": ("key1", True, False),
+    },
+    ("GLS200MI", "LstVouchersByDt"): {
+        "CONO": (3, False, True),
+        "DIVI": (3, True, False),
+        "FRDT": (8, True, True),
+        "TODT": (8, True, True),
+    },
 }
 
 
@@ -94,8 +129,9 @@ class Books:
         self._journal_numbers: dict[tuple[str, str], int] = {}
         self.lock = threading.RLock()
 
-    def execute(self, program: str, transaction: str, record: dict, cono: str | None,
-                config: InforConfig) -> list[dict]:
+    def execute(
+        self, program: str, transaction: str, record: dict, cono: str | None, config: InforConfig
+    ) -> list[dict]:
         """One MI transaction: its output records, or MIError."""
         spec = FIELDS.get((program, transaction))
         if spec is None:
@@ -144,33 +180,49 @@ class Books:
         if batch.status == UPDATED:
             raise MIError(f"Batch {batch.key1} is already updated", "WKE0105", "KEY1")
         if batch.status != CHECKED:
-            raise MIError(f"Batch {batch.key1} is not checked - run CtrlBatch first",
-                          "WKE0106", "KEY1")
+            raise MIError(
+                f"Batch {batch.key1} is not checked - run CtrlBatch first", "WKE0106", "KEY1"
+            )
         lines = self._checked_lines(batch, config)
         number_ref = (batch.cono, batch.divi)
         jrno = self._journal_numbers[number_ref] = self._journal_numbers.get(number_ref, 0) + 1
         for jsno, (_, fields) in enumerate(lines, start=1):
-            self.vouchers.append(VoucherLine(
-                batch.cono, batch.divi, fields["ACDT"][:4], jrno, jsno, jrno, fields["ACDT"],
-                {f"AIT{n}": fields.get(f"AIT{n}", "") for n in range(1, 8)},
-                amount(fields["CUAM"]), fields["CUCD"], fields.get("VTXT", ""), batch.key1))
+            self.vouchers.append(
+                VoucherLine(
+                    batch.cono,
+                    batch.divi,
+                    fields["ACDT"][:4],
+                    jrno,
+                    jsno,
+                    jrno,
+                    fields["ACDT"],
+                    {f"AIT{n}": fields.get(f"AIT{n}", "") for n in range(1, 8)},
+                    amount(fields["CUAM"]),
+                    fields["CUCD"],
+                    fields.get("VTXT", ""),
+                    batch.key1,
+                )
+            )
         batch.status, batch.jrno = UPDATED, jrno
         return [{"KEY1": batch.key1, "JRNO": str(jrno), "STAT": UPDATED}]
 
     def _DltBatch(self, v: dict, config: InforConfig) -> list[dict]:
         batch = self._batch(v, config)
         if batch.status == UPDATED:
-            raise MIError(f"Batch {batch.key1} is already updated and cannot be deleted",
-                          "WKE0105", "KEY1")
+            raise MIError(
+                f"Batch {batch.key1} is already updated and cannot be deleted", "WKE0105", "KEY1"
+            )
         del self.batches[(batch.cono, batch.divi, batch.key1)]
         return [{}]
 
     # -- GLS200MI --------------------------------------------------------------------------------
     def _LstVouchersByDt(self, v: dict, config: InforConfig) -> list[dict]:
         divi = self._division(v, config)
-        return [line.record() for line in self.vouchers
-                if line.cono == v["CONO"] and line.divi == divi
-                and v["FRDT"] <= line.acdt <= v["TODT"]]
+        return [
+            line.record()
+            for line in self.vouchers
+            if line.cono == v["CONO"] and line.divi == divi and v["FRDT"] <= line.acdt <= v["TODT"]
+        ]
 
     # -- checks ----------------------------------------------------------------------------------
     def _division(self, v: dict, config: InforConfig) -> str:
@@ -201,23 +253,28 @@ class Books:
             total += amount(fields["CUAM"])
             checked.append((number, fields))
         if total:
-            raise MIError(f"Batch {batch.key1} is not balanced: the amounts total {total:.2f}",
-                          "WBA0101", "CUAM")
+            raise MIError(
+                f"Batch {batch.key1} is not balanced: the amounts total {total:.2f}",
+                "WBA0101",
+                "CUAM",
+            )
         return checked
 
     def _check_line(self, batch: Batch, parm: str, config: InforConfig) -> dict:
         layout = config.parm_layout
         width = max(start - 1 + length for _, start, length in layout)
         if len(parm.rstrip()) > width:
-            raise ParmError("PARM", f"PARM is {len(parm.rstrip())} long; the interface "
-                                    f"{batch.intn} layout ends at position {width}")
+            raise ParmError(
+                "PARM",
+                f"PARM is {len(parm.rstrip())} long; the interface "
+                f"{batch.intn} layout ends at position {width}",
+            )
         fields = cut(parm, layout)
         account = fields.get("AIT1", "")
         if not account:
             raise ParmError("AIT1", "Account must be entered")
         if account not in config.accounts_of(batch.divi):
-            raise ParmError("AIT1", f"Account {account} does not exist in division "
-                                    f"{batch.divi}")
+            raise ParmError("AIT1", f"Account {account} does not exist in division {batch.divi}")
         for n in range(2, 8):
             name, value = f"AIT{n}", fields.get(f"AIT{n}", "")
             allowed = config.dimension_values.get(name)
@@ -232,8 +289,7 @@ class Books:
 
 
 def _inputs(record: dict, spec: dict, config: InforConfig) -> dict:
-    lengths = {"key1": config.key1_length, "desc": config.desc_length,
-               "parm": config.parm_length}
+    lengths = {"key1": config.key1_length, "desc": config.desc_length, "parm": config.parm_length}
     values = {}
     for name, value in (record or {}).items():
         if name not in spec:
@@ -242,13 +298,18 @@ def _inputs(record: dict, spec: dict, config: InforConfig) -> dict:
         length = lengths.get(length, length)
         text = "" if value is None else str(value)
         if len(text) > length:
-            raise MIError(f"Input field {name} is too long ({len(text)} > {length})",
-                          "", name, "InputFieldTooLong")
+            raise MIError(
+                f"Input field {name} is too long ({len(text)} > {length})",
+                "",
+                name,
+                "InputFieldTooLong",
+            )
         if numeric and text and not text.isdigit():
             raise MIError(f"Field {name} must be numeric", "WNU0101", name)
         values[name] = text.rstrip()
     for name, (_, mandatory, _) in spec.items():
         if mandatory and not values.get(name) and name != "CONO":
-            raise MIError(f"Mandatory input field {name} not found", "", name,
-                          "MandatoryInputFieldNotFound")
+            raise MIError(
+                f"Mandatory input field {name} not found", "", name, "MandatoryInputFieldNotFound"
+            )
     return values

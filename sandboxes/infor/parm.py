@@ -18,7 +18,7 @@ class ParmError(ValueError):
 
 def cut(parm: str, layout: list[list]) -> dict[str, str]:
     """The layout's fields of one PARM, blanks trimmed."""
-    return {name: parm[start - 1:start - 1 + length].strip() for name, start, length in layout}
+    return {name: parm[start - 1 : start - 1 + length].strip() for name, start, length in layout}
 
 
 def amount(text: str) -> Decimal:

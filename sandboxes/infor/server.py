@@ -39,10 +39,10 @@ SINGLE_PATH = re.compile(r"^/([^/]+)/M3/m3api-rest/(v2/)?execute/(\w+)/(\w+)(;[^
 @dataclass
 class Stats(SandboxStats):
     token_requests: int = 0
-    requests: int = 0                                     # M3 requests (bulk and single)
+    requests: int = 0  # M3 requests (bulk and single)
     bulk_requests: int = 0
-    by_program: Counter = field(default_factory=Counter)     # program -> M3 requests
-    transactions: Counter = field(default_factory=Counter)   # "PROGRAM/Transaction" -> count
+    by_program: Counter = field(default_factory=Counter)  # program -> M3 requests
+    transactions: Counter = field(default_factory=Counter)  # "PROGRAM/Transaction" -> count
     failed_transactions: int = 0
     throttled: int = 0
     unauthorized: int = 0
@@ -77,17 +77,23 @@ class InforSandbox(ErpControl):
         if not self.tokens.valid(request.header("Authorization")):
             with self._lock:
                 self.stats.unauthorized += 1
-            return Response.json({"error": "invalid_token",
-                                  "error_description": "Access token is invalid or expired"},
-                                 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            return Response.json(
+                {
+                    "error": "invalid_token",
+                    "error_description": "Access token is invalid or expired",
+                },
+                401,
+                {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
         limited, limit_headers = self._rate_limit()
         if limited:
             return limited
         if bulk and request.method == "POST":
             response = self._bulk(request)
         elif single and request.method == "GET":
-            response = self._single(request, single.group(3), single.group(4),
-                                    v1=not single.group(2))
+            response = self._single(
+                request, single.group(3), single.group(4), v1=not single.group(2)
+            )
         else:
             response = Response(405, b"Method Not Allowed", content_type="text/plain")
         response.headers.update(limit_headers)
@@ -99,8 +105,11 @@ class InforSandbox(ErpControl):
             body = request.json()
         except ValueError:
             return Response(400, b"Bad Request", content_type="text/plain")
-        if not isinstance(body, dict) or not body.get("program") or not isinstance(
-                body.get("transactions"), list):
+        if (
+            not isinstance(body, dict)
+            or not body.get("program")
+            or not isinstance(body.get("transactions"), list)
+        ):
             return Response(400, b"Bad Request", content_type="text/plain")
         program = str(body["program"])
         transactions = body["transactions"]
@@ -109,17 +118,26 @@ class InforSandbox(ErpControl):
             self.stats.by_program[program] += 1
         config = self.config
         if len(transactions) > config.max_transactions:
-            return Response(400, f"Too many transactions (max {config.max_transactions})"
-                            .encode(), content_type="text/plain")
+            return Response(
+                400,
+                f"Too many transactions (max {config.max_transactions})".encode(),
+                content_type="text/plain",
+            )
         names = {str(t.get("transaction")) for t in transactions if isinstance(t, dict)}
         fired = self._faults(names)
         if isinstance(fired, Response):
             return fired
         cono = str(body.get("cono") or request.query.get("cono") or "") or None
         if cono is not None and cono not in config.companies:
-            return Response.json({"@type": "ServerReturnedNOK", "@code": "XAU0008",
-                                  "@field": "CONO", "@cfg": None,
-                                  "Message": f"Not authorized for company {cono}".ljust(120)})
+            return Response.json(
+                {
+                    "@type": "ServerReturnedNOK",
+                    "@code": "XAU0008",
+                    "@field": "CONO",
+                    "@cfg": None,
+                    "Message": f"Not authorized for company {cono}".ljust(120),
+                }
+            )
         maxrecs = _int(request.query.get("maxrecs"), 100)
         results, failed = [], 0
         with self.books.lock:
@@ -134,20 +152,32 @@ class InforSandbox(ErpControl):
                     return Response(400, b"Bad Request", content_type="text/plain")
                 except MIError as error:
                     failed += 1
-                    results.append({"transaction": name, "errorMessage": error.message,
-                                    "errorType": error.error_type, "errorCode": error.code,
-                                    "errorField": error.field})
+                    results.append(
+                        {
+                            "transaction": name,
+                            "errorMessage": error.message,
+                            "errorType": error.error_type,
+                            "errorCode": error.code,
+                            "errorField": error.field,
+                        }
+                    )
                     continue
                 finally:
                     with self._lock:
                         self.stats.transactions[f"{program}/{name}"] += 1
-                results.append({"transaction": name,
-                                "records": records[:maxrecs] if maxrecs else records})
+                results.append(
+                    {"transaction": name, "records": records[:maxrecs] if maxrecs else records}
+                )
         with self._lock:
             self.stats.failed_transactions += failed
-        response = Response.json({"results": results, "wasTerminated": False,
-                                  "nrOfSuccessfullTransactions": len(results) - failed,
-                                  "nrOfFailedTransactions": failed})
+        response = Response.json(
+            {
+                "results": results,
+                "wasTerminated": False,
+                "nrOfSuccessfullTransactions": len(results) - failed,
+                "nrOfFailedTransactions": failed,
+            }
+        )
         return after(response, fired)
 
     def _single(self, request: Request, program: str, transaction: str, v1: bool) -> Response:
@@ -165,37 +195,75 @@ class InforSandbox(ErpControl):
             with self._lock:
                 self.stats.failed_transactions += 1
             if v1:
-                return Response.json({"@type": error.error_type, "@code": error.code,
-                                      "@field": error.field, "@cfg": None,
-                                      "Message": error.message.ljust(120)})
-            return Response.json({"results": [{"transaction": transaction,
-                                               "errorMessage": error.message,
-                                               "errorType": error.error_type,
-                                               "errorCode": error.code,
-                                               "errorField": error.field}],
-                                  "wasTerminated": False, "nrOfSuccessfullTransactions": 0,
-                                  "nrOfFailedTransactions": 1})
+                return Response.json(
+                    {
+                        "@type": error.error_type,
+                        "@code": error.code,
+                        "@field": error.field,
+                        "@cfg": None,
+                        "Message": error.message.ljust(120),
+                    }
+                )
+            return Response.json(
+                {
+                    "results": [
+                        {
+                            "transaction": transaction,
+                            "errorMessage": error.message,
+                            "errorType": error.error_type,
+                            "errorCode": error.code,
+                            "errorField": error.field,
+                        }
+                    ],
+                    "wasTerminated": False,
+                    "nrOfSuccessfullTransactions": 0,
+                    "nrOfFailedTransactions": 1,
+                }
+            )
         finally:
             with self._lock:
                 self.stats.transactions[f"{program}/{transaction}"] += 1
         if v1:
-            return after(Response.json({
-                "Program": program, "Transaction": transaction,
-                "MIRecord": [{"RowIndex": i, "NameValue": [{"Name": k, "Value": v}
-                                                           for k, v in row.items()]}
-                             for i, row in enumerate(records)]}), fired)
-        return after(Response.json({
-            "results": [{"transaction": transaction, "records": records}],
-            "wasTerminated": False, "nrOfSuccessfullTransactions": 1,
-            "nrOfFailedTransactions": 0}), fired)
+            return after(
+                Response.json(
+                    {
+                        "Program": program,
+                        "Transaction": transaction,
+                        "MIRecord": [
+                            {
+                                "RowIndex": i,
+                                "NameValue": [{"Name": k, "Value": v} for k, v in row.items()],
+                            }
+                            for i, row in enumerate(records)
+                        ],
+                    }
+                ),
+                fired,
+            )
+        return after(
+            Response.json(
+                {
+                    "results": [{"transaction": transaction, "records": records}],
+                    "wasTerminated": False,
+                    "nrOfSuccessfullTransactions": 1,
+                    "nrOfFailedTransactions": 0,
+                }
+            ),
+            fired,
+        )
 
     def _faults(self, transactions: set[str]) -> list[FaultRule] | Response:
         fired = self.faults.take(operations=transactions)
         with self._lock:
             self.stats.faults_fired += len(fired)
-        refused = refusal(fired, lambda rule: Response.json(
-            {"error": f"Injected fault: HTTP {rule.status}"}, rule.status,
-            {"Retry-After": "0"} if rule.status == 429 else {}))
+        refused = refusal(
+            fired,
+            lambda rule: Response.json(
+                {"error": f"Injected fault: HTTP {rule.status}"},
+                rule.status,
+                {"Retry-After": "0"} if rule.status == 429 else {},
+            ),
+        )
         return fired if refused is None else refused
 
     # -- auth and throttling ----------------------------------------------------------------------
@@ -207,26 +275,41 @@ class InforSandbox(ErpControl):
         if tenant != config.tenant:
             return _oauth_error(404, "invalid_request", f"Unknown tenant {tenant}")
         if "application/x-www-form-urlencoded" not in (request.header("Content-Type") or ""):
-            return _oauth_error(400, "invalid_request", "Content-Type must be "
-                                "application/x-www-form-urlencoded")
+            return _oauth_error(
+                400, "invalid_request", "Content-Type must be application/x-www-form-urlencoded"
+            )
         if b"#" in request.body:
-            return _oauth_error(400, "invalid_request", "The request body is not properly "
-                                "form-encoded: '#' must be sent as %23")
+            return _oauth_error(
+                400,
+                "invalid_request",
+                "The request body is not properly form-encoded: '#' must be sent as %23",
+            )
         grant = form.get("grant_type")
         if grant not in ("password", "refresh_token"):
-            return _oauth_error(400, "unsupported_grant_type",
-                                f"Grant type {grant!r} is not supported")
-        if form.get("client_id") != config.client_id or \
-                form.get("client_secret") != config.client_secret:
+            return _oauth_error(
+                400, "unsupported_grant_type", f"Grant type {grant!r} is not supported"
+            )
+        if (
+            form.get("client_id") != config.client_id
+            or form.get("client_secret") != config.client_secret
+        ):
             return _oauth_error(401, "invalid_client", "Client authentication failed")
         if grant == "refresh_token":
             return _oauth_error(400, "invalid_grant", "Refresh token is invalid or expired")
-        if form.get("username") != config.service_account_key or \
-                form.get("password") != config.service_account_secret:
+        if (
+            form.get("username") != config.service_account_key
+            or form.get("password") != config.service_account_secret
+        ):
             return _oauth_error(400, "invalid_grant", "Invalid service account credentials")
         token = self.tokens.issue(secrets.token_urlsafe(32), config.token_ttl)
-        return Response.json({"access_token": token, "refresh_token": secrets.token_urlsafe(24),
-                              "token_type": "Bearer", "expires_in": config.token_ttl})
+        return Response.json(
+            {
+                "access_token": token,
+                "refresh_token": secrets.token_urlsafe(24),
+                "token_type": "Bearer",
+                "expires_in": config.token_ttl,
+            }
+        )
 
     def _rate_limit(self) -> tuple[Response | None, dict]:
         config = self.config
@@ -234,28 +317,39 @@ class InforSandbox(ErpControl):
             now = time.time()
             while self._recent and self._recent[0] <= now - config.rate_window:
                 self._recent.popleft()
-            reset = math.ceil(self._recent[0] + config.rate_window - now) if self._recent else \
-                math.ceil(config.rate_window)
+            reset = (
+                math.ceil(self._recent[0] + config.rate_window - now)
+                if self._recent
+                else math.ceil(config.rate_window)
+            )
             every = config.throttle_every and (self.stats.requests % config.throttle_every == 0)
             over = config.rate_limit and len(self._recent) >= config.rate_limit
             if not every and not over:
                 self._recent.append(now)
             used = len(self._recent)
-            headers = {"X-RateLimit-Limit": str(config.rate_limit),
-                       "X-RateLimit-Remaining": str(max(0, config.rate_limit - used)),
-                       "X-RateLimit-Reset": str(reset)}
+            headers = {
+                "X-RateLimit-Limit": str(config.rate_limit),
+                "X-RateLimit-Remaining": str(max(0, config.rate_limit - used)),
+                "X-RateLimit-Reset": str(reset),
+            }
             if not every and not over:
                 return None, headers
             self.stats.throttled += 1
         wait = config.retry_after if every else max(config.retry_after, reset)
-        return Response.json({"error": "Too Many Requests",
-                              "message": "Rate limit exceeded for this client"}, 429,
-                             {**headers, "Retry-After": str(wait)}), headers
+        return Response.json(
+            {"error": "Too Many Requests", "message": "Rate limit exceeded for this client"},
+            429,
+            {**headers, "Retry-After": str(wait)},
+        ), headers
 
     # -- test control -----------------------------------------------------------------------------
     def control_actions(self):
-        return {**super().control_actions(), "batches": lambda _: Response.json(
-            [self._batch_view(b) for b in self.books.batches.values()])}
+        return {
+            **super().control_actions(),
+            "batches": lambda _: Response.json(
+                [self._batch_view(b) for b in self.books.batches.values()]
+            ),
+        }
 
     @contextmanager
     def control_lock(self):
@@ -282,9 +376,16 @@ class InforSandbox(ErpControl):
             except ParmError:
                 fields["amount"] = None
             lines.append({"LINE": number, "PARM": parm, **fields})
-        return {"CONO": batch.cono, "DIVI": batch.divi, "KEY1": batch.key1,
-                "INTN": batch.intn, "DESC": batch.desc, "STAT": batch.status,
-                "JRNO": batch.jrno, "lines": lines}
+        return {
+            "CONO": batch.cono,
+            "DIVI": batch.divi,
+            "KEY1": batch.key1,
+            "INTN": batch.intn,
+            "DESC": batch.desc,
+            "STAT": batch.status,
+            "JRNO": batch.jrno,
+            "lines": lines,
+        }
 
 
 def _oauth_error(status: int, error: str, description: str) -> Response:

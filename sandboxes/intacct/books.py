@@ -20,19 +20,75 @@ from sandboxes.intacct.errors import GatewayError
 ZERO = Decimal("0")
 SEEDS = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds"
 DEFAULT_JOURNALS = ("SJ", "GJ", "PJ")
-BATCH_FIELDS = ("RECORDNO", "BATCHNO", "JOURNAL", "BATCH_DATE", "BATCH_TITLE", "REFERENCENO",
-                "STATE", "HISTORY_COMMENT", "REVERSEDATE", "BASELOCATION_NO", "SUPDOCID",
-                "WHENCREATED", "WHENMODIFIED", "CREATEDBY")
-ENTRY_FIELDS = ("RECORDNO", "BATCHNO", "LINE_NO", "DOCUMENT", "ACCOUNTNO", "TR_TYPE",
-                "TRX_AMOUNT", "AMOUNT", "CURRENCY", "LOCATION", "DEPARTMENT", "DESCRIPTION")
+BATCH_FIELDS = (
+    "RECORDNO",
+    "BATCHNO",
+    "JOURNAL",
+    "BATCH_DATE",
+    "BATCH_TITLE",
+    "REFERENCENO",
+    "STATE",
+    "HISTORY_COMMENT",
+    "REVERSEDATE",
+    "BASELOCATION_NO",
+    "SUPDOCID",
+    "WHENCREATED",
+    "WHENMODIFIED",
+    "CREATEDBY",
+)
+ENTRY_FIELDS = (
+    "RECORDNO",
+    "BATCHNO",
+    "LINE_NO",
+    "DOCUMENT",
+    "ACCOUNTNO",
+    "TR_TYPE",
+    "TRX_AMOUNT",
+    "AMOUNT",
+    "CURRENCY",
+    "LOCATION",
+    "DEPARTMENT",
+    "DESCRIPTION",
+)
 # GLENTRY dimensions that are accepted and stored but not checked against a list here.
-UNCHECKED_DIMENSIONS = ("PROJECTID", "TASKID", "CUSTOMERID", "VENDORID", "EMPLOYEEID", "ITEMID",
-                        "CLASSID", "CONTRACTID", "WAREHOUSEID")
-ENTRY_INPUTS = {"DOCUMENT", "ACCOUNTNO", "TR_TYPE", "TRX_AMOUNT", "CURRENCY", "EXCH_RATE_DATE",
-                "EXCH_RATE_TYPE_ID", "EXCHANGE_RATE", "ALLOCATION", "LOCATION", "DEPARTMENT",
-                "DESCRIPTION", *UNCHECKED_DIMENSIONS}
-BATCH_INPUTS = {"JOURNAL", "BATCH_DATE", "BATCH_TITLE", "REVERSEDATE", "HISTORY_COMMENT",
-                "REFERENCENO", "BASELOCATION_NO", "SUPDOCID", "STATE", "ENTRIES"}
+UNCHECKED_DIMENSIONS = (
+    "PROJECTID",
+    "TASKID",
+    "CUSTOMERID",
+    "VENDORID",
+    "EMPLOYEEID",
+    "ITEMID",
+    "CLASSID",
+    "CONTRACTID",
+    "WAREHOUSEID",
+)
+ENTRY_INPUTS = {
+    "DOCUMENT",
+    "ACCOUNTNO",
+    "TR_TYPE",
+    "TRX_AMOUNT",
+    "CURRENCY",
+    "EXCH_RATE_DATE",
+    "EXCH_RATE_TYPE_ID",
+    "EXCHANGE_RATE",
+    "ALLOCATION",
+    "LOCATION",
+    "DEPARTMENT",
+    "DESCRIPTION",
+    *UNCHECKED_DIMENSIONS,
+}
+BATCH_INPUTS = {
+    "JOURNAL",
+    "BATCH_DATE",
+    "BATCH_TITLE",
+    "REVERSEDATE",
+    "HISTORY_COMMENT",
+    "REFERENCENO",
+    "BASELOCATION_NO",
+    "SUPDOCID",
+    "STATE",
+    "ENTRIES",
+}
 STATES = ("Posted", "Draft")
 NUMERIC_FIELDS = {"RECORDNO", "BATCHNO", "LINE_NO", "TR_TYPE", "TRX_AMOUNT", "AMOUNT"}
 DATE_FIELDS = {"BATCH_DATE", "REVERSEDATE"}
@@ -42,14 +98,14 @@ DATE_FIELDS = {"BATCH_DATE", "REVERSEDATE"}
 class GlEntry:
     line_no: int
     accountno: str
-    tr_type: int                 # 1 debit, -1 credit
-    amount: Decimal              # positive
+    tr_type: int  # 1 debit, -1 credit
+    amount: Decimal  # positive
     location: str = ""
     department: str = ""
     description: str = ""
     document: str = ""
     currency: str = ""
-    dimensions: dict[str, str] = field(default_factory=dict)   # GLDIM..., PROJECTID, ...
+    dimensions: dict[str, str] = field(default_factory=dict)  # GLDIM..., PROJECTID, ...
 
 
 @dataclass
@@ -69,40 +125,56 @@ class GlBatch:
     def record(self) -> dict[str, str]:
         """The batch as query fields (text, as Intacct returns them)."""
         return {
-            "RECORDNO": str(self.recordno), "BATCHNO": str(self.batchno),
-            "JOURNAL": self.journal, "BATCH_DATE": intacct_date(self.batch_date),
-            "BATCH_TITLE": self.title, "REFERENCENO": self.referenceno, "STATE": self.state,
-            "HISTORY_COMMENT": self.history_comment, "REVERSEDATE": "", "BASELOCATION_NO": "",
-            "SUPDOCID": "", "WHENCREATED": self.created_at.strftime("%m/%d/%Y %H:%M:%S"),
+            "RECORDNO": str(self.recordno),
+            "BATCHNO": str(self.batchno),
+            "JOURNAL": self.journal,
+            "BATCH_DATE": intacct_date(self.batch_date),
+            "BATCH_TITLE": self.title,
+            "REFERENCENO": self.referenceno,
+            "STATE": self.state,
+            "HISTORY_COMMENT": self.history_comment,
+            "REVERSEDATE": "",
+            "BASELOCATION_NO": "",
+            "SUPDOCID": "",
+            "WHENCREATED": self.created_at.strftime("%m/%d/%Y %H:%M:%S"),
             "WHENMODIFIED": self.created_at.strftime("%m/%d/%Y %H:%M:%S"),
             "CREATEDBY": self.created_by,
         }
 
     def entry_records(self) -> list[dict[str, str]]:
-        return [{
-            "RECORDNO": f"{self.recordno}{entry.line_no:04d}", "BATCHNO": str(self.recordno),
-            "LINE_NO": str(entry.line_no), "DOCUMENT": entry.document,
-            "ACCOUNTNO": entry.accountno, "TR_TYPE": str(entry.tr_type),
-            "TRX_AMOUNT": str(entry.amount), "AMOUNT": str(entry.amount),
-            "CURRENCY": entry.currency, "LOCATION": entry.location,
-            "DEPARTMENT": entry.department, "DESCRIPTION": entry.description,
-            **entry.dimensions,
-        } for entry in self.entries]
+        return [
+            {
+                "RECORDNO": f"{self.recordno}{entry.line_no:04d}",
+                "BATCHNO": str(self.recordno),
+                "LINE_NO": str(entry.line_no),
+                "DOCUMENT": entry.document,
+                "ACCOUNTNO": entry.accountno,
+                "TR_TYPE": str(entry.tr_type),
+                "TRX_AMOUNT": str(entry.amount),
+                "AMOUNT": str(entry.amount),
+                "CURRENCY": entry.currency,
+                "LOCATION": entry.location,
+                "DEPARTMENT": entry.department,
+                "DESCRIPTION": entry.description,
+                **entry.dimensions,
+            }
+            for entry in self.entries
+        ]
 
 
 @dataclass
 class Company:
     company_id: str
-    users: dict[str, str]                      # user id -> password
-    senders: set[str]                          # sender ids authorised for Web Services
+    users: dict[str, str]  # user id -> password
+    senders: set[str]  # sender ids authorised for Web Services
     journals: set[str]
     accounts: set[str]
     locations: set[str]
     departments: set[str]
-    dimensions: dict[str, set[str] | None]     # "GLDIMREVENUE_CENTER" -> values (None: any)
-    closed_before: date | None = None          # BATCH_DATE before this: period closed
+    dimensions: dict[str, set[str] | None]  # "GLDIMREVENUE_CENTER" -> values (None: any)
+    closed_before: date | None = None  # BATCH_DATE before this: period closed
     batches: dict[int, GlBatch] = field(default_factory=dict)
-    executed: set[str] = field(default_factory=set)   # function controlids run and completed
+    executed: set[str] = field(default_factory=set)  # function controlids run and completed
     next_recordno: int = 48_000
     next_batchno: dict[str, int] = field(default_factory=dict)
 
@@ -116,30 +188,38 @@ class Company:
 
     def settings(self) -> dict:
         return {
-            "users": sorted(self.users), "senders": sorted(self.senders),
-            "journals": sorted(self.journals), "accounts": sorted(self.accounts),
-            "locations": sorted(self.locations), "departments": sorted(self.departments),
-            "dimensions": {name: sorted(values) if values is not None else None
-                           for name, values in self.dimensions.items()},
+            "users": sorted(self.users),
+            "senders": sorted(self.senders),
+            "journals": sorted(self.journals),
+            "accounts": sorted(self.accounts),
+            "locations": sorted(self.locations),
+            "departments": sorted(self.departments),
+            "dimensions": {
+                name: sorted(values) if values is not None else None
+                for name, values in self.dimensions.items()
+            },
             "closed_before": self.closed_before.isoformat() if self.closed_before else None,
         }
 
 
-def seeded_company(company_id: str, user_id: str, user_password: str,
-                   sender_id: str) -> Company:
+def seeded_company(company_id: str, user_id: str, user_password: str, sender_id: str) -> Company:
     """A company whose chart and dimensions accept what closeout's seeds produce: accounts
     from chart_of_accounts.csv, LOCATION from locations.csv (location_dimension), DEPARTMENT
     from revenue_center_dimensions.csv (dimension_value); the same values are also open as
     GLDIMREVENUE_CENTER, and the seed's erp_company values as GLDIMERP_COMPANY."""
     revenue_centers = _seed_column("revenue_center_dimensions.csv", "dimension_value")
     return Company(
-        company_id=company_id, users={user_id: user_password}, senders={sender_id},
+        company_id=company_id,
+        users={user_id: user_password},
+        senders={sender_id},
         journals=set(DEFAULT_JOURNALS),
         accounts=_seed_column("chart_of_accounts.csv", "account_code"),
         locations=_seed_column("locations.csv", "location_dimension"),
         departments=set(revenue_centers),
-        dimensions={"GLDIMREVENUE_CENTER": set(revenue_centers),
-                    "GLDIMERP_COMPANY": _seed_column("locations.csv", "erp_company")},
+        dimensions={
+            "GLDIMREVENUE_CENTER": set(revenue_centers),
+            "GLDIMERP_COMPANY": _seed_column("locations.csv", "erp_company"),
+        },
     )
 
 
@@ -152,6 +232,7 @@ def _seed_column(name: str, column: str) -> set[str]:
 
 
 # -- dates and values -----------------------------------------------------------------------------
+
 
 def intacct_date(value: date) -> str:
     return value.strftime("%m/%d/%Y")
@@ -178,14 +259,19 @@ def coerce(field_name: str, text: str):
 
 # -- create ---------------------------------------------------------------------------------------
 
-def validate_batch(company: Company, element: ET.Element,
-                   user_id: str) -> tuple[GlBatch | None, list[GatewayError]]:
+
+def validate_batch(
+    company: Company, element: ET.Element, user_id: str
+) -> tuple[GlBatch | None, list[GatewayError]]:
     """The batch a GLBATCH create describes, or every problem that stops it."""
     problems: list[GatewayError] = []
     for child in element:
         if child.tag not in BATCH_INPUTS:
-            problems.append(errors.invalid_field("GLBATCH", f"Unknown field {child.tag} on "
-                                                 "GLBATCH.", "Remove the field."))
+            problems.append(
+                errors.invalid_field(
+                    "GLBATCH", f"Unknown field {child.tag} on GLBATCH.", "Remove the field."
+                )
+            )
 
     def text(tag: str, parent: ET.Element = element) -> str:
         return (parent.findtext(tag) or "").strip()
@@ -199,8 +285,13 @@ def validate_batch(company: Company, element: ET.Element,
     if not text("BATCH_DATE"):
         problems.append(errors.missing_field("GLBATCH", "BATCH_DATE"))
     elif batch_date is None:
-        problems.append(errors.invalid_field("GLBATCH", f"BATCH_DATE '{text('BATCH_DATE')}' is "
-                                             "not a date.", "Write dates as mm/dd/yyyy."))
+        problems.append(
+            errors.invalid_field(
+                "GLBATCH",
+                f"BATCH_DATE '{text('BATCH_DATE')}' is not a date.",
+                "Write dates as mm/dd/yyyy.",
+            )
+        )
     elif company.closed_before and batch_date < company.closed_before:
         problems.append(errors.closed_period(text("BATCH_DATE")))
     title = text("BATCH_TITLE")
@@ -208,13 +299,21 @@ def validate_batch(company: Company, element: ET.Element,
         problems.append(errors.missing_field("GLBATCH", "BATCH_TITLE"))
     state = text("STATE") or "Posted"
     if state not in STATES:
-        problems.append(errors.invalid_field("GLBATCH", f"STATE '{state}' is not allowed.",
-                                             f"Use one of {', '.join(STATES)}."))
+        problems.append(
+            errors.invalid_field(
+                "GLBATCH", f"STATE '{state}' is not allowed.", f"Use one of {', '.join(STATES)}."
+            )
+        )
     entries_element = element.find("ENTRIES")
     rows = entries_element.findall("GLENTRY") if entries_element is not None else []
     if len(rows) < 2:
-        problems.append(errors.invalid_field("GLBATCH", "A journal entry needs at least two "
-                                             "GLENTRY lines.", "Add the offsetting lines."))
+        problems.append(
+            errors.invalid_field(
+                "GLBATCH",
+                "A journal entry needs at least two GLENTRY lines.",
+                "Add the offsetting lines.",
+            )
+        )
     entries = []
     for line_no, row in enumerate(rows, start=1):
         entry, entry_problems = _entry(company, row, line_no)
@@ -228,87 +327,136 @@ def validate_batch(company: Company, element: ET.Element,
             problems.append(errors.unbalanced(str(debits), str(credits)))
     if problems:
         return None, problems
-    return GlBatch(journal=journal, batch_date=batch_date, title=title,
-                   referenceno=text("REFERENCENO"), state=state,
-                   history_comment=text("HISTORY_COMMENT"), entries=entries,
-                   created_by=user_id), []
+    return GlBatch(
+        journal=journal,
+        batch_date=batch_date,
+        title=title,
+        referenceno=text("REFERENCENO"),
+        state=state,
+        history_comment=text("HISTORY_COMMENT"),
+        entries=entries,
+        created_by=user_id,
+    ), []
 
 
-def _entry(company: Company, row: ET.Element,
-           line_no: int) -> tuple[GlEntry | None, list[GatewayError]]:
+def _entry(
+    company: Company, row: ET.Element, line_no: int
+) -> tuple[GlEntry | None, list[GatewayError]]:
     problems: list[GatewayError] = []
     where = f"line {line_no}"
     values: dict[str, str] = {}
     for child in row:
         name = child.tag
         if name not in ENTRY_INPUTS and not name.startswith("GLDIM"):
-            problems.append(errors.invalid_field("GLENTRY", f"Unknown field {name} on {where}.",
-                                                 "Remove the field."))
+            problems.append(
+                errors.invalid_field(
+                    "GLENTRY", f"Unknown field {name} on {where}.", "Remove the field."
+                )
+            )
         values[name] = (child.text or "").strip()
     account = values.get("ACCOUNTNO", "")
     if not account:
         problems.append(errors.missing_field("GLENTRY", f"ACCOUNTNO ({where})"))
     elif account not in company.accounts:
-        problems.append(errors.unknown_reference("GLENTRY", f"ACCOUNTNO ({where})", account,
-                                                 "GL account"))
+        problems.append(
+            errors.unknown_reference("GLENTRY", f"ACCOUNTNO ({where})", account, "GL account")
+        )
     tr_type = values.get("TR_TYPE", "")
     if tr_type not in ("1", "-1"):
-        problems.append(errors.invalid_field(
-            "GLENTRY", f"TR_TYPE '{tr_type}' on {where} must be 1 (debit) or -1 (credit).",
-            "Send TR_TYPE 1 or -1."))
+        problems.append(
+            errors.invalid_field(
+                "GLENTRY",
+                f"TR_TYPE '{tr_type}' on {where} must be 1 (debit) or -1 (credit).",
+                "Send TR_TYPE 1 or -1.",
+            )
+        )
     amount = _amount(values.get("TRX_AMOUNT", ""), where, problems)
     location, department = values.get("LOCATION", ""), values.get("DEPARTMENT", "")
     if location and location not in company.locations:
-        problems.append(errors.unknown_reference("GLENTRY", f"LOCATION ({where})", location,
-                                                 "location"))
+        problems.append(
+            errors.unknown_reference("GLENTRY", f"LOCATION ({where})", location, "location")
+        )
     if department and department not in company.departments:
-        problems.append(errors.unknown_reference("GLENTRY", f"DEPARTMENT ({where})",
-                                                 department, "department"))
+        problems.append(
+            errors.unknown_reference("GLENTRY", f"DEPARTMENT ({where})", department, "department")
+        )
     dimensions = {}
     for name, value in values.items():
         if name.startswith("GLDIM"):
             if name not in company.dimensions:
-                problems.append(errors.invalid_field(
-                    "GLENTRY", f"Unknown user-defined dimension {name} on {where}.",
-                    f"Known dimensions: {', '.join(sorted(company.dimensions)) or 'none'}."))
-            elif value and company.dimensions[name] is not None \
-                    and value not in company.dimensions[name]:
-                problems.append(errors.unknown_reference("GLENTRY", f"{name} ({where})", value,
-                                                         name.removeprefix("GLDIM").lower()))
+                problems.append(
+                    errors.invalid_field(
+                        "GLENTRY",
+                        f"Unknown user-defined dimension {name} on {where}.",
+                        f"Known dimensions: {', '.join(sorted(company.dimensions)) or 'none'}.",
+                    )
+                )
+            elif (
+                value
+                and company.dimensions[name] is not None
+                and value not in company.dimensions[name]
+            ):
+                problems.append(
+                    errors.unknown_reference(
+                        "GLENTRY", f"{name} ({where})", value, name.removeprefix("GLDIM").lower()
+                    )
+                )
             dimensions[name] = value
         elif name in UNCHECKED_DIMENSIONS:
             dimensions[name] = value
     if problems:
         return None, problems
-    return GlEntry(line_no=line_no, accountno=account, tr_type=int(tr_type), amount=amount,
-                   location=location, department=department,
-                   description=values.get("DESCRIPTION", ""),
-                   document=values.get("DOCUMENT", ""), currency=values.get("CURRENCY", ""),
-                   dimensions=dimensions), []
+    return GlEntry(
+        line_no=line_no,
+        accountno=account,
+        tr_type=int(tr_type),
+        amount=amount,
+        location=location,
+        department=department,
+        description=values.get("DESCRIPTION", ""),
+        document=values.get("DOCUMENT", ""),
+        currency=values.get("CURRENCY", ""),
+        dimensions=dimensions,
+    ), []
 
 
 def _amount(text: str, where: str, problems: list[GatewayError]) -> Decimal:
     try:
         amount = Decimal(text)
     except InvalidOperation:
-        problems.append(errors.invalid_field("GLENTRY", f"TRX_AMOUNT '{text}' on {where} is not "
-                                             "a number.", "Send a decimal such as 1830.25."))
+        problems.append(
+            errors.invalid_field(
+                "GLENTRY",
+                f"TRX_AMOUNT '{text}' on {where} is not a number.",
+                "Send a decimal such as 1830.25.",
+            )
+        )
         return ZERO
     if not amount.is_finite() or amount < 0:
-        problems.append(errors.invalid_field(
-            "GLENTRY", f"TRX_AMOUNT {text} on {where} must be zero or positive.",
-            "Send the absolute amount; TR_TYPE -1 makes it a credit."))
+        problems.append(
+            errors.invalid_field(
+                "GLENTRY",
+                f"TRX_AMOUNT {text} on {where} must be zero or positive.",
+                "Send the absolute amount; TR_TYPE -1 makes it a credit.",
+            )
+        )
     elif amount.as_tuple().exponent < -2:
-        problems.append(errors.invalid_field(
-            "GLENTRY", f"TRX_AMOUNT {text} on {where} has more than 2 decimal places.",
-            "Round amounts to cents before sending."))
+        problems.append(
+            errors.invalid_field(
+                "GLENTRY",
+                f"TRX_AMOUNT {text} on {where} has more than 2 decimal places.",
+                "Round amounts to cents before sending.",
+            )
+        )
     return amount
 
 
 # -- read back ------------------------------------------------------------------------------------
 
-def batch_element(parent: ET.Element, tag: str, batch: GlBatch, fields: list[str] | None,
-                  entries: bool) -> ET.Element:
+
+def batch_element(
+    parent: ET.Element, tag: str, batch: GlBatch, fields: list[str] | None, entries: bool
+) -> ET.Element:
     """`fields` None: every field. `entries`: include ENTRIES with each glentry."""
     element = sub(parent, tag)
     record = batch.record()

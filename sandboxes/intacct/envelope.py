@@ -44,8 +44,8 @@ class Login:
 @dataclass(frozen=True)
 class Function:
     controlid: str
-    name: str               # getAPISession, create, read, readByQuery, readMore, query
-    body: ET.Element        # the element named `name`
+    name: str  # getAPISession, create, read, readByQuery, readMore, query
+    body: ET.Element  # the element named `name`
 
 
 @dataclass(frozen=True)
@@ -70,25 +70,31 @@ def parse_request(body: bytes) -> GatewayRequest:
         raise EnvelopeError(bad_envelope(f"root element is <{root.tag}>, expected <request>"))
     control = _control(root.find("control"))
     if control.dtdversion != DTD_VERSION:
-        raise EnvelopeError(bad_envelope(f"dtdversion {control.dtdversion!r} is not supported; "
-                                         f"send {DTD_VERSION}"), control)
+        raise EnvelopeError(
+            bad_envelope(f"dtdversion {control.dtdversion!r} is not supported; send {DTD_VERSION}"),
+            control,
+        )
     operation = root.find("operation")
     if operation is None:
         raise EnvelopeError(bad_envelope("missing <operation>"), control)
     authentication = operation.find("authentication")
     content = operation.find("content")
     if authentication is None or content is None:
-        raise EnvelopeError(bad_envelope("<operation> needs <authentication> and <content>"),
-                            control)
+        raise EnvelopeError(
+            bad_envelope("<operation> needs <authentication> and <content>"), control
+        )
     sessionid = _text(authentication, "sessionid") or None
     login_element = authentication.find("login")
     login = None
     if login_element is not None:
-        login = Login(_text(login_element, "userid"), _text(login_element, "companyid"),
-                      _text(login_element, "password"), _text(login_element, "locationid"))
+        login = Login(
+            _text(login_element, "userid"),
+            _text(login_element, "companyid"),
+            _text(login_element, "password"),
+            _text(login_element, "locationid"),
+        )
     if sessionid is None and login is None:
-        raise EnvelopeError(bad_envelope("<authentication> needs <login> or <sessionid>"),
-                            control)
+        raise EnvelopeError(bad_envelope("<authentication> needs <login> or <sessionid>"), control)
     functions = []
     for element in content.findall("function"):
         children = list(element)
@@ -108,10 +114,13 @@ def _control(element: ET.Element | None) -> Control:
     if element is None:
         raise EnvelopeError(bad_envelope("missing <control>"))
     # uniqueid omitted = false, as the SDKs send it (the docs disagree on the default).
-    return Control(_text(element, "senderid"), _text(element, "password"),
-                   _text(element, "controlid"),
-                   _text(element, "uniqueid").lower() == "true",
-                   _text(element, "dtdversion"))
+    return Control(
+        _text(element, "senderid"),
+        _text(element, "password"),
+        _text(element, "controlid"),
+        _text(element, "uniqueid").lower() == "true",
+        _text(element, "dtdversion"),
+    )
 
 
 def _text(parent: ET.Element, tag: str) -> str:
@@ -120,6 +129,7 @@ def _text(parent: ET.Element, tag: str) -> str:
 
 
 # -- response -----------------------------------------------------------------------------------
+
 
 def sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
     element = ET.SubElement(parent, tag)

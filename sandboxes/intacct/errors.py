@@ -24,9 +24,12 @@ def xml_parse_error(detail: str) -> GatewayError:
 
 
 def bad_envelope(detail: str) -> GatewayError:
-    return GatewayError("XL03000003", "", f"XML Parse schema error: {detail}",
-                        "Send a DTD 3.0 request: request/control + operation/authentication/"
-                        "content/function.")
+    return GatewayError(
+        "XL03000003",
+        "",
+        f"XML Parse schema error: {detail}",
+        "Send a DTD 3.0 request: request/control + operation/authentication/content/function.",
+    )
 
 
 def bad_sender() -> GatewayError:
@@ -35,11 +38,12 @@ def bad_sender() -> GatewayError:
 
 def sender_not_authorized(sender_id: str, company_id: str) -> GatewayError:
     return GatewayError(
-        "XL03000006", "Invalid Web Services Authorization",
+        "XL03000006",
+        "Invalid Web Services Authorization",
         f"The sender ID '{sender_id}' is not authorized to make Web Services requests to "
         f"company ID '{company_id}'.",
-        "Contact the company administrator to grant Web Services authorization to this "
-        "sender ID.")
+        "Contact the company administrator to grant Web Services authorization to this sender ID.",
+    )
 
 
 def bad_sign_in() -> GatewayError:
@@ -47,37 +51,55 @@ def bad_sign_in() -> GatewayError:
 
 
 def invalid_session() -> GatewayError:
-    return GatewayError("XL03000006", "", "Invalid session",
-                        "Sign in again (getAPISession) and retry the request.")
+    return GatewayError(
+        "XL03000006", "", "Invalid session", "Sign in again (getAPISession) and retry the request."
+    )
 
 
 def too_many_requests(limit: int) -> GatewayError:
     return GatewayError(
-        "GW-0010", f"Too many concurrent requests: this company allows {limit} at a time.",
-        "", "Wait and retry; lower the number of concurrent requests.")
+        "GW-0010",
+        f"Too many concurrent requests: this company allows {limit} at a time.",
+        "",
+        "Wait and retry; lower the number of concurrent requests.",
+    )
 
 
 def rolled_back() -> GatewayError:
-    return GatewayError("XL03000009", "", "The entire transaction in this operation has been "
-                                          "rolled back due to an error.", "")
+    return GatewayError(
+        "XL03000009",
+        "",
+        "The entire transaction in this operation has been rolled back due to an error.",
+        "",
+    )
 
 
 def duplicate_function(controlid: str) -> GatewayError:
     return GatewayError(
-        "XL03000008", "Duplicate request",
+        "XL03000008",
+        "Duplicate request",
         f"A function with control ID '{controlid}' was already executed and completed; with "
         "uniqueid=true it is not executed again.",
-        "Query the object to read its result, or send a new function control ID.")
+        "Query the object to read its result, or send a new function control ID.",
+    )
 
 
 def unknown_function(name: str) -> GatewayError:
-    return GatewayError("XL03000003", "", f"The function '{name}' is not supported here.",
-                        "Use getAPISession, create, read, readByQuery, readMore or query.")
+    return GatewayError(
+        "XL03000003",
+        "",
+        f"The function '{name}' is not supported here.",
+        "Use getAPISession, create, read, readByQuery, readMore or query.",
+    )
 
 
 def unknown_object(name: str) -> GatewayError:
-    return GatewayError("BL01001973", "", f"Object definition {name} not found",
-                        "This sandbox knows GLBATCH (and GLENTRY for queries).")
+    return GatewayError(
+        "BL01001973",
+        "",
+        f"Object definition {name} not found",
+        "This sandbox knows GLBATCH (and GLENTRY for queries).",
+    )
 
 
 def invalid_query(detail: str) -> GatewayError:
@@ -85,28 +107,39 @@ def invalid_query(detail: str) -> GatewayError:
 
 
 def invalid_field(object_name: str, detail: str, correction: str = "") -> GatewayError:
-    return GatewayError("BL34000061", f"Could not create {object_name} record!", detail,
-                        correction)
+    return GatewayError("BL34000061", f"Could not create {object_name} record!", detail, correction)
 
 
 def missing_field(object_name: str, field: str) -> GatewayError:
-    return invalid_field(object_name, f"Required field {field} is missing.",
-                         f"Provide {field} and send the request again.")
+    return invalid_field(
+        object_name,
+        f"Required field {field} is missing.",
+        f"Provide {field} and send the request again.",
+    )
 
 
 def unknown_reference(object_name: str, field: str, value: str, what: str) -> GatewayError:
-    return GatewayError("BL03000018", f"Could not create {object_name} record!",
-                        f"Invalid {what} '{value}' in {field}: no such {what} in this company.",
-                        f"Use an existing {what}, or create it in Intacct first.")
+    return GatewayError(
+        "BL03000018",
+        f"Could not create {object_name} record!",
+        f"Invalid {what} '{value}' in {field}: no such {what} in this company.",
+        f"Use an existing {what}, or create it in Intacct first.",
+    )
 
 
 def unbalanced(debits: str, credits: str) -> GatewayError:
-    return GatewayError("BL03000012", "Could not create GLBATCH record!",
-                        f"The journal entry is not balanced: debits {debits}, credits {credits}.",
-                        "Post offsetting entries so that debits equal credits.")
+    return GatewayError(
+        "BL03000012",
+        "Could not create GLBATCH record!",
+        f"The journal entry is not balanced: debits {debits}, credits {credits}.",
+        "Post offsetting entries so that debits equal credits.",
+    )
 
 
 def closed_period(batch_date: str) -> GatewayError:
-    return GatewayError("BL01001973", "",
-                        f"Your transaction date ({batch_date}) is within a period that's been "
-                        "closed.", "Post to an open period, or reopen the period.")
+    return GatewayError(
+        "BL01001973",
+        "",
+        f"Your transaction date ({batch_date}) is within a period that's been closed.",
+        "Post to an open period, or reopen the period.",
+    )

@@ -21,19 +21,20 @@ class IntacctFault(FaultRule):
     KINDS = ("status", "slow", "drop", "commit_then_drop")
 
     status: int = 503
-    function: str = ""        # only requests holding this function (create, readByQuery, ...)
-    controlid: str = ""       # only requests holding a function with this controlid
+    function: str = ""  # only requests holding this function (create, readByQuery, ...)
+    controlid: str = ""  # only requests holding a function with this controlid
     execute: bool | None = None
-    retry_after: int = 1      # seconds, for status 429
+    retry_after: int = 1  # seconds, for status 429
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self.retry_after = int(self.retry_after)
         if self.execute is None:
             self.execute = self.kind == "commit_then_drop" or (
-                self.kind == "status" and self.status == 524)
+                self.kind == "status" and self.status == 524
+            )
 
     def matches(self, functions: list[str], controlids: list[str]) -> bool:
         return (not self.function or self.function in functions) and (
-            not self.controlid or self.controlid in controlids)
-
+            not self.controlid or self.controlid in controlids
+        )

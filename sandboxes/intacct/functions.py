@@ -33,7 +33,7 @@ QUERYABLE = ("GLBATCH", "GLENTRY")
 
 @dataclass
 class FunctionResult:
-    status: str                               # success | failure | aborted
+    status: str  # success | failure | aborted
     data: ET.Element | None = None
     errors: list[GatewayError] = field(default_factory=list)
     staged: list[GlBatch] = field(default_factory=list)
@@ -46,6 +46,7 @@ class FunctionResult:
 @dataclass
 class Cursor:
     """What readMore continues: the rest of a readByQuery result."""
+
     company_id: str
     object_name: str
     fields: list[str]
@@ -87,8 +88,9 @@ def run(company: Company, function: Function, user_id: str, cursors: Cursors) ->
 def _create(company: Company, body: ET.Element, user_id: str) -> FunctionResult:
     objects = list(body)
     if not objects:
-        return FunctionResult.failure(errors.invalid_field("object", "Nothing to create.",
-                                                           "Put a GLBATCH inside <create>."))
+        return FunctionResult.failure(
+            errors.invalid_field("object", "Nothing to create.", "Put a GLBATCH inside <create>.")
+        )
     staged, problems = [], []
     for element in objects:
         if element.tag != "GLBATCH":
@@ -134,8 +136,9 @@ def _fields(object_name: str, names: list[str]) -> list[str]:
         return list(known)
     fields = [name.strip().upper() for name in names if name.strip()]
     for name in fields:
-        if name not in known and not (object_name == "GLENTRY" and (
-                name.startswith("GLDIM") or name in UNCHECKED_DIMENSIONS)):
+        if name not in known and not (
+            object_name == "GLENTRY" and (name.startswith("GLDIM") or name in UNCHECKED_DIMENSIONS)
+        ):
             raise QueryError(f"Unknown field {name} on {object_name}")
     return fields
 
@@ -168,8 +171,9 @@ def _read(company: Company, body: ET.Element) -> FunctionResult:
     names = [n for n in (body.findtext("fields") or "*").split(",") if n.strip()]
     fields = _fields("GLBATCH", names)
     with_entries = names in ([], ["*"]) or "ENTRIES" in [n.strip().upper() for n in names]
-    found = [company.batches[int(key)] for key in keys
-             if key.isdigit() and int(key) in company.batches]
+    found = [
+        company.batches[int(key)] for key in keys if key.isdigit() and int(key) in company.batches
+    ]
     data = ET.Element("data", listtype="glbatch", count=str(len(found)))
     for batch in found:
         batch_element(data, "glbatch", batch, fields, with_entries)
@@ -193,20 +197,27 @@ def _read_more(company: Company, body: ET.Element, cursors: Cursors) -> Function
     result_id = (body.findtext("resultId") or "").strip()
     cursor = cursors.take(result_id)
     if cursor is None or cursor.company_id != company.company_id:
-        return FunctionResult.failure(errors.invalid_query(
-            f"resultId {result_id!r} is unknown or was read to the end"))
+        return FunctionResult.failure(
+            errors.invalid_query(f"resultId {result_id!r} is unknown or was read to the end")
+        )
     return FunctionResult("success", data=_page(cursor, cursors, total=len(cursor.remaining)))
 
 
 def _page(cursor: Cursor, cursors: Cursors, total: int) -> ET.Element:
-    page, rest = cursor.remaining[:cursor.page_size], cursor.remaining[cursor.page_size:]
+    page, rest = cursor.remaining[: cursor.page_size], cursor.remaining[cursor.page_size :]
     result_id = ""
     if rest:
         cursor.remaining = rest
         result_id = cursors.open(cursor)
     tag = cursor.object_name.lower()
-    data = ET.Element("data", listtype=tag, count=str(len(page)), totalcount=str(total),
-                      numremaining=str(len(rest)), resultId=result_id)
+    data = ET.Element(
+        "data",
+        listtype=tag,
+        count=str(len(page)),
+        totalcount=str(total),
+        numremaining=str(len(rest)),
+        resultId=result_id,
+    )
     _rows(data, tag, cursor.fields, page)
     return data
 
@@ -217,8 +228,7 @@ def _query(company: Company, body: ET.Element) -> FunctionResult:
     except _UnknownObject as exc:
         return FunctionResult.failure(errors.unknown_object(str(exc)))
     select = body.find("select")
-    names = [(f.text or "").strip() for f in select.findall("field")] if select is not None \
-        else []
+    names = [(f.text or "").strip() for f in select.findall("field")] if select is not None else []
     if not names:
         raise QueryError("Select at least one field: returning all fields is not supported")
     fields = _fields(object_name, names)
@@ -229,13 +239,19 @@ def _query(company: Company, body: ET.Element) -> FunctionResult:
         descending = order.find("descending") is not None
         records.sort(key=lambda r: coerce(name, r.get(name, "")), reverse=descending)
     options = body.find("options")
-    page_size = _page_size(options.findtext("pagesize") if options is not None else None,
-                           QUERY_MAX_PAGE)
+    page_size = _page_size(
+        options.findtext("pagesize") if options is not None else None, QUERY_MAX_PAGE
+    )
     offset_text = options.findtext("offset") if options is not None else None
     offset = int(offset_text) if offset_text and offset_text.strip().isdigit() else 0
-    page = records[offset:offset + page_size]
-    data = ET.Element("data", listtype=object_name, count=str(len(page)),
-                      totalcount=str(len(records)), offset=str(offset),
-                      numremaining=str(max(0, len(records) - offset - len(page))))
+    page = records[offset : offset + page_size]
+    data = ET.Element(
+        "data",
+        listtype=object_name,
+        count=str(len(page)),
+        totalcount=str(len(records)),
+        offset=str(offset),
+        numremaining=str(max(0, len(records) - offset - len(page))),
+    )
     _rows(data, object_name, fields, page)
     return FunctionResult("success", data=data)

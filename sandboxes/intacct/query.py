@@ -23,18 +23,25 @@ class QueryError(ValueError):
     pass
 
 
-_TOKEN = re.compile(r"""\s*(?:
+_TOKEN = re.compile(
+    r"""\s*(?:
       (?P<string>'(?:[^']|'')*')
     | (?P<number>-?\d+(?:\.\d+)?)
     | (?P<op><=|>=|<>|!=|=|<|>)
     | (?P<punct>[(),])
     | (?P<word>[A-Za-z_][A-Za-z0-9_.]*)
-    )""", re.X)
+    )""",
+    re.X,
+)
 
 _COMPARE = {
-    "=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<>": lambda a, b: a != b,
-    "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+    "=": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<>": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
 }
 
 
@@ -44,13 +51,12 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     while position < len(text):
         match = _TOKEN.match(text, position)
         if not match or match.end() == position:
-            raise QueryError(f"cannot read the query at {text[position:position + 20]!r}")
+            raise QueryError(f"cannot read the query at {text[position : position + 20]!r}")
         kind = match.lastgroup
         value = match.group(kind)
         if kind == "string":
             value = value[1:-1].replace("''", "'")
-        elif kind == "word" and value.upper() in ("AND", "OR", "IN", "NOT", "LIKE", "IS",
-                                                   "NULL"):
+        elif kind == "word" and value.upper() in ("AND", "OR", "IN", "NOT", "LIKE", "IS", "NULL"):
             kind, value = "keyword", value.upper()
         tokens.append((kind, value))
         position = match.end()
@@ -120,8 +126,11 @@ class _TextParser:
         if (kind, value) == ("keyword", "IN"):
             self.position += 1
             values = self.value_list(field)
-            return lambda r: self._value(field, r) in values if not negate else \
-                self._value(field, r) not in values
+            return lambda r: (
+                self._value(field, r) in values
+                if not negate
+                else self._value(field, r) not in values
+            )
         if (kind, value) == ("keyword", "LIKE"):
             self.position += 1
             pattern = _like(self.literal())
@@ -169,8 +178,11 @@ def _condition(element: ET.Element, coerce: Coerce) -> Predicate:
         parts = [_condition(child, coerce) for child in element]
         if len(parts) < 2:
             raise QueryError(f"<{tag}> needs at least two conditions")
-        return (lambda r: all(p(r) for p in parts)) if tag == "and" else \
-            (lambda r: any(p(r) for p in parts))
+        return (
+            (lambda r: all(p(r) for p in parts))
+            if tag == "and"
+            else (lambda r: any(p(r) for p in parts))
+        )
     field = (element.findtext("field") or "").strip().upper()
     if not field:
         raise QueryError(f"<{tag}> needs a <field>")
@@ -188,8 +200,14 @@ def _condition(element: ET.Element, coerce: Coerce) -> Predicate:
     if tag == "like":
         pattern = _like(values[0])
         return lambda r: bool(pattern.fullmatch(r.get(field) or ""))
-    ops = {"equalto": "=", "notequalto": "!=", "lessthan": "<", "lessthanorequalto": "<=",
-           "greaterthan": ">", "greaterthanorequalto": ">="}
+    ops = {
+        "equalto": "=",
+        "notequalto": "!=",
+        "lessthan": "<",
+        "lessthanorequalto": "<=",
+        "greaterthan": ">",
+        "greaterthanorequalto": ">=",
+    }
     if tag not in ops:
         raise QueryError(f"unsupported filter <{tag}>")
     literal, compare = coerce(field, values[0]), _COMPARE[ops[tag]]
@@ -204,5 +222,5 @@ def _like(pattern: str) -> re.Pattern:
 def _safe(compare, left, right) -> bool:
     try:
         return compare(left, right)
-    except TypeError:     # e.g. an empty date against a date
+    except TypeError:  # e.g. an empty date against a date
         return False

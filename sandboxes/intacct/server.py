@@ -55,9 +55,9 @@ class Stats(SandboxStats):
     requests: int = 0
     by_function: Counter = field(default_factory=Counter)
     by_path: Counter = field(default_factory=Counter)
-    logins: int = 0                   # requests authenticated with a user login
+    logins: int = 0  # requests authenticated with a user login
     sessions_created: int = 0
-    throttled: int = 0                # answered 429 / GW-0010
+    throttled: int = 0  # answered 429 / GW-0010
     faults_fired: int = 0
     control_failures: int = 0
     auth_failures: int = 0
@@ -78,8 +78,7 @@ class ConcurrencyLimit:
 
     def acquire(self) -> bool:
         with self._free:
-            if not self._free.wait_for(lambda: self._busy < self.limit,
-                                       timeout=self.wait_seconds):
+            if not self._free.wait_for(lambda: self._busy < self.limit, timeout=self.wait_seconds):
                 return False
             self._busy += 1
             return True
@@ -104,11 +103,16 @@ class IntacctSandbox(Controlled):
         concurrency_limit: int = 2,
         concurrency_wait_seconds: float = 0.0,
     ):
-        self._initial = dict(sender_id=sender_id, sender_password=sender_password,
-                             company_id=company_id, user_id=user_id,
-                             user_password=user_password, session_seconds=session_seconds,
-                             concurrency_limit=concurrency_limit,
-                             concurrency_wait_seconds=concurrency_wait_seconds)
+        self._initial = dict(
+            sender_id=sender_id,
+            sender_password=sender_password,
+            company_id=company_id,
+            user_id=user_id,
+            user_password=user_password,
+            session_seconds=session_seconds,
+            concurrency_limit=concurrency_limit,
+            concurrency_wait_seconds=concurrency_wait_seconds,
+        )
         self.base_url = ""
         self.faults = Faults(IntacctFault)
         self._lock = threading.RLock()
@@ -117,12 +121,18 @@ class IntacctSandbox(Controlled):
     def reset(self) -> None:
         settings = self._initial
         self.senders = {settings["sender_id"]: settings["sender_password"]}
-        self.companies = {settings["company_id"]: seeded_company(
-            settings["company_id"], settings["user_id"], settings["user_password"],
-            settings["sender_id"])}
+        self.companies = {
+            settings["company_id"]: seeded_company(
+                settings["company_id"],
+                settings["user_id"],
+                settings["user_password"],
+                settings["sender_id"],
+            )
+        }
         self.session_seconds = settings["session_seconds"]
-        self.concurrency = ConcurrencyLimit(settings["concurrency_limit"],
-                                            settings["concurrency_wait_seconds"])
+        self.concurrency = ConcurrencyLimit(
+            settings["concurrency_limit"], settings["concurrency_wait_seconds"]
+        )
         self.endpoint_path = GATEWAY_PATH
         self.sessions: dict[str, Session] = {}
         self.cursors = Cursors()
@@ -162,8 +172,9 @@ class IntacctSandbox(Controlled):
         names = [f.name for f in parsed.functions]
         with self._lock:
             self.stats.by_function.update(names)
-        fired = self.faults.take(functions=names,
-                                 controlids=[f.controlid for f in parsed.functions])
+        fired = self.faults.take(
+            functions=names, controlids=[f.controlid for f in parsed.functions]
+        )
         with self._lock:
             self.stats.faults_fired += len(fired)
         before = [r for r in fired if not r.execute and r.kind in ("drop", "status")]
@@ -191,8 +202,11 @@ class IntacctSandbox(Controlled):
         if rule.status == 429:
             return self._throttled(self.concurrency.limit, rule.retry_after)
         if rule.status == 524:
-            return Response(524, b"error code: 524 (A timeout occurred: the origin server did "
-                                 b"not answer in time)", content_type="text/plain")
+            return Response(
+                524,
+                b"error code: 524 (A timeout occurred: the origin server did not answer in time)",
+                content_type="text/plain",
+            )
         page = f"<html><body><h1>{rule.status} Server Error</h1></body></html>".encode()
         return Response(rule.status, page, content_type="text/html")
 
@@ -221,10 +235,16 @@ class IntacctSandbox(Controlled):
                 self.stats.auth_failures += 1
                 sub(authentication, "status", "failure")
                 login = request.login
-                sub(authentication, "userid", session.user_id if session else
-                    login.userid if login else "")
-                sub(authentication, "companyid", session.company_id if session else
-                    login.companyid if login else "")
+                sub(
+                    authentication,
+                    "userid",
+                    session.user_id if session else login.userid if login else "",
+                )
+                sub(
+                    authentication,
+                    "companyid",
+                    session.company_id if session else login.companyid if login else "",
+                )
                 sub(authentication, "locationid", "")
                 error_block(operation, [error])
                 return serialise(root)
@@ -232,12 +252,17 @@ class IntacctSandbox(Controlled):
             location_id = session.location_id if session else request.login.locationid
             results = self._run_functions(request, company, user_id, location_id, session, now)
             session = session or next((r.session for r in results if r.session), None)
-            timeout = session.expires_at if session else now + timedelta(
-                seconds=self.session_seconds)
-            for tag, value in (("status", "success"), ("userid", user_id),
-                               ("companyid", company.company_id), ("locationid", location_id),
-                               ("sessiontimestamp", now.isoformat(timespec="seconds")),
-                               ("sessiontimeout", timeout.isoformat(timespec="seconds"))):
+            timeout = (
+                session.expires_at if session else now + timedelta(seconds=self.session_seconds)
+            )
+            for tag, value in (
+                ("status", "success"),
+                ("userid", user_id),
+                ("companyid", company.company_id),
+                ("locationid", location_id),
+                ("sessiontimestamp", now.isoformat(timespec="seconds")),
+                ("sessiontimeout", timeout.isoformat(timespec="seconds")),
+            ):
                 sub(authentication, tag, value)
             for function, result in zip(request.functions, results, strict=False):
                 block = sub(operation, "result")
@@ -250,8 +275,9 @@ class IntacctSandbox(Controlled):
                     error_block(block, result.errors)
             return serialise(root)
 
-    def _authenticate(self, request: GatewayRequest, now: datetime) -> tuple[
-            Company | None, Session | None, GatewayError | None]:
+    def _authenticate(
+        self, request: GatewayRequest, now: datetime
+    ) -> tuple[Company | None, Session | None, GatewayError | None]:
         sender = request.control.senderid
         if request.sessionid is not None:
             session = self.sessions.get(request.sessionid)
@@ -263,39 +289,50 @@ class IntacctSandbox(Controlled):
                 return None, None, errors.invalid_session()
             if sender not in company.senders:
                 return None, session, errors.sender_not_authorized(sender, company.company_id)
-            session.expires_at = now + timedelta(seconds=self.session_seconds)   # sliding
+            session.expires_at = now + timedelta(seconds=self.session_seconds)  # sliding
             return company, session, None
         login = request.login
         company = self.companies.get(login.companyid)
-        if company is None or not login.password or \
-                company.users.get(login.userid) != login.password or \
-                (login.locationid and login.locationid not in company.locations):
+        if (
+            company is None
+            or not login.password
+            or company.users.get(login.userid) != login.password
+            or (login.locationid and login.locationid not in company.locations)
+        ):
             return None, None, errors.bad_sign_in()
         if sender not in company.senders:
             return None, None, errors.sender_not_authorized(sender, company.company_id)
         self.stats.logins += 1
         return company, None, None
 
-    def _run_functions(self, request: GatewayRequest, company: Company, user_id: str,
-                       location_id: str, session: Session | None,
-                       now: datetime) -> list[_Outcome]:
+    def _run_functions(
+        self,
+        request: GatewayRequest,
+        company: Company,
+        user_id: str,
+        location_id: str,
+        session: Session | None,
+        now: datetime,
+    ) -> list[_Outcome]:
         outcomes: list[_Outcome] = []
         seen: set[str] = set()
         for function in request.functions:
             if function.name == "getAPISession":
                 outcome = self._api_session(company, user_id, location_id, session, now)
-            elif request.control.uniqueid and (function.controlid in company.executed
-                                               or function.controlid in seen):
+            elif request.control.uniqueid and (
+                function.controlid in company.executed or function.controlid in seen
+            ):
                 self.stats.duplicates_refused += 1
-                outcome = _Outcome.of(FunctionResult.failure(
-                    errors.duplicate_function(function.controlid)))
+                outcome = _Outcome.of(
+                    FunctionResult.failure(errors.duplicate_function(function.controlid))
+                )
             else:
                 outcome = _Outcome.of(run(company, function, user_id, self.cursors))
             seen.add(function.controlid)
             outcomes.append(outcome)
         failed = any(o.status == "failure" for o in outcomes)
         if request.transaction and failed:
-            for outcome in outcomes:      # nothing of this operation is kept
+            for outcome in outcomes:  # nothing of this operation is kept
                 outcome.staged = []
                 if outcome.status == "success":
                     outcome.status, outcome.data = "aborted", None
@@ -312,11 +349,22 @@ class IntacctSandbox(Controlled):
             company.executed.add(function.controlid)
         return outcomes
 
-    def _api_session(self, company: Company, user_id: str, location_id: str,
-                     session: Session | None, now: datetime) -> _Outcome:
+    def _api_session(
+        self,
+        company: Company,
+        user_id: str,
+        location_id: str,
+        session: Session | None,
+        now: datetime,
+    ) -> _Outcome:
         if session is None:
-            session = Session(secrets.token_urlsafe(24), company.company_id, user_id,
-                              location_id, now + timedelta(seconds=self.session_seconds))
+            session = Session(
+                secrets.token_urlsafe(24),
+                company.company_id,
+                user_id,
+                location_id,
+                now + timedelta(seconds=self.session_seconds),
+            )
             self.sessions[session.sessionid] = session
             self.stats.sessions_created += 1
         data = ET.Element("data")
@@ -328,11 +376,13 @@ class IntacctSandbox(Controlled):
 
     # -- test control ---------------------------------------------------------------------------
     def control_actions(self):
-        return {**super().control_actions(),
-                "config": lambda _: Response.json(self._settings()),
-                "configure": self._configure_action,
-                "expire_sessions": self._expire_sessions_action,
-                "batches": lambda body: Response.json(self._batches(body.get("company")))}
+        return {
+            **super().control_actions(),
+            "config": lambda _: Response.json(self._settings()),
+            "configure": self._configure_action,
+            "expire_sessions": self._expire_sessions_action,
+            "batches": lambda body: Response.json(self._batches(body.get("company"))),
+        }
 
     def _configure_action(self, body) -> Response:
         try:
@@ -350,11 +400,15 @@ class IntacctSandbox(Controlled):
         return Response.json({"expired": expired})
 
     def _settings(self) -> dict:
-        return {"senders": sorted(self.senders), "session_seconds": self.session_seconds,
-                "concurrency_limit": self.concurrency.limit,
-                "concurrency_wait_seconds": self.concurrency.wait_seconds,
-                "endpoint": self.endpoint, "open_sessions": len(self.sessions),
-                "companies": {cid: c.settings() for cid, c in self.companies.items()}}
+        return {
+            "senders": sorted(self.senders),
+            "session_seconds": self.session_seconds,
+            "concurrency_limit": self.concurrency.limit,
+            "concurrency_wait_seconds": self.concurrency.wait_seconds,
+            "endpoint": self.endpoint,
+            "open_sessions": len(self.sessions),
+            "companies": {cid: c.settings() for cid, c in self.companies.items()},
+        }
 
     def _configure(self, body: dict) -> None:
         """Partial update: only the keys given change. Company lists replace the old lists;
@@ -374,7 +428,8 @@ class IntacctSandbox(Controlled):
             self.endpoint_path = str(body["endpoint_path"])
         for company_id, spec in (body.get("companies") or {}).items():
             company = self.companies.get(company_id) or Company(
-                company_id, {}, set(), set(), set(), set(), set(), {})
+                company_id, {}, set(), set(), set(), set(), set(), {}
+            )
             if "users" in spec:
                 company.users = {str(k): str(v) for k, v in spec["users"].items()}
             for name in ("senders", "journals", "accounts", "locations", "departments"):
@@ -383,30 +438,50 @@ class IntacctSandbox(Controlled):
             if "dimensions" in spec:
                 company.dimensions = {
                     str(name).upper(): None if values is None else {str(v) for v in values}
-                    for name, values in spec["dimensions"].items()}
+                    for name, values in spec["dimensions"].items()
+                }
             if "closed_before" in spec:
-                company.closed_before = date.fromisoformat(spec["closed_before"]) \
-                    if spec["closed_before"] else None
+                company.closed_before = (
+                    date.fromisoformat(spec["closed_before"]) if spec["closed_before"] else None
+                )
             self.companies[company_id] = company
 
     def _batches(self, company_id: str | None) -> list[dict]:
-        return [{
-            "company": company.company_id, "RECORDNO": str(batch.recordno),
-            "BATCHNO": str(batch.batchno), "JOURNAL": batch.journal,
-            "BATCH_DATE": batch.batch_date.isoformat(), "BATCH_TITLE": batch.title,
-            "REFERENCENO": batch.referenceno, "STATE": batch.state,
-            "HISTORY_COMMENT": batch.history_comment,
-            "entries": [{"LINE_NO": e.line_no, "ACCOUNTNO": e.accountno, "TR_TYPE": e.tr_type,
-                         "TRX_AMOUNT": e.amount, "LOCATION": e.location,
-                         "DEPARTMENT": e.department, "DESCRIPTION": e.description,
-                         **e.dimensions} for e in batch.entries],
-        } for company in self.companies.values() if company_id in (None, company.company_id)
-            for batch in company.batches.values()]
+        return [
+            {
+                "company": company.company_id,
+                "RECORDNO": str(batch.recordno),
+                "BATCHNO": str(batch.batchno),
+                "JOURNAL": batch.journal,
+                "BATCH_DATE": batch.batch_date.isoformat(),
+                "BATCH_TITLE": batch.title,
+                "REFERENCENO": batch.referenceno,
+                "STATE": batch.state,
+                "HISTORY_COMMENT": batch.history_comment,
+                "entries": [
+                    {
+                        "LINE_NO": e.line_no,
+                        "ACCOUNTNO": e.accountno,
+                        "TR_TYPE": e.tr_type,
+                        "TRX_AMOUNT": e.amount,
+                        "LOCATION": e.location,
+                        "DEPARTMENT": e.department,
+                        "DESCRIPTION": e.description,
+                        **e.dimensions,
+                    }
+                    for e in batch.entries
+                ],
+            }
+            for company in self.companies.values()
+            if company_id in (None, company.company_id)
+            for batch in company.batches.values()
+        ]
 
 
 @dataclass
 class _Outcome:
     """A function's result as the gateway reports it, and what it leaves behind."""
+
     status: str
     data: ET.Element | None = None
     errors: list[GatewayError] = field(default_factory=list)

@@ -35,10 +35,17 @@ from sandboxes.toast.ids import (
 from sandboxes.toast.labor import Entry, day_entries, entry_document
 from sandboxes.toast.orders import EDIT_KINDS, DayHeader, LocationContext, NotApplicable
 
-CONFIG_ENTITIES = ("revenueCenters", "salesCategories", "diningOptions", "serviceCharges",
-                   "discounts", "alternatePaymentTypes", "taxRates")
-HEADER_BUDGET = 2_000_000       # order rows kept in the header cache (about 25 bytes each)
-LABOR_EDIT_DAYS = 3             # time entries are corrected at most this many days later
+CONFIG_ENTITIES = (
+    "revenueCenters",
+    "salesCategories",
+    "diningOptions",
+    "serviceCharges",
+    "discounts",
+    "alternatePaymentTypes",
+    "taxRates",
+)
+HEADER_BUDGET = 2_000_000  # order rows kept in the header cache (about 25 bytes each)
+LABOR_EDIT_DAYS = 3  # time entries are corrected at most this many days later
 
 
 @dataclass(frozen=True)
@@ -54,10 +61,16 @@ class Location:
 class OrderQuery:
     """The orders one ordersBulk query matches, in a stable order; documents built per page."""
 
-    def __init__(self, dataset: ToastDataset, index: int, parts: list[tuple[int, Any]],
-                 injected: list[dict], as_of_ms: int):
+    def __init__(
+        self,
+        dataset: ToastDataset,
+        index: int,
+        parts: list[tuple[int, Any]],
+        injected: list[dict],
+        as_of_ms: int,
+    ):
         self._dataset, self._index, self._as_of = dataset, index, as_of_ms
-        self._parts = parts              # (business date, order indexes: range or array)
+        self._parts = parts  # (business date, order indexes: range or array)
         self._injected = injected
         self._ends = []
         total = 0
@@ -88,9 +101,16 @@ class OrderQuery:
 
 
 class ToastDataset:
-    def __init__(self, seed: int = 7, location_count: int = 3, orders_per_day: int = 40,
-                 history_days: int = 120, max_late_edit_days: int = 21,
-                 exact_counts: bool = False, today: date | None = None):
+    def __init__(
+        self,
+        seed: int = 7,
+        location_count: int = 3,
+        orders_per_day: int = 40,
+        history_days: int = 120,
+        max_late_edit_days: int = 21,
+        exact_counts: bool = False,
+        today: date | None = None,
+    ):
         """`today` anchors the history (first business date = today - history_days); it
         defaults to the current UTC date. Later business dates exist too, hidden by `as_of`."""
         self.seed = seed
@@ -106,21 +126,35 @@ class ToastDataset:
         for index in range(location_count):
             template = TEMPLATES[index % len(TEMPLATES)]
             round_ = index // len(TEMPLATES)
-            name = f"{template.name} {template.location_name}" + (f" #{round_ + 1}" if round_
-                                                                    else "")
-            self.locations.append(Location(derived_guid("location", seed, index), name,
-                                           template.time_zone, template.closeout_hour, "USD",
-                                           self._group))
-            self._contexts.append(LocationContext(
-                seed, index, build_catalog(seed, index, template),
-                BusinessClock(template.time_zone, template.closeout_hour), self._ids))
+            name = f"{template.name} {template.location_name}" + (
+                f" #{round_ + 1}" if round_ else ""
+            )
+            self.locations.append(
+                Location(
+                    derived_guid("location", seed, index),
+                    name,
+                    template.time_zone,
+                    template.closeout_hour,
+                    "USD",
+                    self._group,
+                )
+            )
+            self._contexts.append(
+                LocationContext(
+                    seed,
+                    index,
+                    build_catalog(seed, index, template),
+                    BusinessClock(template.time_zone, template.closeout_hour),
+                    self._ids,
+                )
+            )
         self._by_guid = {loc.guid: n for n, loc in enumerate(self.locations)}
         self._lock = threading.RLock()
         self._headers: OrderedDict[tuple[int, int], DayHeader] = OrderedDict()
         self._header_rows = 0
         self._windows: dict[tuple[int, int], tuple] = {}
         self._labor: OrderedDict[tuple[int, int], list[Entry]] = OrderedDict()
-        self._edits: dict[str, list[tuple[int, int, str]]] = {}        # order guid -> edits
+        self._edits: dict[str, list[tuple[int, int, str]]] = {}  # order guid -> edits
         self._edit_index: dict[tuple[int, int], dict[int, list[int]]] = {}
         self._edit_seq = 0
         self._injected: list[dict[str, dict]] = [{} for _ in self.locations]
@@ -135,67 +169,129 @@ class ToastDataset:
 
     def _partner_doc(self, index: int, loc: Location) -> dict:
         template = self._contexts[index].catalog.template
-        created = to_ms(datetime(2021, 3, 1, 15, tzinfo=timezone.utc)) + index * 86_400_000 \
+        created = (
+            to_ms(datetime(2021, 3, 1, 15, tzinfo=timezone.utc))
+            + index * 86_400_000
             + self.seed % 1000 * 1000
+        )
         return {
-            "restaurantGuid": loc.guid, "managementGroupGuid": loc.management_group_guid,
-            "restaurantName": loc.name, "locationName": template.location_name,
+            "restaurantGuid": loc.guid,
+            "managementGroupGuid": loc.management_group_guid,
+            "restaurantName": loc.name,
+            "locationName": template.location_name,
             "createdByEmailAddress": "owner@harborandvine.example",
-            "externalGroupRef": None, "externalRestaurantRef": f"HV-{index + 1:03d}",
-            "modifiedDate": created, "createdDate": created,
-            "isoModifiedDate": iso_z(created), "isoCreatedDate": iso_z(created),
+            "externalGroupRef": None,
+            "externalRestaurantRef": f"HV-{index + 1:03d}",
+            "modifiedDate": created,
+            "createdDate": created,
+            "isoModifiedDate": iso_z(created),
+            "isoCreatedDate": iso_z(created),
             "deleted": False,
         }
 
     def restaurant(self, guid: str) -> dict:
         index = self._index(guid)
         loc, t = self.locations[index], self._contexts[index].catalog.template
-        weekday = {"scheduleName": "All week", "openTime": "11:00:00.000",
-                   "closeTime": "02:00:00.000",
-                   "services": [
-                       {"name": "Lunch", "hours": {"startTime": "11:00:00.000",
-                                                   "endTime": "15:59:00.000"}, "overnight": False},
-                       {"name": "Dinner", "hours": {"startTime": "16:00:00.000",
-                                                    "endTime": "21:59:00.000"}, "overnight": False},
-                       {"name": "Late Night", "hours": {"startTime": "22:00:00.000",
-                                                        "endTime": "02:00:00.000"},
-                        "overnight": True}]}
+        weekday = {
+            "scheduleName": "All week",
+            "openTime": "11:00:00.000",
+            "closeTime": "02:00:00.000",
+            "services": [
+                {
+                    "name": "Lunch",
+                    "hours": {"startTime": "11:00:00.000", "endTime": "15:59:00.000"},
+                    "overnight": False,
+                },
+                {
+                    "name": "Dinner",
+                    "hours": {"startTime": "16:00:00.000", "endTime": "21:59:00.000"},
+                    "overnight": False,
+                },
+                {
+                    "name": "Late Night",
+                    "hours": {"startTime": "22:00:00.000", "endTime": "02:00:00.000"},
+                    "overnight": True,
+                },
+            ],
+        }
         schedule_id = str(1_495_000_000_000_000 + index)
         return {
             "guid": loc.guid,
-            "general": {"name": loc.name, "locationName": t.location_name,
-                        "locationCode": f"HV{index + 1:02d}",
-                        "description": "Neighbourhood kitchen and bar",
-                        "timeZone": loc.time_zone, "closeoutHour": loc.closeout_hour,
-                        "managementGroupGuid": loc.management_group_guid,
-                        "currencyCode": loc.currency,
-                        "firstBusinessDate": self.first_business_date, "archived": False},
-            "urls": {"website": "https://harborandvine.example", "facebook": "", "twitter": "",
-                     "orderOnline": f"https://www.toasttab.com/harbor-vine-{index + 1}/v3",
-                     "purchaseGiftCard": "https://www.toasttab.com/harbor-vine/giftcards",
-                     "checkGiftCard": "https://www.toasttab.com/harbor-vine/findcard"},
-            "location": {"address1": t.address, "address2": "", "city": t.city,
-                         "stateCode": t.state, "administrativeArea": t.state,
-                         "zipCode": t.zip_code, "country": "US", "phone": t.phone,
-                         "phoneCountryCode": "1", "latitude": Decimal(str(t.latitude)),
-                         "longitude": Decimal(str(t.longitude))},
-            "schedules": {"daySchedules": {schedule_id: weekday},
-                          "weekSchedule": {day: schedule_id for day in (
-                              "monday", "tuesday", "wednesday", "thursday", "friday",
-                              "saturday", "sunday")}},
+            "general": {
+                "name": loc.name,
+                "locationName": t.location_name,
+                "locationCode": f"HV{index + 1:02d}",
+                "description": "Neighbourhood kitchen and bar",
+                "timeZone": loc.time_zone,
+                "closeoutHour": loc.closeout_hour,
+                "managementGroupGuid": loc.management_group_guid,
+                "currencyCode": loc.currency,
+                "firstBusinessDate": self.first_business_date,
+                "archived": False,
+            },
+            "urls": {
+                "website": "https://harborandvine.example",
+                "facebook": "",
+                "twitter": "",
+                "orderOnline": f"https://www.toasttab.com/harbor-vine-{index + 1}/v3",
+                "purchaseGiftCard": "https://www.toasttab.com/harbor-vine/giftcards",
+                "checkGiftCard": "https://www.toasttab.com/harbor-vine/findcard",
+            },
+            "location": {
+                "address1": t.address,
+                "address2": "",
+                "city": t.city,
+                "stateCode": t.state,
+                "administrativeArea": t.state,
+                "zipCode": t.zip_code,
+                "country": "US",
+                "phone": t.phone,
+                "phoneCountryCode": "1",
+                "latitude": Decimal(str(t.latitude)),
+                "longitude": Decimal(str(t.longitude)),
+            },
+            "schedules": {
+                "daySchedules": {schedule_id: weekday},
+                "weekSchedule": {
+                    day: schedule_id
+                    for day in (
+                        "monday",
+                        "tuesday",
+                        "wednesday",
+                        "thursday",
+                        "friday",
+                        "saturday",
+                        "sunday",
+                    )
+                },
+            },
             "delivery": {"enabled": True, "minimum": None, "area": ""},
-            "onlineOrdering": {"enabled": True, "scheduling": True, "specialRequests": True,
-                               "specialRequestsMessage": "",
-                               "paymentOptions": {
-                                   "delivery": {"cash": False, "ccSameDay": True,
-                                                "ccFuture": True},
-                                   "takeout": {"cash": True, "ccSameDay": True,
-                                               "ccFuture": True, "ccInStore": True},
-                                   "ccTip": True}},
-            "prepTimes": {"deliveryPrepTime": 45, "deliveryTimeAfterOpen": 0,
-                          "deliveryTimeBeforeClose": 0, "takeoutPrepTime": 20,
-                          "takeoutTimeAfterOpen": 0, "takeoutTimeBeforeClose": 0,
-                          "takeoutThrottlingTime": 0, "deliveryThrottlingTime": 0},
+            "onlineOrdering": {
+                "enabled": True,
+                "scheduling": True,
+                "specialRequests": True,
+                "specialRequestsMessage": "",
+                "paymentOptions": {
+                    "delivery": {"cash": False, "ccSameDay": True, "ccFuture": True},
+                    "takeout": {
+                        "cash": True,
+                        "ccSameDay": True,
+                        "ccFuture": True,
+                        "ccInStore": True,
+                    },
+                    "ccTip": True,
+                },
+            },
+            "prepTimes": {
+                "deliveryPrepTime": 45,
+                "deliveryTimeAfterOpen": 0,
+                "deliveryTimeBeforeClose": 0,
+                "takeoutPrepTime": 20,
+                "takeoutTimeAfterOpen": 0,
+                "takeoutTimeBeforeClose": 0,
+                "takeoutThrottlingTime": 0,
+                "deliveryThrottlingTime": 0,
+            },
         }
 
     def config(self, guid: str, entity: str) -> list[dict]:
@@ -208,35 +304,48 @@ class ToastDataset:
         return job_documents(self._catalog(guid), created)
 
     # -- orders ----------------------------------------------------------------------------------
-    def orders_by_business_date(self, guid: str, business_date: int, *,
-                                as_of: datetime) -> OrderQuery:
+    def orders_by_business_date(
+        self, guid: str, business_date: int, *, as_of: datetime
+    ) -> OrderQuery:
         index, as_of_ms = self._index(guid), to_ms(as_of)
         parts = []
         if self._has_orders(business_date):
             count = self._header(index, business_date).count_opened(as_of_ms)
             parts.append((business_date, range(count)))
-        injected = [doc for doc in self._injected_docs(index, as_of_ms)
-                    if doc.get("businessDate") == business_date]
+        injected = [
+            doc
+            for doc in self._injected_docs(index, as_of_ms)
+            if doc.get("businessDate") == business_date
+        ]
         return OrderQuery(self, index, parts, injected, as_of_ms)
 
-    def orders_modified_between(self, guid: str, start: datetime, end: datetime, *,
-                                as_of: datetime) -> OrderQuery:
+    def orders_modified_between(
+        self, guid: str, start: datetime, end: datetime, *, as_of: datetime
+    ) -> OrderQuery:
         index, as_of_ms = self._index(guid), to_ms(as_of)
         start_ms, end_ms = to_ms(start), to_ms(end)
         clock = self._contexts[index].clock
         first = add_days(clock.business_date(start_ms), -(self.max_late_edit_days + 1))
         last = clock.business_date(min(end_ms, as_of_ms + 1))
         days = set(_business_dates(max(first, self.first_business_date), last))
-        with self._lock:     # edits applied by hand can reach orders of any age
-            days.update(d for (i, d), edits in self._edit_index.items() if i == index and d <= last
-                        and any(start_ms <= t < end_ms for times in edits.values() for t in times))
+        with self._lock:  # edits applied by hand can reach orders of any age
+            days.update(
+                d
+                for (i, d), edits in self._edit_index.items()
+                if i == index
+                and d <= last
+                and any(start_ms <= t < end_ms for times in edits.values() for t in times)
+            )
         parts = []
         for day in sorted(days) if start_ms < end_ms else []:
             hits = self._modified_in(index, day, start_ms, end_ms, as_of_ms)
             if hits:
                 parts.append((day, hits))
-        injected = [doc for doc in self._injected_docs(index, as_of_ms)
-                    if start_ms <= parse_toast_time(doc["modifiedDate"]) < end_ms]
+        injected = [
+            doc
+            for doc in self._injected_docs(index, as_of_ms)
+            if start_ms <= parse_toast_time(doc["modifiedDate"]) < end_ms
+        ]
         return OrderQuery(self, index, parts, injected, as_of_ms)
 
     def order(self, guid: str, order_guid: str, *, as_of: datetime) -> dict | None:
@@ -257,8 +366,10 @@ class ToastDataset:
         index, at_ms = self._index(guid), to_ms(at)
         found = self._locate(index, order_guid)
         if found is None:
-            raise ValueError(f"order {order_guid} is not a generated order of restaurant {guid} "
-                             "(hand-built orders are replaced with add_order instead)")
+            raise ValueError(
+                f"order {order_guid} is not a generated order of restaurant {guid} "
+                "(hand-built orders are replaced with add_order instead)"
+            )
         header, i = found
         with self._lock:
             existing = list(self._edits.get(order_guid, ()))
@@ -267,8 +378,9 @@ class ToastDataset:
             try:
                 orders.apply_edit(order, kind, at_ms)
             except NotApplicable as exc:
-                raise ValueError(f"cannot {kind} order {order_guid} at {toast_time(at_ms)}: "
-                                 f"{exc}") from None
+                raise ValueError(
+                    f"cannot {kind} order {order_guid} at {toast_time(at_ms)}: {exc}"
+                ) from None
             self._edit_seq += 1
             self._edits.setdefault(order_guid, []).append((at_ms, self._edit_seq, kind))
             key = (index, header.business_date)
@@ -288,9 +400,15 @@ class ToastDataset:
             self._injected[index][doc["guid"]] = doc
 
     # -- labor -------------------------------------------------------------------------------------
-    def time_entries(self, guid: str, *, business_date: int | None = None,
-                     start: datetime | None = None, end: datetime | None = None,
-                     as_of: datetime) -> list[dict]:
+    def time_entries(
+        self,
+        guid: str,
+        *,
+        business_date: int | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        as_of: datetime,
+    ) -> list[dict]:
         index, as_of_ms = self._index(guid), to_ms(as_of)
         catalog = self._contexts[index].catalog
         if business_date is not None:
@@ -302,8 +420,11 @@ class ToastDataset:
             last = clock.business_date(min(end_ms, as_of_ms + 1))
             entries = []
             while day <= last:
-                entries += [e for e in self._entries(index, day) if e.in_ms <= as_of_ms
-                            and start_ms <= e.modified(as_of_ms) < end_ms]
+                entries += [
+                    e
+                    for e in self._entries(index, day)
+                    if e.in_ms <= as_of_ms and start_ms <= e.modified(as_of_ms) < end_ms
+                ]
                 day = add_days(day, 1)
         else:
             raise ValueError("give business_date, or start and end")
@@ -330,10 +451,16 @@ class ToastDataset:
                 self._headers.move_to_end(key)
                 return header
         ctx = self._contexts[index]
-        count = orders.day_count(self.seed, index, business_date, self.orders_per_day,
-                                  self.exact_counts) if self._has_orders(business_date) else 0
-        header = orders.make_header(self.seed, index, ctx.clock, business_date, count,
-                                     self.max_late_edit_days)
+        count = (
+            orders.day_count(
+                self.seed, index, business_date, self.orders_per_day, self.exact_counts
+            )
+            if self._has_orders(business_date)
+            else 0
+        )
+        header = orders.make_header(
+            self.seed, index, ctx.clock, business_date, count, self.max_late_edit_days
+        )
         with self._lock:
             if key not in self._headers:
                 self._headers[key] = header
@@ -351,16 +478,21 @@ class ToastDataset:
         if found is None:
             settled = sorted(zip(header.settled, range(len(header)), strict=True))
             late = sorted((t, i) for i, t in enumerate(header.late) if t)
-            found = (array("q", (t for t, _ in settled)), array("l", (i for _, i in settled)),
-                     array("q", (t for t, _ in late)), array("l", (i for _, i in late)))
+            found = (
+                array("q", (t for t, _ in settled)),
+                array("l", (i for _, i in settled)),
+                array("q", (t for t, _ in late)),
+                array("l", (i for _, i in late)),
+            )
             with self._lock:
-                if len(self._windows) > 2 * len(self._headers) + 64:   # evicted days linger
+                if len(self._windows) > 2 * len(self._headers) + 64:  # evicted days linger
                     self._windows.clear()
                 self._windows[key] = found
         return found
 
-    def _modified_in(self, index: int, business_date: int, start_ms: int, end_ms: int,
-                     as_of_ms: int) -> list[int]:
+    def _modified_in(
+        self, index: int, business_date: int, start_ms: int, end_ms: int, as_of_ms: int
+    ) -> list[int]:
         """Order indexes of the day whose modifiedDate at as_of is in [start, end)."""
         header = self._header(index, business_date)
         if not len(header):
@@ -369,14 +501,23 @@ class ToastDataset:
         edits = self._edit_index.get((index, business_date), {})
         # modifiedDate is one of opened, settled, a late edit or an applied edit: a hit must
         # have one of those in the window; each candidate is then checked exactly.
-        candidates = set(range(bisect.bisect_left(header.opened, start_ms),
-                               bisect.bisect_left(header.opened, end_ms)))
-        candidates.update(settled_i[bisect.bisect_left(settled_t, start_ms):
-                                    bisect.bisect_left(settled_t, end_ms)])
-        candidates.update(late_i[bisect.bisect_left(late_t, start_ms):
-                                 bisect.bisect_left(late_t, end_ms)])
-        candidates.update(i for i, times in edits.items()
-                          if any(start_ms <= t < end_ms for t in times))
+        candidates = set(
+            range(
+                bisect.bisect_left(header.opened, start_ms),
+                bisect.bisect_left(header.opened, end_ms),
+            )
+        )
+        candidates.update(
+            settled_i[
+                bisect.bisect_left(settled_t, start_ms) : bisect.bisect_left(settled_t, end_ms)
+            ]
+        )
+        candidates.update(
+            late_i[bisect.bisect_left(late_t, start_ms) : bisect.bisect_left(late_t, end_ms)]
+        )
+        candidates.update(
+            i for i, times in edits.items() if any(start_ms <= t < end_ms for t in times)
+        )
         hits = []
         for i in sorted(candidates):
             if header.opened[i] > as_of_ms:
@@ -460,16 +601,25 @@ def _bench() -> None:
 
     big = ToastDataset(location_count=1, orders_per_day=100_000, exact_counts=True)
     guid = big.locations[0].guid
-    query = timed("len(orders_by_business_date), 100,000 orders/day, cold", "< 1 s",
-                  lambda: big.orders_by_business_date(guid, day, as_of=now))
+    query = timed(
+        "len(orders_by_business_date), 100,000 orders/day, cold",
+        "< 1 s",
+        lambda: big.orders_by_business_date(guid, day, as_of=now),
+    )
     timed("page(50_000, 50_100)", "~30 ms", lambda: query.page(50_000, 50_100))
     busy = ToastDataset(location_count=1, orders_per_day=2_000, max_late_edit_days=21)
     guid = busy.locations[0].guid
     window = (now - timedelta(hours=1), now)
-    timed("1-hour modified window, 2,000/day, 21 late days, cold", "-",
-          lambda: busy.orders_modified_between(guid, *window, as_of=now))
-    timed("1-hour modified window, warm", "< 0.2 s",
-          lambda: busy.orders_modified_between(guid, *window, as_of=now))
+    timed(
+        "1-hour modified window, 2,000/day, 21 late days, cold",
+        "-",
+        lambda: busy.orders_modified_between(guid, *window, as_of=now),
+    )
+    timed(
+        "1-hour modified window, warm",
+        "< 0.2 s",
+        lambda: busy.orders_modified_between(guid, *window, as_of=now),
+    )
 
 
 if __name__ == "__main__":

@@ -19,11 +19,9 @@ from sandboxes.faults import FaultRule
 class ToastFault(FaultRule):
     KINDS = ("status", "slow", "drop", "truncate", "malformed_order", "unparseable_order")
 
-    path: str = ""                 # applies to request paths starting with this
+    path: str = ""  # applies to request paths starting with this
     restaurant: str | None = None  # only for this Toast-Restaurant-External-ID
-    field: str = "guid"            # malformed_order: the field to break ("encoding": not UTF-8)
+    field: str = "guid"  # malformed_order: the field to break ("encoding": not UTF-8)
 
     def matches(self, path: str, restaurant: str | None) -> bool:
-        return path.startswith(self.path) and (not self.restaurant
-                                               or self.restaurant == restaurant)
-
+        return path.startswith(self.path) and (not self.restaurant or self.restaurant == restaurant)

@@ -6,7 +6,7 @@ import hashlib
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-_EPOCH_DAY = date(2000, 1, 1).toordinal()   # order GUIDs store days since this date
+_EPOCH_DAY = date(2000, 1, 1).toordinal()  # order GUIDs store days since this date
 _MASK_60 = (1 << 60) - 1
 _MASK_62 = (1 << 62) - 1
 _MASK_30 = (1 << 30) - 1
@@ -14,8 +14,13 @@ _MASK_30 = (1 << 30) - 1
 
 def format_uuid4(bits: int) -> str:
     """122 bits as a version-4 UUID string, so every sandbox GUID looks like Toast's."""
-    value = ((bits >> 74) << 80) | (0x4 << 76) | (((bits >> 62) & 0xFFF) << 64) | (0b10 << 62) \
+    value = (
+        ((bits >> 74) << 80)
+        | (0x4 << 76)
+        | (((bits >> 62) & 0xFFF) << 64)
+        | (0b10 << 62)
         | (bits & _MASK_62)
+    )
     h = f"{value:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
@@ -80,8 +85,9 @@ class OrderIds:
 
     def encode(self, location_index: int, business_date: int, order_index: int) -> str:
         day = yyyymmdd_to_date(business_date).toordinal() - _EPOCH_DAY
-        if not (0 <= location_index < 1 << 16 and 0 <= day < 1 << 20
-                and 0 <= order_index < 1 << 24):
+        if not (
+            0 <= location_index < 1 << 16 and 0 <= day < 1 << 20 and 0 <= order_index < 1 << 24
+        ):
             raise ValueError("order coordinates out of range for a sandbox GUID")
         payload = (location_index << 44) | (day << 24) | order_index
         tag = self._hash(payload, 8)
@@ -105,7 +111,7 @@ class OrderIds:
 
 # -- dates and times -----------------------------------------------------------------------------
 
-MINUTE = 60_000   # epoch milliseconds
+MINUTE = 60_000  # epoch milliseconds
 HOUR = 3_600_000
 DAY = 86_400_000
 
@@ -181,8 +187,10 @@ class BusinessClock:
         """[start, end) of the business date in epoch milliseconds."""
         found = self._bounds.get(business_date)
         if found is None:
-            found = (self.day_start_ms(business_date),
-                     self.day_start_ms(add_days(business_date, 1)))
+            found = (
+                self.day_start_ms(business_date),
+                self.day_start_ms(add_days(business_date, 1)),
+            )
             if len(self._bounds) > 4096:
                 self._bounds.clear()
             self._bounds[business_date] = found

@@ -20,10 +20,14 @@ from sandboxes.toast.ids import (
 HOURS = Decimal("0.01")
 ZERO = Decimal("0.00")
 # job: (chance to work a given day, local clock-in hours to choose from, shift minutes min/max)
-SHIFTS = {"server": (0.7, (10.5, 16.0, 17.0), 240, 560),
-          "bartender": (0.75, (15.5, 17.0), 300, 600),
-          "line_cook": (0.8, (9.0, 14.5), 360, 660), "dishwasher": (0.7, (10.0, 16.0), 300, 540),
-          "manager": (0.85, (9.5, 15.0), 420, 690), "gm": (0.5, (9.0,), 480, 600)}
+SHIFTS = {
+    "server": (0.7, (10.5, 16.0, 17.0), 240, 560),
+    "bartender": (0.75, (15.5, 17.0), 300, 600),
+    "line_cook": (0.8, (9.0, 14.5), 360, 660),
+    "dishwasher": (0.7, (10.0, 16.0), 300, 540),
+    "manager": (0.85, (9.5, 15.0), 420, 690),
+    "gm": (0.5, (9.0,), 480, 600),
+}
 
 
 @dataclass
@@ -32,11 +36,11 @@ class Entry:
     employee: Employee
     business_date: int
     in_ms: int
-    out_ms: int                # when the shift ends (the business day cut-off if auto)
+    out_ms: int  # when the shift ends (the business day cut-off if auto)
     auto: bool
-    break_ms: int | None       # start of an unpaid 30-minute break
+    break_ms: int | None  # start of an unpaid 30-minute break
     deleted_ms: int | None
-    edit_ms: int | None        # a manager's later correction of the clock-out (-15 minutes)
+    edit_ms: int | None  # a manager's later correction of the clock-out (-15 minutes)
     tips: tuple[Decimal, Decimal, Decimal, Decimal]
 
     def modified(self, as_of_ms: int) -> int:
@@ -48,8 +52,9 @@ class Entry:
         return modified
 
 
-def day_entries(seed: int, index: int, catalog: Catalog, clock: BusinessClock,
-                business_date: int) -> list[Entry]:
+def day_entries(
+    seed: int, index: int, catalog: Catalog, clock: BusinessClock, business_date: int
+) -> list[Entry]:
     rng = random.Random(derived_int("labor", seed, index, business_date))
     start, end = clock.bounds(business_date)
     entries = []
@@ -59,20 +64,32 @@ def day_entries(seed: int, index: int, catalog: Catalog, clock: BusinessClock,
             continue
         local_in = rng.choice(starts) + rng.uniform(-0.4, 0.4)
         in_ms = start + int((local_in - clock.closeout_hour) * HOUR) + rng.randrange(60_000)
-        auto = rng.random() < 0.03       # forgot to clock out: Toast closes it at the cut-off
-        out_ms = end if auto else min(in_ms + rng.randint(shortest, longest) * MINUTE,
-                                      end - 5 * MINUTE)
+        auto = rng.random() < 0.03  # forgot to clock out: Toast closes it at the cut-off
+        out_ms = (
+            end if auto else min(in_ms + rng.randint(shortest, longest) * MINUTE, end - 5 * MINUTE)
+        )
         break_ms = in_ms + (out_ms - in_ms) // 2 if out_ms - in_ms > 6 * HOUR else None
         deleted = rng.random() < 0.03
         edited = not deleted and not auto and rng.random() < 0.05
         tipped = employee.job in ("server", "bartender")
-        tips = tuple((Decimal(rng.randrange(0, 30_000 if tipped else 1)) / 100).quantize(HOURS)
-                     for _ in range(4))
-        entries.append(Entry(
-            guid=format_uuid4(rng.getrandbits(122)), employee=employee,
-            business_date=business_date, in_ms=in_ms, out_ms=out_ms, auto=auto,
-            break_ms=break_ms, deleted_ms=out_ms + HOUR if deleted else None,
-            edit_ms=end + rng.randrange(2 * HOUR, 30 * HOUR) if edited else None, tips=tips))
+        tips = tuple(
+            (Decimal(rng.randrange(0, 30_000 if tipped else 1)) / 100).quantize(HOURS)
+            for _ in range(4)
+        )
+        entries.append(
+            Entry(
+                guid=format_uuid4(rng.getrandbits(122)),
+                employee=employee,
+                business_date=business_date,
+                in_ms=in_ms,
+                out_ms=out_ms,
+                auto=auto,
+                break_ms=break_ms,
+                deleted_ms=out_ms + HOUR if deleted else None,
+                edit_ms=end + rng.randrange(2 * HOUR, 30 * HOUR) if edited else None,
+                tips=tips,
+            )
+        )
     return entries
 
 
@@ -109,15 +126,24 @@ def entry_document(e: Entry, catalog: Catalog, as_of_ms: int) -> dict:
         "regularHours": regular,
         "overtimeHours": overtime,
         "hourlyWage": e.employee.wage,
-        "breaks": [] if not e.break_ms or as_of_ms < e.break_ms else [{
-            "guid": derived_guid(e.guid, "break"),
-            "breakType": {"guid": derived_guid(catalog.jobs["server"].guid, "meal break"),
-                          "entityType": "BreakType"},
-            "paid": False, "missed": False, "auditResponse": True,
-            "inDate": toast_time(e.break_ms),
-            "outDate": toast_time(e.break_ms + 30 * MINUTE)
-            if as_of_ms >= e.break_ms + 30 * MINUTE else None,
-        }],
+        "breaks": []
+        if not e.break_ms or as_of_ms < e.break_ms
+        else [
+            {
+                "guid": derived_guid(e.guid, "break"),
+                "breakType": {
+                    "guid": derived_guid(catalog.jobs["server"].guid, "meal break"),
+                    "entityType": "BreakType",
+                },
+                "paid": False,
+                "missed": False,
+                "auditResponse": True,
+                "inDate": toast_time(e.break_ms),
+                "outDate": toast_time(e.break_ms + 30 * MINUTE)
+                if as_of_ms >= e.break_ms + 30 * MINUTE
+                else None,
+            }
+        ],
         "declaredCashTips": cash_tips,
         "nonCashTips": non_cash_tips,
         "nonCashTipsRoundingLoss": None,

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Limit:
-    by: str            # GLOBAL, API or ENDPOINT: what X-Toast-RateLimit-By reports
+    by: str  # GLOBAL, API or ENDPOINT: what X-Toast-RateLimit-By reports
     requests: int
     seconds: int
-    endpoint: str | None = None   # path this limit is restricted to, None for all
+    endpoint: str | None = None  # path this limit is restricted to, None for all
 
 
 TOAST_LIMITS = (

@@ -29,11 +29,16 @@ from sandboxes.toast.faults import ToastFault
 from sandboxes.toast.ratelimit import TOAST_LIMITS, Limit, RateLimiter
 
 CONFIG_ENTITIES = (
-    "revenueCenters", "salesCategories", "diningOptions", "serviceCharges", "discounts",
-    "alternatePaymentTypes", "taxRates",
+    "revenueCenters",
+    "salesCategories",
+    "diningOptions",
+    "serviceCharges",
+    "discounts",
+    "alternatePaymentTypes",
+    "taxRates",
 )
 MAX_PAGE_SIZE = 100
-MAX_WINDOW = timedelta(days=31)   # Toast: startDate/endDate intervals of at most one month
+MAX_WINDOW = timedelta(days=31)  # Toast: startDate/endDate intervals of at most one month
 TOAST_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:?\d{2})$")
 
 
@@ -59,7 +64,7 @@ class Token:
 @dataclass
 class Stats:
     logins: int = 0
-    requests: Counter = field(default_factory=Counter)        # by path prefix
+    requests: Counter = field(default_factory=Counter)  # by path prefix
     by_restaurant: Counter = field(default_factory=Counter)
     throttled: int = 0
     order_queries: deque = field(default_factory=lambda: deque(maxlen=2000))
@@ -67,9 +72,16 @@ class Stats:
 
 def toast_error(status: int, message: str, code: int | None = None, headers=None) -> Response:
     body = {
-        "status": status, "code": code or status * 100, "message": message, "messageKey": None,
-        "fieldName": None, "link": None, "requestId": str(uuid.uuid4()),
-        "developerMessage": message, "errors": [], "canRetry": None,
+        "status": status,
+        "code": code or status * 100,
+        "message": message,
+        "messageKey": None,
+        "fieldName": None,
+        "link": None,
+        "requestId": str(uuid.uuid4()),
+        "developerMessage": message,
+        "errors": [],
+        "canRetry": None,
     }
     return Response.json(body, status, headers)
 
@@ -132,8 +144,9 @@ class ToastSandbox(Controlled):
         restaurant = request.header("Toast-Restaurant-External-ID")
         self._count(request.path, restaurant)
         if not self._authorized(request):
-            return toast_error(401, "Authentication failed: missing, invalid or expired bearer "
-                                    "token", 10401)
+            return toast_error(
+                401, "Authentication failed: missing, invalid or expired bearer token", 10401
+            )
         fired = self.faults.take(path=request.path, restaurant=restaurant)
         decision = None
         if self.rate_limits:
@@ -150,8 +163,9 @@ class ToastSandbox(Controlled):
         for rule in fired:
             if rule.kind == "status":
                 headers = {"Retry-After": "1"} if rule.status == 429 else None
-                return toast_error(rule.status, f"Injected fault: HTTP {rule.status}",
-                                   headers=headers)
+                return toast_error(
+                    rule.status, f"Injected fault: HTTP {rule.status}", headers=headers
+                )
         response = produce()
         for rule in fired:
             if rule.kind == "slow":
@@ -172,8 +186,11 @@ class ToastSandbox(Controlled):
         if path.startswith("/restaurants/v1/restaurants/"):
             guid = path.rsplit("/", 1)[-1]
             if guid != restaurant:
-                return toast_error(403, "Toast-Restaurant-External-ID does not match the "
-                                        "requested restaurant", 10403)
+                return toast_error(
+                    403,
+                    "Toast-Restaurant-External-ID does not match the requested restaurant",
+                    10403,
+                )
             return Response.json(self.dataset.restaurant(guid))
         if path.startswith("/config/v2/"):
             return self._config(request, restaurant, path.rsplit("/", 1)[-1])
@@ -204,21 +221,27 @@ class ToastSandbox(Controlled):
             if self._token is None or self._token.expires_at <= now:
                 self._token = Token(_fake_jwt(self.client_id), now + self.token_ttl)
             token = self._token
-        return Response.json({
-            "@class": ".SuccessfulResponse",
-            "token": {
-                "tokenType": "Bearer", "scope": None,
-                "expiresIn": int(token.expires_at - time.time()),
-                "accessToken": token.value, "idToken": None, "refreshToken": None,
-            },
-            "status": "SUCCESS",
-        })
+        return Response.json(
+            {
+                "@class": ".SuccessfulResponse",
+                "token": {
+                    "tokenType": "Bearer",
+                    "scope": None,
+                    "expiresIn": int(token.expires_at - time.time()),
+                    "accessToken": token.value,
+                    "idToken": None,
+                    "refreshToken": None,
+                },
+                "status": "SUCCESS",
+            }
+        )
 
     def _authorized(self, request: Request) -> bool:
         header = request.header("Authorization") or ""
         token = self._token
         return (
-            token is not None and header == f"Bearer {token.value}"
+            token is not None
+            and header == f"Bearer {token.value}"
             and token.expires_at > time.time()
         )
 
@@ -226,8 +249,12 @@ class ToastSandbox(Controlled):
         if not restaurant:
             return toast_error(400, "Missing required header Toast-Restaurant-External-ID", 10400)
         if self.dataset.location(restaurant) is None:
-            return toast_error(403, f"InvalidRestaurant: restaurant {restaurant} is unknown or "
-                                    "not connected to this client", 10403)
+            return toast_error(
+                403,
+                f"InvalidRestaurant: restaurant {restaurant} is unknown or "
+                "not connected to this client",
+                10403,
+            )
         return None
 
     # -- config -------------------------------------------------------------------------------
@@ -246,7 +273,8 @@ class ToastSandbox(Controlled):
         headers = {}
         if stop < len(records):
             headers["Toast-Next-Page-Token"] = base64.urlsafe_b64encode(
-                f"{entity}:{stop}".encode()).decode()
+                f"{entity}:{stop}".encode()
+            ).decode()
         return Response.json(records[start:stop], headers=headers)
 
     # -- orders -------------------------------------------------------------------------------
@@ -264,19 +292,27 @@ class ToastSandbox(Controlled):
         if "businessDate" in q:
             business_date = parse_business_date(q["businessDate"])
             if business_date is None or "startDate" in q or "endDate" in q:
-                return toast_error(400, "businessDate must be yyyymmdd and cannot be combined "
-                                        "with startDate/endDate", 10400)
+                return toast_error(
+                    400,
+                    "businessDate must be yyyymmdd and cannot be combined with startDate/endDate",
+                    10400,
+                )
             query = self.dataset.orders_by_business_date(restaurant, business_date, as_of=now)
         else:
             start, end = parse_toast_time(q.get("startDate")), parse_toast_time(q.get("endDate"))
             if start is None or end is None:
-                return toast_error(400, "Give businessDate, or startDate and endDate in ISO-8601 "
-                                        "(e.g. 2016-01-01T14:13:12.000+0400)", 10400)
+                return toast_error(
+                    400,
+                    "Give businessDate, or startDate and endDate in ISO-8601 "
+                    "(e.g. 2016-01-01T14:13:12.000+0400)",
+                    10400,
+                )
             if end <= start:
                 return toast_error(400, "endDate must be later than startDate", 10400)
             if end - start > MAX_WINDOW:
-                return toast_error(400, "The startDate/endDate interval cannot exceed one month",
-                                   10400)
+                return toast_error(
+                    400, "The startDate/endDate interval cannot exceed one month", 10400
+                )
             query = self.dataset.orders_modified_between(restaurant, start, end, as_of=now)
         first = (page - 1) * page_size
         cache_key = (restaurant, q.get("businessDate"), page, page_size)
@@ -301,7 +337,7 @@ class ToastSandbox(Controlled):
 
     def _serialise_orders(self, orders: list[dict], fired) -> bytes:
         parts = [dump_json(order) for order in orders]
-        free = list(range(len(parts)))   # each data fault breaks an order of its own
+        free = list(range(len(parts)))  # each data fault breaks an order of its own
         for rule in fired:
             if rule.kind not in ("malformed_order", "unparseable_order"):
                 continue
@@ -318,7 +354,7 @@ class ToastSandbox(Controlled):
             broken = dict(orders[index])
             if rule.field == "businessDate":
                 broken["businessDate"] = 20261345
-            elif rule.field == "encoding":   # bytes that are not UTF-8 inside a string
+            elif rule.field == "encoding":  # bytes that are not UTF-8 inside a string
                 broken["comment"] = "NOT-UTF-8"
             else:
                 broken.pop(rule.field, None)
@@ -352,28 +388,42 @@ class ToastSandbox(Controlled):
             start = parse_toast_time(q.get("modifiedStartDate"))
             end = parse_toast_time(q.get("modifiedEndDate"))
             if start is None or end is None or end <= start or end - start > MAX_WINDOW:
-                return toast_error(400, "modifiedStartDate and modifiedEndDate must be ISO-8601, "
-                                        "in order, and at most one month apart", 10400)
+                return toast_error(
+                    400,
+                    "modifiedStartDate and modifiedEndDate must be ISO-8601, "
+                    "in order, and at most one month apart",
+                    10400,
+                )
             entries = self.dataset.time_entries(restaurant, start=start, end=end, as_of=now)
         else:
-            return toast_error(400, "Give businessDate or modifiedStartDate/modifiedEndDate "
-                                    "(the sandbox does not filter by inDate)", 10400)
+            return toast_error(
+                400,
+                "Give businessDate or modifiedStartDate/modifiedEndDate "
+                "(the sandbox does not filter by inDate)",
+                10400,
+            )
         return Response.json(entries)
 
     # -- bookkeeping and test control -------------------------------------------------------
     def _count(self, path: str, restaurant: str | None) -> None:
         with self._lock:
-            self.stats.requests[path if not path.startswith("/restaurants/") else
-                                "/restaurants/v1/restaurants"] += 1
+            self.stats.requests[
+                path if not path.startswith("/restaurants/") else "/restaurants/v1/restaurants"
+            ] += 1
             if restaurant:
                 self.stats.by_restaurant[restaurant] += 1
 
     def control_actions(self):
-        return {**super().control_actions(), "clock": self._clock_action,
-                "rate_limits": self._rate_limits_action, "page_cache": self._page_cache_action,
-                "config_page_size": self._config_page_size_action,
-                "expire_token": self._expire_token_action, "edit": self._edit_action,
-                "orders": self._orders_action}
+        return {
+            **super().control_actions(),
+            "clock": self._clock_action,
+            "rate_limits": self._rate_limits_action,
+            "page_cache": self._page_cache_action,
+            "config_page_size": self._config_page_size_action,
+            "expire_token": self._expire_token_action,
+            "edit": self._edit_action,
+            "orders": self._orders_action,
+        }
 
     def reset(self) -> None:
         self.stats = Stats()
@@ -382,10 +432,15 @@ class ToastSandbox(Controlled):
 
     def stats_view(self) -> dict:
         s = self.stats
-        return {"logins": s.logins, "requests": dict(s.requests),
-                "by_restaurant": dict(s.by_restaurant), "throttled": s.throttled,
-                "faults_fired": self.faults.fired(), "now": self.clock.now().isoformat(),
-                "order_queries": list(s.order_queries)}
+        return {
+            "logins": s.logins,
+            "requests": dict(s.requests),
+            "by_restaurant": dict(s.by_restaurant),
+            "throttled": s.throttled,
+            "faults_fired": self.faults.fired(),
+            "now": self.clock.now().isoformat(),
+            "order_queries": list(s.order_queries),
+        }
 
     def _clock_action(self, body) -> Response:
         self.clock.frozen = datetime.fromisoformat(body["frozen"]) if body.get("frozen") else None
@@ -394,8 +449,9 @@ class ToastSandbox(Controlled):
 
     def _rate_limits_action(self, body) -> Response:
         self.rate_limits = bool(body.get("enabled", True))
-        limits = tuple(Limit(**spec) for spec in body["limits"]) if body.get("limits") \
-            else TOAST_LIMITS
+        limits = (
+            tuple(Limit(**spec) for spec in body["limits"]) if body.get("limits") else TOAST_LIMITS
+        )
         self.limiter = RateLimiter(limits)
         return Response.json({"enabled": self.rate_limits, "limits": len(limits)})
 
@@ -414,12 +470,14 @@ class ToastSandbox(Controlled):
 
     def _edit_action(self, body) -> Response:
         at = datetime.fromisoformat(body["at"]) if body.get("at") else self.clock.now()
-        return Response.json(self.dataset.apply_edit(body["restaurant"], body["order"],
-                                                     body["kind"], at))
+        return Response.json(
+            self.dataset.apply_edit(body["restaurant"], body["order"], body["kind"], at)
+        )
 
     def _orders_action(self, body) -> Response:
         self.dataset.add_order(body["restaurant"], body["order"])
         return Response.json({"ok": True})
+
 
 class PageCache:
     """Serialised ordersBulk pages of settled dates, for benchmarks that must measure the
@@ -448,6 +506,11 @@ def _fake_jwt(client_id: str) -> str:
         return base64.urlsafe_b64encode(dump_json(data)).decode().rstrip("=")
 
     header = part({"alg": "RS256", "typ": "JWT"})
-    claims = part({"client_id": client_id, "https://toasttab.com/access_type":
-                   "TOAST_MACHINE_CLIENT", "jti": str(uuid.uuid4())})
+    claims = part(
+        {
+            "client_id": client_id,
+            "https://toasttab.com/access_type": "TOAST_MACHINE_CLIENT",
+            "jti": str(uuid.uuid4()),
+        }
+    )
     return f"{header}.{claims}.{secrets.token_urlsafe(32)}"

@@ -20,9 +20,15 @@ def _document(header: dict) -> ErpDocument:
     lines = []
     for line in header["lines"]:
         account, location, center = (line["AccountDisplayValue"].split("-") + ["", ""])[:3]
-        lines.append(ErpLine(account, Decimal(str(line["DebitAmount"])),
-                             Decimal(str(line["CreditAmount"])), location or None,
-                             center or None))
+        lines.append(
+            ErpLine(
+                account,
+                Decimal(str(line["DebitAmount"])),
+                Decimal(str(line["CreditAmount"])),
+                location or None,
+                center or None,
+            )
+        )
     key = header["Description"].split()[-1]
     return ErpDocument(key, f"{header['dataAreaId']}/{header['JournalBatchNumber']}", lines)
 
@@ -41,9 +47,14 @@ def accept_locations(sandbox, locations: list[str]) -> None:
 def make_trouble(sandbox) -> None:
     sandbox.erp_control("d365", "expire_tokens")
     sandbox.erp_control("d365", "configure", {"throttle_every": 4, "retry_after": 0})
-    sandbox.erp_control("d365", "faults", [
-        {"kind": "status", "status": 503, "path": "/data/$batch", "times": 1},
-        {"kind": "changeset_failure", "times": 1}])
+    sandbox.erp_control(
+        "d365",
+        "faults",
+        [
+            {"kind": "status", "status": 503, "path": "/data/$batch", "times": 1},
+            {"kind": "changeset_failure", "times": 1},
+        ],
+    )
 
 
 trouble_seen = partial(erps.trouble_seen, erp="d365")

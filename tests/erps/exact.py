@@ -23,15 +23,23 @@ def _document(entry: dict) -> ErpDocument:
     lines = []
     for line in entry["lines"]:
         amount = Decimal(str(line["AmountFC"]))
-        lines.append(ErpLine(line["GLAccountCode"], max(amount, ZERO), max(-amount, ZERO),
-                             line.get("CostCenter") or None, line.get("CostUnit") or None))
+        lines.append(
+            ErpLine(
+                line["GLAccountCode"],
+                max(amount, ZERO),
+                max(-amount, ZERO),
+                line.get("CostCenter") or None,
+                line.get("CostUnit") or None,
+            )
+        )
     key = entry["lines"][0]["Description"].rsplit(" ", 1)[-1]
     return ErpDocument(key, entry["EntryID"], lines)
 
 
 def create_requests(sandbox) -> int:
     return sandbox.erp_control("exact", "stats")["requests"].get(
-        "POST /api/v1/{division}/generaljournalentry/GeneralJournalEntries", 0)
+        "POST /api/v1/{division}/generaljournalentry/GeneralJournalEntries", 0
+    )
 
 
 def accept_locations(sandbox, locations: list[str]) -> None:
@@ -40,13 +48,28 @@ def accept_locations(sandbox, locations: list[str]) -> None:
 
 def make_trouble(sandbox) -> None:
     sandbox.erp_control("exact", "expire_tokens")
-    sandbox.erp_control("exact", "configure", {"minute_seconds": 1})   # short 429 waits
-    sandbox.erp_control("exact", "faults", [
-        {"kind": "status", "status": 429, "path": "GeneralJournalEntries", "method": "POST",
-         "times": 2},
-        {"kind": "status", "status": 503, "path": "GeneralJournalEntryLines", "times": 1},
-        {"kind": "commit_drop", "path": "GeneralJournalEntries", "method": "POST", "skip": 1,
-         "times": 1}])
+    sandbox.erp_control("exact", "configure", {"minute_seconds": 1})  # short 429 waits
+    sandbox.erp_control(
+        "exact",
+        "faults",
+        [
+            {
+                "kind": "status",
+                "status": 429,
+                "path": "GeneralJournalEntries",
+                "method": "POST",
+                "times": 2,
+            },
+            {"kind": "status", "status": 503, "path": "GeneralJournalEntryLines", "times": 1},
+            {
+                "kind": "commit_drop",
+                "path": "GeneralJournalEntries",
+                "method": "POST",
+                "skip": 1,
+                "times": 1,
+            },
+        ],
+    )
 
 
 trouble_seen = partial(erps.trouble_seen, erp="exact")

@@ -15,15 +15,17 @@ from tests import erps
 from tests.erps import ErpDocument, ErpLine
 from tests.kit import control
 
-FAILPOINTS: tuple[str, ...] = ()     # a journal entry is one request; invoice-mode points are
-                                     # exercised in tests/test_freshbooks_connector.py
+FAILPOINTS: tuple[str, ...] = ()  # a journal entry is one request; invoice-mode points are
+# exercised in tests/test_freshbooks_connector.py
 KEY_AT_END = re.compile(r"\[([^\[\]]+)\]\s*$")
 TAG = re.compile(r"\[loc (\S+?)(?: rc (\S+?))?\]\s*$|\[rc (\S+?)\]\s*$")
 
 
 def documents(sandbox) -> list[ErpDocument]:
-    numbers = {sub["sub_accountid"]: sub["account_sub_number"]
-               for sub in sandbox.erp_control("freshbooks", "sub_accounts")}
+    numbers = {
+        sub["sub_accountid"]: sub["account_sub_number"]
+        for sub in sandbox.erp_control("freshbooks", "sub_accounts")
+    }
     return [_document(entry, numbers) for entry in sandbox.erp_control("freshbooks", "entries")]
 
 
@@ -34,15 +36,23 @@ def _document(entry: dict, numbers: dict[int, str]) -> ErpDocument:
         tag = TAG.search(detail.get("description") or "")
         location = tag.group(1) if tag else None
         center = center or (tag and (tag.group(2) or tag.group(3))) or None
-        lines.append(ErpLine(account, Decimal(detail["debit"] or "0"),
-                             Decimal(detail["credit"] or "0"), location, center))
+        lines.append(
+            ErpLine(
+                account,
+                Decimal(detail["debit"] or "0"),
+                Decimal(detail["credit"] or "0"),
+                location,
+                center,
+            )
+        )
     return ErpDocument(KEY_AT_END.search(entry["name"]).group(1), str(entry["entryid"]), lines)
 
 
 def create_requests(sandbox) -> int:
     requests = sandbox.erp_control("freshbooks", "stats")["requests"]
-    return sum(requests.get(f"POST {name}", 0) for name in ("journal_entries", "invoices",
-                                                          "payments"))
+    return sum(
+        requests.get(f"POST {name}", 0) for name in ("journal_entries", "invoices", "payments")
+    )
 
 
 def accept_locations(sandbox, locations: list[str]) -> None:
@@ -52,10 +62,19 @@ def accept_locations(sandbox, locations: list[str]) -> None:
 def make_trouble(sandbox) -> None:
     sandbox.erp_control("freshbooks", "expire_tokens")
     sandbox.erp_control("freshbooks", "configure", {"throttle_every": 4, "retry_after": 0})
-    sandbox.erp_control("freshbooks", "faults", [
-        {"kind": "status", "status": 503, "path": "journal_entry_details", "times": 1},
-        {"kind": "commit_drop", "path": "journal_entries/journal_entries", "method": "POST",
-         "times": 1}])
+    sandbox.erp_control(
+        "freshbooks",
+        "faults",
+        [
+            {"kind": "status", "status": 503, "path": "journal_entry_details", "times": 1},
+            {
+                "kind": "commit_drop",
+                "path": "journal_entries/journal_entries",
+                "method": "POST",
+                "times": 1,
+            },
+        ],
+    )
 
 
 trouble_seen = partial(erps.trouble_seen, erp="freshbooks")
@@ -65,4 +84,4 @@ def request_counts(url: str) -> tuple[int, int, int]:
     stats = control(url, "stats")
     requests, tokens = stats["requests"], sum(stats["token_requests"].values())
     lookups = sum(n for name, n in requests.items() if name.startswith("GET "))
-    return sum(requests.values()) + tokens, tokens, lookups     # users/me is a look-up
+    return sum(requests.values()) + tokens, tokens, lookups  # users/me is a look-up

@@ -21,8 +21,15 @@ def _document(batch: dict) -> ErpDocument:
     lines = []
     for line in batch["lines"]:
         amount = Decimal(str(line["amount"]))
-        lines.append(ErpLine(line["AIT1"], max(amount, Decimal(0)), max(-amount, Decimal(0)),
-                             line["AIT2"] or None, line["AIT3"] or None))
+        lines.append(
+            ErpLine(
+                line["AIT1"],
+                max(amount, Decimal(0)),
+                max(-amount, Decimal(0)),
+                line["AIT2"] or None,
+                line["AIT3"] or None,
+            )
+        )
     return ErpDocument(batch["DESC"], f"{batch['CONO']}/{batch['DIVI']}/{batch['KEY1']}", lines)
 
 
@@ -32,16 +39,24 @@ def create_requests(sandbox) -> int:
 
 def accept_locations(sandbox, locations: list[str]) -> None:
     config = sandbox.erp_control("infor", "config")
-    sandbox.erp_control("infor", "configure",
-                        {"dimension_values": {**config["dimension_values"], "AIT2": locations}})
+    sandbox.erp_control(
+        "infor",
+        "configure",
+        {"dimension_values": {**config["dimension_values"], "AIT2": locations}},
+    )
 
 
 def make_trouble(sandbox) -> None:
     sandbox.erp_control("infor", "expire_tokens")
     sandbox.erp_control("infor", "configure", {"throttle_every": 4, "retry_after": 0})
-    sandbox.erp_control("infor", "faults", [
-        {"kind": "status", "status": 503, "transaction": "CtrlBatch", "times": 1},
-        {"kind": "commit_drop", "transaction": "UpdBatch", "times": 1}])
+    sandbox.erp_control(
+        "infor",
+        "faults",
+        [
+            {"kind": "status", "status": 503, "transaction": "CtrlBatch", "times": 1},
+            {"kind": "commit_drop", "transaction": "UpdBatch", "times": 1},
+        ],
+    )
 
 
 trouble_seen = partial(erps.trouble_seen, erp="infor")
@@ -49,5 +64,8 @@ trouble_seen = partial(erps.trouble_seen, erp="infor")
 
 def request_counts(url: str) -> tuple[int, int, int]:
     stats = control(url, "stats")
-    return (stats["requests"] + stats["token_requests"], stats["token_requests"],
-            stats["by_program"].get("GLS200MI", 0))
+    return (
+        stats["requests"] + stats["token_requests"],
+        stats["token_requests"],
+        stats["by_program"].get("GLS200MI", 0),
+    )

@@ -20,9 +20,16 @@ def _document(batch: dict) -> ErpDocument:
     def amount(entry, sign):
         return Decimal(str(entry["TRX_AMOUNT"])) if int(entry["TR_TYPE"]) == sign else Decimal(0)
 
-    lines = [ErpLine(entry["ACCOUNTNO"], amount(entry, 1), amount(entry, -1),
-                     entry.get("LOCATION") or None, entry.get("DEPARTMENT") or None)
-             for entry in batch["entries"]]
+    lines = [
+        ErpLine(
+            entry["ACCOUNTNO"],
+            amount(entry, 1),
+            amount(entry, -1),
+            entry.get("LOCATION") or None,
+            entry.get("DEPARTMENT") or None,
+        )
+        for entry in batch["entries"]
+    ]
     return ErpDocument(batch["REFERENCENO"], batch["RECORDNO"], lines)
 
 
@@ -37,9 +44,14 @@ def accept_locations(sandbox, locations: list[str]) -> None:
 
 def make_trouble(sandbox) -> None:
     sandbox.erp_control("intacct", "expire_sessions")
-    sandbox.erp_control("intacct", "faults", [
-        {"kind": "status", "status": 429, "function": "create", "times": 2},
-        {"kind": "status", "status": 503, "times": 1}])
+    sandbox.erp_control(
+        "intacct",
+        "faults",
+        [
+            {"kind": "status", "status": 429, "function": "create", "times": 2},
+            {"kind": "status", "status": 503, "times": 1},
+        ],
+    )
 
 
 trouble_seen = partial(erps.trouble_seen, erp="intacct")
@@ -48,6 +60,5 @@ trouble_seen = partial(erps.trouble_seen, erp="intacct")
 def request_counts(url: str) -> tuple[int, int, int]:
     stats = control(url, "stats")
     functions = stats["by_function"]
-    lookups = sum(n for name, n in functions.items()
-                  if name not in ("create", "getAPISession"))
+    lookups = sum(n for name, n in functions.items() if name not in ("create", "getAPISession"))
     return stats["requests"], functions.get("getAPISession", 0), lookups

@@ -37,8 +37,12 @@ def served(sandbox) -> Iterator[SandboxHTTPServer]:
         server.server_close()
 
 
-def serving(make_sandbox: Callable[[], Any], *, name: str = "server",
-            client: Callable[[str], Any] | None = None):
+def serving(
+    make_sandbox: Callable[[], Any],
+    *,
+    name: str = "server",
+    client: Callable[[str], Any] | None = None,
+):
     """A module-scoped fixture called `name` (assign it to that name in the test module): a
     sandbox from `make_sandbox()` served while the module's tests run, given to them as its
     server or, with `client`, as `client(server.url)`."""

@@ -19,20 +19,40 @@ from sandboxes.toast.orders import EXCESS, LATE_KINDS
 
 TODAY = date(2026, 3, 20)
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=timezone.utc)
-SAMPLE_DAYS = [add_days(20260225, n) for n in range(20)]   # closed days, late edits visible
+SAMPLE_DAYS = [add_days(20260225, n) for n in range(20)]  # closed days, late edits visible
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-MONEY_KEYS = {"amount", "taxAmount", "totalAmount", "price", "preDiscountPrice", "tax",
-              "receiptLinePrice", "discountAmount", "nonTaxDiscountAmount", "chargeAmount",
-              "tipAmount", "amountTendered", "refundAmount", "tipRefundAmount", "taxRefundAmount",
-              "originalProcessingFee"}
+MONEY_KEYS = {
+    "amount",
+    "taxAmount",
+    "totalAmount",
+    "price",
+    "preDiscountPrice",
+    "tax",
+    "receiptLinePrice",
+    "discountAmount",
+    "nonTaxDiscountAmount",
+    "chargeAmount",
+    "tipAmount",
+    "amountTendered",
+    "refundAmount",
+    "tipRefundAmount",
+    "taxRefundAmount",
+    "originalProcessingFee",
+}
 ROUNDING = {"HALF_UP": ROUND_HALF_UP, "HALF_EVEN": ROUND_HALF_EVEN}
 
 
 def dataset(**kwargs) -> ToastDataset:
-    options = {"seed": 7, "location_count": 4, "orders_per_day": 40, "history_days": 120,
-               "max_late_edit_days": 21, "today": TODAY}
+    options = {
+        "seed": 7,
+        "location_count": 4,
+        "orders_per_day": 40,
+        "history_days": 120,
+        "max_late_edit_days": 21,
+        "today": TODAY,
+    }
     return ToastDataset(**{**options, **kwargs})
 
 
@@ -57,8 +77,10 @@ def ds() -> ToastDataset:
 @pytest.fixture(scope="module")
 def sample(ds) -> dict[str, list[dict]]:
     """About 800 orders per location over 20 closed business dates."""
-    return {loc.guid: [o for day in SAMPLE_DAYS for o in day_orders(ds, loc.guid, day)]
-            for loc in ds.locations}
+    return {
+        loc.guid: [o for day in SAMPLE_DAYS for o in day_orders(ds, loc.guid, day)]
+        for loc in ds.locations
+    }
 
 
 def all_orders(sample) -> list[dict]:
@@ -67,18 +89,25 @@ def all_orders(sample) -> list[dict]:
 
 # -- determinism ---------------------------------------------------------------------------------
 
+
 def test_same_seed_gives_byte_identical_documents_and_another_seed_does_not():
     first, second, other = dataset(), dataset(), dataset(seed=8)
 
     def snapshot(ds: ToastDataset) -> bytes:
         parts = [dump_json(ds.partner_restaurants())]
         for loc in ds.locations[:2]:
-            parts += [dump_json(ds.restaurant(loc.guid)),
-                      dump_json(ds.config(loc.guid, "taxRates")), dump_json(ds.jobs(loc.guid)),
-                      dump_json(ds.time_entries(loc.guid, business_date=20260310, as_of=NOW)),
-                      dump_json(day_orders(ds, loc.guid, 20260310)),
-                      dump_json(ds.orders_modified_between(
-                          loc.guid, NOW - timedelta(days=3), NOW, as_of=NOW).page(0, 50))]
+            parts += [
+                dump_json(ds.restaurant(loc.guid)),
+                dump_json(ds.config(loc.guid, "taxRates")),
+                dump_json(ds.jobs(loc.guid)),
+                dump_json(ds.time_entries(loc.guid, business_date=20260310, as_of=NOW)),
+                dump_json(day_orders(ds, loc.guid, 20260310)),
+                dump_json(
+                    ds.orders_modified_between(
+                        loc.guid, NOW - timedelta(days=3), NOW, as_of=NOW
+                    ).page(0, 50)
+                ),
+            ]
         return b"".join(parts)
 
     assert snapshot(first) == snapshot(second)
@@ -97,6 +126,7 @@ def test_an_order_does_not_depend_on_what_was_generated_before(ds):
 
 
 # -- money -----------------------------------------------------------------------------------
+
 
 def walk(value, key=None):
     if isinstance(value, dict):
@@ -120,12 +150,14 @@ def test_amounts_are_decimals_with_two_places_and_never_floats(sample):
 def check_selection(s: dict, tax_rates: dict[str, dict]) -> None:
     """One top-level selection against Toast's formulas (a check-level share aside)."""
     assert s["tax"] == total(t["taxAmount"] for t in s["appliedTaxes"])
-    gross = (s["receiptLinePrice"] + total(m["receiptLinePrice"] for m in s["modifiers"])) \
-        * s["quantity"]
+    gross = (s["receiptLinePrice"] + total(m["receiptLinePrice"] for m in s["modifiers"])) * s[
+        "quantity"
+    ]
     if s["taxInclusion"] == "NOT_INCLUDED":
         # Modifier prices are inside the parent's preDiscountPrice: Toast never adds them twice.
         assert s["preDiscountPrice"] == s["receiptLinePrice"] * s["quantity"] + total(
-            m["preDiscountPrice"] for m in s["modifiers"])
+            m["preDiscountPrice"] for m in s["modifiers"]
+        )
         for t in s["appliedTaxes"]:
             if t["type"] == "PERCENT":
                 rule = ROUNDING[tax_rates[t["taxRate"]["guid"]]["roundingType"]]
@@ -153,15 +185,23 @@ def check_amounts(check: dict, charges_config: dict[str, dict], tax_rates: dict)
     check_level = total(d["nonTaxDiscountAmount"] for d in check["appliedDiscounts"])
     item_level = total(d["nonTaxDiscountAmount"] for s in live for d in s["appliedDiscounts"])
     # price = preDiscountPrice - own discounts - its share of check-level discounts
-    assert total(s["price"] for s in live) == \
-        total(s["preDiscountPrice"] for s in live) - item_level - check_level
+    assert (
+        total(s["price"] for s in live)
+        == total(s["preDiscountPrice"] for s in live) - item_level - check_level
+    )
     charges = check["appliedServiceCharges"]
     regular = [s for s in live if s["selectionType"] == "NONE"]
     for c in charges:
         config = charges_config[c["serviceCharge"]["guid"]]
         if config["amountType"] == "PERCENT":
-            base = total(s["preDiscountPrice" if config["serviceChargeCalculation"] ==
-                         "PRE_DISCOUNT" else "price"] for s in regular)
+            base = total(
+                s[
+                    "preDiscountPrice"
+                    if config["serviceChargeCalculation"] == "PRE_DISCOUNT"
+                    else "price"
+                ]
+                for s in regular
+            )
             assert c["chargeAmount"] == (base * config["percent"] / 100).quantize(CENT)
         if c["serviceChargeCategory"] in ("CREDIT_CARD_SURCHARGE", "CASH_ROUNDING"):
             assert c["paymentGuid"] in {p["guid"] for p in check["payments"]}
@@ -169,7 +209,8 @@ def check_amounts(check: dict, charges_config: dict[str, dict], tax_rates: dict)
     gratuity = total(c["chargeAmount"] for c in charges if c["gratuity"])
     assert check["amount"] == total(s["price"] for s in live) + non_gratuity
     assert check["taxAmount"] == total(s["tax"] for s in live) + total(
-        t["taxAmount"] for c in charges for t in c["appliedTaxes"])
+        t["taxAmount"] for c in charges for t in c["appliedTaxes"]
+    )
     assert check["totalAmount"] == check["amount"] + check["taxAmount"] + gratuity
     active = [p for p in check["payments"] if p["paymentStatus"] != "VOIDED"]
     if check["paymentStatus"] == "CLOSED":
@@ -220,10 +261,14 @@ def test_refunds_match_the_items_and_charges_they_return(sample):
                     continue
                 refunds += 1
                 txn = refund["refundTransaction"]["guid"]
-                details = [s["refundDetails"] for s in check["selections"]] + \
-                    [c["refundDetails"] for c in check["appliedServiceCharges"]]
-                returned = total(d["refundAmount"] + d["taxRefundAmount"] for d in details
-                                 if d and d["refundTransaction"]["guid"] == txn)
+                details = [s["refundDetails"] for s in check["selections"]] + [
+                    c["refundDetails"] for c in check["appliedServiceCharges"]
+                ]
+                returned = total(
+                    d["refundAmount"] + d["taxRefundAmount"]
+                    for d in details
+                    if d and d["refundTransaction"]["guid"] == txn
+                )
                 assert refund["refundAmount"] == returned <= p["amount"]
                 assert p["refundStatus"] in ("FULL", "PARTIAL")
                 assert refund["refundBusinessDate"] >= order["businessDate"]
@@ -231,6 +276,7 @@ def test_refunds_match_the_items_and_charges_they_return(sample):
 
 
 # -- business dates ------------------------------------------------------------------------------
+
 
 def local_business_date(text: str, time_zone: str, closeout_hour: int) -> int:
     local = datetime.fromtimestamp(ms(text) / 1000, ZoneInfo(time_zone))
@@ -248,15 +294,16 @@ def test_business_dates_follow_closeout_hour_and_time_zone_across_dst():
             assert len(orders) == 150
             for o in orders:
                 assert o["businessDate"] == day
-                assert local_business_date(o["openedDate"], loc.time_zone,
-                                           loc.closeout_hour) == day
+                assert local_business_date(o["openedDate"], loc.time_zone, loc.closeout_hour) == day
                 for check in o["checks"]:
                     for p in check["payments"]:
                         if p["paidBusinessDate"] == day:
-                            assert local_business_date(p["paidDate"], loc.time_zone,
-                                                       loc.closeout_hour) == day
+                            assert (
+                                local_business_date(p["paidDate"], loc.time_zone, loc.closeout_hour)
+                                == day
+                            )
                 local = datetime.fromtimestamp(ms(o["openedDate"]) / 1000, zone)
-                if local.hour < loc.closeout_hour:      # after midnight, before closeout
+                if local.hour < loc.closeout_hour:  # after midnight, before closeout
                     after_midnight[loc.guid] += 1
                     assert int(local.strftime("%Y%m%d")) == add_days(day, 1)
     closes_after_midnight = [loc.guid for loc in ds.locations if loc.closeout_hour >= 2]
@@ -278,6 +325,7 @@ def test_a_sale_at_one_in_the_morning_belongs_to_the_previous_business_date():
 
 # -- as_of, late edits, modified windows ---------------------------------------------------------
 
+
 def test_as_of_hides_orders_not_yet_opened_and_shows_them_unpaid_before_they_settle(ds):
     loc = ds.locations[0]
     start, _ = ds._contexts[0].clock.bounds(20260310)
@@ -285,9 +333,10 @@ def test_as_of_hides_orders_not_yet_opened_and_shows_them_unpaid_before_they_set
     evening = datetime.fromtimestamp((start + 14 * 3_600_000) / 1000, timezone.utc)
     partial = day_orders(ds, loc.guid, 20260310, as_of=evening)
     assert 0 < len(partial) < len(full)
-    assert [o["guid"] for o in partial] == [o["guid"] for o in full[:len(partial)]]
-    assert all(ms(o["openedDate"]) <= ms(o["modifiedDate"]) <= start + 14 * 3_600_000
-               for o in partial)
+    assert [o["guid"] for o in partial] == [o["guid"] for o in full[: len(partial)]]
+    assert all(
+        ms(o["openedDate"]) <= ms(o["modifiedDate"]) <= start + 14 * 3_600_000 for o in partial
+    )
     header = ds._header(0, 20260310)
     in_progress = [o for n, o in enumerate(partial) if header.settled[n] > start + 14 * 3_600_000]
     assert in_progress
@@ -317,21 +366,27 @@ def test_a_late_edit_is_hidden_until_its_time_then_moves_modified_date_not_busin
     kinds = Counter()
     for day, i, late in edited:
         guid = ds._ids.encode(2, day, i)
-        before = ds.order(loc.guid, guid, as_of=datetime.fromtimestamp((late - 1) / 1000,
-                                                                       timezone.utc))
+        before = ds.order(
+            loc.guid, guid, as_of=datetime.fromtimestamp((late - 1) / 1000, timezone.utc)
+        )
         after = ds.order(loc.guid, guid, as_of=NOW)
         assert ms(before["modifiedDate"]) < late == ms(after["modifiedDate"])
         assert before["businessDate"] == after["businessDate"] == day
         assert before != after
         kinds[LATE_KINDS[ds._header(2, day).codes[i]]] += 1
         window = ds.orders_modified_between(
-            loc.guid, datetime.fromtimestamp((late - 1000) / 1000, timezone.utc),
-            datetime.fromtimestamp((late + 1000) / 1000, timezone.utc), as_of=NOW)
+            loc.guid,
+            datetime.fromtimestamp((late - 1000) / 1000, timezone.utc),
+            datetime.fromtimestamp((late + 1000) / 1000, timezone.utc),
+            as_of=NOW,
+        )
         assert guid in {o["guid"] for o in window.page(0, len(window))}
         earlier = ds.orders_modified_between(
-            loc.guid, datetime.fromtimestamp((late - 1000) / 1000, timezone.utc),
+            loc.guid,
+            datetime.fromtimestamp((late - 1000) / 1000, timezone.utc),
             datetime.fromtimestamp((late + 1000) / 1000, timezone.utc),
-            as_of=datetime.fromtimestamp((late - 1) / 1000, timezone.utc))
+            as_of=datetime.fromtimestamp((late - 1) / 1000, timezone.utc),
+        )
         assert guid not in {o["guid"] for o in earlier.page(0, len(earlier))}
     assert kinds["add_tip"] > 0 and len(kinds) >= 3
 
@@ -340,8 +395,11 @@ def test_modified_window_query_matches_a_brute_force_scan():
     ds = dataset(seed=3, orders_per_day=25, max_late_edit_days=6)
     as_of = datetime(2026, 3, 12, 9, 30, tzinfo=timezone.utc)
     for loc in ds.locations:
-        orders = {o["guid"]: o for d in range(-10, 2)
-                  for o in day_orders(ds, loc.guid, add_days(20260312, d), as_of=as_of)}
+        orders = {
+            o["guid"]: o
+            for d in range(-10, 2)
+            for o in day_orders(ds, loc.guid, add_days(20260312, d), as_of=as_of)
+        }
         for hours in (1, 6, 30, 24 * 3):
             start, end = as_of - timedelta(hours=hours), as_of
             query = ds.orders_modified_between(loc.guid, start, end, as_of=as_of)
@@ -352,6 +410,7 @@ def test_modified_window_query_matches_a_brute_force_scan():
 
 
 # -- scenario coverage -------------------------------------------------------------------------
+
 
 def kinds_of(order: dict) -> set[str]:
     kinds = set()
@@ -424,25 +483,61 @@ def kinds_of(order: dict) -> set[str]:
             if p["refund"]:
                 same = p["refund"]["refundBusinessDate"] == bd
                 add("refund same day" if same else "refund later day")
-        if any(p["paymentStatus"] == "VOIDED" for p in c["payments"]) and \
-                any(p["paymentStatus"] != "VOIDED" for p in c["payments"]):
+        if any(p["paymentStatus"] == "VOIDED" for p in c["payments"]) and any(
+            p["paymentStatus"] != "VOIDED" for p in c["payments"]
+        ):
             add("replacement payment")
     return kinds
 
 
 REQUIRED_KINDS = {
-    "voided order", "deleted order", "excess food", "several checks", "edited on a later day",
-    "voided check", "open check", "check-level discount", "gratuity",
-    "charge SERVICE_CHARGE", "charge FUNDRAISING_CAMPAIGN", "charge CREDIT_CARD_SURCHARGE",
-    "taxed service charge", "modifiers", "item discount", "percent discount", "fixed discount",
-    "nonTaxDiscountAmount below discountAmount", "tax-inclusive item",
-    "three tax rates on an item", "quantity", "TOAST_CARD_SELL", "TOAST_CARD_RELOAD",
-    "HOUSE_ACCOUNT_PAY_BALANCE", "deferred", "voided selection", "late void", "selection refund",
-    "marketplace facilitator tax", "facilitator-calculated tax", "payment CASH", "payment CREDIT",
-    "payment GIFTCARD", "payment HOUSE_ACCOUNT", "payment REWARDCARD", "payment TOAST_SV",
-    "payment OTHER", "payment UNDETERMINED", "card type", "other payment type",
-    "house account charge", "card tip", "voided payment", "replacement payment",
-    "paid on a later day", "refund same day", "refund later day",
+    "voided order",
+    "deleted order",
+    "excess food",
+    "several checks",
+    "edited on a later day",
+    "voided check",
+    "open check",
+    "check-level discount",
+    "gratuity",
+    "charge SERVICE_CHARGE",
+    "charge FUNDRAISING_CAMPAIGN",
+    "charge CREDIT_CARD_SURCHARGE",
+    "taxed service charge",
+    "modifiers",
+    "item discount",
+    "percent discount",
+    "fixed discount",
+    "nonTaxDiscountAmount below discountAmount",
+    "tax-inclusive item",
+    "three tax rates on an item",
+    "quantity",
+    "TOAST_CARD_SELL",
+    "TOAST_CARD_RELOAD",
+    "HOUSE_ACCOUNT_PAY_BALANCE",
+    "deferred",
+    "voided selection",
+    "late void",
+    "selection refund",
+    "marketplace facilitator tax",
+    "facilitator-calculated tax",
+    "payment CASH",
+    "payment CREDIT",
+    "payment GIFTCARD",
+    "payment HOUSE_ACCOUNT",
+    "payment REWARDCARD",
+    "payment TOAST_SV",
+    "payment OTHER",
+    "payment UNDETERMINED",
+    "card type",
+    "other payment type",
+    "house account charge",
+    "card tip",
+    "voided payment",
+    "replacement payment",
+    "paid on a later day",
+    "refund same day",
+    "refund later day",
 }
 
 
@@ -452,17 +547,26 @@ def test_every_scenario_kind_appears_at_every_location(ds, sample):
         assert REQUIRED_KINDS <= seen, (loc.name, sorted(REQUIRED_KINDS - seen))
     phoenix = dataset(location_count=5).locations[4]
     assert phoenix.time_zone == "America/Phoenix"
-    rounding = [o for d in SAMPLE_DAYS for o in day_orders(dataset(location_count=5),
-                                                              phoenix.guid, d)]
+    rounding = [
+        o for d in SAMPLE_DAYS for o in day_orders(dataset(location_count=5), phoenix.guid, d)
+    ]
     assert "charge CASH_ROUNDING" in set().union(*(kinds_of(o) for o in rounding))
 
 
 def test_orders_reference_configured_entities(ds, sample):
     for loc in ds.locations:
-        config = {entity: {r["guid"]: r for r in ds.config(loc.guid, entity)}
-                  for entity in ("revenueCenters", "salesCategories", "diningOptions",
-                                 "serviceCharges", "discounts", "alternatePaymentTypes",
-                                 "taxRates")}
+        config = {
+            entity: {r["guid"]: r for r in ds.config(loc.guid, entity)}
+            for entity in (
+                "revenueCenters",
+                "salesCategories",
+                "diningOptions",
+                "serviceCharges",
+                "discounts",
+                "alternatePaymentTypes",
+                "taxRates",
+            )
+        }
         for o in sample[loc.guid]:
             assert o["revenueCenter"]["guid"] in config["revenueCenters"]
             assert o["diningOption"]["guid"] in config["diningOptions"]
@@ -471,8 +575,9 @@ def test_orders_reference_configured_entities(ds, sample):
                     assert config["discounts"][d["discount"]["guid"]]["selectionType"] == "CHECK"
                 for ch in c["appliedServiceCharges"]:
                     assert ch["serviceCharge"]["guid"] in config["serviceCharges"]
-                    assert all(t["taxRate"]["guid"] in config["taxRates"]
-                               for t in ch["appliedTaxes"])
+                    assert all(
+                        t["taxRate"]["guid"] in config["taxRates"] for t in ch["appliedTaxes"]
+                    )
                 for s in c["selections"]:
                     if s["selectionType"] == "NONE":
                         assert s["salesCategory"]["guid"] in config["salesCategories"]
@@ -480,8 +585,9 @@ def test_orders_reference_configured_entities(ds, sample):
                         assert s["salesCategory"] is None and s["appliedTaxes"] == []
                     for d in s["appliedDiscounts"]:
                         assert config["discounts"][d["discount"]["guid"]]["selectionType"] == "ITEM"
-                    assert all(t["taxRate"]["guid"] in config["taxRates"]
-                               for t in s["appliedTaxes"])
+                    assert all(
+                        t["taxRate"]["guid"] in config["taxRates"] for t in s["appliedTaxes"]
+                    )
                 for p in c["payments"]:
                     if p["type"] == "OTHER":
                         assert p["otherPayment"]["guid"] in config["alternatePaymentTypes"]
@@ -490,22 +596,48 @@ def test_orders_reference_configured_entities(ds, sample):
 def test_configuration_restaurants_and_partners_have_the_documented_shapes(ds):
     partners = ds.partner_restaurants()
     assert [p["restaurantGuid"] for p in partners] == [loc.guid for loc in ds.locations]
-    assert {"managementGroupGuid", "restaurantName", "locationName", "isoCreatedDate",
-            "createdDate", "modifiedDate"} <= set(partners[0])
+    assert {
+        "managementGroupGuid",
+        "restaurantName",
+        "locationName",
+        "isoCreatedDate",
+        "createdDate",
+        "modifiedDate",
+    } <= set(partners[0])
     for loc in ds.locations:
         general = ds.restaurant(loc.guid)["general"]
-        assert (general["timeZone"], general["closeoutHour"], general["name"],
-                general["currencyCode"]) == (loc.time_zone, loc.closeout_hour, loc.name, "USD")
-        config = {e: ds.config(loc.guid, e) for e in (
-            "revenueCenters", "salesCategories", "diningOptions", "serviceCharges", "discounts",
-            "alternatePaymentTypes", "taxRates")}
+        assert (
+            general["timeZone"],
+            general["closeoutHour"],
+            general["name"],
+            general["currencyCode"],
+        ) == (loc.time_zone, loc.closeout_hour, loc.name, "USD")
+        config = {
+            e: ds.config(loc.guid, e)
+            for e in (
+                "revenueCenters",
+                "salesCategories",
+                "diningOptions",
+                "serviceCharges",
+                "discounts",
+                "alternatePaymentTypes",
+                "taxRates",
+            )
+        }
         assert all(r["guid"] and r["entityType"] for rows in config.values() for r in rows)
         assert len(config["salesCategories"]) >= 5 and len(config["revenueCenters"]) >= 3
-        assert {d["behavior"] for d in config["diningOptions"]} == {"DINE_IN", "TAKE_OUT",
-                                                                    "DELIVERY"}
+        assert {d["behavior"] for d in config["diningOptions"]} == {
+            "DINE_IN",
+            "TAKE_OUT",
+            "DELIVERY",
+        }
         assert any(s["gratuity"] for s in config["serviceCharges"])
         assert {(d["type"], d["selectionType"]) for d in config["discounts"]} >= {
-            ("PERCENT", "ITEM"), ("FIXED", "ITEM"), ("PERCENT", "CHECK"), ("FIXED", "CHECK")}
+            ("PERCENT", "ITEM"),
+            ("FIXED", "ITEM"),
+            ("PERCENT", "CHECK"),
+            ("FIXED", "CHECK"),
+        }
         assert len(config["alternatePaymentTypes"]) >= 2
         assert any(t["name"] == "Liquor Tax" for t in config["taxRates"])
         assert len([t for t in config["taxRates"] if t["type"] == "PERCENT"]) >= 3
@@ -517,6 +649,7 @@ def test_configuration_restaurants_and_partners_have_the_documented_shapes(ds):
 
 
 # -- edits and hand-built orders ----------------------------------------------------------------
+
 
 def find(ds, loc_index: int, test, as_of=NOW) -> dict:
     loc = ds.locations[loc_index]
@@ -532,22 +665,40 @@ def active(o: dict) -> list[dict]:
 
 
 def plain(o: dict) -> bool:
-    return not (o["voided"] or o["deleted"] or o["excessFood"]) and \
-        o["modifiedDate"] == o["checks"][0]["modifiedDate"] and \
-        ms(o["modifiedDate"]) < ms(o["openedDate"]) + 86_400_000
+    return (
+        not (o["voided"] or o["deleted"] or o["excessFood"])
+        and o["modifiedDate"] == o["checks"][0]["modifiedDate"]
+        and ms(o["modifiedDate"]) < ms(o["openedDate"]) + 86_400_000
+    )
 
 
-@pytest.mark.parametrize("kind", ["add_tip", "void_selection", "refund", "pay_open_check",
-                                  "void_order"])
+@pytest.mark.parametrize(
+    "kind", ["add_tip", "void_selection", "refund", "pay_open_check", "void_order"]
+)
 def test_apply_edit_changes_the_order_at_its_time_and_the_window_finds_it(kind):
     ds = dataset()
     loc = ds.locations[3]
     if kind == "pay_open_check":
-        order = find(ds, 3, lambda o: not o["voided"] and not o["deleted"] and any(
-            c["paymentStatus"] == "OPEN" for c in o["checks"]))
+        order = find(
+            ds,
+            3,
+            lambda o: (
+                not o["voided"]
+                and not o["deleted"]
+                and any(c["paymentStatus"] == "OPEN" for c in o["checks"])
+            ),
+        )
     elif kind in ("void_selection", "refund"):
-        order = find(ds, 3, lambda o: plain(o) and len(active(o)) == 1 and len(
-            [s for s in o["checks"][0]["selections"] if s["selectionType"] == "NONE"]) >= 2)
+        order = find(
+            ds,
+            3,
+            lambda o: (
+                plain(o)
+                and len(active(o)) == 1
+                and len([s for s in o["checks"][0]["selections"] if s["selectionType"] == "NONE"])
+                >= 2
+            ),
+        )
     else:
         order = find(ds, 3, lambda o: plain(o) and any(p["type"] == "CREDIT" for p in active(o)))
     at = NOW + timedelta(hours=2)
@@ -557,20 +708,23 @@ def test_apply_edit_changes_the_order_at_its_time_and_the_window_finds_it(kind):
 
     assert ms(edited["modifiedDate"]) == int(at.timestamp() * 1000)
     assert edited["businessDate"] == order["businessDate"] < at_bd
-    assert ds.order(loc.guid, order["guid"], as_of=NOW) == order        # not visible before
+    assert ds.order(loc.guid, order["guid"], as_of=NOW) == order  # not visible before
     assert ds.order(loc.guid, order["guid"], as_of=at) == edited
-    window = ds.orders_modified_between(loc.guid, at - timedelta(minutes=5),
-                                        at + timedelta(minutes=5), as_of=at)
+    window = ds.orders_modified_between(
+        loc.guid, at - timedelta(minutes=5), at + timedelta(minutes=5), as_of=at
+    )
     assert [o["guid"] for o in window.page(0, len(window))] == [order["guid"]]
-    assert order["guid"] in {o["guid"] for o in day_orders(ds, loc.guid, order["businessDate"],
-                                                           as_of=at)}
+    assert order["guid"] in {
+        o["guid"] for o in day_orders(ds, loc.guid, order["businessDate"], as_of=at)
+    }
     charges = {c["guid"]: c for c in ds.config(loc.guid, "serviceCharges")}
     rates = {t["guid"]: t for t in ds.config(loc.guid, "taxRates")}
     for check in edited["checks"]:
         check_amounts(check, charges, rates)
     if kind == "add_tip":
         assert total(p["tipAmount"] for p in active(edited)) > total(
-            p["tipAmount"] for p in active(order))
+            p["tipAmount"] for p in active(order)
+        )
     elif kind == "void_selection":
         late = [s for c in edited["checks"] for s in c["selections"] if s["voided"]]
         assert [s["voidBusinessDate"] for s in late] == [at_bd]
@@ -591,8 +745,9 @@ def test_apply_edit_changes_the_order_at_its_time_and_the_window_finds_it(kind):
 def test_apply_edit_refuses_what_cannot_be_done():
     ds = dataset()
     loc = ds.locations[0]
-    paid = find(ds, 0, lambda o: plain(o) and all(c["paymentStatus"] == "CLOSED"
-                                                   for c in o["checks"]))
+    paid = find(
+        ds, 0, lambda o: plain(o) and all(c["paymentStatus"] == "CLOSED" for c in o["checks"])
+    )
     with pytest.raises(ValueError, match="no open check"):
         ds.apply_edit(loc.guid, paid["guid"], "pay_open_check", NOW)
     with pytest.raises(ValueError, match="unknown edit kind"):
@@ -616,35 +771,56 @@ def test_add_tip_works_on_any_order_that_is_not_voided(ds, sample):
 
 
 def hand_built(guid: str, opened: str, business_date: int) -> dict:
-    return {"guid": guid, "entityType": "Order", "businessDate": business_date,
-            "openedDate": opened, "modifiedDate": opened, "voided": False, "deleted": False,
-            "checks": [{"guid": "9f42438a-a375-4983-9f80-c0dae5c33196", "entityType": "Check",
-                        "amount": 1.0, "taxAmount": 0.06, "totalAmount": 1.06,
-                        "selections": [], "payments": []}]}
+    return {
+        "guid": guid,
+        "entityType": "Order",
+        "businessDate": business_date,
+        "openedDate": opened,
+        "modifiedDate": opened,
+        "voided": False,
+        "deleted": False,
+        "checks": [
+            {
+                "guid": "9f42438a-a375-4983-9f80-c0dae5c33196",
+                "entityType": "Check",
+                "amount": 1.0,
+                "taxAmount": 0.06,
+                "totalAmount": 1.06,
+                "selections": [],
+                "payments": [],
+            }
+        ],
+    }
 
 
 def test_add_order_serves_a_hand_built_order_like_any_other():
     ds = dataset()
     loc = ds.locations[0]
-    order = hand_built("017fdd94-4a30-4657-9475-b1a684758531", "2026-03-10T18:00:00.000+0000",
-                       20260310)
+    order = hand_built(
+        "017fdd94-4a30-4657-9475-b1a684758531", "2026-03-10T18:00:00.000+0000", 20260310
+    )
     ds.add_order(loc.guid, order)
     generated = len(ds.orders_by_business_date(loc.guid, 20260310, as_of=NOW))
 
     query = ds.orders_by_business_date(loc.guid, 20260310, as_of=NOW)
     served = query.page(len(query) - 1, len(query))[0]
     assert served["guid"] == order["guid"] and generated == len(query)
-    assert served["checks"][0]["totalAmount"] == Decimal("1.06")        # no float served
+    assert served["checks"][0]["totalAmount"] == Decimal("1.06")  # no float served
     assert ds.order(loc.guid, order["guid"], as_of=NOW) == served
     five_pm = datetime(2026, 3, 10, 17, tzinfo=timezone.utc)
     assert ds.order(loc.guid, order["guid"], as_of=five_pm) is None
-    window = ds.orders_modified_between(loc.guid, five_pm + timedelta(minutes=59),
-                                        five_pm + timedelta(minutes=61), as_of=NOW)
+    window = ds.orders_modified_between(
+        loc.guid, five_pm + timedelta(minutes=59), five_pm + timedelta(minutes=61), as_of=NOW
+    )
     assert order["guid"] in {o["guid"] for o in window.page(0, len(window))}
     ds.add_order(loc.guid, dict(order, modifiedDate="2026-03-12T09:00:00.000+0000"))
     assert len(ds.orders_by_business_date(loc.guid, 20260310, as_of=NOW)) == generated
-    again = ds.orders_modified_between(loc.guid, datetime(2026, 3, 12, 8, tzinfo=timezone.utc),
-                                       datetime(2026, 3, 12, 10, tzinfo=timezone.utc), as_of=NOW)
+    again = ds.orders_modified_between(
+        loc.guid,
+        datetime(2026, 3, 12, 8, tzinfo=timezone.utc),
+        datetime(2026, 3, 12, 10, tzinfo=timezone.utc),
+        as_of=NOW,
+    )
     assert order["guid"] in {o["guid"] for o in again.page(0, len(again))}
     with pytest.raises(TypeError):
         ds.add_order(loc.guid, {"guid": "x"})
@@ -652,11 +828,15 @@ def test_add_order_serves_a_hand_built_order_like_any_other():
 
 # -- identifiers ----------------------------------------------------------------------------------
 
+
 def test_order_guids_decode_back_to_their_coordinates():
     ids, rng = OrderIds(7), random.Random(1)
     for _ in range(2000):
-        coords = (rng.randrange(64), add_days(20000101, rng.randrange(40_000)),
-                  rng.randrange(1 << 24))
+        coords = (
+            rng.randrange(64),
+            add_days(20000101, rng.randrange(40_000)),
+            rng.randrange(1 << 24),
+        )
         guid = ids.encode(*coords)
         assert GUID.match(guid) and ids.decode(guid) == coords
         assert OrderIds(8).decode(guid) is None
@@ -684,15 +864,26 @@ def test_all_guids_look_like_uuids_and_are_unique(sample):
 
 # -- counts, laziness, performance ------------------------------------------------------------
 
+
 def test_counts_vary_by_day_unless_exact_counts_is_asked_for(ds):
-    counts = [len(ds.orders_by_business_date(ds.locations[0].guid, d, as_of=NOW))
-              for d in SAMPLE_DAYS]
+    counts = [
+        len(ds.orders_by_business_date(ds.locations[0].guid, d, as_of=NOW)) for d in SAMPLE_DAYS
+    ]
     assert len(set(counts)) > 3 and all(32 <= n <= 48 for n in counts)
     exact = dataset(exact_counts=True)
-    assert {len(exact.orders_by_business_date(loc.guid, d, as_of=NOW))
-            for loc in exact.locations for d in SAMPLE_DAYS[:5]} == {40}
-    assert len(ds.orders_by_business_date(ds.locations[0].guid,
-                                          add_days(ds.first_business_date, -1), as_of=NOW)) == 0
+    assert {
+        len(exact.orders_by_business_date(loc.guid, d, as_of=NOW))
+        for loc in exact.locations
+        for d in SAMPLE_DAYS[:5]
+    } == {40}
+    assert (
+        len(
+            ds.orders_by_business_date(
+                ds.locations[0].guid, add_days(ds.first_business_date, -1), as_of=NOW
+            )
+        )
+        == 0
+    )
     tomorrow = ds.orders_by_business_date(ds.locations[0].guid, 20260321, as_of=NOW)
     assert len(tomorrow) == 0
 
@@ -708,11 +899,11 @@ def test_a_day_of_100000_orders_is_counted_without_building_one(monkeypatch):
     started = time.perf_counter()
     query = ds.orders_by_business_date(guid, 20260310, as_of=NOW)
     assert len(query) == 100_000
-    assert time.perf_counter() - started < 3.0          # target under 1 s
+    assert time.perf_counter() - started < 3.0  # target under 1 s
     monkeypatch.undo()
     started = time.perf_counter()
     page = query.page(60_000, 60_100)
-    assert time.perf_counter() - started < 0.3          # target about 30 ms
+    assert time.perf_counter() - started < 0.3  # target about 30 ms
     assert len(page) == 100 and page[0]["guid"] == ds._ids.encode(0, 20260310, 60_000)
     assert [ms(o["openedDate"]) for o in page] == sorted(ms(o["openedDate"]) for o in page)
 
@@ -722,18 +913,21 @@ def test_a_one_hour_modified_window_is_fast_after_warm_up():
     guid = ds.locations[0].guid
     ds.orders_modified_between(guid, NOW - timedelta(hours=1), NOW, as_of=NOW)
     started = time.perf_counter()
-    query = ds.orders_modified_between(guid, NOW - timedelta(hours=2), NOW - timedelta(hours=1),
-                                       as_of=NOW)
-    assert time.perf_counter() - started < 1.0          # target under 0.2 s
+    query = ds.orders_modified_between(
+        guid, NOW - timedelta(hours=2), NOW - timedelta(hours=1), as_of=NOW
+    )
+    assert time.perf_counter() - started < 1.0  # target under 0.2 s
     assert len(query) > 0
 
 
 # -- labor ---------------------------------------------------------------------------------------
 
+
 def test_time_entries_by_business_date_and_modified_window(ds):
     loc = ds.locations[0]
-    entries = [e for d in SAMPLE_DAYS for e in ds.time_entries(loc.guid, business_date=d,
-                                                               as_of=NOW)]
+    entries = [
+        e for d in SAMPLE_DAYS for e in ds.time_entries(loc.guid, business_date=d, as_of=NOW)
+    ]
     assert len(entries) > 100
     assert all(e["businessDate"] in {str(d) for d in SAMPLE_DAYS} for e in entries)
     assert any(e["overtimeHours"] > 0 for e in entries)
@@ -749,9 +943,14 @@ def test_time_entries_by_business_date_and_modified_window(ds):
     assert all(ms(e["inDate"]) <= midday.timestamp() * 1000 for e in during)
     window_start, window_end = NOW - timedelta(days=5), NOW - timedelta(days=1)
     in_window = ds.time_entries(loc.guid, start=window_start, end=window_end, as_of=NOW)
-    everything = [e for d in range(-8, 1) for e in ds.time_entries(
-        loc.guid, business_date=add_days(20260320, d), as_of=NOW)]
-    expected = {e["guid"] for e in everything
-                if window_start.timestamp() * 1000 <= ms(e["modifiedDate"])
-                < window_end.timestamp() * 1000}
+    everything = [
+        e
+        for d in range(-8, 1)
+        for e in ds.time_entries(loc.guid, business_date=add_days(20260320, d), as_of=NOW)
+    ]
+    expected = {
+        e["guid"]
+        for e in everything
+        if window_start.timestamp() * 1000 <= ms(e["modifiedDate"]) < window_end.timestamp() * 1000
+    }
     assert {e["guid"] for e in in_window} == expected and expected

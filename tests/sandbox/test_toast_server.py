@@ -12,8 +12,12 @@ LOGIN = "/authentication/v1/authentication/login"
 
 
 def login(toast, **overrides) -> httpx.Response:
-    body = {"clientId": toast.client_id, "clientSecret": toast.client_secret,
-            "userAccessType": "TOAST_MACHINE_CLIENT", **overrides}
+    body = {
+        "clientId": toast.client_id,
+        "clientSecret": toast.client_secret,
+        "userAccessType": "TOAST_MACHINE_CLIENT",
+        **overrides,
+    }
     return httpx.post(toast.url + LOGIN, json=body)
 
 
@@ -37,16 +41,19 @@ def test_bad_credentials_and_bad_tokens_are_refused(toast):
     assert login(toast, userAccessType="TOAST_USER").status_code == 400
     no_token = httpx.get(f"{toast.url}/partners/v1/restaurants")
     assert no_token.status_code == 401
-    bad = httpx.get(f"{toast.url}/partners/v1/restaurants",
-                    headers={"Authorization": "Bearer forged"})
+    bad = httpx.get(
+        f"{toast.url}/partners/v1/restaurants", headers={"Authorization": "Bearer forged"}
+    )
     assert bad.status_code == 401
 
 
 def test_restaurant_header_is_required_and_checked(toast, auth):
     path = f"{toast.url}/orders/v2/ordersBulk?businessDate=20261101"
     assert httpx.get(path, headers=auth).status_code == 400
-    unknown = httpx.get(path, headers={**auth, "Toast-Restaurant-External-ID":
-                                       "00000000-0000-0000-0000-00000000dead"})
+    unknown = httpx.get(
+        path,
+        headers={**auth, "Toast-Restaurant-External-ID": "00000000-0000-0000-0000-00000000dead"},
+    )
     assert unknown.status_code == 403 and "InvalidRestaurant" in unknown.json()["message"]
     partners = httpx.get(f"{toast.url}/partners/v1/restaurants", headers=auth).json()
     assert [p["restaurantGuid"] for p in partners] == toast.restaurants
@@ -68,20 +75,33 @@ def test_orders_bulk_pages_with_link_headers(toast, auth):
         url = nexts[0].split(">")[0].lstrip("<") if nexts else None
     assert len(guids) == len(set(guids)) > 7
     assert pages == -(-len(guids) // 7)
-    too_big = httpx.get(f"{toast.url}/orders/v2/ordersBulk?businessDate=20261101&pageSize=101",
-                        headers=headers)
+    too_big = httpx.get(
+        f"{toast.url}/orders/v2/ordersBulk?businessDate=20261101&pageSize=101", headers=headers
+    )
     assert too_big.status_code == 400
 
 
 def test_modified_window_is_limited_to_a_month(toast, auth):
     headers = {**auth, "Toast-Restaurant-External-ID": toast.restaurants[0]}
     url = f"{toast.url}/orders/v2/ordersBulk"
-    ok = httpx.get(url, headers=headers, params={"startDate": "2026-10-01T00:00:00.000+0000",
-                                                 "endDate": "2026-10-02T00:00:00.000+0000"})
+    ok = httpx.get(
+        url,
+        headers=headers,
+        params={
+            "startDate": "2026-10-01T00:00:00.000+0000",
+            "endDate": "2026-10-02T00:00:00.000+0000",
+        },
+    )
     assert ok.status_code == 200 and len(ok.json()) > 0
     assert all(o["modifiedDate"] >= "2026-10-01" for o in ok.json())
-    wide = httpx.get(url, headers=headers, params={"startDate": "2026-08-01T00:00:00.000+0000",
-                                                   "endDate": "2026-10-02T00:00:00.000+0000"})
+    wide = httpx.get(
+        url,
+        headers=headers,
+        params={
+            "startDate": "2026-08-01T00:00:00.000+0000",
+            "endDate": "2026-10-02T00:00:00.000+0000",
+        },
+    )
     assert wide.status_code == 400
 
 
@@ -91,20 +111,29 @@ def test_orders_bulk_rate_limit_is_five_a_second_per_location(toast, auth):
     with httpx.Client() as client:
         # Start at the beginning of a one-second slice so all six calls share it.
         time.sleep(1 - time.time() % 1 + 0.01)
-        answers = [client.get(url, headers={**auth, "Toast-Restaurant-External-ID": first})
-                   for _ in range(6)]
+        answers = [
+            client.get(url, headers={**auth, "Toast-Restaurant-External-ID": first})
+            for _ in range(6)
+        ]
         other = client.get(url, headers={**auth, "Toast-Restaurant-External-ID": second})
     assert [a.status_code for a in answers] == [200] * 5 + [429]
-    assert [a.headers["X-Toast-RateLimit-Remaining"] for a in answers[:5]] == \
-        ["4", "3", "2", "1", "0"]
+    assert [a.headers["X-Toast-RateLimit-Remaining"] for a in answers[:5]] == [
+        "4",
+        "3",
+        "2",
+        "1",
+        "0",
+    ]
     assert answers[0].headers["X-Toast-RateLimit-By"] == "ENDPOINT"
     assert int(answers[5].headers["Retry-After"]) >= 1
-    assert other.status_code == 200      # limits are per location
+    assert other.status_code == 200  # limits are per location
 
 
 def test_config_pages_with_next_page_token(toast, auth):
-    toast.control("rate_limits", {"enabled": True, "limits": [
-        {"by": "GLOBAL", "requests": 100, "seconds": 1}]})
+    toast.control(
+        "rate_limits",
+        {"enabled": True, "limits": [{"by": "GLOBAL", "requests": 100, "seconds": 1}]},
+    )
     toast.control("config_page_size", {"size": 2})
     headers = {**auth, "Toast-Restaurant-External-ID": toast.restaurants[0]}
     first = httpx.get(f"{toast.url}/config/v2/salesCategories", headers=headers)
@@ -112,8 +141,9 @@ def test_config_pages_with_next_page_token(toast, auth):
     assert first.headers["X-Toast-RateLimit-Remaining"] == "99"
     token = first.headers.get("Toast-Next-Page-Token")
     while token:
-        page = httpx.get(f"{toast.url}/config/v2/salesCategories", headers=headers,
-                         params={"pageToken": token})
+        page = httpx.get(
+            f"{toast.url}/config/v2/salesCategories", headers=headers, params={"pageToken": token}
+        )
         records += page.json()
         token = page.headers.get("Toast-Next-Page-Token")
     assert len({r["guid"] for r in records}) == len(records) >= 5
@@ -125,8 +155,9 @@ def test_order_faults_wait_for_a_page_with_orders_and_break_one_order_each(toast
     restaurant = toast.restaurants[0]
     headers = {**auth, "Toast-Restaurant-External-ID": restaurant}
     for field in ("guid", "businessDate"):
-        toast.fault(kind="malformed_order", field=field, path="/orders/v2/ordersBulk",
-                    restaurant=restaurant)
+        toast.fault(
+            kind="malformed_order", field=field, path="/orders/v2/ordersBulk", restaurant=restaurant
+        )
     toast.fault(kind="unparseable_order", path="/orders/v2/ordersBulk", restaurant=restaurant)
     url = f"{toast.url}/orders/v2/ordersBulk?businessDate=20261101&pageSize=3"
 
@@ -138,6 +169,6 @@ def test_order_faults_wait_for_a_page_with_orders_and_break_one_order_each(toast
     second, end = decoder.raw_decode(text, end + 1)
     assert "guid" not in first and "guid" in second
     assert second["businessDate"] == 20261345
-    with pytest.raises(json.JSONDecodeError):   # the third order is cut in half
+    with pytest.raises(json.JSONDecodeError):  # the third order is cut in half
         decoder.raw_decode(text, end + 1)
     assert toast.stats()["faults_fired"] == 3

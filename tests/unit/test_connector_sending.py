@@ -38,10 +38,14 @@ class Erp:
 
     def __init__(self, *statuses: int):
         self.statuses = list(statuses)
-        self.sent: list[str] = []          # the Authorization header of each request
-        self.renewals: list[str] = []      # the token refused at each renewal
-        self.http = ErpHttp("acme", transport=httpx.MockTransport(self.answer),
-                            retry_statuses=(), sleep=lambda seconds: None)
+        self.sent: list[str] = []  # the Authorization header of each request
+        self.renewals: list[str] = []  # the token refused at each renewal
+        self.http = ErpHttp(
+            "acme",
+            transport=httpx.MockTransport(self.answer),
+            retry_statuses=(),
+            sleep=lambda seconds: None,
+        )
 
     def answer(self, request: httpx.Request) -> httpx.Response:
         self.sent.append(request.headers["Authorization"])
@@ -72,7 +76,7 @@ def test_a_second_401_is_returned_for_the_caller_to_report_after_one_renewal():
 
     assert response.status_code == 401
     assert erp.sent == ["Bearer old", "Bearer fresh-1"] and erp.renewals == ["old"]
-    assert erp.statuses == [201]          # nothing more was sent
+    assert erp.statuses == [201]  # nothing more was sent
 
 
 def test_an_answer_that_is_not_401_is_returned_without_renewing():
@@ -86,8 +90,9 @@ def test_again_sends_with_the_current_token_and_the_renewal_stays_spent():
     erp = Erp(401, 429, 401)
     tokens = iter(["first", "after-wait"])
 
-    response = send_renewing(erp.send, lambda: next(tokens), erp.renew,
-                             again=lambda answer: answer.status_code == 429)
+    response = send_renewing(
+        erp.send, lambda: next(tokens), erp.renew, again=lambda answer: answer.status_code == 429
+    )
 
     assert response.status_code == 401
     assert erp.sent == ["Bearer first", "Bearer fresh-1", "Bearer after-wait"]
@@ -113,8 +118,13 @@ class Creates:
         return self.found.pop(0)
 
     def run(self, **options):
-        options = {"attempts": 3, "lost": (ErpUnavailable,), "backoff": lambda n: float(n),
-                   "sleep": lambda seconds: self.events.append(f"sleep {seconds:g}"), **options}
+        options = {
+            "attempts": 3,
+            "lost": (ErpUnavailable,),
+            "backoff": lambda n: float(n),
+            "sleep": lambda seconds: self.events.append(f"sleep {seconds:g}"),
+            **options,
+        }
         return create_looking_first(self.send, self.find, **options)
 
 
@@ -185,8 +195,9 @@ def test_a_cached_token_without_a_store_lives_for_the_run():
 
 
 def test_token_answers():
-    body, token = token_answer(httpx.Response(200, json={"access_token": "a", "expires_in": 1}),
-                               "Acme")
+    body, token = token_answer(
+        httpx.Response(200, json={"access_token": "a", "expires_in": 1}), "Acme"
+    )
     assert token == "a" and body["expires_in"] == 1
     body, token = token_answer(httpx.Response(400, json={"error": "invalid_grant"}), "Acme")
     assert token is None and token_error(body, httpx.Response(400)) == "invalid_grant"
@@ -199,8 +210,12 @@ def test_token_answers():
 def test_odata_literals_and_query_urls():
     assert odata.escaped("O'Brien") == "O''Brien"
     assert odata.literal("O'Brien") == "'O''Brien'"
-    assert odata.query_url("https://x/data/Lines", {"$filter": "Code eq '1 0'", "$top": "5"},
-                           "$',()*:/@") == "https://x/data/Lines?$filter=Code%20eq%20'1%200'&$top=5"
+    assert (
+        odata.query_url(
+            "https://x/data/Lines", {"$filter": "Code eq '1 0'", "$top": "5"}, "$',()*:/@"
+        )
+        == "https://x/data/Lines?$filter=Code%20eq%20'1%200'&$top=5"
+    )
 
 
 def test_odata_rows_follow_next_links_lazily():
@@ -218,8 +233,7 @@ def test_odata_rows_follow_next_links_lazily():
 
 # -- OAuth ---------------------------------------------------------------------------------------
 def test_query_params_and_a_refused_consent():
-    assert query_params("https://r.example/cb?code=a&state=s&code=b") == {"code": "b",
-                                                                          "state": "s"}
+    assert query_params("https://r.example/cb?code=a&state=s&code=b") == {"code": "b", "state": "s"}
     check_not_refused({"code": "a"})
     with pytest.raises(ErpAuthError, match="^consent was refused: access_denied no$"):
         check_not_refused({"error": "access_denied", "error_description": "no"})
@@ -231,17 +245,16 @@ def test_a_refused_access_token_is_refreshed_once_unless_another_run_did(tmp_pat
 
     def refresh(tokens: OAuthTokens) -> OAuthTokens:
         refreshed.append(tokens.refresh_token)
-        return OAuthTokens(f"r{len(refreshed) + 1}", f"a{len(refreshed) + 1}",
-                           time.time() + 600)
+        return OAuthTokens(f"r{len(refreshed) + 1}", f"a{len(refreshed) + 1}", time.time() + 600)
 
     store.seed("r1")
-    store.seed("ignored")                       # a token is stored already
+    store.seed("ignored")  # a token is stored already
     assert store.require() == OAuthTokens("r1")
     store.save(OAuthTokens("r1", "a1", time.time() + 600))
 
     renew_refused(store, "a1", refresh)
     assert refreshed == ["r1"] and store.require().access_token == "a2"
-    renew_refused(store, "a1", refresh)         # a2 replaced it meanwhile: nothing to do
+    renew_refused(store, "a1", refresh)  # a2 replaced it meanwhile: nothing to do
     assert refreshed == ["r1"]
 
     store.set_account("division 7")

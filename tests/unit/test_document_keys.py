@@ -16,13 +16,27 @@ from posting.connectors.infor import KEY1_LENGTH, amount_text, batch_key
 KEY = "CO-20260115-6f1b2c3d-S0-a1b2c3d4e5"
 
 
-def journal(key: str = KEY, *, kind: str = "original", location: str = "Hudson Yards",
-            adjusts: str | None = None) -> Journal:
-    return Journal(key=key, journal_id="g:2026-01-15:sales", restaurant_guid="g",
-                   location_name=location, company="HV-NY", business_date=date(2026, 1, 15),
-                   journal_type="sales", kind=kind, adjusts=adjusts, currency="USD",
-                   title=f"Toast sales journal [{key}]",
-                   lines=(Line(1, "1010", Decimal("1.00"), Decimal("0"), "Cash", None, None),))
+def journal(
+    key: str = KEY,
+    *,
+    kind: str = "original",
+    location: str = "Hudson Yards",
+    adjusts: str | None = None,
+) -> Journal:
+    return Journal(
+        key=key,
+        journal_id="g:2026-01-15:sales",
+        restaurant_guid="g",
+        location_name=location,
+        company="HV-NY",
+        business_date=date(2026, 1, 15),
+        journal_type="sales",
+        kind=kind,
+        adjusts=adjusts,
+        currency="USD",
+        title=f"Toast sales journal [{key}]",
+        lines=(Line(1, "1010", Decimal("1.00"), Decimal("0"), "Cash", None, None),),
+    )
 
 
 def test_d365_voucher_is_derived_from_the_key_and_fits_20_characters():
@@ -39,7 +53,7 @@ def test_d365_description_ends_with_the_key_and_fits_the_field(location):
 
 def test_d365_adjustment_description_names_the_original():
     text = header_description(journal(kind="adjustment", adjusts="HV-NY/00000007"))
-    assert text == f"Adj of HV-NY/00000007 {KEY}"      # whole words only, while they fit
+    assert text == f"Adj of HV-NY/00000007 {KEY}"  # whole words only, while they fit
 
 
 def test_exact_line_description_ends_with_the_key_within_60_characters():

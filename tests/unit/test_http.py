@@ -28,8 +28,13 @@ class Recorder:
             self.requests.append(request)
             return handler(request)
 
-        self.http = ErpHttp("acme", transport=httpx.MockTransport(answer),
-                            sleep=self.waits.append, sink=self.audit.append, **options)
+        self.http = ErpHttp(
+            "acme",
+            transport=httpx.MockTransport(answer),
+            sleep=self.waits.append,
+            sink=self.audit.append,
+            **options,
+        )
 
 
 def answers(*responses: httpx.Response) -> Handler:
@@ -38,8 +43,10 @@ def answers(*responses: httpx.Response) -> Handler:
 
 
 def test_429_waits_as_retry_after_says_then_gives_up_after_the_last_attempt():
-    run = Recorder(lambda request: httpx.Response(429, headers={"Retry-After": "2"},
-                                                  text="slow down"), max_attempts=3)
+    run = Recorder(
+        lambda request: httpx.Response(429, headers={"Retry-After": "2"}, text="slow down"),
+        max_attempts=3,
+    )
 
     with pytest.raises(ErpUnavailable) as unavailable:
         run.http.request("POST", URL, json={"a": 1})
@@ -52,13 +59,18 @@ def test_429_waits_as_retry_after_says_then_gives_up_after_the_last_attempt():
 
 
 def test_a_retry_that_succeeds_returns_the_answer():
-    run = Recorder(answers(httpx.Response(429, headers={"Retry-After": "2"}),
-                           httpx.Response(503), httpx.Response(201, json={"id": "J1"})))
+    run = Recorder(
+        answers(
+            httpx.Response(429, headers={"Retry-After": "2"}),
+            httpx.Response(503),
+            httpx.Response(201, json={"id": "J1"}),
+        )
+    )
 
     response = run.http.request("POST", URL)
 
     assert response.status_code == 201 and response.json() == {"id": "J1"}
-    assert run.waits == [2.0, 1.0]        # Retry-After, then the 1 s assumed without one
+    assert run.waits == [2.0, 1.0]  # Retry-After, then the 1 s assumed without one
     assert [e.status for e in run.audit] == [429, 503, 201]
 
 
@@ -73,8 +85,11 @@ def test_5xx_backs_off_doubling_up_to_the_ceiling():
 
 
 def test_a_long_retry_after_is_capped():
-    run = Recorder(lambda request: httpx.Response(429, headers={"Retry-After": "3600"}),
-                   max_attempts=2, max_wait_seconds=120.0)
+    run = Recorder(
+        lambda request: httpx.Response(429, headers={"Retry-After": "3600"}),
+        max_attempts=2,
+        max_wait_seconds=120.0,
+    )
 
     with pytest.raises(ErpUnavailable):
         run.http.request("GET", URL)
@@ -83,9 +98,12 @@ def test_a_long_retry_after_is_capped():
 
 
 def test_a_retry_after_date_in_the_past_waits_only_the_backoff():
-    run = Recorder(answers(
-        httpx.Response(429, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}),
-        httpx.Response(200)))
+    run = Recorder(
+        answers(
+            httpx.Response(429, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}),
+            httpx.Response(200),
+        )
+    )
 
     assert run.http.request("GET", URL).status_code == 200
     assert run.waits == [0.5]
@@ -100,8 +118,10 @@ def test_a_refusal_is_returned_at_once_for_the_connector_to_read(status):
 
 
 def test_statuses_a_connector_takes_out_are_not_retried():
-    run = Recorder(lambda request: httpx.Response(500, text="validation failed"),
-                   retry_statuses=(502, 503, 504))
+    run = Recorder(
+        lambda request: httpx.Response(500, text="validation failed"),
+        retry_statuses=(502, 503, 504),
+    )
 
     assert run.http.request("POST", URL).status_code == 500
     assert run.waits == []
@@ -116,38 +136,60 @@ def test_a_dropped_connection_is_retried_and_audited_with_its_error():
     with pytest.raises(ErpUnavailable, match="ConnectError on GET /api/journals"):
         run.http.request("GET", URL)
 
-    assert run.waits == [0.5]             # no Retry-After to honour: the backoff alone
+    assert run.waits == [0.5]  # no Retry-After to honour: the backoff alone
     assert [(e.status, e.error) for e in run.audit] == [
-        (None, "ConnectError: connection refused")] * 2
+        (None, "ConnectError: connection refused")
+    ] * 2
 
 
 def test_the_audit_record_has_no_secret_in_it():
     def token(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"access_token": "tok-0123456789", "expires_in": 3600,
-                                         "note": "issued for hunter2-secret"})
+        return httpx.Response(
+            200,
+            json={
+                "access_token": "tok-0123456789",
+                "expires_in": 3600,
+                "note": "issued for hunter2-secret",
+            },
+        )
 
     run = Recorder(token, secrets=["hunter2-secret"])
     with posting_journal("g:2026-01-15:sales", "CO-20260115-g-S0-v1"):
         run.http.request(
-            "POST", URL + "?client_secret=abc123&scope=x",
+            "POST",
+            URL + "?client_secret=abc123&scope=x",
             data={"grant_type": "password", "password": "pa55word", "username": "svc"},
-            headers={"Authorization": "Bearer tok-0123456789", "X-Api-Key": "key-42"})
-    run.http.request("POST", URL, content='<login><password>xml-pass</password></login>',
-                     headers={"Cookie": "session=s-1"})
+            headers={"Authorization": "Bearer tok-0123456789", "X-Api-Key": "key-42"},
+        )
+    run.http.request(
+        "POST",
+        URL,
+        content="<login><password>xml-pass</password></login>",
+        headers={"Cookie": "session=s-1"},
+    )
 
     first, second = run.audit
     recorded = json.dumps([vars(e) for e in run.audit], default=str)
-    for secret in ("abc123", "pa55word", "tok-0123456789", "key-42", "hunter2-secret",
-                   "xml-pass", "session=s-1"):
+    for secret in (
+        "abc123",
+        "pa55word",
+        "tok-0123456789",
+        "key-42",
+        "hunter2-secret",
+        "xml-pass",
+        "session=s-1",
+    ):
         assert secret not in recorded, secret
     assert "client_secret=***" in first.url and "password=***" in first.request_body
     assert "authorization: ***" in first.request_headers.lower()
     assert '"access_token":"***"' in first.response_body
     assert "issued for ***" in first.response_body
     assert "<password>***</password>" in second.request_body
-    assert "username=svc" in first.request_body              # what is not secret stays
-    assert (first.journal_id, first.idempotency_key) == ("g:2026-01-15:sales",
-                                                         "CO-20260115-g-S0-v1")
+    assert "username=svc" in first.request_body  # what is not secret stays
+    assert (first.journal_id, first.idempotency_key) == (
+        "g:2026-01-15:sales",
+        "CO-20260115-g-S0-v1",
+    )
     assert (second.journal_id, second.idempotency_key) == (None, None)
     assert (first.erp, first.method, first.status) == ("acme", "POST", 200)
 

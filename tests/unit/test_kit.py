@@ -33,8 +33,9 @@ class AcmeSettings(ErpSettings):
 
     def check(self) -> None:
         if self.ledger == self.memo_field:
-            raise ConfigurationError(f"{self.env('ledger')} and {self.env('memo_field')} "
-                                     "name the same field")
+            raise ConfigurationError(
+                f"{self.env('ledger')} and {self.env('memo_field')} name the same field"
+            )
 
 
 @pytest.fixture(autouse=True)
@@ -51,30 +52,38 @@ def configure(monkeypatch, **values: str) -> None:
 
 # -- settings -----------------------------------------------------------------------------------
 def test_settings_come_from_the_environment_with_defaults_for_the_rest(monkeypatch):
-    configure(monkeypatch, api_url=" https://acme.example ", api_key="k3y", batch_size="200",
-              zone="eu")
+    configure(
+        monkeypatch, api_url=" https://acme.example ", api_key="k3y", batch_size="200", zone="eu"
+    )
 
     settings = AcmeSettings.from_config()
 
-    assert settings == AcmeSettings(api_url="https://acme.example", api_key="k3y",
-                                    batch_size=200, region="eu")
+    assert settings == AcmeSettings(
+        api_url="https://acme.example", api_key="k3y", batch_size=200, region="eu"
+    )
     assert (settings.ledger, settings.memo_field) == ("GL", "memo")
 
 
 def test_dlt_config_and_secrets_are_read_when_the_environment_has_nothing():
-    with dlt.config.values({"erp.acme.api_url": "https://from-config",
-                            "erp.acme.batch_size": 7}), \
-            dlt.secrets.values({"erp.acme.api_key": "from-secrets"}):
+    with (
+        dlt.config.values({"erp.acme.api_url": "https://from-config", "erp.acme.batch_size": 7}),
+        dlt.secrets.values({"erp.acme.api_key": "from-secrets"}),
+    ):
         settings = AcmeSettings.from_config()
 
     assert (settings.api_url, settings.batch_size, settings.api_key) == (
-        "https://from-config", 7, "from-secrets")
+        "https://from-config",
+        7,
+        "from-secrets",
+    )
 
 
 def test_a_secret_is_never_read_from_dlt_config(monkeypatch):
     configure(monkeypatch, api_url="u")
-    with dlt.config.values({"erp.acme.api_key": "in-config.toml"}), \
-            pytest.raises(ConfigurationError, match=r"set ERP__ACME__API_KEY \(or"):
+    with (
+        dlt.config.values({"erp.acme.api_key": "in-config.toml"}),
+        pytest.raises(ConfigurationError, match=r"set ERP__ACME__API_KEY \(or"),
+    ):
         AcmeSettings.from_config()
 
 
@@ -99,7 +108,8 @@ def test_every_missing_required_setting_is_named_once(monkeypatch):
     assert str(missing.value) == (
         "Acme Ledger is not configured: set ERP__ACME__API_URL to the tenant's address, "
         "ERP__ACME__API_KEY (or the same keys under [erp.acme] in .dlt/config.toml, secrets "
-        "only in .dlt/secrets.toml), from Acme's API page.")
+        "only in .dlt/secrets.toml), from Acme's API page."
+    )
 
 
 def test_infor_names_its_file_without_nested_parentheses(monkeypatch):
@@ -111,7 +121,8 @@ def test_infor_names_its_file_without_nested_parentheses(monkeypatch):
     assert str(missing.value) == (
         "Infor is not configured: set ERP__INFOR__IONAPI_FILE to the path of the .ionapi file "
         "of an ION API backend-service client (or the same keys under [erp.infor] in "
-        ".dlt/config.toml).")
+        ".dlt/config.toml)."
+    )
 
 
 def test_an_empty_value_is_unset_unless_the_setting_says_empty_means_nothing(monkeypatch):
@@ -125,8 +136,9 @@ def test_an_empty_value_is_unset_unless_the_setting_says_empty_means_nothing(mon
 def test_an_unreadable_value_names_its_variable(monkeypatch):
     configure(monkeypatch, api_url="u", api_key="k", batch_size="-5")
 
-    with pytest.raises(ConfigurationError,
-                       match=r"^ERP__ACME__BATCH_SIZE must be a whole number, got '-5'$"):
+    with pytest.raises(
+        ConfigurationError, match=r"^ERP__ACME__BATCH_SIZE must be a whole number, got '-5'$"
+    ):
         AcmeSettings.from_config()
 
 
@@ -147,8 +159,13 @@ def test_the_settings_check_runs_for_settings_made_by_hand_too():
 
 
 def test_a_connector_setting_that_may_be_empty_sends_nothing(monkeypatch):
-    for name, value in {"CLIENT_ID": "id", "CLIENT_SECRET": "s", "REDIRECT_URI": "https://r",
-                        "COST_CENTER_FIELD": "", "DIVISION": "123"}.items():
+    for name, value in {
+        "CLIENT_ID": "id",
+        "CLIENT_SECRET": "s",
+        "REDIRECT_URI": "https://r",
+        "COST_CENTER_FIELD": "",
+        "DIVISION": "123",
+    }.items():
         monkeypatch.setenv(f"ERP__EXACT__{name}", value)
 
     settings = ExactSettings.from_config()
@@ -158,8 +175,14 @@ def test_a_connector_setting_that_may_be_empty_sends_nothing(monkeypatch):
 
 
 def test_a_connector_check_names_the_variable_to_fix(monkeypatch):
-    for name, value in {"SENDER_ID": "s", "SENDER_PASSWORD": "sp", "COMPANY_ID": "c",
-                        "USER_ID": "u", "USER_PASSWORD": "up", "BATCH_STATE": "Approved"}.items():
+    for name, value in {
+        "SENDER_ID": "s",
+        "SENDER_PASSWORD": "sp",
+        "COMPANY_ID": "c",
+        "USER_ID": "u",
+        "USER_PASSWORD": "up",
+        "BATCH_STATE": "Approved",
+    }.items():
         monkeypatch.setenv(f"ERP__INTACCT__{name}", value)
 
     with pytest.raises(ConfigurationError, match="ERP__INTACCT__BATCH_STATE must be Posted"):
@@ -182,8 +205,11 @@ def test_json_body_reads_amounts_as_decimal():
 def test_a_body_that_is_not_json_is_refused_naming_the_erp():
     response = httpx.Response(502, text="<html>Bad gateway</html>")
 
-    with pytest.raises(ErpRefusal, match=r"^Exact Online answered HTTP 502 with a body that is "
-                                         r"not JSON: <html>Bad gateway</html>$"):
+    with pytest.raises(
+        ErpRefusal,
+        match=r"^Exact Online answered HTTP 502 with a body that is "
+        r"not JSON: <html>Bad gateway</html>$",
+    ):
         json_body(response, "Exact Online")
     assert json_body(response, "Exact Online", default={}) == {}
     with pytest.raises(ErpUnavailable, match="^M3 answered GLS840MI with a body"):
@@ -196,5 +222,6 @@ def test_a_body_that_is_not_json_may_be_shown_quoted_and_shorter():
     with pytest.raises(ErpUnavailable) as unavailable:
         json_body(response, "M3", what="GLS840MI", error=ErpUnavailable, shown=200, quoted=True)
 
-    assert str(unavailable.value) == ("M3 answered GLS840MI with a body that is not JSON: "
-                                      + repr("\n" + "x" * 199))
+    assert str(unavailable.value) == (
+        "M3 answered GLS840MI with a body that is not JSON: " + repr("\n" + "x" * 199)
+    )

@@ -16,27 +16,63 @@ from posting.plan import JournalRow, difference, idempotency_key, plan, plan_jou
 
 D = Decimal
 GUID = "6f1b2c3d-0000-4000-8000-000000000001"
-ROW = JournalRow(journal_id=f"{GUID}:2026-01-15:sales", restaurant_guid=GUID,
-                 location_name="Hudson Yards", business_date=date(2026, 1, 15),
-                 journal_type="sales", company="HV-NY", currency="USD",
-                 version="a1b2c3d4e5f6a7b8", status="ready", hold_reasons=None)
+ROW = JournalRow(
+    journal_id=f"{GUID}:2026-01-15:sales",
+    restaurant_guid=GUID,
+    location_name="Hudson Yards",
+    business_date=date(2026, 1, 15),
+    journal_type="sales",
+    company="HV-NY",
+    currency="USD",
+    version="a1b2c3d4e5f6a7b8",
+    status="ready",
+    hold_reasons=None,
+)
 
 
-def line(number: int, account: str, debit: str = "0", credit: str = "0", *,
-         center: str | None = "BAR", description: str = "") -> Line:
-    return Line(number, account, D(debit), D(credit), description or f"account {account}",
-                "HY", center)
+def line(
+    number: int,
+    account: str,
+    debit: str = "0",
+    credit: str = "0",
+    *,
+    center: str | None = "BAR",
+    description: str = "",
+) -> Line:
+    return Line(
+        number, account, D(debit), D(credit), description or f"account {account}", "HY", center
+    )
 
 
-DAY = [line(1, "1010", debit="100.00"), line(2, "4000", credit="92.00"),
-       line(3, "2200", credit="8.00")]
+DAY = [
+    line(1, "1010", debit="100.00"),
+    line(2, "4000", credit="92.00"),
+    line(3, "2200", credit="8.00"),
+]
 
 
-def posting(sequence: int, version: str, status: str, lines: list[Line], *,
-            kind: str = "original", document_id: str | None = None,
-            message: str | None = None) -> Posting:
-    return Posting(idempotency_key(ROW, sequence, version), "d365", ROW.journal_id, sequence,
-                   kind, version, status, document_id, message, lines)
+def posting(
+    sequence: int,
+    version: str,
+    status: str,
+    lines: list[Line],
+    *,
+    kind: str = "original",
+    document_id: str | None = None,
+    message: str | None = None,
+) -> Posting:
+    return Posting(
+        idempotency_key(ROW, sequence, version),
+        "d365",
+        ROW.journal_id,
+        sequence,
+        kind,
+        version,
+        status,
+        document_id,
+        message,
+        lines,
+    )
 
 
 def net(lines) -> dict[tuple, Decimal]:
@@ -51,22 +87,29 @@ def net(lines) -> dict[tuple, Decimal]:
 def test_the_key_is_derived_from_date_location_type_sequence_and_version():
     key = idempotency_key(ROW, 0, ROW.version)
     assert key == "CO-20260115-6f1b2c3d-S0-a1b2c3d4e5"
-    assert idempotency_key(replace(ROW), 0, ROW.version) == key    # a re-run: the same key
+    assert idempotency_key(replace(ROW), 0, ROW.version) == key  # a re-run: the same key
 
 
-@pytest.mark.parametrize("change", [
-    {"business_date": date(2026, 1, 16)},
-    {"restaurant_guid": "7f1b2c3d-0000-4000-8000-000000000001"},
-    {"journal_type": "labor"},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"business_date": date(2026, 1, 16)},
+        {"restaurant_guid": "7f1b2c3d-0000-4000-8000-000000000001"},
+        {"journal_type": "labor"},
+    ],
+)
 def test_another_journal_gets_another_key(change):
-    assert idempotency_key(replace(ROW, **change), 0, ROW.version) != \
-        idempotency_key(ROW, 0, ROW.version)
+    assert idempotency_key(replace(ROW, **change), 0, ROW.version) != idempotency_key(
+        ROW, 0, ROW.version
+    )
 
 
 def test_another_sequence_or_version_gets_another_key_that_still_fits_every_erp():
-    keys = {idempotency_key(ROW, sequence, version)
-            for sequence in (0, 1, 12) for version in ("a1b2c3d4e5f6", "ffffffffff00")}
+    keys = {
+        idempotency_key(ROW, sequence, version)
+        for sequence in (0, 1, 12)
+        for version in ("a1b2c3d4e5f6", "ffffffffff00")
+    }
     assert len(keys) == 6
     assert max(len(k) for k in keys) <= 60
 
@@ -77,39 +120,53 @@ def test_the_difference_of_identical_lines_is_nothing():
 
 
 def test_the_difference_holds_only_what_changed_and_balances():
-    current = [line(1, "1010", debit="112.00"), line(2, "4000", credit="103.00"),
-               line(3, "2200", credit="9.00")]
+    current = [
+        line(1, "1010", debit="112.00"),
+        line(2, "4000", credit="103.00"),
+        line(3, "2200", credit="9.00"),
+    ]
 
     delta = difference(current, DAY)
 
     assert [(d.account, d.debit, d.credit) for d in delta] == [
-        ("1010", D("12.00"), D("0.00")), ("2200", D("0.00"), D("1.00")),
-        ("4000", D("0.00"), D("11.00"))]
+        ("1010", D("12.00"), D("0.00")),
+        ("2200", D("0.00"), D("1.00")),
+        ("4000", D("0.00"), D("11.00")),
+    ]
     assert [d.number for d in delta] == [1, 2, 3]
     assert sum(d.debit for d in delta) == sum(d.credit for d in delta)
     assert delta[0].description == "Adjustment: account 1010"
 
 
 def test_posting_the_difference_on_top_brings_the_erp_to_the_current_lines():
-    current = [line(1, "1010", debit="90.00"), line(2, "4000", credit="83.00"),
-               line(3, "2200", credit="7.00"), line(4, "4000", credit="0.00"),
-               line(5, "1110", debit="0.50"), line(6, "4010", credit="0.50", center="DINING")]
+    current = [
+        line(1, "1010", debit="90.00"),
+        line(2, "4000", credit="83.00"),
+        line(3, "2200", credit="7.00"),
+        line(4, "4000", credit="0.00"),
+        line(5, "1110", debit="0.50"),
+        line(6, "4010", credit="0.50", center="DINING"),
+    ]
 
     delta = difference(current, DAY)
 
     assert net(DAY + delta) == net(current)
-    assert all(d.debit >= 0 and d.credit >= 0 and (d.debit == 0) != (d.credit == 0)
-               for d in delta)
+    assert all(d.debit >= 0 and d.credit >= 0 and (d.debit == 0) != (d.credit == 0) for d in delta)
 
 
 def test_dimensions_are_kept_apart():
-    moved = [line(1, "1010", debit="100.00"), line(2, "4000", credit="92.00", center="DINING"),
-             line(3, "2200", credit="8.00")]
+    moved = [
+        line(1, "1010", debit="100.00"),
+        line(2, "4000", credit="92.00", center="DINING"),
+        line(3, "2200", credit="8.00"),
+    ]
 
     delta = difference(moved, DAY)
 
     assert [(d.account, d.revenue_center, d.debit, d.credit) for d in delta] == [
-        ("4000", "BAR", D("92.00"), D("0.00")), ("4000", "DINING", D("0.00"), D("92.00"))]
+        ("4000", "BAR", D("92.00"), D("0.00")),
+        ("4000", "DINING", D("0.00"), D("92.00")),
+    ]
 
 
 # -- the plan of one journal --------------------------------------------------------------------
@@ -125,13 +182,18 @@ def test_a_journal_never_sent_is_planned_as_its_original():
 
 
 def test_a_journal_posted_at_its_current_version_sends_nothing():
-    assert plan_journal(ROW, [posting(0, ROW.version, "posted", DAY, document_id="D1")],
-                        DAY) == ([], None)
+    assert plan_journal(ROW, [posting(0, ROW.version, "posted", DAY, document_id="D1")], DAY) == (
+        [],
+        None,
+    )
 
 
 def test_a_new_version_of_a_posted_day_is_sent_as_the_difference():
-    current = [line(1, "1010", debit="110.00"), line(2, "4000", credit="101.00"),
-               line(3, "2200", credit="9.00")]
+    current = [
+        line(1, "1010", debit="110.00"),
+        line(2, "4000", credit="101.00"),
+        line(3, "2200", credit="9.00"),
+    ]
     sent = [posting(0, "0ld0ld0ld0ld", "posted", DAY, document_id="HV-NY/00000007")]
 
     [planned], skipped = plan_journal(ROW, sent, current)
@@ -153,13 +215,27 @@ def test_a_new_version_with_the_same_amounts_is_an_adjustment_without_lines():
 
 
 def test_each_adjustment_is_the_difference_from_everything_posted_before():
-    second = [line(1, "1010", debit="110.00"), line(2, "4000", credit="101.00"),
-              line(3, "2200", credit="9.00")]
-    third = [line(1, "1010", debit="120.00"), line(2, "4000", credit="110.00"),
-             line(3, "2200", credit="10.00")]
-    sent = [posting(0, "v0v0v0v0v0v0", "posted", DAY, document_id="D1"),
-            posting(1, "v1v1v1v1v1v1", "posted", difference(second, DAY), kind="adjustment",
-                    document_id="D2")]
+    second = [
+        line(1, "1010", debit="110.00"),
+        line(2, "4000", credit="101.00"),
+        line(3, "2200", credit="9.00"),
+    ]
+    third = [
+        line(1, "1010", debit="120.00"),
+        line(2, "4000", credit="110.00"),
+        line(3, "2200", credit="10.00"),
+    ]
+    sent = [
+        posting(0, "v0v0v0v0v0v0", "posted", DAY, document_id="D1"),
+        posting(
+            1,
+            "v1v1v1v1v1v1",
+            "posted",
+            difference(second, DAY),
+            kind="adjustment",
+            document_id="D2",
+        ),
+    ]
 
     [planned], _ = plan_journal(ROW, sent, third)
 
@@ -254,16 +330,20 @@ def test_a_run_plans_ready_journals_of_active_locations_from_their_start_date(wa
 
     [document] = [p.document for p in planned]
     assert document.journal_id == "g-active:2026-01-02:sales"
-    assert document.division is None                  # a blank erp_division is no division
+    assert document.division is None  # a blank erp_division is no division
     assert [(x.account, x.debit, x.credit, x.payment_type) for x in document.lines] == [
-        ("1010", D("10.00"), D("0.00"), "CASH"), ("4000", D("0.00"), D("10.00"), None)]
+        ("1010", D("10.00"), D("0.00"), "CASH"),
+        ("4000", D("0.00"), D("10.00"), None),
+    ]
     assert [(s.row.journal_id, s.state, s.message) for s in skipped] == [
-        ("g-active:2026-01-03:sales", "held", "unmapped sales category 'Brunch'")]
+        ("g-active:2026-01-03:sales", "held", "unmapped sales category 'Brunch'")
+    ]
 
 
 def test_a_run_plans_only_the_journals_asked_for(warehouse):
-    planned, skipped = plan(warehouse, Ledger(warehouse), "d365",
-                            journal_ids=("g-active:2026-01-03:sales",))
+    planned, skipped = plan(
+        warehouse, Ledger(warehouse), "d365", journal_ids=("g-active:2026-01-03:sales",)
+    )
 
     assert planned == [] and [s.state for s in skipped] == ["held"]
 
@@ -273,12 +353,14 @@ def test_a_held_journal_says_what_was_posted_earlier_stays(warehouse):
     [original], _ = plan(warehouse, ledger, "d365")
     ledger.record_attempt("d365", original.document, original.sequence, original.version)
     ledger.record_posted(original.document.key, "D1")
-    warehouse.execute("update finance.journals set status = 'held', hold_reasons = 'late tips' "
-                      "where journal_id = 'g-active:2026-01-02:sales'")
+    warehouse.execute(
+        "update finance.journals set status = 'held', hold_reasons = 'late tips' "
+        "where journal_id = 'g-active:2026-01-02:sales'"
+    )
 
-    planned, skipped = plan(warehouse, ledger, "d365", date_range=(date(2026, 1, 2),
-                                                                    date(2026, 1, 2)))
+    planned, skipped = plan(
+        warehouse, ledger, "d365", date_range=(date(2026, 1, 2), date(2026, 1, 2))
+    )
 
     assert planned == []
-    assert [s.message for s in skipped] == [
-        "late tips (what was posted earlier stays in the ERP)"]
+    assert [s.message for s in skipped] == ["late tips (what was posted earlier stays in the ERP)"]

@@ -30,6 +30,16 @@ from sandboxes.toast.orders.events import EDIT_KINDS, NotApplicable, apply_edit,
 from sandboxes.toast.orders.model import LocationContext
 
 __all__ = [
-    "EDIT_KINDS", "EXCESS", "LATE_KINDS", "DayHeader", "LocationContext", "NotApplicable",
-    "apply_edit", "build_order", "day_count", "document", "make_header", "materialize",
+    "EDIT_KINDS",
+    "EXCESS",
+    "LATE_KINDS",
+    "DayHeader",
+    "LocationContext",
+    "NotApplicable",
+    "apply_edit",
+    "build_order",
+    "day_count",
+    "document",
+    "make_header",
+    "materialize",
 ]

@@ -35,9 +35,16 @@ from sandboxes.toast.orders.model import (
 _FIRST = ("Alex", "Sam", "Jamie", "Taylor", "Morgan", "Casey", "Riley", "Jordan", "Avery", "Quinn")
 _LAST = ("Smith", "Garcia", "Lee", "Patel", "Brown", "Kim", "Nguyen", "Lopez", "Clark", "Young")
 _CARDS = (("VISA", 0.50), ("MASTERCARD", 0.78), ("AMEX", 0.93), ("DISCOVER", 1.0))
-_TENDER_TABLE = (("CREDIT", 0.62), ("CASH", 0.82), ("GIFTCARD", 0.85), ("HOUSE_ACCOUNT", 0.875),
-                 ("REWARDCARD", 0.895), ("TOAST_SV", 0.915), ("OTHER", 0.985),
-                 ("UNDETERMINED", 1.0))
+_TENDER_TABLE = (
+    ("CREDIT", 0.62),
+    ("CASH", 0.82),
+    ("GIFTCARD", 0.85),
+    ("HOUSE_ACCOUNT", 0.875),
+    ("REWARDCARD", 0.895),
+    ("TOAST_SV", 0.915),
+    ("OTHER", 0.985),
+    ("UNDETERMINED", 1.0),
+)
 
 
 def build_order(ctx: LocationContext, header: DayHeader, idx: int) -> Order:
@@ -56,8 +63,9 @@ def build_order(ctx: LocationContext, header: DayHeader, idx: int) -> Order:
     _place(o, rng, cat)
     o.device = cat.devices[rng.randrange(len(cat.devices))]
     hour_local = (o.opened - header.start_ms) / HOUR + ctx.clock.closeout_hour
-    o.service = cat.restaurant_services["lunch" if hour_local < 16 else
-                                        "dinner" if hour_local < 22 else "late_night"]
+    o.service = cat.restaurant_services[
+        "lunch" if hour_local < 16 else "dinner" if hour_local < 22 else "late_night"
+    ]
     o.promised = None
     if o.dining.behavior != "DINE_IN" and not o.marketplace and rng.random() < 0.2:
         o.promised = o.opened + rng.randrange(20, 60) * MINUTE
@@ -71,8 +79,17 @@ def _pick_dining(rng: random.Random, excess: bool) -> str:
     if excess:
         return "dine_in"
     r = rng.random()
-    return ("dine_in" if r < 0.58 else "take_out" if r < 0.80 else "delivery" if r < 0.88
-            else "doordash" if r < 0.95 else "ubereats")
+    return (
+        "dine_in"
+        if r < 0.58
+        else "take_out"
+        if r < 0.80
+        else "delivery"
+        if r < 0.88
+        else "doordash"
+        if r < 0.95
+        else "ubereats"
+    )
 
 
 def _place(o: Order, rng: random.Random, cat: Catalog) -> None:
@@ -86,8 +103,13 @@ def _place(o: Order, rng: random.Random, cat: Catalog) -> None:
     else:
         rc = "offsite"
         o.guests = 1
-        o.source = ("API" if o.marketplace else "Online" if behavior == "DELIVERY" or
-                    rng.random() < 0.4 else "In Store")
+        o.source = (
+            "API"
+            if o.marketplace
+            else "Online"
+            if behavior == "DELIVERY" or rng.random() < 0.4
+            else "In Store"
+        )
         staff = cat.staff("server", "bartender")
     o.rc = cat.revenue_centers[rc]
     o.server = staff[rng.randrange(len(staff))].ref
@@ -96,16 +118,26 @@ def _place(o: Order, rng: random.Random, cat: Catalog) -> None:
 def _delivery_info(rng: random.Random, cat: Catalog) -> dict:
     t = cat.template
     street = rng.choice(("Oak", "Pine", "Main", "Lake"))
-    return {"address1": f"{rng.randrange(10, 2000)} {street} St",
-            "address2": None, "city": t.city, "state": t.state, "zipCode": t.zip_code,
-            "latitude": Decimal(f"{t.latitude + rng.uniform(-0.03, 0.03):.4f}"),
-            "longitude": Decimal(f"{t.longitude + rng.uniform(-0.03, 0.03):.4f}"),
-            "notes": None, "deliveryState": "DELIVERED"}
+    return {
+        "address1": f"{rng.randrange(10, 2000)} {street} St",
+        "address2": None,
+        "city": t.city,
+        "state": t.state,
+        "zipCode": t.zip_code,
+        "latitude": Decimal(f"{t.latitude + rng.uniform(-0.03, 0.03):.4f}"),
+        "longitude": Decimal(f"{t.longitude + rng.uniform(-0.03, 0.03):.4f}"),
+        "notes": None,
+        "deliveryState": "DELIVERED",
+    }
 
 
 def _build_checks(o: Order, rng: random.Random, cat: Catalog) -> list[Check]:
-    house_payment = (not o.excess and not o.marketplace and o.code in (NORMAL, LATE_REFUND)
-                     and rng.random() < 0.02)
+    house_payment = (
+        not o.excess
+        and not o.marketplace
+        and o.code in (NORMAL, LATE_REFUND)
+        and rng.random() < 0.02
+    )
     n = 1 if o.excess or house_payment or rng.random() < 0.9 else rng.randint(2, 4)
     checks = []
     for k in range(n):
@@ -121,10 +153,14 @@ def _build_checks(o: Order, rng: random.Random, cat: Catalog) -> list[Check]:
         c.tenders = _tenders(o, c, rng, cat, first=k == 0)
         _pay_time_charges(c, o, rng, cat)
         if o.dining.behavior in ("TAKE_OUT", "DELIVERY") and not o.marketplace:
-            c.customer = {"guid": format_uuid4(rng.getrandbits(122)), "entityType": "Customer",
-                          "firstName": rng.choice(_FIRST), "lastName": rng.choice(_LAST),
-                          "phone": f"555{rng.randrange(10**7):07d}",
-                          "email": f"guest{rng.randrange(10**5)}@example.com"}
+            c.customer = {
+                "guid": format_uuid4(rng.getrandbits(122)),
+                "entityType": "Customer",
+                "firstName": rng.choice(_FIRST),
+                "lastName": rng.choice(_LAST),
+                "phone": f"555{rng.randrange(10**7):07d}",
+                "email": f"guest{rng.randrange(10**5)}@example.com",
+            }
         checks.append(c)
     return checks
 
@@ -190,29 +226,40 @@ def _selection(rng: random.Random, item: MenuItem, o: Order) -> Sel:
         s.seat = rng.randint(0, o.guests)
     if o.marketplace:
         s.facilitator = True
-        s.external = o.idx % 2 == 0     # half the marketplace orders carry the partner's tax
+        s.external = o.idx % 2 == 0  # half the marketplace orders carry the partner's tax
     return s
 
 
 def _house_account_payment(c: Check, rng: random.Random) -> None:
     amount = cents(Decimal(rng.randrange(2_000, 40_000)) / HUNDRED)
-    c.sels.append(Sel(rng.getrandbits(122), None, 1, amount, "House Account Payment",
-                      "HOUSE_ACCOUNT_PAY_BALANCE"))
+    c.sels.append(
+        Sel(
+            rng.getrandbits(122),
+            None,
+            1,
+            amount,
+            "House Account Payment",
+            "HOUSE_ACCOUNT_PAY_BALANCE",
+        )
+    )
 
 
 def _tenders(o: Order, c: Check, rng: random.Random, cat: Catalog, first: bool) -> list[Tender]:
     if o.marketplace:
-        return [Tender("OTHER", rng.getrandbits(122),
-                       other=cat.alternate_payments[o.dining.marketplace])]
+        return [
+            Tender(
+                "OTHER", rng.getrandbits(122), other=cat.alternate_payments[o.dining.marketplace]
+            )
+        ]
     house_pay = c.sels and c.sels[0].kind == "HOUSE_ACCOUNT_PAY_BALANCE"
     kind = "CREDIT" if (o.code == LATE_TIP and first) else _pick_tender(rng)
     if house_pay and kind not in ("CREDIT", "CASH"):
         kind = "CASH"
     tender = _tender(kind, rng, o, cat)
     if o.code == LATE_TIP and first:
-        tender.tip_pct = ZERO           # the tip is added on a later day
+        tender.tip_pct = ZERO  # the tip is added on a later day
         return [tender]
-    if not house_pay and rng.random() < 0.06:   # split: a fixed first part, card for the rest
+    if not house_pay and rng.random() < 0.06:  # split: a fixed first part, card for the rest
         part = _tender(rng.choice(("GIFTCARD", "REWARDCARD", "CASH", "TOAST_SV")), rng, o, cat)
         part.fixed = cents(Decimal(rng.choice((10, 15, 20, 25))))
         return [part, _tender("CREDIT", rng, o, cat)]
@@ -229,11 +276,15 @@ def _tender(kind: str, rng: random.Random, o: Order, cat: Catalog) -> Tender:
     if kind == "CREDIT":
         r = rng.random()
         card = next(name for name, limit in _CARDS if r < limit)
-        entry = ("ONLINE" if o.source == "Online" else
-                 rng.choice(("EMV_CHIP_SIGN", "CONTACTLESS", "CONTACTLESS", "SWIPED")))
+        entry = (
+            "ONLINE"
+            if o.source == "Online"
+            else rng.choice(("EMV_CHIP_SIGN", "CONTACTLESS", "CONTACTLESS", "SWIPED"))
+        )
         tip = Decimal(rng.randrange(15, 26)) / HUNDRED if rng.random() < 0.75 else ZERO
-        return Tender(kind, bits, card=card, last4=f"{rng.randrange(10_000):04d}", entry=entry,
-                      tip_pct=tip)
+        return Tender(
+            kind, bits, card=card, last4=f"{rng.randrange(10_000):04d}", entry=entry, tip_pct=tip
+        )
     if kind == "OTHER":
         return Tender(kind, bits, other=cat.alternate_payments[rng.choice(("check", "venmo"))])
     if kind == "HOUSE_ACCOUNT":
@@ -284,10 +335,10 @@ def _same_day_events(o: Order, rng: random.Random) -> list[tuple[int, int, str, 
         events.append((at(0.3), 4, "void_sel", 0))
     if o.code == NORMAL:
         r = rng.random()
-        if r < 0.025:     # paid, then the payment voided and replaced
+        if r < 0.025:  # paid, then the payment voided and replaced
             events = [e for e in events if not (e[2] == "pay" and e[3] == 0)]
             events += [(at(0.7), 20, "pay", 0), (t1, 30, "replace_payment", 0)]
-        elif r < 0.05:    # paid, then refunded the same business day
+        elif r < 0.05:  # paid, then refunded the same business day
             events = [e for e in events if not (e[2] == "pay" and e[3] == 0)]
             events += [(at(0.6), 20, "pay", 0), (t1, 30, "refund", 0)]
     return events

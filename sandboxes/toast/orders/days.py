@@ -13,11 +13,23 @@ from sandboxes.toast.ids import DAY, HOUR, MINUTE, BusinessClock, derived_int
 # Scenario codes fixed by the day header (they decide timing); details come from the order's RNG.
 NORMAL, VOID_ORDER, DELETED, OPEN, EXCESS = 0, 1, 2, 3, 4
 LATE_TIP, LATE_VOID_SEL, LATE_REFUND, LATE_PAY, LATE_VOID_ORDER = 5, 6, 7, 8, 9
-LATE_KINDS = {LATE_TIP: "add_tip", LATE_VOID_SEL: "void_selection", LATE_REFUND: "refund",
-              LATE_PAY: "pay_open_check", LATE_VOID_ORDER: "void_order"}
-_CODE_TABLE = ((0.020, VOID_ORDER), (0.030, DELETED), (0.045, OPEN), (0.100, LATE_TIP),
-               (0.120, LATE_VOID_SEL), (0.140, LATE_REFUND), (0.160, LATE_PAY),
-               (0.167, LATE_VOID_ORDER))
+LATE_KINDS = {
+    LATE_TIP: "add_tip",
+    LATE_VOID_SEL: "void_selection",
+    LATE_REFUND: "refund",
+    LATE_PAY: "pay_open_check",
+    LATE_VOID_ORDER: "void_order",
+}
+_CODE_TABLE = (
+    (0.020, VOID_ORDER),
+    (0.030, DELETED),
+    (0.045, OPEN),
+    (0.100, LATE_TIP),
+    (0.120, LATE_VOID_SEL),
+    (0.140, LATE_REFUND),
+    (0.160, LATE_PAY),
+    (0.167, LATE_VOID_ORDER),
+)
 
 
 @dataclass
@@ -25,9 +37,9 @@ class DayHeader:
     business_date: int
     start_ms: int
     end_ms: int
-    opened: array      # sorted ascending; the order index is the rank by opening time
+    opened: array  # sorted ascending; the order index is the rank by opening time
     settled: array
-    late: array        # 0 when the order has no generated late edit
+    late: array  # 0 when the order has no generated late edit
     codes: bytes
 
     def __len__(self) -> int:
@@ -47,20 +59,27 @@ class DayHeader:
         return modified
 
 
-def day_count(seed: int, location_index: int, business_date: int, orders_per_day: int,
-              exact: bool) -> int:
+def day_count(
+    seed: int, location_index: int, business_date: int, orders_per_day: int, exact: bool
+) -> int:
     if exact:
         return orders_per_day
     spread = random.Random(derived_int("count", seed, location_index, business_date)).random()
     return max(0, round(orders_per_day * (0.8 + 0.4 * spread)))
 
 
-def make_header(seed: int, location_index: int, clock: BusinessClock, business_date: int,
-                count: int, max_late_days: int) -> DayHeader:
+def make_header(
+    seed: int,
+    location_index: int,
+    clock: BusinessClock,
+    business_date: int,
+    count: int,
+    max_late_days: int,
+) -> DayHeader:
     rng = random.Random(derived_int("day", seed, location_index, business_date))
     start, end = clock.bounds(business_date)
     closeout = clock.closeout_hour
-    latest_open = end - start - 25 * MINUTE    # 23-hour DST days included
+    latest_open = end - start - 25 * MINUTE  # 23-hour DST days included
     rows = []
     for _ in range(count):
         opened = start + min(int(_opening_offset(rng, closeout) * HOUR), latest_open)
@@ -70,11 +89,18 @@ def make_header(seed: int, location_index: int, clock: BusinessClock, business_d
     rows.sort()
     codes = bytearray(row[3] for row in rows)
     late = array("q", (row[2] for row in rows))
-    if count >= 5 and rng.random() < 0.6:     # at most one excess-food order a day, as Toast
+    if count >= 5 and rng.random() < 0.6:  # at most one excess-food order a day, as Toast
         k = rng.randrange(count)
         codes[k], late[k] = EXCESS, 0
-    return DayHeader(business_date, start, end, array("q", (r[0] for r in rows)),
-                     array("q", (r[1] for r in rows)), late, bytes(codes))
+    return DayHeader(
+        business_date,
+        start,
+        end,
+        array("q", (r[0] for r in rows)),
+        array("q", (r[1] for r in rows)),
+        late,
+        bytes(codes),
+    )
 
 
 def _opening_offset(rng: random.Random, closeout: int) -> float:

@@ -9,7 +9,7 @@ from sandboxes.toast.ids import MINUTE, format_uuid4, mix_bits, toast_time
 from sandboxes.toast.orders.model import ZERO, Charge, Check, Order, Pay, Sel, cents
 from sandboxes.toast.orders.pricing import price_check
 
-NOT_DELETED = toast_time(0)   # Toast's placeholder deletedDate for orders that are not deleted
+NOT_DELETED = toast_time(0)  # Toast's placeholder deletedDate for orders that are not deleted
 
 
 def document(o: Order, modified: int) -> dict:
@@ -35,7 +35,8 @@ def document(o: Order, modified: int) -> dict:
         "paidDate": toast_time(max(paid)) if paid else None,
         "promisedDate": toast_time(o.promised) if o.promised else None,
         "estimatedFulfillmentDate": toast_time(o.promised or o.opened + 25 * MINUTE)
-        if behavior != "DINE_IN" else None,
+        if behavior != "DINE_IN"
+        else None,
         "duration": (max(paid) - o.opened) // 1000 if paid else None,
         "revenueCenter": o.rc.doc(),
         "diningOption": o.dining.ref.doc(),
@@ -127,9 +128,10 @@ def _check_discount_doc(c: Check) -> dict:
     return _discount_doc(c.disc_bits, c.disc, c.disc_amt, c.disc_nt)
 
 
-def _tax_doc(o: Order, owner_bits: int, n: int, tax: TaxRate | None, amount: Decimal,
-             facilitator: bool) -> dict:
-    if tax is None:        # the marketplace partner computed it (Toast type EXTERNAL)
+def _tax_doc(
+    o: Order, owner_bits: int, n: int, tax: TaxRate | None, amount: Decimal, facilitator: bool
+) -> dict:
+    if tax is None:  # the marketplace partner computed it (Toast type EXTERNAL)
         tax = o.ctx.catalog.tax_rates["marketplace"]
         rate, kind, name = None, "EXTERNAL", tax.name
     else:
@@ -175,8 +177,10 @@ def _selection_doc(o: Order, s: Sel) -> dict:
         "price": s.price,
         "tax": s.tax,
         "taxInclusion": "INCLUDED" if s.inclusive else "NOT_INCLUDED",
-        "appliedTaxes": [_tax_doc(o, s.bits, n, t, amount, s.facilitator)
-                         for n, (t, amount) in enumerate(s.tax_lines)],
+        "appliedTaxes": [
+            _tax_doc(o, s.bits, n, t, amount, s.facilitator)
+            for n, (t, amount) in enumerate(s.tax_lines)
+        ],
         "appliedDiscounts": [_discount_doc(s.bits, s.disc, s.d_amt, s.d_nt)] if s.disc else [],
         "deferred": s.kind in ("TOAST_CARD_SELL", "TOAST_CARD_RELOAD"),
         "voided": void,
@@ -193,13 +197,16 @@ def _selection_doc(o: Order, s: Sel) -> dict:
         "modifiers": [],
     }
     if s.mods:
-        doc["modifiers"] = [_modifier_doc(s, guid, option, dining, created, modified, void)
-                            for guid, option in s.mods]
+        doc["modifiers"] = [
+            _modifier_doc(s, guid, option, dining, created, modified, void)
+            for guid, option in s.mods
+        ]
     return doc
 
 
-def _modifier_doc(parent: Sel, guid: str, option, dining: dict, created: str, modified: str,
-                  void: bool) -> dict:
+def _modifier_doc(
+    parent: Sel, guid: str, option, dining: dict, created: str, modified: str, void: bool
+) -> dict:
     """A modifier: its price is already inside the parent's preDiscountPrice and price."""
     amount = option.price * parent.qty
     return {
@@ -264,8 +271,9 @@ def _charge_doc(o: Order, ch: Charge) -> dict:
         "delivery": sc.delivery,
         "takeout": sc.takeout,
         "dineIn": sc.dine_in,
-        "appliedTaxes": [_tax_doc(o, ch.bits, n, t, amount, False)
-                         for n, (t, amount) in enumerate(ch.tax_lines)],
+        "appliedTaxes": [
+            _tax_doc(o, ch.bits, n, t, amount, False) for n, (t, amount) in enumerate(ch.tax_lines)
+        ],
         "refundDetails": _refund_details(ch.refund),
         "paymentGuid": ch.payment_guid,
     }
@@ -289,14 +297,22 @@ def _payment_doc(o: Order, c: Check, p: Pay) -> dict:
         "last4Digits": t.last4,
         "cardEntryMode": t.entry,
         "originalProcessingFee": cents(p.amount * Decimal("0.029") + Decimal("0.15"))
-        if t.type == "CREDIT" and p.amount else None,
+        if t.type == "CREDIT" and p.amount
+        else None,
         "paymentStatus": "VOIDED" if void else "CAPTURED",
-        "voidInfo": {"voidUser": o.server.doc(), "voidApprover": manager.doc(),
-                     "voidDate": toast_time(p.void_ms), "voidBusinessDate": p.void_bd,
-                     "voidReason": None} if void else None,
+        "voidInfo": {
+            "voidUser": o.server.doc(),
+            "voidApprover": manager.doc(),
+            "voidDate": toast_time(p.void_ms),
+            "voidBusinessDate": p.void_bd,
+            "voidReason": None,
+        }
+        if void
+        else None,
         "refundStatus": p.refund_status,
         "refund": dict(p.refund, refundTransaction=dict(p.refund["refundTransaction"]))
-        if p.refund else None,
+        if p.refund
+        else None,
         "otherPayment": t.other.doc() if t.other else None,
         "houseAccount": t.house.doc() if t.house else None,
         "cashDrawer": o.ctx.catalog.cash_drawer.doc() if t.type == "CASH" else None,

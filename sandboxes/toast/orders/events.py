@@ -55,7 +55,7 @@ def materialize(o: Order, as_of_ms: int, applied: list[tuple[int, int, str]]) ->
         try:
             _apply(o, kind, at, k)
         except NotApplicable:
-            pass     # a generated or stored edit that no longer has a target: nothing happens
+            pass  # a generated or stored edit that no longer has a target: nothing happens
     return modified
 
 
@@ -104,8 +104,9 @@ def _day_end(o: Order) -> int:
     return o.ctx.clock.bounds(o.bd)[1]
 
 
-def _pay(o: Order, c: Check, at: int, bd: int, tenders: list[Tender],
-         pay_time_charges: bool = True) -> list[Pay]:
+def _pay(
+    o: Order, c: Check, at: int, bd: int, tenders: list[Tender], pay_time_charges: bool = True
+) -> list[Pay]:
     if c.voided or c.deleted or o.voided or o.deleted or c.active_payments():
         return []
     cat = o.ctx.catalog
@@ -115,17 +116,29 @@ def _pay(o: Order, c: Check, at: int, bd: int, tenders: list[Tender],
         if c.roundup and not any(ch.sc is sc["fundraising"] for ch in c.charges):
             total = price_check(o, c).total
             gap = total.to_integral_value(ROUND_CEILING) - total
-            c.charges.append(Charge(mix_bits(c.spare_bits, 1), sc["fundraising"],
-                                    gap or Decimal("1.00")))
+            c.charges.append(
+                Charge(mix_bits(c.spare_bits, 1), sc["fundraising"], gap or Decimal("1.00"))
+            )
         if c.surcharge and len(tenders) == 1 and tenders[0].type == "CREDIT":
-            c.charges.append(Charge(mix_bits(c.spare_bits, 2), sc["cc_surcharge"],
-                                    payment_guid=format_uuid4(first_bits)))
+            c.charges.append(
+                Charge(
+                    mix_bits(c.spare_bits, 2),
+                    sc["cc_surcharge"],
+                    payment_guid=format_uuid4(first_bits),
+                )
+            )
     total = price_check(o, c).total
     if pay_time_charges and c.cash_round and len(tenders) == 1 and tenders[0].type == "CASH":
         gap = (total * 20).quantize(ONE, ROUND_HALF_UP) / 20 - total
         if gap:
-            c.charges.append(Charge(mix_bits(c.spare_bits, 3), sc["cash_rounding"], cents(gap),
-                                    payment_guid=format_uuid4(first_bits)))
+            c.charges.append(
+                Charge(
+                    mix_bits(c.spare_bits, 3),
+                    sc["cash_rounding"],
+                    cents(gap),
+                    payment_guid=format_uuid4(first_bits),
+                )
+            )
             total = price_check(o, c).total
     c.modified = at
     if total <= 0:
@@ -165,7 +178,7 @@ def _void_order(o: Order, at: int, bd: int) -> None:
 
 def _void_check(o: Order, c: Check, at: int, bd: int) -> None:
     c.voided, c.void_ms, c.void_bd, c.modified, c.closed = True, at, bd, at, at
-    c.charges = []    # nothing left to charge on: Toast drops them with the items
+    c.charges = []  # nothing left to charge on: Toast drops them with the items
     for s in c.sels:
         if s.void_ms is None:
             _void_sel(o, s, at, bd)
@@ -219,12 +232,14 @@ def _replace_payments(o: Order, c: Check, at: int, bd: int, switch_tender: bool)
     remaining = total
     for n, p in enumerate(old):
         tender = p.tender
-        if switch_tender:     # e.g. the card was declined after all: cash or another card
-            tender = Tender("CASH" if tender.type == "CREDIT" else "CREDIT",
-                            mix_bits(tender.bits, 7),
-                            card="VISA" if tender.type != "CREDIT" else None,
-                            last4="4242" if tender.type != "CREDIT" else None,
-                            entry="CONTACTLESS" if tender.type != "CREDIT" else None)
+        if switch_tender:  # e.g. the card was declined after all: cash or another card
+            tender = Tender(
+                "CASH" if tender.type == "CREDIT" else "CREDIT",
+                mix_bits(tender.bits, 7),
+                card="VISA" if tender.type != "CREDIT" else None,
+                last4="4242" if tender.type != "CREDIT" else None,
+                entry="CONTACTLESS" if tender.type != "CREDIT" else None,
+            )
         amount = remaining if n == len(old) - 1 else min(p.amount, remaining)
         if amount <= 0:
             continue
@@ -238,8 +253,7 @@ def _replace_payments(o: Order, c: Check, at: int, bd: int, switch_tender: bool)
 
 
 def _refund(o: Order, at: int, bd: int, full: bool) -> None:
-    candidates = [c for c in o.live_checks()
-                  if any(p.refund is None for p in c.active_payments())]
+    candidates = [c for c in o.live_checks() if any(p.refund is None for p in c.active_payments())]
     if o.voided or not candidates:
         raise NotApplicable("no payment to refund")
     c = max(candidates, key=lambda ch: (price_check(o, ch).total, -o.checks.index(ch)))
@@ -261,8 +275,13 @@ def _refund(o: Order, at: int, bd: int, full: bool) -> None:
         s = max(fitting, key=lambda sel: sel.price + sel.tax)
         s.refund, s.modified = (s.price, s.tax, txn), at
         amount, tip = s.price + s.tax, ZERO
-    pay.refund = {"refundAmount": amount, "tipRefundAmount": tip, "refundDate": toast_time(at),
-                  "refundBusinessDate": bd, "refundTransaction": txn}
+    pay.refund = {
+        "refundAmount": amount,
+        "tipRefundAmount": tip,
+        "refundDate": toast_time(at),
+        "refundBusinessDate": bd,
+        "refundTransaction": txn,
+    }
     pay.refund_status = "FULL" if amount == pay.amount and tip == pay.tip else "PARTIAL"
     pay.modified = c.modified = at
 
@@ -282,13 +301,18 @@ def _add_tip(o: Order, at: int, bd: int, rng: random.Random) -> None:
         owner = next(c for c in o.checks if pay in c.payments)
         owner.modified = owner.closed = at
         return
-    tender = Tender("CREDIT", derived_bits(o.guid, "tip-tender", at), card="VISA",
-                    last4=f"{rng.randrange(10_000):04d}", entry="KEYED",
-                    tip_pct=Decimal(rng.randrange(15, 26)) / HUNDRED)
+    tender = Tender(
+        "CREDIT",
+        derived_bits(o.guid, "tip-tender", at),
+        card="VISA",
+        last4=f"{rng.randrange(10_000):04d}",
+        entry="KEYED",
+        tip_pct=Decimal(rng.randrange(15, 26)) / HUNDRED,
+    )
     for c in o.live_checks():
         if _pay(o, c, at, bd, [tender], pay_time_charges=False):
             return
-    live = o.live_checks() or [c for c in o.checks if not c.voided]   # deleted: still tippable
+    live = o.live_checks() or [c for c in o.checks if not c.voided]  # deleted: still tippable
     if not live:
         raise NotApplicable("no check to tip on")
     # Nothing is due (comped or excess food): a tip-only card payment, as Toast allows.

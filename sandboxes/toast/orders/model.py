@@ -53,8 +53,15 @@ class Sel:
         "void_reason",
     )
 
-    def __init__(self, bits: int, item: MenuItem | None, qty: int, unit: Decimal, name: str,
-                 kind: str = "NONE"):
+    def __init__(
+        self,
+        bits: int,
+        item: MenuItem | None,
+        qty: int,
+        unit: Decimal,
+        name: str,
+        kind: str = "NONE",
+    ):
         self.bits, self.guid = bits, format_uuid4(bits)
         self.item, self.qty, self.unit, self.name, self.kind = item, qty, unit, name, kind
         self.mods: list[tuple[str, object]] = []
@@ -76,8 +83,13 @@ class Sel:
 class Charge:
     __slots__ = ("amount", "bits", "open_amount", "payment_guid", "refund", "sc", "tax_lines")
 
-    def __init__(self, bits: int, sc: ServiceCharge, open_amount: Decimal | None = None,
-                 payment_guid: str | None = None):
+    def __init__(
+        self,
+        bits: int,
+        sc: ServiceCharge,
+        open_amount: Decimal | None = None,
+        payment_guid: str | None = None,
+    ):
         self.bits, self.sc = bits, sc
         self.open_amount, self.payment_guid = open_amount, payment_guid
         self.refund = None
@@ -90,9 +102,18 @@ class Tender:
 
     __slots__ = ("bits", "card", "entry", "fixed", "house", "last4", "other", "tip_pct", "type")
 
-    def __init__(self, type_: str, bits: int, card: str | None = None, last4: str | None = None,
-                 entry: str | None = None, other: Ref | None = None, house: Ref | None = None,
-                 tip_pct: Decimal = ZERO, fixed: Decimal | None = None):
+    def __init__(
+        self,
+        type_: str,
+        bits: int,
+        card: str | None = None,
+        last4: str | None = None,
+        entry: str | None = None,
+        other: Ref | None = None,
+        house: Ref | None = None,
+        tip_pct: Decimal = ZERO,
+        fixed: Decimal | None = None,
+    ):
         self.type, self.bits, self.card, self.last4, self.entry = type_, bits, card, last4, entry
         self.other, self.house, self.tip_pct, self.fixed = other, house, tip_pct, fixed
 
@@ -114,8 +135,9 @@ class Pay:
         "void_ms",
     )
 
-    def __init__(self, bits: int, tender: Tender, amount: Decimal, tip: Decimal, paid_ms: int,
-                 paid_bd: int):
+    def __init__(
+        self, bits: int, tender: Tender, amount: Decimal, tip: Decimal, paid_ms: int, paid_bd: int
+    ):
         self.bits, self.guid, self.tender = bits, format_uuid4(bits), tender
         self.amount, self.tip, self.paid_ms, self.paid_bd = amount, tip, paid_ms, paid_bd
         self.tendered = _tendered(tender.type, amount)
@@ -224,9 +246,9 @@ class LocationContext:
 
     def order_seed(self, business_date: int, index: int) -> int:
         # Plain integer arithmetic: unique per (seed, location, date, index) and cheap to seed.
-        return ((self.seed * 65_536 + self.index) * 100_000_000 + business_date) * 16_777_216 \
-            + index
-
+        return (
+            (self.seed * 65_536 + self.index) * 100_000_000 + business_date
+        ) * 16_777_216 + index
 
 
 def _tendered(kind: str, amount: Decimal) -> Decimal:

@@ -8,8 +8,12 @@ from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decima
 from sandboxes.toast.catalog import TaxRate
 from sandboxes.toast.orders.model import CENT, HUNDRED, ONE, ZERO, Check, Order, Sel, cents
 
-ROUNDINGS = {"HALF_UP": ROUND_HALF_UP, "HALF_EVEN": ROUND_HALF_EVEN, "ALWAYS_UP": ROUND_UP,
-             "ALWAYS_DOWN": ROUND_DOWN}
+ROUNDINGS = {
+    "HALF_UP": ROUND_HALF_UP,
+    "HALF_EVEN": ROUND_HALF_EVEN,
+    "ALWAYS_UP": ROUND_UP,
+    "ALWAYS_DOWN": ROUND_DOWN,
+}
 
 
 def price_check(o: Order, c: Check) -> Check:
@@ -46,8 +50,14 @@ def price_check(o: Order, c: Check) -> Check:
             ch.amount = sc.amount
         else:
             ch.amount = ch.open_amount
-        ch.tax_lines = [(t, (ch.amount * t.rate).quantize(CENT, ROUNDINGS[t.rounding]))
-                        for t in (taxes["state"], taxes["local"])] if sc.taxable else []
+        ch.tax_lines = (
+            [
+                (t, (ch.amount * t.rate).quantize(CENT, ROUNDINGS[t.rounding]))
+                for t in (taxes["state"], taxes["local"])
+            ]
+            if sc.taxable
+            else []
+        )
         charge_tax += sum((amount for _, amount in ch.tax_lines), ZERO)
         if sc.gratuity:
             gratuity += ch.amount
@@ -106,8 +116,9 @@ def _finish_item(s: Sel) -> None:
         if s.external:
             s.tax_lines = [(None, cents(s.price * s.rate_sum))]
         else:
-            s.tax_lines = [(t, (s.price * t.rate).quantize(CENT, ROUNDINGS[t.rounding]))
-                           for t in s.taxes]
+            s.tax_lines = [
+                (t, (s.price * t.rate).quantize(CENT, ROUNDINGS[t.rounding])) for t in s.taxes
+            ]
     s.tax = sum((amount for _, amount in s.tax_lines), ZERO)
 
 
