@@ -181,13 +181,15 @@ def test_get_api_session_returns_session_endpoint_and_timeout(gateway: Gateway):
 
 
 def test_session_slides_with_each_call_then_expires(gateway: Gateway):
-    gateway.control("configure", {"session_seconds": 2})
+    # The sandbox's clock is moved forward instead of sleeping: the real time that passes as
+    # well (milliseconds; 15 s would be needed) cannot bring the 45 s steps to the timeout.
+    gateway.control("configure", {"session_seconds": 60})
     sessionid, _, _ = gateway.session()
-    for _ in range(2):  # 3 s in all: alive only because each call resets the timeout
-        time.sleep(1.5)
+    for _ in range(2):  # 90 s in all: alive only because each call resets the timeout
+        gateway.control("advance_clock", {"seconds": 45})
         root = gateway.call([("q", read_by_query(""))], sessionid=sessionid)
         assert root.findtext("operation/authentication/status") == "success"
-    time.sleep(2.2)
+    gateway.control("advance_clock", {"seconds": 61})
     root = gateway.call([("q", read_by_query(""))], sessionid=sessionid)
     assert root.findtext("operation/authentication/status") == "failure"
 
@@ -496,11 +498,16 @@ def test_bad_query_is_a_function_failure(gateway: Gateway):
 
 def test_concurrent_requests_over_the_limit_get_429_gw_0010(gateway: Gateway):
     gateway.control("configure", {"concurrency_limit": 1})
-    gateway.control("faults", {"kind": "slow", "seconds": 1.0})
+    gateway.control("faults", {"kind": "slow", "seconds": 3.0})
     body = gateway.envelope([("q", read_by_query(""))])
     slow = threading.Thread(target=gateway.post, args=(body,))
     slow.start()
-    time.sleep(0.3)
+    # Not a fixed sleep: wait until the slow request holds the slot; it keeps it 3 s, against
+    # the one control call and one request the next lines make.
+    deadline = time.monotonic() + 30
+    while gateway.stats()["in_flight"] < 1:
+        assert time.monotonic() < deadline, "the slow request never took the slot"
+        time.sleep(0.01)
     response = gateway.post(body)
     slow.join()
     assert response.status_code == 429

@@ -5,7 +5,9 @@ company user (login, or the session id `getAPISession` returns). Sessions are sl
 call resets the timeout. Failures arrive inside HTTP 200 at the level where processing stopped
 (control, authentication, function); gateway limits answer 429 with GW-0010. `uniqueid=true`
 refuses a function whose controlid already ran to completion. `/_sandbox/...` endpoints let
-tests configure the company, inject faults, expire sessions and read counters and batches.
+tests configure the company, inject faults, expire sessions, move the sandbox's clock forward
+(`advance_clock`, seconds: what sessions expire by) and read counters (with `in_flight`, the
+requests holding a concurrency slot) and batches.
 """
 
 from __future__ import annotations
@@ -88,6 +90,12 @@ class ConcurrencyLimit:
             self._busy -= 1
             self._free.notify()
 
+    @property
+    def busy(self) -> int:
+        """Requests holding a slot now."""
+        with self._free:
+            return self._busy
+
 
 class IntacctSandbox(Controlled):
     control_body_error = "body is not JSON"
@@ -134,10 +142,15 @@ class IntacctSandbox(Controlled):
             settings["concurrency_limit"], settings["concurrency_wait_seconds"]
         )
         self.endpoint_path = GATEWAY_PATH
+        self.clock_offset = timedelta(0)  # how far a test moved the clock forward
         self.sessions: dict[str, Session] = {}
         self.cursors = Cursors()
         self.stats = Stats()
         self.faults.clear()
+
+    def now(self) -> datetime:
+        """The sandbox's time: the wall clock plus what tests advanced it by."""
+        return datetime.now(timezone.utc) + self.clock_offset
 
     @property
     def endpoint(self) -> str:
@@ -229,7 +242,7 @@ class IntacctSandbox(Controlled):
             control_block(root, "success", control)
             operation = sub(root, "operation")
             authentication = sub(operation, "authentication")
-            now = datetime.now(timezone.utc)
+            now = self.now()
             company, session, error = self._authenticate(request, now)
             if error is not None:
                 self.stats.auth_failures += 1
@@ -381,6 +394,7 @@ class IntacctSandbox(Controlled):
             "config": lambda _: Response.json(self._settings()),
             "configure": self._configure_action,
             "expire_sessions": self._expire_sessions_action,
+            "advance_clock": self._advance_clock_action,
             "batches": lambda body: Response.json(self._batches(body.get("company"))),
         }
 
@@ -395,9 +409,22 @@ class IntacctSandbox(Controlled):
         expired = 0
         for session in self.sessions.values():
             if body.get("sessionid") in (None, session.sessionid):
-                session.expires_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+                session.expires_at = self.now() - timedelta(seconds=1)
                 expired += 1
         return Response.json({"expired": expired})
+
+    def _advance_clock_action(self, body) -> Response:
+        try:
+            seconds = float(body["seconds"])
+        except (TypeError, ValueError, KeyError):
+            return Response.json({"error": "advance_clock takes seconds, a number"}, 400)
+        if seconds < 0:
+            return Response.json({"error": "the clock only moves forward"}, 400)
+        self.clock_offset += timedelta(seconds=seconds)
+        return Response.json({"now": self.now().isoformat()})
+
+    def stats_view(self) -> dict:
+        return {**self.stats.as_dict(), "in_flight": self.concurrency.busy}
 
     def _settings(self) -> dict:
         return {
