@@ -217,18 +217,25 @@ def test_minutely_limit_headers_and_429_then_the_next_minute(exact):
     # A fractional "minute": JSON numbers reach the sandbox as Decimal.
     exact.control("configure", {"minutely_limit": 2, "minute_seconds": 2.5})
     exact.refresh()
-    time.sleep(2.5 - time.time() % 2.5 + 0.02)  # the start of a window
+    # The limits read a clock the test holds (no sleeping against a 2.5 s window): it starts
+    # at the start of window 708,000,000 (2.5 s x 708,000,000 = epoch 1,770,000,000 s).
+    now = [1_770_000_000.0]
+    exact.sandbox.limits.clock = lambda: now[0]
     first = exact.api("GET", "/api/v1/current/Me")
     assert first.headers["X-RateLimit-Minutely-Remaining"] == "1"
     assert int(first.headers["X-RateLimit-Remaining"]) == 5000 - 1
-    reset_ms = int(first.headers["X-RateLimit-Minutely-Reset"])
-    assert 0 < reset_ms / 1000 - time.time() <= 2.5
-    exact.api("GET", "/api/v1/current/Me")
+    assert first.headers["X-RateLimit-Minutely-Reset"] == "1770000002500"  # the window's end
+    now[0] += 2.4
+    assert exact.api("GET", "/api/v1/current/Me").status_code == 200
     throttled = exact.api("GET", "/api/v1/current/Me")
     assert throttled.status_code == 429 and "Retry-After" not in throttled.headers
     assert "X-RateLimit-Remaining" not in throttled.headers  # only the minutely headers
-    time.sleep(max(0.0, reset_ms / 1000 - time.time()) + 0.02)
-    assert exact.api("GET", "/api/v1/current/Me").status_code == 200
+    assert throttled.headers["X-RateLimit-Minutely-Reset"] == "1770000002500"
+    now[0] = 1_770_000_002.499  # a millisecond before the reset: still spent
+    assert exact.api("GET", "/api/v1/current/Me").status_code == 429
+    now[0] = 1_770_000_002.5  # the next window
+    again = exact.api("GET", "/api/v1/current/Me")
+    assert again.status_code == 200 and again.headers["X-RateLimit-Minutely-Remaining"] == "1"
 
 
 def test_daily_limit_429_until_the_day_is_advanced(exact):

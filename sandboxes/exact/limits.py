@@ -3,13 +3,15 @@ the X-RateLimit-* headers (reset times in epoch milliseconds), 429 once either i
 
 As the vendor does, a 429 for the minutely limit carries only the minutely headers and one for
 the daily limit only the daily ones. The sandbox's day can be advanced by a test, which resets
-every division's daily count.
+every division's daily count; a test may also replace `clock` (epoch seconds) to step through
+the minutely windows without waiting for them.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 DAY_SECONDS = 86_400
@@ -30,13 +32,14 @@ class Limits:
     daily_limit: int
     day_offset: int = 0  # days the test advanced the clock by
     usage: dict[int, DivisionUsage] = field(default_factory=dict)
+    clock: Callable[[], float] = time.time  # a test hook: the time the windows are read from
 
     def _today(self, now: float) -> int:
         return int(now // DAY_SECONDS) + self.day_offset
 
     def take(self, division: int) -> tuple[bool, dict[str, str]]:
         """Count one call; (allowed, headers). A refused call is not counted."""
-        now = time.time()
+        now = self.clock()
         usage = self.usage.setdefault(division, DivisionUsage())
         today, window = self._today(now), math.floor(now / self.minute_seconds)
         if usage.day != today:
