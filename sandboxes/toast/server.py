@@ -448,11 +448,15 @@ class ToastSandbox(Controlled):
         return Response.json({"now": self.clock.now().isoformat()})
 
     def _rate_limits_action(self, body) -> Response:
+        """Turn the limits on or off, replace them, and (a test hook, `frozen_at` in epoch
+        seconds) count them in a time slice that does not move, so a test's calls share one."""
         self.rate_limits = bool(body.get("enabled", True))
         limits = (
             tuple(Limit(**spec) for spec in body["limits"]) if body.get("limits") else TOAST_LIMITS
         )
-        self.limiter = RateLimiter(limits)
+        frozen_at = body.get("frozen_at")
+        clock = time.time if frozen_at is None else (lambda at=float(frozen_at): at)
+        self.limiter = RateLimiter(limits, clock=clock)
         return Response.json({"enabled": self.rate_limits, "limits": len(limits)})
 
     def _page_cache_action(self, body) -> Response:
