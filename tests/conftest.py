@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,21 @@ class ToastSandboxProcess:
 
     def fault(self, **rule) -> None:
         self.control("faults", rule)
+
+    def freeze(self, at: datetime) -> None:
+        """Stop the sandbox's clock at `at` (what Toast says "now" is)."""
+        self.control("clock", {"frozen": at.isoformat()})
+
+    def edit_late(self, restaurant: str, order: str, kind: str = "add_tip") -> datetime:
+        """Edit an order in Toast now, and freeze the clock just after, so that the next
+        modified-time load reads the edit. Returns when the edit was made."""
+        edit_at = datetime.now(timezone.utc)
+        self.control(
+            "edit",
+            {"restaurant": restaurant, "order": order, "kind": kind, "at": edit_at.isoformat()},
+        )
+        self.freeze(edit_at + timedelta(seconds=1))
+        return edit_at
 
 
 def start_sandbox(

@@ -21,10 +21,6 @@ from transform.mappings import append_stub_rows, unmapped_sources
 HAND_DAY = (datetime.now(timezone.utc) - timedelta(days=100)).date()
 
 
-def freeze(toast, at: datetime) -> None:
-    toast.control("clock", {"frozen": at.isoformat()})
-
-
 def query(db: Path, sql: str, params=()) -> list[tuple]:
     with duckdb.connect(str(db), read_only=True) as con:
         return con.execute(sql, params).fetchall()
@@ -72,7 +68,7 @@ def seeds_copy(tmp_path, monkeypatch) -> Path:
 
 
 def test_sandbox_days_build_into_balanced_fully_mapped_journals(toast_env, warehouse):
-    freeze(toast_env, datetime.now(timezone.utc))
+    toast_env.freeze(datetime.now(timezone.utc))
     last = datetime.now(timezone.utc).date() - timedelta(days=30)
     assert run_load(business_date_range=(last - timedelta(days=2), last)).ok
 
@@ -234,7 +230,7 @@ def hand_built_order(db: Path, restaurant: str, day: date) -> tuple[dict, dict]:
 
 
 def test_hand_built_order_adds_exactly_the_hand_computed_lines(toast_env, warehouse):
-    freeze(toast_env, datetime.now(timezone.utc))
+    toast_env.freeze(datetime.now(timezone.utc))
     restaurant = toast_env.restaurants[0]
     assert run_load(business_date_range=(HAND_DAY, HAND_DAY), restaurant_guids=[restaurant]).ok
     build_ok()
@@ -283,7 +279,7 @@ def payment_tips(order_json: str) -> Decimal:
 
 def test_late_tip_reaches_the_journal_through_the_incremental_load(toast_env, warehouse):
     as_of = datetime.now(timezone.utc) - timedelta(seconds=5)
-    freeze(toast_env, as_of)
+    toast_env.freeze(as_of)
     assert run_load(backfill_days=4, lag_minutes=0).ok
     build_ok()
     restaurant = toast_env.restaurants[0]
@@ -304,17 +300,7 @@ def test_late_tip_reaches_the_journal_through_the_incremental_load(toast_env, wa
     version_before = query(warehouse, journal, (restaurant, day))[0][0]
     totals_before = journal_totals(warehouse, restaurant, day)
 
-    edit_at = datetime.now(timezone.utc)
-    toast_env.control(
-        "edit",
-        {
-            "restaurant": restaurant,
-            "order": order_guid,
-            "kind": "add_tip",
-            "at": edit_at.isoformat(),
-        },
-    )
-    freeze(toast_env, edit_at + timedelta(seconds=1))
+    toast_env.edit_late(restaurant, order_guid)
     assert run_load(lag_minutes=0).ok  # the modified-time window, not a business date
     build_ok()
 
@@ -340,7 +326,7 @@ def test_late_tip_reaches_the_journal_through_the_incremental_load(toast_env, wa
 def test_unmapped_category_holds_only_its_location_and_names_the_seed_row(
     toast_env, warehouse, seeds_copy
 ):
-    freeze(toast_env, datetime.now(timezone.utc))
+    toast_env.freeze(datetime.now(timezone.utc))
     day = datetime.now(timezone.utc).date() - timedelta(days=31)
     assert run_load(business_date_range=(day, day)).ok
     first = toast_env.restaurants[0]
@@ -383,7 +369,7 @@ def test_unmapped_category_holds_only_its_location_and_names_the_seed_row(
 
 
 def test_a_seed_edit_with_a_new_column_remaps_days_already_built(toast_env, warehouse, seeds_copy):
-    freeze(toast_env, datetime.now(timezone.utc))
+    toast_env.freeze(datetime.now(timezone.utc))
     day = datetime.now(timezone.utc).date() - timedelta(days=32)
     assert run_load(business_date_range=(day, day)).ok
     build_ok()
@@ -423,7 +409,7 @@ def test_a_nightly_build_makes_the_same_journals_as_a_full_rebuild(toast_env, wa
     """The incremental build rebuilds only the changed days, reading only the orders those days
     need. A day a new load touches can also hold an older order's refund or late payment: the
     second load's days must still come out exactly as a rebuild from scratch makes them."""
-    freeze(toast_env, datetime.now(timezone.utc))
+    toast_env.freeze(datetime.now(timezone.utc))
     last = datetime.now(timezone.utc).date() - timedelta(days=30)
     first_week = (last - timedelta(days=13), last - timedelta(days=7))
     second_week = (last - timedelta(days=6), last)

@@ -21,10 +21,6 @@ from sandboxes.toast.data import ToastDataset
 FAST_RETRIES = ClientOptions(attempts=3, backoff_initial=0.01, backoff_max=0.05)
 
 
-def freeze(toast, at: datetime) -> None:
-    toast.control("clock", {"frozen": at.isoformat()})
-
-
 def sandbox_data(toast) -> ToastDataset:
     """An identical copy of the sandbox's dataset, to know what it serves."""
     return ToastDataset(
@@ -70,7 +66,7 @@ def duplicate_orders(db) -> int:
 
 def test_first_load_backfills_and_second_load_reads_only_the_modified_window(toast_env, warehouse):
     as_of = datetime.now(timezone.utc) - timedelta(seconds=5)
-    freeze(toast_env, as_of)
+    toast_env.freeze(as_of)
 
     first = run_load(backfill_days=3, lag_minutes=0)
 
@@ -96,7 +92,7 @@ def test_first_load_backfills_and_second_load_reads_only_the_modified_window(toa
 
 def test_late_edit_is_picked_up_by_the_modified_window(toast_env, warehouse):
     as_of = datetime.now(timezone.utc) - timedelta(seconds=5)
-    freeze(toast_env, as_of)
+    toast_env.freeze(as_of)
     assert run_load(backfill_days=2, lag_minutes=0).ok
     restaurant = toast_env.restaurants[0]
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -108,17 +104,7 @@ def test_late_edit_is_picked_up_by_the_modified_window(toast_env, warehouse):
             [restaurant, as_of.date()],
         ).fetchone()
 
-    edit_at = datetime.now(timezone.utc)
-    toast_env.control(
-        "edit",
-        {
-            "restaurant": restaurant,
-            "order": order_guid,
-            "kind": "add_tip",
-            "at": edit_at.isoformat(),
-        },
-    )
-    freeze(toast_env, edit_at + timedelta(seconds=1))
+    edit_at = toast_env.edit_late(restaurant, order_guid)
     assert run_load(lag_minutes=0).ok
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -139,7 +125,7 @@ def test_one_token_for_all_locations_and_reused_by_the_next_run(toast_env, wareh
     from cryptography.fernet import Fernet
 
     monkeypatch.setenv("CLOSEOUT_SECRET_KEY", Fernet.generate_key().decode())
-    freeze(toast_env, datetime.now(timezone.utc))
+    toast_env.freeze(datetime.now(timezone.utc))
     assert run_load(backfill_days=1).ok
     assert run_load(backfill_days=1).ok
 
@@ -152,7 +138,7 @@ def test_one_token_for_all_locations_and_reused_by_the_next_run(toast_env, wareh
 
 def test_rate_limit_pacing_avoids_429s(toast_env, warehouse):
     as_of = datetime.now(timezone.utc)
-    freeze(toast_env, as_of)
+    toast_env.freeze(as_of)
     # 40 orders a day in pages of 5: about 25 ordersBulk calls per location, against 5/s.
     result = run_load(backfill_days=3, page_size=5)
     assert result.ok
@@ -174,7 +160,7 @@ def test_rate_limit_pacing_avoids_429s(toast_env, warehouse):
 
 def test_429_and_5xx_and_dropped_connections_are_retried(toast_env, warehouse):
     as_of = datetime.now(timezone.utc) - timedelta(seconds=5)
-    freeze(toast_env, as_of)
+    toast_env.freeze(as_of)
     first, second = toast_env.restaurants[:2]
     toast_env.fault(
         kind="status", status=429, path="/orders/v2/ordersBulk", restaurant=first, times=2
@@ -193,7 +179,7 @@ def test_429_and_5xx_and_dropped_connections_are_retried(toast_env, warehouse):
 
 def test_malformed_orders_reach_the_rejects_table_and_the_rest_loads(toast_env, warehouse):
     as_of = datetime.now(timezone.utc) - timedelta(seconds=5)
-    freeze(toast_env, as_of)
+    toast_env.freeze(as_of)
     restaurant = toast_env.restaurants[0]
     toast_env.fault(
         kind="malformed_order", field="guid", path="/orders/v2/ordersBulk", restaurant=restaurant
@@ -240,7 +226,7 @@ def test_malformed_orders_reach_the_rejects_table_and_the_rest_loads(toast_env, 
 
 def test_a_failing_location_does_not_stop_the_others_and_resumes_next_run(toast_env, warehouse):
     as_of = datetime.now(timezone.utc) - timedelta(seconds=5)
-    freeze(toast_env, as_of)
+    toast_env.freeze(as_of)
     broken = toast_env.restaurants[1]
     toast_env.fault(
         kind="status", status=500, path="/orders/v2/ordersBulk", restaurant=broken, times=-1
@@ -263,7 +249,7 @@ def test_a_failing_location_does_not_stop_the_others_and_resumes_next_run(toast_
     assert status[broken] == "failed"
 
     toast_env.control("reset")
-    freeze(toast_env, as_of)  # reset makes the clock live again: newer orders would count
+    toast_env.freeze(as_of)  # reset makes the clock live again: newer orders would count
     second = run_load(backfill_days=2, lag_minutes=0, client_options=FAST_RETRIES)
 
     assert second.ok
@@ -276,7 +262,7 @@ def test_a_killed_order_fetch_process_fails_its_locations_and_the_next_run_resum
     toast_env, warehouse
 ):
     as_of = datetime.now(timezone.utc) - timedelta(seconds=5)
-    freeze(toast_env, as_of)
+    toast_env.freeze(as_of)
     held = toast_env.restaurants[0]
     # One page of one location is answered late, so the process is killed with it in flight.
     toast_env.fault(kind="slow", seconds=5, path="/orders/v2/ordersBulk", restaurant=held)
@@ -314,7 +300,7 @@ def test_a_killed_order_fetch_process_fails_its_locations_and_the_next_run_resum
     assert held not in watermarked and watermarked.isdisjoint(failed)
 
     toast_env.control("reset")
-    freeze(toast_env, as_of)
+    toast_env.freeze(as_of)
     second = run_load(backfill_days=2, lag_minutes=0)
 
     assert second.ok
@@ -324,7 +310,7 @@ def test_a_killed_order_fetch_process_fails_its_locations_and_the_next_run_resum
 
 def test_cli_load_explicit_business_dates(toast_env, warehouse):
     as_of = datetime.now(timezone.utc) - timedelta(seconds=5)
-    freeze(toast_env, as_of)
+    toast_env.freeze(as_of)
     day = (as_of - timedelta(days=10)).date()
 
     result = CliRunner().invoke(
@@ -374,7 +360,7 @@ def test_cli_reports_bad_credentials_with_the_fix(toast_env, warehouse, monkeypa
 
 def test_a_day_without_orders_leaves_empty_tables_a_later_load_fills(toast_env, warehouse):
     as_of = datetime.now(timezone.utc) - timedelta(seconds=5)
-    freeze(toast_env, as_of)
+    toast_env.freeze(as_of)
     before_history = (as_of - timedelta(days=5 * 365)).date()
     assert run_load(business_date_range=(before_history, before_history)).ok
     with duckdb.connect(str(warehouse), read_only=True) as con:

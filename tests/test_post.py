@@ -30,10 +30,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DAY = (datetime.now(timezone.utc) - timedelta(days=35)).date()  # closed and settled
 
 
-def freeze(toast, at: datetime) -> None:
-    toast.control("clock", {"frozen": at.isoformat()})
-
-
 def query(db: Path, sql: str, params=()) -> list[tuple]:
     with duckdb.connect(str(db), read_only=True) as con:
         return con.execute(sql, params).fetchall()
@@ -58,7 +54,7 @@ _BUILT_DIR = tempfile.TemporaryDirectory(prefix="closeout-built-")
 
 
 def load_and_build(toast, first=DAY, last=DAY) -> None:
-    freeze(toast, datetime.now(timezone.utc))
+    toast.freeze(datetime.now(timezone.utc))
     db = Path(os.environ["CLOSEOUT_DB"])
     state = db.parent / ".closeout"
     if not db.exists() and (first, last) in _BUILT:
@@ -187,7 +183,7 @@ def _post_process(erp: str, failpoint: str | None = None) -> subprocess.Complete
 
 def test_late_edit_posts_an_adjusting_journal_with_the_difference(toast_env, warehouse, erp):
     as_of = datetime.now(timezone.utc) - timedelta(seconds=5)
-    freeze(toast_env, as_of)
+    toast_env.freeze(as_of)
     assert run_load(backfill_days=4, lag_minutes=0).ok
     assert transform.run_build(quiet=True).ok
     assert not post(erp).by_state("failed")
@@ -208,17 +204,7 @@ def test_late_edit_posts_an_adjusting_journal_with_the_difference(toast_env, war
     journal_id = f"{restaurant}:{day}:sales"
     [(_, original_key, original_id, _)] = ledger(warehouse)[journal_id]
 
-    edit_at = datetime.now(timezone.utc)
-    toast_env.control(
-        "edit",
-        {
-            "restaurant": restaurant,
-            "order": order_guid,
-            "kind": "add_tip",
-            "at": edit_at.isoformat(),
-        },
-    )
-    freeze(toast_env, edit_at + timedelta(seconds=1))
+    toast_env.edit_late(restaurant, order_guid)
     assert run_load(lag_minutes=0).ok
     assert transform.run_build(quiet=True).ok
     report = post(erp)
@@ -244,7 +230,7 @@ def test_refused_journal_fails_alone_and_replays_after_the_fix(toast_env, wareho
             warehouse, "select restaurant_guid, time_zone, closeout_hour from toast_raw.restaurants"
         )
     }
-    freeze(toast_env, now)
+    toast_env.freeze(now)
     assert run_load(business_date_range=(min(current.values()), max(current.values()))).ok
     assert transform.run_build(quiet=True).ok
     refused_location = query(
@@ -315,7 +301,7 @@ def test_run_loads_builds_posts_and_exits_1_when_journals_are_held(
     toast_env, warehouse, erp, monkeypatch
 ):
     monkeypatch.setenv("SOURCES__TOAST__BACKFILL_DAYS", "3")  # includes days not yet closed
-    freeze(toast_env, datetime.now(timezone.utc))
+    toast_env.freeze(datetime.now(timezone.utc))
 
     result = CliRunner().invoke(main, ["run", "--erp", erp])
 

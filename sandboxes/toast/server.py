@@ -24,19 +24,10 @@ from urllib.parse import urlencode
 from sandboxes.control import CONTROL_PREFIX, Controlled
 from sandboxes.faults import Faults
 from sandboxes.http import Request, Response, dump_json, make_server  # noqa: F401 (re-exported)
-from sandboxes.toast.data import ToastDataset
+from sandboxes.toast.data import CONFIG_ENTITIES, ToastDataset
 from sandboxes.toast.faults import ToastFault
 from sandboxes.toast.ratelimit import TOAST_LIMITS, Limit, RateLimiter
 
-CONFIG_ENTITIES = (
-    "revenueCenters",
-    "salesCategories",
-    "diningOptions",
-    "serviceCharges",
-    "discounts",
-    "alternatePaymentTypes",
-    "taxRates",
-)
 MAX_PAGE_SIZE = 100
 MAX_WINDOW = timedelta(days=31)  # Toast: startDate/endDate intervals of at most one month
 TOAST_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:?\d{2})$")

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sandboxes.http import dump_json
-from sandboxes.toast.data import ToastDataset
+from sandboxes.toast.data import CONFIG_ENTITIES, ToastDataset
 from sandboxes.toast.ids import BusinessClock, OrderIds, add_days, parse_toast_time
 from sandboxes.toast.orders import EXCESS, LATE_KINDS
 
@@ -557,15 +557,7 @@ def test_orders_reference_configured_entities(ds, sample):
     for loc in ds.locations:
         config = {
             entity: {r["guid"]: r for r in ds.config(loc.guid, entity)}
-            for entity in (
-                "revenueCenters",
-                "salesCategories",
-                "diningOptions",
-                "serviceCharges",
-                "discounts",
-                "alternatePaymentTypes",
-                "taxRates",
-            )
+            for entity in CONFIG_ENTITIES
         }
         for o in sample[loc.guid]:
             assert o["revenueCenter"]["guid"] in config["revenueCenters"]
