@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import signal
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import duckdb
+import pytest
 from click.testing import CliRunner
 
 from cli.main import main
 from loaders.pipeline import run_load
 from loaders.toast.client import ClientOptions
-from loaders.toast.windows import current_business_date, toast_format
+from loaders.toast.windows import toast_format
 from sandboxes.toast.data import ToastDataset
 
 FAST_RETRIES = ClientOptions(attempts=3, backoff_initial=0.01, backoff_max=0.05)
@@ -31,11 +34,30 @@ def sandbox_data(toast) -> ToastDataset:
     )
 
 
+# The sandbox's locations (seed 7), written out: time zone and Toast closeoutHour (local).
+CLOSEOUTS = {
+    "b601e100-26a6-4cf6-ad6c-b2705d1213bc": ("America/New_York", 4),
+    "49e1ee43-2077-447d-a8c1-7e8e0e8a68b8": ("America/Chicago", 3),
+    "1aab5d94-b583-49da-9099-b05aa665d3c7": ("America/Los_Angeles", 5),
+    "9090c145-2597-47e3-8432-8c7a7aa49e3b": ("America/Denver", 2),
+    "d98d03b1-78c2-4e60-92a3-e2785ea044af": ("America/Phoenix", 0),
+}
+
+
+def business_today(loc, as_of: datetime) -> date:
+    """The business date in progress at `as_of`, worked out here rather than by the loader's
+    `current_business_date`: before the closeout hour, local time, it is still yesterday's."""
+    time_zone, closeout_hour = CLOSEOUTS[loc.guid]
+    assert (loc.time_zone, loc.closeout_hour) == (time_zone, closeout_hour)
+    local = as_of.astimezone(ZoneInfo(time_zone))
+    return local.date() - timedelta(days=1 if local.hour < closeout_hour else 0)
+
+
 def expected_orders(toast, as_of: datetime, days: int) -> dict[str, int]:
     data = sandbox_data(toast)
     expected = {}
     for loc in data.locations:
-        today = current_business_date(as_of, loc.time_zone, loc.closeout_hour)
+        today = business_today(loc, as_of)
         expected[loc.guid] = sum(
             len(
                 data.orders_by_business_date(
@@ -122,7 +144,7 @@ def test_late_edit_is_picked_up_by_the_modified_window(toast_env, warehouse):
 
 
 def test_one_token_for_all_locations_and_reused_by_the_next_run(toast_env, warehouse, monkeypatch):
-    from cryptography.fernet import Fernet
+    from cryptography.fernet import Fernet, InvalidToken
 
     monkeypatch.setenv("CLOSEOUT_SECRET_KEY", Fernet.generate_key().decode())
     toast_env.freeze(datetime.now(timezone.utc))
@@ -133,7 +155,15 @@ def test_one_token_for_all_locations_and_reused_by_the_next_run(toast_env, wareh
     assert stats["logins"] == 1
     assert set(stats["by_restaurant"]) == set(toast_env.restaurants)
     token_file = warehouse.parent / ".closeout" / "tokens.enc"
-    assert token_file.exists() and b"eyJ" not in token_file.read_bytes()
+    # Encrypted with the run's key: it opens with that key only, and the access token in it
+    # (a JWT of some hundreds of characters, which random ciphertext cannot contain by chance,
+    # unlike three bytes such as "eyJ") does not appear in the file as written.
+    stored = token_file.read_bytes()
+    with pytest.raises(InvalidToken):
+        Fernet(Fernet.generate_key()).decrypt(stored)
+    [entry] = json.loads(Fernet(os.environ["CLOSEOUT_SECRET_KEY"]).decrypt(stored)).values()
+    assert len(entry["token"]) >= 100 and entry["token"].startswith("eyJ")
+    assert entry["token"].encode() not in stored
 
 
 def test_rate_limit_pacing_avoids_429s(toast_env, warehouse):
@@ -146,7 +176,7 @@ def test_rate_limit_pacing_avoids_429s(toast_env, warehouse):
     data = sandbox_data(toast_env)
     pages = 0
     for loc in data.locations:
-        today = current_business_date(as_of, loc.time_zone, loc.closeout_hour)
+        today = business_today(loc, as_of)
         for n in range(3):
             day = int((today - timedelta(n)).strftime("%Y%m%d"))
             pages += max(1, -(-len(data.orders_by_business_date(loc.guid, day, as_of=as_of)) // 5))
