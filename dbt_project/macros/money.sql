@@ -11,6 +11,15 @@
     cast({{ expr }} as decimal(18, 2))
 {%- endmacro %}
 
+{#
+    An amount Toast sends with more than two decimals that must be summed before it is rounded
+    (per-rate `appliedTaxes[].taxAmount` 0.075 / 0.625 on a 0.70 selection tax): the same text
+    cast, to DECIMAL(38,12), which holds every digit the loader lets through.
+#}
+{% macro money_exact(expr) -%}
+    cast({{ expr }} as decimal(38, 12))
+{%- endmacro %}
+
 {# A rate (tax rate 0.04875, discount percent 15): text cast to DECIMAL(18,6). #}
 {% macro rate_decimal(expr) -%}
     cast({{ expr }} as decimal(18, 6))

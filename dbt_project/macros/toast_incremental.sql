@@ -36,7 +36,7 @@
 {# on-run-start: the watermark table (and its schema) exist before any model reads them. #}
 {% macro toast_create_watermark_table() -%}
     {%- set relation = toast_watermark_relation() -%}
-    create schema if not exists {{ relation.database }}.{{ relation.schema }};
+    create schema if not exists {{ adapter.quote(relation.database) }}.{{ adapter.quote(relation.schema) }};
     create table if not exists {{ relation }} (
         model_name varchar primary key,
         load_id varchar not null,

@@ -216,8 +216,9 @@
     rows cannot call dbt macros) and for analysts exploring raw orders.
 #}
 {% macro toast_create_parse_macro() -%}
-    {%- set schema = generate_schema_name('staging', none) | trim -%}
-    create schema if not exists {{ target.database }}.{{ schema }};
-    create or replace macro {{ target.database }}.{{ schema }}.toast_parse_order(order_json) as
+    {%- set staging_schema = adapter.quote(target.database) ~ '.'
+        ~ adapter.quote(generate_schema_name('staging', none) | trim) -%}
+    create schema if not exists {{ staging_schema }};
+    create or replace macro {{ staging_schema }}.toast_parse_order(order_json) as
         from_json(order_json, '{{ toast_order_structure() }}')
 {%- endmacro %}

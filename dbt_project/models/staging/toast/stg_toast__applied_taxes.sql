@@ -85,6 +85,7 @@ final as (
         tax_doc.displayName as display_name,
         {{ rate_decimal('tax_doc.rate') }} as rate,
         {{ money('tax_doc.taxAmount') }} as tax_amount,
+        {{ money_exact('tax_doc.taxAmount') }} as tax_amount_exact,
         coalesce(tax_doc.facilitatorCollectAndRemitTax, false) as facilitator_collect_and_remit_tax,
         tax_doc.type as tax_type,
         tax_doc.jurisdiction as jurisdiction,
