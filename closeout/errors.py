@@ -4,6 +4,8 @@
     ├── ConfigurationError        a setting, secret or seed is missing or wrong: fix it, run again
     ├── WarehouseError            the DuckDB file could not be read or written (busy, full, locked):
     │                             wait for the other run or free the file, run again
+    ├── BuildFailedError          the last build failed a structural test: nothing posts until a
+    │                             build passes (fix what the test reports, `closeout build`)
     ├── ToastError                the Toast side of a load; the failed location resumes next run
     │   ├── ToastTransportError   network failure (connect, reset, timeout) after retries
     │   ├── ToastAuthError        Toast refused the client credentials: fix them in the secrets
@@ -32,6 +34,10 @@ class ConfigurationError(CloseoutError):
 
 class WarehouseError(CloseoutError):
     """The DuckDB warehouse could not be read or written."""
+
+
+class BuildFailedError(CloseoutError):
+    """The newest build failed a structural test, so its marts may not be posted."""
 
 
 class ToastError(CloseoutError):

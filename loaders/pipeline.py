@@ -13,7 +13,7 @@ from datetime import date, datetime, timezone
 
 import dlt
 
-from closeout import warehouse
+from closeout import audit, warehouse
 from closeout.errors import WarehouseError
 from closeout.token_store import TokenStore, fernet_from_env
 from closeout.warehouse import RAW_DATASET, state_dir, warehouse_path
@@ -21,11 +21,11 @@ from loaders.toast.client import ClientOptions
 from loaders.toast.order_fetch import OrderFetchProcess
 from loaders.toast.order_store import OrderStore
 from loaders.toast.source import LoadReport, LoadSession, toast_source, write_orders
+from loaders.toast.windows import Window
 
 log = logging.getLogger("closeout.load")
 
 PIPELINE_NAME = "closeout_toast"
-AUDIT_SCHEMA = "closeout_audit"
 DEFAULT_COMMIT_INTERVAL_SECONDS = 0.3
 _M_ARENA_MAX = -8  # mallopt parameter, glibc malloc.h
 
@@ -105,6 +105,8 @@ def run_load(
     )
     orders: OrderStore | None = None
     writer: OrderWriterThread | None = None
+    with warehouse.connect() as con:
+        audit.ensure_tables(con)  # before this load moves a watermark (see closeout.audit)
     try:
         store = TokenStore(state_dir() / "tokens.enc", fernet_from_env())
         pipeline = toast_pipeline()
@@ -123,6 +125,11 @@ def run_load(
         info = pipeline.run(source)
         writer.finish()
         rows = Counter(pipeline.last_trace.last_normalize_info.row_counts)
+    except BaseException as exc:
+        # Whatever stopped the load, its locations did not finish: recorded as failed, so
+        # their days are held until a load completes (ACCOUNTING.md, "When a day may be posted").
+        _record_stopped(session.report, business_date_range, exc)
+        raise
     finally:
         if writer is not None:
             writer.stop()
@@ -139,7 +146,8 @@ def run_load(
         {table: n for table, n in rows.items() if not table.startswith("_dlt")},
         orders.commits,
     )
-    _record(session.report, load_id, business_date_range)
+    plans = session.context.feed.plans if session.context and session.context.feed else {}
+    _record(session.report, load_id, business_date_range, plans)
     return result
 
 
@@ -189,21 +197,18 @@ RAW_TABLES_MAYBE_EMPTY = {
 }
 
 
-def _record(report: LoadReport, load_id: str | None, dates) -> None:
-    """One row per location and run in closeout_audit.load_runs, for operators and analysts."""
+def _record(report: LoadReport, load_id: str | None, dates, plans: dict[str, list[Window]]) -> None:
+    """closeout_audit.load_runs: one row per location and run, for operators, analysts and the
+    rule that a location whose last load failed posts nothing. closeout_audit.load_coverage:
+    what each location that finished read, from which dbt tells the days fully loaded."""
     with warehouse.connect() as con:
         con.execute(f"create schema if not exists {RAW_DATASET}")
         for table, columns in RAW_TABLES_MAYBE_EMPTY.items():
             con.execute(f"create table if not exists {RAW_DATASET}.{table} ({columns})")
-        con.execute(f"create schema if not exists {AUDIT_SCHEMA}")
-        con.execute(f"""
-            create table if not exists {AUDIT_SCHEMA}.load_runs (
-                started_at timestamptz, load_id varchar, restaurant_guid varchar,
-                restaurant_name varchar, mode varchar, orders integer, time_entries integer,
-                rejects integer, status varchar, errors varchar)""")
+        audit.ensure_tables(con)
         mode = f"business dates {dates[0]}..{dates[1]}" if dates else "incremental"
         con.executemany(
-            f"insert into {AUDIT_SCHEMA}.load_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"insert into {audit.AUDIT_SCHEMA}.load_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     report.started_at,
@@ -220,3 +225,33 @@ def _record(report: LoadReport, load_id: str | None, dates) -> None:
                 for loc in report.locations.values()
             ],
         )
+        coverage = [
+            (
+                guid,
+                load_id,
+                report.started_at,
+                window.business_date,
+                window.start,
+                window.end,
+            )
+            for guid, windows in plans.items()
+            if report.location(guid).ok
+            for window in windows
+        ]
+        if coverage:
+            con.executemany(
+                f"insert into {audit.AUDIT_SCHEMA}.load_coverage values (?, ?, ?, ?, ?, ?)",
+                coverage,
+            )
+
+
+def _record_stopped(report: LoadReport, dates, exc: BaseException) -> None:
+    """The load stopped part-way: every location it had started is recorded as failed (none of
+    its coverage counts). Best effort: the warehouse itself may be what failed."""
+    reason = str(exc) or type(exc).__name__
+    for loc in report.locations.values():
+        loc.errors.append(f"the load stopped part-way: {reason}")
+    try:
+        _record(report, None, dates, {})
+    except Exception:  # noqa: BLE001 - the original error is the one to report
+        log.debug("could not record the stopped load", exc_info=True)

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-from closeout import warehouse
-from closeout.errors import ErpAuthError, ErpRefusal, ErpUnavailable
+from closeout import audit, warehouse
+from closeout.errors import BuildFailedError, ErpAuthError, ErpRefusal, ErpUnavailable
 from posting.connectors.contract import Connector, JournalType
 from posting.failpoints import failpoint
 from posting.http import posting_journal
@@ -76,6 +76,7 @@ def post_journals(
     told how many documents will be sent and returns what to call as each is done."""
     report = PostReport(erp)
     with warehouse.connect() as con:
+        require_passed_build(con)
         ledger = Ledger(con)
         planned, skipped = plan(con, ledger, erp, date_range, journal_ids)
         report.outcomes += [_skipped(s) for s in skipped]
@@ -88,6 +89,20 @@ def post_journals(
         finally:
             connector.close()
     return report
+
+
+def require_passed_build(con) -> None:
+    """Posting reads the marts only after a build that passed its structural tests
+    (ACCOUNTING.md, "When a day may be posted"): a failed build may have left them half
+    rebuilt."""
+    last = audit.last_build(con)
+    if last is not None and not last[1]:
+        finished_at, _, failed_tests = last
+        raise BuildFailedError(
+            f"nothing posted: the last build ({finished_at:%Y-%m-%d %H:%M %Z}) failed "
+            f"{failed_tests or 'dbt'}. Fix what it reports and run `closeout build`; "
+            "journals post after a build that passes."
+        )
 
 
 def _post_all(

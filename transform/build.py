@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from closeout import warehouse
+from closeout import audit, warehouse
 from closeout.errors import ConfigurationError
 from closeout.warehouse import RAW_DATASET, warehouse_path
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_DIR = ROOT / "dbt_project"
 PROFILES_DIR = ROOT
-AUDIT_SCHEMA = "closeout_audit"
+AUDIT_SCHEMA = audit.AUDIT_SCHEMA
 # Models that turn days into journals: rebuilt in full when a mapping seed changes, because a
 # new account mapping changes every unposted day, not only the days Toast changed.
 MAPPED_MODELS = "path:models/intermediate path:models/marts"
@@ -70,6 +70,8 @@ def run_build(
     os.environ.setdefault("CLOSEOUT_DB", str(warehouse_path()))
     _require_loaded_warehouse()
     check_seed_headers()
+    with warehouse.connect() as con:
+        audit.ensure_tables(con)  # the load and build records the models read as sources
     fingerprint = seeds_fingerprint()
     mappings_changed = not full_refresh and _last_fingerprint() not in (None, fingerprint)
     common = ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROFILES_DIR)]
@@ -102,6 +104,9 @@ def run_build(
                 break
     finally:
         _release_warehouse()
+    with warehouse.connect() as con:
+        # Posting reads the marts only after a build that passed (ACCOUNTING.md).
+        audit.record_build(con, result.ok, [problem.name for problem in result.errors])
     if result.ok:
         _remember_fingerprint(fingerprint)
     return result
