@@ -64,16 +64,39 @@
 {%- endmacro %}
 
 {#
-    A payment that took money: not voided (ACCOUNTING.md "What is excluded": paymentStatus
-    VOIDED or a voidInfo / void business date), and not one the card network refused or the
-    guest cancelled (DENIED, CANCELLED), nor a void under way (VOID_IN_PROGRESS).
+    What a payment is for the journal (ACCOUNTING.md "Real Toast data", Payment.paymentStatus of
+    Toast's orders spec 2.9.0):
+      tender     CAPTURED, AUTHORIZED (approved, captured at closeout), CAPTURE_IN_PROGRESS;
+                 and a non-card payment with no status (Toast gives paymentStatus for CREDIT
+                 payments; cash and other tenders may come without one)
+      left_out   moved no money: voided (VOIDED, a voidInfo or a void business date), DENIED,
+                 CANCELLED, ERROR
+      unsettled  OPEN, PROCESSING, ERROR_NETWORK, PROCESSING_VOID, the deprecated
+                 AUTHORIZED_AT_RISK / VOIDED_AT_RISK, a card payment with no status, and any
+                 value the spec does not list: never silently a tender, the day is held naming
+                 the check and the status until Toast settles it (int_unsettled_checks_listed).
     `payments` is the alias of a stg_toast__payments relation.
 #}
+{% macro finance_payment_class(payments='payments') -%}
+    case
+        when coalesce({{ payments }}.is_voided, false)
+            or {{ payments }}.void_business_date is not null then 'left_out'
+        when {{ payments }}.payment_status in ('CAPTURED', 'AUTHORIZED', 'CAPTURE_IN_PROGRESS')
+            then 'tender'
+        when {{ payments }}.payment_status in ('VOIDED', 'DENIED', 'CANCELLED', 'ERROR')
+            then 'left_out'
+        when {{ payments }}.payment_status is null
+            and coalesce({{ payments }}.payment_type, '') <> 'CREDIT' then 'tender'
+        else 'unsettled'
+    end
+{%- endmacro %}
+
+{#
+    A payment the journal counts: a tender, or an unsettled payment (counted as Toast reports it
+    now, while its day is held), not one left out (finance_payment_class).
+#}
 {% macro finance_payment_is_active(payments='payments') -%}
-    (not coalesce({{ payments }}.is_voided, false)
-        and {{ payments }}.void_business_date is null
-        and coalesce({{ payments }}.payment_status, '') not in
-            ('VOIDED', 'VOID_IN_PROGRESS', 'DENIED', 'CANCELLED'))
+    ({{ finance_payment_class(payments) }} <> 'left_out')
 {%- endmacro %}
 
 {# A value as one CSV field (quoted when it holds a comma, quote or newline; null is empty). #}

@@ -11,6 +11,9 @@
 --   * over/short above the location's tolerance (seeds/settings.csv);
 --   * checks still open on the day (sales journals, when settings hold_open_checks), time
 --     entries still clocked in (labor journals);
+--   * something Toast has not settled (int_unsettled_checks_listed: a payment OPEN,
+--     PROCESSING..., a refund of one, an order still NEEDS_APPROVAL), naming each check and its
+--     status, until a later load brings the settled status;
 --   * the day is not closed yet: the location's local clock (time zone from the restaurant
 --     record, DST aware) has not passed closeoutHour on the next calendar day plus the settle
 --     delay. Evaluated at build time (current_timestamp): rebuild to release a day.
@@ -39,6 +42,20 @@ locations as (
 
 time_entries as (
     select * from {{ ref('int_time_entries_costed') }}
+),
+
+unsettled as (
+    select * from {{ ref('int_unsettled_checks_listed') }}
+),
+
+unsettled_days as (
+    select
+        restaurant_guid,
+        business_date,
+        count(*) as unsettled_count,
+        string_agg(description, '; ' order by description) as unsettled_descriptions
+    from unsettled
+    group by restaurant_guid, business_date
 ),
 
 open_time_entries as (
@@ -107,6 +124,8 @@ closing as (
         coalesce(open_checks.open_check_count, 0) as open_check_count,
         coalesce(open_checks.open_check_amount, 0) as open_check_amount,
         open_checks.open_check_numbers,
+        coalesce(unsettled_days.unsettled_count, 0) as unsettled_count,
+        unsettled_days.unsettled_descriptions,
         coalesce(open_time_entries.open_time_entry_count, 0) as open_time_entry_count,
         coalesce(open_time_entries.unwaged_time_entry_count, 0) as unwaged_time_entry_count,
         timezone(
@@ -124,6 +143,10 @@ closing as (
     left join open_checks
         on journal_totals.restaurant_guid = open_checks.restaurant_guid
         and journal_totals.business_date = open_checks.business_date
+        and journal_totals.journal_type = 'sales'
+    left join unsettled_days
+        on journal_totals.restaurant_guid = unsettled_days.restaurant_guid
+        and journal_totals.business_date = unsettled_days.business_date
         and journal_totals.journal_type = 'sales'
     left join open_time_entries
         on journal_totals.restaurant_guid = open_time_entries.restaurant_guid
@@ -167,6 +190,10 @@ reasons as (
                     || ' unpaid: ' || open_check_numbers
                     || ' (or set hold_open_checks = false in seeds/settings.csv to post them to '
                     || 'unpaid checks)' end,
+            case when unsettled_count > 0
+                then unsettled_count || ' thing(s) Toast has not settled: '
+                    || unsettled_descriptions || ' (held until Toast settles them; the next '
+                    || 'load and build release the day)' end,
             case when open_time_entry_count > 0
                 then open_time_entry_count || ' time entr(y/ies) still clocked in: not costed '
                     || '(reported, not guessed); clock them out in Toast' end,
@@ -201,6 +228,7 @@ final as (
         over_short_tolerance,
         cast(open_check_count as integer) as open_check_count,
         {{ money('open_check_amount') }} as open_check_amount,
+        cast(unsettled_count as integer) as unsettled_count,
         cast(open_time_entry_count as integer) as open_time_entry_count,
         cast(unwaged_time_entry_count as integer) as unwaged_time_entry_count,
         closes_at,
