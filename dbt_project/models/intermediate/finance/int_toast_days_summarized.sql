@@ -9,7 +9,9 @@
 --     discounts and of check-level discounts, plus non-gratuity service charges (fundraising
 --     left out, devCookbook-apiIntegrationChecklistAccounting "Filter fundraising contributions");
 --   tax: Σ check.taxAmount; gratuity: Σ gratuity service charges;
---   payments, tips and tenders by type: non-voided payments by paidBusinessDate;
+--   payments, tips and tenders by type: the payments the journal counts (the same
+--     classification, finance_payment_is_active in macros/finance/finance_rules.sql), by
+--     paidBusinessDate, amounts summed here from the payments themselves;
 --   refunds: Σ refundAmount and tipRefundAmount by refundBusinessDate;
 --   voids: payments, items and orders by their void business date.
 -- The journal's exclusions apply (voided or deleted orders and checks, excessFood orders).

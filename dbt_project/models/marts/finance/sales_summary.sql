@@ -1,9 +1,10 @@
 -- Per location and business date: Toast's own figures by Toast's formulas
 -- (int_toast_days_summarized) beside the sales journal's corresponding totals
 -- (journal_lines, by line kind) and their difference (journal - Toast), so an analyst can see
--- any difference and where it comes from. For a ready journal the differences in net sales,
--- tax, tips, gratuity, service charges and tenders are zero
--- (tests/assert_ready_journals_tie_to_toast.sql).
+-- any difference and where it comes from. For a ready journal every difference is zero: gross
+-- sales and discounts (gross presentation), net sales, service charges, gratuity, donations,
+-- gift cards sold, house account payments, tax, tips, refunds, and tenders in total and per
+-- payment type (tests/assert_ready_journals_tie_to_toast.sql).
 --
 -- Tenders are amount + tip, as the journal debits them. Refunds belong to the refund's
 -- business date on both sides. Where a location presents discounts net (settings.csv), its
