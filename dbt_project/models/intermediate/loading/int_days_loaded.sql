@@ -9,8 +9,9 @@
 --   * The location's last load finished (a location whose load failed part-way posts nothing
 --     until a load completes).
 --   * No record of that location and day sits unresolved in the rejects table: resolved once a
---     later load read the same order (or time entry) cleanly. A reject whose business date
---     cannot be read from its text or URL holds every day of its location.
+--     later load read the same order (or time entry) cleanly, or read its whole day again
+--     without rejecting it. A reject whose business date cannot be read from its text or URL
+--     holds every day of its location (and journal type).
 -- Days not yet closed are left to journals' "day not closed" reason.
 
 {%- set json_business_date = '"businessDate"\\s*:\\s*"?(\\d{8})' %}
@@ -170,33 +171,52 @@ last_loads as (
     group by restaurant_guid
 ),
 
-unresolved_rejects as (
+rejects_dated as (
     select
-        rejects.restaurant_guid,
-        rejects.reject_id,
-        coalesce(rejects.record_guid, rejects.reject_id) as record_name,
-        rejects.reason,
-        rejects.rejected_at,
-        case when rejects.source_url like '%/labor/%' then 'labor' else 'sales' end
-            as journal_type,
+        restaurant_guid,
+        reject_id,
+        record_guid,
+        reason,
+        rejected_at,
+        case when source_url like '%/labor/%' then 'labor' else 'sales' end as journal_type,
         coalesce(
-            {{ toast_date("regexp_extract(rejects.raw_text, '" ~ json_business_date ~ "', 1)") }},
-            {{ toast_date("regexp_extract(rejects.source_url, 'businessDate=(\\d{8})', 1)") }}
+            {{ toast_date("regexp_extract(raw_text, '" ~ json_business_date ~ "', 1)") }},
+            {{ toast_date("regexp_extract(source_url, 'businessDate=(\\d{8})', 1)") }}
         ) as business_date
     from rejects
+),
+
+-- Resolved: the same record read cleanly since, or its whole day read again since by a load
+-- that finished (had it been rejected again, its row would carry the later time).
+unresolved_rejects as (
+    select
+        restaurant_guid,
+        reject_id,
+        coalesce(record_guid, reject_id) as record_name,
+        reason,
+        journal_type,
+        business_date
+    from rejects_dated
     where not exists (
         select 1
         from orders
-        where orders.restaurant_guid = rejects.restaurant_guid
-            and orders.order_guid = rejects.record_guid
-            and orders.extracted_at > rejects.rejected_at
+        where orders.restaurant_guid = rejects_dated.restaurant_guid
+            and orders.order_guid = rejects_dated.record_guid
+            and orders.extracted_at > rejects_dated.rejected_at
     )
     and not exists (
         select 1
         from time_entries
-        where time_entries.restaurant_guid = rejects.restaurant_guid
-            and time_entries.time_entry_guid = rejects.record_guid
-            and time_entries.extracted_at > rejects.rejected_at
+        where time_entries.restaurant_guid = rejects_dated.restaurant_guid
+            and time_entries.time_entry_guid = rejects_dated.record_guid
+            and time_entries.extracted_at > rejects_dated.rejected_at
+    )
+    and not exists (
+        select 1
+        from coverage
+        where coverage.restaurant_guid = rejects_dated.restaurant_guid
+            and coverage.business_date = rejects_dated.business_date
+            and coverage.read_at > rejects_dated.rejected_at
     )
 ),
 
