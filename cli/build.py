@@ -65,7 +65,7 @@ def mappings(append: bool) -> None:
         click.echo(f"\n  seeds/{seed_file}:")
         for item in (i for i in items if i.seed_file == seed_file):
             click.echo(
-                f"    {item.source_kind:22} {item.source_name or item.source_guid!s:32} "
+                f"    {item.source_kind:22} {_source_label(item):32} "
                 f"restaurant {item.restaurant_guid}"
             )
             click.echo(f"      add: {item.suggested_row}")
@@ -76,3 +76,11 @@ def mappings(append: bool) -> None:
                 f"appended {count} stub row(s) to seeds/{seed_file}: fill in the accounts, "
                 "then run `closeout build`"
             )
+
+
+def _source_label(item) -> str:
+    """How a source reads in the list: its name, or for the '(none)' rows (sales with no sales
+    category or no revenue center in Toast) what that row stands for."""
+    if item.source_name == "(none)" and item.source_guid is None:
+        return f"(none): sales with no {item.source_kind.replace('_', ' ')}"
+    return str(item.source_name or item.source_guid)

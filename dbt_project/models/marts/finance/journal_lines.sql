@@ -12,6 +12,11 @@
 -- is_mapped = false and says what to add where (unmapped_reason); its journal is held
 -- (journals.status).
 --
+-- Sales, discount and service charge lines (account_source sales_category, discount,
+-- service_charge) carry a revenue center dimension; when the order had none
+-- (`revenueCenter: null`) it is the '(none)' revenue center's mapped value, and without that
+-- row the line is unmapped: never posted with a silently empty dimension.
+--
 -- Rebuilt in full each run from the per-day legs (small, already summed): a mapping seed edit
 -- applies to every unposted day at once.
 
@@ -75,7 +80,9 @@ presented as (
             when 'payment_type' then coalesce(legs.payment_type, '') || '|'
                 || coalesce(legs.card_type, '') || '|' || coalesce(legs.other_payment_guid, '')
             when 'job' then legs.job_guid
-        end as mapping_key
+        end as mapping_key,
+        case when legs.account_source in ('sales_category', 'discount', 'service_charge')
+            then coalesce(legs.revenue_center_guid, '(none)') end as revenue_center_key
     from legs
     left join settings
         on legs.restaurant_guid = settings.restaurant_guid
@@ -112,7 +119,7 @@ mapped as (
         end as account_code,
         coalesce(discount_override.is_mapped, false) or coalesce(account_mapping.is_mapped, false)
             as is_account_mapped,
-        presented.revenue_center_guid is null
+        presented.revenue_center_key is null
             or coalesce(revenue_center.is_mapped, false) as is_dimension_mapped,
         nullif(concat_ws('; ',
             case
@@ -123,26 +130,26 @@ mapped as (
                         || coalesce(presented.mapping_key, '?'))
             end,
             case
-                when presented.revenue_center_guid is not null
+                when presented.revenue_center_key is not null
                     and not coalesce(revenue_center.is_mapped, false)
                     then coalesce(revenue_center.unmapped_reason,
                         'unmapped: no dimension value for revenue center '
-                        || presented.revenue_center_guid)
+                        || presented.revenue_center_key)
             end
         ), '') as unmapped_reason,
         case
             when not (coalesce(discount_override.is_mapped, false)
                       or coalesce(account_mapping.is_mapped, false))
                 then account_mapping.fix_seed_file
-            when presented.revenue_center_guid is not null
+            when presented.revenue_center_key is not null
                 and not coalesce(revenue_center.is_mapped, false)
-                then revenue_center.fix_seed_file
+                then coalesce(revenue_center.fix_seed_file, 'revenue_center_dimensions.csv')
         end as seed_file,
         case
             when not (coalesce(discount_override.is_mapped, false)
                       or coalesce(account_mapping.is_mapped, false))
                 then account_mapping.suggested_row
-            when presented.revenue_center_guid is not null
+            when presented.revenue_center_key is not null
                 and not coalesce(revenue_center.is_mapped, false)
                 then revenue_center.suggested_row
         end as suggested_row
@@ -174,7 +181,7 @@ mapped as (
     left join mappings as revenue_center
         on presented.restaurant_guid = revenue_center.restaurant_guid
         and revenue_center.mapping_kind = 'revenue_center'
-        and presented.revenue_center_guid = revenue_center.source_key
+        and presented.revenue_center_key = revenue_center.source_key
     left join alternate_payment_types
         on presented.restaurant_guid = alternate_payment_types.restaurant_guid
         and presented.other_payment_guid = alternate_payment_types.alternate_payment_type_guid
