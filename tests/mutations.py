@@ -367,12 +367,14 @@ def run_mutation(mutation: Mutation, workdir: Path, warehouse: Path) -> Outcome:
         started = time.monotonic()  # the time the tests took, not the wait for the lock
         if mutation.unit_tests:
             outcome.suites.append("dbt unit tests")
-            ok, failures, _ = run_unit_tests(project, warehouse)
+            ok, failures, output = run_unit_tests(project, warehouse)
+            (workdir / mutation.name / "unit-tests.log").write_text(output)
             outcome.failures += failures or ([] if ok else ["dbt unit tests (no test named)"])
         if mutation.pytest:
             outcome.suites += [Path(f).name for f in mutation.pytest]
             basetemp = workdir / mutation.name / "pytest"
-            ok, failures, _ = run_pytest(project, mutation.pytest, basetemp)
+            ok, failures, output = run_pytest(project, mutation.pytest, basetemp)
+            (workdir / mutation.name / "pytest.log").write_text(output)
             outcome.failures += failures or ([] if ok else ["pytest (no test named)"])
         outcome.seconds = time.monotonic() - started
     return outcome
@@ -413,7 +415,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help="mutations to run (default: all)")
     parser.add_argument("--check", action="store_true", help="only check that each applies")
     parser.add_argument("--list", action="store_true", help="list the mutations and exit")
-    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the work directory (each run's output)"
+    )
     args = parser.parse_args(argv)
     if args.list:
         for m in MUTATIONS:
