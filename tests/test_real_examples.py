@@ -486,8 +486,8 @@ def test_future_order_day_recognises_the_sale_on_its_day_against_unpaid_checks(m
 # of the check's two selections (apiOrdersFirstOrder__7, the price quote of the same order, has
 # both: 12.0 + 13.0 = 25.0, tax 1.05 + 1.14 = 2.19), and that one without preDiscountPrice,
 # salesCategory or appliedTaxes:
-#   selection      price   tax    preDiscountPrice
-#   8a3e1737…      12.0    1.05   (absent)
+#   selection                  price   tax    preDiscountPrice
+#   f520f731… (item 8a3e1737…)  12.0    1.05   (absent)
 # The check does not tie to its lines: amount 25.0 ≠ Σ selection price 12.0. Issue 14 §5 makes
 # that unnesting tie a structural error (assert_checks_tie_to_lines): the build stops and
 # nothing of that warehouse posts until the order is fixed in Toast. That is why this document
