@@ -152,12 +152,11 @@ def test_nothing_posts_after_a_build_that_failed_a_structural_test(
         monkeypatch.setenv(variable, value)
     toast_env.freeze(datetime.now(timezone.utc))
     assert run_load(business_date_range=(DAY, DAY)).ok
-    # an account that is not in the chart of accounts: a structural test fails the build
-    mapping = seeds_copy / "seeds" / "sales_category_accounts.csv"
-    rows = list(csv.reader(mapping.open()))
-    rows[1][3] = "9999"
-    with mapping.open("w", newline="") as handle:
-        csv.writer(handle).writerows(rows)
+    # an account pasted twice into the chart: a structural test fails the build
+    chart = seeds_copy / "seeds" / "chart_of_accounts.csv"
+    rows = list(csv.reader(chart.open()))
+    with chart.open("a", newline="") as handle:
+        csv.writer(handle).writerow(rows[1])
     assert not transform.run_build(quiet=True).ok
 
     refused = CliRunner().invoke(main, ["post", "--erp", erp])
@@ -167,8 +166,7 @@ def test_nothing_posts_after_a_build_that_failed_a_structural_test(
     assert "closeout build" in refused.output and "Traceback" not in refused.output
     assert sum(toast_env.erp_control(erp, "stats")["requests"].values()) == 0
 
-    rows[1][3] = "4000"  # fixed: the build passes and the day posts
-    with mapping.open("w", newline="") as handle:
+    with chart.open("w", newline="") as handle:  # fixed: the build passes and the day posts
         csv.writer(handle).writerows(rows)
     build_ok()
     posted = CliRunner().invoke(main, ["post", "--erp", erp])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -190,13 +191,27 @@ def _collect(outcome, result: BuildResult) -> None:
         result.counts[status] = result.counts.get(status, 0) + 1
         if status in ("error", "fail", "warn"):
             node = node_result.node
+            message = (node_result.message or "").strip()
             result.problems.append(
                 NodeProblem(
                     getattr(node, "name", "?"),
                     status,
-                    (node_result.message or "").strip() or f"{node_result.failures} failing rows",
+                    _operator_message(message) or f"{node_result.failures} failing rows",
                 )
             )
+
+
+def _operator_message(dbt_message: str) -> str:
+    """dbt's words, or what to do where dbt's advice does not apply to closeout."""
+    if "schemas on this incremental model are out of sync" in dbt_message:
+        added = re.search(r"Source columns not in target: (.*)", dbt_message)
+        return (
+            "this release changed the model's columns"
+            + (f" (new: {added.group(1).strip()})" if added else "")
+            + ": run `closeout build --full-refresh` once; the loaded data and what was "
+            "posted are kept, the models are rebuilt from them"
+        )
+    return dbt_message
 
 
 def _last_fingerprint() -> str | None:
