@@ -64,7 +64,7 @@ def last_build(con: duckdb.DuckDBPyConnection) -> tuple[datetime, bool, str | No
         return None
     return con.execute(
         f"select finished_at, ok, failed_tests from {AUDIT_SCHEMA}.build_runs "
-        "order by finished_at desc limit 1"
+        "order by finished_at desc, rowid desc limit 1"
     ).fetchone()
 
 
