@@ -155,7 +155,7 @@ def hand_built_order(db: Path, restaurant: str, day: date) -> tuple[dict, dict]:
         "openedDate": stamp,
         "closedDate": stamp,
         "modifiedDate": stamp,
-        "amount": 34.00,
+        "amount": 29.00,  # Σ selection price; gratuity and tax are not in check.amount
         "taxAmount": 2.32,
         "totalAmount": 36.32,
         "appliedDiscounts": [
