@@ -107,6 +107,7 @@ def run_load(
     writer: OrderWriterThread | None = None
     with warehouse.connect() as con:
         audit.ensure_tables(con)  # before this load moves a watermark (see closeout.audit)
+    stopped: BaseException | None = None
     try:
         store = TokenStore(state_dir() / "tokens.enc", fernet_from_env())
         pipeline = toast_pipeline()
@@ -126,9 +127,7 @@ def run_load(
         writer.finish()
         rows = Counter(pipeline.last_trace.last_normalize_info.row_counts)
     except BaseException as exc:
-        # Whatever stopped the load, its locations did not finish: recorded as failed, so
-        # their days are held until a load completes (ACCOUNTING.md, "When a day may be posted").
-        _record_stopped(session.report, business_date_range, exc)
+        stopped = exc
         raise
     finally:
         if writer is not None:
@@ -136,6 +135,11 @@ def run_load(
         session.close()
         if orders is not None:
             orders.close()
+        if stopped is not None:
+            # Whatever stopped the load, its locations did not finish: recorded as failed, so
+            # their days are held until a load completes (ACCOUNTING.md, "When a day may be
+            # posted"). After the order store closed its connection to the file.
+            _record_stopped(session.report, business_date_range, stopped)
     rows["orders"] += sum(loc.orders for loc in session.report.locations.values())
     seconds = (datetime.now(timezone.utc) - started).total_seconds()
     load_id = f"{started.timestamp():.6f}"  # the form dbt derives from extracted_at
