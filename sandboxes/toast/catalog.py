@@ -28,6 +28,13 @@ class Template:
     local_tax: Decimal
     alcohol_tax: Decimal
     cash_rounding: bool = False  # rounds cash checks to 0.05 (a CASH_ROUNDING service charge)
+    # The shapes a location's Toast sends (Toast's own examples show each of them):
+    no_revenue_center: float = 0.0  # share of orders with `revenueCenter: null`
+    combined_tax: bool = False  # an item's rates taxed together, per-rate amounts sub-cent
+    tips_in_total: bool = False  # check totalAmount includes the payments' tips
+    whole_as_integer: bool = False  # whole amounts written as JSON integers (3, 0)
+    null_deleted_date: bool = False  # deletedDate null, not 1970-01-01, when not deleted
+    approves_online: bool = False  # online orders wait in NEEDS_APPROVAL until accepted
 
 
 # Different zones and closeout hours on purpose, including a zone without DST (Phoenix, Honolulu).
@@ -61,8 +68,13 @@ TEMPLATES = (
         41.8843,
         -87.6499,
         D("0.0625"),
-        D("0.04"),
+        D("0.0075"),
         D("0.09"),
+        no_revenue_center=0.8,
+        combined_tax=True,
+        tips_in_total=True,
+        null_deleted_date=True,
+        approves_online=True,
     ),
     Template(
         "America/Los_Angeles",
@@ -79,6 +91,10 @@ TEMPLATES = (
         D("0.0725"),
         D("0.0225"),
         D("0.01"),
+        cash_rounding=True,
+        no_revenue_center=0.15,
+        whole_as_integer=True,
+        approves_online=True,
     ),
     Template(
         "America/Denver",
@@ -157,6 +173,9 @@ class ModOption:
     name: str
     price: Decimal
     option_group: Ref
+    taxes: tuple[TaxRate, ...] = ()  # its own taxes (a shot in a lemonade); () inherits
+    children: tuple[ModOption, ...] = ()  # modifiers of this modifier
+    sales_category: Ref | None = None  # usually none: its price is inside the parent's
 
 
 @dataclass(frozen=True)
@@ -172,6 +191,7 @@ class MenuItem:
     modifiers: tuple[ModOption, ...]
     plu: str
     alcohol: bool
+    unit_of_measure: str = "NONE"  # LB: sold by weight, fractional quantity
 
 
 @dataclass(frozen=True)
@@ -182,7 +202,8 @@ class Discount:
     type: str  # PERCENT / FIXED
     percent: Decimal | None
     amount: Decimal | None
-    selection_type: str  # ITEM / CHECK
+    selection_type: str  # ITEM / CHECK / BOGO
+    fixed_total: Decimal | None = None  # FIXED_TOTAL (combo): the price the items come to
 
 
 @dataclass(frozen=True)
@@ -362,11 +383,12 @@ MENU = (
     ),
     ("fries", "Hand-cut Fries", "6.50", "starters", "food", "std", "NOT_INCLUDED", ()),
     ("cake", "Chocolate Cake", "9.00", "desserts", "food", "std", "NOT_INCLUDED", ()),
+    ("brisket", "Smoked Brisket (per lb)", "26.00", "mains", "food", "std", "NOT_INCLUDED", ()),
     ("sundae", "Sundae", "8.25", "desserts", "food", "std", "NOT_INCLUDED", ()),
     ("soda", "Fountain Soda", "3.25", "soft", "beverage", "std", "NOT_INCLUDED", ()),
-    ("lemonade", "Fresh Lemonade", "4.75", "soft", "beverage", "std", "NOT_INCLUDED", ()),
-    ("coffee", "Drip Coffee", "3.50", "soft", "beverage", "std", "NOT_INCLUDED", ()),
-    ("water", "Sparkling Water", "4.00", "soft", "beverage", "std", "NOT_INCLUDED", ()),
+    ("lemonade", "Fresh Lemonade", "4.75", "soft", "beverage", "std", "NOT_INCLUDED", ("shot",)),
+    ("coffee", "Drip Coffee", "3.50", "soft", "beverage", "std", "NOT_INCLUDED", ("shot",)),
+    ("water", "Sparkling Water", "4.00", "soft", "beverage", "deposit", "NOT_INCLUDED", ()),
     ("margarita", "Margarita", "13.00", "cocktails", "liquor", "alcohol", "NOT_INCLUDED", ()),
     (
         "old_fashioned",
@@ -397,16 +419,23 @@ MENU_GROUPS = (
     ("wine", "Wine"),
     ("merch", "Merchandise"),
 )
+WEIGHED = {"brisket": "LB"}
+# key, name, price, option group, own taxes (a tax set, or None to inherit), modifiers of it
 MODIFIERS = (
-    ("bacon", "Add Bacon", "2.50", "burger_adds"),
-    ("cheese", "Add Cheddar", "1.25", "burger_adds"),
-    ("avocado", "Add Avocado", "2.00", "adds"),
-    ("no_onion", "No Onion", "0.00", "burger_adds"),
-    ("side_salad", "Side Salad", "3.00", "sides"),
-    ("fries", "Side Fries", "0.00", "sides"),
-    ("chicken_add", "Add Chicken", "6.00", "adds"),
-    ("extra_parm", "Extra Parmesan", "1.00", "adds"),
-    ("extra_sauce", "Extra Sauce", "0.75", "adds"),
+    ("extra_cheese", "Make It Extra", "0.50", "cheese_adds", None, ()),
+    ("ranch", "Ranch Dressing", "0.00", "dressings", None, ()),
+    ("add_feta", "Add Feta", "1.00", "salad_adds", None, ()),
+    ("premium", "Premium Spirit", "2.00", "spirit_upgrades", "alcohol", ()),
+    ("bacon", "Add Bacon", "2.50", "burger_adds", None, ()),
+    ("cheese", "Add Cheddar", "1.25", "burger_adds", None, ("extra_cheese",)),
+    ("avocado", "Add Avocado", "2.00", "adds", None, ()),
+    ("no_onion", "No Onion", "0.00", "burger_adds", None, ()),
+    ("side_salad", "Side Salad", "3.00", "sides", None, ("ranch", "add_feta")),
+    ("fries", "Side Fries", "0.00", "sides", None, ()),
+    ("chicken_add", "Add Chicken", "6.00", "adds", None, ()),
+    ("extra_parm", "Extra Parmesan", "1.00", "adds", None, ()),
+    ("extra_sauce", "Extra Sauce", "0.75", "adds", None, ()),
+    ("shot", "Add a Shot", "4.00", "spirits", "alcohol", ("premium",)),
 )
 DISCOUNTS = (
     ("item_10", "10% Off Item", "PERCENT", "10", None, "ITEM"),
@@ -415,7 +444,11 @@ DISCOUNTS = (
     ("check_15", "15% Off Check", "PERCENT", "15", None, "CHECK"),
     ("check_10off", "$10 Off Check", "FIXED", None, "10.00", "CHECK"),
     ("waste", "Waste", "PERCENT", "100", None, "ITEM"),
+    ("bogo", "Buy One Get One", "BOGO", None, None, "BOGO"),
+    ("open_comp", "Manager Comp ($)", "OPEN_FIXED", None, None, "ITEM"),
+    ("happy_hour", "Happy Hour Cocktail $9", "FIXED_TOTAL", None, None, "ITEM"),
 )
+FIXED_TOTALS = {"happy_hour": "9.00"}
 
 
 def _service_charges(index: int, seed: int, cash_rounding: bool) -> dict[str, ServiceCharge]:
@@ -569,6 +602,14 @@ def build_catalog(seed: int, index: int, template: Template) -> Catalog:
             "PERCENT",
             "HALF_UP",
         ),
+        "deposit": TaxRate(
+            "deposit",
+            ref("taxRate", "deposit", "TaxRate"),
+            "Bottle Deposit",
+            D("0.05"),
+            "FIXED",
+            None,
+        ),
         "marketplace": TaxRate(
             "marketplace",
             ref("taxRate", "marketplace", "TaxRate"),
@@ -582,18 +623,20 @@ def build_catalog(seed: int, index: int, template: Template) -> Catalog:
         "std": (taxes["state"], taxes["local"]),
         "state": (taxes["state"],),
         "alcohol": (taxes["state"], taxes["local"], taxes["alcohol"]),
+        "deposit": (taxes["state"], taxes["local"], taxes["deposit"]),
     }
     sales = {key: ref("salesCategory", key, "SalesCategory") for key, _ in SALES_CATEGORIES}
     groups = {key: ref("menuGroup", key, "MenuGroup") for key, _ in MENU_GROUPS}
-    mods = {
-        key: ModOption(
+    mods: dict[str, ModOption] = {}
+    for key, name, price, group, tax_set, children in MODIFIERS:  # children listed first
+        mods[key] = ModOption(
             ref("modifier", key, "MenuItem"),
             name,
             D(price),
             ref("optionGroup", group, "MenuOptionGroup"),
+            tax_sets[tax_set] if tax_set else (),
+            tuple(mods[c] for c in children),
         )
-        for key, name, price, group in MODIFIERS
-    }
     items = {}
     for n, (key, name, price, group, category, tax_set, inclusion, mod_keys) in enumerate(MENU):
         items[key] = MenuItem(
@@ -608,6 +651,7 @@ def build_catalog(seed: int, index: int, template: Template) -> Catalog:
             tuple(mods[m] for m in mod_keys),
             f"{1000 + n}",
             category in ("liquor", "beer", "wine"),
+            WEIGHED.get(key, "NONE"),
         )
     discounts = {
         key: Discount(
@@ -618,6 +662,7 @@ def build_catalog(seed: int, index: int, template: Template) -> Catalog:
             D(pct) if pct else None,
             D(amount) if amount else None,
             sel,
+            D(FIXED_TOTALS[key]) if key in FIXED_TOTALS else None,
         )
         for key, name, kind, pct, amount, sel in DISCOUNTS
     }
@@ -727,8 +772,8 @@ def _config_documents(c: Catalog) -> dict[str, list[dict]]:
             "amount": d.amount,
             "selectionType": d.selection_type,
             "nonExclusive": d.selection_type == "CHECK",
-            "itemPickingPriority": "FIRST",
-            "fixedTotal": None,
+            "itemPickingPriority": "LEAST_EXPENSIVE" if d.type == "BOGO" else "FIRST",
+            "fixedTotal": d.fixed_total,
             "promoCodes": [],
         }
 

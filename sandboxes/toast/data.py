@@ -176,12 +176,14 @@ class ToastDataset:
         )
         return {
             "restaurantGuid": loc.guid,
-            "managementGroupGuid": loc.management_group_guid,
+            # As in Toast's examples: a location outside the management group's listing, one
+            # without a location name or external reference.
+            "managementGroupGuid": None if index % 3 == 2 else loc.management_group_guid,
             "restaurantName": loc.name,
-            "locationName": template.location_name,
+            "locationName": None if index % 3 == 1 else template.location_name,
             "createdByEmailAddress": "owner@harborandvine.example",
-            "externalGroupRef": None,
-            "externalRestaurantRef": f"HV-{index + 1:03d}",
+            "externalGroupRef": None if index % 3 == 2 else "HARBOR_VINE",
+            "externalRestaurantRef": None if index % 3 == 1 else f"HV-{index + 1:03d}",
             "modifiedDate": created,
             "createdDate": created,
             "isoModifiedDate": iso_z(created),
@@ -268,15 +270,19 @@ class ToastDataset:
             "delivery": {"enabled": True, "minimum": None, "area": ""},
             "onlineOrdering": {
                 "enabled": True,
-                "scheduling": True,
+                "scheduling": index % 3 != 1,
                 "specialRequests": True,
                 "specialRequestsMessage": "",
                 "paymentOptions": {
-                    "delivery": {"cash": False, "ccSameDay": True, "ccFuture": True},
+                    "delivery": {
+                        "cash": index % 3 == 2,
+                        "ccSameDay": True,
+                        "ccFuture": index % 3 != 1,
+                    },
                     "takeout": {
                         "cash": True,
                         "ccSameDay": True,
-                        "ccFuture": True,
+                        "ccFuture": index % 3 != 1,
                         "ccInStore": True,
                     },
                     "ccTip": True,

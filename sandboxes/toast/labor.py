@@ -39,6 +39,8 @@ class Entry:
     out_ms: int  # when the shift ends (the business day cut-off if auto)
     auto: bool
     break_ms: int | None  # start of an unpaid 30-minute break
+    break_kind: str  # "taken", or "missed" (a meal break the employee did not take: no deduction)
+    rest_ms: int | None  # start of a paid 10-minute rest break (not deducted)
     deleted_ms: int | None
     edit_ms: int | None  # a manager's later correction of the clock-out (-15 minutes)
     tips: tuple[Decimal, Decimal, Decimal, Decimal]
@@ -69,6 +71,9 @@ def day_entries(
             end if auto else min(in_ms + rng.randint(shortest, longest) * MINUTE, end - 5 * MINUTE)
         )
         break_ms = in_ms + (out_ms - in_ms) // 2 if out_ms - in_ms > 6 * HOUR else None
+        r = rng.random()
+        break_kind = "missed" if r < 0.15 else "taken"
+        rest_ms = in_ms + (out_ms - in_ms) // 4 if out_ms - in_ms > 4 * HOUR and r > 0.6 else None
         deleted = rng.random() < 0.03
         edited = not deleted and not auto and rng.random() < 0.05
         tipped = employee.job in ("server", "bartender")
@@ -85,6 +90,8 @@ def day_entries(
                 out_ms=out_ms,
                 auto=auto,
                 break_ms=break_ms,
+                break_kind=break_kind,
+                rest_ms=rest_ms,
                 deleted_ms=out_ms + HOUR if deleted else None,
                 edit_ms=end + rng.randrange(2 * HOUR, 30 * HOUR) if edited else None,
                 tips=tips,
@@ -100,7 +107,8 @@ def entry_document(e: Entry, catalog: Catalog, as_of_ms: int) -> dict:
         out_ms -= 15 * MINUTE
     worked = Decimal(0)
     if not open_:
-        minutes = (out_ms - e.in_ms) // MINUTE - (30 if e.break_ms else 0)
+        unpaid = 30 if e.break_ms and e.break_kind == "taken" else 0
+        minutes = (out_ms - e.in_ms) // MINUTE - unpaid
         worked = (Decimal(minutes) / 60).quantize(HOURS, ROUND_HALF_UP)
     regular = min(worked, Decimal(8)).quantize(HOURS)
     overtime = max(worked - Decimal(8), ZERO).quantize(HOURS)
@@ -108,9 +116,10 @@ def entry_document(e: Entry, catalog: Catalog, as_of_ms: int) -> dict:
     # Toast finalises sales and tips at clock-out; an open shift reports zeros.
     cash_sales, non_cash_sales, cash_tips, non_cash_tips = (ZERO,) * 4 if open_ else e.tips
     created = toast_time(e.in_ms + 400)
-    return {
+    doc = {
         "guid": e.guid,
-        "entityType": "TimeEntry",
+        # Toast's own example sends entityType null; one location here does too.
+        "entityType": None if catalog.template.null_deleted_date else "TimeEntry",
         "externalId": None,
         "createdDate": created,
         "modifiedDate": toast_time(e.modified(as_of_ms)),
@@ -119,31 +128,16 @@ def entry_document(e: Entry, catalog: Catalog, as_of_ms: int) -> dict:
         "businessDate": str(e.business_date),
         "employeeReference": e.employee.ref.doc(),
         "jobReference": catalog.jobs[e.employee.job].doc(),
-        "shiftReference": None,
+        "shiftReference": derived_guid(e.guid, "shift")
+        if catalog.template.approves_online
+        else None,
         "inDate": toast_time(e.in_ms),
         "outDate": None if open_ else toast_time(out_ms),
         "autoClockedOut": e.auto and not open_,
         "regularHours": regular,
         "overtimeHours": overtime,
         "hourlyWage": e.employee.wage,
-        "breaks": []
-        if not e.break_ms or as_of_ms < e.break_ms
-        else [
-            {
-                "guid": derived_guid(e.guid, "break"),
-                "breakType": {
-                    "guid": derived_guid(catalog.jobs["server"].guid, "meal break"),
-                    "entityType": "BreakType",
-                },
-                "paid": False,
-                "missed": False,
-                "auditResponse": True,
-                "inDate": toast_time(e.break_ms),
-                "outDate": toast_time(e.break_ms + 30 * MINUTE)
-                if as_of_ms >= e.break_ms + 30 * MINUTE
-                else None,
-            }
-        ],
+        "breaks": _breaks(e, catalog, as_of_ms),
         "declaredCashTips": cash_tips,
         "nonCashTips": non_cash_tips,
         "nonCashTipsRoundingLoss": None,
@@ -153,3 +147,51 @@ def entry_document(e: Entry, catalog: Catalog, as_of_ms: int) -> dict:
         "cashSales": cash_sales,
         "nonCashSales": non_cash_sales,
     }
+    if catalog.template.whole_as_integer:  # whole numbers written as JSON integers (0, 8)
+        for key, value in doc.items():
+            if isinstance(value, Decimal) and value == value.to_integral_value():
+                doc[key] = Decimal(int(value))
+    return doc
+
+
+def _breaks(e: Entry, catalog: Catalog, as_of_ms: int) -> list[dict]:
+    """A paid rest break, and the meal break taken (unpaid) or missed (Toast: paid, missed,
+    no outDate), each once it has started."""
+
+    def kind(name: str) -> dict:
+        return {
+            "guid": derived_guid(catalog.jobs["server"].guid, name),
+            "entityType": "BreakType",
+        }
+
+    breaks = []
+    if e.rest_ms and as_of_ms >= e.rest_ms:
+        breaks.append(
+            {
+                "guid": derived_guid(e.guid, "rest"),
+                "breakType": kind("rest break"),
+                "paid": True,
+                "missed": False,
+                "auditResponse": True,
+                "inDate": toast_time(e.rest_ms),
+                "outDate": toast_time(e.rest_ms + 10 * MINUTE)
+                if as_of_ms >= e.rest_ms + 10 * MINUTE
+                else None,
+            }
+        )
+    if e.break_ms and as_of_ms >= e.break_ms:
+        missed = e.break_kind == "missed"
+        breaks.append(
+            {
+                "guid": derived_guid(e.guid, "break"),
+                "breakType": kind("meal break"),
+                "paid": missed,
+                "missed": missed,
+                "auditResponse": True,
+                "inDate": toast_time(e.break_ms),
+                "outDate": toast_time(e.break_ms + 30 * MINUTE)
+                if not missed and as_of_ms >= e.break_ms + 30 * MINUTE
+                else None,
+            }
+        )
+    return breaks

@@ -28,6 +28,7 @@ from sandboxes.toast.data import CONFIG_ENTITIES, ToastDataset
 from sandboxes.toast.faults import ToastFault
 from sandboxes.toast.ratelimit import TOAST_LIMITS, Limit, RateLimiter
 
+LOGIN_PATH = "/authentication/v1/authentication/login"
 MAX_PAGE_SIZE = 100
 MAX_WINDOW = timedelta(days=31)  # Toast: startDate/endDate intervals of at most one month
 TOAST_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:?\d{2})$")
@@ -54,7 +55,9 @@ class Token:
 
 @dataclass
 class Stats:
-    logins: int = 0
+    logins: int = 0  # tokens given (login requests answered 200)
+    login_attempts: int = 0  # every login request, throttled ones included
+    config_publishes: int = 0
     requests: Counter = field(default_factory=Counter)  # by path prefix
     by_restaurant: Counter = field(default_factory=Counter)
     throttled: int = 0
@@ -125,13 +128,14 @@ class ToastSandbox(Controlled):
         self._lock = threading.RLock()
         self.base_url = ""
         self.page_cache = PageCache()
+        self._config_versions: dict[str, int] = {}
 
     # -- dispatch ---------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
         if request.path.startswith(CONTROL_PREFIX):
             return self.control(request)
-        if request.path == "/authentication/v1/authentication/login" and request.method == "POST":
-            return self._login(request)
+        if request.path == LOGIN_PATH and request.method == "POST":
+            return self._login_limited(request)
         restaurant = request.header("Toast-Restaurant-External-ID")
         self._count(request.path, restaurant)
         if not self._authorized(request):
@@ -153,7 +157,7 @@ class ToastSandbox(Controlled):
     def _with_faults(self, fired, produce) -> Response:
         for rule in fired:
             if rule.kind == "status":
-                headers = {"Retry-After": "1"} if rule.status == 429 else None
+                headers = {"Retry-After": str(rule.retry_after)} if rule.status == 429 else None
                 return toast_error(
                     rule.status, f"Injected fault: HTTP {rule.status}", headers=headers
                 )
@@ -184,7 +188,7 @@ class ToastSandbox(Controlled):
                 )
             return Response.json(self.dataset.restaurant(guid))
         if path.startswith("/config/v2/"):
-            return self._config(request, restaurant, path.rsplit("/", 1)[-1])
+            return self._config(request, restaurant, path.rsplit("/", 1)[-1], fired)
         if path == "/orders/v2/ordersBulk":
             return self._orders_bulk(request, restaurant, fired)
         if path.startswith("/orders/v2/orders/"):
@@ -197,6 +201,19 @@ class ToastSandbox(Controlled):
         return toast_error(404, f"No such endpoint: {request.method} {path}", 10404)
 
     # -- auth ---------------------------------------------------------------------------------
+    def _login_limited(self, request: Request) -> Response:
+        """Toast applies its global rate limit to token requests, by IP address (the guide's
+        "Authentication rate limit"): over it, 429 with Retry-After, and no token."""
+        with self._lock:
+            self.stats.login_attempts += 1
+        fired = self.faults.take(path=request.path, restaurant=None)
+        if self.rate_limits:
+            decision = self.limiter.check(f"ip:{request.client_ip}", request.path)
+            if not decision.allowed:
+                self.stats.throttled += 1
+                return toast_error(429, "Rate limit exceeded", 42900, decision.headers)
+        return self._with_faults(fired, lambda: self._login(request))
+
     def _login(self, request: Request) -> Response:
         try:
             body = request.json() or {}
@@ -249,24 +266,51 @@ class ToastSandbox(Controlled):
         return None
 
     # -- config -------------------------------------------------------------------------------
-    def _config(self, request: Request, restaurant: str, entity: str) -> Response:
+    def _config(self, request: Request, restaurant: str, entity: str, fired=()) -> Response:
+        """Pages by token. A token names the configuration version it was issued for: once the
+        restaurant publishes (the `publish_config` action or fault), an older token answers
+        409 and the client must start again without it, as Toast documents."""
         if entity not in CONFIG_ENTITIES:
             return toast_error(404, f"No such configuration entity: {entity}", 10404)
+        token = request.query.get("pageToken")
+        for rule in fired:
+            if rule.kind == "publish_config":
+                if token:
+                    self.publish_config(restaurant)
+                else:  # waits for a request in the middle of paging
+                    self.faults.give_back(rule)
+        version = self._config_versions.get(restaurant, 0)
         records = self.dataset.config(restaurant, entity)
         start = 0
-        token = request.query.get("pageToken")
         if token:
             try:
-                start = int(base64.urlsafe_b64decode(token.encode()).decode().split(":")[1])
-            except (ValueError, IndexError):
+                name, offset, issued = base64.urlsafe_b64decode(token.encode()).decode().split(":")
+                start, issued_version = int(offset), int(issued)
+            except ValueError:
                 return toast_error(400, "Invalid pageToken", 10400)
+            if name != entity:
+                return toast_error(400, "Invalid pageToken", 10400)
+            if issued_version != version:
+                return toast_error(
+                    409,
+                    "The restaurant's configuration changed while paging; "
+                    "request the first page again without pageToken",
+                    40900,
+                )
         stop = start + self.config_page_size
         headers = {}
         if stop < len(records):
             headers["Toast-Next-Page-Token"] = base64.urlsafe_b64encode(
-                f"{entity}:{stop}".encode()
+                f"{entity}:{stop}:{version}".encode()
             ).decode()
         return Response.json(records[start:stop], headers=headers)
+
+    def publish_config(self, restaurant: str) -> int:
+        with self._lock:
+            version = self._config_versions.get(restaurant, 0) + 1
+            self._config_versions[restaurant] = version
+            self.stats.config_publishes += 1
+        return version
 
     # -- orders -------------------------------------------------------------------------------
     def _orders_bulk(self, request: Request, restaurant: str, fired) -> Response:
@@ -412,6 +456,7 @@ class ToastSandbox(Controlled):
             "page_cache": self._page_cache_action,
             "config_page_size": self._config_page_size_action,
             "expire_token": self._expire_token_action,
+            "publish_config": self._publish_config_action,
             "edit": self._edit_action,
             "orders": self._orders_action,
         }
@@ -425,6 +470,8 @@ class ToastSandbox(Controlled):
         s = self.stats
         return {
             "logins": s.logins,
+            "login_attempts": s.login_attempts,
+            "config_publishes": s.config_publishes,
             "requests": dict(s.requests),
             "by_restaurant": dict(s.by_restaurant),
             "throttled": s.throttled,
@@ -462,6 +509,11 @@ class ToastSandbox(Controlled):
         if self._token:
             self._token.expires_at = time.time() - 1
         return Response.json({"ok": True})
+
+    def _publish_config_action(self, body) -> Response:
+        """The restaurant publishes its configuration now: page tokens issued before are
+        stale (409)."""
+        return Response.json({"version": self.publish_config(body["restaurant"])})
 
     def _edit_action(self, body) -> Response:
         at = datetime.fromisoformat(body["at"]) if body.get("at") else self.clock.now()

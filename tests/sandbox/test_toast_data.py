@@ -139,29 +139,110 @@ def walk(value, key=None):
         yield key, value
 
 
-def test_amounts_are_decimals_with_two_places_and_never_floats(sample):
-    for order in all_orders(sample):
-        for key, value in walk(order):
-            assert not isinstance(value, float), (order["guid"], key)
-            if key in MONEY_KEYS and value is not None:
-                assert isinstance(value, Decimal) and value.as_tuple().exponent == -2, (key, value)
+def walk_paths(value, path=""):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from walk_paths(v, f"{path}.{k}")
+    elif isinstance(value, list):
+        for v in value:
+            yield from walk_paths(v, f"{path}[]")
+    else:
+        yield path, value
 
 
-def check_selection(s: dict, tax_rates: dict[str, dict]) -> None:
+def test_amounts_are_decimals_in_cents_or_toasts_other_written_forms_never_floats(ds, sample):
+    """Cents (12.50), but for the forms Toast writes too: a whole amount as a JSON integer (3) at
+    a location that writes them so, and per-rate tax shares at full precision (0.075) where a
+    location taxes an item's rates together. Never a float."""
+    forms = Counter()
+    for n, loc in enumerate(ds.locations):
+        template = ds._contexts[n].catalog.template
+        for order in sample[loc.guid]:
+            for path, value in walk_paths(order):
+                key = path.rsplit(".", 1)[-1]
+                assert not isinstance(value, float), (order["guid"], path)
+                if key not in MONEY_KEYS or value is None:
+                    continue
+                assert isinstance(value, Decimal), (path, value)
+                exponent = value.as_tuple().exponent
+                if exponent == -2:
+                    forms["cents"] += 1
+                elif exponent == 0 and template.whole_as_integer:
+                    forms["integer"] += 1
+                else:
+                    assert template.combined_tax and path.endswith("appliedTaxes[].taxAmount")
+                    assert exponent < -2 and value == value.normalize(), (path, value)
+                    forms["sub-cent share"] += 1
+    assert forms["integer"] > 100 and forms["sub-cent share"] > 100
+
+
+def check_percent_taxes(base: Decimal, taxes: list[dict], tax_rates: dict, together: bool):
+    """PERCENT rates on a price that excludes tax: each rounded by its rule, or, where a
+    location taxes an item's rates together, the sum rounded once (half up) and shared by rate
+    at full precision (0.70 as 0.075 and 0.625 for 0.75 % and 6.25 %)."""
+    percent = [t for t in taxes if t["type"] == "PERCENT"]
+    if together and len(percent) > 1:
+        rate = total(t["rate"] for t in percent)
+        assert total(t["taxAmount"] for t in percent) == (base * rate).quantize(CENT, ROUND_HALF_UP)
+        for t in percent:
+            share = (base * rate).quantize(CENT, ROUND_HALF_UP) * t["rate"] / rate
+            assert abs(t["taxAmount"] - share) < Decimal("0.00001")
+        return
+    for t in percent:
+        rule = ROUNDING[tax_rates[t["taxRate"]["guid"]]["roundingType"]]
+        assert t["taxAmount"] == (base * t["rate"]).quantize(CENT, rule)
+
+
+def check_modifier(m: dict, parent: dict, tax_rates: dict, together: bool) -> Decimal:
+    """A modifier at any depth: its price holds its own modifiers' prices and its tax their
+    taxes; with taxes of its own it is taxed on its own price. Returns the part of the top
+    selection's price its own taxes cover."""
+    kids = m["modifiers"]
+    assert m["quantity"] == parent["quantity"] and m["voided"] == parent["voided"]
+    assert (
+        m["preDiscountPrice"]
+        == m["price"]
+        == m["receiptLinePrice"] * m["quantity"] + total(k["price"] for k in kids)
+    )
+    assert m["tax"] == total(t["taxAmount"] for t in m["appliedTaxes"]) + total(
+        k["tax"] for k in kids
+    )
+    own = ZERO
+    if m["appliedTaxes"]:
+        assert m["taxInclusion"] == "NOT_INCLUDED"
+        own = m["receiptLinePrice"] * m["quantity"]
+        check_percent_taxes(own, m["appliedTaxes"], tax_rates, together)
+    else:
+        assert m["taxInclusion"] == "INHERITED"
+    return own + sum((check_modifier(k, m, tax_rates, together) for k in kids), ZERO)
+
+
+def check_selection(s: dict, tax_rates: dict[str, dict], together: bool = False) -> None:
     """One top-level selection against Toast's formulas (a check-level share aside)."""
-    assert s["tax"] == total(t["taxAmount"] for t in s["appliedTaxes"])
-    gross = (s["receiptLinePrice"] + total(m["receiptLinePrice"] for m in s["modifiers"])) * s[
-        "quantity"
-    ]
-    if s["taxInclusion"] == "NOT_INCLUDED":
-        # Modifier prices are inside the parent's preDiscountPrice: Toast never adds them twice.
-        assert s["preDiscountPrice"] == s["receiptLinePrice"] * s["quantity"] + total(
+    # a modifier's tax is inside the selection's, as its price is
+    assert s["tax"] == total(t["taxAmount"] for t in s["appliedTaxes"]) + total(
+        m["tax"] for m in s["modifiers"]
+    )
+    weighed = s["unitOfMeasure"] != "NONE"
+    if weighed:  # a fractional quantity; the price is the line total
+        assert s["quantity"] % 1 and not s["modifiers"]
+        gross = (s["receiptLinePrice"] * s["quantity"]).quantize(CENT, ROUND_HALF_EVEN)
+    else:
+        assert isinstance(s["quantity"], int)
+        gross = s["receiptLinePrice"] * s["quantity"] + total(
             m["preDiscountPrice"] for m in s["modifiers"]
         )
+    if s["taxInclusion"] == "NOT_INCLUDED":
+        # Modifier prices are inside the parent's preDiscountPrice: Toast never adds them twice.
+        assert s["preDiscountPrice"] == gross
+        own = sum((check_modifier(m, s, tax_rates, together) for m in s["modifiers"]), ZERO)
+        if own:
+            assert not s["appliedDiscounts"]  # the generator keeps discounts off them
+        if all(t["type"] != "EXTERNAL" for t in s["appliedTaxes"]):
+            check_percent_taxes(s["price"] - own, s["appliedTaxes"], tax_rates, together)
         for t in s["appliedTaxes"]:
-            if t["type"] == "PERCENT":
-                rule = ROUNDING[tax_rates[t["taxRate"]["guid"]]["roundingType"]]
-                assert t["taxAmount"] == (s["price"] * t["rate"]).quantize(CENT, rule)
+            if t["type"] == "FIXED":  # an amount per unit (a bottle deposit)
+                assert t["taxAmount"] == t["rate"] * s["quantity"]
     else:
         assert not s["modifiers"]
         rate = total(t["rate"] for t in s["appliedTaxes"])
@@ -170,15 +251,18 @@ def check_selection(s: dict, tax_rates: dict[str, dict]) -> None:
         assert ZERO <= d["nonTaxDiscountAmount"] <= d["discountAmount"]
         if s["taxInclusion"] == "NOT_INCLUDED":
             assert d["nonTaxDiscountAmount"] == d["discountAmount"]
-    for m in s["modifiers"]:
-        assert m["preDiscountPrice"] == m["price"] == m["receiptLinePrice"] * m["quantity"]
-        assert m["tax"] == ZERO and m["voided"] == s["voided"]
+        if d["discountType"] == "BOGO":  # one of the items free
+            assert d["discountAmount"] == gross / s["quantity"] and s["quantity"] >= 2
+        if d["discountType"] == "FIXED_TOTAL":  # the items come to the combo's total
+            assert gross - d["discountAmount"] == Decimal("9.00") * s["quantity"]
 
 
-def check_amounts(check: dict, charges_config: dict[str, dict], tax_rates: dict) -> None:
+def check_amounts(check: dict, charges_config: dict[str, dict], tax_rates: dict, template) -> None:
+    """`template`: what the location's Toast sends (rates taxed together, tips counted in
+    totalAmount)."""
     live = [s for s in check["selections"] if not s["voided"]]
     for s in check["selections"]:
-        check_selection(s, tax_rates)
+        check_selection(s, tax_rates, template.combined_tax)
         own = total(d["nonTaxDiscountAmount"] for d in s["appliedDiscounts"])
         if s["voided"]:
             assert s["price"] == s["preDiscountPrice"] - own
@@ -211,12 +295,18 @@ def check_amounts(check: dict, charges_config: dict[str, dict], tax_rates: dict)
     assert check["taxAmount"] == total(s["tax"] for s in live) + total(
         t["taxAmount"] for c in charges for t in c["appliedTaxes"]
     )
-    assert check["totalAmount"] == check["amount"] + check["taxAmount"] + gratuity
-    active = [p for p in check["payments"] if p["paymentStatus"] != "VOIDED"]
+    # VOIDED and ERROR payments moved no money
+    active = [p for p in check["payments"] if p["paymentStatus"] not in ("VOIDED", "ERROR")]
+    tips = total(p["tipAmount"] for p in active) if template.tips_in_total else ZERO
+    assert check["totalAmount"] == check["amount"] + check["taxAmount"] + gratuity + tips
     if check["paymentStatus"] == "CLOSED":
-        assert total(p["amount"] for p in active) == check["totalAmount"]
+        assert total(p["amount"] for p in active) == check["totalAmount"] - tips
     else:
         assert not active and check["totalAmount"] > 0
+
+
+def template(ds, guid: str):
+    return ds._contexts[ds._by_guid[guid]].catalog.template
 
 
 def test_check_amounts_follow_toasts_formulas(ds, sample):
@@ -226,7 +316,7 @@ def test_check_amounts_follow_toasts_formulas(ds, sample):
         rates = {t["guid"]: t for t in ds.config(loc.guid, "taxRates")}
         for order in sample[loc.guid]:
             for check in order["checks"]:
-                check_amounts(check, charges, rates)
+                check_amounts(check, charges, rates, template(ds, loc.guid))
                 checked += 1
             if order["voided"]:
                 assert all(c["voided"] and c["totalAmount"] == 0 for c in order["checks"])
@@ -560,7 +650,8 @@ def test_orders_reference_configured_entities(ds, sample):
             for entity in CONFIG_ENTITIES
         }
         for o in sample[loc.guid]:
-            assert o["revenueCenter"]["guid"] in config["revenueCenters"]
+            if o["revenueCenter"] is not None:  # most of Chicago's orders have none
+                assert o["revenueCenter"]["guid"] in config["revenueCenters"]
             assert o["diningOption"]["guid"] in config["diningOptions"]
             for c in o["checks"]:
                 for d in c["appliedDiscounts"]:
@@ -576,7 +667,8 @@ def test_orders_reference_configured_entities(ds, sample):
                     else:
                         assert s["salesCategory"] is None and s["appliedTaxes"] == []
                     for d in s["appliedDiscounts"]:
-                        assert config["discounts"][d["discount"]["guid"]]["selectionType"] == "ITEM"
+                        kind = config["discounts"][d["discount"]["guid"]]["selectionType"]
+                        assert kind == ("BOGO" if d["discountType"] == "BOGO" else "ITEM")
                     assert all(
                         t["taxRate"]["guid"] in config["taxRates"] for t in s["appliedTaxes"]
                     )
@@ -712,7 +804,7 @@ def test_apply_edit_changes_the_order_at_its_time_and_the_window_finds_it(kind):
     charges = {c["guid"]: c for c in ds.config(loc.guid, "serviceCharges")}
     rates = {t["guid"]: t for t in ds.config(loc.guid, "taxRates")}
     for check in edited["checks"]:
-        check_amounts(check, charges, rates)
+        check_amounts(check, charges, rates, template(ds, loc.guid))
     if kind == "add_tip":
         assert total(p["tipAmount"] for p in active(edited)) > total(
             p["tipAmount"] for p in active(order)

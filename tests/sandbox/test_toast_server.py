@@ -173,3 +173,68 @@ def test_order_faults_wait_for_a_page_with_orders_and_break_one_order_each(toast
     with pytest.raises(json.JSONDecodeError):  # the third order is cut in half
         decoder.raw_decode(text, end + 1)
     assert toast.stats()["faults_fired"] == 3
+
+
+def test_a_configuration_publish_makes_older_page_tokens_answer_409(toast, auth):
+    toast.control("rate_limits", {"enabled": False})
+    toast.control("config_page_size", {"size": 2})
+    restaurant = toast.restaurants[0]
+    headers = {**auth, "Toast-Restaurant-External-ID": restaurant}
+    url = f"{toast.url}/config/v2/discounts"
+    first = httpx.get(url, headers=headers)
+    token = first.headers["Toast-Next-Page-Token"]
+    assert httpx.get(url, headers=headers, params={"pageToken": token}).status_code == 200
+
+    toast.control("publish_config", {"restaurant": restaurant})
+
+    stale = httpx.get(url, headers=headers, params={"pageToken": token})
+    assert stale.status_code == 409
+    assert stale.json()["status"] == 409 and "first page" in stale.json()["message"]
+    again = httpx.get(url, headers=headers)  # from the first page, as Toast says
+    assert again.json() == first.json()
+    fresh = again.headers["Toast-Next-Page-Token"]
+    assert httpx.get(url, headers=headers, params={"pageToken": fresh}).status_code == 200
+    other = {**auth, "Toast-Restaurant-External-ID": toast.restaurants[1]}
+    other_token = httpx.get(url, headers=other).headers["Toast-Next-Page-Token"]
+    assert httpx.get(url, headers=other, params={"pageToken": other_token}).status_code == 200
+
+
+def test_the_publish_fault_waits_for_a_request_in_the_middle_of_paging(toast, auth):
+    toast.control("rate_limits", {"enabled": False})
+    toast.control("config_page_size", {"size": 2})
+    restaurant = toast.restaurants[0]
+    headers = {**auth, "Toast-Restaurant-External-ID": restaurant}
+    url = f"{toast.url}/config/v2/taxRates"
+    toast.fault(kind="publish_config", path="/config/v2/taxRates", restaurant=restaurant)
+    first = httpx.get(url, headers=headers)
+    assert first.status_code == 200 and toast.stats()["config_publishes"] == 0
+    token = first.headers["Toast-Next-Page-Token"]
+    assert httpx.get(url, headers=headers, params={"pageToken": token}).status_code == 409
+    assert toast.stats()["config_publishes"] == 1 and toast.stats()["faults_fired"] == 1
+
+
+def test_logins_are_rate_limited_by_ip_with_retry_after(toast):
+    # Toast's global limit applies to token requests by IP; counted here at a moment that does
+    # not move, so the calls share one slice however slowly this machine makes them.
+    toast.control(
+        "rate_limits",
+        {
+            "enabled": True,
+            "frozen_at": 1_770_000_000,
+            "limits": [{"by": "GLOBAL", "requests": 2, "seconds": 60}],
+        },
+    )
+    answers = [login(toast) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[2].headers["Retry-After"] == "60"
+    assert "token" not in answers[2].json()
+    stats = toast.stats()
+    assert (stats["logins"], stats["login_attempts"]) == (2, 3)
+
+
+def test_a_login_fault_answers_429_with_the_retry_after_asked_for(toast):
+    toast.fault(kind="status", status=429, retry_after=7, path=LOGIN)
+    throttled, ok = login(toast), login(toast)
+    assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "7"
+    assert ok.status_code == 200
+    assert toast.stats()["logins"] == 1

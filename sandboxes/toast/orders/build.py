@@ -26,6 +26,7 @@ from sandboxes.toast.orders.model import (
     Charge,
     Check,
     LocationContext,
+    Mod,
     Order,
     Sel,
     Tender,
@@ -72,7 +73,35 @@ def build_order(ctx: LocationContext, header: DayHeader, idx: int) -> Order:
     o.delivery = _delivery_info(rng, cat) if o.dining.behavior == "DELIVERY" else None
     o.checks = _build_checks(o, rng, cat)
     o.events = _same_day_events(o, rng)
+    _in_progress_shapes(o, rng, cat)
     return o
+
+
+def _in_progress_shapes(o: Order, rng: random.Random, cat: Catalog) -> None:
+    """What only an order still in progress shows (see events.materialize): an online order
+    waiting for the restaurant's approval, a scheduled one not yet fired, a card payment still
+    PROCESSING; and the curbside and prep-time details Toast sends with pickup orders."""
+    r = rng.random()
+    online = o.source == "Online"
+    o.curbside = None
+    if online and o.dining.behavior == "TAKE_OUT" and r < 0.3:
+        o.curbside = {
+            "entityType": "CurbsidePickup",
+            "notes": "Text on arrival" if r < 0.15 else None,
+            "transportColor": ("blue", "red", "white", "black")[int(r * 40) % 4],
+            "transportDescription": ("Hatchback", "Pickup truck", "SUV")[int(r * 30) % 3],
+        }
+    o.prep = None if not online else "PT30M" if o.dining.behavior == "DELIVERY" else "PT0S"
+    o.approval = (
+        "NEEDS_APPROVAL"
+        if online and cat.template.approves_online
+        else "FUTURE"
+        if o.promised and not o.marketplace
+        else None
+    )
+    first = o.checks[0].tenders[0] if o.checks[0].tenders else None
+    o.processing = bool(first and first.type == "CREDIT" and first.fixed is None and r > 0.6)
+    o.in_progress = False
 
 
 def _pick_dining(rng: random.Random, excess: bool) -> str:
@@ -111,23 +140,29 @@ def _place(o: Order, rng: random.Random, cat: Catalog) -> None:
             else "In Store"
         )
         staff = cat.staff("server", "bartender")
-    o.rc = cat.revenue_centers[rc]
+    o.area = rc
+    # Many locations never set revenue centers on some or all orders (Toast's examples).
+    o.rc = None if rng.random() < cat.template.no_revenue_center else cat.revenue_centers[rc]
     o.server = staff[rng.randrange(len(staff))].ref
 
 
 def _delivery_info(rng: random.Random, cat: Catalog) -> dict:
     t = cat.template
     street = rng.choice(("Oak", "Pine", "Main", "Lake"))
+    r = rng.random()
     return {
         "address1": f"{rng.randrange(10, 2000)} {street} St",
-        "address2": None,
+        "address2": f"Apt {int(r * 400)}" if r < 0.3 else None,
         "city": t.city,
         "state": t.state,
         "zipCode": t.zip_code,
         "latitude": Decimal(f"{t.latitude + rng.uniform(-0.03, 0.03):.4f}"),
         "longitude": Decimal(f"{t.longitude + rng.uniform(-0.03, 0.03):.4f}"),
-        "notes": None,
+        "notes": "Leave at the door" if r > 0.8 else "" if r > 0.6 else None,
         "deliveryState": "DELIVERED",
+        "deliveredDate": None,  # Toast fills these only when the driver uses Toast Delivery
+        "dispatchedDate": None,
+        "deliveryEmployee": None,
     }
 
 
@@ -177,7 +212,8 @@ def _fill_check(c: Check, o: Order, rng: random.Random, cat: Catalog) -> None:
     drinks = [i for i in items.values() if i.sales_category == cat.sales_categories["beverage"]]
     alcohol = [i for i in items.values() if i.alcohol]
     retail = [i for i in items.values() if i.sales_category == cat.sales_categories["retail"]]
-    bar = o.rc == cat.revenue_centers["bar"]
+    bar = o.area == "bar"
+    shots = not o.marketplace
     count = rng.randint(1, 3) + o.guests // 2
     if o.code == LATE_VOID_SEL:
         count = max(count, 2)
@@ -195,15 +231,26 @@ def _fill_check(c: Check, o: Order, rng: random.Random, cat: Catalog) -> None:
             pool = food
         else:
             pool = retail
-        s = _selection(rng, rng.choice(pool), o)
-        if not o.marketplace and rng.random() < 0.07:
+        s = _selection(rng, rng.choice(pool), o, shots)
+        r = rng.random()
+        if o.marketplace or _taxed_modifiers(s):
+            pass  # no discounts on marketplace orders nor on items with taxed modifiers
+        elif r < 0.07:
             s.disc = cat.discounts[rng.choice(("item_10", "item_10", "item_5off", "employee_50"))]
+        elif r < 0.085 and isinstance(s.qty, int):  # buy one, get one: the second is free
+            s.qty, s.disc = max(s.qty, 2), cat.discounts["bogo"]
+        elif r < 0.12 and s.item.sales_category == cat.sales_categories["liquor"]:
+            s.disc = cat.discounts["happy_hour"]
+        elif 0.12 <= r < 0.13:
+            s.disc, s.open_disc = cat.discounts["open_comp"], cents(Decimal(1 + int(r * 400) % 5))
         c.sels.append(s)
+    if bar and rng.random() < 0.4:
+        c.tab = rng.choice(_FIRST)
     if not o.marketplace and rng.random() < 0.035:
         kind = "TOAST_CARD_SELL" if rng.random() < 0.6 else "TOAST_CARD_RELOAD"
         amount = cents(Decimal(rng.choice((25, 50, 75, 100))))
         c.sels.append(Sel(rng.getrandbits(122), None, 1, amount, "Gift Card", kind))
-    if not o.marketplace and rng.random() < 0.06:
+    if not o.marketplace and rng.random() < 0.06 and not any(map(_taxed_modifiers, c.sels)):
         c.disc = cat.discounts["check_15" if rng.random() < 0.6 else "check_10off"]
         c.disc_bits = rng.getrandbits(122)
     sc = cat.service_charges
@@ -215,19 +262,32 @@ def _fill_check(c: Check, o: Order, rng: random.Random, cat: Catalog) -> None:
         c.charges.append(Charge(rng.getrandbits(122), sc["delivery_fee"]))
 
 
-def _selection(rng: random.Random, item: MenuItem, o: Order) -> Sel:
+def _selection(rng: random.Random, item: MenuItem, o: Order, shots: bool = False) -> Sel:
     r = rng.random()
-    qty = 1 if r < 0.85 else 2 if r < 0.97 else 3
+    if item.unit_of_measure != "NONE":  # weighed at the counter: 0.35 to 1.60 lb
+        hundredths = 35 + int(r * 126)
+        qty = Decimal(hundredths + 3 if hundredths % 100 == 0 else hundredths).scaleb(-2)
+    else:
+        qty = 1 if r < 0.85 else 2 if r < 0.97 else 3
     s = Sel(rng.getrandbits(122), item, qty, item.price, item.name)
     for option in item.modifiers:
-        if rng.random() < 0.3:
-            s.mods.append((format_uuid4(rng.getrandbits(122)), option))
+        if rng.random() < (0.45 if option.taxes else 0.3) and (shots or not option.taxes):
+            s.mods.append(_modifier(rng, option))
     if o.dining.behavior == "DINE_IN":
         s.seat = rng.randint(0, o.guests)
     if o.marketplace:
         s.facilitator = True
         s.external = o.idx % 2 == 0  # half the marketplace orders carry the partner's tax
     return s
+
+
+def _modifier(rng: random.Random, option) -> Mod:
+    kids = [_modifier(rng, kid) for kid in option.children if rng.random() < 0.5]
+    return Mod(format_uuid4(rng.getrandbits(122)), option, kids)
+
+
+def _taxed_modifiers(s: Sel) -> bool:
+    return any(node.option.taxes for m in s.mods for node in m.walk())
 
 
 def _house_account_payment(c: Check, rng: random.Random) -> None:
@@ -279,7 +339,9 @@ def _tender(kind: str, rng: random.Random, o: Order, cat: Catalog) -> Tender:
         entry = (
             "ONLINE"
             if o.source == "Online"
-            else rng.choice(("EMV_CHIP_SIGN", "CONTACTLESS", "CONTACTLESS", "SWIPED"))
+            else rng.choice(("PRE_AUTHED", "EMV_CHIP_SIGN", "CONTACTLESS", "SWIPED"))
+            if o.guests == 1 and o.dining.behavior == "DINE_IN"
+            else rng.choice(("EMV_CHIP_SIGN", "CONTACTLESS", "KEYED", "SWIPED"))
         )
         tip = Decimal(rng.randrange(15, 26)) / HUNDRED if rng.random() < 0.75 else ZERO
         return Tender(
@@ -341,4 +403,6 @@ def _same_day_events(o: Order, rng: random.Random) -> list[tuple[int, int, str, 
         elif r < 0.05:  # paid, then refunded the same business day
             events = [e for e in events if not (e[2] == "pay" and e[3] == 0)]
             events += [(at(0.6), 20, "pay", 0), (t1, 30, "refund", 0)]
+        elif r < 0.07:  # a card attempt ended in ERROR (no money moved); paid again later
+            events.append((at(0.5), 15, "error_pay", 0))
     return events

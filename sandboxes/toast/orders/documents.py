@@ -6,22 +6,44 @@ from decimal import Decimal
 
 from sandboxes.toast.catalog import Discount, TaxRate
 from sandboxes.toast.ids import MINUTE, format_uuid4, mix_bits, toast_time
-from sandboxes.toast.orders.model import ZERO, Charge, Check, Order, Pay, Sel, cents
+from sandboxes.toast.orders.model import ZERO, Charge, Check, Mod, Order, Pay, Sel, cents
 from sandboxes.toast.orders.pricing import price_check
 
 NOT_DELETED = toast_time(0)  # Toast's placeholder deletedDate for orders that are not deleted
+# Amounts a location writing whole numbers as JSON integers writes so (3 for 3.00, 0 for 0.00).
+WHOLE_AS_INTEGER = frozenset(
+    {
+        "amount",
+        "taxAmount",
+        "totalAmount",
+        "price",
+        "preDiscountPrice",
+        "tax",
+        "receiptLinePrice",
+        "discountAmount",
+        "nonTaxDiscountAmount",
+        "chargeAmount",
+        "tipAmount",
+        "amountTendered",
+        "refundAmount",
+        "tipRefundAmount",
+        "taxRefundAmount",
+    }
+)
 
 
 def document(o: Order, modified: int) -> dict:
     for c in o.checks:
         price_check(o, c)
     checks = [_check_doc(o, c) for c in o.checks]
-    paid = [p.paid_ms for c in o.checks for p in c.payments if p.void_ms is None]
+    paid = [p.paid_ms for c in o.checks for p in c.payments if p.active]
     closed = [c.closed for c in o.checks]
     all_closed = all(x is not None for x in closed) and bool(closed)
-    device = {"id": o.device}
+    device = {"id": _device(o)}
     behavior = o.dining.behavior
-    return {
+    template = o.ctx.catalog.template
+    approval = (o.approval if o.in_progress else None) or "APPROVED"
+    doc = {
         "guid": o.guid,
         "entityType": "Order",
         "externalId": None,
@@ -38,23 +60,24 @@ def document(o: Order, modified: int) -> dict:
         if behavior != "DINE_IN"
         else None,
         "duration": (max(paid) - o.opened) // 1000 if paid else None,
-        "revenueCenter": o.rc.doc(),
+        "revenueCenter": o.rc.doc() if o.rc else None,
         "diningOption": o.dining.ref.doc(),
-        "restaurantService": o.service.doc(),
+        "restaurantService": None if o.marketplace else o.service.doc(),
         "serviceArea": None,
         "table": None,
-        "server": o.server.doc(),
+        "server": None if o.marketplace else o.server.doc(),
         "numberOfGuests": o.guests,
-        "approvalStatus": "APPROVED",
+        "approvalStatus": approval,
         "voided": o.voided,
         "voidDate": toast_time(o.void_ms) if o.void_ms else None,
         "voidBusinessDate": o.void_bd,
         "deleted": o.deleted,
-        "deletedDate": toast_time(o.deleted_ms) if o.deleted else NOT_DELETED,
+        "deletedDate": toast_time(o.deleted_ms) if o.deleted else _not_deleted(o),
         "excessFood": o.excess,
         "deliveryInfo": dict(o.delivery) if o.delivery else None,
-        "curbsidePickupInfo": None,
-        "requiredPrepTime": None,
+        "curbsidePickupInfo": dict(o.curbside) if o.curbside else None,
+        "requiredPrepTime": o.prep,
+        "appliedPackagingInfo": None,
         "pricingFeatures": ["TAXESV2"],
         "createdInTestMode": False,
         "channelGuid": None,
@@ -62,10 +85,39 @@ def document(o: Order, modified: int) -> dict:
         "lastModifiedDevice": dict(device),
         "checks": checks,
     }
+    if approval != "APPROVED":  # not fired in the kitchen yet
+        for check in checks:
+            for selection in check["selections"]:
+                selection["fulfillmentStatus"] = "NEW"
+    return _whole_as_integers(doc) if template.whole_as_integer else doc
+
+
+def _device(o: Order) -> str | None:
+    """Orders placed online or through a partner come from no Toast device."""
+    return None if o.source in ("Online", "API") else o.device
+
+
+def _not_deleted(o: Order) -> str | None:
+    return None if o.ctx.catalog.template.null_deleted_date else NOT_DELETED
+
+
+def _whole_as_integers(value):
+    """Whole amounts as JSON integers, as some Toast answers write them (3, 0)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in WHOLE_AS_INTEGER and isinstance(item, Decimal):
+                if item == item.to_integral_value():
+                    value[key] = Decimal(int(item))
+            elif isinstance(item, (dict, list)):
+                _whole_as_integers(item)
+    elif isinstance(value, list):
+        for item in value:
+            _whole_as_integers(item)
+    return value
 
 
 def _check_doc(o: Order, c: Check) -> dict:
-    active = [p for p in c.payments if p.void_ms is None]
+    active = [p for p in c.payments if p.active]
     due = c.total - sum((p.amount for p in active), ZERO)
     status = "CLOSED" if c.closed is not None and due <= 0 else "OPEN"
     paid = max((p.paid_ms for p in active), default=None)
@@ -74,14 +126,14 @@ def _check_doc(o: Order, c: Check) -> dict:
         "entityType": "Check",
         "externalId": None,
         "displayNumber": c.number,
-        "tabName": None,
+        "tabName": c.tab,
         "openedDate": toast_time(o.opened),
         "createdDate": toast_time(o.opened),
         "modifiedDate": toast_time(c.modified),
         "closedDate": toast_time(c.closed) if status == "CLOSED" else None,
         "paidDate": toast_time(paid) if paid else None,
         "deleted": c.deleted,
-        "deletedDate": toast_time(o.deleted_ms) if c.deleted else NOT_DELETED,
+        "deletedDate": toast_time(o.deleted_ms) if c.deleted else _not_deleted(o),
         "voided": c.voided,
         "voidDate": toast_time(c.void_ms) if c.void_ms else None,
         "voidBusinessDate": c.void_bd,
@@ -89,7 +141,10 @@ def _check_doc(o: Order, c: Check) -> dict:
         "paymentStatus": status,
         "amount": c.amount,
         "taxAmount": c.tax,
-        "totalAmount": c.total,
+        # Some locations' checks count the tips in totalAmount (Toast's examples do both).
+        "totalAmount": c.total + sum((p.tip for p in active), ZERO)
+        if o.ctx.catalog.template.tips_in_total
+        else c.total,
         "duration": (paid - o.opened) // 1000 if paid else None,
         "appliedDiscounts": [_check_discount_doc(c)] if c.disc and c.disc_amt else [],
         "appliedServiceCharges": [_charge_doc(o, ch) for ch in c.charges],
@@ -98,8 +153,8 @@ def _check_doc(o: Order, c: Check) -> dict:
         "customer": dict(c.customer) if c.customer else None,
         "appliedLoyaltyInfo": None,
         "openedBy": o.server.doc(),
-        "createdDevice": {"id": o.device},
-        "lastModifiedDevice": {"id": o.device},
+        "createdDevice": {"id": _device(o)},
+        "lastModifiedDevice": {"id": _device(o)},
     }
 
 
@@ -170,7 +225,7 @@ def _selection_doc(o: Order, s: Sel) -> dict:
         "salesCategory": item.sales_category.doc() if item else None,
         "plu": item.plu if item else None,
         "quantity": s.qty,
-        "unitOfMeasure": "NONE",
+        "unitOfMeasure": item.unit_of_measure if item else "NONE",
         "seatNumber": s.seat,
         "receiptLinePrice": s.unit,
         "preDiscountPrice": s.pre,
@@ -197,20 +252,18 @@ def _selection_doc(o: Order, s: Sel) -> dict:
         "modifiers": [],
     }
     if s.mods:
-        doc["modifiers"] = [
-            _modifier_doc(s, guid, option, dining, created, modified, void)
-            for guid, option in s.mods
-        ]
+        doc["modifiers"] = [_modifier_doc(o, s, m, dining, created, modified, void) for m in s.mods]
     return doc
 
 
 def _modifier_doc(
-    parent: Sel, guid: str, option, dining: dict, created: str, modified: str, void: bool
+    o: Order, parent: Sel, m: Mod, dining: dict, created: str, modified: str, void: bool
 ) -> dict:
-    """A modifier: its price is already inside the parent's preDiscountPrice and price."""
-    amount = option.price * parent.qty
+    """A modifier: its price (with its own modifiers') is already inside the parent's
+    preDiscountPrice and price, and its tax (taxes of its own, if any) inside the parent's tax."""
+    option = m.option
     return {
-        "guid": guid,
+        "guid": m.guid,
         "entityType": "MenuItemSelection",
         "externalId": None,
         "item": option.ref.doc(),
@@ -219,17 +272,20 @@ def _modifier_doc(
         "preModifier": None,
         "displayName": option.name,
         "selectionType": "NONE",
-        "salesCategory": parent.item.sales_category.doc(),
+        "salesCategory": option.sales_category.doc() if option.sales_category else None,
         "plu": None,
         "quantity": parent.qty,
         "unitOfMeasure": "NONE",
         "seatNumber": parent.seat,
         "receiptLinePrice": option.price,
-        "preDiscountPrice": amount,
-        "price": amount,
-        "tax": ZERO,
-        "taxInclusion": "INHERITED",
-        "appliedTaxes": [],
+        "preDiscountPrice": m.price,
+        "price": m.price,
+        "tax": m.tax,
+        "taxInclusion": "NOT_INCLUDED" if option.taxes else "INHERITED",
+        "appliedTaxes": [
+            _tax_doc(o, int(m.guid.replace("-", ""), 16), n, t, amount, False)
+            for n, (t, amount) in enumerate(m.tax_lines)
+        ],
         "appliedDiscounts": [],
         "deferred": False,
         "voided": void,
@@ -243,7 +299,9 @@ def _modifier_doc(
         "createdDate": created,
         "modifiedDate": modified,
         "splitOrigin": None,
-        "modifiers": [],
+        "modifiers": [
+            _modifier_doc(o, parent, kid, dining, created, modified, void) for kid in m.kids
+        ],
     }
 
 
@@ -299,7 +357,7 @@ def _payment_doc(o: Order, c: Check, p: Pay) -> dict:
         "originalProcessingFee": cents(p.amount * Decimal("0.029") + Decimal("0.15"))
         if t.type == "CREDIT" and p.amount
         else None,
-        "paymentStatus": "VOIDED" if void else "CAPTURED",
+        "paymentStatus": "VOIDED" if void else p.status,
         "voidInfo": {
             "voidUser": o.server.doc(),
             "voidApprover": manager.doc(),
@@ -318,8 +376,8 @@ def _payment_doc(o: Order, c: Check, p: Pay) -> dict:
         "cashDrawer": o.ctx.catalog.cash_drawer.doc() if t.type == "CASH" else None,
         "server": o.server.doc(),
         "mcaRepaymentAmount": None,
-        "createdDevice": {"id": o.device},
-        "lastModifiedDevice": {"id": o.device},
+        "createdDevice": {"id": _device(o)},
+        "lastModifiedDevice": {"id": _device(o)},
         "orderGuid": o.guid,
         "checkGuid": c.guid,
     }

@@ -14,7 +14,7 @@ from sandboxes.toast.ids import (
     mix_bits,
     toast_time,
 )
-from sandboxes.toast.orders.days import LATE_KINDS
+from sandboxes.toast.orders.days import LATE_KINDS, LATE_TIP, NORMAL
 from sandboxes.toast.orders.model import (
     HUNDRED,
     ONE,
@@ -40,6 +40,15 @@ def materialize(o: Order, as_of_ms: int, applied: list[tuple[int, int, str]]) ->
     """Apply every event visible at as_of; returns the order's modifiedDate (epoch ms)."""
     timeline: list[tuple[int, int, str, int]] = []
     modified = o.opened
+    o.in_progress = as_of_ms < o.settled
+    halfway = o.opened + (o.settled - o.opened) // 2
+    if o.in_progress and o.processing and o.code == NORMAL and halfway <= as_of_ms:
+        # The card went through at halfway and is still PROCESSING; at the settle time the
+        # whole timeline is replayed and it is CAPTURED. (modifiedDate stays at the opening,
+        # as for any order in progress here, so the loader reads it again once settled.)
+        for p in _pay(o, o.checks[0], halfway, o.bd, o.checks[0].tenders):
+            p.status = "PROCESSING"
+        o.checks[0].closed = None
     if o.settled <= as_of_ms:
         timeline.extend(o.events)
         modified = o.settled
@@ -78,6 +87,28 @@ def _apply(o: Order, kind: str, at: int, k: int) -> None:
         _replace_payments(o, o.checks[k], at, o.bd, switch_tender=True)
     elif kind == "refund":
         _refund(o, at, o.bd, full=o.idx % 3 == 0)
+    elif kind == "error_pay":
+        _error_payment(o, o.checks[k], at, o.bd)
+
+
+def _error_payment(o: Order, c: Check, at: int, bd: int) -> None:
+    """A card payment that ended in ERROR: it moved no money; the check is paid later."""
+    if c.voided or c.deleted or c.active_payments() or not c.tenders:
+        return
+    total = price_check(o, c).total
+    if total <= 0:
+        return
+    tender = Tender(
+        "CREDIT",
+        mix_bits(c.spare_bits, 0xE4),
+        card="VISA",
+        last4=f"{mix_bits(c.spare_bits, 0xE5) % 10_000:04d}",
+        entry="CONTACTLESS",
+    )
+    failed = Pay(mix_bits(c.spare_bits, 0xE6), tender, total, ZERO, at, bd)
+    failed.status = "ERROR"
+    c.payments.append(failed)
+    c.modified = at
 
 
 def apply_edit(o: Order, kind: str, at: int) -> None:
@@ -149,7 +180,10 @@ def _pay(
     for n, (tender, amount) in enumerate(amounts):
         bits = first_bits if n == 0 else mix_bits(tender.bits, 32 + len(c.payments))
         tip = cents(amount * tender.tip_pct) if tender.tip_pct else ZERO
-        made.append(Pay(bits, tender, amount, tip, at, bd))
+        pay = Pay(bits, tender, amount, tip, at, bd)
+        if o.code == LATE_TIP and tender.type == "CREDIT" and not tip and c is o.checks[0]:
+            pay.status = "AUTHORIZED"  # approved; captured once the tip is adjusted
+        made.append(pay)
     c.payments.extend(made)
     c.closed = at
     return made
@@ -297,7 +331,7 @@ def _add_tip(o: Order, at: int, bd: int, rng: random.Random) -> None:
         else:
             rate = Decimal(rng.randrange(15, 26)) / HUNDRED
             pay.tip = max(Decimal("1.00"), cents(pay.amount * rate))
-        pay.modified = at
+        pay.modified, pay.status = at, "CAPTURED"
         owner = next(c for c in o.checks if pay in c.payments)
         owner.modified = owner.closed = at
         return

@@ -36,6 +36,7 @@ class Sel:
         "modified",
         "mods",
         "name",
+        "open_disc",
         "pre",
         "price",
         "qty",
@@ -57,27 +58,45 @@ class Sel:
         self,
         bits: int,
         item: MenuItem | None,
-        qty: int,
+        qty: int | Decimal,
         unit: Decimal,
         name: str,
         kind: str = "NONE",
     ):
         self.bits, self.guid = bits, format_uuid4(bits)
         self.item, self.qty, self.unit, self.name, self.kind = item, qty, unit, name, kind
-        self.mods: list[tuple[str, object]] = []
+        self.mods: list[Mod] = []
         self.disc: Discount | None = None
+        self.open_disc = ZERO  # the amount of an OPEN_FIXED discount, entered at the POS
         self.seat = -1
         self.modified = 0
         self.void_ms = self.void_bd = self.void_reason = self.refund = None
         self.taxes: tuple[TaxRate, ...] = item.taxes if item and kind == "NONE" else ()
         self.inclusive = bool(item) and item.inclusion == "INCLUDED" and kind == "NONE"
-        self.rate_sum = sum((t.rate for t in self.taxes), ZERO)
+        self.rate_sum = sum((t.rate for t in self.taxes if t.type == "PERCENT"), ZERO)
         self.facilitator = self.external = False
         self.share = self.share_nt = ZERO
 
     @property
     def live(self) -> bool:
         return self.void_ms is None
+
+
+class Mod:
+    """A modifier on a selection, or on another modifier: its price is inside its parent's at
+    every depth; with taxes of its own (`option.taxes`) it is taxed on its own price."""
+
+    __slots__ = ("guid", "kids", "option", "price", "tax", "tax_lines")
+
+    def __init__(self, guid: str, option, kids: list[Mod] | None = None):
+        self.guid, self.option, self.kids = guid, option, kids or []
+        self.price = self.tax = ZERO
+        self.tax_lines: list = []
+
+    def walk(self):
+        yield self
+        for kid in self.kids:
+            yield from kid.walk()
 
 
 class Charge:
@@ -128,6 +147,7 @@ class Pay:
         "paid_ms",
         "refund",
         "refund_status",
+        "status",
         "tender",
         "tendered",
         "tip",
@@ -143,11 +163,13 @@ class Pay:
         self.tendered = _tendered(tender.type, amount)
         self.void_ms = self.void_bd = self.refund = None
         self.refund_status = "NONE"
+        self.status = "CAPTURED"  # or AUTHORIZED (tip not adjusted yet), PROCESSING, ERROR
         self.modified = paid_ms
 
     @property
     def active(self) -> bool:
-        return self.void_ms is None
+        """Money moved (or is moving): not voided, not an ERROR attempt."""
+        return self.void_ms is None and self.status != "ERROR"
 
 
 class Check:
@@ -171,6 +193,7 @@ class Check:
         "sels",
         "spare_bits",
         "surcharge",
+        "tab",
         "tax",
         "tenders",
         "total",
@@ -191,21 +214,25 @@ class Check:
         self.modified = 0
         self.closed: int | None = None
         self.customer: dict | None = None
+        self.tab: str | None = None
         self.roundup = self.surcharge = self.cash_round = False
         self.spare_bits = 0
         self.amount = self.tax = self.total = self.disc_amt = self.disc_nt = ZERO
         self.disc_bits = 0
 
     def active_payments(self) -> list[Pay]:
-        return [p for p in self.payments if p.void_ms is None]
+        return [p for p in self.payments if p.active]
 
 
 class Order:
     __slots__ = (
+        "approval",
+        "area",
         "bd",
         "checks",
         "code",
         "ctx",
+        "curbside",
         "deleted",
         "deleted_ms",
         "delivery",
@@ -216,9 +243,12 @@ class Order:
         "guests",
         "guid",
         "idx",
+        "in_progress",
         "late_ms",
         "marketplace",
         "opened",
+        "prep",
+        "processing",
         "promised",
         "rc",
         "server",
