@@ -12,12 +12,13 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import duckdb
+import httpx
 import pytest
 from click.testing import CliRunner
 
 from cli.main import main
 from loaders.pipeline import run_load
-from loaders.toast.client import ClientOptions
+from loaders.toast.client import ClientOptions, ToastClient
 from loaders.toast.windows import toast_format
 from sandboxes.toast.data import ToastDataset
 
@@ -407,3 +408,85 @@ def test_a_day_without_orders_leaves_empty_tables_a_later_load_fills(toast_env, 
             "select count(*), count(_dlt_load_id) from toast_raw.time_entries"
         ).fetchone()
     assert entries[0] > 0 and entries[0] == entries[1]
+
+
+def test_a_configuration_publish_mid_paging_restarts_that_entity_from_page_one(
+    toast_env, warehouse
+):
+    toast_env.freeze(datetime.now(timezone.utc) - timedelta(seconds=5))
+    toast_env.control("config_page_size", {"size": 2})
+    first = toast_env.restaurants[0]
+    toast_env.fault(kind="publish_config", path="/config/v2/discounts", restaurant=first)
+
+    result = run_load(backfill_days=1)
+
+    assert result.ok, result.report.failed  # the location loads, no run later needed
+    stats = toast_env.stats()
+    assert (stats["config_publishes"], stats["faults_fired"]) == (1, 1)
+    data = sandbox_data(toast_env)
+    pages = -(-len(data.config(first, "discounts")) // 2)
+    assert pages >= 3
+    # every location reads its pages once; the first reads page 1, gets 409 on page 2 and
+    # reads all its pages again from page 1
+    assert stats["requests"]["/config/v2/discounts"] == 3 * pages + 2
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        stored = con.execute(
+            "select guid from toast_raw.config_records where restaurant_guid = ? "
+            "and entity = 'discounts' order by guid",
+            [first],
+        ).fetchall()
+    assert [g for (g,) in stored] == sorted(d["guid"] for d in data.config(first, "discounts"))
+
+
+def test_config_records_after_a_409_are_every_record_once_read_from_page_one(toast_env):
+    toast_env.control("rate_limits", {"enabled": False})
+    toast_env.control("config_page_size", {"size": 2})
+    restaurant = toast_env.restaurants[1]
+    toast_env.fault(
+        kind="publish_config", path="/config/v2/taxRates", restaurant=restaurant, skip=2
+    )
+    client = ToastClient(toast_env.url, toast_env.client_id, toast_env.client_secret)
+    sent: list[httpx.URL] = []
+    client.http.event_hooks["request"] = [lambda request: sent.append(request.url)]
+    try:
+        records = client.config_records("taxRates", restaurant)
+    finally:
+        client.close()
+
+    expected = [r["guid"] for r in sandbox_data(toast_env).config(restaurant, "taxRates")]
+    assert [record["guid"] for _, record in records] == expected  # each once, in order
+    tokens = [url.params.get("pageToken") for url in sent if url.path.endswith("/taxRates")]
+    pages = -(-len(expected) // 2)
+    # page 1, page 2, page 3 answered 409 (the publish), then page 1 again and the rest
+    assert len(tokens) == 3 + pages
+    assert tokens[0] is None and all(tokens[1:3]) and tokens[3] is None and all(tokens[4:])
+
+
+def test_a_rate_limited_login_waits_as_long_as_retry_after_says_then_logs_in(toast_env):
+    toast_env.fault(kind="status", status=429, retry_after=7, path="/authentication/v1/", times=2)
+    client = ToastClient(toast_env.url, toast_env.client_id, toast_env.client_secret)
+    waits: list[float] = []
+    client.tokens.sleep = waits.append  # record the waits instead of spending 14 s
+    try:
+        partners = client.get_json("/partners/v1/restaurants")
+    finally:
+        client.close()
+
+    assert [p["restaurantGuid"] for p in partners] == toast_env.restaurants
+    assert waits == [7.0, 7.0]
+    stats = toast_env.stats()
+    assert (stats["login_attempts"], stats["logins"]) == (3, 1)
+    assert client.tokens.throttled_logins == 2
+
+
+def test_a_load_whose_login_is_rate_limited_waits_and_loads(toast_env, warehouse):
+    as_of = datetime.now(timezone.utc) - timedelta(seconds=5)
+    toast_env.freeze(as_of)
+    toast_env.fault(kind="status", status=429, retry_after=1, path="/authentication/v1/")
+
+    result = run_load(backfill_days=1)
+
+    assert result.ok, result.report.failed
+    stats = toast_env.stats()
+    assert (stats["login_attempts"], stats["logins"]) == (2, 1)
+    assert warehouse_orders(warehouse) == expected_orders(toast_env, as_of, days=1)

@@ -34,10 +34,32 @@ from loaders.toast.jsontext import BrokenArray, decode, split_array
 log = logging.getLogger("closeout.toast")
 
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
+# Toast answers 409 to a configuration page whose token predates a publish of the restaurant's
+# configuration; the client starts again from the first page, this many times at most.
+CONFIG_RESTARTS = 3
+# How long a login waits in all for Toast's rate limit (429 + Retry-After) before giving up.
+LOGIN_MAX_WAIT_SECONDS = 900.0
 
 
 class Abandoned(Exception):
     """A request given up before it was sent: its answer is no longer wanted."""
+
+
+class _LoginThrottled(Exception):
+    """Toast answered a login with 429: wait `retry_after` seconds and log in again."""
+
+    def __init__(self, retry_after: float):
+        super().__init__(f"login rate-limited; Retry-After {retry_after:g} s")
+        self.retry_after = retry_after
+
+
+def _wait_retry_after(state) -> float:
+    return state.outcome.exception().retry_after
+
+
+def _waited_too_long(state) -> bool:
+    """Stop once the waits Toast asked for would pass LOGIN_MAX_WAIT_SECONDS in all."""
+    return state.idle_for + state.outcome.exception().retry_after > LOGIN_MAX_WAIT_SECONDS
 
 
 class _Retryable(Exception):
@@ -71,6 +93,7 @@ class TokenProvider:
         client_id: str,
         client_secret: str,
         store: TokenStore | None = None,
+        sleep=time.sleep,
     ):
         if not client_id or not client_secret:
             raise ConfigurationError(
@@ -82,6 +105,8 @@ class TokenProvider:
         self.client_id = client_id
         self.client_secret = client_secret
         self.store = store
+        self.sleep = sleep  # how a rate-limited login waits (tests record it)
+        self.throttled_logins = 0
         self._token: str | None = None
         self._expires_at = 0.0
         self._logins: deque[float] = deque()
@@ -119,6 +144,28 @@ class TokenProvider:
                 self._token, self._expires_at = None, 0.0
 
     def _login(self) -> None:
+        """Log in, waiting as long as Toast's Retry-After asks when the login is rate limited
+        (Toast applies its global limit to token requests by IP); a throttled request gave no
+        token, so it does not count against the two logins an hour."""
+        retrying = Retrying(
+            retry=retry_if_exception_type(_LoginThrottled),
+            wait=_wait_retry_after,
+            stop=_waited_too_long,
+            sleep=self.sleep,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    self._login_once()
+        except _LoginThrottled as exc:
+            raise ToastUnavailable(
+                f"Toast kept rate-limiting the login for more than {LOGIN_MAX_WAIT_SECONDS:.0f} s "
+                f"({exc}); no location was loaded. Run again later; set CLOSEOUT_SECRET_KEY so "
+                "the token is kept between runs and fewer logins are needed."
+            ) from exc
+
+    def _login_once(self) -> None:
         now = time.time()
         while self._logins and now - self._logins[0] > 3600:
             self._logins.popleft()
@@ -139,6 +186,11 @@ class TokenProvider:
             )
         except httpx.TransportError as exc:
             raise ToastTransportError(f"Could not reach Toast to log in: {exc}") from exc
+        if response.status_code == 429:
+            self.throttled_logins += 1
+            retry_after = _number(response.headers.get("Retry-After")) or 1.0
+            log.warning("Toast rate-limited the login; retrying in %g s", retry_after)
+            raise _LoginThrottled(retry_after)
         self._logins.append(now)
         if response.status_code in (400, 401, 403):
             raise ToastAuthError(
@@ -444,12 +496,38 @@ class ToastClient:
             ) from exc
 
     def config_records(self, entity: str, restaurant: str) -> list[tuple[bytes, object]]:
-        """Every record of one configuration entity, following Toast-Next-Page-Token."""
+        """Every record of one configuration entity, following Toast-Next-Page-Token.
+
+        A restaurant that publishes its configuration while we page makes Toast answer 409 to
+        the next page; as Toast documents, the entity is read again from the first page (what
+        was read before is dropped, so every record comes once, from one version)."""
         path = settings.CONFIG_PATH.format(entity=entity)
         records: list[tuple[bytes, object]] = []
         params: dict = {}
+        restarts = 0
         while True:
-            response = self.get(path, restaurant=restaurant, params=params)
+            try:
+                response = self.get(path, restaurant=restaurant, params=params)
+            except ToastRefusal as exc:
+                if exc.status != 409 or not params or restarts >= CONFIG_RESTARTS:
+                    if exc.status == 409:
+                        raise ToastRefusal(
+                            f"Toast kept answering 409 (configuration published while paging) "
+                            f"to {entity} of restaurant {restaurant} after {restarts} restarts "
+                            "from the first page; the next run reads it again.",
+                            status=409,
+                            restaurant=restaurant,
+                        ) from exc
+                    raise
+                restarts += 1
+                log.info(
+                    "restaurant %s published its configuration while %s was paged; "
+                    "reading it again from the first page",
+                    restaurant,
+                    entity,
+                )
+                records, params = [], {}
+                continue
             try:
                 records.extend(_with_values(split_array(response.content)))
             except BrokenArray as exc:
