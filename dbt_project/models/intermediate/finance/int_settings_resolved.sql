@@ -36,6 +36,9 @@ final as (
         coalesce(location_settings.currency, default_settings.currency) as currency,
         coalesce(location_settings.hold_open_checks,
                  default_settings.hold_open_checks, true) as hold_open_checks,
+        cast(coalesce(location_settings.open_check_grace_days,
+                      default_settings.open_check_grace_days, 2) as integer)
+            as open_check_grace_days,
         cast(coalesce(location_settings.overtime_multiplier,
                       default_settings.overtime_multiplier, 1.5) as decimal(18, 4))
             as overtime_multiplier,

@@ -9,8 +9,11 @@
 --     posting_start_date; the journal currency differs from Toast's;
 --   * a line's account or dimension is not mapped (the seed file and row to add);
 --   * over/short above the location's tolerance (seeds/settings.csv);
---   * checks still open on the day (sales journals, when settings hold_open_checks), time
---     entries still clocked in (labor journals);
+--   * checks still open on the day (sales journals, when settings hold_open_checks) until
+--     open_check_grace_days after the day (open_checks_post_at: the close of business_date +
+--     open_check_grace_days); after that the open amount posts to unpaid checks receivable
+--     (int_unpaid_checks_journaled) and the day is no longer held for them. Time entries still
+--     clocked in (labor journals);
 --   * something Toast has not settled (int_unsettled_checks_listed: a payment OPEN,
 --     PROCESSING..., a refund of one, an order still NEEDS_APPROVAL), naming each check and its
 --     status, until a later load brings the settled status;
@@ -118,6 +121,7 @@ closing as (
         settings.over_short_tolerance,
         settings.settle_delay_hours,
         settings.hold_open_checks,
+        settings.open_check_grace_days,
         locations.restaurant_guid is not null as is_location_mapped,
         locations.is_active as is_location_active,
         locations.posting_start_date,
@@ -132,7 +136,13 @@ closing as (
             restaurants.time_zone,
             cast(journal_totals.business_date + 1 as timestamp)
                 + to_hours(coalesce(restaurants.closeout_hour, 4))
-        ) + to_hours(settings.settle_delay_hours) as closes_at
+        ) + to_hours(settings.settle_delay_hours) as closes_at,
+        -- the close of business_date + open_check_grace_days: open checks hold the day until then
+        timezone(
+            restaurants.time_zone,
+            cast(journal_totals.business_date + 1 + settings.open_check_grace_days as timestamp)
+                + to_hours(coalesce(restaurants.closeout_hour, 4))
+        ) + to_hours(settings.settle_delay_hours) as open_checks_post_at
     from journal_totals
     left join restaurants
         on journal_totals.restaurant_guid = restaurants.restaurant_guid
@@ -186,10 +196,14 @@ reasons as (
                 then 'over/short ' || over_short_amount || ' exceeds the tolerance '
                     || over_short_tolerance || ' (seeds/settings.csv)' end,
             case when hold_open_checks and open_check_count > 0
+                    and (open_checks_post_at is null or current_timestamp < open_checks_post_at)
                 then open_check_count || ' check(s) still open, ' || open_check_amount
-                    || ' unpaid: ' || open_check_numbers
-                    || ' (or set hold_open_checks = false in seeds/settings.csv to post them to '
-                    || 'unpaid checks)' end,
+                    || ' unpaid: ' || open_check_numbers || ': held until '
+                    || coalesce(strftime(timezone(time_zone, open_checks_post_at),
+                        '%Y-%m-%d %H:%M') || ' ' || time_zone, '?')
+                    || ' (open_check_grace_days ' || open_check_grace_days
+                    || ' in seeds/settings.csv), then the open amount posts to unpaid checks '
+                    || 'receivable on its own; close or void them in Toast to post sooner' end,
             case when unsettled_count > 0
                 then unsettled_count || ' thing(s) Toast has not settled: '
                     || unsettled_descriptions || ' (held until Toast settles them; the next '
@@ -233,6 +247,8 @@ final as (
         cast(unwaged_time_entry_count as integer) as unwaged_time_entry_count,
         closes_at,
         is_day_closed,
+        case when hold_open_checks and open_check_count > 0 then open_checks_post_at end
+            as open_checks_post_at,
         time_zone,
         closeout_hour,
         current_timestamp as evaluated_at
