@@ -484,9 +484,9 @@ def test_a_load_whose_login_is_rate_limited_waits_and_loads(toast_env, warehouse
     toast_env.freeze(as_of)
     toast_env.fault(kind="status", status=429, retry_after=1, path="/authentication/v1/")
 
-    result = run_load(backfill_days=1)
+    result = run_load(backfill_days=2)
 
     assert result.ok, result.report.failed
     stats = toast_env.stats()
     assert (stats["login_attempts"], stats["logins"]) == (2, 1)
-    assert warehouse_orders(warehouse) == expected_orders(toast_env, as_of, days=1)
+    assert warehouse_orders(warehouse) == expected_orders(toast_env, as_of, days=2)
