@@ -17,6 +17,8 @@
 --   * something Toast has not settled (int_unsettled_checks_listed: a payment OPEN,
 --     PROCESSING..., a refund of one, an order still NEEDS_APPROVAL), naming each check and its
 --     status, until a later load brings the settled status;
+--   * the loads do not let the day post (int_days_loaded): its orders not loaded, the
+--     location's last load failed part-way, or a record of the day rejected by the loader;
 --   * the day is not closed yet: the location's local clock (time zone from the restaurant
 --     record, DST aware) has not passed closeoutHour on the next calendar day plus the settle
 --     delay. Evaluated at build time (current_timestamp): rebuild to release a day.
@@ -45,6 +47,11 @@ locations as (
 
 time_entries as (
     select * from {{ ref('int_time_entries_costed') }}
+),
+
+-- Whether the loads let the day post: loaded, last load finished, no unresolved rejects.
+days_loaded as (
+    select * from {{ ref('int_days_loaded') }}
 ),
 
 unsettled as (
@@ -132,6 +139,7 @@ closing as (
         unsettled_days.unsettled_descriptions,
         coalesce(open_time_entries.open_time_entry_count, 0) as open_time_entry_count,
         coalesce(open_time_entries.unwaged_time_entry_count, 0) as unwaged_time_entry_count,
+        coalesce(days_loaded.load_hold_reason_list, []) as load_hold_reason_list,
         timezone(
             restaurants.time_zone,
             cast(journal_totals.business_date + 1 as timestamp)
@@ -162,6 +170,10 @@ closing as (
         on journal_totals.restaurant_guid = open_time_entries.restaurant_guid
         and journal_totals.business_date = open_time_entries.business_date
         and journal_totals.journal_type = 'labor'
+    left join days_loaded
+        on journal_totals.restaurant_guid = days_loaded.restaurant_guid
+        and journal_totals.business_date = days_loaded.business_date
+        and journal_totals.journal_type = days_loaded.journal_type
 ),
 
 reasons as (
@@ -218,7 +230,8 @@ reasons as (
                     || strftime(timezone(time_zone, closes_at), '%Y-%m-%d %H:%M') || ' '
                     || time_zone || ' (closeoutHour ' || closeout_hour || ' + settle delay '
                     || settle_delay_hours || ' h)' end
-        ], lambda reason: reason is not null) as hold_reason_list
+        ], lambda reason: reason is not null)
+        || load_hold_reason_list as hold_reason_list
     from closing
 ),
 
