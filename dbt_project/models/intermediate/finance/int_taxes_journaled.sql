@@ -2,7 +2,9 @@
 {%- set order_window = finance_order_window(ref('stg_toast__changed_days')) %}
 
 -- Sales tax legs (ACCOUNTING.md rule 6), per business day: a credit per tax rate of every
--- applied tax on the included selections and on the service charges of included checks.
+-- applied tax on the included selections, on their modifiers at any depth (a modifier can carry
+-- taxes of its own: its price is inside its parent's, its tax is real tax, and Toast's
+-- check.taxAmount counts it), and on the service charges of included checks.
 -- Tax a marketplace facilitator collects and remits (facilitatorCollectAndRemitTax) is its own
 -- line kind, facilitator_tax, posted to its own account.
 --
@@ -14,7 +16,7 @@
 -- with no tax rate (default tax account, reported as unmapped, so the journal is held for a look
 -- rather than posted off by the difference).
 
-with
+with recursive
 
 days as (
     {{ finance_days_to_build(ref('stg_toast__changed_days')) }}
@@ -28,6 +30,12 @@ applied_taxes as (
 selections as (
     select * from {{ ref('int_selections_classified') }}
     where {{ finance_in_order_window('business_date', order_window) }}
+),
+
+modifiers as (
+    select * from {{ ref('stg_toast__selections') }}
+    where {{ finance_in_order_window('order_business_date', order_window) }}
+      and is_modifier
 ),
 
 service_charges as (
@@ -45,6 +53,40 @@ included_checks as (
     where is_included
 ),
 
+-- the modifiers under a counted selection, at any depth; a voided modifier and everything under
+-- it count for nothing
+counted_modifiers as (
+    select
+        modifiers.restaurant_guid,
+        modifiers.check_guid,
+        modifiers.selection_guid
+    from modifiers
+    inner join selections
+        on modifiers.restaurant_guid = selections.restaurant_guid
+        and modifiers.check_guid = selections.check_guid
+        and modifiers.parent_selection_guid = selections.selection_guid
+    where not coalesce(modifiers.voided, false)
+
+    union all
+
+    select
+        modifiers.restaurant_guid,
+        modifiers.check_guid,
+        modifiers.selection_guid
+    from modifiers
+    inner join counted_modifiers
+        on modifiers.restaurant_guid = counted_modifiers.restaurant_guid
+        and modifiers.check_guid = counted_modifiers.check_guid
+        and modifiers.parent_selection_guid = counted_modifiers.selection_guid
+    where not coalesce(modifiers.voided, false)
+),
+
+counted_selections as (
+    select restaurant_guid, check_guid, selection_guid from selections
+    union all
+    select restaurant_guid, check_guid, selection_guid from counted_modifiers
+),
+
 selection_taxes as (
     select
         applied_taxes.restaurant_guid,
@@ -56,9 +98,10 @@ selection_taxes as (
         coalesce(applied_taxes.facilitator_collect_and_remit_tax, false) as is_facilitator_tax,
         applied_taxes.tax_amount_exact
     from applied_taxes
-    inner join selections
-        on applied_taxes.restaurant_guid = selections.restaurant_guid
-        and applied_taxes.taxed_guid = selections.selection_guid
+    inner join counted_selections
+        on applied_taxes.restaurant_guid = counted_selections.restaurant_guid
+        and applied_taxes.check_guid = counted_selections.check_guid
+        and applied_taxes.taxed_guid = counted_selections.selection_guid
     where applied_taxes.taxed_kind = 'selection'
 ),
 
