@@ -9,7 +9,13 @@ import click
 
 from cli.load import run_and_print_load
 from cli.options import erp_option
-from cli.output import print_build, print_loaded_days, print_post_report, progress_bar
+from cli.output import (
+    print_build,
+    print_load,
+    print_loaded_days,
+    print_post_report,
+    progress_bar,
+)
 from closeout.warehouse import warehouse_path
 from posting.connectors.registry import ERPS
 
@@ -42,7 +48,12 @@ def run(erp: str | None) -> None:
 
 
 @click.command()
-@click.option("--days", default=3, show_default=True, help="Closed business dates to load.")
+@click.option(
+    "--days",
+    default=7,
+    show_default=True,
+    help="Business dates to load before today's (which is loaded too, in progress).",
+)
 @click.option("--locations", default=3, show_default=True, help="Sandbox restaurants.")
 @click.option(
     "--erp",
@@ -54,14 +65,18 @@ def run(erp: str | None) -> None:
 def demo(days: int, locations: int, erp: str) -> None:
     """End to end on the sandboxes, in a local file.
 
-    Starts the Toast and ERP sandboxes, loads DAYS business dates ending a week ago for every
-    location into CLOSEOUT_DB, builds the journals and posts the ready ones to the ERP
-    sandbox, printing what happened at each step.
+    Starts the Toast and ERP sandboxes and does what a scheduled `closeout run` does: loads
+    every location into CLOSEOUT_DB (the first time, the last DAYS business dates and today's;
+    run again, what Toast changed since), builds the journals and posts the ready ones to the
+    ERP sandbox, printing what happened at each step. Closed days are posted; today's waits
+    for its close, and a day with a check still open waits the grace period (the reason says
+    until when).
 
     \b
     Example:
         CLOSEOUT_DB=/tmp/demo.duckdb closeout demo --days 2 --erp intacct
     """
+    from loaders.pipeline import run_load
     from posting.ready import post_ready
     from sandboxes.serve import SandboxOptions, start
     from transform.build import run_build
@@ -76,15 +91,17 @@ def demo(days: int, locations: int, erp: str) -> None:
             SOURCES__TOAST__CLIENT_ID=options.client_id,
             SOURCES__TOAST__CLIENT_SECRET=options.client_secret,
         )
-        # A week back is closed everywhere and past most late payments of open checks, so most
-        # journals are ready; the newer ones would be held, correctly, for open checks.
-        last = datetime.now(timezone.utc).date() - timedelta(days=7)
-        dates = (last - timedelta(days=days - 1), last)
+        # As a scheduler would: by business date up to today's, so the later days that a late
+        # payment, void or refund of these orders falls on are loaded days too (an explicit
+        # range ending in the past leaves those days "not loaded", held).
+        today = datetime.now(timezone.utc).date()
+        dates = (today - timedelta(days=days), today)
         click.echo(
-            f"Toast sandbox at {running.urls['toast']}; loading business dates "
-            f"{dates[0]} .. {dates[1]} into {warehouse_path()}"
+            f"Toast sandbox at {running.urls['toast']}; loading the last {days} business dates "
+            f"and today's into {warehouse_path()}"
         )
-        loaded = run_and_print_load(dates, None)
+        loaded = run_load(backfill_days=days + 1)
+        print_load(loaded)
         print_loaded_days(dates)
         if not loaded.ok:
             raise SystemExit(1)
