@@ -646,6 +646,18 @@ def test_unmapped_location_day_is_held_naming_each_row_to_add(unmapped, day):
     assert row["status"] == "held"
     unnamed = [words for words in MISSING[day] if not reason_naming(row, "unmapped", *words)]
     assert unnamed == [], reasons(row)
+    # `closeout mappings` offers the same rows (finance.unmapped_sources).
+    offered = [
+        " ".join(str(value) for value in source.values())
+        for source in query(
+            unmapped,
+            "select seed_file, source_guid, source_name, suggested_row, reason "
+            "from finance.unmapped_sources where restaurant_guid = ?",
+            (unmapped.restaurant,),
+        )
+    ]
+    not_offered = [w for w in MISSING[day] if not any(all(x in o for x in w) for o in offered)]
+    assert not_offered == [], offered
     silently_empty = query(
         unmapped,
         "select description from finance.journal_lines where restaurant_guid = ? "
