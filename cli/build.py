@@ -82,5 +82,5 @@ def _source_label(item) -> str:
     """How a source reads in the list: its name, or for the '(none)' rows (sales with no sales
     category or no revenue center in Toast) what that row stands for."""
     if item.source_name == "(none)" and item.source_guid is None:
-        return f"(none): sales with no {item.source_kind.replace('_', ' ')}"
+        return f"(none): no {item.source_kind.replace('_', ' ')}"
     return str(item.source_name or item.source_guid)
