@@ -146,8 +146,11 @@ def check_seed_headers(project_dir: Path | None = None) -> None:
         raise ConfigurationError(
             "the mapping files do not match their declared columns:\n  "
             + "\n  ".join(problems)
-            + "\nAdd a new column to that seed's column_types in dbt_project/seeds/_seeds.yml "
-            "(or take it out of the CSV); restore a missing one."
+            + "\nA column not declared: add it to that seed's column_types in "
+            "dbt_project/seeds/_seeds.yml (or take it out of the CSV). A column missing: add it "
+            "to the CSV's header, with empty values where the default will do (a column a new "
+            "release added, such as settings.csv's open_check_grace_days, is described in "
+            "_seeds.yml)."
         )
 
 
