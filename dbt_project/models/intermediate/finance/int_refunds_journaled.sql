@@ -220,7 +220,7 @@ tax_weights as (
         row_number() over (
             partition by taxed_refunds.restaurant_guid, taxed_refunds.taxed_kind,
                 taxed_refunds.taxed_guid
-            order by applied_taxes.tax_amount desc, applied_taxes.applied_tax_guid asc
+            order by applied_taxes.tax_amount desc, applied_taxes.applied_tax_key asc
         ) as weight_rank
     from taxed_refunds
     inner join applied_taxes

@@ -91,7 +91,7 @@ selection_taxes as (
     select
         applied_taxes.restaurant_guid,
         applied_taxes.check_guid,
-        applied_taxes.applied_tax_guid,
+        applied_taxes.applied_tax_key,
         applied_taxes.taxed_guid,
         applied_taxes.tax_rate_guid,
         applied_taxes.name,
@@ -109,7 +109,7 @@ service_charge_taxes as (
     select
         applied_taxes.restaurant_guid,
         applied_taxes.check_guid,
-        applied_taxes.applied_tax_guid,
+        applied_taxes.applied_tax_key,
         applied_taxes.taxed_guid,
         applied_taxes.tax_rate_guid,
         applied_taxes.name,
@@ -286,7 +286,7 @@ rate_legs as (
                 itemised_by_check.is_facilitator_tax
             order by
                 abs(itemised_by_check.tax_amount_exact) desc,
-                itemised_by_check.applied_tax_guid asc
+                itemised_by_check.applied_tax_key asc
         ) as leg_rank
     from itemised_by_check
     inner join rates_rounded

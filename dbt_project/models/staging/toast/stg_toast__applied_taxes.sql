@@ -77,6 +77,13 @@ final as (
         revenue_center_guid,
         check_guid,
         tax_doc.guid as applied_tax_guid,
+        -- Toast's own example orders leave the applied tax's guid out: the key falls back to
+        -- what was taxed and by which rate.
+        coalesce(
+            tax_doc.guid,
+            taxed_kind || ':' || taxed_guid || ':'
+            || coalesce(tax_doc.taxRate.guid, tax_doc.name, '')
+        ) as applied_tax_key,
         taxed_kind,
         taxed_guid,
         is_modifier,
