@@ -35,6 +35,8 @@ class Template:
     whole_as_integer: bool = False  # whole amounts written as JSON integers (3, 0)
     null_deleted_date: bool = False  # deletedDate null, not 1970-01-01, when not deleted
     approves_online: bool = False  # online orders wait in NEEDS_APPROVAL until accepted
+    # appliedTaxes[] (and a take-out guest) sent without a guid, as in Toast's examples
+    unkeyed_applied_taxes: bool = False
 
 
 # Different zones and closeout hours on purpose, including a zone without DST (Phoenix, Honolulu).
@@ -75,6 +77,7 @@ TEMPLATES = (
         tips_in_total=True,
         null_deleted_date=True,
         approves_online=True,
+        unkeyed_applied_taxes=True,
     ),
     Template(
         "America/Los_Angeles",

@@ -8,7 +8,9 @@ and compared with what the sandbox serves over HTTP for a few weeks of its locat
 * a string or boolean value an example shows (an enum such as `approvalStatus`, `paymentStatus`)
   is a value the sandbox sends at that path;
 * a number an example writes as an integer (`3`, `0`) or with a fraction (`9.99`) is written the
-  same way by the sandbox somewhere at that path.
+  same way by the sandbox somewhere at that path;
+* a Toast entity an example sends without its `guid` (the applied taxes of every example order)
+  is sent without one by the sandbox somewhere at that path.
 
 Only documents Toast *sends* are compared: order responses (`ordersBulk`, `GET orders`, the
 order in a webhook), payments, time entries, restaurants and partner restaurants. Request bodies
@@ -68,6 +70,7 @@ class Shapes:
         self.paths: set[str] = set()
         self.values: dict[str, set] = {}
         self.forms: dict[str, set[str]] = {}
+        self.without_guid: set[str] = set()  # paths of Toast entities sent with no guid
         self.documents = 0
 
     def add(self, root: str, document: Any) -> None:
@@ -76,6 +79,8 @@ class Shapes:
 
     def _walk(self, path: str, value: Any) -> None:
         self.paths.add(path)
+        if isinstance(value, dict) and "entityType" in value and "guid" not in value:
+            self.without_guid.add(path)
         if isinstance(value, dict):
             for key, item in value.items():
                 self._walk(f"{path}.{'{id}' if ID_KEY.match(key) else key}", item)
@@ -148,6 +153,8 @@ def gaps(real: Shapes, sandbox: Shapes) -> list[str]:
                 missing.append(f"{path}: never {json.dumps(value)}")
         for form in sorted(real.forms.get(path, set()) - sandbox.forms.get(path, set())):
             missing.append(f"{path}: never written as {form}")
+        if path in real.without_guid and path not in sandbox.without_guid:
+            missing.append(f"{path}: never without a guid")
     return missing
 
 

@@ -207,7 +207,7 @@ def _tax_doc(
         rate, kind, name = None, "EXTERNAL", tax.name
     else:
         rate, kind, name = tax.rate, tax.type, tax.name
-    return {
+    doc = {
         "guid": format_uuid4(mix_bits(owner_bits, 0x7A0 + n)),
         "entityType": "AppliedTaxRate",
         "taxRate": {"guid": tax.ref.guid, "entityType": "TaxRate"},
@@ -220,6 +220,9 @@ def _tax_doc(
         "jurisdiction": o.ctx.catalog.template.state,
         "jurisdictionType": "CITY" if tax.key == "local" else "STATE",
     }
+    if o.ctx.catalog.template.unkeyed_applied_taxes:
+        del doc["guid"]  # the spec requires it; Toast's own example orders leave it out
+    return doc
 
 
 def _selection_doc(o: Order, s: Sel) -> dict:
