@@ -13,6 +13,8 @@
     │   └── ToastUnavailable      Toast kept answering 5xx or 429 past the retry budget
     └── ErpError                  the ERP side of a post; the message is the ERP's own words
         ├── ErpRefusal            the ERP rejected one journal: fix the cause, `closeout replay`
+        │   └── ErpPeriodClosed   the document's date is in a closed period: an adjustment is
+        │                         dated the first open day instead (ACCOUNTING.md)
         ├── ErpUnavailable        unreachable or 429/5xx past the retry budget: next run retries
         │   └── ErpBudgetSpent    the ERP's call budget is nearly spent: next run after its reset
         └── ErpAuthError          credentials or configuration refused: fix them; nothing posts
@@ -72,6 +74,11 @@ class ErpError(CloseoutError):
 class ErpRefusal(ErpError):
     """The ERP rejected this journal (validation, mapping, closed period). Not retried: the
     journal is marked failed with this message until `closeout replay` after the fix."""
+
+
+class ErpPeriodClosed(ErpRefusal):
+    """The ERP refused the document's date as a closed (locked) period. Posting dates an
+    adjustment the first open day instead; an original stays failed with this message."""
 
 
 class ErpUnavailable(ErpError):

@@ -8,6 +8,7 @@ connectors share (settings from config, chunking, JSON answers) is in posting/co
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -58,6 +59,21 @@ class Journal:
     title: str  # one line a person reads in the ERP; ends with the key
     lines: tuple[Line, ...]
     division: str | None = None  # division within the company (locations seed `erp_division`)
+    # The date the ERP books the document on when it is not the business date: an adjustment
+    # of a day whose period is closed goes on the first open day (ACCOUNTING.md, "After
+    # posting"). The key and the title keep the business date it corrects.
+    posting_date: date | None = None
+
+    @property
+    def document_date(self) -> date:
+        """The date to give the ERP document (its accounting / transaction date)."""
+        return self.posting_date or self.business_date
+
+    @property
+    def identity(self) -> str:
+        """The key's journal part, shared by every document of this journal: `CO-<yyyymmdd>-
+        <guid[:8]>-<S|L>` (see `key_identity`)."""
+        return key_identity(self.key)
 
     @property
     def total_debit(self) -> Decimal:
@@ -68,17 +84,58 @@ class Journal:
         return sum((line.credit for line in self.lines), ZERO)
 
 
+@dataclass(frozen=True)
+class ErpDocument:
+    """A document closeout made, as the ERP holds it now: read back, not remembered."""
+
+    key: str  # the idempotency key it was created with (its identity, sequence and version)
+    document_id: str  # the ERP's id, as `create` returned it
+    company: str  # the place it is in: Journal.company / Journal.division of the probe that
+    division: str | None  # found it
+    lines: tuple[Line, ...]  # account, location, revenue_center, debit, credit as the ERP holds
+    # them (number and description may be whatever the ERP keeps)
+
+    @property
+    def sequence(self) -> int:
+        return key_sequence(self.key)
+
+
+def key_identity(key: str) -> str:
+    """`CO-20261201-1a2b3c4d-S0-9f8e7d6c5b` -> `CO-20261201-1a2b3c4d-S`: what every document of
+    one journal (restaurant, business date, type) shares, whatever its sequence and version."""
+    match = _KEY.fullmatch(key)
+    if not match:
+        raise ValueError(f"not a closeout document key: {key!r}")
+    return match["identity"]
+
+
+def key_sequence(key: str) -> int:
+    match = _KEY.fullmatch(key)
+    if not match:
+        raise ValueError(f"not a closeout document key: {key!r}")
+    return int(match["sequence"])
+
+
+_KEY = re.compile(r"(?P<identity>CO-\d{8}-[^-]+-[A-Z])(?P<sequence>\d+)-(?P<version>\w+)")
+
+
 class Connector(Protocol):
     erp: ErpName
 
-    def existing(self, journals: Sequence[Journal]) -> dict[str, str]:
-        """key -> the ERP's document id, for each of `journals` already *completely* in the ERP.
+    def held(self, probes: Sequence[Journal]) -> dict[str, list[ErpDocument]]:
+        """journal_id -> every document of that journal *completely* in the ERP, whatever its
+        sequence and version (documents whose key has the probe's `identity`), with its lines
+        read back from the ERP. Journals with none are left out.
 
-        Called once per run, before anything is created, with every journal about to be posted:
-        the process may have died after the ERP accepted a journal and before DuckDB recorded
-        it. Use as few requests as the API allows (filter on the keys in chunks, or on the date
-        range), never one per journal. A partial document (a header without all its lines) is
-        not complete: leave it out, and let `create` reuse or remove it."""
+        Called once per run, before anything is created. Each probe is a journal about to be
+        posted, in one place to search (`company` / `division`): the same journal can come as
+        several probes, for the places it may have been posted to before. A rebuilt warehouse
+        knows nothing, so the ERP is the record: search by identity, not by the full key.
+        Documents may be dated from the business date up to today (an adjustment of a closed
+        period is dated the first open day). Use as few requests as the API allows (per place
+        and date range, or filter on key prefixes in chunks), never one per journal. A partial
+        document (a header without all its lines) is not complete: leave it out, and let
+        `create` reuse or remove it."""
 
     def create(self, journal: Journal) -> str:
         """Post one journal; return the ERP's document id. Leaves nothing half-posted: a
