@@ -75,10 +75,12 @@ def print_post_report(report: PostReport) -> None:
     posted, adjusted = report.by_state("posted"), report.by_state("adjusted")
     held, failed = report.by_state("held"), report.by_state("failed")
     unchanged, unavailable = report.by_state("unchanged"), report.by_state("unavailable")
+    inactive = report.by_state("inactive")
     click.echo(
         f"\nPosting to {report.erp}: {len(posted)} posted, {len(adjusted)} adjusted, "
         f"{len(unchanged)} unchanged, {len(held)} held, {len(failed)} failed"
         + (f", {len(unavailable)} not sent" if unavailable else "")
+        + (f", {len(inactive)} of inactive locations" if inactive else "")
     )
     for title, items in (("Posted", posted + adjusted), ("Held", held), ("Failed", failed)):
         if not items:
@@ -86,12 +88,17 @@ def print_post_report(report: PostReport) -> None:
         click.echo(f"{title}:")
         for outcome in items[:15]:
             detail = f"-> {outcome.document_id}" if title == "Posted" else outcome.message
+            if title == "Posted" and outcome.posting_date:
+                detail += f" (booked {outcome.posting_date:%Y-%m-%d}: period closed)"
             click.echo(
                 f"  {outcome.business_date:%Y-%m-%d} {outcome.location[:28]:28} "
                 f"{outcome.journal_type:6} {detail}"
             )
         if len(items) > 15:
             click.echo(f"  ... and {len(items) - 15} more (closeout status)")
+    if inactive:
+        names = sorted({outcome.location for outcome in inactive})
+        click.echo(f"Inactive (is_active=false in locations.csv, not posted): {', '.join(names)}")
     if report.stopped:
         click.echo(f"Stopped: {report.stopped}", err=True)
 

@@ -6,6 +6,8 @@
     │                             wait for the other run or free the file, run again
     ├── BuildFailedError          the last build failed a structural test: nothing posts until a
     │                             build passes (fix what the test reports, `closeout build`)
+    ├── PlanCheckError            the documents about to be sent fail a check (a journal twice,
+    │                             unbalanced, not its journal_lines): nothing is sent
     ├── ToastError                the Toast side of a load; the failed location resumes next run
     │   ├── ToastTransportError   network failure (connect, reset, timeout) after retries
     │   ├── ToastAuthError        Toast refused the client credentials: fix them in the secrets
@@ -40,6 +42,11 @@ class WarehouseError(CloseoutError):
 
 class BuildFailedError(CloseoutError):
     """The newest build failed a structural test, so its marts may not be posted."""
+
+
+class PlanCheckError(CloseoutError):
+    """The documents planned for the ERP failed the last check before sending; nothing was
+    sent. The message names the journal and what is wrong with it."""
 
 
 class ToastError(CloseoutError):

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Literal
 
 import duckdb
 
-from posting.connectors.contract import Journal, JournalKind, Line
+from closeout.money import ZERO
+from posting.connectors.contract import ErpDocument, Journal, JournalKind, Line, key_version
 from posting.http import Exchange
 
 SCHEMA = "closeout_posting"
@@ -49,6 +50,13 @@ create table if not exists {SCHEMA}.postings (
     total_credit decimal(18,2) not null,
     lines_json varchar not null         -- the lines sent, exactly
 );
+-- Where the document is (a company or location change posts a reversal in the old place), the
+-- date it was booked on when not the business date (an adjustment of a closed period), and
+-- whether closeout sent it or found it in the ERP (a rebuilt or second warehouse).
+alter table {SCHEMA}.postings add column if not exists company varchar;
+alter table {SCHEMA}.postings add column if not exists division varchar;
+alter table {SCHEMA}.postings add column if not exists posting_date date;
+alter table {SCHEMA}.postings add column if not exists found_in_erp boolean default false;
 create table if not exists {SCHEMA}.erp_requests (
     requested_at timestamptz not null,
     erp varchar not null,
@@ -80,6 +88,13 @@ class Posting:
     erp_document_id: str | None
     message: str | None
     lines: list[Line]
+    company: str | None = None  # None: posted before places were recorded (the current one)
+    division: str | None = None
+    posting_date: date | None = None
+
+    @property
+    def place(self) -> tuple[str | None, str | None]:
+        return self.company, self.division
 
 
 class Ledger:
@@ -93,24 +108,22 @@ class Ledger:
     def postings(self, erp: str, journal_id: str) -> list[Posting]:
         rows = self.con.execute(
             f"""
-            select idempotency_key, erp, journal_id, sequence, kind, version, status,
-                   erp_document_id, message, lines_json
+            select {_COLUMNS}
             from {SCHEMA}.postings where erp = ? and journal_id = ? order by sequence""",
             [erp, journal_id],
         ).fetchall()
-        return [Posting(*row[:9], lines=_lines(row[9])) for row in rows]
+        return [_posting(row) for row in rows]
 
     def all_postings(self, erp: str) -> dict[str, list[Posting]]:
         rows = self.con.execute(
             f"""
-            select idempotency_key, erp, journal_id, sequence, kind, version, status,
-                   erp_document_id, message, lines_json
+            select {_COLUMNS}
             from {SCHEMA}.postings where erp = ? order by journal_id, sequence""",
             [erp],
         ).fetchall()
         by_journal: dict[str, list[Posting]] = {}
         for row in rows:
-            by_journal.setdefault(row[2], []).append(Posting(*row[:9], lines=_lines(row[9])))
+            by_journal.setdefault(row[2], []).append(_posting(row))
         return by_journal
 
     # -- writing (each statement commits on its own: DuckDB autocommit) ------------------------
@@ -118,11 +131,13 @@ class Ledger:
         now = datetime.now(timezone.utc)
         self.con.execute(
             f"""
-            insert into {SCHEMA}.postings values
-                (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null, 'pending', null, 1, ?, ?, null, ?, ?, ?)
+            insert into {SCHEMA}.postings ({_INSERTED}) values
+                (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null, 'pending', null, 1, ?, ?, null, ?, ?, ?,
+                 ?, ?, ?, false)
             on conflict (idempotency_key) do update set
                 status = 'pending', message = null, attempts = attempts + 1,
-                last_attempt_at = excluded.last_attempt_at""",
+                last_attempt_at = excluded.last_attempt_at,
+                posting_date = excluded.posting_date""",
             [
                 journal.key,
                 erp,
@@ -139,6 +154,49 @@ class Ledger:
                 journal.total_debit,
                 journal.total_credit,
                 _dump(journal.lines),
+                journal.company,
+                journal.division,
+                journal.posting_date,
+            ],
+        )
+
+    def record_found(self, erp: str, journal: Journal, document: ErpDocument) -> None:
+        """A document of `journal` the ERP holds and this warehouse did not know (a rebuilt or
+        second warehouse, or a crash before the answer was recorded): recorded as posted with
+        the lines the ERP holds, so what is sent next is the difference from them."""
+        now = datetime.now(timezone.utc)
+        lines = tuple(document.lines)
+        debit = sum((line.debit for line in lines), ZERO)
+        credit = sum((line.credit for line in lines), ZERO)
+        self.con.execute(
+            f"""
+            insert into {SCHEMA}.postings ({_INSERTED}) values
+                (?, ?, ?, ?, ?, ?, ?, ?, ?, null, ?, 'posted', 'found in the ERP', 0, ?, ?, ?,
+                 ?, ?, ?, ?, ?, null, true)
+            on conflict (idempotency_key) do update set
+                status = 'posted', erp_document_id = excluded.erp_document_id,
+                message = excluded.message, posted_at = excluded.posted_at,
+                lines_json = excluded.lines_json, total_debit = excluded.total_debit,
+                total_credit = excluded.total_credit, found_in_erp = true""",
+            [
+                document.key,
+                erp,
+                journal.journal_id,
+                journal.restaurant_guid,
+                journal.business_date,
+                journal.journal_type,
+                document.sequence,
+                "original" if document.sequence == 0 else "adjustment",
+                key_version(document.key),
+                document.document_id,
+                now,
+                now,
+                now,
+                debit,
+                credit,
+                _dump(lines),
+                document.company,
+                document.division,
             ],
         )
 
@@ -196,6 +254,20 @@ class Ledger:
                 exchange.seconds,
             ],
         )
+
+
+_COLUMNS = """idempotency_key, erp, journal_id, sequence, kind, version, status, erp_document_id,
+    message, lines_json, company, division, posting_date"""
+_INSERTED = """idempotency_key, erp, journal_id, restaurant_guid, business_date, journal_type,
+    sequence, kind, version, adjusts_document_id, erp_document_id, status, message, attempts,
+    first_attempt_at, last_attempt_at, posted_at, total_debit, total_credit, lines_json,
+    company, division, posting_date, found_in_erp"""
+
+
+def _posting(row: tuple) -> Posting:
+    return Posting(
+        *row[:9], lines=_lines(row[9]), company=row[10], division=row[11], posting_date=row[12]
+    )
 
 
 def _dump(lines: tuple[Line, ...] | list[Line]) -> str:

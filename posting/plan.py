@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
 
@@ -17,8 +17,12 @@ from posting.ledger import Ledger, Posting
 
 # finance.journals.status: ready to post, or held with every reason in hold_reasons.
 JournalStatus = Literal["ready", "held"]
-# Why a journal sends nothing this run: held by the warehouse, or its current version refused.
-SkipState = Literal["held", "failed", "unchanged"]
+# Why a journal sends nothing this run: held by the warehouse, its current version refused, or
+# its location switched off (is_active = false in locations.csv: listed, not a problem).
+SkipState = Literal["held", "failed", "unchanged", "inactive"]
+# Where documents go: (ERP company, division). A journal whose place changed after posting is
+# reversed in the old place and posted in the new one.
+Place = tuple[str | None, str | None]
 
 
 @dataclass
@@ -36,6 +40,11 @@ class JournalRow:
     status: JournalStatus
     hold_reasons: str | None
     division: str | None = None
+    is_active: bool = True
+
+    @property
+    def place(self) -> Place:
+        return self.company, self.division
 
 
 @dataclass
@@ -61,12 +70,9 @@ def journal_rows(
     date_range: tuple[date, date] | None,
     journal_ids: tuple[str, ...] = (),
 ) -> list[JournalRow]:
-    """Journals of active locations from their posting start date on."""
+    """Journals of the locations in locations.csv from their posting start date on."""
     where, params = (
-        [
-            "locations.is_active",
-            "journals.business_date >= coalesce(locations.posting_start_date, date '1900-01-01')",
-        ],
+        ["journals.business_date >= coalesce(locations.posting_start_date, date '1900-01-01')"],
         [],
     )
     if date_range:
@@ -81,7 +87,7 @@ def journal_rows(
                coalesce(locations.location_name, journals.restaurant_guid),
                journals.business_date, journals.journal_type, journals.company,
                journals.currency, journals.version, journals.status, journals.hold_reasons,
-               nullif(trim(locations.erp_division), '')
+               nullif(trim(locations.erp_division), ''), coalesce(locations.is_active, false)
         from finance.journals as journals
         join mappings.locations as locations using (restaurant_guid)
         where {" and ".join(where)}
@@ -134,6 +140,17 @@ def journal_lines(con: duckdb.DuckDBPyConnection, journal_ids: list[str]) -> dic
     return lines
 
 
+def closed_periods(con: duckdb.DuckDBPyConnection) -> dict[str, date]:
+    """erp_company -> last closed day (seeds/closed_periods.csv); empty before its first build."""
+    try:
+        rows = con.execute(
+            "select trim(erp_company), closed_through from mappings.closed_periods"
+        ).fetchall()
+    except duckdb.CatalogException:
+        return {}
+    return dict(rows)
+
+
 def plan(
     con: duckdb.DuckDBPyConnection,
     ledger: Ledger,
@@ -144,18 +161,22 @@ def plan(
     """Every journal in range: what to send for it now, or why nothing is sent."""
     rows = journal_rows(con, date_range, journal_ids)
     history = ledger.all_postings(erp)
-    ready = [row for row in rows if row.status == "ready"]
+    ready = [row for row in rows if row.status == "ready" and row.is_active]
     lines = journal_lines(con, [row.journal_id for row in ready])
+    closed = closed_periods(con)
     planned: list[Planned] = []
     skipped: list[Skipped] = []
     for row in rows:
         postings = history.get(row.journal_id, [])
+        if not row.is_active:
+            skipped.append(Skipped(row, "inactive", "location inactive in locations.csv"))
+            continue
         if row.status != "ready":
             posted = [p for p in postings if p.status == "posted"]
             note = " (what was posted earlier stays in the ERP)" if posted else ""
             skipped.append(Skipped(row, "held", (row.hold_reasons or "held") + note))
             continue
-        planned_here, skip = plan_journal(row, postings, lines.get(row.journal_id, []))
+        planned_here, skip = plan_journal(row, postings, lines.get(row.journal_id, []), closed)
         planned += planned_here
         if skip:
             skipped.append(skip)
@@ -163,45 +184,74 @@ def plan(
 
 
 def plan_journal(
-    row: JournalRow, postings: list[Posting], current: list[Line]
+    row: JournalRow,
+    postings: list[Posting],
+    current: list[Line],
+    closed: dict[str, date] | None = None,
 ) -> tuple[list[Planned], Skipped | None]:
-    """What to send for one ready journal, given what was sent before (`postings`) and its
-    lines now: pending documents again as recorded, then the original if nothing was posted,
-    or an adjustment by the difference if the posted version is not the current one. A
-    current version the ERP refused is skipped as failed until `closeout replay`."""
+    """What to send for one ready journal, given what the ERP already has (`postings`: sent by
+    this warehouse or found in the ERP) and its lines now: pending documents again as
+    recorded, then per place (company, division) the difference between what the place should
+    hold (the current lines where the journal now goes, nothing anywhere else) and what it
+    holds: an original where it holds nothing, else an adjustment. A current version the ERP
+    refused is skipped as failed until `closeout replay`."""
     failed = [p for p in postings if p.status == "failed" and p.version == row.version]
     if failed:
         return [], Skipped(row, "failed", failed[-1].message or "refused by the ERP")
+    closed = closed or {}
+    here = row.place
     planned: list[Planned] = []
-    sent = [p for p in postings if p.status == "posted"]
+    held = [p for p in postings if p.status == "posted"]
     for pending in (p for p in postings if p.status == "pending"):
-        planned.append(
-            Planned(
-                row,
-                _document(
-                    row,
-                    pending.sequence,
-                    pending.version,
-                    pending.kind,
-                    _adjusts(sent),
-                    pending.lines,
-                ),
-                pending.sequence,
-                pending.version,
-                resend=True,
-            )
+        document = _document(
+            row,
+            pending.sequence,
+            pending.version,
+            pending.kind,
+            _adjusts([p for p in held if _place(p, here) == _place(pending, here)]),
+            pending.lines,
+            _place(pending, here),
+            pending.posting_date,
         )
-        sent.append(pending)
-    latest = max(sent, key=lambda p: p.sequence) if sent else None
-    if latest is not None and latest.version == row.version:
-        return planned, None
+        planned.append(Planned(row, document, pending.sequence, pending.version, resend=True))
+        held.append(pending)
     sequence = max((p.sequence for p in postings), default=-1) + 1
-    if not sent:
-        document = _document(row, sequence, row.version, "original", None, current)
-    else:
-        delta = difference(current, [line for p in sent for line in p.lines])
-        document = _document(row, sequence, row.version, "adjustment", _adjusts(sent), delta)
-    planned.append(Planned(row, document, sequence, row.version, resend=False))
+    changes: list[tuple[Place, JournalKind, list[Line], str | None]] = []
+    for place in dict.fromkeys([*(_place(p, here) for p in held), here]):
+        in_place = [p for p in held if _place(p, here) == place]
+        target = current if place == here else []
+        if not in_place:
+            if target:
+                changes.append((place, "original", target, None))
+            continue
+        delta = difference(target, [line for p in in_place for line in p.lines])
+        if delta:
+            changes.append((place, "adjustment", delta, _adjusts(in_place)))
+    if not changes:
+        latest = max(held, key=lambda p: p.sequence) if held else None
+        if latest is not None and latest.version == row.version:
+            return planned, None
+        # Nothing to send (no lines, or the new version nets to what is held): recorded as
+        # unchanged so the version counts as posted.
+        kind: JournalKind = "adjustment" if held else "original"
+        changes.append((here, kind, [], None))
+    for place, kind, lines, adjusts in changes:
+        company = place[0] or row.company
+        closed_through = closed.get(company.strip())
+        posting_date = None
+        if lines and closed_through and row.business_date <= closed_through:
+            if kind == "original":
+                return [], Skipped(
+                    row,
+                    "held",
+                    f"{row.business_date} is in a closed period of {company} (closed through "
+                    f"{closed_through}, seeds/closed_periods.csv): post it by hand, or move "
+                    "the location's posting_start_date past it",
+                )
+            posting_date = closed_through + timedelta(days=1)
+        document = _document(row, sequence, row.version, kind, adjusts, lines, place, posting_date)
+        planned.append(Planned(row, document, sequence, row.version, resend=False))
+        sequence += 1
     return planned, None
 
 
@@ -244,6 +294,12 @@ def _adjusts(sent: list[Posting]) -> str | None:
     return originals[0].erp_document_id if originals else None
 
 
+def _place(posting: Posting, here: Place) -> Place:
+    """Where a posting is; one recorded before places were (no company) is where the journal
+    goes now."""
+    return posting.place if posting.company is not None else here
+
+
 def _document(
     row: JournalRow,
     sequence: int,
@@ -251,19 +307,26 @@ def _document(
     kind: JournalKind,
     adjusts: str | None,
     lines: list[Line],
+    place: Place | None = None,
+    posting_date: date | None = None,
 ) -> Journal:
     key = idempotency_key(row, sequence, version)
+    company, division = place or row.place
     what = "adjustment" if kind == "adjustment" else "journal"
+    if (company, division) != row.place:
+        what = "reversal"  # the journal now goes to another company or division
+    dated = f" dated {posting_date:%Y-%m-%d} (period closed)" if posting_date else ""
     title = (
-        f"Toast {row.journal_type} {what} {row.business_date:%Y-%m-%d} {row.location_name} [{key}]"
+        f"Toast {row.journal_type} {what} {row.business_date:%Y-%m-%d}{dated} "
+        f"{row.location_name} [{key}]"
     )
     return Journal(
         key=key,
         journal_id=row.journal_id,
         restaurant_guid=row.restaurant_guid,
         location_name=row.location_name,
-        company=row.company,
-        division=row.division,
+        company=company,
+        division=division,
         business_date=row.business_date,
         journal_type=row.journal_type,
         kind=kind,
@@ -271,4 +334,5 @@ def _document(
         currency=row.currency,
         title=title,
         lines=tuple(lines),
+        posting_date=posting_date,
     )

@@ -1,30 +1,46 @@
 """`closeout post`: push ready journals to the ERP exactly once and record what was sent.
 
-For each document: record it as pending in DuckDB, then (unless the ERP already has its key)
-create it, then record it as posted. Whatever point a crash hits, the next run finds either a
-pending row whose key the ERP has (recorded, not re-sent) or one it lacks (sent again, with
-the same key and lines).
+The ERP, not the warehouse, is the record of what was posted (ACCOUNTING.md, "One document
+per journal in the ERP"). A run plans from the warehouse's ledger, asks the ERP what it holds
+for every journal it would send something for (by journal identity, whatever the version),
+records what the ledger did not know, and plans again: a rebuilt or second warehouse sends
+only the difference. Before anything is sent the plan is checked (one document per journal
+and sequence, balanced, an original equal to its journal). Then for each document: record it
+as pending, create it, record it as posted. Whatever point a crash hits, the next run finds
+the document in the ERP (recorded, not re-sent) or not (sent again, same key and lines).
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
 from closeout import audit, warehouse
-from closeout.errors import BuildFailedError, ErpAuthError, ErpRefusal, ErpUnavailable
-from posting.connectors.contract import Connector, JournalType
+from closeout.errors import (
+    BuildFailedError,
+    ErpAuthError,
+    ErpPeriodClosed,
+    ErpRefusal,
+    ErpUnavailable,
+    PlanCheckError,
+)
+from posting.connectors.contract import Connector, Journal, JournalType
 from posting.failpoints import failpoint
 from posting.http import posting_journal
-from posting.ledger import Ledger
+from posting.ledger import Ledger, Posting
 from posting.plan import Planned, Skipped, plan
 
 # posted / adjusted: the ERP has the original / the adjustment; unchanged: nothing to send;
 # failed: refused (fix, `closeout replay`); unavailable: not sent, the next run tries again;
 # held: the warehouse holds the journal (hold_reasons).
-OutcomeState = Literal["posted", "adjusted", "unchanged", "failed", "unavailable", "held"]
+# inactive: the location is switched off in locations.csv (listed, not a problem).
+OutcomeState = Literal[
+    "posted", "adjusted", "unchanged", "failed", "unavailable", "held", "inactive"
+]
 
 
 @dataclass
@@ -39,6 +55,7 @@ class Outcome:
     key: str | None = None
     document_id: str | None = None
     message: str | None = None
+    posting_date: date | None = None  # booked on this day, not the business date (closed)
 
 
 @dataclass
@@ -79,16 +96,133 @@ def post_journals(
         require_passed_build(con)
         ledger = Ledger(con)
         planned, skipped = plan(con, ledger, erp, date_range, journal_ids)
-        report.outcomes += [_skipped(s) for s in skipped]
         if not planned:
+            report.outcomes += [_skipped(s) for s in skipped]
             return report
         connector = open_connector(ledger)
         try:
+            if not _learn_what_the_erp_holds(connector, ledger, planned, report):
+                return report
+            planned, skipped = plan(con, ledger, erp, date_range, journal_ids)
+            report.outcomes += [_skipped(s) for s in skipped]
+            check_plan(con, planned)
             advance = on_start(len(planned)) if on_start else (lambda n: None)
             _post_all(connector, ledger, planned, report, advance)
         finally:
             connector.close()
     return report
+
+
+def _learn_what_the_erp_holds(
+    connector: Connector, ledger: Ledger, planned: list[Planned], report: PostReport
+) -> bool:
+    """Ask the ERP for every document of the journals about to be sent and record those the
+    ledger does not have as posted (pending ones it has become posted). False when the ERP
+    could not be asked: nothing is sent then."""
+    history = ledger.all_postings(connector.erp)
+    probes = _probes(history, planned)
+    try:
+        held = connector.held(probes)
+    except ErpAuthError as exc:
+        report.stopped = str(exc)
+        return False
+    except ErpUnavailable as exc:
+        report.stopped = str(exc)
+        report.outcomes += [_outcome(p, "unavailable", message=str(exc)) for p in planned]
+        return False
+    journals = {p.document.journal_id: p.document for p in planned}
+    for journal_id, documents in held.items():
+        journal = journals.get(journal_id)
+        if journal is None:
+            continue
+        known = {p.idempotency_key: p for p in history.get(journal_id, [])}
+        for document in documents:
+            posting = known.get(document.key)
+            if posting is None:
+                ledger.record_found(connector.erp, journal, document)
+            elif posting.status != "posted":
+                ledger.record_posted(document.key, document.document_id, "found in the ERP")
+    return True
+
+
+def _probes(history: dict[str, list[Posting]], planned: list[Planned]) -> list[Journal]:
+    """One probe per journal and place to search: where it goes now and everywhere this
+    warehouse has posted it before (a company or division changed since)."""
+    probes: dict[tuple, Journal] = {}
+    for item in planned:
+        document = item.document
+        places = {(item.row.company, item.row.division), (document.company, document.division)}
+        places |= {p.place for p in history.get(document.journal_id, []) if p.company is not None}
+        for company, division in places:
+            probes.setdefault(
+                (document.journal_id, company, division),
+                dataclasses.replace(document, company=company, division=division),
+            )
+    return list(probes.values())
+
+
+def check_plan(con, planned: list[Planned]) -> None:
+    """The last look before anything leaves: one document per key and per journal and
+    sequence, each balanced with one-sided lines, and an original where the journal goes now
+    equal to the journal's total in the journals mart (a doubled seed row doubles a journal
+    without unbalancing it)."""
+    problems: list[str] = []
+    keys = Counter(p.document.key for p in planned)
+    sequences = Counter((p.document.journal_id, p.sequence) for p in planned)
+    problems += [f"{key} planned {n} times" for key, n in keys.items() if n > 1]
+    problems += [
+        f"{journal_id} has {n} documents numbered {sequence}"
+        for (journal_id, sequence), n in sequences.items()
+        if n > 1
+    ]
+    totals = _journal_totals(con, [p.document.journal_id for p in planned])
+    for item in planned:
+        document = item.document
+        if document.total_debit != document.total_credit:
+            problems.append(
+                f"{document.key} ({document.journal_id}) does not balance: debit "
+                f"{document.total_debit}, credit {document.total_credit}"
+            )
+        if any(
+            line.debit < 0 or line.credit < 0 or (line.debit and line.credit)
+            for line in document.lines
+        ):
+            problems.append(f"{document.key} ({document.journal_id}) has a two-sided line")
+        in_place = (document.company, document.division) == (item.row.company, item.row.division)
+        count, total = totals.get(document.journal_id, (0, None))
+        if count != 1:
+            problems.append(
+                f"{document.journal_id} is {count} rows of finance.journals, not one (a "
+                "duplicated row in a seed such as locations.csv?)"
+            )
+        elif document.kind == "original" and in_place and not item.resend and document.lines:
+            if document.total_debit != total:
+                problems.append(
+                    f"{document.key} ({document.journal_id}) totals {document.total_debit}, "
+                    f"its journal {total}"
+                )
+    if problems:
+        shown = "; ".join(dict.fromkeys(problems[:5]))
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise PlanCheckError(
+            f"nothing posted: the documents planned for the ERP failed the last check: "
+            f"{shown}{more}. Run `closeout build` and see what its tests report."
+        )
+
+
+def _journal_totals(con, journal_ids: list[str]) -> dict[str, tuple[int, object]]:
+    ids = list(dict.fromkeys(journal_ids))
+    if not ids:
+        return {}
+    con.execute("create or replace temp table checked_journal_ids (journal_id varchar)")
+    con.executemany("insert into checked_journal_ids values (?)", [[j] for j in ids])
+    rows = con.execute(
+        """
+        select journal_id, count(*), any_value(total_debit)
+        from finance.journals join checked_journal_ids using (journal_id)
+        group by journal_id"""
+    ).fetchall()
+    return {journal_id: (count, total) for journal_id, count, total in rows}
 
 
 def require_passed_build(con) -> None:
@@ -112,15 +246,6 @@ def _post_all(
     report: PostReport,
     advance: Progress,
 ) -> None:
-    try:
-        existing = connector.existing([p.document for p in planned if p.document.lines])
-    except ErpAuthError as exc:
-        report.stopped = str(exc)
-        return
-    except ErpUnavailable as exc:
-        report.stopped = str(exc)
-        report.outcomes += [_outcome(p, "unavailable", message=str(exc)) for p in planned]
-        return
     refused_journals: set[str] = set()
     for index, item in enumerate(planned):
         document = item.document
@@ -142,7 +267,7 @@ def _post_all(
             continue
         try:
             with posting_journal(document.journal_id, document.key):
-                document_id = existing.get(document.key) or connector.create(document)
+                document, document_id = _create(connector, ledger, item)
         except ErpRefusal as exc:
             ledger.record_failed(document.key, str(exc))
             refused_journals.add(document.journal_id)
@@ -158,8 +283,35 @@ def _post_all(
             failpoint("post.after_create")
             ledger.record_posted(document.key, document_id)
             state = "adjusted" if document.kind == "adjustment" else "posted"
+            item = dataclasses.replace(item, document=document)
             report.outcomes.append(_outcome(item, state, document_id=document_id))
         advance(1)
+
+
+def _create(connector: Connector, ledger: Ledger, item: Planned) -> tuple[Journal, str]:
+    """Create the document; an adjustment the ERP refuses as in a closed period is dated the
+    day of the run instead, as the first open day (ACCOUNTING.md, "After posting"). An
+    original stays refused: posting a day's sales on another day is the accountant's call."""
+    document = item.document
+    try:
+        return document, connector.create(document)
+    except ErpPeriodClosed:
+        today = date.today()
+        if document.kind != "adjustment" or document.document_date >= today:
+            raise
+    redated = dataclasses.replace(
+        document,
+        posting_date=today,
+        title=document.title.replace(
+            f"{document.business_date:%Y-%m-%d} ",
+            f"{document.business_date:%Y-%m-%d} dated {today:%Y-%m-%d} (period closed) ",
+            1,
+        )
+        if "(period closed)" not in document.title
+        else document.title,
+    )
+    ledger.record_attempt(connector.erp, redated, item.sequence, item.version)
+    return redated, connector.create(redated)
 
 
 def _outcome(
@@ -179,6 +331,7 @@ def _outcome(
         item.document.key,
         document_id,
         message,
+        item.document.posting_date,
     )
 
 

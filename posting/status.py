@@ -70,6 +70,7 @@ def _state(
     document_id,
     posted_version,
     adjustments,
+    redated_to,
 ) -> JournalStateRow:
     if posting_status == "failed":
         state, detail = "failed", message or ""
@@ -87,6 +88,8 @@ def _state(
         state, detail = "adjusted", f"{document_id} + {adjustments} adjustment(s)"
     else:
         state, detail = "posted", document_id or "no amount to post"
+    if redated_to:  # shown against the day it corrects, booked on the first open day
+        detail += f" (adjustment booked {redated_to:%Y-%m-%d}: period closed)"
     return JournalStateRow(business_date, location, journal_type, state, detail)
 
 

@@ -116,6 +116,14 @@ def key_sequence(key: str) -> int:
     return int(match["sequence"])
 
 
+def key_version(key: str) -> str:
+    """The version part of a key: the first characters of the journal version it carried."""
+    match = _KEY.fullmatch(key)
+    if not match:
+        raise ValueError(f"not a closeout document key: {key!r}")
+    return match["version"]
+
+
 _KEY = re.compile(r"(?P<identity>CO-\d{8}-[^-]+-[A-Z])(?P<sequence>\d+)-(?P<version>\w+)")
 
 
