@@ -1,12 +1,16 @@
 """Sage Intacct (XML gateway, DTD 3.0): each journal becomes one GLBATCH, created exactly once.
 
 Exactly once rests on three things Intacct offers: REFERENCENO carries our idempotency key, so
-`existing` finds what an earlier run created with one `query` per hundred keys; the create is
+`held` finds every batch of a journal (by the key's identity prefix, whatever its version) and
+reads its GLENTRY lines back, a hundred journals per `query`; the create is
 sent with uniqueid=true and a function controlid derived from the key, so a resend (our retry
 after a dropped connection, or the next run) is refused instead of executed twice; and a batch
 is created with all its lines in one transaction, so there is never a partial one to repair.
 An answer that does not say what happened (HTTP 524, or no XML) is settled by querying the
-key before anything is sent again.
+key before anything is sent again. A date in a closed period is refused by Intacct in words, not
+by a number of its own (its BL01001973 is generic): `ErpPeriodClosed` is recognised by them.
+
+Queries page as Intacct's SDK writes them: <pagesize> and <offset> directly under <query>.
 
 Sessions: getAPISession once per run, or the session a previous run stored (encrypted, when
 CLOSEOUT_SECRET_KEY is set); then the session id and the endpoint it came with. The session is
@@ -16,21 +20,30 @@ one new login and the request sent once more.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
+import re
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
 from typing import ClassVar, Literal
 
 import httpx
 
 from closeout import money
-from closeout.errors import ConfigurationError, ErpAuthError, ErpRefusal, ErpUnavailable
+from closeout.errors import (
+    ConfigurationError,
+    ErpAuthError,
+    ErpPeriodClosed,
+    ErpRefusal,
+    ErpUnavailable,
+)
 from closeout.token_store import TokenStore
-from posting.connectors.contract import Journal, Line
+from posting.connectors.contract import ErpDocument, Journal, Line, key_identity, key_sequence
 from posting.connectors.kit import CachedToken, ErpSettings, chunked, default_token_store, setting
 from posting.http import ErpHttp
 
@@ -38,9 +51,15 @@ DEFAULT_ENDPOINT = "https://api.intacct.com/ia/xml/xmlgw.phtml"
 DTD_VERSION = "3.0"
 # 524: the CDN gave up but Intacct may still be processing; never resend it blindly.
 NOT_RETRIED = frozenset({524})
-KEYS_PER_QUERY = 100  # REFERENCENO values in one query's <in> filter
+KEYS_PER_QUERY = 100  # REFERENCENO values (or prefixes, or BATCHNOs) in one query's filter
 QUERIES_PER_REQUEST = 10  # query functions sent together in one request
 QUERY_PAGE_SIZE = 2000  # Intacct's maximum for `query`
+MAX_PAGES_PER_QUERY = 100  # 200,000 rows: more means the filter is wrong, not a big day
+# Intacct's words for a date in a closed period ("Your transaction date (01/05/2026) is within a
+# period that's been closed."), and the phrasings of its other closed-books refusals.
+CLOSED_PERIOD = re.compile(
+    r"period that(?:'s| has) been closed|closed period|period is closed|books are closed", re.I
+)
 SESSION_MARGIN_SECONDS = 60  # log in again rather than use a session this close to its end
 FALLBACK_SESSION_SECONDS = 900
 # Where our Line fields may go on a GLENTRY: standard dimensions or a GLDIM... user dimension.
@@ -165,9 +184,31 @@ class IntacctConnector:
         self._last_timeout = 0.0  # <sessiontimeout> of the latest answer, epoch seconds
         self._request_ids = itertools.count(1)
         self._run = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        self.page_size = QUERY_PAGE_SIZE  # rows per query page
 
     # -- the contract ---------------------------------------------------------------------------
+    def held(self, probes: Sequence[Journal]) -> dict[str, list[ErpDocument]]:
+        """Every GLBATCH whose REFERENCENO starts with a probe's identity, with its GLENTRY lines
+        read back. Intacct is one company per login, so every place of a journal is searched at
+        once: one query per hundred identities, then one per hundred batches for the lines."""
+        candidates: dict[str, list[Journal]] = {}
+        for probe in probes:
+            candidates.setdefault(probe.identity, []).append(probe)
+        if not candidates:
+            return {}
+        batches = self._batches_of(sorted(candidates))
+        entries = self._entries_of([batch.recordno for batch in batches])
+        found: dict[str, list[ErpDocument]] = {}
+        for batch in batches:
+            document = self._document(batch, entries.get(batch.recordno, []), candidates)
+            if document is not None:
+                found.setdefault(document[0], []).append(document[1])
+        for documents in found.values():
+            documents.sort(key=lambda d: (d.sequence, int(d.document_id)))
+        return found
+
     def existing(self, journals: Sequence[Journal]) -> dict[str, str]:
+        """key -> RECORDNO of the journals whose exact key is in Intacct."""
         return self._find(list(dict.fromkeys(j.key for j in journals)))
 
     def create(self, journal: Journal) -> str:
@@ -193,9 +234,7 @@ class IntacctConnector:
         found = self._find([journal.key]).get(journal.key)
         if found:
             return found
-        problems = [p for p in result.problems if p.errorno != ROLLED_BACK] or result.problems
-        detail = "; ".join(str(p) for p in problems) or f"status {result.status}"
-        raise ErpRefusal(f"Intacct refused GLBATCH {journal.key} ({journal.journal_id}): {detail}")
+        raise _refusal(journal, result)
 
     def close(self) -> None:
         if self._session and self.store:
@@ -207,13 +246,9 @@ class IntacctConnector:
         function = ET.Element("function", controlid=_function_controlid(journal.key))
         batch = _sub(_sub(function, "create"), "GLBATCH")
         _sub(batch, "JOURNAL", self.settings.journal)
-        _sub(batch, "BATCH_DATE", journal.business_date.strftime("%m/%d/%Y"))
+        _sub(batch, "BATCH_DATE", _intacct_date(journal.document_date))
         _sub(batch, "BATCH_TITLE", journal.title)
-        if journal.kind == "adjustment":
-            comment = f"closeout adjustment of GLBATCH {journal.adjusts} ({journal.journal_id})"
-        else:
-            comment = f"closeout journal {journal.journal_id}"
-        _sub(batch, "HISTORY_COMMENT", comment)
+        _sub(batch, "HISTORY_COMMENT", _history_comment(journal))
         _sub(batch, "REFERENCENO", journal.key)
         if self.settings.batch_state:
             _sub(batch, "STATE", self.settings.batch_state)
@@ -247,28 +282,136 @@ class IntacctConnector:
         """key -> RECORDNO of the GLBATCH whose REFERENCENO is the key (the oldest if a person
         created more than one). Intacct creates a batch with all its lines or not at all, so
         every batch found is complete."""
+        specs = [
+            _Query("GLBATCH", ("RECORDNO", "REFERENCENO"), _any_of("REFERENCENO", chunk, "in"))
+            for chunk in chunked(keys, KEYS_PER_QUERY)
+        ]
         found: dict[str, str] = {}
-        pending = [(chunk, 0) for chunk in chunked(keys, KEYS_PER_QUERY)]
+        for row in itertools.chain.from_iterable(self._query_all(specs)):
+            key, recordno = row.findtext("REFERENCENO"), row.findtext("RECORDNO")
+            if key and recordno and (key not in found or int(recordno) < int(found[key])):
+                found[key] = recordno
+        return found
+
+    # -- reading back ---------------------------------------------------------------------------
+    def _batches_of(self, identities: list[str]) -> list[_HeldBatch]:
+        """The batches whose REFERENCENO starts with one of the identities: `like` prefixes,
+        a hundred in one <or>. Whatever else matches the pattern is dropped by its identity."""
+        specs = [
+            _Query(
+                "GLBATCH",
+                ("RECORDNO", "REFERENCENO", "HISTORY_COMMENT"),
+                _any_of("REFERENCENO", [f"{identity}%" for identity in chunk], "like"),
+            )
+            for chunk in chunked(identities, KEYS_PER_QUERY)
+        ]
+        wanted = set(identities)
+        batches = {}
+        for row in itertools.chain.from_iterable(self._query_all(specs)):
+            batch = _HeldBatch.of(row)
+            if batch is not None and batch.identity in wanted:
+                batches[batch.recordno] = batch
+        return sorted(batches.values(), key=lambda b: int(b.recordno))
+
+    def _entries_of(self, recordnos: list[str]) -> dict[str, list[ET.Element]]:
+        """BATCHNO -> the GLENTRY rows of each batch."""
+        fields = ["RECORDNO", "BATCHNO", "LINE_NO", "ACCOUNTNO", "TR_TYPE", "TRX_AMOUNT"]
+        fields += ["DESCRIPTION", *self._dimension_fields]
+        specs = [
+            _Query("GLENTRY", tuple(dict.fromkeys(fields)), _any_of("BATCHNO", chunk, "in"))
+            for chunk in chunked(recordnos, KEYS_PER_QUERY)
+        ]
+        entries: dict[str, list[ET.Element]] = {}
+        for row in itertools.chain.from_iterable(self._query_all(specs)):
+            entries.setdefault((row.findtext("BATCHNO") or "").strip(), []).append(row)
+        return entries
+
+    @property
+    def _dimension_fields(self) -> list[str]:
+        s = self.settings
+        return [f for f in (s.location_field, s.revenue_center_field, s.company_field) if f]
+
+    def _document(
+        self, batch: _HeldBatch, rows: list[ET.Element], candidates: dict[str, list[Journal]]
+    ) -> tuple[str, ErpDocument] | None:
+        """(journal_id, the batch as read back), or None when it is not a complete document of
+        a probed journal."""
+        places = _journal_of(batch, candidates[batch.identity])
+        if not places:
+            return None
+        lines = self._lines(batch, rows, places)
+        if not _complete(lines):  # a header without all its lines (a person's draft)
+            return None
+        probe = self._place(rows, places)
+        document = ErpDocument(batch.key, batch.recordno, probe.company, probe.division, lines)
+        return probe.journal_id, document
+
+    def _lines(
+        self, batch: _HeldBatch, rows: list[ET.Element], places: list[Journal]
+    ) -> tuple[Line, ...]:
+        """The GLENTRY rows as closeout's lines: the dimension values are what closeout sent."""
+        s = self.settings
+        # A location not sent to Intacct cannot be read back: it is the journal's own.
+        unsent_location = None if s.location_field else _only_location(places)
+        lines = []
+        for row in sorted(rows, key=lambda r: _whole(r.findtext("LINE_NO"))):
+            debit, credit = _debit_credit(row, batch)
+            if debit == credit == 0:
+                continue
+            lines.append(
+                Line(
+                    number=len(lines) + 1,
+                    account=(row.findtext("ACCOUNTNO") or "").strip(),
+                    debit=debit,
+                    credit=credit,
+                    description=(row.findtext("DESCRIPTION") or "").strip(),
+                    location=_dimension(row, s.location_field) or unsent_location,
+                    revenue_center=_dimension(row, s.revenue_center_field),
+                )
+            )
+        return tuple(lines)
+
+    def _place(self, rows: list[ET.Element], places: list[Journal]) -> Journal:
+        """The probe whose company the lines carry (when the company is sent), else the
+        first: the Intacct company is the same for every place."""
+        if self.settings.company_field:
+            companies = {_dimension(row, self.settings.company_field) for row in rows}
+            for probe in places:
+                if probe.company in companies:
+                    return probe
+        return places[0]
+
+    # -- queries ----------------------------------------------------------------------------------
+    def _query_all(self, specs: list[_Query]) -> list[list[ET.Element]]:
+        """Every row each query matches. A first page that says more remain schedules the
+        other pages of that query at once, so they go together, QUERIES_PER_REQUEST functions
+        per request; at most MAX_PAGES_PER_QUERY pages per query."""
+        pages: list[dict[int, list[ET.Element]]] = [{} for _ in specs]
+        scheduled = {(index, 0) for index in range(len(specs))}
+        pending = sorted(scheduled)
         while pending:
             batch, pending = pending[:QUERIES_PER_REQUEST], pending[QUERIES_PER_REQUEST:]
             functions = [
-                _query_function(chunk, offset, n)
-                for n, (chunk, offset) in enumerate(batch, start=1)
+                specs[index].function(offset, self.page_size, number)
+                for number, (index, offset) in enumerate(batch, start=1)
             ]
             results = self._call(functions, unique=False)
-            for (chunk, offset), result in zip(batch, results, strict=True):
-                if not result.ok or result.data is None:
-                    detail = "; ".join(str(p) for p in result.problems)
+            for (index, offset), result in zip(batch, results, strict=True):
+                data = _query_data(result, specs[index])
+                rows = list(data)
+                pages[index][offset] = rows
+                for later in _later_offsets(data, offset, len(rows), specs[index]):
+                    if (index, later) not in scheduled:
+                        scheduled.add((index, later))
+                        pending.append((index, later))
+                if sum(1 for i, _ in scheduled if i == index) > MAX_PAGES_PER_QUERY:
                     raise ErpUnavailable(
-                        f"Intacct could not list GLBATCH by REFERENCENO: {detail or result.status}"
+                        f"Intacct has more than {MAX_PAGES_PER_QUERY * self.page_size} "
+                        f"{specs[index].object_name} rows for one closeout query; closeout "
+                        "stops rather than read without end. Report this with the query's "
+                        "filter from the audit log."
                     )
-                for row in result.data:
-                    key, recordno = row.findtext("REFERENCENO"), row.findtext("RECORDNO")
-                    if key and recordno and (key not in found or int(recordno) < int(found[key])):
-                        found[key] = recordno
-                if int(result.data.get("numremaining") or 0) > 0:
-                    pending.append((chunk, offset + int(result.data.get("count") or 0)))
-        return found
+        return [_unique_rows(page for _, page in sorted(by_offset.items())) for by_offset in pages]
 
     # -- requests ---------------------------------------------------------------------------------
     def _call(self, functions: list[ET.Element], *, unique: bool) -> list[_Result]:
@@ -430,21 +573,191 @@ def _session_auth(session: _Session) -> ET.Element:
     return auth
 
 
-def _query_function(keys: list[str], offset: int, number: int) -> ET.Element:
-    function = ET.Element("function", controlid=f"existing-{number}")
-    query = _sub(function, "query")
-    _sub(query, "object", "GLBATCH")
-    select = _sub(query, "select")
-    for name in ("RECORDNO", "REFERENCENO", "JOURNAL", "STATE"):
-        _sub(select, "field", name)
-    condition = _sub(_sub(query, "filter"), "in" if len(keys) > 1 else "equalto")
-    _sub(condition, "field", "REFERENCENO")
-    for key in keys:
-        _sub(condition, "value", key)
-    options = _sub(query, "options")
-    _sub(options, "pagesize", str(QUERY_PAGE_SIZE))
-    _sub(options, "offset", str(offset))
-    return function
+@dataclass(frozen=True)
+class _Query:
+    """One `query` function: an object, the fields to select and the one filter condition."""
+
+    object_name: str
+    fields: tuple[str, ...]
+    condition: ET.Element
+
+    def function(self, offset: int, page_size: int, number: int) -> ET.Element:
+        """In the order Intacct's schema has them; ordered by RECORDNO so offsets are stable."""
+        function = ET.Element("function", controlid=f"query-{number}")
+        query = _sub(function, "query")
+        _sub(query, "object", self.object_name)
+        select = _sub(query, "select")
+        for name in self.fields:
+            _sub(select, "field", name)
+        _sub(query, "filter").append(copy.deepcopy(self.condition))
+        order = _sub(_sub(query, "orderby"), "order")
+        _sub(order, "field", "RECORDNO")
+        _sub(order, "ascending")
+        _sub(_sub(query, "options"), "caseinsensitive", "false")
+        _sub(query, "pagesize", str(page_size))
+        _sub(query, "offset", str(offset))
+        return function
+
+
+def _any_of(field: str, values: Sequence[str], operator: Literal["in", "like"]) -> ET.Element:
+    """One condition matching any of the values: <in> (or <equalto> for one value), or one
+    <like> per pattern inside an <or>."""
+    if operator == "in":
+        condition = ET.Element("in" if len(values) > 1 else "equalto")
+        _sub(condition, "field", field)
+        for value in values:
+            _sub(condition, "value", value)
+        return condition
+    likes = [ET.Element("like") for _ in values]
+    for like, value in zip(likes, values, strict=True):
+        _sub(like, "field", field)
+        _sub(like, "value", value)
+    if len(likes) == 1:
+        return likes[0]
+    either = ET.Element("or")
+    either.extend(likes)
+    return either
+
+
+def _query_data(result: _Result, query: _Query) -> ET.Element:
+    if not result.ok or result.data is None:
+        detail = "; ".join(str(p) for p in result.problems) or result.status
+        raise ErpUnavailable(
+            f"Intacct could not list {query.object_name} for closeout's journals: {detail}"
+        )
+    return result.data
+
+
+def _later_offsets(data: ET.Element, offset: int, count: int, query: _Query) -> range:
+    """The offsets of the pages after this one that the answer says remain."""
+    remaining = _whole(data.get("numremaining"))
+    if remaining <= 0:
+        return range(0)
+    if count == 0:
+        raise ErpUnavailable(
+            f"Intacct answered an empty {query.object_name} page at offset {offset} with "
+            f"{remaining} rows remaining; closeout stops rather than ask again without end."
+        )
+    start = offset + count
+    return range(start, start + remaining, count)
+
+
+def _unique_rows(pages) -> list[ET.Element]:
+    """The pages' rows in order, each RECORDNO once (pages may overlap if a page was short)."""
+    seen, rows = set(), []
+    for page in pages:
+        for row in page:
+            recordno = (row.findtext("RECORDNO") or "").strip()
+            if recordno not in seen:
+                seen.add(recordno)
+                rows.append(row)
+    return rows
+
+
+@dataclass(frozen=True)
+class _HeldBatch:
+    recordno: str
+    key: str
+    identity: str
+    history_comment: str
+
+    @classmethod
+    def of(cls, row: ET.Element) -> _HeldBatch | None:
+        """The batch, if its REFERENCENO is a closeout key (a person may type anything)."""
+        recordno = (row.findtext("RECORDNO") or "").strip()
+        key = (row.findtext("REFERENCENO") or "").strip()
+        try:
+            identity = key_identity(key)
+            key_sequence(key)
+        except ValueError:
+            return None
+        if not recordno.isdigit():
+            return None
+        return cls(recordno, key, identity, (row.findtext("HISTORY_COMMENT") or "").strip())
+
+
+def _journal_of(batch: _HeldBatch, probes: list[Journal]) -> list[Journal]:
+    """The probes (places) of the journal the batch belongs to. closeout's comment names the
+    journal; a comment naming another journal is a restaurant sharing the guid's first eight
+    characters, and a comment a person rewrote says nothing."""
+    named = [p for p in probes if p.journal_id in batch.history_comment]
+    if named:
+        return named
+    if batch.history_comment.startswith("closeout "):
+        return []
+    return [p for p in probes if p.journal_id == probes[0].journal_id]
+
+
+def _only_location(probes: list[Journal]) -> str | None:
+    locations = {line.location for probe in probes for line in probe.lines}
+    return locations.pop() if len(locations) == 1 else None
+
+
+def _complete(lines: tuple[Line, ...]) -> bool:
+    """Intacct keeps a batch whole, so only one a person saved unfinished lacks lines."""
+    debits = sum((line.debit for line in lines), money.ZERO)
+    credits = sum((line.credit for line in lines), money.ZERO)
+    return bool(lines) and debits == credits
+
+
+def _debit_credit(row: ET.Element, batch: _HeldBatch) -> tuple[Decimal, Decimal]:
+    tr_type = (row.findtext("TR_TYPE") or "").strip()
+    text = (row.findtext("TRX_AMOUNT") or "").strip()
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        amount = None
+    if tr_type not in ("1", "-1") or amount is None or not amount.is_finite():
+        raise ErpUnavailable(
+            f"Intacct returned a GLENTRY of GLBATCH {batch.recordno} ({batch.key}) with TR_TYPE "
+            f"{tr_type!r} and TRX_AMOUNT {text!r}; closeout cannot tell what the batch holds. "
+            "Check the batch in Intacct."
+        )
+    # TR_TYPE says the side; a negative amount (typed by a person) is the other side.
+    signed = amount if tr_type == "1" else -amount
+    return (signed, money.ZERO) if signed > 0 else (money.ZERO, -signed)
+
+
+def _dimension(row: ET.Element, field: str) -> str | None:
+    if not field:
+        return None
+    return (row.findtext(field) or "").strip() or None
+
+
+def _whole(text: str | None) -> int:
+    try:
+        return int((text or "0").strip())
+    except ValueError:
+        return 0
+
+
+def _intacct_date(value) -> str:
+    return value.strftime("%m/%d/%Y")
+
+
+def _history_comment(journal: Journal) -> str:
+    if journal.kind == "adjustment":
+        comment = f"closeout adjustment of GLBATCH {journal.adjusts} ({journal.journal_id})"
+    else:
+        comment = f"closeout journal {journal.journal_id}"
+    if journal.document_date != journal.business_date:
+        comment += (
+            f", correcting business date {journal.business_date:%Y-%m-%d}: its period is closed"
+        )
+    return comment
+
+
+def _refusal(journal: Journal, result: _Result) -> ErpRefusal:
+    problems = [p for p in result.problems if p.errorno != ROLLED_BACK] or result.problems
+    detail = "; ".join(str(p) for p in problems) or f"status {result.status}"
+    if any(CLOSED_PERIOD.search(f"{p.description} {p.description2}") for p in problems):
+        return ErpPeriodClosed(
+            f"Intacct refused GLBATCH {journal.key} ({journal.journal_id}) dated "
+            f"{_intacct_date(journal.document_date)}: {detail}. Reopen that period in Intacct "
+            "and replay the journal (closeout replay); an adjustment is dated in the first "
+            "open period instead."
+        )
+    return ErpRefusal(f"Intacct refused GLBATCH {journal.key} ({journal.journal_id}): {detail}")
 
 
 def _parse(response: httpx.Response) -> ET.Element:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
-from sandboxes.intacct.errors import GatewayError, bad_envelope, xml_parse_error
+from sandboxes.intacct.errors import GatewayError, bad_envelope, schema_error, xml_parse_error
 
 DTD_VERSION = "3.0"
 
@@ -106,8 +106,25 @@ def parse_request(body: bytes) -> GatewayRequest:
         functions.append(Function(controlid, children[0].tag, children[0]))
     if not functions:
         raise EnvelopeError(bad_envelope("<content> holds no <function>"), control)
+    for function in functions:
+        if function.name == "query":
+            _check_query_schema(function.body, control)
     transaction = (operation.get("transaction") or "false").lower() == "true"
     return GatewayRequest(control, sessionid, login, transaction, functions)
+
+
+# What Intacct's schema lets a `query` hold: paging (<pagesize>, <offset>) sits directly under
+# <query>, and <options> holds only the two flags (the SDK's QueryFunction writes it so).
+QUERY_CHILDREN = ("object", "select", "filter", "orderby", "options", "pagesize", "offset")
+QUERY_OPTIONS = ("caseinsensitive", "showprivate")
+
+
+def _check_query_schema(query: ET.Element, control: Control) -> None:
+    """The request is validated before anything runs: an element out of place fails it all."""
+    for parent, allowed in ((query, QUERY_CHILDREN), (query.find("options"), QUERY_OPTIONS)):
+        for child in parent if parent is not None else ():
+            if child.tag not in allowed:
+                raise EnvelopeError(schema_error(child.tag, allowed), control)
 
 
 def _control(element: ET.Element | None) -> Control:

@@ -23,6 +23,17 @@ def xml_parse_error(detail: str) -> GatewayError:
     return GatewayError("XL03000003", "", f"XML Parse schema error: {detail}", "")
 
 
+def schema_error(tag: str, expected: tuple[str, ...]) -> GatewayError:
+    """An element the request schema does not allow where it stands."""
+    return GatewayError(
+        "XL03000003",
+        "",
+        f"XML Parse schema error: Element '{tag}': This element is not expected. Expected is "
+        f"one of ( {', '.join(expected)} ).",
+        "",
+    )
+
+
 def bad_envelope(detail: str) -> GatewayError:
     return GatewayError(
         "XL03000003",

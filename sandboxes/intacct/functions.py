@@ -153,6 +153,14 @@ def _page_size(text: str | None, maximum: int) -> int:
     return size
 
 
+def _offset(text: str | None) -> int:
+    if not text or not text.strip():
+        return 0
+    if not text.strip().isdigit():
+        raise QueryError(f"offset {text!r} is not a whole number >= 0")
+    return int(text)
+
+
 def _rows(data: ET.Element, tag: str, fields: list[str], records: list[dict[str, str]]) -> None:
     for record in records:
         element = sub(data, tag)
@@ -238,12 +246,8 @@ def _query(company: Company, body: ET.Element) -> FunctionResult:
         name = (order.findtext("field") or "").strip().upper()
         descending = order.find("descending") is not None
         records.sort(key=lambda r: coerce(name, r.get(name, "")), reverse=descending)
-    options = body.find("options")
-    page_size = _page_size(
-        options.findtext("pagesize") if options is not None else None, QUERY_MAX_PAGE
-    )
-    offset_text = options.findtext("offset") if options is not None else None
-    offset = int(offset_text) if offset_text and offset_text.strip().isdigit() else 0
+    page_size = _page_size(body.findtext("pagesize"), QUERY_MAX_PAGE)
+    offset = _offset(body.findtext("offset"))
     page = records[offset : offset + page_size]
     data = ET.Element(
         "data",

@@ -7,7 +7,8 @@ call resets the timeout. Failures arrive inside HTTP 200 at the level where proc
 refuses a function whose controlid already ran to completion. `/_sandbox/...` endpoints let
 tests configure the company, inject faults, expire sessions, move the sandbox's clock forward
 (`advance_clock`, seconds: what sessions expire by) and read counters (with `in_flight`, the
-requests holding a concurrency slot) and batches.
+requests holding a concurrency slot) and batches, and plant a batch as a person would leave it
+in the books (`add_batch`: a draft header without all its lines).
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 
 from sandboxes.control import CONTROL_PREFIX, Controlled, SandboxStats
 from sandboxes.faults import Faults
 from sandboxes.http import Request, Response, make_server  # noqa: F401 (re-exported)
 from sandboxes.intacct import errors
-from sandboxes.intacct.books import Company, seeded_company
+from sandboxes.intacct.books import Company, GlBatch, GlEntry, seeded_company
 from sandboxes.intacct.envelope import (
     EnvelopeError,
     GatewayRequest,
@@ -396,7 +398,27 @@ class IntacctSandbox(Controlled):
             "expire_sessions": self._expire_sessions_action,
             "advance_clock": self._advance_clock_action,
             "batches": lambda body: Response.json(self._batches(body.get("company"))),
+            "add_batch": self._add_batch_action,
         }
+
+    def _add_batch_action(self, body) -> Response:
+        """A batch a person left in the books outside the API (e.g. a draft saved in the UI
+        before all its lines were entered): stored as given, without the create's checks."""
+        try:
+            company = self.companies[body.get("company") or self._initial["company_id"]]
+            batch = GlBatch(
+                journal=body.get("JOURNAL", "SJ"),
+                batch_date=date.fromisoformat(body["BATCH_DATE"]),
+                title=body.get("BATCH_TITLE", body["REFERENCENO"]),
+                referenceno=body["REFERENCENO"],
+                state=body.get("STATE", "Draft"),
+                history_comment=body.get("HISTORY_COMMENT", ""),
+                entries=[_planted_entry(n, e) for n, e in enumerate(body.get("entries", []), 1)],
+                created_by=self._initial["user_id"],
+            )
+        except (TypeError, ValueError, KeyError, ArithmeticError) as exc:
+            return Response.json({"error": f"bad batch: {exc!r}"}, 400)
+        return Response.json({"RECORDNO": str(company.add(batch).recordno)})
 
     def _configure_action(self, body) -> Response:
         try:
@@ -503,6 +525,20 @@ class IntacctSandbox(Controlled):
             if company_id in (None, company.company_id)
             for batch in company.batches.values()
         ]
+
+
+def _planted_entry(line_no: int, entry: dict) -> GlEntry:
+    known = {"ACCOUNTNO", "TR_TYPE", "TRX_AMOUNT", "LOCATION", "DEPARTMENT", "DESCRIPTION"}
+    return GlEntry(
+        line_no=line_no,
+        accountno=entry["ACCOUNTNO"],
+        tr_type=int(entry["TR_TYPE"]),
+        amount=Decimal(str(entry["TRX_AMOUNT"])),
+        location=entry.get("LOCATION", ""),
+        department=entry.get("DEPARTMENT", ""),
+        description=entry.get("DESCRIPTION", ""),
+        dimensions={k: str(v) for k, v in entry.items() if k not in known},
+    )
 
 
 @dataclass
