@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 from collections import Counter
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -17,8 +18,8 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from closeout.errors import ErpAuthError, ErpBudgetSpent, ErpRefusal
-from posting.connectors.contract import Journal, Line
+from closeout.errors import ErpAuthError, ErpBudgetSpent, ErpPeriodClosed, ErpRefusal
+from posting.connectors.contract import ErpDocument, Journal, Line
 from posting.connectors.exact import ExactConnector, ExactSettings, line_description
 from posting.http import ErpHttp
 from posting.oauth import RotatingTokenStore
@@ -138,24 +139,7 @@ def test_journal_becomes_one_signed_balanced_entry_with_dimensions_and_the_key(e
     assert '"JournalCode":"90"' in body and "GLAccount" in body
 
 
-def test_existing_finds_entries_by_key_in_chunks_and_accounts_in_one_query(exact, run):
-    journals = [journal(n) for n in range(1, 46)]
-    for posted in journals[:30]:
-        run.connector.create(posted)
-    before = exact.requests()
-
-    found = ExactConnector(run.connector.settings, ErpHttp("exact")).existing(journals)
-
-    assert set(found) == {j.key for j in journals[:30]}
-    counts = exact.requests() - before
-    assert counts[LINES_PATH] == 3  # 45 keys, 20 a query, one page each
-    assert counts[ACCOUNTS_PATH] == 1  # every code of the run in one query
-    assert counts[POST_PATH] == 0
-
-
 def test_cost_center_and_unit_fields_are_settings(exact, settings):
-    from dataclasses import replace
-
     swapped = Run(replace(settings, cost_center_field="revenue_center", cost_unit_field=""))
     exact.control("configure", {"cost_centers": ["DINING", "BAR"]})
     swapped.connector.create(journal(2))
@@ -170,6 +154,184 @@ def test_line_description_keeps_the_key_whole():
     long = journal(3, lines=(Line(1, "1010", D("1"), D("0"), "x" * 80, "BKN", None),))
     text = line_description(long, long.lines[0])
     assert len(text) == 60 and text.endswith(" " + long.key)
+
+
+# -- what Exact holds: held() -------------------------------------------------------------------
+def day(
+    business: date,
+    sequence: int = 0,
+    version: str = "0000000000",
+    lines: tuple[Line, ...] | None = None,
+    restaurant: str = "b601e100",
+    posting_date: date | None = None,
+) -> Journal:
+    """A sales journal of `restaurant` on `business`: its original (sequence 0) or an
+    adjustment, in the key format closeout makes."""
+    key = f"CO-{business:%Y%m%d}-{restaurant}-S{sequence}-{version}"
+    return Journal(
+        key=key,
+        journal_id=f"{restaurant}:{business}:sales",
+        restaurant_guid=restaurant,
+        location_name="Harbor & Vine Brooklyn Heights",
+        company="HV-NY",
+        business_date=business,
+        journal_type="sales",
+        kind="adjustment" if sequence else "original",
+        adjusts=None,
+        currency="USD",
+        title=f"Toast sales {key}",
+        lines=lines or sales_lines(),
+        division="BKN",
+        posting_date=posting_date,
+    )
+
+
+def net(*line_sets) -> dict:
+    """Debit minus credit per (account, location, revenue center), zeros left out."""
+    total: Counter = Counter()
+    for lines in line_sets:
+        for line in lines:
+            total[(line.account, line.location, line.revenue_center)] += line.debit - line.credit
+    return {key: amount for key, amount in total.items() if amount}
+
+
+def fresh(settings: ExactSettings) -> ExactConnector:
+    """A connector of another run (a rebuilt warehouse): it knows nothing but the ERP."""
+    return ExactConnector(settings, ErpHttp("exact"))
+
+
+# The adjustment moves 50.00 of liquor to non-alcoholic drinks, an account the day's current
+# version no longer names (so its GUID is read back and mapped back to the code).
+MOVE_TO_4010 = (
+    Line(1, "4020", D("50.00"), D("0"), "Liquor sales", "BKN", "BAR"),
+    Line(2, "4010", D("0"), D("50.00"), "Drinks sales", "BKN", "BAR"),
+)
+
+
+def test_held_reads_back_the_original_and_its_adjustments_whatever_their_versions(exact, run):
+    monday = date(2026, 1, 5)
+    original = day(monday, 0, "aaaaaaaaaa")
+    adjustment = day(monday, 1, "bbbbbbbbbb", MOVE_TO_4010, posting_date=date(2026, 1, 9))
+    ids = [run.connector.create(original), run.connector.create(adjustment)]
+    run.connector.create(day(date(2026, 1, 6)))  # another day: not asked for
+    before = exact.requests()
+
+    probe = day(monday, 2, "cccccccccc")  # today's version, a new sequence: none of the keys
+    nothing_posted = day(date(2026, 1, 7))
+    found = fresh(run.connector.settings).held([probe, nothing_posted])
+
+    assert list(found) == [probe.journal_id]
+    documents = found[probe.journal_id]
+    assert [(d.key, d.document_id) for d in documents] == [
+        (original.key, ids[0]),
+        (adjustment.key, ids[1]),
+    ]
+    assert all(isinstance(d, ErpDocument) for d in documents)
+    assert {(d.company, d.division) for d in documents} == {("HV-NY", "BKN")}
+    assert [d.sequence for d in documents] == [0, 1]
+    assert net(*(d.lines for d in documents)) == net(original.lines, adjustment.lines)
+    assert net(documents[0].lines) == net(original.lines)
+    assert net(documents[1].lines) == {
+        ("4020", "BKN", "BAR"): D("50.00"),
+        ("4010", "BKN", "BAR"): D("-50.00"),
+    }
+    counts = exact.requests() - before
+    assert counts[LINES_PATH] == 1 and counts[POST_PATH] == 0
+    assert counts[ACCOUNTS_PATH] == 2  # the probes' codes, then 4010 by its GUID
+
+
+def test_held_of_nothing_posted_is_empty_and_an_identity_is_not_a_prefix_match(exact, run):
+    run.connector.create(day(date(2026, 1, 5), restaurant="b601e100"))
+    other_type = replace(day(date(2026, 1, 5)), key="CO-20260105-b601e100-L0-0000000000")
+    assert fresh(run.connector.settings).held([day(date(2026, 1, 5), restaurant="49e1ee43")]) == {}
+    assert fresh(run.connector.settings).held([other_type]) == {}
+
+
+def test_a_partial_entry_is_left_out(exact, run):
+    monday = date(2026, 1, 5)
+    whole = run.connector.create(day(monday, 0))
+    broken = run.connector.create(day(monday, 1, "bbbbbbbbbb", MOVE_TO_4010))
+    assert exact.control("remove_line", {"entry": broken, "line": 2}) == {"removed": 1}
+
+    found = fresh(run.connector.settings).held([day(monday, 2)])
+
+    assert [d.document_id for d in found[day(monday).journal_id]] == [whole]
+
+
+def test_held_for_thirty_journals_takes_a_bounded_number_of_requests(exact, run):
+    journals = [day(date(2026, 1, 1 + n % 28), restaurant=f"{n:08x}") for n in range(30)]
+    adjustments = [
+        day(j.business_date, 1, "bbbbbbbbbb", MOVE_TO_4010, j.restaurant_guid)
+        for j in journals[:10]
+    ]
+    for posted in journals + adjustments:
+        run.connector.create(posted)
+    never_posted = [day(date(2026, 1, 2), restaurant=f"{n:08x}") for n in range(100, 110)]
+    probes = [replace(j, key=j.key.replace("-S0-", "-S2-")) for j in journals] + never_posted
+    before = exact.requests()
+
+    found = fresh(run.connector.settings).held(probes)
+
+    assert set(found) == {j.journal_id for j in journals}
+    for j, adjusted in zip(journals, [True] * 10 + [False] * 20, strict=True):
+        expected = net(j.lines, MOVE_TO_4010) if adjusted else net(j.lines)
+        assert net(*(d.lines for d in found[j.journal_id])) == expected
+    counts = exact.requests() - before
+    # 40 identities: 2 queries of 20, their 170 lines in pages of 60: 3 pages, and 1 more
+    # where the first query's last page is part full. Me and the two GLAccounts make 7.
+    assert counts[LINES_PATH] == 4 and sum(counts.values()) == 7, counts
+
+
+def test_read_back_dimensions_follow_the_cost_center_and_unit_settings(exact, settings):
+    swapped = replace(settings, cost_center_field="revenue_center", cost_unit_field="location")
+    exact.control("configure", {"cost_centers": ["DINING", "BAR"], "cost_units": ["BKN"]})
+    lines = (
+        Line(1, "1010", D("12.00"), D("0"), "Cash", "BKN", None),
+        Line(2, "4000", D("0"), D("12.00"), "Food", "BKN", "DINING"),
+    )
+    Run(swapped).connector.create(day(date(2026, 1, 5), lines=lines))
+    stored_lines = stored(exact)[0]["lines"]
+    assert [(ln["CostCenter"], ln["CostUnit"]) for ln in stored_lines] == [
+        (None, "BKN"),
+        ("DINING", "BKN"),
+    ]
+
+    [document] = fresh(swapped).held([day(date(2026, 1, 5), 1)])[day(date(2026, 1, 5)).journal_id]
+
+    assert net(document.lines) == net(lines)
+
+
+def test_the_document_date_is_the_entry_date_and_held_still_finds_it(exact, run):
+    late = day(date(2026, 1, 5), 1, "bbbbbbbbbb", MOVE_TO_4010, posting_date=date(2026, 2, 3))
+    run.connector.create(late)
+
+    [entry] = stored(exact)
+    assert {ln["Date"] for ln in entry["lines"]} == {"/Date(1770076800000)/"}  # 2026-02-03
+    assert (entry["FinancialYear"], entry["FinancialPeriod"]) == (2026, 2)
+    assert late.key in entry["lines"][0]["Description"]  # the key keeps the business date
+    found = fresh(run.connector.settings).held([day(date(2026, 1, 5), 2)])
+    assert [d.key for d in found[late.journal_id]] == [late.key]
+
+
+@pytest.mark.parametrize(
+    "language, words", [("en", "Period is closed: 2026 – 1"), ("nl", "Periode is afgesloten")]
+)
+def test_a_closed_period_is_period_closed_in_exacts_words(exact, run, language, words):
+    exact.control("configure", {"language": language, "periods_closed_through": "2026-01-31"})
+    with pytest.raises(ErpPeriodClosed, match=f"{words}.*Reopen that financial period") as refused:
+        run.connector.create(day(date(2026, 1, 5)))
+    assert "2026-01-05" in str(refused.value) and "CO-20260105-b601e100-S0" in str(refused.value)
+    assert exact.requests()[POST_PATH] == 1 and stored(exact) == []
+
+    # The same correction dated the first open day is taken.
+    run.connector.create(day(date(2026, 1, 5), 1, posting_date=date(2026, 2, 1)))
+    assert len(stored(exact)) == 1
+
+
+def test_other_refusals_are_not_period_closed(exact, run):
+    with pytest.raises(ErpRefusal) as refused:
+        run.connector.create(day(date(2026, 1, 5), lines=sales_lines("NOPE")))
+    assert not isinstance(refused.value, ErpPeriodClosed)
 
 
 # -- refusals -------------------------------------------------------------------------------------
@@ -321,8 +483,6 @@ def test_a_503_on_post_is_retried_after_looking(exact, run):
 
 
 def test_the_daily_budget_stops_before_it_is_spent_and_the_next_day_resumes(exact, settings):
-    from dataclasses import replace
-
     exact.control("configure", {"daily_limit": 6})
     tight = replace(settings, daily_reserve=2)
     connector = Run(tight).connector

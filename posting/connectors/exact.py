@@ -6,10 +6,14 @@ stores the refresh token encrypted (posting/oauth.py). Refresh tokens rotate on 
 the new one is saved before its access token is used, and refreshes are serialised across runs.
 
 Exact has no idempotency key and refuses a header Description on journals without VAT, so the
-key ends each line's Description, and `existing` finds entries by it (`substringof` on the
-first line of each entry, many keys a request). Accounts are GUIDs: the codes are looked up
-once a run and a journal naming an unknown one is refused before it costs a request. Exact
-answers validation errors with HTTP 500; those are refusals, not retried.
+key ends each line's Description, and `held` finds every entry of a journal by the key's
+identity part (`substringof` on the lines, 20 journals a request, dated from the earliest
+business date on, as an adjustment may be dated later), reading each line back: its GL account
+(a GUID, mapped back to the code), AmountFC (positive is debit), cost center and cost unit. An
+entry whose lines do not balance is partial (changed behind the API) and left out. Accounts are
+GUIDs: the codes are looked up once a run and a journal naming an unknown one is refused before
+it costs a request. Exact answers validation errors with HTTP 500; those are refusals, not
+retried; "Period is closed" is ErpPeriodClosed.
 
 Limits are 60 calls a minute and 5,000 a day per division. The connector paces by the
 X-RateLimit-* headers, waits out a 429 until the minute resets, and stops the run cleanly
@@ -17,7 +21,8 @@ X-RateLimit-* headers, waits out a 429 until the minute resets, and stops the ru
 
 Requests per journal: one POST; per run: at most one token refresh (access tokens live 10
 minutes and are reused across runs), `current/Me` unless the division is set, one GLAccounts
-query per 30 account codes, and one `existing` query per 20 keys.
+query per 30 account codes (and per 30 accounts read back that the run does not post to), and
+one lines query per 20 journal identities and per 60 lines they hold.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from pathlib import Path
 from typing import ClassVar
 from urllib.parse import urlsplit
@@ -37,11 +43,12 @@ from closeout.errors import (
     ConfigurationError,
     ErpAuthError,
     ErpBudgetSpent,
+    ErpPeriodClosed,
     ErpRefusal,
     ErpUnavailable,
 )
 from posting.connectors import odata
-from posting.connectors.contract import Journal, Line
+from posting.connectors.contract import ErpDocument, Journal, Line, key_identity
 from posting.connectors.kit import (
     ErpSettings,
     chunked,
@@ -67,7 +74,10 @@ from posting.oauth import (
 ERP = "exact"
 DEFAULT_BASE_URL = "https://start.exactonline.nl"
 DESCRIPTION_LENGTH = 60  # GeneralJournalEntryLines.Description
-KEYS_PER_QUERY = 20  # one page of first lines (Exact pages by 60) and a short URL
+IDENTITIES_PER_QUERY = 20  # a short URL; the lines they hold come in pages of 60
+READ_BACK = "EntryID,LineNumber,GLAccount,AmountFC,CostCenter,CostUnit,Description"
+# Exact's refusal of a date in a closed financial period, in the languages it answers in.
+PERIOD_CLOSED = ("period is closed", "periode is afgesloten")
 CODES_PER_QUERY = 30
 LINE_FIELDS = ("location", "revenue_center", "")
 ACCEPT = {"Accept": "application/json"}
@@ -171,30 +181,37 @@ class ExactConnector:
         self._max_throttle_waits = max_throttle_waits
         self._division: int | None = settings.division
         self._accounts: dict[str, str] = {}  # code -> GUID, once per run
+        self._codes: dict[str, str] = {}  # GUID (lower case) -> code, the other way
         self._looked_up: set[str] = set()  # codes asked for, found or not
 
     def close(self) -> None:
         self.http.close()
 
     # -- the contract -----------------------------------------------------------------------------
+    def held(self, probes: Sequence[Journal]) -> dict[str, list[ErpDocument]]:
+        self._resolve_accounts({line.account for probe in probes for line in probe.lines})
+        places = _first_probe_of_each_identity(probes)
+        entries = self._entries_of(places)
+        self._resolve_guids({str(r["GLAccount"]).lower() for ls in entries.values() for r in ls})
+        found: dict[str, list[ErpDocument]] = {}
+        for entry_id, rows in entries.items():
+            document = self._document(entry_id, rows, places)
+            if document is not None:
+                journal_id = places[key_identity(document.key)].journal_id
+                found.setdefault(journal_id, []).append(document)
+        return {
+            journal_id: sorted(documents, key=lambda d: (d.sequence, d.key))
+            for journal_id, documents in found.items()
+        }
+
     def existing(self, journals: Sequence[Journal]) -> dict[str, str]:
-        self._resolve_accounts({line.account for j in journals for line in j.lines})
+        """key -> EntryID of those of `journals` already in Exact (what `held` finds)."""
+        wanted = {journal.key for journal in journals}
         found: dict[str, str] = {}
-        wanted = sorted({journal.key for journal in journals})
-        for keys in chunked(wanted, KEYS_PER_QUERY):
-            clauses = " or ".join(
-                f"substringof({odata.literal(k)},Description) eq true" for k in keys
-            )
-            # Every line carries the key and an entry is stored whole, so its first line
-            # stands for it.
-            query = {
-                "$filter": f"LineNumber eq 1 and ({clauses})",
-                "$select": "EntryID,Description",
-            }
-            for row in self._rows("generaljournalentry/GeneralJournalEntryLines", query):
-                key = _key_of(str(row.get("Description") or ""))
-                if key in keys:
-                    found.setdefault(key, str(row["EntryID"]))
+        for documents in self.held(journals).values():
+            for document in documents:
+                if document.key in wanted:
+                    found.setdefault(document.key, document.document_id)
         return found
 
     def create(self, journal: Journal) -> str:
@@ -219,9 +236,16 @@ class ExactConnector:
             )
             if response.status_code in (200, 201):
                 return str(json_body(response, "Exact Online")["d"]["EntryID"])
+            message = _error_message(response)
+            if any(words in message.lower() for words in PERIOD_CLOSED):
+                raise ErpPeriodClosed(
+                    f"Exact Online refused {journal.journal_id} ({journal.key}) dated "
+                    f"{journal.document_date}: {message}. Reopen that financial period in "
+                    "Exact Online to post on that date; an adjustment goes on the first open "
+                    "day instead"
+                )
             raise ErpRefusal(
-                f"Exact Online refused {journal.journal_id} ({journal.key}): "
-                f"{_error_message(response)}"
+                f"Exact Online refused {journal.journal_id} ({journal.key}): {message}"
             )
 
         # One attempt at a time: a POST whose answer was lost may have been stored, and Exact
@@ -242,7 +266,7 @@ class ExactConnector:
         lines = []
         for line in journal.lines:
             row = {
-                "Date": journal.business_date.isoformat(),
+                "Date": journal.document_date.isoformat(),
                 "GLAccount": self._accounts[line.account],
                 "AmountFC": line.debit - line.credit,  # debit positive
                 "Description": line_description(journal, line),
@@ -260,6 +284,64 @@ class ExactConnector:
             "Currency": journal.currency,
             "GeneralJournalEntryLines": lines,
         }
+
+    # -- reading back -----------------------------------------------------------------------------
+    def _entries_of(self, places: dict[str, Journal]) -> dict[str, list[dict]]:
+        """EntryID -> its lines that carry one of these identities, read in chunks of identities
+        of neighbouring business dates, each from its earliest business date on."""
+        identities = sorted(places, key=lambda i: (places[i].business_date, i))
+        entries: dict[str, list[dict]] = {}
+        for chunk in chunked(identities, IDENTITIES_PER_QUERY):
+            since = min(places[identity].business_date for identity in chunk)
+            clauses = " or ".join(
+                f"substringof({odata.literal(identity)},Description) eq true" for identity in chunk
+            )
+            query = {
+                "$filter": f"Date ge datetime'{since.isoformat()}T00:00:00' and ({clauses})",
+                "$select": READ_BACK,
+            }
+            for row in self._rows("generaljournalentry/GeneralJournalEntryLines", query):
+                entries.setdefault(str(row["EntryID"]), []).append(row)
+        return entries
+
+    def _document(
+        self, entry_id: str, rows: list[dict], places: dict[str, Journal]
+    ) -> ErpDocument | None:
+        """The entry as closeout's document, or None when it is not one whole document of these
+        journals (lines of different keys, or lines that do not balance: some are missing)."""
+        keys = {_key_of(str(row.get("Description") or "")) for row in rows}
+        if len(keys) != 1:
+            return None
+        key = keys.pop()
+        try:
+            probe = places.get(key_identity(key))
+        except ValueError:
+            return None
+        lines = tuple(self._line_read_back(row) for row in rows)
+        if probe is None or sum(ln.debit - ln.credit for ln in lines) != money.ZERO:
+            return None
+        return ErpDocument(key, entry_id, probe.company, probe.division, lines)
+
+    def _line_read_back(self, row: dict) -> Line:
+        amount = money.cents(Decimal(str(row.get("AmountFC") or 0)))
+        guid = str(row["GLAccount"]).lower()
+        dimensions = {
+            field: (str(row.get(target) or "").strip() or None)
+            for field, target in (
+                (self.settings.cost_center_field, "CostCenter"),
+                (self.settings.cost_unit_field, "CostUnit"),
+            )
+            if field
+        }
+        return Line(
+            number=int(row.get("LineNumber") or 0),
+            account=self._codes.get(guid, guid),
+            debit=max(amount, money.ZERO),
+            credit=max(-amount, money.ZERO),
+            description=str(row.get("Description") or ""),
+            location=dimensions.get("location"),
+            revenue_center=dimensions.get("revenue_center"),
+        )
 
     # -- look-ups ---------------------------------------------------------------------------------
     @property
@@ -287,8 +369,23 @@ class ExactConnector:
                 "$filter": " or ".join(f"Code eq {odata.literal(code)}" for code in chunk),
                 "$select": "ID,Code",
             }
-            for row in self._rows("financial/GLAccounts", query):
-                self._accounts[str(row["Code"]).strip()] = str(row["ID"])
+            self._remember_accounts(query)
+
+    def _resolve_guids(self, guids: set[str]) -> None:
+        """Codes of accounts read back that the run's journals do not name (an account the
+        original posted to and the current version no longer does)."""
+        for chunk in chunked(sorted(guids - set(self._codes)), CODES_PER_QUERY):
+            query = {
+                "$filter": " or ".join(f"ID eq guid'{guid}'" for guid in chunk),
+                "$select": "ID,Code",
+            }
+            self._remember_accounts(query)
+
+    def _remember_accounts(self, query: dict[str, str]) -> None:
+        for row in self._rows("financial/GLAccounts", query):
+            code, guid = str(row["Code"]).strip(), str(row["ID"])
+            self._accounts[code] = guid
+            self._codes[guid.lower()] = code
 
     def _rows(self, resource: str, query: dict[str, str]) -> Iterator[dict]:
         return self._rows_at(f"{self._division_url()}/{resource}", query)
@@ -494,6 +591,15 @@ def line_description(journal: Journal, line: Line) -> str:
     room = DESCRIPTION_LENGTH - len(journal.key) - 1
     lead = lead[:room].rstrip() if room > 0 else ""
     return f"{lead} {journal.key}" if lead else journal.key[:DESCRIPTION_LENGTH]
+
+
+def _first_probe_of_each_identity(probes: Sequence[Journal]) -> dict[str, Journal]:
+    """identity -> the first probe of it: Exact has one division for every place, so a document
+    is found once and is in the place of the first probe that asks for it."""
+    places: dict[str, Journal] = {}
+    for probe in probes:
+        places.setdefault(probe.identity, probe)
+    return places
 
 
 def _key_of(description: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from sandboxes.seeds import SEEDS_DIR, rows, unique, with_changes
@@ -40,6 +41,9 @@ class ExactConfig:
     minutely_limit: int = 60  # calls a minute per division
     minute_seconds: float = 60.0  # the length of that "minute" (tests shorten it)
     daily_limit: int = 5000  # calls a day per division
+    # Financial periods (calendar months here) closed by the accountant, through the one that
+    # holds this ISO date: entries dated in them are refused as Exact refuses them.
+    periods_closed_through: str | None = None
 
     @classmethod
     def from_seeds(cls, seeds_dir: Path = SEEDS_DIR, **overrides) -> ExactConfig:
@@ -57,6 +61,12 @@ class ExactConfig:
 
     def updated(self, changes: dict) -> ExactConfig:
         return with_changes(self, changes)
+
+    def period_closed(self, year: int, period: int) -> bool:
+        if not self.periods_closed_through:
+            return False
+        through = date.fromisoformat(self.periods_closed_through)
+        return (year, period) <= (through.year, through.month)
 
     def account_guids(self) -> dict[str, str]:
         """GL account code -> its GUID (the ID a line's GLAccount must name)."""

@@ -94,6 +94,7 @@ MESSAGES = {
         "unbalanced": "This entry is not balanced on: {0} / {1} (Type: Other) - "
         "Difference: {2} {3}",
         "unknown_property": "Property '{0}' does not exist on this entity",
+        "period_closed": "Period is closed: {0} – {1}",
     },
     "nl": {
         "journal": "Ongeldig: Dagboek {0}",
@@ -113,6 +114,7 @@ MESSAGES = {
         "unbalanced": "Deze boeking is niet in balans op: {0} / {1} (Type: Overig) - "
         "Verschil: {2} {3}",
         "unknown_property": "Eigenschap '{0}' bestaat niet voor deze entiteit",
+        "period_closed": "Periode is afgesloten: {0} – {1}",
     },
 }
 
@@ -160,6 +162,8 @@ class EntryStore:
             int(body.get("FinancialYear") or first_date.year),
             int(body.get("FinancialPeriod") or first_date.month),
         )
+        if config.period_closed(year, period):
+            raise ExactError(500, say("period_closed", year, period))
         difference = sum((line["AmountFC"] for line in lines), ZERO)
         if difference != ZERO:
             raise ExactError(

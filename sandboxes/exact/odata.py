@@ -1,7 +1,8 @@
-"""The part of OData v2 that Exact implements and closeout uses: `$filter` with eq/ne, and, or,
-parentheses and `substringof('text',Field) eq true`, literals `'text'`, numbers and
-`guid'...'`; `$select`; `$top`; server-driven paging with `d.__next` and `$skiptoken`; and
-Exact's error envelope `{"error":{"code":"","message":{"lang":"","value":...}}}`.
+"""The part of OData v2 that Exact implements and closeout uses: `$filter` with eq/ne/gt/ge/
+lt/le, and, or, parentheses and `substringof('text',Field) eq true`, literals `'text'`, numbers,
+`guid'...'` and `datetime'yyyy-mm-ddThh:mm[:ss]'`; `$select`; `$top`; server-driven paging with
+`d.__next` and `$skiptoken`; and Exact's error envelope
+`{"error":{"code":"","message":{"lang":"","value":...}}}`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class ExactError(Exception):
 _TOKEN = re.compile(
     r"""\s*(?:
       (?P<guid>guid'[0-9a-fA-F-]{36}')
+    | (?P<datetime>datetime'[^']*')
     | (?P<string>'(?:[^']|'')*')
     | (?P<number>-?\d+(?:\.\d+)?)
     | (?P<name>[A-Za-z_]\w*)
@@ -45,6 +47,14 @@ _TOKEN = re.compile(
     re.X,
 )
 Predicate = Callable[[dict], bool]
+ORDERING = {
+    "gt": lambda a, b: a > b,
+    "ge": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b,
+    "le": lambda a, b: a <= b,
+}
+# OData v2's DateTime literal: a time of day is required, seconds and fractions are not.
+_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?")
 
 
 def parse_filter(text: str, fields: set[str]) -> Predicate:
@@ -120,6 +130,8 @@ class _Parser:
             return contains
         field = self._field()
         operator = self._take()[1].lower()
+        if operator in ORDERING:
+            return _ordered(field, ORDERING[operator], self._literal())
         if operator not in ("eq", "ne"):
             raise ExactError(400, SYNTAX_ERROR)
         value = self._literal()
@@ -151,7 +163,38 @@ class _Parser:
             return text[1:-1].replace("''", "'")
         if kind == "number":
             return Decimal(text) if "." in text else int(text)
+        if kind == "datetime":
+            value = text[9:-1]
+            if not _DATETIME.fullmatch(value):
+                raise ExactError(400, SYNTAX_ERROR)
+            return datetime.fromisoformat(value[:26])
         raise ExactError(400, SYNTAX_ERROR)
+
+
+def _ordered(field: str, holds: Callable[[Any, Any], bool], value: Any) -> Predicate:
+    """`field gt|ge|lt|le value`; a row without the field, or of another type, never matches
+    (dates compare as midnight, times as UTC without the zone)."""
+    wanted = _comparable(value)
+
+    def compare(row: dict) -> bool:
+        found = _comparable(row.get(field))
+        if found is None or type(found) is not type(wanted):
+            return False
+        return holds(found, wanted)
+
+    return compare
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return Decimal(value)
+    return value
 
 
 def select(row: dict, query: dict, fields: set[str]) -> dict:

@@ -6,8 +6,9 @@ bearer auth on every API call (401 once a token expires or its family is revoked
 `current/Me`, `financial/GLAccounts`, `generaljournalentry/GeneralJournalEntries` (GET, POST
 with inline lines) and `GeneralJournalEntryLines`, pages of 60 with `d.__next`, validation
 errors as HTTP 500 in Exact's envelope, and the minutely and daily call limits with their
-X-RateLimit-* headers. `/_sandbox/...` endpoints reset, configure, inject faults, expire tokens,
-advance the day and read entries and counters.
+X-RateLimit-* headers, and closed financial periods (setting `periods_closed_through`) refused
+with Exact's message. `/_sandbox/...` endpoints reset, configure, inject faults, expire tokens,
+advance the day, read entries and counters, and remove a line from an entry (a partial one).
 """
 
 from __future__ import annotations
@@ -245,6 +246,7 @@ class ExactSandbox(ErpControl):
             "advance_day": self._advance_day_action,
             "grant": self._grant_action,
             "entries": self._entries_action,
+            "remove_line": self._remove_line_action,
         }
 
     def reset(self) -> None:
@@ -293,6 +295,17 @@ class ExactSandbox(ErpControl):
                 for entry in self.store.entries
             ]
         )
+
+    def _remove_line_action(self, body) -> Response:
+        # An entry the API shows without one of its lines: changed behind closeout's back (a
+        # user mid-edit in Exact's screens, another app). Exact's own POST never leaves one.
+        for entry in self.store.entries:
+            if entry.header["EntryID"] == str(body.get("entry", "")).lower():
+                kept = [ln for ln in entry.lines if ln["LineNumber"] != int(body.get("line", 0))]
+                removed = len(entry.lines) - len(kept)
+                entry.lines[:] = kept
+                return Response.json({"removed": removed})
+        return Response.json({"error": f"no entry {body.get('entry')!r}"}, 404)
 
 
 def _bearer(request: Request) -> str | None:
