@@ -142,12 +142,15 @@ def journal_lines(con: duckdb.DuckDBPyConnection, journal_ids: list[str]) -> dic
 
 def closed_periods(con: duckdb.DuckDBPyConnection) -> dict[str, date]:
     """erp_company -> last closed day (seeds/closed_periods.csv); empty before its first build."""
-    try:
-        rows = con.execute(
-            "select trim(erp_company), closed_through from mappings.closed_periods"
-        ).fetchall()
-    except duckdb.CatalogException:
+    present = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'mappings' and table_name = 'closed_periods'"
+    ).fetchone()[0]
+    if not present:
         return {}
+    rows = con.execute(
+        "select trim(erp_company), closed_through from mappings.closed_periods"
+    ).fetchall()
     return dict(rows)
 
 
@@ -215,6 +218,13 @@ def plan_journal(
         )
         planned.append(Planned(row, document, pending.sequence, pending.version, resend=True))
         held.append(pending)
+    latest = max(held, key=lambda p: p.sequence) if held else None
+    if (
+        latest is not None
+        and latest.version == row.version
+        and all(_place(p, here) == here for p in held)
+    ):
+        return planned, None  # the ERP has (or is about to have) this version, where it goes
     sequence = max((p.sequence for p in postings), default=-1) + 1
     changes: list[tuple[Place, JournalKind, list[Line], str | None]] = []
     for place in dict.fromkeys([*(_place(p, here) for p in held), here]):
@@ -228,9 +238,6 @@ def plan_journal(
         if delta:
             changes.append((place, "adjustment", delta, _adjusts(in_place)))
     if not changes:
-        latest = max(held, key=lambda p: p.sequence) if held else None
-        if latest is not None and latest.version == row.version:
-            return planned, None
         # Nothing to send (no lines, or the new version nets to what is held): recorded as
         # unchanged so the version counts as posted.
         kind: JournalKind = "adjustment" if held else "original"

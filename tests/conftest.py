@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from posting.connectors.registry import ERPS
 from tests.kit import control
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -150,3 +151,14 @@ def toast_env(toast: ToastSandboxProcess, warehouse: Path, monkeypatch) -> Toast
     monkeypatch.setenv("SOURCES__TOAST__CLIENT_ID", toast.client_id)
     monkeypatch.setenv("SOURCES__TOAST__CLIENT_SECRET", toast.client_secret)
     return toast
+
+
+@pytest.fixture(params=ERPS)
+def erp(request, toast_env, monkeypatch) -> str:
+    """Each ERP sandbox in turn, emptied, with closeout's connector settings pointing at it."""
+    name = request.param
+    toast_env.erp_control(name, "reset")
+    for variable, value in toast_env.erp_env.items():
+        monkeypatch.setenv(variable, value)
+    monkeypatch.setenv("ERP__TARGET", name)
+    return name

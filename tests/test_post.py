@@ -15,7 +15,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
-import pytest
 from click.testing import CliRunner
 
 from cli.main import main
@@ -23,7 +22,7 @@ from loaders.pipeline import run_load
 from loaders.toast.windows import current_business_date
 from posting.connectors.registry import open_connector
 from posting.post import post_journals
-from tests.erps import ERPS, ErpLine, adapter, erp_documents, net_by_account
+from tests.erps import ErpLine, adapter, erp_documents, net_by_account
 from transform import build as transform
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,17 +32,6 @@ DAY = (datetime.now(timezone.utc) - timedelta(days=35)).date()  # closed and set
 def query(db: Path, sql: str, params=()) -> list[tuple]:
     with duckdb.connect(str(db), read_only=True) as con:
         return con.execute(sql, params).fetchall()
-
-
-@pytest.fixture(params=ERPS)
-def erp(request, toast_env, monkeypatch) -> str:
-    """Each ERP sandbox in turn, emptied, with closeout's connector settings pointing at it."""
-    name = request.param
-    toast_env.erp_control(name, "reset")
-    for variable, value in toast_env.erp_env.items():
-        monkeypatch.setenv(variable, value)
-    monkeypatch.setenv("ERP__TARGET", name)
-    return name
 
 
 # Business-date range -> a warehouse (and its .closeout state) built from it into an empty file.

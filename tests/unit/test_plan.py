@@ -335,8 +335,10 @@ def test_a_run_plans_ready_journals_of_active_locations_from_their_start_date(wa
         ("1010", D("10.00"), D("0.00"), "CASH"),
         ("4000", D("0.00"), D("10.00"), None),
     ]
+    # A switched-off location is listed, not left out of the summary.
     assert [(s.row.journal_id, s.state, s.message) for s in skipped] == [
-        ("g-active:2026-01-03:sales", "held", "unmapped sales category 'Brunch'")
+        ("g-closed:2026-01-02:sales", "inactive", "location inactive in locations.csv"),
+        ("g-active:2026-01-03:sales", "held", "unmapped sales category 'Brunch'"),
     ]
 
 
@@ -363,4 +365,6 @@ def test_a_held_journal_says_what_was_posted_earlier_stays(warehouse):
     )
 
     assert planned == []
-    assert [s.message for s in skipped] == ["late tips (what was posted earlier stays in the ERP)"]
+    assert [s.message for s in skipped if s.state == "held"] == [
+        "late tips (what was posted earlier stays in the ERP)"
+    ]
