@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
+from filelock import FileLock
 
 from closeout.errors import ConfigurationError
 
@@ -38,7 +39,10 @@ def fernet_from_env(required: bool = False) -> Fernet | None:
 
 
 class TokenStore:
-    """A small encrypted JSON file of named tokens with their expiry times."""
+    """A small encrypted JSON file of named tokens with their expiry times.
+
+    Writes are read-modify-write under a file lock, so two processes of one load (or a load and
+    a post) never drop each other's entries."""
 
     def __init__(self, path: Path, fernet: Fernet | None):
         self.path = path
@@ -46,20 +50,50 @@ class TokenStore:
 
     def load(self, name: str) -> tuple[str, float] | None:
         entry = self._read().get(name)
-        if not entry or entry["expires_at"] <= time.time():
+        if not entry or not entry.get("token") or entry["expires_at"] <= time.time():
             return None
         return entry["token"], entry["expires_at"]
 
-    def save(self, name: str, token: str, expires_at: float) -> None:
+    def save(
+        self, name: str, token: str, expires_at: float, *, logins: list[float] | None = None
+    ) -> None:
+        """Keep `token` until `expires_at`; `logins`: when the logins of the last hour were made
+        (Toast allows about two an hour, across runs)."""
+        entry = {"token": token, "expires_at": expires_at}
+        if logins is not None:
+            entry["logins"] = list(logins)
+        self._update(name, lambda _old: entry)
+
+    def logins(self, name: str) -> list[float]:
+        """When the logins recorded with `name` were made, expired token or not."""
+        entry = self._read().get(name) or {}
+        return list(entry.get("logins", []))
+
+    def forget(self, name: str, token: str) -> None:
+        """Drop `token` (the API refused it) so no later run uses it; the logins stay."""
+
+        def drop(old: dict | None) -> dict | None:
+            if old and old.get("token") == token:
+                return {**old, "token": None, "expires_at": 0.0}
+            return old
+
+        self._update(name, drop)
+
+    def _update(self, name: str, change) -> None:
         if self.fernet is None:
             return
-        entries = self._read()
-        entries[name] = {"token": token, "expires_at": expires_at}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_bytes(self.fernet.encrypt(json.dumps(entries).encode()))
-        os.chmod(tmp, 0o600)
-        tmp.replace(self.path)
+        with FileLock(str(self.path.with_suffix(".lock"))):
+            entries = self._read()
+            entry = change(entries.get(name))
+            if entry is None:
+                entries.pop(name, None)
+            else:
+                entries[name] = entry
+            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(self.fernet.encrypt(json.dumps(entries).encode()))
+            os.chmod(tmp, 0o600)
+            tmp.replace(self.path)
 
     def _read(self) -> dict:
         if self.fernet is None or not self.path.exists():

@@ -10,6 +10,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 import httpx
 from tenacity import (
@@ -81,9 +82,13 @@ class TokenGrant:
 
 
 class TokenProvider:
-    """One Toast token for every location, reused until shortly before it expires.
+    """One Toast token for every location, reused until shortly before it expires, and by the
+    next runs through the encrypted token store.
 
-    Thread-safe; renews at most `LOGINS_PER_HOUR_LIMIT` times an hour, as Toast asks.
+    Thread-safe. Toast allows about two logins an hour: at most `LOGINS_PER_HOUR_LIMIT` are made
+    in any hour, counted across runs when the store keeps them. A token Toast refuses (401)
+    before its expiry, e.g. one Toast invalidated, is dropped from the store too and replaced
+    by one login; when the hour's logins are spent, the error says when the next is allowed.
     """
 
     def __init__(
@@ -109,9 +114,11 @@ class TokenProvider:
         self.throttled_logins = 0
         self._token: str | None = None
         self._expires_at = 0.0
-        self._logins: deque[float] = deque()
-        self._lock = threading.Lock()
         self._store_key = f"toast:{base_url}:{client_id}"
+        self._logins: deque[float] = deque(store.logins(self._store_key) if store else ())
+        self._refused: set[str] = set()  # tokens Toast answered 401: never used again
+        self._replacing_refused = False
+        self._lock = threading.Lock()
 
     def token(self) -> str:
         with self._lock:
@@ -119,7 +126,11 @@ class TokenProvider:
                 return self._token
             if self.store and not self._token:
                 cached = self.store.load(self._store_key)
-                if cached and cached[1] - settings.TOKEN_RENEW_MARGIN_SECONDS > time.time():
+                if (
+                    cached
+                    and cached[0] not in self._refused
+                    and cached[1] - settings.TOKEN_RENEW_MARGIN_SECONDS > time.time()
+                ):
                     self._token, self._expires_at = cached
                     return self._token
             self._login()
@@ -138,10 +149,24 @@ class TokenProvider:
             self._logins = deque(grant.logins)
 
     def reject(self, token: str) -> None:
-        """Toast said 401 to this token: forget it so the next call logs in again."""
+        """Toast said 401 to this token: forget it, here and in the store, so that the next
+        call (and the next run) logs in again instead of sending it for the rest of its life."""
         with self._lock:
+            if token in self._refused:
+                return  # another thread already dropped it
+            self._refused.add(token)
+            if self.store:
+                self.store.forget(self._store_key, token)
             if self._token == token:
+                log.warning(
+                    "Toast refused the cached token (HTTP 401) although it was valid until %s: "
+                    "Toast invalidated it; it is dropped and closeout logs in once for a new one",
+                    datetime.fromtimestamp(self._expires_at, timezone.utc).strftime(
+                        "%Y-%m-%d %H:%M UTC"
+                    ),
+                )
                 self._token, self._expires_at = None, 0.0
+                self._replacing_refused = True
 
     def _login(self) -> None:
         """Log in, waiting as long as Toast's Retry-After asks when the login is rate limited
@@ -170,11 +195,7 @@ class TokenProvider:
         while self._logins and now - self._logins[0] > 3600:
             self._logins.popleft()
         if len(self._logins) >= settings.LOGINS_PER_HOUR_LIMIT:
-            raise ToastAuthError(
-                "Toast rejected the token again after two logins this hour; Toast allows about "
-                "two a hour, so closeout stops instead of risking the API access. Check the "
-                "client credentials and the clock, then run again later."
-            )
+            raise ToastAuthError(self._no_login_left_message())
         try:
             response = self.http.post(
                 self.base_url + settings.LOGIN_PATH,
@@ -206,8 +227,35 @@ class TokenProvider:
         self._token = token["accessToken"]
         self._expires_at = now + int(token["expiresIn"])
         if self.store:
-            self.store.save(self._store_key, self._token, self._expires_at)
+            self.store.save(self._store_key, self._token, self._expires_at, logins=self._logins)
+        if self._replacing_refused:
+            self._replacing_refused = False
+            log.warning(
+                "logged in to Toast again: the refused token is replaced (login %d of the %d "
+                "Toast allows an hour)",
+                len(self._logins),
+                settings.LOGINS_PER_HOUR_LIMIT,
+            )
         log.info("logged in to Toast; token valid for %s s", token["expiresIn"])
+
+    def _no_login_left_message(self) -> str:
+        made = ", ".join(_utc_time(at) for at in self._logins)
+        next_allowed = _utc_time(self._logins[0] + 3600)
+        why = (
+            "Toast refused the cached token (HTTP 401), and a new one needs a login, but"
+            if self._replacing_refused
+            else "A new Toast token is needed, but"
+        )
+        return (
+            f"{why} closeout has already logged in {len(self._logins)} times in the last hour "
+            f"(at {made}); Toast allows about {settings.LOGINS_PER_HOUR_LIMIT} logins an hour, "
+            f"so the next login is allowed at {next_allowed}. Run again after that; if Toast "
+            "keeps refusing new tokens, check the client credentials and the host's clock."
+        )
+
+
+def _utc_time(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%H:%M:%S UTC")
 
 
 class Pacer:
