@@ -4,6 +4,8 @@ finds what is posted, and what it does when M3 refuses, throttles or drops an an
 from __future__ import annotations
 
 import json
+from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -11,14 +13,15 @@ from pathlib import Path
 import pytest
 
 import sandboxes.infor as infor_sandbox
-from closeout.errors import ConfigurationError, ErpAuthError, ErpRefusal
-from posting.connectors.contract import Journal, Line
+from closeout.errors import ConfigurationError, ErpAuthError, ErpPeriodClosed, ErpRefusal
+from posting.connectors.contract import ErpDocument, Journal, Line
 from posting.connectors.infor import (
     InforConnector,
     InforSettings,
     IonApiCredentials,
     amount_text,
     batch_key,
+    parse_dimensions,
     parse_layout,
 )
 from sandboxes.infor.server import InforSandbox
@@ -68,23 +71,45 @@ def journal(
     location: str = "BKN",
     lines: tuple[Line, ...] | None = None,
     company: str = "HV-NY",
+    posting_date: date | None = None,
 ) -> Journal:
+    """A journal of the day, restaurant and type its key names."""
     lines = lines or sales_lines(location)
+    day = date(int(key[3:7]), int(key[7:9]), int(key[9:11]))
+    journal_type = "labor" if key.split("-")[3].startswith("L") else "sales"
     return Journal(
         key=key,
-        journal_id="guid:2026-01-05:sales",
-        restaurant_guid="guid",
+        journal_id=f"{key.split('-')[2]}:{day}:{journal_type}",
+        restaurant_guid=key.split("-")[2],
         location_name="Harbor & Vine Brooklyn Heights",
         company=company,
-        business_date=date(2026, 1, 5),
-        journal_type="sales",
-        kind="original",
+        business_date=day,
+        journal_type=journal_type,
+        kind="original" if key.split("-")[3].endswith("0") else "adjustment",
         adjusts=None,
         currency="USD",
         title=f"Toast sales journal [{key}]",
         lines=lines,
         division=division,
+        posting_date=posting_date,
     )
+
+
+def net(lines: Iterable[Line]) -> dict[tuple, Decimal]:
+    """Debit minus credit per (account, location, revenue center), zeros left out."""
+    totals: dict[tuple, Decimal] = defaultdict(Decimal)
+    for line in lines:
+        totals[(line.account, line.location, line.revenue_center)] += line.debit - line.credit
+    return {key: amount for key, amount in totals.items() if amount}
+
+
+def held_lines(documents: list[ErpDocument]) -> list[Line]:
+    return [line for document in documents for line in document.lines]
+
+
+def fresh(m3: Sandbox, **settings) -> InforConnector:
+    """A connector that has posted nothing: what a rebuilt warehouse runs with."""
+    return Run(m3.ionapi, **settings).connector
 
 
 def test_a_journal_becomes_one_updated_batch_in_two_requests(m3, run):
@@ -106,7 +131,8 @@ def test_a_journal_becomes_one_updated_batch_in_two_requests(m3, run):
         ("2200", 0, D("134.25"), "BKN", None),
     ]
     assert batch["lines"][2]["PARM"][64:81] == "-0000000001700.00"
-    assert batch["lines"][2]["VTXT"] == f"{key1} Food sales"
+    assert batch["lines"][2]["VTXT"] == f"{journal().key} Food"  # the key first, in 40
+    assert batch["lines"][2]["ACDT"] == "20260105"
     stats = m3.stats()
     assert (stats["token_requests"], stats["requests"]) == (1, 2)
     assert stats["transactions"]["GLS840MI/AddBatchLine"] == 5
@@ -127,19 +153,142 @@ def test_the_token_request_is_a_password_grant_with_the_hash_encoded(m3, run):
         assert 'access_token":"***' in text or "token.oauth2" not in exchange.url
 
 
-def test_existing_finds_only_updated_batches_in_one_bulk(m3, run):
-    posted = journal()
-    run.connector.create(posted)
-    other = journal(key="CO-20260106-b601e100-S1-ffff000011")
-    lone = journal(key="CO-20260105-49e1ee43-S1-0123456789", division="WLP", location="WLP")
-    before = m3.stats()["requests"]
+ADJUSTMENT_LINES = (
+    Line(1, "1010", D("10.00"), D("0"), "Adjustment: Cash takings", "BKN", None),
+    Line(2, "4000", D("0"), D("10.00"), "Adjustment: Food sales", "BKN", "DINING"),
+    Line(3, "4020", D("0.30"), D("0"), "Adjustment: Liquor sales", "BKN", "BAR"),
+    Line(4, "2200", D("0"), D("0.30"), "Adjustment: State sales tax", "BKN", None),
+)
 
-    found = Run(m3.ionapi).connector.existing([posted, other, lone])
 
-    assert found == {posted.key: f"100/BKN/{batch_key(posted.key)}"}
-    stats = m3.stats()
-    assert stats["requests"] - before == 1 and stats["by_program"]["GLS200MI"] == 1
-    assert stats["transactions"]["GLS200MI/LstVouchersByDt"] == 2  # one per division
+def test_held_from_a_fresh_connector_finds_every_document_of_the_journal_read_back(m3, run):
+    original = journal("CO-20260105-b601e100-S0-aaaaaaaaaa")
+    adjustment = journal("CO-20260105-b601e100-S1-bbbbbbbbbb", lines=ADJUSTMENT_LINES)
+    labor = journal("CO-20260105-b601e100-L0-cccccccccc")  # same day and restaurant
+    next_day = journal("CO-20260106-b601e100-S0-dddddddddd")
+    ids = {j.key: run.connector.create(j) for j in (original, adjustment, labor, next_day)}
+    probe = journal("CO-20260105-b601e100-S2-eeeeeeeeee")  # a version M3 has never seen
+    nothing = journal("CO-20260107-b601e100-S0-ffffffffff")
+
+    found = fresh(m3).held([probe, nothing])
+
+    assert list(found) == [probe.journal_id]
+    documents = sorted(found[probe.journal_id], key=lambda d: d.sequence)
+    assert [(d.key, d.document_id) for d in documents] == [
+        (original.key, ids[original.key]),
+        (adjustment.key, ids[adjustment.key]),
+    ]
+    assert {(d.company, d.division) for d in documents} == {("HV-NY", "BKN")}
+    assert net(documents[0].lines) == net(original.lines)
+    assert net(held_lines(documents)) == net(original.lines + adjustment.lines)
+    assert net(held_lines(documents))[("4000", "BKN", "DINING")] == D("-1710.00")
+    assert [(ln.account, ln.debit, ln.credit) for ln in documents[1].lines] == [
+        ("1010", D("10.00"), 0),
+        ("4000", 0, D("10.00")),
+        ("4020", D("0.30"), 0),
+        ("2200", 0, D("0.30")),
+    ]
+
+
+def test_held_asks_m3_in_two_requests_for_thirty_journals(m3, run):
+    posted = [
+        journal(
+            f"CO-202601{day:02d}-{guid}-S0-{day:010d}",
+            division=division,
+            location=division,
+        )
+        for day in range(1, 16)
+        for guid, division in (("b601e100", "BKN"), ("49e1ee43", "WLP"))
+    ]
+    for j in posted:
+        run.connector.create(j)
+    probes = [
+        journal(
+            j.key.replace("-S0-", "-S1-"), division=j.division, location=j.division, lines=j.lines
+        )
+        for j in posted
+    ]
+    before = m3.stats()
+
+    found = fresh(m3).held(probes)
+
+    after = m3.stats()
+    assert len(found) == 30
+    assert all(net(held_lines(found[j.journal_id])) == net(j.lines) for j in posted)
+    assert after["requests"] - before["requests"] == 2
+    assert after["token_requests"] - before["token_requests"] == 1
+    calls = after["transactions"]
+    assert calls["GLS200MI/LstVouchersByDt"] == 2  # one per division
+    assert calls["GLS200MI/LstVoucherLines"] == 30  # one per voucher, in one bulk
+
+
+def test_held_maps_the_tenants_accounting_dimensions_back(m3):
+    dimensions = "AIT1=account,AIT5=location,AIT7=revenue_center"
+    posting = Run(m3.ionapi, dimensions=parse_dimensions(dimensions)).connector
+    j = journal("CO-20260105-b601e100-S0-aaaaaaaaaa")
+    posting.create(j)
+
+    [document] = fresh(m3, dimensions=parse_dimensions(dimensions)).held([j])[j.journal_id]
+
+    assert net(document.lines) == net(j.lines)
+    vouchers = m3.control("vouchers")
+    assert {(v["AIT2"], v["AIT3"], v["AIT5"]) for v in vouchers} == {("", "", "BKN")}
+    assert {v["AIT7"] for v in vouchers} == {"", "DINING", "BAR"}
+
+
+def test_a_location_or_revenue_center_m3_would_not_hold_is_a_configuration_error(m3):
+    with pytest.raises(ConfigurationError, match="revenue_center to no AIT field"):
+        Run(m3.ionapi, dimensions=parse_dimensions("AIT1=account,AIT2=location"))
+
+
+def test_a_line_m3_answers_unsigned_reads_its_side_from_dbcr(m3, run):
+    record = {"AIT1": "4000", "AIT2": "BKN", "AIT3": "", "CUAM": "1700.00", "DBCR": "C"}
+    line = run.connector.read_line({**record, "VTXT": "CO-20260105-b601e100-S0-a Food"})
+    assert (line.account, line.debit, line.credit) == ("4000", 0, D("1700.00"))
+    assert (line.location, line.revenue_center, line.description) == ("BKN", None, "Food")
+    signed = run.connector.read_line({**record, "CUAM": "-1700", "DBCR": "C"})
+    assert signed.credit == D("1700.00")
+
+
+def test_the_document_date_is_the_accounting_date_m3_stores(m3, run):
+    late = journal(
+        "CO-20251230-b601e100-S1-aaaaaaaaaa",
+        lines=ADJUSTMENT_LINES,
+        posting_date=date(2026, 1, 2),  # the first open day after a closed December
+    )
+    run.connector.create(late)
+
+    vouchers = m3.control("vouchers")
+    assert {(v["ACDT"], v["YEA4"]) for v in vouchers} == {("20260102", "2026")}
+    [document] = fresh(m3).held([late])[late.journal_id]
+    assert document.key == late.key and net(document.lines) == net(late.lines)
+
+
+def test_a_closed_period_is_refused_as_period_closed_with_m3s_words(m3, run):
+    m3.control("close_periods", {"through": "2026-01-31", "divisions": ["BKN"]})
+    day = journal("CO-20260105-b601e100-S1-aaaaaaaaaa", lines=ADJUSTMENT_LINES)
+
+    with pytest.raises(ErpPeriodClosed) as refused:
+        run.connector.create(day)
+
+    message = str(refused.value)
+    assert "Accounting date 20260105 is in a closed period" in message
+    assert "through 20260131" in message and "field ACDT" in message
+    assert day.key in message and "GLS990" in message
+    assert isinstance(refused.value, ErpRefusal)
+    assert m3.batches() == [] and m3.control("vouchers") == []
+    moved = journal(day.key, lines=ADJUSTMENT_LINES, posting_date=date(2026, 2, 1))
+    assert run.connector.create(moved) == f"100/BKN/{batch_key(day.key)}"
+    assert {v["ACDT"] for v in m3.control("vouchers")} == {"20260201"}
+    other = journal("CO-20260105-49e1ee43-S0-aaaaaaaaaa", division="WLP", location="WLP")
+    assert run.connector.create(other).startswith("100/WLP/")  # WLP's periods are open
+
+
+def test_a_voucher_text_too_short_for_the_key_is_a_configuration_error(m3):
+    layout = "AIT1:1:8,AIT2:9:8,AIT3:17:8,ACDT:25:8,CUAM:33:17,CUCD:50:3,VTXT:53:30"
+    with pytest.raises(ConfigurationError, match="VTXT 30 characters"):
+        Run(m3.ionapi, parm_layout=parse_layout(layout)).connector.create(journal())
+    assert m3.batches() == [] and m3.stats()["requests"] == 0
 
 
 def test_a_bad_line_refuses_the_journal_names_the_line_and_leaves_no_batch(m3, run):
@@ -173,7 +322,7 @@ def test_a_head_left_by_a_crash_is_deleted_and_the_batch_sent_again(m3, run):
     connector = run.connector
     connector._bulk(connector._batch_transactions(j, "100", "BKN", key1)[:3])  # head + 2 lines
 
-    assert connector.existing([j]) == {}
+    assert connector.held([j]) == {}  # a batch never updated has no voucher
     assert connector.create(j) == f"100/BKN/{key1}"
     [batch] = m3.batches()
     assert batch["STAT"] == "90" and len(batch["lines"]) == 5
@@ -246,7 +395,7 @@ def test_layout_and_amount_text():
 
 
 def test_a_custom_layout_is_what_the_sandbox_parses(m3):
-    layout = "AIT1:1:6,AIT2:7:6,AIT3:13:8,ACDT:21:8,CUAM:29:15,CUCD:44:3,VTXT:47:30"
+    layout = "AIT1:1:6,AIT2:7:6,AIT3:13:8,ACDT:21:8,CUAM:29:15,CUCD:44:3,VTXT:47:40"
     m3.control(
         "configure", {"parm_layout": [[f.name, f.start, f.length] for f in parse_layout(layout)]}
     )
@@ -260,6 +409,8 @@ def test_a_custom_layout_is_what_the_sandbox_parses(m3):
         "4020",
         "2200",
     }
+    [found] = fresh(m3, parm_layout=parse_layout(layout)).held([journal()])[journal().journal_id]
+    assert net(found.lines) == net(journal().lines)
 
 
 def test_missing_setting_names_the_variable(monkeypatch):

@@ -82,7 +82,10 @@ def parm(
 
 
 def batch(
-    key1="CO1", lines=(("1010", "+0000000000010.00"), ("4000", "-0000000000010.00")), divi="BKN"
+    key1="CO1",
+    lines=(("1010", "+0000000000010.00"), ("4000", "-0000000000010.00")),
+    divi="BKN",
+    date="20260105",
 ) -> list:
     head = (
         "AddBatchHead",
@@ -96,7 +99,7 @@ def batch(
                 "DIVI": divi,
                 "KEY1": key1,
                 "LINE": str(n),
-                "PARM": parm(account, amount),
+                "PARM": parm(account, amount, date=date, text=f"{key1} line {n}"),
             },
         )
         for n, (account, amount) in enumerate(lines, start=1)
@@ -154,8 +157,8 @@ def test_a_balanced_batch_is_checked_updated_and_listed_as_vouchers(m3):
     )
     records = json.loads(vouchers.content, parse_float=Decimal)["results"][0]["records"]
     assert [(r["AIT1"], r["CUAM"], r["VTXT"]) for r in records] == [
-        ("1010", "10.00", "text"),
-        ("4000", "-10.00", "text"),
+        ("1010", "10.00", "CO1 line 1"),
+        ("4000", "-10.00", "CO1 line 2"),
     ]
     again = m3.bulk([("UpdBatch", {"CONO": "100", "DIVI": "BKN", "KEY1": "CO1"})], auth)
     assert "already updated" in again.json()["results"][0]["errorMessage"]
@@ -263,3 +266,95 @@ def test_faults_drop_and_commit_then_drop(m3):
     with pytest.raises(httpx.HTTPError):
         m3.bulk(batch()[:1], auth)
     assert len(m3.control("batches")) == 1 and m3.control("stats")["faults_fired"] == 2
+
+
+def update(m3: Client, auth: dict, key1: str, divi: str = "BKN") -> dict:
+    record = {"CONO": "100", "DIVI": divi, "KEY1": key1}
+    return m3.bulk([("UpdBatch", record)], auth).json()["results"][0]
+
+
+def test_lstvoucherlines_lists_one_vouchers_lines_with_signed_amounts(m3):
+    auth = m3.auth()
+    m3.bulk(batch("CO1"), auth)
+    m3.bulk(
+        batch("CO2", lines=(("1010", "-0000000000002.50"), ("4000", "+0000000000002.50"))), auth
+    )
+    jrno = {key1: update(m3, auth, key1)["records"][0]["JRNO"] for key1 in ("CO1", "CO2")}
+    columns = ["YEA4", "VSER", "VONO", "JRNO", "VTXT"]
+    listed = m3.bulk(
+        [
+            (
+                "LstVouchersByDt",
+                {"CONO": "100", "DIVI": "BKN", "FRDT": "20260101", "TODT": "20261231"},
+            )
+        ],
+        auth,
+        program="GLS200MI",
+    ).json()["results"][0]["records"]
+    assert len(listed) == 4
+    chosen = httpx.post(
+        f"{m3.m3}/v2/execute",
+        json={
+            "program": "GLS200MI",
+            "transactions": [
+                {
+                    "transaction": "LstVouchersByDt",
+                    "record": {
+                        "CONO": "100",
+                        "DIVI": "BKN",
+                        "FRDT": "20260101",
+                        "TODT": "20261231",
+                    },
+                    "selectedColumns": columns,
+                }
+            ],
+        },
+        headers=auth,
+        timeout=10,
+    ).json()["results"][0]["records"]
+    assert all(list(row) == columns for row in chosen)
+    second = next(row for row in listed if row["JRNO"] == jrno["CO2"])
+
+    def lines(**record) -> dict:
+        ref = {"CONO": "100", "DIVI": "BKN", **record}
+        return m3.bulk([("LstVoucherLines", ref)], auth, program="GLS200MI").json()["results"][0]
+
+    voucher = lines(YEA4=second["YEA4"], VONO=second["VONO"], JRNO=second["JRNO"])["records"]
+    assert [(r["AIT1"], r["CUAM"], r["DBCR"], r["ACDT"], r["VTXT"]) for r in voucher] == [
+        ("1010", "-2.50", "C", "20260105", "CO2 line 1"),
+        ("4000", "2.50", "D", "20260105", "CO2 line 2"),
+    ]
+    assert lines(YEA4="2026", VONO="999")["records"] == []
+    missing = lines(VONO=second["VONO"])
+    assert missing["errorType"] == "MandatoryInputFieldNotFound" and missing["errorField"] == "YEA4"
+
+
+def test_a_closed_period_refuses_the_accounting_date_until_it_is_reopened(m3):
+    auth = m3.auth()
+    closed = m3.control("close_periods", {"through": "2026-01-31", "divisions": ["BKN"]})
+    assert closed == {"BKN": "20260131"}
+
+    refused = m3.bulk(batch("CO1"), auth).json()["results"][-1]
+    assert refused["errorMessage"] == (
+        "Line 1: Accounting date 20260105 is in a closed period: division BKN is closed for "
+        "transaction entry through 20260131"
+    )
+    assert (refused["errorField"], refused["errorType"]) == ("ACDT", "ServerReturnedNOK")
+    assert "not checked" in update(m3, auth, "CO1")["errorMessage"]
+    later = m3.bulk(batch("CO2", date="20260201"), auth).json()
+    assert later["nrOfFailedTransactions"] == 0 and "JRNO" in update(m3, auth, "CO2")["records"][0]
+    elsewhere = m3.bulk(batch("CO3", divi="WLP"), auth).json()
+    assert elsewhere["nrOfFailedTransactions"] == 0  # WLP's periods are open
+
+    # Closed between the check and the update: UpdBatch checks the date again.
+    m3.bulk(batch("CO4", date="20260210"), auth)
+    m3.control("close_periods", {"through": "20260228"})
+    assert "closed period" in update(m3, auth, "CO4")["errorMessage"]
+    m3.control("close_periods", {"through": ""})
+    assert m3.control("config")["closed_through"] == {}
+    assert (
+        m3.bulk([("CtrlBatch", {"CONO": "100", "DIVI": "BKN", "KEY1": "CO1"})], auth).json()[
+            "nrOfFailedTransactions"
+        ]
+        == 0
+    )

@@ -5,16 +5,22 @@ Credentials come from the `.ionapi` file ION API issues for a backend-service cl
 password-grant token from `{pu}{ot}` with the service account's keys, kept until shortly before
 it expires (a 401 gets one fresh token); calls go to `{iu}/{ti}/M3/m3api-rest/v2/execute`.
 
-A batch is keyed by KEY1, derived from the idempotency key (a short hash: KEY1 is short) and
-written at the front of every line's voucher text, so `existing` finds posted journals with one
-GLS200MI LstVouchersByDt per division over the run's dates, all in one bulk request. The head
-DESC carries the full key for people.
+A batch is keyed by KEY1, derived from the idempotency key (a short hash: KEY1 is short). The
+full key is written at the front of every line's voucher text (VTXT, 40 characters in M3), the
+one field of a posted voucher that carries what closeout wrote, so `held` finds every document
+of a journal, whatever its sequence and version, without remembering anything: one bulk request
+of GLS200MI LstVouchersByDt per division from the earliest business date to today, then one bulk
+of LstVoucherLines for the vouchers whose key has a probe's journal identity, whose lines (AIT
+fields mapped back to account, location and revenue center; one signed amount) are what M3
+holds. A batch that was never updated has no voucher, so a partial one is never reported. The
+head DESC carries the full key for people.
 
 Requests per journal: one bulk (AddBatchHead, every AddBatchLine, CtrlBatch; M3 runs a bulk's
 transactions in order) and one UpdBatch. UpdBatch is sent apart on purpose: a bulk has no
 "only if the others succeeded", and a batch must never be updated unless every line was added
 and the control passed. Every failure arrives inside HTTP 200; any of them leaves the batch
-unposted, and it is deleted (DltBatch) before the journal is reported refused. A head left by a
+unposted, and it is deleted (DltBatch) before the journal is reported refused (ErpPeriodClosed
+when M3 refused the accounting date as in a closed period). A head left by a
 crash ("Record already exists") is deleted and the batch sent again, unless it was updated.
 """
 
@@ -35,9 +41,15 @@ from urllib.parse import quote_plus
 
 import httpx
 
-from closeout.errors import ConfigurationError, ErpAuthError, ErpRefusal, ErpUnavailable
-from closeout.money import cents
-from posting.connectors.contract import Journal, Line
+from closeout.errors import (
+    ConfigurationError,
+    ErpAuthError,
+    ErpPeriodClosed,
+    ErpRefusal,
+    ErpUnavailable,
+)
+from closeout.money import ZERO, cents
+from posting.connectors.contract import ErpDocument, Journal, Line, key_identity
 from posting.connectors.kit import (
     CachedToken,
     ErpSettings,
@@ -53,7 +65,10 @@ from posting.http import ErpHttp
 TOKEN_MARGIN_SECONDS = 120  # renew this long before the token's expiry
 KEY1_LENGTH = 15  # "CO" + 13 base32 characters of the key's SHA-256
 DESC_LENGTH = 40  # FGLINH DESC
-LOOKUPS_PER_BULK = 100  # LstVouchersByDt transactions in one bulk request
+LOOKUPS_PER_BULK = 100  # LstVouchersByDt or LstVoucherLines transactions in one bulk request
+VOUCHER_TEXT_LENGTH = 40  # FGLEDG VTXT: what a posted voucher line keeps of the PARM's VTXT
+# What LstVouchersByDt needs to answer to find closeout's vouchers (it lists every line).
+VOUCHER_COLUMNS = ["YEA4", "VSER", "VONO", "JRNO", "ACDT", "VTXT"]
 ALREADY_EXISTS = "Record already exists"
 ALREADY_UPDATED = "already updated"
 # Where the PARM fields sit in the GL interface definition (INTN) the tenant configured:
@@ -208,6 +223,15 @@ class InforSettings(ErpSettings):
                 )
         if dict(self.dimensions).get("AIT1") != "account":
             raise ConfigurationError(f"{self.env('dimensions')} must map AIT1=account")
+        unmapped = [s for s in LINE_SOURCES if s not in {s for _, s in self.dimensions}]
+        if unmapped:
+            # A value M3 does not hold cannot be read back, and posting would send the same
+            # difference again on every run.
+            raise ConfigurationError(
+                f"{self.env('dimensions')} sends {' and '.join(unmapped)} to no AIT field: "
+                "closeout reads back what M3 holds per account, location and revenue center "
+                f"to post only differences; map each (default {DEFAULT_DIMENSIONS})"
+            )
 
 
 _env = InforSettings.env
@@ -237,20 +261,43 @@ class InforConnector:
         self.http.close()
 
     # -- the contract -----------------------------------------------------------------------------
+    def held(self, probes: Sequence[Journal]) -> dict[str, list[ErpDocument]]:
+        """Every posted document of the probes' journal identities, its lines read back from
+        M3: one LstVouchersByDt per division and one LstVoucherLines per voucher found, each
+        kind in bulk requests of up to LOOKUPS_PER_BULK transactions."""
+        places = _places(probes, self.company_division)
+        listed = self._listed_vouchers({place: p.dates for place, p in places.items()})
+        vouchers = {
+            voucher: key
+            for place, records in listed.items()
+            for voucher, key in _closeout_vouchers(place, records).items()
+            if key_identity(key) in places[place].identities
+        }
+        held: dict[str, dict[tuple, ErpDocument]] = defaultdict(dict)
+        for (place, key), lines in self._voucher_lines(sorted(vouchers)).items():
+            for probe in places[place].identities.get(key_identity(key), []):
+                # One document per voucher, though probes of two spellings find it.
+                held[probe.journal_id].setdefault(
+                    (place, key),
+                    ErpDocument(
+                        key=key,
+                        document_id=document_id(*place, batch_key(key)),
+                        company=probe.company,
+                        division=probe.division,
+                        lines=tuple(lines),
+                    ),
+                )
+        return {journal_id: list(found.values()) for journal_id, found in held.items()}
+
     def existing(self, journals: Sequence[Journal]) -> dict[str, str]:
-        """Posted batches of these journals: LstVouchersByDt per (company, division) over the
-        journals' dates, all in bulk requests of up to LOOKUPS_PER_BULK transactions."""
-        ranges: dict[tuple[str, str], list[date]] = defaultdict(list)
-        wanted: dict[tuple[str, str, str], str] = {}
-        for journal in journals:
-            try:
-                cono, divi = self.company_division(journal)
-            except ErpRefusal:
-                continue  # create() reports it
-            ranges[(cono, divi)].append(journal.business_date)
-            wanted[(cono, divi, batch_key(journal.key))] = journal.key
-        posted = self._posted_batches({ref: (min(days), max(days)) for ref, days in ranges.items()})
-        return {wanted[ref]: document_id(*ref) for ref in posted if ref in wanted}
+        """key -> document id of these very versions that M3 holds (what `held` finds)."""
+        keys = {journal.key for journal in journals}
+        return {
+            document.key: document.document_id
+            for documents in self.held(journals).values()
+            for document in documents
+            if document.key in keys
+        }
 
     def create(self, journal: Journal) -> str:
         cono, divi = self.company_division(journal)
@@ -261,17 +308,19 @@ class InforConnector:
             if self._delete_batch(cono, divi, key1, journal) == "updated":
                 return document_id(cono, divi, key1)
             results = self._bulk(self._batch_transactions(journal, cono, divi, key1))
-        problem = _first_problem(results, journal)
-        if problem:
+        failure = _first_failure(results, journal)
+        if failure:
             self._delete_quietly(cono, divi, key1, journal)
+            _raise_closed_period(failure, journal, divi)
             raise ErpRefusal(
                 f"M3 refused GLS840MI batch {key1} for {journal.journal_id} "
-                f"({journal.key}); nothing was posted: {problem}"
+                f"({journal.key}); nothing was posted: {_problem(failure)}"
             )
         failpoint("infor.after_check")
         [update] = self._bulk([_transaction("UpdBatch", CONO=cono, DIVI=divi, KEY1=key1)])
         if update.error and ALREADY_UPDATED not in update.message:
             self._delete_quietly(cono, divi, key1, journal)
+            _raise_closed_period((None, update), journal, divi)
             raise ErpRefusal(
                 f"M3 did not update GLS840MI batch {key1} for "
                 f"{journal.journal_id} ({journal.key}): {update.error}"
@@ -325,12 +374,19 @@ class InforConnector:
         values = {target: sources[source] or "" for target, source in self.settings.dimensions}
         signed = line.debit if line.debit > 0 else -line.credit
         values.update(
-            ACDT=journal.business_date.strftime("%Y%m%d"),
+            ACDT=journal.document_date.strftime("%Y%m%d"),
             CUCD=journal.currency,
-            VTXT=f"{key1} {line.description}",
+            VTXT=f"{journal.key} {line.description}",
         )
         record = ""
         for f in self.settings.parm_layout:
+            if f.name == "VTXT" and len(journal.key) > min(f.length, VOUCHER_TEXT_LENGTH):
+                raise ConfigurationError(
+                    f"the PARM layout gives VTXT {f.length} characters ({_env('parm_layout')}),"
+                    f" too few for the key {journal.key}: closeout finds its vouchers in M3 by "
+                    "the key at the front of the voucher text; give VTXT 40 characters in the "
+                    f"interface {self.settings.interface} and in the layout"
+                )
             if f.name == "CUAM":
                 text = amount_text(signed, f.length)
             else:
@@ -346,11 +402,11 @@ class InforConnector:
         return record.rstrip()
 
     # -- look-ups and clean-up --------------------------------------------------------------------
-    def _posted_batches(
+    def _listed_vouchers(
         self, ranges: dict[tuple[str, str], tuple[date, date]]
-    ) -> set[tuple[str, str, str]]:
-        """(CONO, DIVI, KEY1) of every updated batch with a voucher line in the ranges."""
-        found: set[tuple[str, str, str]] = set()
+    ) -> dict[tuple[str, str], list[dict]]:
+        """(CONO, DIVI) -> its voucher lines in the date range (the columns that find ours)."""
+        listed: dict[tuple[str, str], list[dict]] = {}
         for chunk in chunked(sorted(ranges), LOOKUPS_PER_BULK):
             transactions = [
                 _transaction(
@@ -360,6 +416,7 @@ class InforConnector:
                     FRDT=ranges[(cono, divi)][0].strftime("%Y%m%d"),
                     TODT=ranges[(cono, divi)][1].strftime("%Y%m%d"),
                 )
+                | {"selectedColumns": VOUCHER_COLUMNS}
                 for cono, divi in chunk
             ]
             results = self._bulk(transactions, program="GLS200MI", maxrecs=0)
@@ -370,17 +427,58 @@ class InforConnector:
                     raise ErpUnavailable(
                         f"M3 could not list vouchers of division {divi}: {result.error}"
                     )
+                listed[(cono, divi)] = result.records
+        return listed
+
+    def _voucher_lines(
+        self, vouchers: list[tuple[str, str, str, str, str, str]]
+    ) -> dict[tuple[tuple[str, str], str], list[Line]]:
+        """((CONO, DIVI), key) -> the lines M3 holds for that key, from LstVoucherLines of each
+        (CONO, DIVI, YEA4, VSER, VONO, JRNO)."""
+        found: dict[tuple[tuple[str, str], str], list[Line]] = defaultdict(list)
+        for chunk in chunked(vouchers, LOOKUPS_PER_BULK):
+            transactions = [
+                _transaction(
+                    "LstVoucherLines",
+                    CONO=cono,
+                    DIVI=divi,
+                    YEA4=yea4,
+                    VSER=vser,
+                    VONO=vono,
+                    JRNO=jrno,
+                )
+                for cono, divi, yea4, vser, vono, jrno in chunk
+            ]
+            results = self._bulk(transactions, program="GLS200MI", maxrecs=0)
+            for (cono, divi, yea4, vser, vono, _), result in zip(chunk, results, strict=True):
+                if result.error:
+                    raise ErpUnavailable(
+                        f"M3 could not list the lines of voucher {yea4} {vser}{vono} in "
+                        f"division {divi}: {result.error}"
+                    )
                 for record in result.records:
-                    text = str(record.get("VTXT") or "")
-                    if text[:KEY1_LENGTH].strip():
-                        found.add(
-                            (
-                                str(record.get("CONO") or cono),
-                                str(record.get("DIVI") or divi),
-                                text.split(" ", 1)[0],
-                            )
-                        )
+                    key = _voucher_key(record)
+                    if key:
+                        found[((cono, divi), key)].append(self.read_line(record))
         return found
+
+    def read_line(self, record: dict) -> Line:
+        """A voucher line as closeout sent it: the AIT fields back to account, location and
+        revenue center; M3's one signed amount (debit positive) back to debit and credit."""
+        values = {source: "" for source in LINE_SOURCES}
+        for target, source in reversed(self.settings.dimensions):
+            values[source] = str(record.get(target) or "").strip()
+        amount = _signed_amount(record)
+        text = str(record.get("VTXT") or "")
+        return Line(
+            number=int(str(record.get("JSNO") or "0").strip() or 0),
+            account=values["account"],
+            debit=amount if amount > 0 else ZERO,
+            credit=-amount if amount < 0 else ZERO,
+            description=text.partition(" ")[2].strip(),
+            location=values["location"] or None,
+            revenue_center=values["revenue_center"] or None,
+        )
 
     def _delete_batch(self, cono: str, divi: str, key1: str, journal: Journal) -> str:
         """'deleted', or 'updated' when the batch turns out to be posted already."""
@@ -537,19 +635,101 @@ def _head_exists(results: list[_Result]) -> bool:
     )
 
 
-def _first_problem(results: list[_Result], journal: Journal) -> str | None:
-    """The M3 message of the first failed transaction, naming the journal line it was for."""
+def _first_failure(results: list[_Result], journal: Journal) -> tuple[Line | None, _Result] | None:
+    """The first failed transaction and the journal line it was for (None: not a line)."""
     lines = iter(journal.lines)
     for result in results:
         line = next(lines) if result.transaction == "AddBatchLine" else None
         if result.error:
-            where = (
-                f"line {line.number} ({line.account}, {line.description}): "
-                if line
-                else f"{result.transaction}: "
-            )
-            return where + result.error
+            return line, result
     return None
+
+
+def _problem(failure: tuple[Line | None, _Result]) -> str:
+    """M3's message, naming the journal line it was for."""
+    line, result = failure
+    where = (
+        f"line {line.number} ({line.account}, {line.description}): "
+        if line
+        else f"{result.transaction}: "
+    )
+    return where + str(result.error)
+
+
+def _raise_closed_period(failure: tuple[Line | None, _Result], journal: Journal, divi: str) -> None:
+    """ErpPeriodClosed when M3 refused the accounting date as in a closed period (GLS990)."""
+    message = failure[1].message.lower()
+    if "period" in message and ("closed" in message or "not open" in message):
+        raise ErpPeriodClosed(
+            f"M3 refused {journal.journal_id} ({journal.key}) dated "
+            f"{journal.document_date:%Y-%m-%d}: the accounting period is closed in division "
+            f"{divi}; nothing was posted: {_problem(failure)}. Reopen the period in 'Period. "
+            "Open for Transaction Entry' (GLS990) to post on that date; an adjustment is "
+            "dated the first open day instead"
+        )
+
+
+@dataclass
+class _Place:
+    """One (CONO, DIVI) to search: the dates to list and the probes by journal identity."""
+
+    dates: tuple[date, date]
+    identities: dict[str, list[Journal]]
+
+
+def _places(probes: Sequence[Journal], company_division) -> dict[tuple[str, str], _Place]:
+    """The probes by (CONO, DIVI), each place listed from its earliest business date to today
+    (an adjustment of a closed period is dated later than the day it corrects)."""
+    grouped: dict[tuple[str, str], list[Journal]] = defaultdict(list)
+    for probe in probes:
+        try:
+            grouped[company_division(probe)].append(probe)
+        except ErpRefusal:
+            continue  # create() reports it
+    places = {}
+    for place, journals in grouped.items():
+        identities: dict[str, list[Journal]] = defaultdict(list)
+        for journal in journals:
+            identities[journal.identity].append(journal)
+        first = min(j.business_date for j in journals)
+        last = max([date.today(), *(j.document_date for j in journals)])
+        places[place] = _Place((first, last), dict(identities))
+    return places
+
+
+def _closeout_vouchers(
+    place: tuple[str, str], records: list[dict]
+) -> dict[tuple[str, str, str, str, str, str], str]:
+    """(CONO, DIVI, YEA4, VSER, VONO, JRNO) -> key of each voucher closeout wrote."""
+    vouchers = {}
+    for record in records:
+        key = _voucher_key(record)
+        if key:
+            ref = tuple(str(record.get(name) or "").strip() for name in ("YEA4", "VSER", "VONO"))
+            jrno = str(record.get("JRNO") or "").strip()
+            vouchers[(*place, *ref, jrno)] = key
+    return vouchers
+
+
+def _voucher_key(record: dict) -> str | None:
+    """The idempotency key at the front of a voucher line's text, if closeout wrote it."""
+    word = str(record.get("VTXT") or "").split(" ", 1)[0]
+    try:
+        key_identity(word)
+    except ValueError:
+        return None
+    return word
+
+
+def _signed_amount(record: dict) -> Decimal:
+    """M3 keeps one signed amount (credit negative); DBCR says which side when a tenant
+    answers it unsigned. CUAM is the amount in the currency sent, ACAM the recorded one."""
+    text = str(record.get("CUAM") or "").strip() or str(record.get("ACAM") or "").strip()
+    amount = cents(Decimal(text or "0"))
+    side = str(record.get("DBCR") or "").strip().upper()
+    if side == "C" and amount > 0:
+        return -amount
+    return amount
 
 
 def open_connector(http: ErpHttp) -> InforConnector:

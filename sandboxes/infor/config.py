@@ -47,6 +47,9 @@ class InforConfig:
     # AIT2..AIT7 with a value list accept only those values (blank is always accepted).
     dimension_values: dict[str, list[str]] = field(default_factory=dict)
     currencies: list[str] = field(default_factory=lambda: ["USD"])
+    # 'Period. Open for Transaction Entry' (GLS990): per DIVI, the last accounting date of the
+    # closed periods (YYYYMMDD); nothing on or before it is accepted. No entry: all open.
+    closed_through: dict[str, str] = field(default_factory=dict)
     key1_length: int = 15  # FGLINH KEY1
     desc_length: int = 40  # FGLINH DESC
     parm_length: int = 256  # FGLINL PARM
@@ -79,3 +82,7 @@ class InforConfig:
 
     def accounts_of(self, division: str) -> set[str]:
         return set(self.division_accounts.get(division, self.accounts))
+
+    def closed_through_of(self, division: str) -> str:
+        """The last closed accounting date of `division`, "" when every period is open."""
+        return self.closed_through.get(division, "")

@@ -6,7 +6,14 @@ interface layout, accounts, accounting dimensions, dates, amounts, currency, bal
 UpdBatch posts a checked batch as one voucher (option 9), and DltBatch removes a batch that was
 not updated. GLS840MI in 15.x lists only the first four; DltBatch stands for the MI extension
 on FGLINH (as Infor's own EXT840 reads FGLINH by CONO/DIVI/KEY1) a tenant adds for clean-up.
-GLS200MI LstVouchersByDt lists posted voucher lines by accounting date.
+GLS200MI LstVouchersByDt lists posted voucher lines by accounting date, LstVoucherLines the
+lines of one voucher (DIVI, YEA4, VONO, optionally VSER and JRNO); amounts are signed (debit
+positive, credit negative) with DBCR beside them, voucher text cut to FGLEDG's 40 characters.
+
+Accounting periods close per division as 'Period. Open for Transaction Entry' (GLS990) closes
+them: a line dated on or before the division's `closed_through` date is refused at CtrlBatch
+(and again at UpdBatch) on its ACDT. Infor documents the rule ("no transactions can be entered
+in closed periods"), not the message text; the sandbox's words and code are its own.
 
 Each transaction answers records or an MI error (message, type, code, field), as M3 does.
 """
@@ -21,6 +28,7 @@ from sandboxes.infor.config import InforConfig
 from sandboxes.infor.parm import ParmError, accounting_date, amount, cut
 
 NEW, CHECKED, UPDATED = "10", "20", "90"
+VOUCHER_TEXT_LENGTH = 40  # FGLEDG VTXT
 
 
 class MIError(Exception):
@@ -77,7 +85,7 @@ class VoucherLine:
             "DBCR": "D" if self.cuam > 0 else "C",
             "CUCD": self.cucd,
             "CUAM": f"{self.cuam:.2f}",
-            "VTXT": self.vtxt,
+            "VTXT": self.vtxt[:VOUCHER_TEXT_LENGTH],
         }
 
 
@@ -118,6 +126,14 @@ FIELDS = {
         "DIVI": (3, True, False),
         "FRDT": (8, True, True),
         "TODT": (8, True, True),
+    },
+    ("GLS200MI", "LstVoucherLines"): {
+        "CONO": (3, False, True),
+        "DIVI": (3, True, False),
+        "YEA4": (4, True, True),
+        "VONO": (8, True, True),
+        "VSER": (3, False, False),
+        "JRNO": (7, False, True),
     },
 }
 
@@ -224,6 +240,16 @@ class Books:
             if line.cono == v["CONO"] and line.divi == divi and v["FRDT"] <= line.acdt <= v["TODT"]
         ]
 
+    def _LstVoucherLines(self, v: dict, config: InforConfig) -> list[dict]:
+        divi = self._division(v, config)
+        wanted = (v["CONO"], divi, v["YEA4"], int(v["VONO"]), v.get("VSER", ""))
+        return [
+            line.record()
+            for line in self.vouchers
+            if (line.cono, line.divi, line.yea4, line.vono, "") == wanted
+            and (not v.get("JRNO") or int(v["JRNO"]) == line.jrno)
+        ]
+
     # -- checks ----------------------------------------------------------------------------------
     def _division(self, v: dict, config: InforConfig) -> str:
         divi = v.get("DIVI", "")
@@ -281,6 +307,13 @@ class Books:
             if value and allowed is not None and value not in allowed:
                 raise ParmError(name, f"Accounting dimension {n} {value} does not exist")
         accounting_date(fields.get("ACDT", ""))
+        closed = config.closed_through_of(batch.divi)
+        if closed and fields["ACDT"] <= closed:
+            raise ParmError(
+                "ACDT",
+                f"Accounting date {fields['ACDT']} is in a closed period: division "
+                f"{batch.divi} is closed for transaction entry through {closed}",
+            )
         if amount(fields.get("CUAM", "")) == 0:
             raise ParmError("CUAM", "Amount must not be zero")
         if fields.get("CUCD", "") not in config.currencies:

@@ -7,8 +7,8 @@ whose transactions run in order and fail one by one inside HTTP 200 (errorMessag
 errorCode, errorField; nrOfFailedTransactions), the single-transaction v2 and v1 GETs (v1 fails
 with `@type: ServerReturnedNOK`), a bare HTTP 400 for a transaction M3 does not know, and gateway
 throttling: X-RateLimit-* headers on every answer and 429 + Retry-After over the limit.
-`/_sandbox/...` endpoints reset, configure, inject faults, expire tokens and read counters and
-batches.
+`/_sandbox/...` endpoints reset, configure, inject faults, expire tokens, close periods
+(close_periods) and read counters, batches and vouchers.
 """
 
 from __future__ import annotations
@@ -165,9 +165,11 @@ class InforSandbox(ErpControl):
                 finally:
                     with self._lock:
                         self.stats.transactions[f"{program}/{name}"] += 1
-                results.append(
-                    {"transaction": name, "records": records[:maxrecs] if maxrecs else records}
-                )
+                records = records[:maxrecs] if maxrecs else records
+                columns = item.get("selectedColumns") if isinstance(item, dict) else None
+                if columns:  # only the columns asked for, as M3 answers them
+                    records = [{c: row[c] for c in columns if c in row} for row in records]
+                results.append({"transaction": name, "records": records})
         with self._lock:
             self.stats.failed_transactions += failed
         response = Response.json(
@@ -349,7 +351,23 @@ class InforSandbox(ErpControl):
             "batches": lambda _: Response.json(
                 [self._batch_view(b) for b in self.books.batches.values()]
             ),
+            "vouchers": lambda _: Response.json([line.record() for line in self.books.vouchers]),
+            "close_periods": self._close_periods,
         }
+
+    def _close_periods(self, body) -> Response:
+        """Close the periods of `divisions` (default: every division) through `through`
+        (YYYYMMDD or YYYY-MM-DD), as GLS990 would; `through` "" opens them all again."""
+        through = str(body.get("through") or "").replace("-", "")
+        divisions = body.get("divisions") or self.config.divisions
+        closed = dict(self.config.closed_through)
+        for division in divisions:
+            if through:
+                closed[division] = through
+            else:
+                closed.pop(division, None)
+        self.config = self.config.updated({"closed_through": closed})
+        return Response.json(self.config.closed_through)
 
     @contextmanager
     def control_lock(self):
