@@ -488,6 +488,74 @@ def test_query_function_with_in_filter(gateway: Gateway):
     assert [g.findtext("REFERENCENO") for g in data.findall("GLBATCH")] == ["REF-2", "REF-3"]
 
 
+def glbatch_query(*paging: ET.Element, options: ET.Element | None = None) -> ET.Element:
+    """A `query` of every REF-% batch by RECORDNO, with the paging elements given."""
+    return element(
+        "query",
+        field("object", "GLBATCH"),
+        element("select", field("field", "RECORDNO"), field("field", "REFERENCENO")),
+        element("filter", element("like", field("field", "REFERENCENO"), field("value", "REF-%"))),
+        element("orderby", element("order", field("field", "RECORDNO"), element("ascending"))),
+        *([options] if options is not None else []),
+        *paging,
+    )
+
+
+def test_query_pages_by_pagesize_and_offset_under_query(gateway: Gateway):
+    for n in range(1, 6):
+        gateway.call([(f"je-{n}", glbatch(f"REF-{n}"))], uniqueid=True)
+    options = element("options", field("caseinsensitive", "false"))
+    paging = (field("pagesize", "2"), field("offset", "2"))
+    data = gateway.call([("q", glbatch_query(*paging, options=options))]).find(
+        "operation/result/data"
+    )
+    assert [g.findtext("REFERENCENO") for g in data] == ["REF-3", "REF-4"]
+    assert {k: data.get(k) for k in ("count", "totalcount", "offset", "numremaining")} == {
+        "count": "2",
+        "totalcount": "5",
+        "offset": "2",
+        "numremaining": "1",
+    }
+
+
+@pytest.mark.parametrize("misplaced", ["pagesize", "offset", "returnformat"])
+def test_anything_but_the_two_flags_inside_query_options_fails_the_schema(
+    gateway: Gateway, misplaced: str
+):
+    options = element("options", field("caseinsensitive", "false"), field(misplaced, "2"))
+    root = gateway.call(
+        [("je-1", glbatch("REF-1")), ("q", glbatch_query(options=options))], uniqueid=True
+    )
+    assert root.findtext("control/status") == "failure"
+    [error] = errors_of(root)
+    assert error["errorno"] == "XL03000003"
+    assert f"Element '{misplaced}': This element is not expected" in error["description2"]
+    assert "caseinsensitive, showprivate" in error["description2"]
+    assert root.find("operation") is None
+    assert gateway.control("batches") == []  # validated before anything ran
+
+
+def test_a_planted_draft_without_lines_is_a_header_only(gateway: Gateway):
+    planted = gateway.control("add_batch", {"REFERENCENO": "REF-9", "BATCH_DATE": "2026-01-05"})
+    [batch] = gateway.control("batches")
+    assert (batch["RECORDNO"], batch["STATE"], batch["entries"]) == (
+        planted["RECORDNO"],
+        "Draft",
+        [],
+    )
+    lines = element(
+        "query",
+        field("object", "GLENTRY"),
+        element("select", field("field", "RECORDNO")),
+        element(
+            "filter",
+            element("equalto", field("field", "BATCHNO"), field("value", planted["RECORDNO"])),
+        ),
+    )
+    data = gateway.call([("q", lines)]).find("operation/result/data")
+    assert data.get("count") == "0"
+
+
 def test_bad_query_is_a_function_failure(gateway: Gateway):
     root = gateway.call([("q", read_by_query("REFERENCENO IN ('a'"))])
     assert root.findtext("operation/result/status") == "failure"
