@@ -365,3 +365,73 @@ def test_pages_of_sixty_follow_next(exact):
 def test_requests_without_a_valid_token_are_401(exact):
     response = httpx.get(f"{exact.url}/api/v1/current/Me", headers={"Authorization": "Bearer nope"})
     assert response.status_code == 401
+
+
+# -- reading back by date, closed periods ---------------------------------------------------------
+def dated(exact: Client, when: str) -> dict:
+    body = entry(exact, "5.00", "-5.00")
+    for line in body["GeneralJournalEntryLines"]:
+        line.update(Date=when, Description=f"{when} CO-KEY-1")
+    return body
+
+
+@pytest.mark.parametrize(
+    "condition, dates",
+    [
+        ("Date ge datetime'2026-01-05T00:00:00'", ["2026-01-05", "2026-02-01"]),
+        ("Date gt datetime'2026-01-05T00:00'", ["2026-02-01"]),
+        ("Date le datetime'2026-01-05T00:00:00'", ["2026-01-04", "2026-01-05"]),
+        ("Date lt datetime'2026-01-05T00:00:00.000'", ["2026-01-04"]),
+        (
+            "Date ge datetime'2026-01-05T00:00:00' and Date le datetime'2026-01-31T00:00:00' "
+            "and substringof('CO-KEY',Description) eq true",
+            ["2026-01-05"],
+        ),
+    ],
+)
+def test_lines_are_filtered_by_date_with_datetime_literals(exact, condition, dates):
+    for when in ("2026-01-04", "2026-01-05", "2026-02-01"):
+        assert post_entry(exact, dated(exact, when)).status_code == 201
+    found = exact.api(
+        "GET", LINES, params={"$filter": f"LineNumber eq 1 and {condition}", "$select": "Date"}
+    )
+    assert found.status_code == 200, found.text
+    stamps = [row["Date"] for row in found.json()["d"]["results"]]
+    assert stamps == [f"/Date({_ms(when)})/" for when in dates]
+
+
+@pytest.mark.parametrize(
+    "condition", ["Date ge datetime'2026-01-05'", "Date ge '2026-01-05'", "Date ge datetime'x'"]
+)
+def test_a_date_compared_without_odatas_datetime_literal_is_refused(exact, condition):
+    assert post_entry(exact, dated(exact, "2026-01-05")).status_code == 201
+    found = exact.api("GET", LINES, params={"$filter": condition})
+    assert found.status_code == 400 and message(found) == "Bad Request - Error in query syntax."
+
+
+@pytest.mark.parametrize(
+    "language, expected",
+    [("en", "Period is closed: 2026 – 1"), ("nl", "Periode is afgesloten: 2026 – 1")],
+)
+def test_an_entry_in_a_closed_period_is_a_localised_500(exact, language, expected):
+    exact.control("configure", {"language": language, "periods_closed_through": "2026-01-15"})
+    refused = post_entry(exact, dated(exact, "2026-01-31"))
+    assert refused.status_code == 500 and message(refused) == expected
+    assert exact.control("entries") == []
+    taken = post_entry(exact, dated(exact, "2026-02-01"))  # the next period is open
+    assert taken.status_code == 201 and taken.json()["d"]["FinancialPeriod"] == 2
+
+
+def test_remove_line_leaves_an_entry_without_it(exact):
+    created = post_entry(exact, entry(exact, "10.00", "-4.00", "-6.00")).json()["d"]
+    removed = exact.control("remove_line", {"entry": created["EntryID"], "line": 3})
+    assert removed == {"removed": 1}
+    [kept] = exact.control("entries")
+    assert [line["LineNumber"] for line in kept["lines"]] == [1, 2]
+
+
+def _ms(when: str) -> int:
+    from datetime import datetime, timezone
+
+    moment = datetime.fromisoformat(when).replace(tzinfo=timezone.utc)
+    return int(moment.timestamp() * 1000)

@@ -172,14 +172,17 @@ class _Parser:
 
 
 def _ordered(field: str, holds: Callable[[Any, Any], bool], value: Any) -> Predicate:
-    """`field gt|ge|lt|le value`; a row without the field, or of another type, never matches
-    (dates compare as midnight, times as UTC without the zone)."""
+    """`field gt|ge|lt|le value`: dates compare as midnight, times as UTC without the zone. A
+    row without the field never matches; a value of another type (a date against a string) is
+    refused, as Exact refuses the query."""
     wanted = _comparable(value)
 
     def compare(row: dict) -> bool:
         found = _comparable(row.get(field))
-        if found is None or type(found) is not type(wanted):
+        if found is None:
             return False
+        if type(found) is not type(wanted):
+            raise ExactError(400, SYNTAX_ERROR)
         return holds(found, wanted)
 
     return compare
