@@ -4,6 +4,7 @@ changesets, validation, service protection and injected faults."""
 from __future__ import annotations
 
 import json
+import time
 from decimal import Decimal
 
 import httpx
@@ -609,6 +610,84 @@ def test_injected_changeset_failure(d365: Sandbox, auth: dict):
     assert (response.status_code, status, content_id) == (200, 500, "2")
     assert "Period 2026-01 is on hold." in body["error"]["innererror"]["message"]
     assert d365.control("journals")[0]["lines"] == []
+
+
+def test_slow_fault_with_fractional_seconds_answers_late(d365: Sandbox, auth: dict):
+    # JSON 0.4 arrives as Decimal; the delay is a float (issue 15: float += Decimal crashed)
+    d365.control("faults", {"kind": "slow", "seconds": 0.4, "path": "/data/LedgerJournalHeaders"})
+
+    started = time.perf_counter()
+    response = d365.get("LedgerJournalHeaders", auth)
+
+    assert response.status_code == 200
+    assert time.perf_counter() - started >= 0.4
+    assert d365.control("stats")["faults_fired"] == 1
+
+
+# -- ledger calendar --------------------------------------------------------------------------
+def test_lines_dated_in_a_period_on_hold_are_refused(d365: Sandbox, auth: dict):
+    batch = d365.create_header(auth).json()["JournalBatchNumber"]
+    assert d365.control("close_periods", {"through": "2026-01-31"}) == {
+        "closed_through": "2026-01-31",
+        "status": "On hold",
+    }
+
+    refused = d365.batch(
+        auth,
+        [line("1", batch, "1010-BKN-", debit="2"), line("2", batch, "4000-BKN-BAR", credit="2")],
+    )
+    february = {"TransDate": "2026-02-01T12:00:00Z", "Voucher": "V-2"}
+    accepted = d365.batch(
+        auth,
+        [
+            line("1", batch, "1010-BKN-", debit="2", **february),
+            line("2", batch, "4000-BKN-BAR", credit="2", **february),
+        ],
+    )
+
+    [(status, body, content_id)] = parts_of(refused)
+    assert (status, content_id) == (500, "1")
+    assert (
+        "The transaction date 1/5/2026 is in ledger period 1/1/2026 - 1/31/2026, which is On "
+        "hold for company 'hv-ny'"
+    ) in body["error"]["innererror"]["message"]
+    assert [status for status, _, _ in parts_of(accepted)] == [201, 201]
+    assert [r["TransDate"] for r in d365.control("journals")[0]["lines"]] == [
+        "2026-02-01T12:00:00Z",
+        "2026-02-01T12:00:00Z",
+    ]
+
+
+def test_closed_periods_refuse_single_lines_until_reopened(d365: Sandbox, auth: dict):
+    batch = d365.create_header(auth).json()["JournalBatchNumber"]
+    d365.control("close_periods", {"through": "2026-01-05", "status": "Closed"})
+
+    def post() -> httpx.Response:
+        return httpx.post(
+            f"{d365.url}/data/LedgerJournalLines",
+            json=line("1", batch, "1010-BKN-", debit="2"),
+            headers=auth,
+            timeout=10,
+        )
+
+    closed = post()
+    d365.control("close_periods", {"through": None})
+    reopened = post()
+
+    assert closed.status_code == 400
+    assert "which is Closed for company 'hv-ny'" in closed.json()["error"]["innererror"]["message"]
+    assert reopened.status_code == 201
+
+
+def test_close_periods_refuses_what_is_not_a_period_status(d365: Sandbox):
+    bad_status = control(
+        d365.url, "close_periods", {"through": "2026-01-31", "status": "Locked"}, check=False
+    )
+    bad_date = control(d365.url, "close_periods", {"through": "January"}, check=False)
+
+    assert "closed_status is one of On hold, Closed" in bad_status["error"]
+    assert "January" in bad_date["error"]
+    assert d365.control("config")["closed_through"] is None
 
 
 def test_reset_clears_data_config_and_counters(d365: Sandbox, auth: dict):

@@ -1,12 +1,17 @@
 """Dynamics 365 Finance & Operations: each journal becomes one general journal (a
 LedgerJournalHeaders record) whose lines are written in one all-or-nothing `$batch` changeset.
 
-F&O has no idempotency header, so the key travels at the end of the header's Description and
-`existing` finds journals by it (F&O's `eq '*…'` wildcard, cross-company). A header is only a
-document once all its lines are there; a header left without them is reused or deleted.
+F&O has no idempotency header, so the key travels at the end of the header's Description.
+`held` finds every document of a journal by the key's identity part (F&O's `eq '*…*'`
+wildcard, cross-company) and reads their lines back. A header is only a document once its
+lines are there; a header left without them is reused by `create` or deleted.
+
+A header POST is not idempotent: it is sent once at a time, and when its answer is lost the
+header is looked for by key before it is sent again.
 
 Requests per journal: one header POST and one `$batch`; per run: one token (kept encrypted
-between runs when CLOSEOUT_SECRET_KEY is set) and a few `existing` queries.
+between runs when CLOSEOUT_SECRET_KEY is set) and a few `held` queries (headers per 15
+identities, lines per 30 headers of a company).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import re
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import ClassVar
@@ -26,14 +31,23 @@ from urllib.parse import quote
 import httpx
 
 from closeout import money
-from closeout.errors import ConfigurationError, ErpAuthError, ErpError, ErpRefusal
+from closeout.errors import (
+    ConfigurationError,
+    ErpAuthError,
+    ErpError,
+    ErpPeriodClosed,
+    ErpRefusal,
+    ErpUnavailable,
+)
 from closeout.token_store import TokenStore
 from posting.connectors import odata
-from posting.connectors.contract import Journal, Line
+from posting.connectors.contract import ErpDocument, Journal, Line, key_identity
 from posting.connectors.kit import (
     CachedToken,
     ErpSettings,
+    Throttled,
     chunked,
+    create_looking_first,
     default_token_store,
     json_body,
     send_renewing,
@@ -47,9 +61,16 @@ from posting.http import ErpHttp
 DESCRIPTION_LENGTH = 60  # LedgerJournalTable.Name
 TEXT_LENGTH = 60  # LedgerJournalTrans.Txt
 KEYS_PER_QUERY = 15  # keeps each $filter URL well under IIS's query-string limit
+HEADERS_PER_QUERY = 30  # journal batch numbers of one company in a lines $filter
+HEADER_ATTEMPTS = 6  # header POSTs, each after looking for the one before
 TOKEN_MARGIN_SECONDS = 60  # renew this long before Entra's expiry
+HEADER_SELECT = (
+    "dataAreaId,JournalBatchNumber,Description,IsPosted,JournalTotalDebit,JournalTotalCredit"
+)
 ODATA_HEADERS = {"OData-Version": "4.0", "OData-MaxVersion": "4.0", "Accept": "application/json"}
 _QUERY_SAFE = "$',()*:/@"
+# F&O refuses a date in a ledger period that is On hold or Closed (the ledger calendar).
+_PERIOD_NOT_OPEN = re.compile(r"\bperiod\b[^.;]*\b(on hold|closed)\b", re.I)
 
 
 def segments(text: str) -> tuple[str, ...]:
@@ -111,84 +132,100 @@ class _Header:
     company: str
     number: str
     posted: bool
-    line_count: int = 0
+    key: str = ""  # the closeout key ending its Description
+    lines: tuple[Line, ...] = ()  # as read back (held)
+    total_debit: Decimal = money.ZERO  # F&O's JournalTotalDebit / Credit
+    total_credit: Decimal = money.ZERO
 
     @property
     def document_id(self) -> str:
         return f"{self.company.upper()}/{self.number}"
+
+    @property
+    def identity(self) -> str:
+        return key_identity(self.key)
+
+    @property
+    def complete(self) -> bool:
+        """Lines arrive in one all-or-nothing changeset, so a journal holds all of its lines or
+        none; lines that do not balance were entered some other way, one at a time."""
+        debit = sum((line.debit for line in self.lines), money.ZERO)
+        return bool(self.lines) and debit == sum((line.credit for line in self.lines), money.ZERO)
+
+    @property
+    def empty(self) -> bool:
+        return not self.posted and not self.lines and not self.total_debit and not self.total_credit
 
 
 class D365Connector:
     erp = "d365"
 
     def __init__(
-        self, settings: D365Settings, http: ErpHttp, token_store: TokenStore | None = None
+        self,
+        settings: D365Settings,
+        http: ErpHttp,
+        token_store: TokenStore | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ):
         self.settings = settings
         self.http = http
         self.http.redactor.add(settings.client_secret)
+        # Header POSTs are not idempotent: sent once each, settled by looking before a resend.
+        self._once = ErpHttp(
+            http.erp, sink=http.sink, max_attempts=1, retry_statuses=(), client=http._client
+        )
+        self._once.redactor = http.redactor
+        self._sleep = sleep
         self.store = token_store if token_store is not None else default_token_store()
         self._data_url = settings.environment_url.rstrip("/") + "/data"
         self._cached = CachedToken(self.store, self._store_name, TOKEN_MARGIN_SECONDS)
-        self._orphans: dict[str, list[_Header]] = {}
+        # What `held` found: complete documents by (company, key), and the headers without
+        # (all) their lines by (company, identity), for `create` to reuse or remove.
+        self._complete: dict[tuple[str, str], str] = {}
+        self._unfinished: dict[tuple[str, str], list[_Header]] = {}
 
     def close(self) -> None:
         self.http.close()
 
     # -- the contract -----------------------------------------------------------------------------
+    def held(self, probes: Sequence[Journal]) -> dict[str, list[ErpDocument]]:
+        by_identity: dict[str, list[Journal]] = defaultdict(list)
+        for probe in probes:
+            by_identity[probe.identity].append(probe)
+        headers = self._headers_of(sorted(by_identity))
+        self._read_lines(headers)
+        of_identity: dict[str, list[_Header]] = defaultdict(list)
+        for header in headers:
+            of_identity[header.identity].append(header)
+        self._complete, self._unfinished = {}, {}
+        found: dict[str, dict[str, ErpDocument]] = defaultdict(dict)
+        for identity, journals in by_identity.items():
+            for header in self._without_empty_twins(of_identity[identity]):
+                place = header.company.lower()
+                if not header.complete:
+                    self._unfinished.setdefault((place, identity), []).append(header)
+                    continue
+                self._complete[(place, header.key)] = header.document_id
+                for probe in journals:
+                    if probe.company.lower() == place:
+                        found[probe.journal_id][header.document_id] = self._document(header, probe)
+        return {journal_id: list(documents.values()) for journal_id, documents in found.items()}
+
     def existing(self, journals: Sequence[Journal]) -> dict[str, str]:
-        by_key = {journal.key: journal for journal in journals}
-        self._orphans = {}
-        found_headers: dict[str, list[_Header]] = defaultdict(list)
-        for keys in chunked(sorted(by_key), KEYS_PER_QUERY):
-            query = {
-                "cross-company": "true",
-                "$filter": " or ".join(f"Description eq '*{odata.escaped(k)}'" for k in keys),
-                "$select": "dataAreaId,JournalBatchNumber,Description,IsPosted",
-            }
-            for row in self._rows("LedgerJournalHeaders", query):
-                key = str(row.get("Description") or "").rsplit(" ", 1)[-1]
-                if key in by_key:
-                    found_headers[key].append(
-                        _Header(
-                            row["dataAreaId"],
-                            row["JournalBatchNumber"],
-                            row.get("IsPosted") == "Yes",
-                        )
-                    )
-        totals = self._line_totals([h for hs in found_headers.values() for h in hs])
-        documents = {}
-        for key, headers in found_headers.items():
-            journal = by_key[key]
-            wanted = (len(journal.lines), journal.total_debit, journal.total_credit)
-            complete = [h for h in headers if totals.get(_ref(h)) == wanted]
-            for header in headers:
-                header.line_count = (totals.get(_ref(header)) or (0,))[0]
-            rest = [h for h in headers if h not in complete]
-            if complete:
-                documents[key] = complete[0].document_id
-                # An empty twin is what a header POST retried after a lost answer leaves.
-                for stray in rest:
-                    if not stray.posted and stray.line_count == 0:
-                        self._delete_quietly(stray)
-            elif rest:
-                self._orphans[key] = rest
-        return documents
+        """Key -> document id of the `journals` whose exact key is complete in D365."""
+        keys = {journal.key for journal in journals}
+        return {
+            document.key: document.document_id
+            for documents in self.held(journals).values()
+            for document in documents
+            if document.key in keys
+        }
 
     def create(self, journal: Journal) -> str:
-        header = None
-        for orphan in self._orphans.pop(journal.key, []):
-            if orphan.posted:
-                raise ErpRefusal(
-                    f"D365 journal {orphan.document_id} carries key {journal.key} and is posted, "
-                    "but its lines differ from this journal: reverse or complete it in D365, "
-                    "then replay"
-                )
-            if header is None and orphan.line_count == 0:
-                header = orphan  # a header whose lines never arrived: reuse it
-            else:
-                self._delete(orphan)
-        header = header or self._create_header(journal)
+        done = self._complete.get((journal.company.lower(), journal.key))
+        if done:
+            return done  # held found this very document complete
+        header = self._reusable_header(journal) or self._create_header(journal)
         failpoint("d365.after_header")
         failure = self._post_lines(journal, header)
         if failure is None:
@@ -198,30 +235,128 @@ class D365Connector:
             # retry then collided with its own lines.
             return header.document_id
         self._delete_quietly(header)
+        if _PERIOD_NOT_OPEN.search(failure):
+            raise ErpPeriodClosed(
+                f"D365 refused {journal.journal_id} ({journal.key}) dated "
+                f"{journal.document_date}: its ledger period is not open ({failure}). Open the "
+                "period in General ledger > Calendars > Ledger calendars, or date the "
+                "document in an open period"
+            )
         raise ErpRefusal(
             f"D365 refused the lines of {journal.journal_id} ({journal.key}): {failure}"
         )
 
+    def _reusable_header(self, journal: Journal) -> _Header | None:
+        """The empty header an earlier attempt made for this key; the other unfinished headers
+        of the journal in this company (partial, or of a version no longer posted) go."""
+        reuse = None
+        for header in self._unfinished.pop((journal.company.lower(), journal.identity), []):
+            if header.posted:
+                if header.key == journal.key:
+                    raise ErpRefusal(
+                        f"D365 journal {header.document_id} carries key {journal.key} and is "
+                        "posted, but its lines do not balance: reverse or complete it in D365, "
+                        "then replay"
+                    )
+                continue
+            if reuse is None and header.key == journal.key and header.empty:
+                reuse = header
+            else:
+                self._delete(header)
+        return reuse
+
+    def _without_empty_twins(self, headers: list[_Header]) -> list[_Header]:
+        """Deletes the empty headers a lost header answer left beside the one kept for a key
+        (the complete document, else the first empty one); the others stay."""
+        complete = {(h.company.lower(), h.key) for h in headers if h.complete}
+        kept, seen_empty = [], set()
+        for header in sorted(headers, key=lambda h: (h.company.lower(), h.number)):
+            slot = (header.company.lower(), header.key)
+            if header.empty and (slot in complete or slot in seen_empty):
+                self._delete_quietly(header)
+                continue
+            if header.empty:
+                seen_empty.add(slot)
+            kept.append(header)
+        return kept
+
+    def _document(self, header: _Header, probe: Journal) -> ErpDocument:
+        return ErpDocument(
+            key=header.key,
+            document_id=header.document_id,
+            company=probe.company,
+            division=probe.division,
+            lines=header.lines,
+        )
+
     # -- writes -----------------------------------------------------------------------------------
     def _create_header(self, journal: Journal) -> _Header:
+        """POST the header once at a time; after a lost answer look for it by key first, so a
+        committed header whose answer was dropped is used instead of doubled."""
         body = {
             "dataAreaId": journal.company,
             "JournalName": self.settings.journal_name,
             "Description": header_description(journal),
         }
-        response = self._send(
-            "POST",
-            f"{self._data_url}/LedgerJournalHeaders",
-            content=money.dumps(body),
-            headers={"Content-Type": "application/json", "Prefer": "return=representation"},
-        )
-        if response.status_code not in (200, 201):
-            raise ErpRefusal(
-                f"D365 refused the journal header for {journal.journal_id} "
-                f"({journal.key}): {_odata_message(response)}"
+
+        def send() -> str:
+            response = self._send(
+                "POST",
+                f"{self._data_url}/LedgerJournalHeaders",
+                content=money.dumps(body),
+                headers={"Content-Type": "application/json", "Prefer": "return=representation"},
+                http=self._once,
             )
-        row = json_body(response, "D365")
-        return _Header(row.get("dataAreaId") or journal.company, row["JournalBatchNumber"], False)
+            if response.status_code == 429:
+                raise Throttled(_seconds(response.headers.get("Retry-After")))
+            if response.status_code >= 500:
+                raise _LostAnswer(response.status_code)
+            if response.status_code not in (200, 201):
+                raise ErpRefusal(
+                    f"D365 refused the journal header for {journal.journal_id} "
+                    f"({journal.key}): {_odata_message(response)}"
+                )
+            row = json_body(response, "D365")
+            company = row.get("dataAreaId") or journal.company
+            return _Header(company, row["JournalBatchNumber"], False, journal.key).document_id
+
+        document_id = create_looking_first(
+            send,
+            lambda: self._find_header(journal),
+            attempts=HEADER_ATTEMPTS,
+            lost=(_LostAnswer, ErpUnavailable),
+            backoff=lambda attempt: min(30.0, 0.5 * 2**attempt),
+            sleep=self._sleep,
+            exhausted=lambda: ErpUnavailable(
+                f"D365 did not answer the journal header POST for {journal.journal_id} "
+                f"({journal.key}) after {HEADER_ATTEMPTS} attempts; the journal stays "
+                "unposted and the next run looks for the header before making another"
+            ),
+        )
+        company, number = document_id.split("/", 1)
+        return _Header(company, number, False, journal.key)
+
+    def _find_header(self, journal: Journal) -> str | None:
+        """The unposted header this key made, if a POST whose answer was lost made one; any
+        empty twins of it (more lost answers) are deleted."""
+        query = {
+            "cross-company": "true",
+            "$filter": f"dataAreaId eq {_quoted(journal.company)} and "
+            f"Description eq '*{odata.escaped(journal.key)}'",
+            "$select": HEADER_SELECT,
+        }
+        mine = sorted(
+            (
+                h
+                for h in map(_header_row, self._rows("LedgerJournalHeaders", query))
+                if h.key == journal.key and not h.posted
+            ),
+            key=lambda h: h.number,
+        )
+        for twin in mine[1:]:
+            if twin.empty:
+                self._delete_quietly(twin)
+        return mine[0].document_id if mine else None
 
     def _post_lines(self, journal: Journal, header: _Header) -> str | None:
         """Send every line in one changeset; the D365 message when it was refused."""
@@ -269,7 +404,7 @@ class D365Connector:
             "DebitAmount": line.debit,
             "CreditAmount": line.credit,
             "CurrencyCode": journal.currency,
-            "TransDate": f"{journal.business_date.isoformat()}T12:00:00Z",
+            "TransDate": f"{journal.document_date.isoformat()}T12:00:00Z",
             "Voucher": voucher(journal),
             "Text": line.description[:TEXT_LENGTH],
             "OffsetAccountType": "Ledger",
@@ -312,6 +447,70 @@ class D365Connector:
             pass
 
     # -- reads ------------------------------------------------------------------------------------
+    def _headers_of(self, identities: Sequence[str]) -> list[_Header]:
+        """Every header whose Description ends with a key of one of `identities`, any company."""
+        wanted = set(identities)
+        found = []
+        for chunk in chunked(identities, KEYS_PER_QUERY):
+            query = {
+                "cross-company": "true",
+                "$filter": " or ".join(f"Description eq '*{odata.escaped(i)}*'" for i in chunk),
+                "$select": HEADER_SELECT,
+            }
+            for row in self._rows("LedgerJournalHeaders", query):
+                header = _header_row(row)
+                if header.key and header.identity in wanted:
+                    found.append(header)
+        return found
+
+    def _read_lines(self, headers: list[_Header]) -> None:
+        """Fills each header's lines as D365 holds them, per company, a chunk of numbers at
+        a time."""
+        by_ref = {_ref(h): h for h in headers}
+        read: dict[tuple[str, str], list[Line]] = defaultdict(list)
+        by_company: dict[str, list[str]] = defaultdict(list)
+        for header in headers:
+            by_company[header.company].append(header.number)
+        for company, numbers in by_company.items():
+            for chunk in chunked(sorted(numbers), HEADERS_PER_QUERY):
+                query = {
+                    "cross-company": "true",
+                    "$filter": f"dataAreaId eq {_quoted(company)} and ("
+                    + " or ".join(f"JournalBatchNumber eq {_quoted(n)}" for n in chunk)
+                    + ")",
+                    "$select": "dataAreaId,JournalBatchNumber,LineNumber,AccountDisplayValue,"
+                    "DebitAmount,CreditAmount,Text",
+                }
+                for row in self._rows("LedgerJournalLines", query):
+                    ref = (str(row["dataAreaId"]).lower(), str(row["JournalBatchNumber"]).lower())
+                    if ref in by_ref:
+                        read[ref].append(self._line_of(row))
+        for ref, lines in read.items():
+            by_ref[ref].lines = tuple(sorted(lines, key=lambda line: line.number))
+
+    def _line_of(self, row: dict) -> Line:
+        """A journal line read back: its display value split into the segments closeout sent
+        (an empty segment is no dimension value)."""
+        settings = self.settings
+        values = dict(
+            zip(
+                settings.dimension_format,
+                split_display_value(
+                    str(row.get("AccountDisplayValue") or ""), settings.dimension_delimiter
+                ),
+                strict=False,
+            )
+        )
+        return Line(
+            number=int(Decimal(str(row.get("LineNumber") or 0))),
+            account=values.get("MainAccount", ""),
+            debit=Decimal(str(row.get("DebitAmount") or 0)),
+            credit=Decimal(str(row.get("CreditAmount") or 0)),
+            description=str(row.get("Text") or ""),
+            location=values.get(settings.location_dimension) or None,
+            revenue_center=values.get(settings.revenue_center_dimension) or None,
+        )
+
     def _line_totals(self, headers: list[_Header]) -> dict[tuple[str, str], tuple]:
         """(company, batch number) -> (line count, total debit, total credit)."""
         sums: dict[tuple[str, str], list] = defaultdict(lambda: [0, money.ZERO, money.ZERO])
@@ -357,10 +556,16 @@ class D365Connector:
 
     # -- auth -------------------------------------------------------------------------------------
     def _send(
-        self, method: str, url: str, *, headers: dict | None = None, **kwargs
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict | None = None,
+        http: ErpHttp | None = None,
+        **kwargs,
     ) -> httpx.Response:
         response = send_renewing(
-            lambda token: self.http.request(
+            lambda token: (http or self.http).request(
                 method,
                 url,
                 headers={**ODATA_HEADERS, "Authorization": f"Bearer {token}", **(headers or {})},
@@ -486,7 +691,60 @@ def batch_answers(content_type: str, body: bytes) -> list[tuple[int, str]]:
     return answers
 
 
+def split_display_value(text: str, delimiter: str) -> list[str]:
+    """The segments of a display value; a backslash makes the next character (a delimiter
+    inside a value) literal, as F&O writes it."""
+    segments, current, position = [], [], 0
+    while position < len(text):
+        if text[position] == "\\" and position + 1 < len(text):
+            current.append(text[position + 1])
+            position += 2
+        elif text.startswith(delimiter, position):
+            segments.append("".join(current))
+            current = []
+            position += len(delimiter)
+        else:
+            current.append(text[position])
+            position += 1
+    segments.append("".join(current))
+    return segments
+
+
 # -- helpers --------------------------------------------------------------------------------------
+HEADER_SELECT = (
+    "dataAreaId,JournalBatchNumber,Description,IsPosted,JournalTotalDebit,JournalTotalCredit"
+)
+
+
+class _LostAnswer(Exception):
+    """A 5xx to a header POST: it may have been committed."""
+
+
+def _header_row(row: dict) -> _Header:
+    """A LedgerJournalHeaders row; its key is the Description's last word when that is a
+    closeout key, else empty."""
+    last = str(row.get("Description") or "").rsplit(" ", 1)[-1]
+    try:
+        key_identity(last)
+    except ValueError:
+        last = ""
+    return _Header(
+        str(row["dataAreaId"]),
+        str(row["JournalBatchNumber"]),
+        row.get("IsPosted") == "Yes",
+        last,
+        total_debit=Decimal(str(row.get("JournalTotalDebit") or 0)),
+        total_credit=Decimal(str(row.get("JournalTotalCredit") or 0)),
+    )
+
+
+def _seconds(retry_after: str | None) -> float | None:
+    try:
+        return max(0.0, float(retry_after)) if retry_after else None
+    except ValueError:
+        return None
+
+
 def _ref(header: _Header) -> tuple[str, str]:
     return header.company.lower(), header.number.lower()
 

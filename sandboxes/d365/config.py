@@ -8,9 +8,14 @@ tests narrow or change them through `/_sandbox/configure`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from sandboxes.seeds import SEEDS_DIR, rows, unique, with_changes
+
+# F&O's ledger period statuses (General ledger > Calendars > Ledger calendars): only Open periods
+# take transactions.
+PERIOD_STATUSES = ("Open", "On hold", "Closed")
 
 
 @dataclass
@@ -37,6 +42,17 @@ class D365Config:
     throttle_limit: int = 0  # data requests allowed per throttle_window (0: off)
     throttle_window: float = 300.0
     retry_after: int = 1  # seconds, in 429 answers
+    # The ledger calendar: every date on or before `closed_through` (ISO) is in a ledger period
+    # whose status is `closed_status` ("On hold" or "Closed"); later dates are Open. None: all
+    # periods are open. A test closes through a month's last day to close that month.
+    closed_through: str | None = None
+    closed_status: str = "On hold"
+
+    def __post_init__(self) -> None:
+        if self.closed_through is not None:
+            date.fromisoformat(self.closed_through)  # a ValueError answers 400
+        if self.closed_status not in PERIOD_STATUSES[1:]:
+            raise ValueError(f"closed_status is one of {', '.join(PERIOD_STATUSES[1:])}")
 
     @classmethod
     def from_seeds(cls, seeds_dir: Path = SEEDS_DIR, **overrides) -> D365Config:
@@ -65,6 +81,12 @@ class D365Config:
     @property
     def home_company(self) -> str:
         return (self.default_company or (self.companies[0] if self.companies else "dat")).lower()
+
+    def period_status(self, day: date) -> str:
+        """The status of the ledger period `day` is in: Open, On hold or Closed."""
+        if self.closed_through and day <= date.fromisoformat(self.closed_through):
+            return self.closed_status
+        return "Open"
 
     def main_accounts(self, company: str) -> set[str]:
         for name, accounts in self.company_charts.items():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -240,6 +240,8 @@ class JournalStore:
                 "OffsetAccountDisplayValue empty."
             )
         trans_date = _trans_date(body.get("TransDate"), problems)
+        if trans_date is not None:
+            _open_period(trans_date, company, config, problems)
         voucher = str(body.get("Voucher") or "")
         if not voucher:
             problems.append("Field 'Voucher' must be filled in.")
@@ -403,6 +405,26 @@ def _ledger_account(display: str, company: str, config: D365Config, problems: li
                     f"(account '{display}', format {shown_format})."
                 )
     return join_segments(segments, config.dimension_delimiter)
+
+
+def _open_period(day: date, company: str, config: D365Config, problems: list[str]) -> None:
+    """Ledger periods that are On hold or Closed take no transactions (F&O checks the date
+    against the ledger calendar of the company)."""
+    status = config.period_status(day)
+    if status == "Open":
+        return
+    start = day.replace(day=1)
+    end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    problems.append(
+        f"The transaction date {_us(day)} is in ledger period {_us(start)} - {_us(end)}, "
+        f"which is {status} for company '{company}'. Transactions can only be posted in "
+        "periods with the status Open."
+    )
+
+
+def _us(day: date) -> str:
+    """F&O's en-us date display: 1/5/2026."""
+    return f"{day.month}/{day.day}/{day.year}"
 
 
 def _object(body: Any, fields: dict[str, str], entity_type: str) -> dict:

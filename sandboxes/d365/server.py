@@ -4,9 +4,10 @@ Behaviour follows the vendor: client-credentials tokens for the scope `<environm
 with Entra's error JSON, bearer auth on every OData call (401 once a token expires),
 `LedgerJournalHeaders` / `LedgerJournalLines` with F&O's query options, keys and error envelope,
 queries limited to the default company unless `cross-company=true`, server-driven paging with
-`@odata.nextLink`, `$batch` whose changesets are all-or-nothing behind an outer 200, and
-service-protection 429s with Retry-After. `/_sandbox/...` endpoints reset, configure, inject
-faults, expire tokens and read counters.
+`@odata.nextLink`, `$batch` whose changesets are all-or-nothing behind an outer 200,
+service-protection 429s with Retry-After, and a ledger calendar whose On hold or Closed periods
+refuse journal lines dated in them. `/_sandbox/...` endpoints reset, configure, inject faults,
+expire tokens, close periods and read counters.
 """
 
 from __future__ import annotations
@@ -403,6 +404,7 @@ class D365Sandbox(ErpControl):
             **super().control_actions(),
             "journals": self._journals_action,
             "post_journal": self._post_journal_action,
+            "close_periods": self._close_periods_action,
         }
 
     def reset(self) -> None:
@@ -442,6 +444,20 @@ class D365Sandbox(ErpControl):
             str(body.get("dataAreaId", "")), str(body.get("JournalBatchNumber", ""))
         )
         return Response.json({"posted": found}, 200 if found else 404)
+
+    def _close_periods_action(self, body) -> Response:
+        """{"through": "2026-11-30", "status": "On hold" | "Closed"}: every ledger period up to
+        that date stops taking transactions; {"through": null} opens them all again."""
+        changes = {"closed_through": body.get("through")}
+        if body.get("status"):
+            changes["closed_status"] = body["status"]
+        try:
+            self.config = self.config.updated(changes)
+        except (TypeError, ValueError) as exc:
+            return Response.json({"error": str(exc)}, 400)
+        return Response.json(
+            {"closed_through": self.config.closed_through, "status": self.config.closed_status}
+        )
 
 
 _QUERY_SAFE = "$',()*:=/@"
