@@ -14,9 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import duckdb
+
 from closeout import audit, warehouse
 from closeout.errors import ConfigurationError
 from closeout.warehouse import RAW_DATASET, warehouse_path
+from transform import seed_check
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_DIR = ROOT / "dbt_project"
@@ -36,6 +39,8 @@ class NodeProblem:
     name: str
     status: ProblemStatus
     message: str
+    # schema.table where dbt stored the failing rows (a test with store_failures), if any
+    failures_table: str | None = None
 
 
 @dataclass
@@ -70,9 +75,15 @@ def run_build(
 
     os.environ.setdefault("CLOSEOUT_DB", str(warehouse_path()))
     _require_loaded_warehouse()
-    check_seed_headers()
     with warehouse.connect() as con:
         audit.ensure_tables(con)  # the load and build records the models read as sources
+    try:
+        check_seeds()
+    except ConfigurationError:
+        with warehouse.connect() as con:
+            # Journals built before the accountant's edit must not post as if it applied.
+            audit.record_build(con, False, ["the seed check of dbt_project/seeds"])
+        raise
     fingerprint = seeds_fingerprint()
     mappings_changed = not full_refresh and _last_fingerprint() not in (None, fingerprint)
     common = ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROFILES_DIR)]
@@ -105,6 +116,7 @@ def run_build(
                 break
     finally:
         _release_warehouse()
+    _name_failing_rows(result)
     with warehouse.connect() as con:
         # Posting reads the marts only after a build that passed (ACCOUNTING.md).
         audit.record_build(con, result.ok, [problem.name for problem in result.errors])
@@ -113,45 +125,10 @@ def run_build(
     return result
 
 
-def check_seed_headers(project_dir: Path | None = None) -> None:
-    """Each mapping CSV's header must name exactly the columns seeds/_seeds.yml pins: dbt
-    otherwise fails deep in DuckDB's CSV reader. Raise what to change, in the accountant's
-    terms."""
-    import csv
-
-    import yaml
-
-    seeds_dir = (project_dir or PROJECT_DIR) / "seeds"
-    declared = {
-        seed["name"]: list(seed.get("config", {}).get("column_types", {}))
-        for seed in yaml.safe_load((seeds_dir / "_seeds.yml").read_text())["seeds"]
-    }
-    problems = []
-    for path in sorted(seeds_dir.glob("*.csv")):
-        expected = declared.get(path.stem)
-        if not expected:
-            continue
-        with path.open(newline="", encoding="utf-8") as handle:
-            header = next(csv.reader(handle), [])
-        extra = [c for c in header if c not in expected]
-        missing = [c for c in expected if c not in header]
-        if extra or missing:
-            problems.append(
-                f"seeds/{path.name}: "
-                + (f"column(s) {', '.join(extra)} not declared" if extra else "")
-                + ("; " if extra and missing else "")
-                + (f"column(s) {', '.join(missing)} missing" if missing else "")
-            )
-    if problems:
-        raise ConfigurationError(
-            "the mapping files do not match their declared columns:\n  "
-            + "\n  ".join(problems)
-            + "\nA column not declared: add it to that seed's column_types in "
-            "dbt_project/seeds/_seeds.yml (or take it out of the CSV). A column missing: add it "
-            "to the CSV's header, with empty values where the default will do (a column a new "
-            "release added, such as settings.csv's open_check_grace_days, is described in "
-            "_seeds.yml)."
-        )
+def check_seeds(project_dir: Path | None = None) -> None:
+    """The mapping CSVs as dbt will read them (transform/seed_check.py): raise what to change,
+    in the accountant's terms, before dbt drops a seed table it then cannot load."""
+    seed_check.check_seeds((project_dir or PROJECT_DIR) / "seeds")
 
 
 def _require_loaded_warehouse() -> None:
@@ -200,8 +177,40 @@ def _collect(outcome, result: BuildResult) -> None:
                     getattr(node, "name", "?"),
                     status,
                     _operator_message(message) or f"{node_result.failures} failing rows",
+                    _failures_table(node),
                 )
             )
+
+
+def _failures_table(node) -> str | None:
+    if not getattr(node, "relation_name", None) or getattr(node, "resource_type", "") != "test":
+        return None  # a test has a relation only when it stores its failures
+    return f'"{node.schema}"."{node.alias}"'
+
+
+def _name_failing_rows(result: BuildResult) -> None:
+    """A failed test whose stored rows carry a `message` column (such as
+    assert_mapping_rows_do_not_conflict: the file, the rows, the fix) is reported in those
+    words instead of dbt's "Got 2 results"."""
+    failed = [p for p in result.problems if p.failures_table and p.status in ("fail", "warn")]
+    if not failed:
+        return
+    with warehouse.connect(read_only=True) as con:
+        for problem in failed:
+            messages = _stored_messages(con, problem.failures_table)
+            if messages:
+                problem.message = "\n    ".join(messages)
+
+
+def _stored_messages(con, table: str, limit: int = 20) -> list[str]:
+    try:
+        rows = con.execute(f"select message from {table} order by message limit ?", [limit + 1])
+        messages = [str(message) for (message,) in rows.fetchall()]
+    except duckdb.Error:  # no message column: dbt's own words stand
+        return []
+    if len(messages) > limit:
+        messages[limit:] = [f"... and more: select * from {table}"]
+    return messages
 
 
 def _operator_message(dbt_message: str) -> str:
