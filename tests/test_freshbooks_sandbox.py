@@ -314,6 +314,15 @@ def test_invoices_follow_their_payments_and_refuse_unknown_types(fb):
         Decimal("-5.50"),
     ]
 
+    def payments(**search) -> list[str]:
+        params = {f"search[{name}]": value for name, value in search.items()}
+        found = api(env, access, "GET", "payments/payments", params=params)
+        return [p["note"] for p in found.json()["response"]["result"]["payments"]]
+
+    assert payments(date_min="2026-03-02", date_max="2026-03-31") == ["CASH [K-1]"]
+    assert payments(date_min="2026-03-03") == [] and payments(date_max="2026-03-01") == []
+    assert payments(invoiceid=str(invoice["invoiceid"])) == ["CASH [K-1]"]
+
 
 def test_throttles_with_rate_limit_headers_and_optional_retry_after(fb):
     _, server, env = fb

@@ -8,12 +8,18 @@ lock and the new token is saved before it is used. The account id comes from
 `/auth/api/v1/users/me` once and is kept with the tokens.
 
 Exactly once: FreshBooks has no idempotency key, so the key goes where it can be found again:
-the end of a journal entry's name (`existing` reads the journal entry details of the journals'
-date range, paged by 100) and an invoice's po_number (invoices of the date range), each payment's
-note. A journal entry is created with all its details in one request, so there is never a
-partial one; an invoice whose payments were not all recorded (a crash in between) is completed
-by adding only the missing payments. A create whose answer was lost (dropped connection, 5xx)
-is settled by looking for its key before anything is sent again.
+the end of a journal entry's name and an invoice's po_number, each payment's note. `held` asks
+FreshBooks, not the warehouse, what it holds of each journal (every document whose key has the
+journal's identity, whatever its version): the journal entry details, invoices (with their
+lines) and payments dated from the journals' first business date to today, each paged by 100,
+so a run costs a few requests however many journals it posts. A journal entry is created with
+all its details in one request, so there is never a partial one; an invoice whose payments were
+not all recorded (a crash in between) is not held, and is completed by adding only the missing
+payments. A create whose answer was lost (dropped connection, 5xx) is settled by looking for its
+key before anything is sent again.
+
+Documents are dated `Journal.document_date`. FreshBooks has no closed periods that refuse a date
+(its API has no period lock), so nothing here raises ErpPeriodClosed.
 
 Errors: FreshBooks reports refusals inside HTTP 200 (`response.errors`) or in its newer
 `code`/`details` form; every body is checked.
@@ -21,7 +27,11 @@ Errors: FreshBooks reports refusals inside HTTP 200 (`response.errors`) or in it
 FreshBooks has no dimensions. Revenue centers are a mapping, not code: a line goes to the
 sub-account numbered (or named) "<account code>-<revenue center>" when one exists, else to the
 account's own sub-account "<account code>" with the revenue center in the line description.
-The location is always written in the line description (`[loc BKN rc BAR]`).
+The location is always written in the line description (`[loc BKN rc BAR]`). Read back, a
+detail's sub-account gives the account (and a "<code>-<center>" one the revenue center), the tag
+the location and any other revenue center. An invoice's lines and payments carry the journal
+lines they stand for (posting/connectors/freshbooks_invoice.py), which is how a day posted as an
+invoice reads back as journal lines.
 """
 
 from __future__ import annotations
@@ -29,17 +39,19 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import ClassVar, Literal, get_args
 
 import httpx
 
 from closeout.errors import ConfigurationError, ErpAuthError, ErpRefusal, ErpUnavailable
-from closeout.money import money_text
-from posting.connectors.contract import Journal, Line
-from posting.connectors.freshbooks_invoice import invoice_for
+from closeout.money import ZERO, money_text
+from posting.connectors.contract import ErpDocument, Journal, Line, key_identity
+from posting.connectors.freshbooks_invoice import Parts, invoice_for, parts_of
 from posting.connectors.kit import (
     ErpSettings,
     Throttled,
@@ -70,6 +82,8 @@ MODES: tuple[Mode, ...] = get_args(Mode)
 PER_PAGE = 100  # FreshBooks' silent maximum
 CREATE_ATTEMPTS = 6
 KEY_AT_END = re.compile(r"\[([^\[\]]+)\]\s*$")
+# The dimensions a detail description ends with: `[loc BKN rc BAR]`, `[loc BKN]`, `[rc BAR]`.
+TAG_AT_END = re.compile(r"\s*\[(?:loc ([^\s\]]+))? ?(?:rc ([^\s\]]+))?\]\s*$")
 # A retired refresh token or a revoked grant: only a new consent helps.
 RECONNECT = "run `closeout connect freshbooks` again to give closeout a new consent"
 
@@ -238,6 +252,7 @@ class FreshBooksConnector:
         self._once.redactor = http.redactor
         self._sleep = sleep
         self._sub_accounts: dict[str, int] | None = None
+        self._numbered: set[str] = set()  # the _sub_accounts keys that are sub-account numbers
         self._clients: dict[str, int] | None = None
         self._partial_invoices: dict[str, dict] = {}
 
@@ -245,17 +260,36 @@ class FreshBooksConnector:
         pass  # the ErpHttp belongs to the caller
 
     # -- the contract -----------------------------------------------------------------------------
+    def held(self, probes: Sequence[Journal]) -> dict[str, list[ErpDocument]]:
+        """journal_id -> its documents in FreshBooks, read back: journal entries and (in either
+        mode, since the mode may have changed) paid invoices, whatever their version."""
+        by_identity: dict[str, list[Journal]] = defaultdict(list)
+        for probe in probes:
+            by_identity[probe.identity].append(probe)
+        if not by_identity:
+            return {}
+        first, last = _search_range(probes)
+        found: dict[str, list[ErpDocument]] = defaultdict(list)
+        for key, entry_id, details in self._entries_between(first, last):
+            journals = by_identity.get(_identity(key))
+            if journals:
+                found[journals[0].journal_id].append(
+                    self._entry_read_back(key, entry_id, details, journals)
+                )
+        if any(p.journal_type == "sales" for p in probes):
+            for journal, document in self._invoices_held(by_identity, first, last):
+                found[journal.journal_id].append(document)
+        return dict(found)
+
     def existing(self, journals: Sequence[Journal]) -> dict[str, str]:
-        invoices = [j for j in journals if self._as_invoice(j)]
-        entries = [j for j in journals if not self._as_invoice(j)]
-        found = self._entries_with_keys(entries) if entries else {}
-        if invoices:
-            for key, invoice in self._invoices_with_keys(invoices).items():
-                if Decimal(invoice["outstanding"]["amount"]) == 0:
-                    found[key] = str(invoice["invoiceid"])
-                else:
-                    self._partial_invoices[key] = invoice  # create() adds what is missing
-        return found
+        """key -> document id of those of `journals` FreshBooks holds completely."""
+        keys = {j.key for j in journals}
+        return {
+            document.key: document.document_id
+            for documents in self.held(journals).values()
+            for document in documents
+            if document.key in keys
+        }
 
     def create(self, journal: Journal) -> str:
         if self._as_invoice(journal):
@@ -276,15 +310,12 @@ class FreshBooksConnector:
                 "name": journal.title,
                 "description": _entry_description(journal),
                 "currency_code": journal.currency,
-                "user_entered_date": journal.business_date.isoformat(),
+                "user_entered_date": journal.document_date.isoformat(),
                 "details": [self._detail(journal, line) for line in journal.lines],
             }
         }
         result = self._create(
-            "journal_entries/journal_entries",
-            body,
-            journal,
-            lambda: self._entries_with_keys([journal]).get(journal.key),
+            "journal_entries/journal_entries", body, journal, lambda: self._entry_id(journal)
         )
         return result if isinstance(result, str) else str(result["journal_entry"]["entryid"])
 
@@ -294,11 +325,12 @@ class FreshBooksConnector:
         if line.revenue_center and not center_in_account:
             tags.append(f"rc {line.revenue_center}")
         side = "debit" if line.debit > 0 else "credit"
-        text = line.description + (f" [{' '.join(tags)}]" if tags else "")
+        tag = f" [{' '.join(tags)}]" if tags else ""
         return {
             "sub_accountid": sub_account,
             side: money_text(line.debit or line.credit),
-            "description": text[:255],
+            # the tag is read back, so a long description is what gets cut
+            "description": line.description[: 255 - len(tag)] + tag,
         }
 
     def _sub_account(self, journal: Journal, line: Line) -> tuple[int, bool]:
@@ -333,23 +365,84 @@ class FreshBooksConnector:
                     if words:
                         by_name.setdefault(words[0], int(sub["sub_accountid"]))
             self._sub_accounts = {**by_name, **by_number}
+            self._numbered = set(by_number)
         return self._sub_accounts
 
-    def _entries_with_keys(self, journals: Sequence[Journal]) -> dict[str, str]:
-        """key -> entry id, from the journal entry details of the journals' dates."""
-        wanted = {j.key for j in journals}
-        first = min(j.business_date for j in journals)
-        last = max(j.business_date for j in journals)
-        found: dict[str, str] = {}
+    def _entries_between(self, first: date, last: date) -> list[tuple[str, str, list[dict]]]:
+        """(key, entry id, details) of the journal entries closeout made, dated first..last,
+        from their details (FreshBooks lists entries only as details)."""
+        entries: dict[str, tuple[str, list[dict]]] = {}
         for detail in self._all_pages(
             "journal_entries/journal_entry_details",
             "journal_entry_details",
             {"search[start_date]": first.isoformat(), "search[end_date]": last.isoformat()},
         ):
             key = _key_of(str(detail.get("name") or ""))
-            if key in wanted:
-                found[key] = str(detail["entryid"])
-        return found
+            if key:
+                entries.setdefault(str(detail["entryid"]), (key, []))[1].append(detail)
+        return [(key, entry_id, details) for entry_id, (key, details) in entries.items()]
+
+    def _entry_id(self, journal: Journal) -> str | None:
+        day = journal.document_date
+        return next(
+            (e for key, e, _ in self._entries_between(day, day) if key == journal.key), None
+        )
+
+    def _entry_read_back(
+        self, key: str, entry_id: str, details: list[dict], journals: list[Journal]
+    ) -> ErpDocument:
+        """The entry as journal lines: account (and revenue center) from each detail's
+        sub-account, location (and revenue center) from its description's tag."""
+        sent = {(ln.account, ln.revenue_center) for j in journals for ln in j.lines}
+        lines = []
+        for number, detail in enumerate(details, start=1):
+            text = str(detail.get("description") or "")
+            tag = TAG_AT_END.search(text)
+            location, tagged_center = (tag.group(1), tag.group(2)) if tag else (None, None)
+            account, center = self._account_of(
+                int(detail["sub_accountid"]), tagged_center, sent, key
+            )
+            lines.append(
+                Line(
+                    number=number,
+                    account=account,
+                    debit=Decimal(str(detail.get("debit") or "0")),
+                    credit=Decimal(str(detail.get("credit") or "0")),
+                    description=text[: tag.start()] if tag else text,
+                    location=location,
+                    revenue_center=center,
+                )
+            )
+        return _document(key, entry_id, journals[0], lines)
+
+    def _account_of(
+        self, sub_account: int, tagged_center: str | None, sent: set, key: str
+    ) -> tuple[str, str | None]:
+        """(account, revenue center) a line sent to `sub_account` had. Several may reach the
+        same sub-account (its number and its name's first word, "4000-BAR" as account 4000 at
+        BAR or as account "4000-BAR"): what the journal now sends wins, then the reading
+        `_sub_account` prefers."""
+        subs = self._chart()
+        names = sorted(
+            (name for name, sub in subs.items() if sub == sub_account),
+            key=lambda name: name not in self._numbered,
+        )
+        if not names:
+            raise ErpRefusal(
+                f"FreshBooks journal entry {key} has a line on sub-account {sub_account}, which "
+                "is no longer in the Chart of Accounts: restore it in FreshBooks, or post "
+                "this day's adjustments by hand; then post again"
+            )
+        if tagged_center:
+            readings = [(name, tagged_center) for name in names]
+        else:  # a "<code>-<center>" sub-account stands for the center too
+            readings = [
+                (name[:i], name[i + 1 :])
+                for name in names
+                for i, char in enumerate(name)
+                if char == "-" and name[:i] in subs
+            ] + [(name, None) for name in names]
+        return next((r for r in readings if r in sent), readings[0])
 
     # -- invoices ---------------------------------------------------------------------------------
     def _create_invoice(self, journal: Journal) -> str:
@@ -367,7 +460,7 @@ class FreshBooksConnector:
             body = {
                 "invoice": {
                     "customerid": client,
-                    "create_date": journal.business_date.isoformat(),
+                    "create_date": journal.document_date.isoformat(),
                     "currency_code": journal.currency,
                     "po_number": journal.key,
                     "notes": journal.title,
@@ -375,7 +468,7 @@ class FreshBooksConnector:
                         {
                             "type": 0,
                             "name": line.name[:255],
-                            "description": line.description,
+                            "description": line.text,
                             "qty": 1,
                             "unit_cost": {
                                 "amount": money_text(line.amount),
@@ -393,22 +486,22 @@ class FreshBooksConnector:
             recorded: set[str] = set()
         else:
             invoice_id = str(existing["invoiceid"])
-            recorded = {
-                p.get("note", "")
+            recorded = [
+                str(p.get("note") or "")
                 for p in self._all_pages(
                     "payments/payments", "payments", {"search[invoiceid]": invoice_id}
                 )
-            }
+            ]
         failpoint("freshbooks.after_invoice")
         for payment in invoice.payments:
             note = payment.note(journal.key)
-            if note in recorded:
+            if any(text.startswith(payment.found_by(journal.key)) for text in recorded):
                 continue
             body = {
                 "payment": {
                     "invoiceid": int(invoice_id),
                     "amount": {"amount": money_text(payment.amount), "code": journal.currency},
-                    "date": journal.business_date.isoformat(),
+                    "date": journal.document_date.isoformat(),
                     "type": payment.freshbooks_type,
                     "note": note,
                 }
@@ -439,23 +532,54 @@ class FreshBooksConnector:
             )
         return client
 
-    def _invoices_with_keys(self, journals: Sequence[Journal]) -> dict[str, dict]:
-        wanted = {j.key for j in journals}
-        first = min(j.business_date for j in journals)
-        last = max(j.business_date for j in journals)
-        return {
-            invoice["po_number"]: invoice
-            for invoice in self._all_pages(
-                "invoices/invoices",
-                "invoices",
-                {"search[date_min]": first.isoformat(), "search[date_max]": last.isoformat()},
-            )
-            if invoice.get("po_number") in wanted
-        }
+    def _invoices_between(self, first: date, last: date, *, lines: bool = False) -> list[dict]:
+        search = {"search[date_min]": first.isoformat(), "search[date_max]": last.isoformat()}
+        if lines:
+            search["include[]"] = "lines"  # FreshBooks leaves lines out unless asked
+        return self._all_pages("invoices/invoices", "invoices", search)
 
     def _invoice_id(self, journal: Journal) -> str | None:
-        found = self._invoices_with_keys([journal]).get(journal.key)
-        return str(found["invoiceid"]) if found else None
+        day = journal.document_date
+        return next(
+            (
+                str(invoice["invoiceid"])
+                for invoice in self._invoices_between(day, day)
+                if invoice.get("po_number") == journal.key
+            ),
+            None,
+        )
+
+    def _invoices_held(
+        self, by_identity: dict[str, list[Journal]], first: date, last: date
+    ) -> Iterable[tuple[Journal, ErpDocument]]:
+        """The paid invoices of the probed journals, each with the probe it answers (the one
+        of its client's company), read back from their lines and payments. An invoice not yet
+        fully paid is partial: kept for create() to complete, not held."""
+        paid = []
+        for invoice in self._invoices_between(first, last, lines=True):
+            key = str(invoice.get("po_number") or "")
+            journals = by_identity.get(_identity(key))
+            if not journals:
+                continue
+            if Decimal(str(invoice["outstanding"]["amount"])) != 0:
+                self._partial_invoices[key] = invoice
+                continue
+            company = str(invoice.get("organization") or "").strip().lower()
+            probe = next((j for j in journals if j.company.lower() == company), journals[0])
+            paid.append((probe, invoice))
+        if not paid:
+            return []
+        payments: dict[str, list[dict]] = defaultdict(list)
+        for payment in self._all_pages(
+            "payments/payments",
+            "payments",
+            {"search[date_min]": first.isoformat(), "search[date_max]": last.isoformat()},
+        ):
+            payments[str(payment.get("invoiceid"))].append(payment)
+        return [
+            (probe, _invoice_read_back(invoice, payments[str(invoice["invoiceid"])], probe))
+            for probe, invoice in paid
+        ]
 
     def _payment_recorded(self, invoice_id: str, note: str) -> str | None:
         for payment in self._all_pages(
@@ -625,6 +749,76 @@ def _seconds(value: str | None) -> float | None:
 def _key_of(name: str) -> str | None:
     match = KEY_AT_END.search(name)
     return match.group(1) if match else None
+
+
+def _identity(key: str) -> str | None:
+    try:
+        return key_identity(key)
+    except ValueError:
+        return None  # not a closeout key: someone else's document
+
+
+def _search_range(probes: Sequence[Journal]) -> tuple[date, date]:
+    """From the first business date to today: an adjustment of a closed period may be dated
+    any day since. A day more for FreshBooks' own time zone being ahead of ours."""
+    first = min(p.business_date for p in probes)
+    last = max(date.today() + timedelta(days=1), *(p.document_date for p in probes))
+    return first, last
+
+
+def _document(key: str, document_id: str, probe: Journal, lines: list[Line]) -> ErpDocument:
+    return ErpDocument(
+        key=key,
+        document_id=document_id,
+        company=probe.company,
+        division=probe.division,
+        lines=tuple(lines),
+    )
+
+
+def _invoice_read_back(invoice: dict, payments: list[dict], probe: Journal) -> ErpDocument:
+    """The journal lines a paid invoice stands for: those its lines and payments carry. The
+    amount FreshBooks holds wins: an edit there shows on the largest part of the line."""
+    key, number = str(invoice["po_number"]), f"{invoice.get('invoice_number') or invoice['id']}"
+    pieces = [
+        (str(ln.get("description") or ""), -Decimal(str(ln["amount"]["amount"])))
+        for ln in invoice.get("lines") or []
+    ] + [(str(p.get("note") or ""), Decimal(str(p["amount"]["amount"]))) for p in payments]
+    lines: list[Line] = []
+    for text, held_net in pieces:
+        read = parts_of(text)
+        if read is None or not (read[1] or not held_net):
+            raise ErpRefusal(
+                f"FreshBooks invoice {number} ({key}, {probe.journal_id}) was posted by a "
+                "closeout that kept no account detail on invoice lines and payments, so what "
+                "FreshBooks holds of this day cannot be read back as journal lines: post this "
+                "day from the warehouse that posted the invoice, or delete the invoice and its "
+                "payments in FreshBooks and post again"
+            )
+        description, parts = read
+        for (account, location, center), net in _held_as(parts, held_net).items():
+            lines.append(
+                Line(
+                    number=len(lines) + 1,
+                    account=account,
+                    debit=net if net > 0 else ZERO,
+                    credit=-net if net < 0 else ZERO,
+                    description=description,
+                    location=location,
+                    revenue_center=center,
+                )
+            )
+    return _document(key, str(invoice["invoiceid"]), probe, lines)
+
+
+def _held_as(parts: Parts, held_net: Decimal) -> Parts:
+    """`parts`, with what FreshBooks holds (`held_net`, net debit) differing from their sum
+    put on the largest part."""
+    gap = held_net - sum(parts.values(), ZERO)
+    if not gap:
+        return parts
+    largest = max(parts, key=lambda k: abs(parts[k]))
+    return {**parts, largest: parts[largest] + gap}
 
 
 def _entry_description(journal: Journal) -> str:

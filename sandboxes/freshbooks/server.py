@@ -199,11 +199,7 @@ class FreshBooksSandbox(ErpControl):
             if method == "POST" and not item:
                 return _result({"payment": books.add_payment(_body(request))})
             if method == "GET" and not item:
-                found = [
-                    p
-                    for p in books.payments
-                    if not search.get("invoiceid") or str(p["invoiceid"]) == search["invoiceid"]
-                ]
+                found = [p for p in books.payments if _payment_matches(p, search)]
                 return self._page(request, "payments", found)
         raise AccountingError(
             NOT_FOUND, "url", f"No route for {method} {request.path}.", "url", status=404
@@ -319,6 +315,17 @@ def _body(request: Request):
 
 def _result(result: dict) -> Response:
     return Response.json({"response": {"result": result}})
+
+
+def _payment_matches(payment: dict, search: dict[str, str]) -> bool:
+    """FreshBooks' payment searches: by invoice, and by payment date (date_min..date_max)."""
+    if search.get("invoiceid") and str(payment["invoiceid"]) != search["invoiceid"]:
+        return False
+    if search.get("date_min") and payment["date"] < search["date_min"]:
+        return False
+    if search.get("date_max") and payment["date"] > search["date_max"]:
+        return False
+    return True
 
 
 def _invoice_matches(invoice: dict, search: dict[str, str]) -> bool:
