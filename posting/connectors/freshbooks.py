@@ -483,7 +483,7 @@ class FreshBooksConnector:
                 "invoices/invoices", body, journal, lambda: self._invoice_id(journal)
             )
             invoice_id = result if isinstance(result, str) else str(result["invoice"]["invoiceid"])
-            recorded: set[str] = set()
+            recorded: list[str] = []
         else:
             invoice_id = str(existing["invoiceid"])
             recorded = [
@@ -787,7 +787,7 @@ def _invoice_read_back(invoice: dict, payments: list[dict], probe: Journal) -> E
     lines: list[Line] = []
     for text, held_net in pieces:
         read = parts_of(text)
-        if read is None or not (read[1] or not held_net):
+        if read is None or (held_net and not read[1]):
             raise ErpRefusal(
                 f"FreshBooks invoice {number} ({key}, {probe.journal_id}) was posted by a "
                 "closeout that kept no account detail on invoice lines and payments, so what "
