@@ -143,8 +143,12 @@ def seeds_copy(tmp_path, monkeypatch) -> Path:
     return project
 
 
+@pytest.mark.parametrize(
+    ("seed", "failed_test"),
+    [("chart_of_accounts.csv", "chart_of_accounts"), ("locations.csv", "unique_locations")],
+)
 def test_nothing_posts_after_a_build_that_failed_a_structural_test(
-    toast_env, warehouse, seeds_copy, monkeypatch
+    toast_env, warehouse, seeds_copy, monkeypatch, seed, failed_test
 ):
     erp = "freshbooks"
     toast_env.erp_control(erp, "reset")
@@ -152,22 +156,24 @@ def test_nothing_posts_after_a_build_that_failed_a_structural_test(
         monkeypatch.setenv(variable, value)
     toast_env.freeze(datetime.now(timezone.utc))
     assert run_load(business_date_range=(DAY, DAY)).ok
-    # an account pasted twice into the chart: a structural test fails the build
-    chart = seeds_copy / "seeds" / "chart_of_accounts.csv"
+    # a row pasted twice (an account, a location): a structural test fails the build; a
+    # doubled location once doubled its journals in the ERP
+    chart = seeds_copy / "seeds" / seed
     rows = list(csv.reader(chart.open()))
     with chart.open("a", newline="") as handle:
-        csv.writer(handle).writerow(rows[1])
+        csv.writer(handle, lineterminator="\n").writerow(rows[1])
     assert not transform.run_build(quiet=True).ok
 
     refused = CliRunner().invoke(main, ["post", "--erp", erp])
 
     assert refused.exit_code == 1
     assert "nothing posted: the last build" in refused.output
+    assert failed_test in refused.output  # names the test that failed
     assert "closeout build" in refused.output and "Traceback" not in refused.output
     assert sum(toast_env.erp_control(erp, "stats")["requests"].values()) == 0
 
     with chart.open("w", newline="") as handle:  # fixed: the build passes and the day posts
-        csv.writer(handle).writerows(rows)
+        csv.writer(handle, lineterminator="\n").writerows(rows)
     build_ok()
     posted = CliRunner().invoke(main, ["post", "--erp", erp])
 
