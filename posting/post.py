@@ -120,9 +120,19 @@ def _learn_what_the_erp_holds(
     ledger does not have as posted (pending ones it has become posted). False when the ERP
     could not be asked: nothing is sent then."""
     history = ledger.all_postings(connector.erp)
-    probes = _probes(history, planned)
     try:
-        held = connector.held(probes)
+        held = connector.held(_probes(history, planned))
+        # A journal this warehouse never posted and the ERP does not hold where it goes now
+        # may have been posted elsewhere before its company changed (by a warehouse since
+        # lost): look in the other places of this run too, once, before sending an original.
+        unknown = [
+            p
+            for p in planned
+            if not history.get(p.document.journal_id) and p.document.journal_id not in held
+        ]
+        elsewhere = _probes_elsewhere(unknown, planned)
+        if elsewhere:
+            held.update(connector.held(elsewhere))
     except ErpAuthError as exc:
         report.stopped = str(exc)
         return False
@@ -143,6 +153,24 @@ def _learn_what_the_erp_holds(
             elif posting.status != "posted":
                 ledger.record_posted(document.key, document.document_id, "found in the ERP")
     return True
+
+
+# Probes for journals nobody here posted in the other places of the run: a rebuilt warehouse of
+# a group with a few legal entities pays one look per place; beyond this the look is skipped
+# (a company change *and* a lost warehouse in a group of hundreds of entities).
+ELSEWHERE_PROBES_MAX = 5000
+
+
+def _probes_elsewhere(unknown: list[Planned], planned: list[Planned]) -> list[Journal]:
+    places = {(p.row.company, p.row.division) for p in planned}
+    if len(unknown) * (len(places) - 1) > ELSEWHERE_PROBES_MAX:
+        return []
+    return [
+        dataclasses.replace(item.document, company=company, division=division)
+        for item in unknown
+        for company, division in places
+        if (company, division) != (item.row.company, item.row.division)
+    ]
 
 
 def _probes(history: dict[str, list[Posting]], planned: list[Planned]) -> list[Journal]:
