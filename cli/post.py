@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 
 import click
+import duckdb
 
 from cli.options import date_range, date_range_options, erp_option
 from cli.output import print_post_report, progress_bar
+from closeout import warehouse
+from closeout.errors import ConfigurationError, WarehouseError
 from posting.connectors.registry import CONNECTABLE
+
+# DuckDB's words for a table missing from a schema that exists (a missing schema is the "build
+# first" case cli/main.py explains)
+MISSING_TABLE = re.compile(r'Table with name "?([\w.]+)"? does not exist!')
+FAILED_SHOWN = 10
 
 
 @click.command()
@@ -28,7 +39,8 @@ def post(erp: str | None, from_date, to_date) -> None:
     """
     from posting.ready import post_ready
 
-    report = post_ready(erp, date_range(from_date, to_date), on_start=progress_bar)
+    with _missing_tables_explained():
+        report = post_ready(erp, date_range(from_date, to_date), on_start=progress_bar)
     print_post_report(report)
     if not report.ok:
         raise SystemExit(1)
@@ -57,7 +69,8 @@ def status(erp: str | None, from_date, to_date) -> None:
     today = date.today()
     first = from_date.date() if from_date else today - timedelta(days=14)
     last = to_date.date() if to_date else today
-    rows = journal_states(target, (first, last))
+    with _missing_tables_explained():
+        rows = journal_states(target, (first, last))
     if not rows:
         click.echo("No journals in that range.")
         return
@@ -92,9 +105,11 @@ def replay(erp: str | None, journal_id: str) -> None:
     from posting.ready import post_ready, reset_failed
 
     target = configured_erp(erp)
-    if not reset_failed(target, journal_id):
-        click.echo(f"{journal_id} has no failed document for {target}; posting it if ready.")
-    report = post_ready(target, None, (journal_id,), on_start=progress_bar)
+    with _missing_tables_explained():
+        _require_journal(journal_id, target)
+        if not reset_failed(target, journal_id):
+            click.echo(f"{journal_id} has no failed document for {target}; posting it if ready.")
+        report = post_ready(target, None, (journal_id,), on_start=progress_bar)
     print_post_report(report)
     if not report.ok:
         raise SystemExit(1)
@@ -124,4 +139,74 @@ def connect(erp: str, code: str | None) -> None:
     click.echo(
         f"Connected to {erp}: {connected}. Tokens are stored encrypted; closeout "
         "refreshes them on each run."
+    )
+
+
+def _require_journal(journal_id: str, erp: str) -> None:
+    """An id that names no journal would otherwise replay nothing and exit 0."""
+    with warehouse.connect(read_only=True) as con:
+        known = con.execute(
+            "select count(*) from finance.journals where journal_id = ?", [journal_id]
+        ).fetchone()[0]
+        if known:
+            return
+        failed = _failed_journals(con, erp)
+    raise ConfigurationError(
+        f"no journal {journal_id!r} in the warehouse: a journal id is "
+        "RESTAURANT_GUID:BUSINESS_DATE:TYPE (sales or labor), e.g. "
+        "b601e100-26a6-4cf6-ad6c-b2705d1213bc:2026-10-13:sales. "
+        + (
+            f"Failed journals for {erp}: {', '.join(failed[:FAILED_SHOWN])}"
+            + (f" and {len(failed) - FAILED_SHOWN} more" if len(failed) > FAILED_SHOWN else "")
+            + ". "
+            if failed
+            else f"No journal has failed for {erp}. "
+        )
+        + "`closeout status` lists the journals by date, location and state."
+    )
+
+
+def _failed_journals(con: duckdb.DuckDBPyConnection, erp: str) -> list[str]:
+    """The journals whose latest document the ERP refused: what `replay` is for."""
+    from posting.ledger import SCHEMA
+
+    try:
+        rows = con.execute(
+            f"""
+            select journal_id from {SCHEMA}.postings where erp = ?
+            group by journal_id having arg_max(status, sequence) = 'failed'
+            order by journal_id""",
+            [erp],
+        ).fetchall()
+    except duckdb.CatalogException:  # nothing was ever posted
+        return []
+    return [journal_id for (journal_id,) in rows]
+
+
+@contextmanager
+def _missing_tables_explained() -> Iterator[None]:
+    """A table `closeout build` makes that is missing (a seed that failed to load, say) is a
+    message saying which and what to do, not DuckDB's catalog error."""
+    try:
+        yield
+    except duckdb.CatalogException as exc:
+        missing = MISSING_TABLE.search(str(exc))
+        if not missing:
+            raise
+        raise WarehouseError(_missing_table_message(missing.group(1))) from exc
+
+
+def _missing_table_message(table: str) -> str:
+    from transform.build import PROJECT_DIR
+
+    name = table.rsplit(".", 1)[-1]
+    if (PROJECT_DIR / "seeds" / f"{name}.csv").exists():
+        return (
+            f"the warehouse has no table for seeds/{name}.csv: the last `closeout build` did not "
+            "load it. Run `closeout build`, fix what it reports about the seed files, then run "
+            "this again."
+        )
+    return (
+        f"the warehouse has no table {table}: run `closeout build` (and fix what it reports), "
+        "then run this again."
     )

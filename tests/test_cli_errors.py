@@ -88,3 +88,64 @@ def test_an_operator_error_a_library_wrapped_is_shown_as_ours():
         del main.commands["wrapped"]
     assert result.exit_code == 1
     assert result.output == "Error: Toast refused the client credentials: fix them\n"
+
+
+def built_warehouse(path, *, with_locations: bool = True) -> None:
+    """A warehouse with a journals mart of one journal (and, unless told, its locations)."""
+    with duckdb.connect(str(path)) as con:
+        con.execute("""
+            create schema finance;
+            create schema mappings;
+            create table finance.journals as
+            select 'b601:2026-03-02:sales' as journal_id, 'b601' as restaurant_guid,
+                   date '2026-03-02' as business_date, 'sales' as journal_type,
+                   'ready' as status, null::varchar as hold_reasons, 'v1' as version""")
+        if with_locations:
+            con.execute(
+                "create table mappings.locations as "
+                "select 'b601' as restaurant_guid, 'Brooklyn' as location_name"
+            )
+
+
+def test_replaying_an_unknown_journal_names_it_and_how_to_find_one(tmp_path, monkeypatch):
+    from posting.ledger import DDL
+
+    warehouse = tmp_path / "built.duckdb"
+    built_warehouse(warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(DDL)
+        con.execute("""
+            insert into closeout_posting.postings (idempotency_key, erp, journal_id,
+                restaurant_guid, business_date, journal_type, sequence, kind, version, status,
+                attempts, first_attempt_at, last_attempt_at, total_debit, total_credit,
+                lines_json)
+            values ('k1', 'd365', 'b601:2026-03-02:sales', 'b601', '2026-03-02', 'sales', 0,
+                    'original', 'v1', 'failed', 1, now(), now(), 1, 1, '[]')""")
+    monkeypatch.setenv("CLOSEOUT_DB", str(warehouse))
+
+    result = CliRunner().invoke(main, ["replay", "--erp", "d365", "b601:2026-03-20:sales"])
+
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert result.output.startswith("Error: no journal 'b601:2026-03-20:sales' in the warehouse")
+    assert "RESTAURANT_GUID:BUSINESS_DATE:TYPE" in result.output
+    assert "Failed journals for d365: b601:2026-03-02:sales." in result.output
+    assert "`closeout status` lists the journals" in result.output
+
+
+def test_a_seed_table_missing_from_the_warehouse_is_named_not_a_catalog_error(
+    tmp_path, monkeypatch
+):
+    warehouse = tmp_path / "half-built.duckdb"
+    built_warehouse(warehouse, with_locations=False)  # a locations.csv dbt could not load
+    monkeypatch.setenv("CLOSEOUT_DB", str(warehouse))
+
+    result = CliRunner().invoke(main, ["status", "--erp", "d365", "--from", "2026-03-01"])
+
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)  # a ClickException, not a crash
+    assert result.output == (
+        "Error: the warehouse has no table for seeds/locations.csv: the last `closeout build` "
+        "did not load it. Run `closeout build`, fix what it reports about the seed files, then "
+        "run this again.\n"
+    )
