@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from cli.output import print_build
+from closeout.errors import WarehouseError
+from closeout.warehouse import busy_message, holder_named_in
 
 
 @click.command()
@@ -28,12 +30,48 @@ def build(full_refresh: bool, select: tuple[str, ...]) -> None:
         closeout build
         closeout build --full-refresh
     """
-    from transform.build import run_build
-
-    result = run_build(full_refresh=full_refresh, select=select)
-    print_build(result)
+    result = build_and_print(full_refresh=full_refresh, select=select)
     if not result.ok:
         raise SystemExit(1)
+    publish_and_say()
+
+
+def build_and_print(**options):
+    """`run_build`, printed. dbt opens the warehouse itself a moment after closeout let go of
+    it: when another process opened it in between, dbt fails before building anything, so the
+    build runs again (its first connection waits for the warehouse, with a countdown) rather
+    than report failed structural checks."""
+    from transform.build import run_build
+
+    result = run_build(**options)
+    busy = _warehouse_taken(result)
+    if busy is not None:
+        click.echo(f"dbt could not open the warehouse ({busy.holder}); building again.", err=True)
+        result = run_build(**options)
+        busy = _warehouse_taken(result)
+        if busy is not None:
+            raise WarehouseError(busy_message(busy))
+    print_build(result)
+    return result
+
+
+def _warehouse_taken(result):
+    """Busy when the build failed only because another process held the warehouse."""
+    if result.ok or not result.errors:
+        return None
+    found = [holder_named_in(problem.message) for problem in result.errors]
+    return found[0] if all(found) else None
+
+
+def publish_and_say() -> None:
+    """Publish the analysts' copy after a build that passed (closeout.publish)."""
+    from closeout.publish import publish
+
+    published = publish()
+    click.echo(
+        f"Analysts' copy published: {published.path} ({published.size / 1e6:.1f} MB); "
+        "sessions opened from now on see this build."
+    )
 
 
 @click.command()

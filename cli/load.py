@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta, timezone
+
 import click
 
 from cli.options import date_range, date_range_options
 from cli.output import print_load
+
+# The furthest ahead any place's local date is of UTC (UTC+14, Kiribati): a business date after
+# that date has not started anywhere, so Toast has no orders for it.
+LATEST_UTC_OFFSET = timezone(timedelta(hours=14))
 
 
 @click.command()
@@ -32,9 +38,24 @@ def load(from_date, to_date, restaurants) -> None:
         closeout load
         closeout load --from 2026-03-01 --to 2026-03-07
     """
-    result = run_and_print_load(date_range(from_date, to_date), list(restaurants) or None)
+    dates = date_range(from_date, to_date)
+    if dates:
+        refuse_future_dates(dates[0])
+    result = run_and_print_load(dates, list(restaurants) or None)
     if not result.ok:
         raise SystemExit(1)
+
+
+def refuse_future_dates(first: date) -> None:
+    """A range that starts after today would load nothing without a word: say so instead."""
+    latest = datetime.now(LATEST_UTC_OFFSET).date()
+    if first > latest:
+        raise click.BadParameter(
+            f"{first} is a business date in the future (today is {latest} at the latest, "
+            "anywhere): Toast has no orders for it yet, so nothing would be loaded. Give dates "
+            "up to today, or leave out --from/--to to load what changed since the last run.",
+            param_hint="'--from' / '--to'",
+        )
 
 
 def run_and_print_load(dates, restaurants):

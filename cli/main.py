@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import click
@@ -10,6 +11,8 @@ import duckdb
 from cli import build, keys, load, post, run, sandbox
 from closeout import __version__
 from closeout.errors import CloseoutError
+from closeout.run_lock import command_line, run_lock
+from closeout.warehouse import busy_message, holder_of
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 # Libraries whose errors may carry ours as their context rather than their cause.
@@ -43,15 +46,32 @@ def operator_error(exc: BaseException) -> CloseoutError | None:
 def _warehouse_message(exc: duckdb.Error) -> str | None:
     """What an operator can do about a DuckDB error, or None for one that is a bug."""
     first_line = str(exc).strip().splitlines()[0]
-    if isinstance(exc, duckdb.IOException) and "lock" in first_line.lower():
-        return (
-            "The warehouse is in use by another closeout run (DuckDB allows one writer); "
-            f"wait for it to finish and run again. ({first_line})"
-        )
+    busy = holder_of(exc)
+    if busy is not None:
+        return busy_message(busy)
     if isinstance(exc, duckdb.CatalogException) and any(
         f"{schema}." in first_line or f'"{schema}"' in first_line for schema in BUILT_SCHEMAS
     ):
         return f"The warehouse has not been built yet: run `closeout build` first. ({first_line})"
+    return None
+
+
+def _busy_warehouse_behind(exc: BaseException) -> str | None:
+    """The message for a warehouse another process opened while a library (dlt) had it, when
+    that is what `exc` wraps."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        busy = holder_of(exc)
+        if busy is not None:
+            return busy_message(busy)
+        wrapper = type(exc).__module__.split(".")[0] in LIBRARIES_THAT_WRAP
+        if exc.__cause__ is not None:
+            exc = exc.__cause__
+        elif wrapper and not exc.__suppress_context__:
+            exc = exc.__context__
+        else:
+            return None
     return None
 
 
@@ -70,9 +90,12 @@ class CloseoutGroup(click.Group):
             raise click.ClickException(message) from exc
         except Exception as exc:
             cause = operator_error(exc)
-            if cause is None:
+            if cause is not None:
+                raise click.ClickException(str(cause)) from exc
+            busy = _busy_warehouse_behind(exc)
+            if busy is None:
                 raise
-            raise click.ClickException(str(cause)) from exc
+            raise click.ClickException(busy) from exc
 
 
 @click.group(cls=CloseoutGroup, context_settings=CONTEXT_SETTINGS)
@@ -93,6 +116,27 @@ def main(verbose: bool) -> None:
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
 
+
+# Commands that write the warehouse: one at a time per warehouse (closeout.run_lock).
+WAREHOUSE_WRITERS = (load.load, build.build, post.post, post.replay, run.run, run.demo)
+
+
+def hold_run_lock(command: click.Command) -> click.Command:
+    """Run `command` holding the warehouse's run lock. Taken around its callback, after its
+    command line is parsed, so `-h` and a wrong option never wait for another run."""
+    callback = command.callback
+
+    @functools.wraps(callback)
+    def locked(*args, **kwargs):
+        with run_lock(command_line()):
+            return callback(*args, **kwargs)
+
+    command.callback = locked
+    return command
+
+
+for command in WAREHOUSE_WRITERS:
+    hold_run_lock(command)
 
 for command in (
     load.load,

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta, timezone
 
 import click
 
+from cli.build import build_and_print, publish_and_say
 from cli.load import run_and_print_load
 from cli.options import erp_option
 from cli.output import (
-    print_build,
     print_load,
     print_loaded_days,
     print_post_report,
@@ -33,15 +33,18 @@ def run(erp: str | None) -> None:
         closeout run --erp d365    # e.g. from cron, after the last location's closeout
     """
     from posting.ready import post_ready
-    from transform.build import run_build
 
     loaded = run_and_print_load(None, None)
-    built = run_build(quiet=True)
-    print_build(built)
+    built = build_and_print(quiet=True)
     if not built.ok:
         click.echo("Nothing posted: the build failed (see above).", err=True)
         raise SystemExit(1)
-    report = post_ready(erp, None, on_start=progress_bar)
+    try:
+        report = post_ready(erp, None, on_start=progress_bar)
+    finally:
+        # After posting, so the copy also says what this run posted; published even when
+        # posting stopped, because the build it holds passed.
+        publish_and_say()
     print_post_report(report)
     if not (loaded.ok and report.ok):
         raise SystemExit(1)
@@ -79,7 +82,6 @@ def demo(days: int, locations: int, erp: str) -> None:
     from loaders.pipeline import run_load
     from posting.ready import post_ready
     from sandboxes.serve import SandboxOptions, start
-    from transform.build import run_build
 
     options = SandboxOptions(locations=locations)
     running = start(options)
@@ -106,10 +108,10 @@ def demo(days: int, locations: int, erp: str) -> None:
         if not loaded.ok:
             raise SystemExit(1)
         click.echo("\nBuilding the journals (dbt build)...")
-        built = run_build(quiet=True)
-        print_build(built)
+        built = build_and_print(quiet=True)
         if not built.ok:
             raise SystemExit(1)
+        publish_and_say()
         click.echo(f"\nPosting the ready journals to the {erp} sandboxes at {running.urls[erp]}...")
         report = post_ready(erp, on_start=progress_bar)
         print_post_report(report)
