@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from closeout.errors import ErpPeriodClosed, ErpRefusal
+from closeout.errors import ErpPeriodClosed, ErpRefusal, ErpUnavailable
 from posting.connectors.contract import Journal, Line
 from sandboxes.intacct.server import IntacctSandbox
 from tests.kit import serving
@@ -175,6 +175,24 @@ def test_thirty_journals_are_read_back_in_three_requests_and_paging_stays_bounde
     queries = [e.request_body for e in harness.exchanges if "<query>" in e.request_body]
     offsets = {o.text for body in queries for o in ET.fromstring(body).iter("offset")}
     assert offsets >= {"0", "7", "28", "147"}
+
+
+def test_a_query_with_more_pages_than_allowed_stops_with_erp_unavailable(
+    harness: Harness, gateway: Gateway
+):
+    posting = harness.connector()
+    for sequence in range(3):
+        posting.create(day(date(2026, 1, 5), sequence, f"{sequence}aaaaaaaaa"))
+    probe = day(date(2026, 1, 5), 3, "bbbbbbbbbb")
+    connector = harness.connector()
+    connector.page_size, connector.max_pages = 1, 15  # 3 batches and their 15 lines
+    assert len(connector.held([probe])[probe.journal_id]) == 3
+    connector.max_pages = 14
+    before = requests(gateway)
+    with pytest.raises(ErpUnavailable, match="more than 14 pages of GLENTRY rows"):
+        connector.held([probe])
+    # batches: page 1, pages 2-3; lines: page 1 said 14 remain, and nothing more was asked
+    assert requests(gateway) - before == 3
 
 
 def test_query_paging_sits_under_query_not_options(harness: Harness, gateway: Gateway):

@@ -55,6 +55,8 @@ KEYS_PER_QUERY = 100  # REFERENCENO values (or prefixes, or BATCHNOs) in one que
 QUERIES_PER_REQUEST = 10  # query functions sent together in one request
 QUERY_PAGE_SIZE = 2000  # Intacct's maximum for `query`
 MAX_PAGES_PER_QUERY = 100  # 200,000 rows: more means the filter is wrong, not a big day
+# A journal_id as closeout writes it into HISTORY_COMMENT: "<restaurant guid>:<date>:<type>".
+JOURNAL_ID = re.compile(r"[\w-]+:\d{4}-\d{2}-\d{2}:\w+")
 # Intacct's words for a date in a closed period ("Your transaction date (01/05/2026) is within a
 # period that's been closed."), and the phrasings of its other closed-books refusals.
 CLOSED_PERIOD = re.compile(
@@ -185,6 +187,7 @@ class IntacctConnector:
         self._request_ids = itertools.count(1)
         self._run = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         self.page_size = QUERY_PAGE_SIZE  # rows per query page
+        self.max_pages = MAX_PAGES_PER_QUERY  # pages one query may take before closeout stops
 
     # -- the contract ---------------------------------------------------------------------------
     def held(self, probes: Sequence[Journal]) -> dict[str, list[ErpDocument]]:
@@ -385,7 +388,7 @@ class IntacctConnector:
     def _query_all(self, specs: list[_Query]) -> list[list[ET.Element]]:
         """Every row each query matches. A first page that says more remain schedules the
         other pages of that query at once, so they go together, QUERIES_PER_REQUEST functions
-        per request; at most MAX_PAGES_PER_QUERY pages per query."""
+        per request; at most `max_pages` pages per query."""
         pages: list[dict[int, list[ET.Element]]] = [{} for _ in specs]
         scheduled = {(index, 0) for index in range(len(specs))}
         pending = sorted(scheduled)
@@ -400,17 +403,18 @@ class IntacctConnector:
                 data = _query_data(result, specs[index])
                 rows = list(data)
                 pages[index][offset] = rows
-                for later in _later_offsets(data, offset, len(rows), specs[index]):
-                    if (index, later) not in scheduled:
-                        scheduled.add((index, later))
-                        pending.append((index, later))
-                if sum(1 for i, _ in scheduled if i == index) > MAX_PAGES_PER_QUERY:
+                offsets = _later_offsets(data, offset, len(rows), specs[index])
+                new = ((index, o) for o in offsets if (index, o) not in scheduled)
+                later = list(itertools.islice(new, self.max_pages + 1))
+                if sum(1 for i, _ in scheduled if i == index) + len(later) > self.max_pages:
                     raise ErpUnavailable(
-                        f"Intacct has more than {MAX_PAGES_PER_QUERY * self.page_size} "
+                        f"Intacct has more than {self.max_pages} pages of "
                         f"{specs[index].object_name} rows for one closeout query; closeout "
                         "stops rather than read without end. Report this with the query's "
                         "filter from the audit log."
                     )
+                scheduled.update(later)
+                pending += later
         return [_unique_rows(page for _, page in sorted(by_offset.items())) for by_offset in pages]
 
     # -- requests ---------------------------------------------------------------------------------
@@ -678,14 +682,12 @@ class _HeldBatch:
 
 def _journal_of(batch: _HeldBatch, probes: list[Journal]) -> list[Journal]:
     """The probes (places) of the journal the batch belongs to. closeout's comment names the
-    journal; a comment naming another journal is a restaurant sharing the guid's first eight
-    characters, and a comment a person rewrote says nothing."""
-    named = [p for p in probes if p.journal_id in batch.history_comment]
-    if named:
-        return named
-    if batch.history_comment.startswith("closeout "):
-        return []
-    return [p for p in probes if p.journal_id == probes[0].journal_id]
+    journal: one naming another journal is a restaurant sharing the guid's first eight
+    characters. A comment that names none (a person rewrote it) leaves the key to decide."""
+    named = set(JOURNAL_ID.findall(batch.history_comment))
+    if not named:
+        return [p for p in probes if p.journal_id == probes[0].journal_id]
+    return [p for p in probes if p.journal_id in named]
 
 
 def _only_location(probes: list[Journal]) -> str | None:
