@@ -14,6 +14,7 @@ from closeout import audit
 from closeout.errors import BuildFailedError, ConfigurationError
 from posting.post import require_passed_build
 from transform import build as transform
+from transform.mappings import Unmapped, append_stub_rows
 from transform.seed_check import check_seeds
 
 SEEDS_ONLY = ("path:seeds",)
@@ -196,3 +197,27 @@ def test_a_bad_value_stops_the_build_before_dbt_drops_anything(project, loaded):
         assert not ok and "seed check" in failed
         with pytest.raises(BuildFailedError, match="failed the seed check"):
             require_passed_build(con)
+
+
+def stub(seed_file: str, row: str) -> Unmapped:
+    return Unmapped("*", "sales_category", None, "Merch", seed_file, row)
+
+
+def test_appending_stub_rows_keeps_excels_byte_order_mark(project):
+    path = project / "seeds" / "sales_category_accounts.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+
+    added = append_stub_rows([stub(path.name, "*,Merch,,,")], project / "seeds")
+
+    assert added == {path.name: 1}
+    assert path.read_bytes().startswith(b"\xef\xbb\xbfrestaurant_guid,")
+    assert path.read_text(encoding="utf-8-sig").endswith("*,Retail,,4050,4150\n*,Merch,,,\n")
+    check_seeds(project / "seeds")
+
+
+def test_appending_to_a_file_in_excels_plain_csv_encoding_names_the_file(project):
+    path = project / "seeds" / "sales_category_accounts.csv"
+    path.write_bytes(path.read_bytes().replace(b"Retail", b"Caf\xe9"))
+
+    with pytest.raises(ConfigurationError, match=r"seeds/sales_category_accounts.csv is not UTF-8"):
+        append_stub_rows([stub(path.name, "*,Merch,,,")], project / "seeds")

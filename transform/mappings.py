@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from closeout import warehouse
-from closeout.errors import WarehouseError
+from closeout.errors import ConfigurationError, WarehouseError
 from transform.build import PROJECT_DIR
 
 UNMAPPED_RELATION = "finance.unmapped_sources"
@@ -51,7 +51,7 @@ def append_stub_rows(
     added: dict[str, int] = {}
     for seed_file in sorted({item.seed_file for item in items}):
         path = seeds_dir / seed_file
-        existing = path.read_text() if path.exists() else ""
+        existing = _seed_text(path)
         known = {_normalise(line) for line in existing.splitlines()}
         new_lines = []
         for item in items:
@@ -61,9 +61,23 @@ def append_stub_rows(
                 new_lines.append(line)
         if new_lines:
             text = existing if existing.endswith("\n") or not existing else existing + "\n"
-            path.write_text(text + "\n".join(new_lines) + "\n")
+            path.write_text(text + "\n".join(new_lines) + "\n", encoding="utf-8")
             added[seed_file] = len(new_lines)
     return added
+
+
+def _seed_text(path: Path) -> str:
+    """The seed file as text (an Excel byte-order mark is kept as it is), or a message naming
+    the file when Excel saved it in its plain-CSV encoding."""
+    if not path.exists():
+        return ""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(
+            f"seeds/{path.name} is not UTF-8 text: save it as 'CSV UTF-8 (Comma delimited)' and "
+            "run `closeout mappings --append` again"
+        ) from exc
 
 
 def _normalise(line: str) -> tuple[str, ...]:
