@@ -632,7 +632,10 @@ class D365Connector:
 def header_description(journal: Journal) -> str:
     """What a person reads in F&O, ending with the idempotency key `existing` searches for.
     Whole words are kept while they fit in the field; the key always does."""
-    if journal.kind == "adjustment" and journal.adjusts:
+    if journal.document_date != journal.business_date:
+        # dated in a later, open period: say first which day it corrects
+        words = ["Adj", "of", str(journal.business_date), journal.journal_type]
+    elif journal.kind == "adjustment" and journal.adjusts:
         words = ["Adj", "of", journal.adjusts, journal.journal_type, str(journal.business_date)]
     else:
         words = [
