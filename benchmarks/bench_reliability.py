@@ -90,6 +90,14 @@ CREATE_REQUESTS = {
 ERP_FAULT_NAMES = {"intacct": {"commit_drop": "commit_then_drop"}}  # Intacct's own names
 LATE_EDIT_KINDS = ("add_tip", "add_tip", "void_selection", "void_order", "refund")
 OPEN_CHECK_EDIT = "pay_open_check"
+# closeout logs in to Toast at most twice an hour (Toast's limit): an expired token past that
+# stops every load for the hour, so a toast_401 beyond it is a Toast 5xx/429/drop instead.
+TOAST_LOGINS_PER_HOUR = 2
+TOAST_FAULTS = (
+    {"kind": "status", "status": 503},
+    {"kind": "status", "status": 429, "retry_after": 1},
+    {"kind": "drop"},
+)
 
 
 @dataclass
@@ -172,7 +180,7 @@ class ErpResult:
 
     @property
     def met(self) -> bool:
-        return self.error is None and self.check.met
+        return self.error is None and self.clean is not None and self.clean.took and self.check.met
 
 
 class Sandboxes:
@@ -248,7 +256,9 @@ class ErpBench:
         self.late_edits: Counter = Counter()
         self.notes: list[str] = []
         self.erp_rules = 0  # ERP fault rules added (each fires once)
-        self.reverts: dict[int, tuple[Path, str]] = {}  # run number -> seed file, its text
+        self.toast_logins: list[float] = []  # when the sandbox saw closeout log in
+        # edited seed file -> (the run it is put back before, its text before any edit)
+        self.reverts: dict[Path, tuple[int, str]] = {}
 
     # -- the benchmark of one ERP ---------------------------------------------------------
     def run(self) -> ErpResult:
@@ -319,6 +329,8 @@ class ErpBench:
 
     def _record(self, outcome: RunOutcome) -> None:
         self.outcomes.append(outcome)
+        logins = self.sandboxes.control("toast", "stats")["logins"]
+        self.toast_logins += [time.time()] * (logins - len(self.toast_logins))
         self.say(
             f"  {self.erp} run {outcome.number}: {outcome.fault} ({outcome.detail}) -> "
             f"{outcome.result}{'' if outcome.took else ', the fault did not take'} "
@@ -414,6 +426,9 @@ class ErpBench:
         )
 
     def _toast_401(self, number: int) -> RunOutcome:
+        hour_ago = time.time() - 3600
+        if sum(1 for at in self.toast_logins if at > hour_ago) >= TOAST_LOGINS_PER_HOUR:
+            return self._toast_fault(number)
         logins_before = self.sandboxes.control("toast", "stats")["logins"]
         self.sandboxes.control("toast", "expire_token")
         return self._one_run(
@@ -423,13 +438,24 @@ class ErpBench:
             took=lambda *_: self.sandboxes.control("toast", "stats")["logins"] > logins_before,
         )
 
+    def _toast_fault(self, number: int) -> RunOutcome:
+        rule = {**self.rng.choice(TOAST_FAULTS), "path": "/orders", "times": 1}
+        fired_before = self.sandboxes.control("toast", "stats")["faults_fired"]
+        self.sandboxes.control("toast", "faults", rule)
+        return self._one_run(
+            number,
+            "toast_fault",
+            f"instead of a 401, Toast's two logins an hour being spent: {_describe_rule(rule)}",
+            took=lambda *_: self.sandboxes.control("toast", "stats")["faults_fired"] > fired_before,
+        )
+
     def _seed_edit(self, number: int) -> RunOutcome:
         edit = self.rng.choice(SEED_EDITS)
         path = self.project / "seeds" / edit.file
-        original = path.read_text()
-        path.write_text(edit.apply(original))
         revert_at = number + self.rng.randint(1, 2)
-        self.reverts.setdefault(revert_at, (path, original))  # the first edit's text wins
+        _, pristine = self.reverts.get(path, (revert_at, path.read_text()))
+        self.reverts[path] = (revert_at, pristine)  # an edit on an edit: the latest revert
+        path.write_text(edit.apply(path.read_text()))
         return self._one_run(
             number,
             "seed_edit",
@@ -472,7 +498,7 @@ class ErpBench:
     # -- fault helpers ----------------------------------------------------------------------
     def _erp_rule(self) -> dict:
         kind = self.rng.choice(("drop", "commit_drop", "status", "slow"))
-        rule: dict = {"kind": kind, "times": 1, "skip": self.rng.randint(0, 2)}
+        rule: dict = {"kind": kind, "times": 1, "skip": self.rng.randint(0, 1)}
         if kind == "status":
             rule["status"] = self.rng.choice((500, 502, 503, 504))
         if kind == "slow":
@@ -502,14 +528,14 @@ class ErpBench:
 
     def _revert_seeds(self, due: int | None) -> None:
         """Put back the seed files whose revert is due (`due` None: all of them)."""
-        for at in sorted(self.reverts):
+        for path, (at, pristine) in list(self.reverts.items()):
             if due is None or at <= due:
-                path, text = self.reverts.pop(at)
-                path.write_text(text)
+                path.write_text(pristine)
+                del self.reverts[path]
 
     # -- late Toast edits -------------------------------------------------------------------
-    def _late_edits(self) -> None:
-        for _ in range(self.rng.choice((0, 1, 1, 2))):
+    def _late_edits(self, count: int | None = None) -> None:
+        for _ in range(self.rng.choice((0, 1, 1, 2)) if count is None else count):
             kind = self.rng.choice((*LATE_EDIT_KINDS, OPEN_CHECK_EDIT))
             candidates = _orders(self.db, ready_days=kind != OPEN_CHECK_EDIT)
             self.rng.shuffle(candidates)
@@ -525,14 +551,24 @@ class ErpBench:
             waiting = self.erp_rules - self._erp_faults_fired()
             if waiting <= 0:
                 break
+            self._late_edits(count=2)  # something to post, for the fault to fire on
             self._record(
                 self._one_run(f"settle-{attempt}", "settle", f"{waiting} ERP fault(s) unused")
             )
         waiting = self.erp_rules - self._erp_faults_fired()
         if waiting > 0:
             self.notes.append(f"{waiting} ERP fault rule(s) never fired: the clean run was not")
-        clean = self._one_run("clean", "none", "no fault")
+        clean = self._one_run(
+            "clean",
+            "none",
+            "no fault",
+            # the check means something only if this run posted what the warehouse holds
+            took=lambda outcome, log: "Posting to" in log and not outcome.crashed,
+        )
         self._record(clean)
+        if not clean.took:
+            errors = [line for line in self._log("clean").splitlines() if "Error" in line]
+            self.notes.append(f"the clean run did not post: {(errors or ['?'])[-1][:300]}")
         return clean
 
 
@@ -716,7 +752,8 @@ def print_result(result: ErpResult, args: argparse.Namespace) -> None:
     print(f"    late Toast edits       {sum(result.late_edits.values()):4d}   {edits}")
     print(f"    run results                   {_result_counts(result.outcomes)}")
     if result.clean:
-        print(f"    clean run                     {result.clean.result}")
+        posted = "MET" if result.clean.took else "MISSED"
+        print(f"    clean run                     {result.clean.result}, reached posting  {posted}")
     check = result.check
     print(
         f"    journals in the ERP    {check.journals_in_erp:4d}   ({check.documents} documents; "
