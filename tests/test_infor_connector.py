@@ -190,6 +190,21 @@ def test_held_from_a_fresh_connector_finds_every_document_of_the_journal_read_ba
     ]
 
 
+def test_held_passes_over_a_company_or_division_m3_refuses(m3, run):
+    posted = journal("CO-20260105-b601e100-S0-aaaaaaaaaa")
+    run.connector.create(posted)
+    elsewhere = [
+        journal(posted.key, company="200/BKN"),  # not authorized: create() is refused too
+        journal(posted.key, division="ZZZ"),
+    ]
+
+    found = fresh(m3).held([*elsewhere, posted])
+
+    [document] = found[posted.journal_id]
+    assert (document.company, document.division) == ("HV-NY", "BKN")
+    assert m3.stats()["transactions"]["GLS200MI/LstVouchersByDt"] == 3
+
+
 def test_held_asks_m3_in_two_requests_for_thirty_journals(m3, run):
     posted = [
         journal(

@@ -289,16 +289,6 @@ class InforConnector:
                 )
         return {journal_id: list(found.values()) for journal_id, found in held.items()}
 
-    def existing(self, journals: Sequence[Journal]) -> dict[str, str]:
-        """key -> document id of these very versions that M3 holds (what `held` finds)."""
-        keys = {journal.key for journal in journals}
-        return {
-            document.key: document.document_id
-            for documents in self.held(journals).values()
-            for document in documents
-            if document.key in keys
-        }
-
     def create(self, journal: Journal) -> str:
         cono, divi = self.company_division(journal)
         key1 = batch_key(journal.key)
@@ -422,8 +412,8 @@ class InforConnector:
             results = self._bulk(transactions, program="GLS200MI", maxrecs=0)
             for (cono, divi), result in zip(chunk, results, strict=True):
                 if result.error:
-                    if "DIVI" in result.error:
-                        continue  # an unknown division: its journals are refused later
+                    if "field DIVI" in result.error or "field CONO" in result.error:
+                        continue  # a division or company M3 refuses: so does create()
                     raise ErpUnavailable(
                         f"M3 could not list vouchers of division {divi}: {result.error}"
                     )
