@@ -89,6 +89,13 @@ def test_the_shipped_seeds_pass():
         ),
         (
             "settings.csv",
+            "gross,1.00,",
+            "gross,1,00,",
+            "seeds/settings.csv: row 2 has 10 values, the header has 9: a value that contains a "
+            "comma must be in double quotes, and a number is written with '.' (1.50, not 1,50)",
+        ),
+        (
+            "settings.csv",
             "USD,true,1.5,true,2\n",
             "USD,yes,1.5,true,2\n",
             "row 2, column hold_open_checks: 'yes' is not true or false",

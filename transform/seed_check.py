@@ -141,7 +141,8 @@ def _row_problems(
     if len(row) != len(header):
         return [
             f"row {number} has {len(row)} values, the header has {len(header)}: a value that "
-            "contains a comma must be in double quotes"
+            "contains a comma must be in double quotes, and a number is written with '.' "
+            "(1.50, not 1,50)"
         ]
     found = []
     for column, value in zip(header, row, strict=True):
