@@ -1,16 +1,16 @@
 """Sage Intacct (XML gateway, DTD 3.0): each journal becomes one GLBATCH, created exactly once.
 
 Exactly once rests on three things Intacct offers: REFERENCENO carries our idempotency key, so
-`held` finds every batch of a journal (by the key's identity prefix, whatever its version) and
-reads its GLENTRY lines back, a hundred journals per `query`; the create is
-sent with uniqueid=true and a function controlid derived from the key, so a resend (our retry
-after a dropped connection, or the next run) is refused instead of executed twice; and a batch
-is created with all its lines in one transaction, so there is never a partial one to repair.
-An answer that does not say what happened (HTTP 524, or no XML) is settled by querying the
-key before anything is sent again. A date in a closed period is refused by Intacct in words, not
-by a number of its own (its BL01001973 is generic): `ErpPeriodClosed` is recognised by them.
+`held` finds every batch of a journal (its key's identity prefix, whatever the version) and reads
+its GLENTRY lines back, a hundred journals per `query`; the create is sent with uniqueid=true and
+a function controlid derived from the key, so a resend (our retry after a dropped connection, or
+the next run) is refused instead of executed twice; and a batch is created with all its lines in
+one transaction, so there is never a partial one to repair. An answer that does not say what
+happened (HTTP 524, or no XML) is settled by querying the key before anything is sent again.
 
-Queries page as Intacct's SDK writes them: <pagesize> and <offset> directly under <query>.
+A date in a closed period is refused in words, under a generic errorno (BL01001973 stands for
+many refusals): `ErpPeriodClosed` is recognised by the words. Queries page as Intacct's SDK
+writes them, <pagesize> and <offset> directly under <query>.
 
 Sessions: getAPISession once per run, or the session a previous run stored (encrypted, when
 CLOSEOUT_SECRET_KEY is set); then the session id and the endpoint it came with. The session is
