@@ -12,8 +12,8 @@ positive, credit negative) with DBCR beside them, voucher text cut to FGLEDG's 4
 
 Accounting periods close per division as 'Period. Open for Transaction Entry' (GLS990) closes
 them: a line dated on or before the division's `closed_through` date is refused at CtrlBatch
-(and again at UpdBatch) on its ACDT. Infor documents the rule ("no transactions can be entered
-in closed periods"), not the message text; the sandbox's words and code are its own.
+(and again at UpdBatch) on its ACDT. Infor documents the rule (a closed period takes no new
+transactions), not the message text; the sandbox's words and code are its own.
 
 Each transaction answers records or an MI error (message, type, code, field), as M3 does.
 """
