@@ -422,6 +422,16 @@ def test_an_entry_in_a_closed_period_is_a_localised_500(exact, language, expecte
     assert taken.status_code == 201 and taken.json()["d"]["FinancialPeriod"] == 2
 
 
+def test_close_periods_closes_whole_periods_through_a_date_and_null_opens_them(exact):
+    assert exact.control("close_periods", {"through": "2026-02-10"}) == {
+        "periods_closed_through": "2026-02-10"
+    }
+    assert post_entry(exact, dated(exact, "2026-02-28")).status_code == 500  # all of February
+    assert post_entry(exact, dated(exact, "2026-03-01")).status_code == 201
+    exact.control("close_periods", {"through": None})
+    assert post_entry(exact, dated(exact, "2026-01-05")).status_code == 201
+
+
 def test_remove_line_leaves_an_entry_without_it(exact):
     created = post_entry(exact, entry(exact, "10.00", "-4.00", "-6.00")).json()["d"]
     removed = exact.control("remove_line", {"entry": created["EntryID"], "line": 3})

@@ -6,9 +6,10 @@ bearer auth on every API call (401 once a token expires or its family is revoked
 `current/Me`, `financial/GLAccounts`, `generaljournalentry/GeneralJournalEntries` (GET, POST
 with inline lines) and `GeneralJournalEntryLines`, pages of 60 with `d.__next`, validation
 errors as HTTP 500 in Exact's envelope, and the minutely and daily call limits with their
-X-RateLimit-* headers, and closed financial periods (setting `periods_closed_through`) refused
-with Exact's message. `/_sandbox/...` endpoints reset, configure, inject faults, expire tokens,
-advance the day, read entries and counters, and remove a line from an entry (a partial one).
+X-RateLimit-* headers, and closed financial periods (`close_periods`, or the setting
+`periods_closed_through`) refused with Exact's message. `/_sandbox/...` endpoints reset,
+configure, inject faults, expire tokens, advance the day, close periods, read entries and
+counters, and remove a line from an entry (a partial one).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import secrets
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 from urllib.parse import parse_qs, unquote, urlencode
 
 from sandboxes.control import CONTROL_PREFIX, ErpControl, SandboxStats
@@ -247,6 +249,7 @@ class ExactSandbox(ErpControl):
             "grant": self._grant_action,
             "entries": self._entries_action,
             "remove_line": self._remove_line_action,
+            "close_periods": self._close_periods_action,
         }
 
     def reset(self) -> None:
@@ -295,6 +298,18 @@ class ExactSandbox(ErpControl):
                 for entry in self.store.entries
             ]
         )
+
+    def _close_periods_action(self, body) -> Response:
+        """{"through": "2026-11-30"}: the financial period holding that date and every one
+        before it are closed (Exact closes whole periods); {"through": null} opens them all."""
+        through = body.get("through") or None
+        if through is not None:
+            try:
+                date.fromisoformat(str(through))
+            except ValueError:
+                return Response.json({"error": f"through {through!r} is not YYYY-MM-DD"}, 400)
+        self.config = self.config.updated({"periods_closed_through": through})
+        return Response.json({"periods_closed_through": through})
 
     def _remove_line_action(self, body) -> Response:
         # An entry the API shows without one of its lines: changed behind closeout's back (a
