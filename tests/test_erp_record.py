@@ -64,6 +64,9 @@ def identity_of(journal_id: str) -> str:
 def test_a_new_warehouse_posts_only_the_difference_from_what_the_erp_holds(
     toast_env, warehouse, erp, tmp_path, monkeypatch
 ):
+    # Where a deployment keeps an ERP connection that rotates its refresh token on every use
+    # (Exact): outside the warehouse, so it outlives the lost disk.
+    monkeypatch.setenv("ERP__EXACT__TOKEN_DIR", str(tmp_path / "exact-tokens"))
     toast_env.freeze(datetime.now(timezone.utc) - timedelta(seconds=5))
     first = load_build_post(erp)
     assert first.by_state("posted") and not first.by_state("failed")
