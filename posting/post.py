@@ -136,7 +136,7 @@ def _learn_what_the_erp_holds(
     except ErpAuthError as exc:
         report.stopped = str(exc)
         return False
-    except ErpUnavailable as exc:
+    except (ErpUnavailable, ErpRefusal) as exc:  # a refusal: a document it cannot read back
         report.stopped = str(exc)
         report.outcomes += [_outcome(p, "unavailable", message=str(exc)) for p in planned]
         return False

@@ -77,7 +77,11 @@ def test_a_new_warehouse_posts_only_the_difference_from_what_the_erp_holds(
 
     toast_env.edit_late(restaurant, order_guid)  # a tip changes on a posted day
     rebuilt = tmp_path / "rebuilt" / "warehouse.duckdb"  # a lost disk: nothing remembered
-    rebuilt.parent.mkdir()
+    (rebuilt.parent / ".closeout").mkdir(parents=True)
+    # ... but the ERP connection, which the operator makes again (`closeout connect`): an
+    # OAuth refresh token works once, so the first consent cannot be replayed.
+    for connection in (warehouse.parent / ".closeout").glob("*oauth*"):
+        shutil.copyfile(connection, rebuilt.parent / ".closeout" / connection.name)
     monkeypatch.setenv("CLOSEOUT_DB", str(rebuilt))
     second = load_build_post(erp)
 
