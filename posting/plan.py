@@ -23,6 +23,8 @@ SkipState = Literal["held", "failed", "unchanged", "inactive"]
 # Where documents go: (ERP company, division). A journal whose place changed after posting is
 # reversed in the old place and posted in the new one.
 Place = tuple[str | None, str | None]
+# The Line dimensions an ERP keeps, unless its connector says fewer (`kept_dimensions`).
+DIMENSIONS = ("location", "revenue_center")
 
 
 @dataclass
@@ -160,8 +162,11 @@ def plan(
     erp: str,
     date_range: tuple[date, date] | None = None,
     journal_ids: tuple[str, ...] = (),
+    dimensions: tuple[str, ...] = DIMENSIONS,
 ) -> tuple[list[Planned], list[Skipped]]:
-    """Every journal in range: what to send for it now, or why nothing is sent."""
+    """Every journal in range: what to send for it now, or why nothing is sent. `dimensions`
+    are the Line dimensions the ERP keeps (`Connector.kept_dimensions`): amounts are compared
+    per account and those only."""
     rows = journal_rows(con, date_range, journal_ids)
     history = ledger.all_postings(erp)
     ready = [row for row in rows if row.status == "ready" and row.is_active]
@@ -179,7 +184,9 @@ def plan(
             note = " (what was posted earlier stays in the ERP)" if posted else ""
             skipped.append(Skipped(row, "held", (row.hold_reasons or "held") + note))
             continue
-        planned_here, skip = plan_journal(row, postings, lines.get(row.journal_id, []), closed)
+        planned_here, skip = plan_journal(
+            row, postings, lines.get(row.journal_id, []), closed, dimensions
+        )
         planned += planned_here
         if skip:
             skipped.append(skip)
@@ -191,6 +198,7 @@ def plan_journal(
     postings: list[Posting],
     current: list[Line],
     closed: dict[str, date] | None = None,
+    dimensions: tuple[str, ...] = DIMENSIONS,
 ) -> tuple[list[Planned], Skipped | None]:
     """What to send for one ready journal, given what the ERP already has (`postings`: sent by
     this warehouse or found in the ERP) and its lines now: pending documents again as
@@ -234,7 +242,7 @@ def plan_journal(
             if target:
                 changes.append((place, "original", target, None))
             continue
-        delta = difference(target, [line for p in in_place for line in p.lines])
+        delta = difference(target, [line for p in in_place for line in p.lines], dimensions)
         if delta:
             changes.append((place, "adjustment", delta, _adjusts(in_place)))
     if not changes:
@@ -262,13 +270,20 @@ def plan_journal(
     return planned, None
 
 
-def difference(current: list[Line], posted: list[Line]) -> list[Line]:
-    """Lines that take the ERP from `posted` to `current`, per account and dimensions."""
+def difference(
+    current: list[Line], posted: list[Line], dimensions: tuple[str, ...] = DIMENSIONS
+) -> list[Line]:
+    """Lines that take the ERP from `posted` to `current`, per account and the dimensions the
+    ERP keeps (a dimension it is not sent cannot be read back, so it is not compared)."""
     net: dict[tuple, Decimal] = defaultdict(lambda: ZERO)
     described: dict[tuple, str] = {}
     for sign, lines in ((1, current), (-1, posted)):
         for line in lines:
-            key = (line.account, line.location, line.revenue_center)
+            key = (
+                line.account,
+                line.location if "location" in dimensions else None,
+                line.revenue_center if "revenue_center" in dimensions else None,
+            )
             net[key] += sign * (line.debit - line.credit)
             described.setdefault(key, line.description)
     changed = [(key, amount) for key, amount in net.items() if amount != 0]

@@ -32,7 +32,7 @@ from posting.connectors.contract import Connector, Journal, JournalType
 from posting.failpoints import failpoint
 from posting.http import posting_journal
 from posting.ledger import Ledger, Posting
-from posting.plan import Planned, Skipped, plan
+from posting.plan import DIMENSIONS, Planned, Skipped, plan
 
 # posted / adjusted: the ERP has the original / the adjustment; unchanged: nothing to send;
 # failed: refused (fix, `closeout replay`); unavailable: not sent, the next run tries again;
@@ -103,7 +103,8 @@ def post_journals(
         try:
             if not _learn_what_the_erp_holds(connector, ledger, planned, report):
                 return report
-            planned, skipped = plan(con, ledger, erp, date_range, journal_ids)
+            dimensions = getattr(connector, "kept_dimensions", DIMENSIONS)
+            planned, skipped = plan(con, ledger, erp, date_range, journal_ids, dimensions)
             report.outcomes += [_skipped(s) for s in skipped]
             check_plan(con, planned)
             advance = on_start(len(planned)) if on_start else (lambda n: None)

@@ -42,7 +42,8 @@ def journal_states(erp: str, dates: tuple[date, date]) -> list[JournalStateRow]:
                        arg_max(version, sequence) filter (where status = 'posted')
                            as posted_version,
                        count(*) filter (where kind = 'adjustment' and status = 'posted'
-                                        and erp_document_id is not null) as adjustments
+                                        and erp_document_id is not null) as adjustments,
+                       max(posting_date) filter (where status = 'posted') as redated_to
                 from {SCHEMA}.postings where erp = ? group by journal_id
             )
             select j.business_date, coalesce(l.location_name, j.restaurant_guid),

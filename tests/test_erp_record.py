@@ -18,6 +18,7 @@ from closeout.errors import PlanCheckError
 from loaders.pipeline import run_load
 from posting.plan import JournalRow, plan_journal
 from posting.post import check_plan
+from posting.status import journal_states
 from tests.erps import erp_documents, net_by_account
 from tests.test_post import journal_net, load_and_build, post, query
 from transform import build as transform
@@ -223,6 +224,11 @@ def test_an_adjustment_of_a_closed_period_is_booked_on_the_first_open_day(
         (journal_id,),
     )
     assert (posting_date, kind) == (closed_through + timedelta(days=1), "adjustment")
+    # `closeout status` shows it against the business date it corrects
+    assert any(
+        state.business_date == day and "adjustment booked" in state.detail
+        for state in journal_states(erp, (day, day))
+    )
 
 
 def test_a_plan_that_doubles_a_journal_is_refused_before_anything_is_sent(toast_env, warehouse):

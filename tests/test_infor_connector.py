@@ -24,6 +24,7 @@ from posting.connectors.infor import (
     parse_dimensions,
     parse_layout,
 )
+from posting.plan import difference
 from sandboxes.infor.server import InforSandbox
 from tests.erps import infor as adapter
 from tests.kit import SandboxClient, control, serving
@@ -251,9 +252,19 @@ def test_held_maps_the_tenants_accounting_dimensions_back(m3):
     assert {v["AIT7"] for v in vouchers} == {"", "DINING", "BAR"}
 
 
-def test_a_location_or_revenue_center_m3_would_not_hold_is_a_configuration_error(m3):
-    with pytest.raises(ConfigurationError, match="revenue_center to no AIT field"):
-        Run(m3.ionapi, dimensions=parse_dimensions("AIT1=account,AIT2=location"))
+def test_a_tenant_without_a_revenue_center_dimension_reads_back_no_difference(m3):
+    dimensions = parse_dimensions("AIT1=account,AIT2=location")
+    posting = Run(m3.ionapi, dimensions=dimensions).connector
+    j = journal("CO-20260105-b601e100-S0-aaaaaaaaaa")
+    posting.create(j)
+
+    [document] = fresh(m3, dimensions=dimensions).held([j])[j.journal_id]
+
+    # M3 was never sent the revenue center, so posting compares per account and location.
+    assert posting.kept_dimensions == ("location",)
+    assert {line.revenue_center for line in document.lines} == {None}
+    assert difference(list(j.lines), list(document.lines), posting.kept_dimensions) == []
+    assert difference(list(j.lines), list(document.lines)) != []  # compared in full it would
 
 
 def test_a_line_m3_answers_unsigned_reads_its_side_from_dbcr(m3, run):

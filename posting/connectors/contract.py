@@ -129,6 +129,9 @@ _KEY = re.compile(r"(?P<identity>CO-\d{8}-[^-]+-[A-Z])(?P<sequence>\d+)-(?P<vers
 
 class Connector(Protocol):
     erp: ErpName
+    # The Line dimensions ("location", "revenue_center") this connector sends and `held` reads
+    # back; posting compares amounts per account and these only. Optional: both by default.
+    kept_dimensions: tuple[str, ...]
 
     def held(self, probes: Sequence[Journal]) -> dict[str, list[ErpDocument]]:
         """journal_id -> every document of that journal *completely* in the ERP, whatever its

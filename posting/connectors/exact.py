@@ -158,6 +158,13 @@ class RateLimits:
 class ExactConnector:
     erp = ERP
 
+    @property
+    def kept_dimensions(self) -> tuple[str, ...]:
+        """The Line fields sent as cost center / cost unit: what Exact can hand back."""
+        return tuple(
+            f for f in (self.settings.cost_center_field, self.settings.cost_unit_field) if f
+        )
+
     def __init__(
         self,
         settings: ExactSettings,

@@ -223,15 +223,6 @@ class InforSettings(ErpSettings):
                 )
         if dict(self.dimensions).get("AIT1") != "account":
             raise ConfigurationError(f"{self.env('dimensions')} must map AIT1=account")
-        unmapped = [s for s in LINE_SOURCES if s not in {s for _, s in self.dimensions}]
-        if unmapped:
-            # A value M3 does not hold cannot be read back, and posting would send the same
-            # difference again on every run.
-            raise ConfigurationError(
-                f"{self.env('dimensions')} sends {' and '.join(unmapped)} to no AIT field: "
-                "closeout reads back what M3 holds per account, location and revenue center "
-                f"to post only differences; map each (default {DEFAULT_DIMENSIONS})"
-            )
 
 
 _env = InforSettings.env
@@ -247,6 +238,12 @@ class _Result:
 
 class InforConnector:
     erp = "infor"
+
+    @property
+    def kept_dimensions(self) -> tuple[str, ...]:
+        """The Line dimensions mapped to an AIT field: what M3 can hand back."""
+        mapped = {source for _, source in self.settings.dimensions}
+        return tuple(d for d in ("location", "revenue_center") if d in mapped)
 
     def __init__(self, settings: InforSettings, http: ErpHttp):
         self.settings = settings

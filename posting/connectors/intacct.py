@@ -174,6 +174,14 @@ class _UnknownOutcome(Exception):
 class IntacctConnector:
     erp = "intacct"
 
+    @property
+    def kept_dimensions(self) -> tuple[str, ...]:
+        """The Line dimensions sent to an Intacct field. A location not sent reads back as the
+        journal's own, so it is compared too; a revenue center not sent cannot be."""
+        return (
+            ("location", "revenue_center") if self.settings.revenue_center_field else ("location",)
+        )
+
     def __init__(self, settings: IntacctSettings, http: ErpHttp, store: TokenStore | None = None):
         self.settings = settings
         self.http = http
