@@ -103,6 +103,30 @@ class Ledger:
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
         con.execute(DDL)
+        self._place_earlier_postings()
+
+    def _place_earlier_postings(self) -> None:
+        """Postings made before places were recorded are where their journal goes at the
+        upgrade: recorded once, so a later company change still reverses them there."""
+        has_journals = self.con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'finance' and table_name = 'journals'"
+        ).fetchone()[0]
+        if not has_journals:
+            return
+        try:
+            self.con.execute(f"""
+                update {SCHEMA}.postings as postings
+                set company = placed.company, division = placed.division
+                from (
+                    select journals.journal_id, journals.company,
+                           nullif(trim(locations.erp_division), '') as division
+                    from finance.journals as journals
+                    left join mappings.locations as locations using (restaurant_guid)
+                ) as placed
+                where postings.company is null and postings.journal_id = placed.journal_id""")
+        except duckdb.Error:  # a warehouse older than the locations seed's erp_division
+            return
 
     # -- reading ---------------------------------------------------------------------------
     def postings(self, erp: str, journal_id: str) -> list[Posting]:

@@ -65,6 +65,7 @@ class Skipped:
     row: JournalRow
     state: SkipState
     message: str
+    probe: Journal | None = None  # a journal to ask the ERP about before believing the skip
 
 
 def journal_rows(
@@ -214,6 +215,8 @@ def plan_journal(
     planned: list[Planned] = []
     held = [p for p in postings if p.status == "posted"]
     for pending in (p for p in postings if p.status == "pending"):
+        if any(p.sequence == pending.sequence for p in held):
+            continue  # another warehouse's document of that number is in the ERP: not resent
         document = _document(
             row,
             pending.sequence,
@@ -229,7 +232,7 @@ def plan_journal(
     latest = max(held, key=lambda p: p.sequence) if held else None
     if (
         latest is not None
-        and latest.version == row.version
+        and same_version(latest.version, row.version)
         and all(_place(p, here) == here for p in held)
     ):
         return planned, None  # the ERP has (or is about to have) this version, where it goes
@@ -246,6 +249,8 @@ def plan_journal(
         if delta:
             changes.append((place, "adjustment", delta, _adjusts(in_place)))
     if not changes:
+        if latest is not None and same_version(latest.version, row.version):
+            return planned, None  # e.g. a journal that moved company: reversed, reposted
         # Nothing to send (no lines, or the new version nets to what is held): recorded as
         # unchanged so the version counts as posted.
         kind: JournalKind = "adjustment" if held else "original"
@@ -262,6 +267,8 @@ def plan_journal(
                     f"{row.business_date} is in a closed period of {company} (closed through "
                     f"{closed_through}, seeds/closed_periods.csv): post it by hand, or move "
                     "the location's posting_start_date past it",
+                    # a rebuilt warehouse asks the ERP first: it may hold the day already
+                    probe=_document(row, sequence, row.version, kind, None, lines, place),
                 )
             posting_date = closed_through + timedelta(days=1)
         document = _document(row, sequence, row.version, kind, adjusts, lines, place, posting_date)
@@ -301,6 +308,11 @@ def difference(
             sorted(changed, key=lambda item: tuple(part or "" for part in item[0])), start=1
         )
     ]
+
+
+def same_version(posted: str, current: str) -> bool:
+    """A document found in the ERP carries only the key's first characters of its version."""
+    return bool(posted) and current.startswith(posted)
 
 
 def idempotency_key(row: JournalRow, sequence: int, version: str) -> str:

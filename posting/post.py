@@ -96,12 +96,13 @@ def post_journals(
         require_passed_build(con)
         ledger = Ledger(con)
         planned, skipped = plan(con, ledger, erp, date_range, journal_ids)
-        if not planned:
+        asked = [*planned, *(_probe_of(s) for s in skipped if s.probe is not None)]
+        if not asked:
             report.outcomes += [_skipped(s) for s in skipped]
             return report
         connector = open_connector(ledger)
         try:
-            if not _learn_what_the_erp_holds(connector, ledger, planned, report):
+            if not _learn_what_the_erp_holds(connector, ledger, asked, report):
                 return report
             dimensions = getattr(connector, "kept_dimensions", DIMENSIONS)
             planned, skipped = plan(con, ledger, erp, date_range, journal_ids, dimensions)
@@ -112,6 +113,11 @@ def post_journals(
         finally:
             connector.close()
     return report
+
+
+def _probe_of(skip: Skipped) -> Planned:
+    """A skipped journal the ERP is asked about, as a document that is never sent."""
+    return Planned(skip.row, skip.probe, 0, skip.row.version, resend=False)
 
 
 def _learn_what_the_erp_holds(
@@ -126,10 +132,15 @@ def _learn_what_the_erp_holds(
         # A journal this warehouse never posted and the ERP does not hold where it goes now
         # may have been posted elsewhere before its company changed (by a warehouse since
         # lost): look in the other places of this run too, once, before sending an original.
+        posted_locations = {
+            posting.journal_id.split(":")[0]
+            for postings in history.values()
+            for posting in postings
+        }
         unknown = [
             p
             for p in planned
-            if not history.get(p.document.journal_id) and p.document.journal_id not in held
+            if p.row.restaurant_guid not in posted_locations and p.document.journal_id not in held
         ]
         elsewhere = _probes_elsewhere(unknown, planned)
         if elsewhere:

@@ -83,7 +83,7 @@ def _state(
             detail += f" (posted earlier as {document_id})"
     elif posted_version is None:
         state, detail = "ready", "not posted yet"
-    elif posted_version != version:
+    elif not version.startswith(posted_version):  # found documents keep 10 characters
         state, detail = "changed", f"posted as {document_id}; the next post adjusts it"
     elif adjustments:
         state, detail = "adjusted", f"{document_id} + {adjustments} adjustment(s)"

@@ -105,3 +105,78 @@ def test_an_original_in_a_closed_period_is_held_with_what_to_do():
 
     assert planned == [] and skip.state == "held"
     assert "closed period of HV-NY (closed through 2026-11-30" in skip.message
+
+
+def test_a_moved_journal_once_reversed_and_reposted_sends_nothing_more():
+    day = lines("100.00")
+    reversal = [
+        Line(n, x.account, x.credit, x.debit, "", x.location, None) for n, x in enumerate(day, 1)
+    ]
+    history = [
+        posted("HV-NY", day),
+        Posting(
+            "CO-20261103-guid-1ab-S1-v2",
+            "d365",
+            "guid-1:2026-11-03:sales",
+            1,
+            "adjustment",
+            "v2",
+            "posted",
+            "DOC1",
+            None,
+            reversal,
+            company="HV-NY",
+        ),
+        Posting(
+            "CO-20261103-guid-1ab-S2-v2",
+            "d365",
+            "guid-1:2026-11-03:sales",
+            2,
+            "original",
+            "v2",
+            "posted",
+            "DOC2",
+            None,
+            day,
+            company="HV-IL",
+        ),
+    ]
+
+    assert plan_journal(row("HV-IL", version="v2"), history, day) == ([], None)
+
+
+def test_a_document_found_in_the_erp_counts_at_the_version_its_key_carries():
+    found = posted("HV-NY", lines("100.00"))
+    found.version = "0123456789"  # the key keeps the version's first ten characters
+
+    planned, _ = plan_journal(row(version="0123456789abcdef"), [found], lines("100.00"))
+
+    assert planned == []
+
+
+def test_a_pending_document_another_warehouse_numbered_first_is_not_resent():
+    theirs = posted("HV-NY", lines("100.00"))
+    ours = Posting(
+        "CO-20261103-guid-1ab-S0-v0",
+        "d365",
+        "guid-1:2026-11-03:sales",
+        0,
+        "original",
+        "v0",
+        "pending",
+        None,
+        None,
+        lines("100.00"),
+        company="HV-NY",
+    )
+
+    planned, _ = plan_journal(row(version="v1"), [ours, theirs], lines("100.00"))
+
+    assert planned == []  # the ERP holds the day once, from the other warehouse
+
+
+def test_an_original_held_for_a_closed_period_is_still_asked_about():
+    _, skip = plan_journal(row(), [], lines("90.00"), {"HV-NY": date(2026, 11, 30)})
+
+    assert skip.probe is not None and skip.probe.journal_id == "guid-1:2026-11-03:sales"
+    assert skip.probe.key.startswith("CO-20261103-guid-1ab-S0-")
