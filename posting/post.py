@@ -127,24 +127,15 @@ def _learn_what_the_erp_holds(
     ledger does not have as posted (pending ones it has become posted). False when the ERP
     could not be asked: nothing is sent then."""
     history = ledger.all_postings(connector.erp)
+    # A location this warehouse never posted (a rebuild) may have been posted elsewhere before
+    # its company changed: its journals are looked for in the run's other places too, in the
+    # same one look (a connector keeps what one look found for `create`).
+    posted_locations = {
+        posting.journal_id.split(":")[0] for postings in history.values() for posting in postings
+    }
+    unknown = [p for p in planned if p.row.restaurant_guid not in posted_locations]
     try:
-        held = connector.held(_probes(history, planned))
-        # A journal this warehouse never posted and the ERP does not hold where it goes now
-        # may have been posted elsewhere before its company changed (by a warehouse since
-        # lost): look in the other places of this run too, once, before sending an original.
-        posted_locations = {
-            posting.journal_id.split(":")[0]
-            for postings in history.values()
-            for posting in postings
-        }
-        unknown = [
-            p
-            for p in planned
-            if p.row.restaurant_guid not in posted_locations and p.document.journal_id not in held
-        ]
-        elsewhere = _probes_elsewhere(unknown, planned)
-        if elsewhere:
-            held.update(connector.held(elsewhere))
+        held = connector.held(_probes(history, planned) + _probes_elsewhere(unknown, planned))
     except ErpAuthError as exc:
         report.stopped = str(exc)
         return False
