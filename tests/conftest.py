@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ import pytest
 
 from posting.connectors.registry import ERPS
 from tests.kit import control
+from transform import build as transform
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -162,3 +164,16 @@ def erp(request, toast_env, monkeypatch) -> str:
         monkeypatch.setenv(variable, value)
     monkeypatch.setenv("ERP__TARGET", name)
     return name
+
+
+@pytest.fixture
+def seeds_copy(tmp_path, monkeypatch) -> Path:
+    """The dbt project with its own seeds, so a test may edit mappings safely."""
+    project = tmp_path / "dbt_project"
+    shutil.copytree(
+        transform.PROJECT_DIR,
+        project,
+        ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"),
+    )
+    monkeypatch.setattr(transform, "PROJECT_DIR", project)
+    return project

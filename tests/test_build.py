@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -52,19 +51,6 @@ def config(db: Path, restaurant: str, entity: str) -> list[dict]:
         (restaurant, entity),
     )
     return [json.loads(text) for (text,) in rows]
-
-
-@pytest.fixture
-def seeds_copy(tmp_path, monkeypatch) -> Path:
-    """The dbt project with its own seeds, so a test may edit mappings safely."""
-    project = tmp_path / "dbt_project"
-    shutil.copytree(
-        transform.PROJECT_DIR,
-        project,
-        ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"),
-    )
-    monkeypatch.setattr(transform, "PROJECT_DIR", project)
-    return project
 
 
 def test_sandbox_days_build_into_balanced_fully_mapped_journals(toast_env, warehouse):

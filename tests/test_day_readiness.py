@@ -129,20 +129,6 @@ def test_a_rejected_order_holds_its_day_naming_it_until_the_day_is_read_cleanly(
     assert "rejected" not in reasons
 
 
-@pytest.fixture
-def seeds_copy(tmp_path, monkeypatch) -> Path:
-    import shutil
-
-    project = tmp_path / "dbt_project"
-    shutil.copytree(
-        transform.PROJECT_DIR,
-        project,
-        ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"),
-    )
-    monkeypatch.setattr(transform, "PROJECT_DIR", project)
-    return project
-
-
 @pytest.mark.parametrize(
     ("seed", "failed_test"),
     [("chart_of_accounts.csv", "chart_of_accounts"), ("locations.csv", "unique_locations")],

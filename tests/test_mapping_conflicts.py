@@ -4,7 +4,6 @@ of one of them winning silently; posting then refuses. A real `dbt build` of the
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -20,18 +19,11 @@ SEEDS_AND_CHECKS = ("path:seeds", CONFLICT_TEST)
 
 
 @pytest.fixture
-def seeds(tmp_path, monkeypatch) -> Path:
+def seeds(seeds_copy, monkeypatch) -> Path:
     """The seeds of a copy of the dbt project, which the build then uses."""
-    project = tmp_path / "dbt_project"
-    shutil.copytree(
-        transform.PROJECT_DIR,
-        project,
-        ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"),
-    )
-    monkeypatch.setattr(transform, "PROJECT_DIR", project)
     # only the tests whose every parent is a selected seed (not those reading the marts too)
     monkeypatch.setenv("DBT_INDIRECT_SELECTION", "cautious")
-    return project / "seeds"
+    return seeds_copy / "seeds"
 
 
 @pytest.fixture
