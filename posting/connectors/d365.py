@@ -50,6 +50,8 @@ from posting.connectors.kit import (
     create_looking_first,
     default_token_store,
     json_body,
+    keys_held,
+    retry_after_seconds,
     send_renewing,
     setting,
     token_answer,
@@ -213,13 +215,7 @@ class D365Connector:
 
     def existing(self, journals: Sequence[Journal]) -> dict[str, str]:
         """Key -> document id of the `journals` whose exact key is complete in D365."""
-        keys = {journal.key for journal in journals}
-        return {
-            document.key: document.document_id
-            for documents in self.held(journals).values()
-            for document in documents
-            if document.key in keys
-        }
+        return keys_held(self, journals)
 
     def create(self, journal: Journal) -> str:
         done = self._complete.get((journal.company.lower(), journal.key))
@@ -308,7 +304,7 @@ class D365Connector:
                 http=self._once,
             )
             if response.status_code == 429:
-                raise Throttled(_seconds(response.headers.get("Retry-After")))
+                raise Throttled(retry_after_seconds(response.headers.get("Retry-After")))
             if response.status_code >= 500:
                 raise _LostAnswer(response.status_code)
             if response.status_code not in (200, 201):
@@ -739,13 +735,6 @@ def _header_row(row: dict) -> _Header:
         total_debit=Decimal(str(row.get("JournalTotalDebit") or 0)),
         total_credit=Decimal(str(row.get("JournalTotalCredit") or 0)),
     )
-
-
-def _seconds(retry_after: str | None) -> float | None:
-    try:
-        return max(0.0, float(retry_after)) if retry_after else None
-    except ValueError:
-        return None
 
 
 def _ref(header: _Header) -> tuple[str, str]:

@@ -54,6 +54,7 @@ from posting.connectors.kit import (
     chunked,
     create_looking_first,
     json_body,
+    keys_held,
     send_renewing,
     setting,
     token_answer,
@@ -213,13 +214,7 @@ class ExactConnector:
 
     def existing(self, journals: Sequence[Journal]) -> dict[str, str]:
         """key -> EntryID of those of `journals` already in Exact (what `held` finds)."""
-        wanted = {journal.key for journal in journals}
-        found: dict[str, str] = {}
-        for documents in self.held(journals).values():
-            for document in documents:
-                if document.key in wanted:
-                    found.setdefault(document.key, document.document_id)
-        return found
+        return keys_held(self, journals)
 
     def create(self, journal: Journal) -> str:
         self._resolve_accounts({line.account for line in journal.lines})

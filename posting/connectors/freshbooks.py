@@ -57,6 +57,8 @@ from posting.connectors.kit import (
     Throttled,
     create_looking_first,
     json_body,
+    keys_held,
+    retry_after_seconds,
     send_renewing,
     setting,
     token_answer,
@@ -283,13 +285,7 @@ class FreshBooksConnector:
 
     def existing(self, journals: Sequence[Journal]) -> dict[str, str]:
         """key -> document id of those of `journals` FreshBooks holds completely."""
-        keys = {j.key for j in journals}
-        return {
-            document.key: document.document_id
-            for documents in self.held(journals).values()
-            for document in documents
-            if document.key in keys
-        }
+        return keys_held(self, journals)
 
     def create(self, journal: Journal) -> str:
         if self._as_invoice(journal):
@@ -662,7 +658,7 @@ def _result(response: httpx.Response, method: str, resource: str, journal: Journ
         f" for {journal.journal_id} ({journal.key})" if journal else ""
     )
     if response.status_code == 429:
-        raise Throttled(_seconds(response.headers.get("Retry-After")))
+        raise Throttled(retry_after_seconds(response.headers.get("Retry-After")))
     if response.status_code >= 500:
         raise _LostAnswer(f"HTTP {response.status_code}")
     data = _json(response)
@@ -737,13 +733,6 @@ def _json(response: httpx.Response) -> dict:
     """The answer as a dict; {} for anything else (the status then tells what happened)."""
     data = json_body(response, "FreshBooks", default={})
     return data if isinstance(data, dict) else {}
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None
 
 
 def _key_of(name: str) -> str | None:

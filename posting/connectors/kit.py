@@ -312,3 +312,23 @@ class CachedToken:
     def save(self, value: str, expires_at: float) -> None:
         if self.store is not None:
             self.store.save(self.name, value, expires_at)
+
+
+def keys_held(connector: Any, journals: Sequence[Any]) -> dict[str, str]:
+    """key -> document id of those of `journals` whose exact key the ERP holds completely:
+    `existing` in terms of `held`, for connectors that find documents by identity."""
+    wanted = {journal.key for journal in journals}
+    found: dict[str, str] = {}
+    for documents in connector.held(journals).values():
+        for document in documents:
+            if document.key in wanted:
+                found.setdefault(document.key, document.document_id)
+    return found
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """A Retry-After header given in seconds; None when absent or not a number."""
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
