@@ -20,7 +20,7 @@ from posting.plan import JournalRow, plan_journal
 from posting.post import check_plan
 from posting.status import journal_states
 from tests.erps import erp_documents, net_by_account
-from tests.test_post import journal_net, load_and_build, post, query
+from tests.test_post import a_posted_card_order, journal_net, load_and_build, post, query
 from transform import build as transform
 
 
@@ -29,23 +29,6 @@ def load_build_post(erp: str, *, backfill_days: int = 4):
     result = transform.run_build(quiet=True)
     assert result.ok, [f"{p.name}: {p.message}" for p in result.errors]
     return post(erp)
-
-
-def a_posted_card_order(db: Path) -> tuple[str, str, date]:
-    """A paid card order of a day whose journal was posted: editing it changes a tip."""
-    return query(
-        db,
-        """
-        select orders.restaurant_guid, orders.order_guid, orders.business_date
-        from toast_raw.orders as orders
-        join closeout_posting.postings as postings
-          on postings.journal_id = orders.restaurant_guid || ':' || orders.business_date
-                                   || ':sales' and postings.status = 'posted'
-        where not (order_json::json->>'voided')::boolean
-          and order_json like '%"type":"CREDIT"%'
-          and order_json not like '%"paymentStatus":"OPEN"%'
-        order by orders.restaurant_guid, orders.order_guid limit 1""",
-    )[0]
 
 
 def documents_by_journal(toast_env, erp: str) -> dict[str, list]:

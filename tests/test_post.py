@@ -98,6 +98,23 @@ def ledger(db: Path) -> dict[str, tuple]:
     return found
 
 
+def a_posted_card_order(db: Path) -> tuple[str, str, date]:
+    """A paid card order of a day whose journal was posted: editing it changes a tip."""
+    return query(
+        db,
+        """
+        select orders.restaurant_guid, orders.order_guid, orders.business_date
+        from toast_raw.orders as orders
+        join closeout_posting.postings as postings
+          on postings.journal_id = orders.restaurant_guid || ':' || orders.business_date
+                                   || ':sales' and postings.status = 'posted'
+        where not (order_json::json->>'voided')::boolean
+          and order_json like '%"type":"CREDIT"%'
+          and order_json not like '%"paymentStatus":"OPEN"%'
+        order by orders.restaurant_guid, orders.order_guid limit 1""",
+    )[0]
+
+
 def test_ready_journals_post_once_and_equal_journal_lines(toast_env, warehouse, erp):
     load_and_build(toast_env, DAY - timedelta(days=1), DAY)
     ready = ready_journals(warehouse)
@@ -176,19 +193,7 @@ def test_late_edit_posts_an_adjusting_journal_with_the_difference(toast_env, war
     assert transform.run_build(quiet=True).ok
     assert not post(erp).by_state("failed")
     # A paid card order of a day that was posted (others may be held for open checks).
-    restaurant, order_guid, day = query(
-        warehouse,
-        """
-        select orders.restaurant_guid, orders.order_guid, orders.business_date
-        from toast_raw.orders as orders
-        join closeout_posting.postings as postings
-          on postings.journal_id = orders.restaurant_guid || ':' || orders.business_date
-                                   || ':sales' and postings.status = 'posted'
-        where not (order_json::json->>'voided')::boolean
-          and order_json like '%"type":"CREDIT"%'
-          and order_json not like '%"paymentStatus":"OPEN"%'
-        order by orders.restaurant_guid, orders.order_guid limit 1""",
-    )[0]
+    restaurant, order_guid, day = a_posted_card_order(warehouse)
     journal_id = f"{restaurant}:{day}:sales"
     [(_, original_key, original_id, _)] = ledger(warehouse)[journal_id]
 
