@@ -39,7 +39,7 @@ def ensure_environment() -> None:
         venv.EnvBuilder(with_pip=True).create(VENV)
     print("installing closeout and its dependencies into .venv", flush=True)
     run([BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
-    run([BIN / "python", "-m", "pip", "install", "--quiet", "-e", ".[test]"])
+    run([BIN / "python", "-m", "pip", "install", "--quiet", "-e", ".[test,contract]"])
     stamp.write_text(wanted)
 
 

@@ -124,6 +124,39 @@ def key_version(key: str) -> str:
     return match["version"]
 
 
+# What `closeout check` asks an ERP about: the values the seeds map to, in the place (company,
+# division) a location's journals go to.
+ReferenceKind = Literal[
+    "company",  # locations.csv erp_company
+    "division",  # locations.csv erp_division, within its company
+    "account",  # a GL account a mapping seed or chart_of_accounts names, within a company
+    "location",  # locations.csv location_dimension: the location dimension's value
+    "revenue_center",  # revenue_center_dimensions.csv dimension_value
+    "customer",  # an invoice-mode customer (FreshBooks client, M3 customer), when configured
+]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One value the seeds map to, which must exist in the ERP and be open for posting."""
+
+    kind: ReferenceKind
+    value: str
+    company: str  # the place it is looked up in (a location's erp_company / erp_division)
+    division: str | None
+    used_by: str  # where the seeds name it, for the message: "sales_category_accounts.csv row 3"
+
+
+@dataclass(frozen=True)
+class ReferenceProblem:
+    """What the ERP said about a reference (or about the connector's own settings: the journal,
+    batch interface or journal name it posts with, when `reference` is None)."""
+
+    reference: Reference | None
+    problem: str  # the ERP's answer in a few words: "does not exist", "is blocked for posting"
+    fix: str  # one sentence an accountant can act on, naming the file or setting to change
+
+
 _KEY = re.compile(r"(?P<identity>CO-\d{8}-[^-]+-[A-Z])(?P<sequence>\d+)-(?P<version>\w+)")
 
 
@@ -151,6 +184,13 @@ class Connector(Protocol):
     def create(self, journal: Journal) -> str:
         """Post one journal; return the ERP's document id. Leaves nothing half-posted: a
         failure after a header was created removes it, or the next `create` reuses it."""
+
+    def check(self, references: Sequence[Reference]) -> list[ReferenceProblem]:
+        """`closeout check`: read only, ask the ERP whether every reference exists and is open
+        for posting in its place, and whether the connector's own settings (journal / journal
+        name / interface, company) exist; return one problem per thing wrong, none when all is
+        well. Few requests: one list per kind and place (or a filtered query), never one per
+        seed row. Sends nothing that creates or changes anything."""
 
     def close(self) -> None:
         """Release what the connector holds (its HTTP client, a session worth keeping)."""
