@@ -75,6 +75,33 @@ def _busy_warehouse_behind(exc: BaseException) -> str | None:
     return None
 
 
+def _missing_settings_message(exc: BaseException) -> str | None:
+    """What to set when dlt could not find a required setting (a first run without Toast's
+    credentials), or None when `exc` is something else."""
+    from dlt.common.configuration.exceptions import ConfigFieldMissingException
+
+    while exc is not None and not isinstance(exc, ConfigFieldMissingException):
+        exc = exc.__cause__ or exc.__context__
+    if exc is None:
+        return None
+    names = [_documented_key(traces) for traces in exc.traces.values()]
+    return (
+        f"missing setting{'s' if len(names) != 1 else ''}: set {', '.join(names)} in the "
+        "environment, or the same in .dlt/secrets.toml / .dlt/config.toml (README, Settings)"
+    )
+
+
+def _documented_key(traces) -> str:
+    """Of the keys dlt tried for one field (pipeline-scoped, section-less...), the one the
+    README documents: SOURCES__<SOURCE>__<FIELD>."""
+    keys = [trace.key for trace in traces]
+    for key in keys:
+        parts = key.split("__")
+        if len(parts) == 3 and parts[0] == "SOURCES" and parts[1] != "SOURCE":
+            return key
+    return keys[0] if keys else "?"
+
+
 class CloseoutGroup(click.Group):
     """Turns operator-facing errors into `Error: <message>` and exit code 1, in one place."""
 
@@ -92,6 +119,9 @@ class CloseoutGroup(click.Group):
             cause = operator_error(exc)
             if cause is not None:
                 raise click.ClickException(str(cause)) from exc
+            missing = _missing_settings_message(exc)
+            if missing is not None:
+                raise click.ClickException(missing) from exc
             busy = _busy_warehouse_behind(exc)
             if busy is None:
                 raise

@@ -149,3 +149,17 @@ def test_a_seed_table_missing_from_the_warehouse_is_named_not_a_catalog_error(
         "did not load it. Run `closeout build`, fix what it reports about the seed files, then "
         "run this again.\n"
     )
+
+
+def test_a_first_load_without_toast_settings_names_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLOSEOUT_DB", str(tmp_path / "new.duckdb"))
+    for name in ("BASE_URL", "CLIENT_ID", "CLIENT_SECRET"):
+        monkeypatch.delenv(f"SOURCES__TOAST__{name}", raising=False)
+    monkeypatch.chdir(tmp_path)  # no .dlt/ with Toast's settings here
+    result = CliRunner().invoke(main, ["load"])
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith(
+        "Error: missing settings: set SOURCES__TOAST__BASE_URL, SOURCES__TOAST__CLIENT_ID, "
+        "SOURCES__TOAST__CLIENT_SECRET"
+    ), result.output
+    assert "Traceback" not in result.output
