@@ -8,7 +8,7 @@ import logging
 import click
 import duckdb
 
-from cli import build, keys, load, post, run, sandbox
+from cli import build, check, keys, load, post, run, sandbox
 from closeout import __version__
 from closeout.errors import CloseoutError
 from closeout.run_lock import command_line, run_lock
@@ -180,5 +180,6 @@ for command in (
     sandbox.sandbox,
     post.connect,
     keys.keygen,
+    check.check,
 ):
     main.add_command(command)

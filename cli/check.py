@@ -1,0 +1,127 @@
+"""`closeout check`: a new group's first step, read-only against the configured Toast and ERP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cli.options import erp_option
+
+DASH = "\u2014"
+
+
+@click.command()
+@erp_option
+@click.option(
+    "--seeds",
+    "seeds_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The mapping seeds to check (default: dbt_project/seeds).",
+)
+def check(erp: str | None, seeds_dir: Path | None) -> None:
+    """Check the set-up against Toast and the ERP, read-only.
+
+    Logs in to Toast once (a kept token is reused), lists the locations the credentials reach
+    against locations.csv, and asks the ERP whether every company, division, account and
+    dimension value the seeds map to exists and is open for posting. Prints one line per
+    problem with its fix; exits 1 if there is any. Creates and changes nothing, and needs no
+    warehouse.
+
+    \b
+    Example:
+        closeout check
+        closeout check --erp intacct --seeds ~/closeout-seeds-draft
+    """
+    from posting.check import erp_check
+    from posting.check_references import references_from_seeds
+    from posting.connectors.registry import ERP_NAMES, configured_erp
+    from transform import build, seed_check
+
+    target = configured_erp(erp)
+    seeds_dir = seeds_dir or build.PROJECT_DIR / "seeds"
+    seed_check.check_seeds(seeds_dir)  # a file dbt could not read: its own clear message
+    seeds = references_from_seeds(seeds_dir)
+    active = sum(location.active for location in seeds.locations)
+    click.echo(
+        f"Seeds {seeds_dir}: {len(seeds.locations)} locations ({active} active), "
+        f"{len(seeds.references)} values to look up in the ERP"
+    )
+    counts: dict[str, int] = {}
+
+    seed_lines = [f"  {p.used_by}: {p.subject}: {p.problem} {DASH} {p.fix}" for p in seeds.problems]
+    _print_problems(seed_lines)
+    counts["seeds"] = len(seed_lines)
+
+    click.echo()
+    counts["Toast"] = _check_toast(seeds.locations)
+
+    label = ERP_NAMES[target]
+    click.echo()
+    click.echo(f"{label}: asking about {len(seeds.references)} values (read-only)")
+    result = erp_check(target, seeds.references)
+    erp_lines = [_erp_line(target, problem) for problem in result.problems]
+    if result.asked and not erp_lines:
+        click.echo("  every value exists and is open for posting")
+    _print_problems(erp_lines)
+    counts[label] = len(erp_lines)
+
+    total = sum(counts.values())
+    click.echo()
+    if not total:
+        click.echo(f"check: no problems; Toast and {label} fit the seeds.")
+        return
+    where = ", ".join(f"{n} {part}" for part, n in counts.items() if n)
+    click.echo(f"check: {total} problem(s) ({where}); fix them and run `closeout check` again.")
+    raise SystemExit(1)
+
+
+def _check_toast(locations) -> int:
+    """Print what Toast reaches; the number of problems."""
+    from closeout.errors import CloseoutError, ToastTransportError
+    from posting.check_toast import toast_reach
+
+    try:
+        reach = toast_reach(locations)
+    except ToastTransportError as exc:
+        click.echo("Toast: could not check the locations")
+        fix = "check sources.toast.base_url (SOURCES__TOAST__BASE_URL) and the network"
+        _print_problems([f"  Toast: {exc} {DASH} {fix}, then run again"])
+        return 1
+    except CloseoutError as exc:  # credentials refused or missing: the message names the fix
+        click.echo("Toast: could not check the locations")
+        _print_problems([f"  Toast: {exc}"])
+        return 1
+    how = "" if reach.listed else " (per locations.csv guid: no partners API for these credentials)"
+    click.echo(f"Toast {reach.base_url}: {len(reach.reached)} location(s) reached{how}")
+    for restaurant, location in reach.reached:
+        if location is None:
+            continue  # reached but not in locations.csv: a problem line below
+        hour = "?" if restaurant.closeout_hour is None else f"{restaurant.closeout_hour:02d}:00"
+        state = "" if location.active else "  (is_active false: not posted)"
+        click.echo(
+            f"  reached  {restaurant.guid}  {restaurant.name}  closeout {hour} "
+            f"{restaurant.time_zone or '?'}{state}"
+        )
+    for location in reach.inactive_unreached:
+        click.echo(
+            f"  not reached  {location.guid}  {location.name}  (is_active false: not posted)"
+        )
+    lines = [f"  {p.where}: {p.subject}: {p.problem} {DASH} {p.fix}" for p in reach.problems]
+    _print_problems(lines)
+    return len(lines)
+
+
+def _erp_line(erp: str, problem) -> str:
+    fix = f" {DASH} {problem.fix}" if problem.fix else ""
+    reference = problem.reference
+    if reference is None:
+        return f"  {erp} settings: {problem.problem}{fix}"
+    place = reference.company + (f"/{reference.division}" if reference.division else "")
+    subject = f"{reference.kind} {reference.value} in {place}"
+    return f"  {reference.used_by}: {subject}: {problem.problem}{fix}"
+
+
+def _print_problems(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(line)
