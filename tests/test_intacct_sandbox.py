@@ -621,3 +621,95 @@ def test_stats_count_requests_by_function_and_reset_clears(gateway: Gateway):
     assert gateway.control("batches") == []
     root = gateway.call([("q", read_by_query(""))], sessionid=sessionid)
     assert root.findtext("operation/authentication/status") == "failure"
+
+
+# -- object definitions and lists ------------------------------------------------------------------
+
+
+def select_query(object_name: str, *fields: str, condition: ET.Element | None = None):
+    return element(
+        "query",
+        field("object", object_name),
+        element("select", *(field("field", name) for name in fields)),
+        *([element("filter", condition)] if condition is not None else []),
+    )
+
+
+def test_glbatch_answers_every_field_of_its_definition_and_refuses_others(gateway: Gateway):
+    gateway.call([("je-1", glbatch("REF-1"))], uniqueid=True)
+    vat = ("TAXIMPLICATIONS", "VATVENDORID", "VATCUSTOMERID", "VATCONTACTID", "TAXSOLUTIONID")
+    data = gateway.call(
+        [("q", select_query("GLBATCH", "REFERENCENO", "BASELOCATION_NO", *vat))]
+    ).find("operation/result/data")
+    [row] = data.findall("GLBATCH")
+    assert [child.tag for child in row] == ["REFERENCENO", "BASELOCATION_NO", *vat]
+    assert row.findtext("REFERENCENO") == "REF-1"
+
+    for object_name, unknown in (("GLBATCH", "NOSUCHFIELD"), ("GLENTRY", "GLDIMPROJECT")):
+        result = gateway.call([("q", select_query(object_name, "RECORDNO", unknown))]).find(
+            "operation/result"
+        )
+        assert result.findtext("status") == "failure"
+        assert f"Unknown field {unknown} on {object_name}" in errors_of(result)[0]["description2"]
+
+
+def test_a_filter_on_an_unknown_field_fails_the_query(gateway: Gateway):
+    condition = element("equalto", field("field", "NOSUCH"), field("value", "x"))
+    result = gateway.call([("q", select_query("GLBATCH", "RECORDNO", condition=condition))]).find(
+        "operation/result"
+    )
+    assert result.findtext("status") == "failure"
+    assert "Unknown field NOSUCH on GLBATCH" in errors_of(result)[0]["description2"]
+
+
+def test_lists_answer_with_status_and_inactive_values_refuse_posting(gateway: Gateway):
+    gateway.control(
+        "configure",
+        {"companies": {"HARBOR-VINE": {"inactive": {"accounts": ["4000"], "locations": ["BKN"]}}}},
+    )
+    wanted = element(
+        "in", field("field", "ACCOUNTNO"), field("value", "4000"), field("value", "1010")
+    )
+    accounts = gateway.call(
+        [("q", select_query("GLACCOUNT", "ACCOUNTNO", "STATUS", condition=wanted))]
+    ).find("operation/result/data")
+    assert [(a.findtext("ACCOUNTNO"), a.findtext("STATUS")) for a in accounts] == [
+        ("1010", "active"),
+        ("4000", "inactive"),
+    ]
+    journals = gateway.call([("q", select_query("gljournal", "symbol", "status"))]).find(
+        "operation/result/data"
+    )
+    assert [(j.findtext("SYMBOL"), j.findtext("STATUS")) for j in journals] == [
+        ("GJ", "active"),
+        ("PJ", "active"),
+        ("SJ", "active"),
+    ]
+    values = gateway.call([("q", select_query("REVENUE_CENTER", "id"))]).find(
+        "operation/result/data"
+    )
+    assert sorted(v.findtext("id") for v in values.findall("REVENUE_CENTER")) == [
+        "BAR",
+        "DINING",
+        "NORC",
+        "OFFPREM",
+        "PATIO",
+    ]
+
+    result = gateway.call([("je-1", glbatch("REF-1"))], uniqueid=True).find("operation/result")
+    assert result.findtext("status") == "failure"
+    said = [e["description2"] for e in errors_of(result)]
+    assert "The GL account '4000' in ACCOUNTNO (line 2) is inactive." in said
+    assert "The location 'BKN' in LOCATION (line 1) is inactive." in said
+    assert gateway.control("batches") == []
+
+
+def test_requests_lists_each_function_with_its_object_and_paging(gateway: Gateway):
+    paging = (field("pagesize", "2"), field("offset", "4"))
+    gateway.call([("q", glbatch_query(*paging)), ("s", ET.Element("getAPISession"))])
+    [request] = gateway.control("requests")
+    assert request["uniqueid"] is False
+    assert [
+        (f["function"], f["object"], f["pagesize"], f["offset"], f["filter"])
+        for f in request["functions"]
+    ] == [("query", "GLBATCH", "2", "4", ["like"]), ("getAPISession", None, None, None, [])]

@@ -16,52 +16,20 @@ from pathlib import Path
 from sandboxes.intacct import errors
 from sandboxes.intacct.envelope import sub
 from sandboxes.intacct.errors import GatewayError
+from sandboxes.intacct.objects import (
+    GLBATCH,
+    LISTS,
+    STANDARD_DIMENSIONS,
+    ObjectDefinition,
+    glentry,
+    user_dimension,
+)
 
 ZERO = Decimal("0")
 SEEDS = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds"
 DEFAULT_JOURNALS = ("SJ", "GJ", "PJ")
-BATCH_FIELDS = (
-    "RECORDNO",
-    "BATCHNO",
-    "JOURNAL",
-    "BATCH_DATE",
-    "BATCH_TITLE",
-    "REFERENCENO",
-    "STATE",
-    "HISTORY_COMMENT",
-    "REVERSEDATE",
-    "BASELOCATION_NO",
-    "SUPDOCID",
-    "WHENCREATED",
-    "WHENMODIFIED",
-    "CREATEDBY",
-)
-ENTRY_FIELDS = (
-    "RECORDNO",
-    "BATCHNO",
-    "LINE_NO",
-    "DOCUMENT",
-    "ACCOUNTNO",
-    "TR_TYPE",
-    "TRX_AMOUNT",
-    "AMOUNT",
-    "CURRENCY",
-    "LOCATION",
-    "DEPARTMENT",
-    "DESCRIPTION",
-)
 # GLENTRY dimensions that are accepted and stored but not checked against a list here.
-UNCHECKED_DIMENSIONS = (
-    "PROJECTID",
-    "TASKID",
-    "CUSTOMERID",
-    "VENDORID",
-    "EMPLOYEEID",
-    "ITEMID",
-    "CLASSID",
-    "CONTRACTID",
-    "WAREHOUSEID",
-)
+UNCHECKED_DIMENSIONS = STANDARD_DIMENSIONS
 ENTRY_INPUTS = {
     "DOCUMENT",
     "ACCOUNTNO",
@@ -77,6 +45,8 @@ ENTRY_INPUTS = {
     "DESCRIPTION",
     *UNCHECKED_DIMENSIONS,
 }
+# What a VAT company's batch carries (Intacct's SDK writes and reads them by default).
+VAT_FIELDS = ("TAXIMPLICATIONS", "TAXSOLUTIONID", "VATVENDORID", "VATCUSTOMERID", "VATCONTACTID")
 BATCH_INPUTS = {
     "JOURNAL",
     "BATCH_DATE",
@@ -88,6 +58,7 @@ BATCH_INPUTS = {
     "SUPDOCID",
     "STATE",
     "ENTRIES",
+    *VAT_FIELDS,
 }
 STATES = ("Posted", "Draft")
 NUMERIC_FIELDS = {"RECORDNO", "BATCHNO", "LINE_NO", "TR_TYPE", "TRX_AMOUNT", "AMOUNT"}
@@ -118,6 +89,7 @@ class GlBatch:
     history_comment: str
     entries: list[GlEntry]
     created_by: str = ""
+    vat: dict[str, str] = field(default_factory=dict)  # TAXIMPLICATIONS, VATVENDORID, ...
     recordno: int = 0
     batchno: int = 0
     created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
@@ -139,6 +111,7 @@ class GlBatch:
             "WHENCREATED": self.created_at.strftime("%m/%d/%Y %H:%M:%S"),
             "WHENMODIFIED": self.created_at.strftime("%m/%d/%Y %H:%M:%S"),
             "CREATEDBY": self.created_by,
+            **self.vat,
         }
 
     def entry_records(self) -> list[dict[str, str]]:
@@ -147,6 +120,8 @@ class GlBatch:
                 "RECORDNO": f"{self.recordno}{entry.line_no:04d}",
                 "BATCHNO": str(self.recordno),
                 "LINE_NO": str(entry.line_no),
+                "ENTRY_DATE": intacct_date(self.batch_date),
+                "STATE": self.state,
                 "DOCUMENT": entry.document,
                 "ACCOUNTNO": entry.accountno,
                 "TR_TYPE": str(entry.tr_type),
@@ -173,6 +148,9 @@ class Company:
     departments: set[str]
     dimensions: dict[str, set[str] | None]  # "GLDIMREVENUE_CENTER" -> values (None: any)
     closed_before: date | None = None  # BATCH_DATE before this: period closed
+    # List values (accounts, locations, departments, journals) kept but closed to posting.
+    inactive: dict[str, set[str]] = field(default_factory=dict)
+    titles: dict[str, dict[str, str]] = field(default_factory=dict)  # list -> value -> title
     batches: dict[int, GlBatch] = field(default_factory=dict)
     executed: set[str] = field(default_factory=set)  # function controlids run and completed
     next_recordno: int = 48_000
@@ -185,6 +163,54 @@ class Company:
         self.next_batchno[batch.journal] = batch.batchno
         self.batches[batch.recordno] = batch
         return batch
+
+    def is_inactive(self, list_name: str, value: str) -> bool:
+        return value in self.inactive.get(list_name, ())
+
+    def definition(self, object_name: str) -> ObjectDefinition | None:
+        """The object a query names (any case), or None when this company has none such."""
+        name = object_name.strip().upper()
+        if name == "GLBATCH":
+            return GLBATCH
+        if name == "GLENTRY":
+            return glentry(self.dimensions)
+        if name in LISTS:
+            return LISTS[name]
+        return next(
+            (
+                user_dimension(dimension)
+                for dimension, values in self.dimensions.items()
+                if values is not None and dimension.removeprefix("GLDIM") == name
+            ),
+            None,
+        )
+
+    def records(self, definition: ObjectDefinition) -> list[dict[str, str]]:
+        """The object's records, field names upper-cased (as filters name them)."""
+        batches = [self.batches[key] for key in sorted(self.batches)]
+        if definition.name == "GLBATCH":
+            return [batch.record() for batch in batches]
+        if definition.name == "GLENTRY":
+            return [entry for batch in batches for entry in batch.entry_records()]
+        if definition.list_name:
+            values = getattr(self, definition.list_name)
+            titles = self.titles.get(definition.list_name, {})
+            title = "NAME" if definition.name == "LOCATION" else "TITLE"
+            closed = self.inactive.get(definition.list_name, set())
+            return [
+                {
+                    "RECORDNO": str(number),
+                    definition.key: value,
+                    title: titles.get(value, value),
+                    "STATUS": "inactive" if value in closed else "active",
+                }
+                for number, value in enumerate(sorted(values), start=1)
+            ]
+        values = self.dimensions.get(f"GLDIM{definition.name}") or set()
+        return [
+            {"RECORDNO": str(number), "ID": value, "NAME": value}
+            for number, value in enumerate(sorted(values), start=1)
+        ]
 
     def settings(self) -> dict:
         return {
@@ -199,6 +225,7 @@ class Company:
                 for name, values in self.dimensions.items()
             },
             "closed_before": self.closed_before.isoformat() if self.closed_before else None,
+            "inactive": {name: sorted(values) for name, values in self.inactive.items()},
         }
 
 
@@ -208,19 +235,35 @@ def seeded_company(company_id: str, user_id: str, user_password: str, sender_id:
     from revenue_center_dimensions.csv (dimension_value); the same values are also open as
     GLDIMREVENUE_CENTER, and the seed's erp_company values as GLDIMERP_COMPANY."""
     revenue_centers = _seed_column("revenue_center_dimensions.csv", "dimension_value")
+    accounts = _seed_columns("chart_of_accounts.csv", "account_code", "account_name")
+    locations = _seed_columns("locations.csv", "location_dimension", "location_name")
     return Company(
         company_id=company_id,
         users={user_id: user_password},
         senders={sender_id},
         journals=set(DEFAULT_JOURNALS),
-        accounts=_seed_column("chart_of_accounts.csv", "account_code"),
-        locations=_seed_column("locations.csv", "location_dimension"),
+        accounts=set(accounts),
+        locations=set(locations),
         departments=set(revenue_centers),
         dimensions={
             "GLDIMREVENUE_CENTER": set(revenue_centers),
             "GLDIMERP_COMPANY": _seed_column("locations.csv", "erp_company"),
         },
+        titles={"accounts": accounts, "locations": locations},
     )
+
+
+def _seed_columns(name: str, column: str, title: str) -> dict[str, str]:
+    """value -> title of a seed's rows."""
+    path = SEEDS / name
+    if not path.exists():
+        return {}
+    with path.open(newline="") as handle:
+        return {
+            row[column].strip(): (row.get(title) or "").strip()
+            for row in csv.DictReader(handle)
+            if row.get(column)
+        }
 
 
 def _seed_column(name: str, column: str) -> set[str]:
@@ -281,6 +324,8 @@ def validate_batch(
         problems.append(errors.missing_field("GLBATCH", "JOURNAL"))
     elif journal not in company.journals:
         problems.append(errors.unknown_reference("GLBATCH", "JOURNAL", journal, "journal"))
+    elif company.is_inactive("journals", journal):
+        problems.append(errors.inactive_reference("GLBATCH", "JOURNAL", journal, "journal"))
     batch_date = parse_intacct_date(text("BATCH_DATE"))
     if not text("BATCH_DATE"):
         problems.append(errors.missing_field("GLBATCH", "BATCH_DATE"))
@@ -334,6 +379,7 @@ def validate_batch(
         referenceno=text("REFERENCENO"),
         state=state,
         history_comment=text("HISTORY_COMMENT"),
+        vat={name: text(name) for name in VAT_FIELDS if text(name)},
         entries=entries,
         created_by=user_id,
     ), []
@@ -361,6 +407,10 @@ def _entry(
         problems.append(
             errors.unknown_reference("GLENTRY", f"ACCOUNTNO ({where})", account, "GL account")
         )
+    elif company.is_inactive("accounts", account):
+        problems.append(
+            errors.inactive_reference("GLENTRY", f"ACCOUNTNO ({where})", account, "GL account")
+        )
     tr_type = values.get("TR_TYPE", "")
     if tr_type not in ("1", "-1"):
         problems.append(
@@ -372,14 +422,14 @@ def _entry(
         )
     amount = _amount(values.get("TRX_AMOUNT", ""), where, problems)
     location, department = values.get("LOCATION", ""), values.get("DEPARTMENT", "")
-    if location and location not in company.locations:
-        problems.append(
-            errors.unknown_reference("GLENTRY", f"LOCATION ({where})", location, "location")
-        )
-    if department and department not in company.departments:
-        problems.append(
-            errors.unknown_reference("GLENTRY", f"DEPARTMENT ({where})", department, "department")
-        )
+    for name, value, list_name, what in (
+        ("LOCATION", location, "locations", "location"),
+        ("DEPARTMENT", department, "departments", "department"),
+    ):
+        if value and value not in getattr(company, list_name):
+            problems.append(errors.unknown_reference("GLENTRY", f"{name} ({where})", value, what))
+        elif value and company.is_inactive(list_name, value):
+            problems.append(errors.inactive_reference("GLENTRY", f"{name} ({where})", value, what))
     dimensions = {}
     for name, value in values.items():
         if name.startswith("GLDIM"):
@@ -460,7 +510,7 @@ def batch_element(
     """`fields` None: every field. `entries`: include ENTRIES with each glentry."""
     element = sub(parent, tag)
     record = batch.record()
-    for name in fields or BATCH_FIELDS:
+    for name in fields or GLBATCH.fields:
         sub(element, name, record.get(name, ""))
     if entries:
         holder = sub(element, "ENTRIES")

@@ -109,7 +109,8 @@ def unknown_object(name: str) -> GatewayError:
         "BL01001973",
         "",
         f"Object definition {name} not found",
-        "This sandbox knows GLBATCH (and GLENTRY for queries).",
+        "This sandbox knows GLBATCH, GLENTRY, GLACCOUNT, LOCATION, DEPARTMENT, GLJOURNAL and "
+        "the company's user dimensions.",
     )
 
 
@@ -135,6 +136,15 @@ def unknown_reference(object_name: str, field: str, value: str, what: str) -> Ga
         f"Could not create {object_name} record!",
         f"Invalid {what} '{value}' in {field}: no such {what} in this company.",
         f"Use an existing {what}, or create it in Intacct first.",
+    )
+
+
+def inactive_reference(object_name: str, field: str, value: str, what: str) -> GatewayError:
+    return GatewayError(
+        "BL03000018",
+        f"Could not create {object_name} record!",
+        f"The {what} '{value}' in {field} is inactive.",
+        f"Make the {what} active in Intacct, or use an active one.",
     )
 
 

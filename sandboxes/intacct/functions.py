@@ -11,24 +11,15 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
 from sandboxes.intacct import errors
-from sandboxes.intacct.books import (
-    BATCH_FIELDS,
-    ENTRY_FIELDS,
-    UNCHECKED_DIMENSIONS,
-    Company,
-    GlBatch,
-    batch_element,
-    coerce,
-    validate_batch,
-)
+from sandboxes.intacct.books import Company, GlBatch, batch_element, coerce, validate_batch
 from sandboxes.intacct.envelope import Function, sub
 from sandboxes.intacct.errors import GatewayError
+from sandboxes.intacct.objects import ObjectDefinition
 from sandboxes.intacct.query import QueryError, parse_filter, parse_query_text
 
 READ_BY_QUERY_MAX_PAGE = 1000
 QUERY_MAX_PAGE = 2000
 DEFAULT_PAGE = 100
-QUERYABLE = ("GLBATCH", "GLENTRY")
 
 
 @dataclass
@@ -49,7 +40,7 @@ class Cursor:
 
     company_id: str
     object_name: str
-    fields: list[str]
+    fields: list[tuple[str, str]]  # (spelling answered, record key)
     remaining: list[dict[str, str]]
     page_size: int
 
@@ -112,35 +103,37 @@ def created_data(batches: list[GlBatch]) -> ET.Element:
     return data
 
 
-def _records(company: Company, object_name: str) -> list[dict[str, str]]:
-    batches = [company.batches[key] for key in sorted(company.batches)]
-    if object_name == "GLBATCH":
-        return [batch.record() for batch in batches]
-    return [entry for batch in batches for entry in batch.entry_records()]
-
-
-def _object_name(body: ET.Element) -> str:
-    name = (body.findtext("object") or "").strip().upper()
-    if name not in QUERYABLE:
+def _definition(company: Company, body: ET.Element) -> ObjectDefinition:
+    name = (body.findtext("object") or "").strip()
+    definition = company.definition(name)
+    if definition is None:
         raise _UnknownObject(name)
-    return name
+    return definition
 
 
 class _UnknownObject(QueryError):
     pass
 
 
-def _fields(object_name: str, names: list[str]) -> list[str]:
-    known = BATCH_FIELDS if object_name == "GLBATCH" else ENTRY_FIELDS
+def _fields(definition: ObjectDefinition, names: list[str]) -> list[tuple[str, str]]:
+    """(the definition's spelling, the record key) of each field asked for; `*` is all."""
+    names = [name.strip() for name in names if name.strip()]
     if not names or names == ["*"]:
-        return list(known)
-    fields = [name.strip().upper() for name in names if name.strip()]
-    for name in fields:
-        if name not in known and not (
-            object_name == "GLENTRY" and (name.startswith("GLDIM") or name in UNCHECKED_DIMENSIONS)
-        ):
-            raise QueryError(f"Unknown field {name} on {object_name}")
+        names = list(definition.fields)
+    fields = []
+    for name in names:
+        spelling = definition.field(name)
+        if spelling is None:
+            raise QueryError(f"Unknown field {name.upper()} on {definition.name}")
+        fields.append((spelling, spelling.upper()))
     return fields
+
+
+def _known(definition: ObjectDefinition, name: str) -> str:
+    """The record key of a field a filter or an order names; an unknown one fails the query."""
+    if not definition.field(name):
+        raise QueryError(f"Unknown field {name.strip().upper() or '(empty)'} on {definition.name}")
+    return name.strip().upper()
 
 
 def _page_size(text: str | None, maximum: int) -> int:
@@ -161,23 +154,25 @@ def _offset(text: str | None) -> int:
     return int(text)
 
 
-def _rows(data: ET.Element, tag: str, fields: list[str], records: list[dict[str, str]]) -> None:
+def _rows(
+    data: ET.Element, tag: str, fields: list[tuple[str, str]], records: list[dict[str, str]]
+) -> None:
     for record in records:
         element = sub(data, tag)
-        for name in fields:
-            sub(element, name, record.get(name, ""))
+        for spelling, key in fields:
+            sub(element, spelling, record.get(key, ""))
 
 
 def _read(company: Company, body: ET.Element) -> FunctionResult:
     try:
-        object_name = _object_name(body)
+        definition = _definition(company, body)
     except _UnknownObject as exc:
         return FunctionResult.failure(errors.unknown_object(str(exc)))
-    if object_name != "GLBATCH":
-        return FunctionResult.failure(errors.unknown_object(object_name))
+    if definition.name != "GLBATCH":
+        return FunctionResult.failure(errors.unknown_object(definition.name))
     keys = [key.strip() for key in (body.findtext("keys") or "").split(",") if key.strip()]
     names = [n for n in (body.findtext("fields") or "*").split(",") if n.strip()]
-    fields = _fields("GLBATCH", names)
+    fields = [spelling for spelling, _ in _fields(definition, names)]
     with_entries = names in ([], ["*"]) or "ENTRIES" in [n.strip().upper() for n in names]
     found = [
         company.batches[int(key)] for key in keys if key.isdigit() and int(key) in company.batches
@@ -190,14 +185,14 @@ def _read(company: Company, body: ET.Element) -> FunctionResult:
 
 def _read_by_query(company: Company, body: ET.Element, cursors: Cursors) -> FunctionResult:
     try:
-        object_name = _object_name(body)
+        definition = _definition(company, body)
     except _UnknownObject as exc:
         return FunctionResult.failure(errors.unknown_object(str(exc)))
-    fields = _fields(object_name, (body.findtext("fields") or "*").split(","))
+    fields = _fields(definition, (body.findtext("fields") or "*").split(","))
     predicate = parse_query_text(body.findtext("query") or "", coerce)
     page_size = _page_size(body.findtext("pagesize"), READ_BY_QUERY_MAX_PAGE)
-    matches = [record for record in _records(company, object_name) if predicate(record)]
-    cursor = Cursor(company.company_id, object_name, fields, matches, page_size)
+    matches = [record for record in company.records(definition) if predicate(record)]
+    cursor = Cursor(company.company_id, definition.name, fields, matches, page_size)
     return FunctionResult("success", data=_page(cursor, cursors, total=len(matches)))
 
 
@@ -232,18 +227,24 @@ def _page(cursor: Cursor, cursors: Cursors, total: int) -> ET.Element:
 
 def _query(company: Company, body: ET.Element) -> FunctionResult:
     try:
-        object_name = _object_name(body)
+        definition = _definition(company, body)
     except _UnknownObject as exc:
         return FunctionResult.failure(errors.unknown_object(str(exc)))
+    object_name = definition.name
     select = body.find("select")
     names = [(f.text or "").strip() for f in select.findall("field")] if select is not None else []
-    if not names:
+    if not [name for name in names if name]:
         raise QueryError("Select at least one field: returning all fields is not supported")
-    fields = _fields(object_name, names)
-    predicate = parse_filter(body.find("filter"), coerce)
-    records = [record for record in _records(company, object_name) if predicate(record)]
+    if "*" in names:
+        raise QueryError("Returning all fields (*) is not supported by query; name the fields")
+    fields = _fields(definition, names)
+    filter_element = body.find("filter")
+    for named in filter_element.iter("field") if filter_element is not None else ():
+        _known(definition, named.text or "")
+    predicate = parse_filter(filter_element, coerce)
+    records = [record for record in company.records(definition) if predicate(record)]
     for order in reversed(body.findall("orderby/order")):
-        name = (order.findtext("field") or "").strip().upper()
+        name = _known(definition, order.findtext("field") or "")
         descending = order.find("descending") is not None
         records.sort(key=lambda r: coerce(name, r.get(name, "")), reverse=descending)
     page_size = _page_size(body.findtext("pagesize"), QUERY_MAX_PAGE)

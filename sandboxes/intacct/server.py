@@ -7,8 +7,10 @@ call resets the timeout. Failures arrive inside HTTP 200 at the level where proc
 refuses a function whose controlid already ran to completion. `/_sandbox/...` endpoints let
 tests configure the company, inject faults, expire sessions, move the sandbox's clock forward
 (`advance_clock`, seconds: what sessions expire by) and read counters (with `in_flight`, the
-requests holding a concurrency slot) and batches, and plant a batch as a person would leave it
-in the books (`add_batch`: a draft header without all its lines).
+requests holding a concurrency slot), the functions it was sent (`requests`: per request its
+functions, objects and paging) and batches, and plant a batch as a person would leave it in the
+books (`add_batch`: a draft header without all its lines). `configure` replaces a company's
+lists (accounts, locations, departments, journals, dimensions) and which values are `inactive`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import secrets
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -43,6 +45,7 @@ from sandboxes.intacct.functions import Cursors, FunctionResult, created_data, r
 
 GATEWAY_PATH = "/ia/xml/xmlgw.phtml"
 XML = "text/xml; charset=UTF-8"
+REQUESTS_KEPT = 1000  # the newest requests `requests` answers with
 
 
 @dataclass
@@ -146,6 +149,7 @@ class IntacctSandbox(Controlled):
         self.endpoint_path = GATEWAY_PATH
         self.clock_offset = timedelta(0)  # how far a test moved the clock forward
         self.sessions: dict[str, Session] = {}
+        self.seen: deque[dict] = deque(maxlen=REQUESTS_KEPT)
         self.cursors = Cursors()
         self.stats = Stats()
         self.faults.clear()
@@ -187,6 +191,7 @@ class IntacctSandbox(Controlled):
         names = [f.name for f in parsed.functions]
         with self._lock:
             self.stats.by_function.update(names)
+            self.seen.append(_seen(parsed))
         fired = self.faults.take(
             functions=names, controlids=[f.controlid for f in parsed.functions]
         )
@@ -399,6 +404,7 @@ class IntacctSandbox(Controlled):
             "advance_clock": self._advance_clock_action,
             "batches": lambda body: Response.json(self._batches(body.get("company"))),
             "add_batch": self._add_batch_action,
+            "requests": lambda _: Response.json(list(self.seen)),
         }
 
     def _add_batch_action(self, body) -> Response:
@@ -489,6 +495,10 @@ class IntacctSandbox(Controlled):
                     str(name).upper(): None if values is None else {str(v) for v in values}
                     for name, values in spec["dimensions"].items()
                 }
+            if "inactive" in spec:
+                company.inactive = {
+                    str(name): {str(v) for v in values} for name, values in spec["inactive"].items()
+                }
             if "closed_before" in spec:
                 company.closed_before = (
                     date.fromisoformat(spec["closed_before"]) if spec["closed_before"] else None
@@ -525,6 +535,25 @@ class IntacctSandbox(Controlled):
             if company_id in (None, company.company_id)
             for batch in company.batches.values()
         ]
+
+
+def _seen(request: GatewayRequest) -> dict:
+    """What a request asked for, as `requests` reports it."""
+    return {
+        "uniqueid": request.control.uniqueid,
+        "transaction": request.transaction,
+        "functions": [
+            {
+                "function": function.name,
+                "controlid": function.controlid,
+                "object": (function.body.findtext("object") or "").strip() or None,
+                "pagesize": function.body.findtext("pagesize"),
+                "offset": function.body.findtext("offset"),
+                "filter": [child.tag for child in function.body.findall("filter/*")],
+            }
+            for function in request.functions
+        ],
+    }
 
 
 def _planted_entry(line_no: int, entry: dict) -> GlEntry:
