@@ -240,6 +240,9 @@ def test_held_asks_m3_in_two_requests_for_thirty_journals(m3, run):
 
 def test_held_maps_the_tenants_accounting_dimensions_back(m3):
     dimensions = "AIT1=account,AIT5=location,AIT7=revenue_center"
+    # This tenant analyses sales by location in dimension 5: its revenue accounts require AIT5.
+    required = m3.control("config")["account_dimensions"]
+    m3.control("configure", {"account_dimensions": {account: ["AIT5"] for account in required}})
     posting = Run(m3.ionapi, dimensions=parse_dimensions(dimensions)).connector
     j = journal("CO-20260105-b601e100-S0-aaaaaaaaaa")
     posting.create(j)
@@ -422,9 +425,8 @@ def test_layout_and_amount_text():
 
 def test_a_custom_layout_is_what_the_sandbox_parses(m3):
     layout = "AIT1:1:6,AIT2:7:6,AIT3:13:8,ACDT:21:8,CUAM:29:15,CUCD:44:3,VTXT:47:40"
-    m3.control(
-        "configure", {"parm_layout": [[f.name, f.start, f.length] for f in parse_layout(layout)]}
-    )
+    definition = [[f.name, f.start, f.length] for f in parse_layout(layout)]
+    m3.control("configure", {"interfaces": {"CLOSEOUT": definition}})
     run = Run(m3.ionapi, parm_layout=parse_layout(layout))
     run.connector.create(journal())
     [document] = adapter.documents(m3)

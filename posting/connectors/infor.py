@@ -49,7 +49,15 @@ from closeout.errors import (
     ErpUnavailable,
 )
 from closeout.money import ZERO, cents
-from posting.connectors.contract import ErpDocument, Journal, Line, key_identity
+from posting.connectors.contract import (
+    ErpDocument,
+    Journal,
+    Line,
+    Reference,
+    ReferenceProblem,
+    key_identity,
+)
+from posting.connectors.infor_check import check_references
 from posting.connectors.kit import (
     CachedToken,
     ErpSettings,
@@ -81,6 +89,10 @@ DEFAULT_PARM_LAYOUT = (
 DEFAULT_DIMENSIONS = "AIT1=account,AIT2=location,AIT3=revenue_center"
 PARM_FIELDS = {f"AIT{n}" for n in range(1, 8)} | {"ACDT", "CUAM", "CUCD", "VTXT"}
 LINE_SOURCES = ("account", "location", "revenue_center")
+DIMENSION_SEEDS = {  # where a line's dimension value comes from, for a refusal's fix
+    "location": "set location_dimension in dbt_project/seeds/locations.csv",
+    "revenue_center": "map the revenue center in dbt_project/seeds/revenue_center_dimensions.csv",
+}
 
 
 @dataclass(frozen=True)
@@ -234,6 +246,7 @@ class _Result:
     records: list[dict]
     error: str | None  # "message (type code, field F)"
     message: str = ""
+    field: str = ""  # the errorField M3 named
 
 
 class InforConnector:
@@ -286,6 +299,11 @@ class InforConnector:
                 )
         return {journal_id: list(found.values()) for journal_id, found in held.items()}
 
+    def check(self, references: Sequence[Reference]) -> list[ReferenceProblem]:
+        """Read-only: divisions, accounts, dimension values and the GL interface, in a few list
+        requests (see posting/connectors/infor_check.py)."""
+        return check_references(self, references)
+
     def create(self, journal: Journal) -> str:
         cono, divi = self.company_division(journal)
         key1 = batch_key(journal.key)
@@ -302,6 +320,7 @@ class InforConnector:
             raise ErpRefusal(
                 f"M3 refused GLS840MI batch {key1} for {journal.journal_id} "
                 f"({journal.key}); nothing was posted: {_problem(failure)}"
+                f"{self._fix(failure[1])}"
             )
         failpoint("infor.after_check")
         [update] = self._bulk([_transaction("UpdBatch", CONO=cono, DIVI=divi, KEY1=key1)])
@@ -313,6 +332,30 @@ class InforConnector:
                 f"{journal.journal_id} ({journal.key}): {update.error}"
             )
         return document_id(cono, divi, key1)
+
+    def _fix(self, result: _Result) -> str:
+        """What to change for a refusal that points at closeout's own settings ("" if none)."""
+        settings = self.settings
+        if result.field == "INTN":
+            return (
+                f". Set {settings.env('interface')} (now {settings.interface}) to the GL "
+                "interface defined for closeout in M3 (GLS840)"
+            )
+        if result.field == "PARM":
+            return (
+                f". {settings.env('parm_layout')} does not match the definition of interface "
+                f"{settings.interface} in M3: set it to the interface's field positions and "
+                "lengths (closeout check compares them)"
+            )
+        if "must be entered for account" in result.message and result.field in PARM_FIELDS:
+            source = dict(settings.dimensions).get(result.field)
+            if source in DIMENSION_SEEDS:
+                return f". {result.field} carries the line's {source}: {DIMENSION_SEEDS[source]}"
+            return (
+                f". Nothing fills {result.field}: map it in {settings.env('dimensions')} or "
+                "drop the account's requirement in CRS630"
+            )
+        return ""
 
     # -- what is written --------------------------------------------------------------------------
     def company_division(self, journal: Journal) -> tuple[str, str]:
@@ -488,7 +531,12 @@ class InforConnector:
 
     # -- requests ---------------------------------------------------------------------------------
     def _bulk(
-        self, transactions: list[dict], *, program: str = "GLS840MI", maxrecs: int = 100
+        self,
+        transactions: list[dict],
+        *,
+        program: str = "GLS840MI",
+        maxrecs: int = 100,
+        cono: str | None = None,
     ) -> list[_Result]:
         body = {
             "program": program,
@@ -497,6 +545,8 @@ class InforConnector:
             "maxReturnedRecords": maxrecs,
             "transactions": transactions,
         }
+        if cono:  # for transactions whose company is the request's, not an input field
+            body["cono"] = cono
         response = self._send(
             "POST",
             self.settings.credentials.m3_url,
@@ -525,7 +575,8 @@ class InforConnector:
                 f"{message} ({answer['@type']} {answer.get('@code') or ''}, field "
                 f"{answer.get('@field') or '-'})"
             )
-            return [_Result(t["transaction"], [], error, message) for t in transactions]
+            field = str(answer.get("@field") or "")
+            return [_Result(t["transaction"], [], error, message, field) for t in transactions]
         results = [_result(item) for item in (answer or {}).get("results") or []]
         if len(results) != len(transactions):
             raise ErpUnavailable(
@@ -610,7 +661,8 @@ def _result(item: dict) -> _Result:
         f"{message or 'failed'} ({item.get('errorType') or 'error'} "
         f"{item.get('errorCode') or ''}, field {item.get('errorField') or '-'})"
     )
-    return _Result(str(item.get("transaction")), [], error.replace(" ,", ","), message)
+    field = str(item.get("errorField") or "").strip()
+    return _Result(str(item.get("transaction")), [], error.replace(" ,", ","), message, field)
 
 
 def _head_exists(results: list[_Result]) -> bool:

@@ -1,6 +1,7 @@
 """A local stand-in for Infor CloudSuite M3 behind the ION API Gateway: the `.ionapi` password
-grant, the m3api-rest v2 bulk execute with GLS840MI (GL interface batches) and GLS200MI
-(vouchers), gateway throttling and faults."""
+grant, the m3api-rest v2 bulk execute with GLS840MI (GL interface batches, read through the
+tenant's own interface definition), GLS200MI (vouchers), the read-only look-ups of `closeout
+check` (MNS100MI, CRS630MI, EXT840MI), gateway throttling and faults."""
 
 from __future__ import annotations
 

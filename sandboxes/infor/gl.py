@@ -2,7 +2,8 @@
 
 GLS840MI (generic GL interface): AddBatchHead writes FGLINH, AddBatchLine FGLINL (the PARM
 as sent), CtrlBatch checks the batch as GLS840 option 6 does (every line's PARM against the
-interface layout, accounts, accounting dimensions, dates, amounts, currency, balance),
+tenant's definition of the batch's interface, accounts, blocked accounts, the dimensions each
+account requires, dimension values, dates, amounts, currency, balance),
 UpdBatch posts a checked batch as one voucher (option 9), and DltBatch removes a batch that was
 not updated. GLS840MI in 15.x lists only the first four; DltBatch stands for the MI extension
 on FGLINH (as Infor's own EXT840 reads FGLINH by CONO/DIVI/KEY1) a tenant adds for clean-up.
@@ -24,23 +25,14 @@ import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from sandboxes.infor import lookups
 from sandboxes.infor.config import InforConfig
+from sandboxes.infor.errors import MIError, UnknownTransaction
+from sandboxes.infor.interface import check_structure
 from sandboxes.infor.parm import ParmError, accounting_date, amount, cut
 
 NEW, CHECKED, UPDATED = "10", "20", "90"
 VOUCHER_TEXT_LENGTH = 40  # FGLEDG VTXT
-
-
-class MIError(Exception):
-    def __init__(
-        self, message: str, code: str, field: str = "", error_type: str = "ServerReturnedNOK"
-    ):
-        super().__init__(message)
-        self.message, self.code, self.field, self.error_type = message, code, field, error_type
-
-
-class UnknownTransaction(Exception):
-    pass
 
 
 @dataclass
@@ -149,7 +141,10 @@ class Books:
         self, program: str, transaction: str, record: dict, cono: str | None, config: InforConfig
     ) -> list[dict]:
         """One MI transaction: its output records, or MIError."""
-        spec = FIELDS.get((program, transaction))
+        if f"{program}/{transaction}" in config.withheld_transactions:
+            raise UnknownTransaction(f"{program}/{transaction}")  # as if not installed
+        read = lookups.READS.get((program, transaction))
+        spec = read.fields if read else FIELDS.get((program, transaction))
         if spec is None:
             raise UnknownTransaction(f"{program}/{transaction}")
         values = _inputs(record, spec, config)
@@ -157,6 +152,8 @@ class Books:
         company = values["CONO"]
         if company not in config.companies:
             raise MIError(f"Not authorized for company {company or 0}", "XAU0008", "CONO")
+        if read:
+            return read.answer(values, config)
         handler = getattr(self, f"_{transaction}")
         with self.lock:
             return handler(values, config)
@@ -275,7 +272,8 @@ class Books:
             try:
                 fields = self._check_line(batch, batch.lines[number], config)
             except ParmError as exc:
-                raise MIError(f"Line {number}: {exc}", "WPA0101", exc.field) from None
+                code = "WPA0102" if exc.field == "PARM" else "WPA0101"
+                raise MIError(f"Line {number}: {exc}", code, exc.field) from None
             total += amount(fields["CUAM"])
             checked.append((number, fields))
         if total:
@@ -287,20 +285,24 @@ class Books:
         return checked
 
     def _check_line(self, batch: Batch, parm: str, config: InforConfig) -> dict:
-        layout = config.parm_layout
-        width = max(start - 1 + length for _, start, length in layout)
-        if len(parm.rstrip()) > width:
-            raise ParmError(
-                "PARM",
-                f"PARM is {len(parm.rstrip())} long; the interface "
-                f"{batch.intn} layout ends at position {width}",
-            )
-        fields = cut(parm, layout)
+        definition = config.interfaces.get(batch.intn)
+        if definition is None:
+            raise MIError(f"Interface {batch.intn} does not exist", "WIN0203", "INTN")
+        check_structure(parm, batch.intn, definition)
+        fields = cut(parm, definition)
         account = fields.get("AIT1", "")
         if not account:
             raise ParmError("AIT1", "Account must be entered")
         if account not in config.accounts_of(batch.divi):
             raise ParmError("AIT1", f"Account {account} does not exist in division {batch.divi}")
+        if account in config.blocked_accounts:
+            raise ParmError("AIT1", f"Account {account} is blocked for entry")
+        for required in config.account_dimensions.get(account, []):
+            if not fields.get(required):
+                raise ParmError(
+                    required,
+                    f"Accounting dimension {required[3:]} must be entered for account {account}",
+                )
         for n in range(2, 8):
             name, value = f"AIT{n}", fields.get(f"AIT{n}", "")
             allowed = config.dimension_values.get(name)

@@ -7,8 +7,9 @@ whose transactions run in order and fail one by one inside HTTP 200 (errorMessag
 errorCode, errorField; nrOfFailedTransactions), the single-transaction v2 and v1 GETs (v1 fails
 with `@type: ServerReturnedNOK`), a bare HTTP 400 for a transaction M3 does not know, and gateway
 throttling: X-RateLimit-* headers on every answer and 429 + Retry-After over the limit.
-`/_sandbox/...` endpoints reset, configure, inject faults, expire tokens, close periods
-(close_periods) and read counters, batches and vouchers.
+`/_sandbox/...` endpoints reset, configure (the tenant's interface definitions, accounts and the
+dimensions each requires, blocked accounts, withheld transactions), inject faults, expire tokens,
+close periods (close_periods) and read counters, batches and vouchers.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from urllib.parse import parse_qs, unquote
 from sandboxes.control import CONTROL_PREFIX, ErpControl, SandboxStats
 from sandboxes.faults import FaultRule, Faults, after, refusal
 from sandboxes.http import Request, Response, make_server  # noqa: F401 (re-exported)
-from sandboxes.infor.config import InforConfig
+from sandboxes.infor.config import CLOSEOUT_INTERFACE, InforConfig
 from sandboxes.infor.gl import Books, MIError, UnknownTransaction
 from sandboxes.infor.parm import ParmError, amount, cut
 from sandboxes.tokens import BearerTokens
@@ -388,7 +389,8 @@ class InforSandbox(ErpControl):
     def _batch_view(self, batch) -> dict:
         lines = []
         for number, parm in sorted(batch.lines.items()):
-            fields = cut(parm, self.config.parm_layout)
+            definition = self.config.interfaces.get(batch.intn, CLOSEOUT_INTERFACE)
+            fields = cut(parm, definition)
             try:
                 fields["amount"] = amount(fields.get("CUAM", ""))
             except ParmError:
