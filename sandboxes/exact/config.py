@@ -1,6 +1,7 @@
 """What the Exact Online sandbox is set up with: the registered app, the divisions the user may
-reach, the chart of accounts (codes with their GUIDs), journals, cost centers and cost units,
-the API limits and the language of its messages.
+reach, the chart of accounts (codes with their GUIDs, some blocked), journals (with their
+types), cost centers (some inactive) and cost units, relations (crm/Accounts), the API limits
+and the language of its messages.
 
 The defaults come from the dbt seeds, so every journal closeout builds posts as it is; tests
 change them through `/_sandbox/configure`.
@@ -28,10 +29,16 @@ class ExactConfig:
     current_division: int = 100001  # what current/Me answers
     currency: str = "USD"  # every division's default currency
     accounts: list[str] = field(default_factory=list)  # GL account codes
+    blocked_accounts: list[str] = field(default_factory=list)  # GLAccounts.IsBlocked
     journals: dict[str, str] = field(default_factory=lambda: {"90": "Memorial"})
+    # Journal code -> Exact's journal type (10 cash, 12 bank, 20 sales, 22 purchase, 90
+    # general); a journal not named here is a general journal (90).
+    journal_types: dict[str, int] = field(default_factory=dict)
     vat_journals: list[str] = field(default_factory=list)  # journals with VAT enabled
     cost_centers: list[str] = field(default_factory=list)
+    inactive_cost_centers: list[str] = field(default_factory=list)  # Costcenters.Active false
     cost_units: list[str] = field(default_factory=list)
+    relations: dict[str, str] = field(default_factory=dict)  # crm/Accounts: code -> name
     language: str = "en"  # "nl": messages in Dutch, as a Dutch user sees them
     description_length: int = 60  # GeneralJournalEntryLines.Description
     page_size: int = 60  # Exact's page size on normal endpoints
@@ -68,6 +75,14 @@ class ExactConfig:
         through = date.fromisoformat(self.periods_closed_through)
         return (year, period) <= (through.year, through.month)
 
+    def journal_type(self, code: str) -> int:
+        return int(self.journal_types.get(code, 90))
+
     def account_guids(self) -> dict[str, str]:
         """GL account code -> its GUID (the ID a line's GLAccount must name)."""
-        return {code: str(uuid.uuid5(_ACCOUNT_NAMESPACE, code)) for code in self.accounts}
+        return {code: guid_of(code) for code in self.accounts}
+
+
+def guid_of(name: str) -> str:
+    """A stable GUID for a master-data record (the same in every sandbox run)."""
+    return str(uuid.uuid5(_ACCOUNT_NAMESPACE, name))

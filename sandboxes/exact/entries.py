@@ -53,7 +53,6 @@ LINE_FIELDS = {
     "FinancialYear",
     "FinancialPeriod",
 }
-ACCOUNT_FIELDS = {"ID", "Code", "Description", "Division"}
 WRITABLE_HEADER = {
     "JournalCode",
     "Currency",
@@ -86,6 +85,9 @@ MESSAGES = {
         "date_required": "Mandatory: Date",
         "cost_center": "Invalid: Cost center {0}",
         "cost_unit": "Invalid: Cost unit {0}",
+        # The next two are the sandbox's words: no source quotes Exact's.
+        "blocked_account": "G/L account {0} is blocked",
+        "not_general": "Invalid journal. The journal must be a general journal.",
         "description_length": "Description: value is too long (maximum {0} characters)",
         "header_description": "Description: this property cannot be set for a general "
         "journal entry without VAT",
@@ -106,6 +108,9 @@ MESSAGES = {
         "date_required": "Verplicht: Datum",
         "cost_center": "Ongeldig: Kostenplaats {0}",
         "cost_unit": "Ongeldig: Kostendrager {0}",
+        # The next two are the sandbox's words: no source quotes Exact's.
+        "blocked_account": "Grootboekrekening {0} is geblokkeerd",
+        "not_general": "Ongeldig dagboek. Het dagboek moet een memoriaal zijn.",
         "description_length": "Omschrijving: waarde is te lang (maximaal {0} tekens)",
         "header_description": "Omschrijving: deze eigenschap kan niet worden ingesteld voor "
         "een memoriaalboeking zonder btw",
@@ -146,6 +151,8 @@ class EntryStore:
             raise ExactError(500, say("journal_required"))
         if journal not in config.journals:
             raise ExactError(500, say("journal", journal))
+        if config.journal_type(journal) != 90:
+            raise ExactError(500, say("not_general"))
         has_vat = journal in config.vat_journals
         if body.get("Description") and not has_vat:
             raise ExactError(500, say("header_description"))
@@ -239,6 +246,8 @@ class EntryStore:
         code = accounts.get(guid.lower())
         if code is None:
             raise ExactError(500, say("account", guid))
+        if code in config.blocked_accounts:
+            raise ExactError(500, say("blocked_account", code))
         amount = raw.get("AmountFC")
         if amount is None:
             raise ExactError(500, say("amount_required"))
@@ -260,7 +269,8 @@ class EntryStore:
         if len(description) > config.description_length:
             raise ExactError(500, say("description_length", config.description_length))
         center, unit = raw.get("CostCenter") or None, raw.get("CostUnit") or None
-        if center is not None and center not in config.cost_centers:
+        active = set(config.cost_centers) - set(config.inactive_cost_centers)
+        if center is not None and center not in active:
             raise ExactError(500, say("cost_center", center))
         if unit is not None and unit not in config.cost_units:
             raise ExactError(500, say("cost_unit", unit))

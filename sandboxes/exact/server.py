@@ -3,8 +3,11 @@
 Behaviour follows the vendor: the authorization-code consent (auto-approved, redirecting to the
 registered redirect URI with code and state), rotating refresh tokens with reuse detection,
 bearer auth on every API call (401 once a token expires or its family is revoked),
-`current/Me`, `financial/GLAccounts`, `generaljournalentry/GeneralJournalEntries` (GET, POST
-with inline lines) and `GeneralJournalEntryLines`, pages of 60 with `d.__next`, validation
+`current/Me`, the master data of `catalog.py` (`system/Divisions`, `hrm/Divisions`,
+`financial/GLAccounts`, `financial/Journals`, `hrm/Costcenters`, `hrm/Costunits`,
+`crm/Accounts`), `generaljournalentry/GeneralJournalEntries` (GET, with
+`$expand=GeneralJournalEntryLines`, by key, POST with inline lines) and
+`GeneralJournalEntryLines`, the OData of `odata.py`, pages of 60 with `d.__next`, validation
 errors as HTTP 500 in Exact's envelope, and the minutely and daily call limits with their
 X-RateLimit-* headers, and closed financial periods (`close_periods`, or the setting
 `periods_closed_through`) refused with Exact's message. `/_sandbox/...` endpoints reset,
@@ -24,18 +27,33 @@ from urllib.parse import parse_qs, unquote, urlencode
 
 from sandboxes.control import CONTROL_PREFIX, ErpControl, SandboxStats
 from sandboxes.exact.auth import Authority, OAuthError
+from sandboxes.exact.catalog import KINDS
 from sandboxes.exact.config import ExactConfig
-from sandboxes.exact.entries import ACCOUNT_FIELDS, ENTRY_FIELDS, LINE_FIELDS, EntryStore
+from sandboxes.exact.entries import ENTRY_FIELDS, LINE_FIELDS, EntryStore
 from sandboxes.exact.limits import Limits
-from sandboxes.exact.odata import ExactError, page, parse_filter, wire
+from sandboxes.exact.odata import (
+    EntitySet,
+    ExactError,
+    Navigation,
+    check_options,
+    no_property,
+    one,
+    page,
+    parse_filter,
+    wire,
+)
 from sandboxes.faults import Faults, after, refusal
 from sandboxes.http import Request, Response, make_server  # noqa: F401 (re-exported)
 
-API_PATH = re.compile(r"^/api/v1/(\d+)/(\w+)/(\w+)$")
-COLLECTIONS = {
-    ("financial", "GLAccounts"): (ACCOUNT_FIELDS, "ID"),
-    ("generaljournalentry", "GeneralJournalEntries"): (ENTRY_FIELDS, "EntryID"),
-    ("generaljournalentry", "GeneralJournalEntryLines"): (LINE_FIELDS, "ID"),
+API_PATH = re.compile(
+    r"^/api/v1/(?P<division>\d+)/(?P<service>\w+)/(?P<collection>\w+)"
+    r"(?:\((?P<key>guid'[^']*'|\d+)\)(?:/(?P<navigation>\w+))?)?$"
+)
+ENTRIES = ("generaljournalentry", "GeneralJournalEntries")
+LINES = ("generaljournalentry", "GeneralJournalEntryLines")
+TRANSACTIONS = {
+    ENTRIES: ("GeneralJournalEntry", ENTRY_FIELDS, "EntryID"),
+    LINES: ("GeneralJournalEntryLine", LINE_FIELDS, "ID"),
 }
 
 
@@ -121,61 +139,101 @@ class ExactSandbox(ErpControl):
 
     def _api(self, request: Request, path: str) -> Response:
         if path.rstrip("/") == "/api/v1/current/Me":
-            me = {
-                "CurrentDivision": self.config.current_division,
-                "UserName": "sandbox",
-                "FullName": "Sandbox User",
-                "LanguageCode": self.config.language,
-            }
-            return Response.json({"d": {"results": [me]}})
+            return self._me(request)
         match = API_PATH.match(path)
-        if not match or (match.group(2), match.group(3)) not in COLLECTIONS:
+        resource = (match["service"], match["collection"]) if match else None
+        if resource not in KINDS and resource not in TRANSACTIONS:
             raise ExactError(404, f"Not found: {path}")
-        division = int(match.group(1))
+        division = int(match["division"])
         if division not in self.config.divisions:
             raise ExactError(403, f"Forbidden: no access to division {division}")
-        resource = (match.group(2), match.group(3))
-        fields, key = COLLECTIONS[resource]
-        if request.method == "POST" and resource[1] == "GeneralJournalEntries":
-            try:
-                body = request.json()
-            except ValueError:
-                raise ExactError(
-                    400, "Error processing request stream. The request body is not valid JSON."
-                ) from None
-            entry = self.store.create(division, body, self.config)
-            self.stats.duplicates = self.store.duplicates
-            uri = (
-                f"{self.base_url}/api/v1/{division}/generaljournalentry/"
-                f"GeneralJournalEntries(guid'{entry.header['EntryID']}')"
-            )
-            body = {
-                "__metadata": {"uri": uri, "type": "Exact.Web.Api.Models.GeneralJournalEntry"},
-                **{name: wire(value) for name, value in entry.header.items()},
-                "GeneralJournalEntryLines": {
-                    "__deferred": {"uri": f"{uri}/GeneralJournalEntryLines"}
-                },
-            }
-            return Response.json({"d": body}, 201, {"Location": uri})
+        if request.method == "POST" and resource == ENTRIES and not match["key"]:
+            return self._create(request, division)
         if request.method != "GET":
             raise ExactError(405, f"The method {request.method} is not allowed here.")
-        rows = self._rows(resource, division)
+        entity, rows = self._collection(resource, division)
+        collection_url = f"{self.base_url}/api/v1/{division}/{resource[0]}/{resource[1]}"
+        if match["key"]:
+            found = [row for row in rows if _key_text(row[entity.key]) == _key(match["key"])]
+            if not found:
+                raise ExactError(404, f"Resource not found for the segment '{resource[1]}'.")
+            if match["navigation"]:
+                navigation = entity.navigations.get(match["navigation"])
+                if navigation is None:
+                    raise ExactError(404, f"Not found: {path}")
+                entity, rows = self._collection(LINES, division)[0], navigation.rows(found[0])
+            else:
+                return Response.json(one(found[0], request.query, entity))
+        check_options(request.query)
         if "$filter" in request.query:
-            wanted = parse_filter(request.query["$filter"], fields)
+            wanted = parse_filter(request.query["$filter"], entity.fields)
             rows = [row for row in rows if wanted(row)]
-        return Response.json(
-            page(rows, request.query, f"{self.base_url}{path}", self.config.page_size, fields, key)
-        )
+        url = f"{self.base_url}{path}" if match["navigation"] else collection_url
+        return Response.json(page(rows, request.query, url, self.config.page_size, entity))
 
-    def _rows(self, resource: tuple[str, str], division: int) -> list[dict]:
-        if resource[1] == "GLAccounts":
-            return [
-                {"ID": guid, "Code": code, "Description": f"Account {code}", "Division": division}
-                for code, guid in self.config.account_guids().items()
-            ]
-        if resource[1] == "GeneralJournalEntries":
-            return self.store.header_rows(division)
-        return self.store.line_rows(division)
+    def _me(self, request: Request) -> Response:
+        check_options(request.query)
+        me = {
+            "CurrentDivision": self.config.current_division,
+            "UserName": "sandbox",
+            "FullName": "Sandbox User",
+            "LanguageCode": self.config.language,
+        }
+        wanted = [n.strip() for n in request.query.get("$select", "").split(",") if n.strip()]
+        unknown = [name for name in wanted if name not in me]
+        if unknown:
+            raise ExactError(400, no_property(unknown[0]))
+        shown = {name: me[name] for name in wanted} if wanted else me
+        uri = f"{self.base_url}/api/v1/current/Me(guid'{_USER_ID}')"
+        metadata = {"uri": uri, "type": "Exact.Web.Api.Models.Me"}
+        return Response.json({"d": {"results": [{"__metadata": metadata, **shown}]}})
+
+    def _collection(self, resource: tuple[str, str], division: int) -> tuple[EntitySet, list[dict]]:
+        """The collection's entity set and its rows in this division."""
+        base = f"{self.base_url}/api/v1/{division}/{resource[0]}/{resource[1]}"
+
+        def uri_of(key: str):
+            def uri(row: dict) -> str:
+                value = row[key]
+                return f"{base}(guid'{value}')" if isinstance(value, str) else f"{base}({value})"
+
+            return uri
+
+        if resource in KINDS:
+            kind = KINDS[resource]
+            entity = EntitySet(kind.fields, kind.key, kind.type_name, uri_of(kind.key))
+            return entity, kind.rows(self.config, division)
+        type_name, fields, key = TRANSACTIONS[resource]
+        if resource == LINES:
+            return EntitySet(fields, key, type_name, uri_of(key)), self.store.line_rows(division)
+        lines: dict[str, list[dict]] = {}
+        for line in self.store.line_rows(division):
+            lines.setdefault(line["EntryID"], []).append(line)
+        navigation = Navigation(LINE_FIELDS, lambda row: lines.get(row["EntryID"], []))
+        entity = EntitySet(
+            fields, key, type_name, uri_of(key), {"GeneralJournalEntryLines": navigation}
+        )
+        return entity, self.store.header_rows(division)
+
+    def _create(self, request: Request, division: int) -> Response:
+        try:
+            body = request.json()
+        except ValueError:
+            raise ExactError(
+                400, "Error processing request stream. The request body is not valid JSON."
+            ) from None
+        entry = self.store.create(division, body, self.config)
+        self.stats.duplicates = self.store.duplicates
+        uri = (
+            f"{self.base_url}/api/v1/{division}/generaljournalentry/"
+            f"GeneralJournalEntries(guid'{entry.header['EntryID']}')"
+        )
+        body = {
+            "__metadata": {"uri": uri, "type": "Exact.Web.Api.Models.GeneralJournalEntry"},
+            **{name: wire(value) for name, value in entry.header.items()},
+            "GeneralJournalEntryLines": {"__deferred": {"uri": f"{uri}/GeneralJournalEntryLines"}},
+        }
+        return Response.json({"d": body}, 201, {"Location": uri})
 
     # -- OAuth ------------------------------------------------------------------------------------
     def _consent(self, request: Request) -> Response:
@@ -329,5 +387,17 @@ def _bearer(request: Request) -> str | None:
 
 
 def _resource(path: str) -> str:
-    """Requests are counted per resource, the division folded so counts stay readable."""
-    return re.sub(r"^/api/v1/\d+/", "/api/v1/{division}/", path)
+    """Requests are counted per resource, the division and a key folded so counts stay
+    readable."""
+    return re.sub(r"\([^)]*\)", "({key})", re.sub(r"^/api/v1/\d+/", "/api/v1/{division}/", path))
+
+
+_USER_ID = "5e7a1b1e-0000-4000-8000-000000000001"
+
+
+def _key(text: str) -> str:
+    return text.removeprefix("guid'").removesuffix("'").lower()
+
+
+def _key_text(value) -> str:
+    return str(value).lower()
