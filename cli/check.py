@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from cli.options import erp_option
+from posting.check import AGAIN
 
 DASH = "\u2014"
 
@@ -90,7 +91,7 @@ def _check_toast(locations) -> int:
         return 1
     except CloseoutError as exc:  # credentials refused or missing: the message names the fix
         click.echo("Toast: could not check the locations")
-        _print_problems([f"  Toast: {exc}"])
+        _print_problems([f"  Toast: {exc} {DASH} {AGAIN}"])
         return 1
     how = "" if reach.listed else " (per locations.csv guid: no partners API for these credentials)"
     click.echo(f"Toast {reach.base_url}: {len(reach.reached)} location(s) reached{how}")
@@ -113,7 +114,7 @@ def _check_toast(locations) -> int:
 
 
 def _erp_line(erp: str, problem) -> str:
-    fix = f" {DASH} {problem.fix}" if problem.fix else ""
+    fix = f" {DASH} {problem.fix or AGAIN}"
     reference = problem.reference
     if reference is None:
         return f"  {erp} settings: {problem.problem}{fix}"

@@ -20,6 +20,7 @@ from posting.http import ErpHttp
 # A check is interactive: give up on an unreachable ERP sooner than a scheduled post would.
 CHECK_ATTEMPTS = 3
 CHECK_MAX_WAIT_SECONDS = 10.0
+AGAIN = "then run `closeout check` again"
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def erp_check(erp: str, references: Sequence[Reference]) -> ErpCheck:
             f"check the {label} address in the settings and the network, then run again",
         )
     except ConfigurationError as exc:  # its message names the setting to give
-        return _not_asked(erp, str(exc), "")
+        return _not_asked(erp, str(exc), AGAIN)
     except CloseoutError as exc:
         return _not_asked(erp, str(exc), _fix(erp))
     finally:

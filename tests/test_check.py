@@ -1,0 +1,245 @@
+"""`closeout check`: the first step of a new group, read-only against Toast and the ERP.
+
+The command runs as a real subprocess against the Toast sandbox and each ERP sandbox, on a copy
+of the seeds (`--seeds`). What is asserted is what an operator reads (one line per problem,
+naming the seed file and row) and what the sandboxes saw: one Toast login, and only look-ups
+in the ERP.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from posting.connectors.registry import ERP_NAMES
+from tests.conftest import ROOT
+
+# Intacct functions and M3 transactions that only read (everything else may write).
+INTACCT_READS = {"getAPISession", "readByQuery", "readMore", "read", "readByName", "query"}
+M3_READ_PREFIXES = ("Lst", "Get", "Sel", "Search")
+SHOWN = 4000  # characters of the output an assertion message shows
+
+
+def run_check(seeds: Path, *args: str) -> subprocess.CompletedProcess:
+    """`closeout check` as the operator runs it, with the environment the fixtures set."""
+    return subprocess.run(
+        [sys.executable, "-m", "cli", "check", "--seeds", str(seeds), *args],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def read_csv(path: Path) -> list[list[str]]:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        return [row for row in csv.reader(handle) if row]
+
+
+def write_csv(path: Path, rows: list[list[str]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+
+
+def append_row(path: Path, row: list[str]) -> int:
+    """Append a data row; its number as a spreadsheet shows it (the header is row 1)."""
+    rows = read_csv(path) + [row]
+    write_csv(path, rows)
+    return len(rows)
+
+
+def keep_active_only(seeds: Path, guids: list[str]) -> dict[str, tuple[int, list[str]]]:
+    """Set is_active false on every locations.csv row whose guid is not in `guids` (the sandbox
+    has 3 of the demo's 6 locations); guid -> (row number, row) of every location."""
+    path = seeds / "locations.csv"
+    rows = read_csv(path)
+    header = rows[0]
+    guid_at, active_at = header.index("restaurant_guid"), header.index("is_active")
+    for row in rows[1:]:
+        if row[guid_at] not in guids:
+            row[active_at] = "false"
+    write_csv(path, rows)
+    return {row[guid_at]: (number, row) for number, row in enumerate(rows[1:], start=2)}
+
+
+def place_of(seeds: Path, guid: str) -> str:
+    """`company/division` of a location, as the check prints where it looked a value up."""
+    rows = read_csv(seeds / "locations.csv")
+    header = rows[0]
+    row = next(row for row in rows[1:] if row[header.index("restaurant_guid")] == guid)
+    company, division = row[header.index("erp_company")], row[header.index("erp_division")]
+    return company + (f"/{division}" if division else "")
+
+
+def erp_requests(sandbox, erp: str) -> tuple[list[str], list[str]]:
+    """(read requests, other requests) the ERP sandbox answered, token requests left out."""
+    stats = sandbox.erp_control(erp, "stats")
+    if erp == "intacct":
+        names = [name for name, n in stats["by_function"].items() for _ in range(n)]
+        return [n for n in names if n in INTACCT_READS], [
+            n for n in names if n not in INTACCT_READS
+        ]
+    if erp == "infor":
+        names = [name for name, n in stats["transactions"].items() for _ in range(n)]
+        reads = [n for n in names if n.split("/")[-1].startswith(M3_READ_PREFIXES)]
+        return reads, [n for n in names if n not in reads]
+    names = [name for name, n in stats["requests"].items() for _ in range(n)]
+    return [n for n in names if n.startswith("GET ")], [
+        n for n in names if not n.startswith("GET ")
+    ]
+
+
+def secrets_of(sandbox) -> list[str]:
+    values = [sandbox.client_secret, *sandbox.erp_env.values()]
+    return [v for v in values if len(v) >= 8 and not v.startswith(("http", "/"))]
+
+
+def problem_lines(output: str) -> list[str]:
+    """The lines naming a problem: `<where>: <what>: <problem> — <fix>`."""
+    return [line.strip() for line in output.splitlines() if " \u2014 " in line]
+
+
+def test_the_demo_seeds_fit_the_sandboxes(erp, toast_env, warehouse, seeds_copy):
+    seeds = seeds_copy / "seeds"
+    keep_active_only(seeds, toast_env.restaurants)
+
+    result = run_check(seeds)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-SHOWN:]
+    reached = [line.split()[1] for line in result.stdout.splitlines() if "  reached  " in line]
+    assert sorted(reached) == sorted(toast_env.restaurants), out[-SHOWN:]
+    assert problem_lines(out) == []
+    assert result.stdout.rstrip().endswith(f"Toast and {ERP_NAMES[erp]} fit the seeds.")
+    stats = toast_env.stats()
+    assert (stats["logins"], stats["login_attempts"]) == (1, 1)  # one token for everything
+    reads, others = erp_requests(toast_env, erp)
+    assert reads, "the ERP was never asked"
+    assert others == [], others
+    assert not warehouse.exists()  # a first step: no warehouse needed, none made
+    assert not any(secret in out for secret in secrets_of(toast_env))
+
+
+def test_a_mapped_account_the_erp_lacks_is_one_line_naming_file_and_row(
+    erp, toast_env, warehouse, seeds_copy
+):
+    seeds = seeds_copy / "seeds"
+    keep_active_only(seeds, toast_env.restaurants)
+    location = toast_env.restaurants[0]
+    # In the chart of accounts (so the seeds alone find nothing wrong), not in the ERP.
+    append_row(seeds / "chart_of_accounts.csv", ["4999", "Brunch Sales", "revenue", "true"])
+    row = append_row(
+        seeds / "sales_category_accounts.csv", [location, "Brunch", "", "4999", "4100"]
+    )
+
+    result = run_check(seeds)
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out[-SHOWN:]
+    lines = problem_lines(out)
+    assert len(lines) == 1, out[-SHOWN:]
+    assert lines[0].startswith(
+        f"sales_category_accounts.csv row {row}: account 4999 in {place_of(seeds, location)}: "
+    ), lines
+    assert f"1 problem(s) (1 {ERP_NAMES[erp]})" in result.stdout
+    reads, others = erp_requests(toast_env, erp)
+    assert others == [], others
+    assert "Traceback" not in out
+
+
+def test_toast_and_locations_csv_disagreeing_is_reported_both_ways(
+    toast_env, warehouse, seeds_copy, monkeypatch
+):
+    for variable, value in toast_env.erp_env.items():  # CLOSEOUT_SECRET_KEY keeps the token
+        monkeypatch.setenv(variable, value)
+    seeds = seeds_copy / "seeds"
+    rows = keep_active_only(seeds, toast_env.restaurants)
+    unreached = next(guid for guid in rows if guid not in toast_env.restaurants)
+    dropped = toast_env.restaurants[0]  # reached, but its row is taken out
+    path = seeds / "locations.csv"
+    header, *data = read_csv(path)
+    for row in data:
+        if row[0] == unreached:
+            row[header.index("is_active")] = "true"  # the one unreached row still to post
+    write_csv(path, [header, *[row for row in data if row[0] != dropped]])
+    unreached_number = next(n for n, r in enumerate(read_csv(path), start=1) if r[0] == unreached)
+    # An account no row of chart_of_accounts.csv has: found without asking the ERP.
+    account_row = append_row(seeds / "sales_category_accounts.csv", ["*", "Brunch", "", "4998", ""])
+
+    result = run_check(seeds, "--erp", "d365")
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out[-SHOWN:]
+    lines = problem_lines(out)
+    assert [line for line in lines if dropped in line] == [
+        next(line for line in lines if line.startswith("Toast: restaurant "))
+    ], out[-SHOWN:]
+    assert "not in locations.csv" in next(line for line in lines if dropped in line)
+    missing = [line for line in lines if unreached in line]
+    assert len(missing) == 1 and missing[0].startswith(f"locations.csv row {unreached_number}: ")
+    assert "do not reach it" in missing[0] and "set is_active false" in missing[0]
+    assert (
+        f"sales_category_accounts.csv row {account_row}: account 4998: is not in "
+        "chart_of_accounts.csv" in "\n".join(lines)
+    )
+    assert "(1 seeds, 2 Toast" in result.stdout, out[-SHOWN:]
+    reached = [line.split()[1] for line in result.stdout.splitlines() if "  reached  " in line]
+    assert sorted(reached) == sorted(toast_env.restaurants[1:])
+    assert toast_env.stats()["logins"] == 1
+
+    run_check(seeds, "--erp", "d365")  # the next check reuses the kept token
+    assert toast_env.stats()["login_attempts"] == 1
+
+
+def test_toast_refusing_the_credentials_is_one_line_with_the_fix(
+    toast_env, warehouse, seeds_copy, monkeypatch
+):
+    monkeypatch.setenv("SOURCES__TOAST__CLIENT_SECRET", "not-the-secret-at-all")
+    result = run_check(seeds_copy / "seeds", "--erp", "d365")
+    out = result.stdout + result.stderr
+    assert result.returncode == 1
+    toast = [line for line in problem_lines(out) if line.startswith("Toast: ")]
+    assert len(toast) == 1, out[-SHOWN:]
+    assert "Toast refused the client credentials" in toast[0]
+    assert "SOURCES__TOAST__CLIENT_SECRET" in toast[0]
+    assert "Traceback" not in out and "not-the-secret-at-all" not in out
+
+
+def closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def point_erp_nowhere(erp: str, url: str, tmp_path: Path, monkeypatch) -> None:
+    if erp == "d365":
+        monkeypatch.setenv("ERP__D365__ENVIRONMENT_URL", url)
+        monkeypatch.setenv("ERP__D365__TOKEN_URL", f"{url}/tenant/oauth2/v2.0/token")
+    elif erp == "intacct":
+        monkeypatch.setenv("ERP__INTACCT__ENDPOINT_URL", f"{url}/ia/xml/xmlgw.phtml")
+    elif erp in ("exact", "freshbooks"):
+        monkeypatch.setenv(f"ERP__{erp.upper()}__BASE_URL", url)
+    else:
+        ionapi = json.loads(Path(os.environ["ERP__INFOR__IONAPI_FILE"]).read_text())
+        moved = tmp_path / "nowhere.ionapi"
+        moved.write_text(json.dumps({**ionapi, "iu": url, "pu": f"{url}/{ionapi['ti']}/as/"}))
+        monkeypatch.setenv("ERP__INFOR__IONAPI_FILE", str(moved))
+
+
+def test_an_unreachable_erp_is_one_line_with_the_fix(
+    erp, toast_env, warehouse, seeds_copy, tmp_path, monkeypatch
+):
+    seeds = seeds_copy / "seeds"
+    keep_active_only(seeds, toast_env.restaurants)
+    point_erp_nowhere(erp, closed_port_url(), tmp_path, monkeypatch)
+
+    result = run_check(seeds)
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out[-SHOWN:]
+    lines = problem_lines(out)
+    assert len(lines) == 1, out[-SHOWN:]
+    assert lines[0].startswith(f"{erp} settings: "), lines
+    assert "could not be reached" in lines[0], lines
+    assert "Traceback" not in out
