@@ -17,14 +17,17 @@ from closeout.token_store import TokenStore
 from posting.connectors.contract import Journal, Line, key_identity
 from posting.connectors.d365 import D365Connector, D365Settings, header_description, voucher
 from posting.http import ErpHttp
-from sandboxes.d365.server import D365Sandbox
-from tests.kit import SandboxClient, serving
+from tests.erps.d365 import access_token, running
+from tests.kit import SandboxClient
 from tests.kit.connectors import Recorded, sales_lines
 
 D = Decimal
 
 
-server = serving(D365Sandbox)
+@pytest.fixture(scope="module")
+def server():
+    with running() as server:
+        yield server
 
 
 class Sandbox(SandboxClient):
@@ -39,16 +42,7 @@ class Sandbox(SandboxClient):
         return json.loads(response.content, parse_float=Decimal)["value"]
 
     def token(self) -> str:
-        config = self.control("config")
-        return httpx.post(
-            f"{self.url}/{config['tenant_id']}/oauth2/v2.0/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": config["client_id"],
-                "client_secret": config["client_secret"],
-                "scope": f"{self.url}/.default",
-            },
-        ).json()["access_token"]
+        return access_token(self.url)
 
     def post_line(self, company: str, number: str, *, account: str, debit: str) -> None:
         """One line on its own, as a person or another integration would add it."""
@@ -83,7 +77,8 @@ def settings(d365: Sandbox) -> D365Settings:
         tenant_id=config["tenant_id"],
         client_id=config["client_id"],
         client_secret=config["client_secret"],
-        token_url=f"{d365.url}/{config['tenant_id']}/oauth2/v2.0/token",
+        token_url=f"{config['login_url']}/{config['tenant_id']}/oauth2/v2.0/token",
+        ca_bundle=config["ca_file"],
     )
 
 

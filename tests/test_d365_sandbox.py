@@ -10,8 +10,8 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from sandboxes.d365.server import D365Sandbox
-from tests.kit import SandboxClient, control, served
+from tests.erps.d365 import running, token_response
+from tests.kit import SandboxClient, control
 
 
 class Sandbox(SandboxClient):
@@ -21,17 +21,8 @@ class Sandbox(SandboxClient):
         super().__init__(url)
         self.config = self.control("config")
 
-    def token_response(self, **overrides) -> httpx.Response:
-        form = {
-            "grant_type": "client_credentials",
-            "client_id": self.config["client_id"],
-            "client_secret": self.config["client_secret"],
-            "scope": f"{self.url}/.default",
-            **overrides,
-        }
-        tenant = overrides.pop("tenant", self.config["tenant_id"])
-        form.pop("tenant", None)
-        return httpx.post(f"{self.url}/{tenant}/oauth2/v2.0/token", data=form, timeout=10)
+    def token_response(self, tenant: str | None = None, **form) -> httpx.Response:
+        return token_response(self.url, tenant, **form)
 
     def headers(self) -> dict:
         token = self.token_response().json()["access_token"]
@@ -127,7 +118,7 @@ def parts_of(response: httpx.Response) -> list[tuple[int, dict, str | None]]:
 
 @pytest.fixture(scope="module")
 def server():
-    with served(D365Sandbox()) as server:
+    with running() as server:
         yield server
 
 
@@ -160,7 +151,7 @@ def test_token_has_entra_shape_and_is_counted(d365: Sandbox):
         ({"client_id": "someone-else"}, 400, "unauthorized_client", 700016),
         ({"scope": "https://other.operations.dynamics.com/.default"}, 400, "invalid_scope", 70011),
         ({"grant_type": "password"}, 400, "unsupported_grant_type", 70003),
-        ({"tenant": "not-our-tenant"}, 400, "invalid_request", 90002),
+        ({"tenant": "not-our-tenant"}, 400, "invalid_tenant", 90002),
     ],
 )
 def test_token_refusals_use_entra_error_json(d365: Sandbox, change, status, error, code):

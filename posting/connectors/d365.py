@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import ssl
 import time
 import uuid
 from collections import defaultdict
@@ -90,6 +92,9 @@ class D365Settings(ErpSettings):
     client_id: str = setting()
     client_secret: str = setting(secret=True)
     token_url: str | None = setting(None)  # default: Entra's v2.0 endpoint for tenant_id
+    # A PEM file of the certificate authorities to trust instead of the default ones (certifi):
+    # a TLS-inspecting proxy's, or the sandbox's private CA. Empty in a real deployment.
+    ca_bundle: str | None = setting(None)
     journal_name: str = setting("GenJrn")
     # The ledger dimension format for integrating applications, in F&O's segment order.
     dimension_format: tuple[str, ...] = setting(
@@ -116,6 +121,11 @@ class D365Settings(ErpSettings):
                     f"{self.env('dimension_format')} {list(order)}: add it there (in the "
                     "order F&O's integrating-application format uses) or correct the name"
                 )
+        if self.ca_bundle and not os.path.isfile(self.ca_bundle):
+            raise ConfigurationError(
+                f"{self.env('ca_bundle')} is {self.ca_bundle!r}, which is not a file: give the "
+                "PEM file of the certificate authorities to trust, or leave it empty"
+            )
         if not self.dimension_delimiter:
             raise ConfigurationError(
                 f"{self.env('dimension_delimiter')} must not be empty "
@@ -172,6 +182,13 @@ class D365Connector:
         self.settings = settings
         self.http = http
         self.http.redactor.add(settings.client_secret)
+        if settings.ca_bundle:
+            # Entra and F&O are reached through one client; it trusts the given CAs only.
+            timeout = http._client.timeout
+            http._client.close()
+            http._client = httpx.Client(
+                timeout=timeout, verify=ssl.create_default_context(cafile=settings.ca_bundle)
+            )
         # Header POSTs are not idempotent: sent once each, settled by looking before a resend.
         self._once = ErpHttp(
             http.erp, sink=http.sink, max_attempts=1, retry_statuses=(), client=http._client

@@ -30,12 +30,19 @@ class D365Config:
     chart: list[str] = field(default_factory=list)  # main accounts of every company
     company_charts: dict[str, list[str]] = field(default_factory=dict)  # per-company override
     journal_names: dict[str, str] = field(default_factory=lambda: {"GenJrn": "General journal"})
+    company_journal_names: dict[str, dict[str, str]] = field(default_factory=dict)  # override
     dimension_format: list[str] = field(
         default_factory=lambda: ["MainAccount", "Location", "RevenueCenter"]
     )
     dimension_delimiter: str = "-"
     # Dimensions with a value list only accept those values; others accept any value.
     dimension_values: dict[str, list[str]] = field(default_factory=dict)
+    # What `closeout check` finds closed: main accounts suspended in every legal entity
+    # (MainAccounts.IsSuspended), or in one (MainAccountLegalEntities), and dimension values
+    # suspended (FinancialDimensionValues.IsSuspended). Lines naming them are refused.
+    suspended_accounts: list[str] = field(default_factory=list)
+    company_suspended_accounts: dict[str, list[str]] = field(default_factory=dict)
+    suspended_dimension_values: dict[str, list[str]] = field(default_factory=dict)
     currencies: list[str] = field(default_factory=lambda: ["USD"])
     page_size: int = 10_000  # server-driven paging (F&O's maximum)
     throttle_every: int = 0  # every Nth data request answers 429 (0: off)
@@ -89,7 +96,27 @@ class D365Config:
         return "Open"
 
     def main_accounts(self, company: str) -> set[str]:
-        for name, accounts in self.company_charts.items():
-            if name.lower() == company.lower():
-                return set(accounts)
-        return set(self.chart)
+        return set(_of_company(self.company_charts, company, self.chart))
+
+    def chart_of_accounts(self, company: str) -> str:
+        """The name of the chart `company`'s ledger uses: "Shared", or its own override."""
+        own = _of_company(self.company_charts, company, None)
+        return "Shared" if own is None else f"{company.upper()}-COA"
+
+    def journal_names_of(self, company: str) -> dict[str, str]:
+        return _of_company(self.company_journal_names, company, self.journal_names)
+
+    def account_suspended(self, company: str, account: str) -> bool:
+        return account in self.suspended_accounts or account in _of_company(
+            self.company_suspended_accounts, company, []
+        )
+
+    def value_suspended(self, dimension: str, value: str) -> bool:
+        return value.lower() in {
+            v.lower() for v in self.suspended_dimension_values.get(dimension, [])
+        }
+
+
+def _of_company(per_company: dict, company: str, default):
+    """The entry of `per_company` for `company` (ids are case-insensitive), else `default`."""
+    return next((v for k, v in per_company.items() if k.lower() == company.lower()), default)

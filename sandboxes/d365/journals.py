@@ -141,9 +141,10 @@ class JournalStore:
         if company is None:
             problems.append(f"Company '{body.get('dataAreaId')}' does not exist.")
         name = body.get("JournalName")
+        journal_names = config.journal_names_of(company) if company else config.journal_names
         if not name:
             problems.append("Field 'Name' must be filled in.")
-        elif not any(name.lower() == n.lower() for n in config.journal_names):
+        elif not any(name.lower() == n.lower() for n in journal_names):
             problems.append(
                 f"The value '{name}' in field 'Name' is not found in the relating "
                 "table 'Journal names'."
@@ -155,16 +156,14 @@ class JournalStore:
             )
         if problems:
             raise write_failed(HEADER_ENTITY, HEADER_TABLE, problems)
-        journal_name = next(n for n in config.journal_names if n.lower() == name.lower())
+        journal_name = next(n for n in journal_names if n.lower() == name.lower())
         self.sequences[company] += 1
         number = f"{self.sequences[company]:08d}"
         header = {
             "dataAreaId": company,
             "JournalBatchNumber": number,
             "JournalName": journal_name,
-            "Description": description
-            if description is not None
-            else config.journal_names[journal_name],
+            "Description": description if description is not None else journal_names[journal_name],
             "PostingLayer": body.get("PostingLayer") or "Current",
             "IsPosted": "No",
             "AccountingCurrency": "",
@@ -397,12 +396,19 @@ def _ledger_account(display: str, company: str, config: D365Config, problems: li
                     f"accounts of company '{company}' (account '{display}', "
                     f"format {shown_format})."
                 )
+            elif config.account_suspended(company, value):
+                problems.append(f"Main account '{value}' is suspended (account '{display}').")
         else:
             allowed = config.dimension_values.get(dimension)
             if allowed is not None and value.lower() not in {v.lower() for v in allowed}:
                 problems.append(
                     f"Value '{value}' for dimension '{dimension}' does not exist "
                     f"(account '{display}', format {shown_format})."
+                )
+            elif config.value_suspended(dimension, value):
+                problems.append(
+                    f"Value '{value}' for dimension '{dimension}' is suspended "
+                    f"(account '{display}')."
                 )
     return join_segments(segments, config.dimension_delimiter)
 

@@ -1,8 +1,10 @@
-"""The D365 F&O sandbox: an Entra ID token endpoint and the OData service under `/data/`.
+"""The D365 F&O sandbox: the OData service under `/data/`, with its Entra ID login host beside
+it over TLS (`sandboxes.d365.entra`: client-credentials tokens for the scope
+`<environment>/.default`, Entra's error JSON, the discovery document msal reads).
 
-Behaviour follows the vendor: client-credentials tokens for the scope `<environment>/.default`
-with Entra's error JSON, bearer auth on every OData call (401 once a token expires),
+Behaviour follows the vendor: bearer auth on every OData call (401 once a token expires),
 `LedgerJournalHeaders` / `LedgerJournalLines` with F&O's query options, keys and error envelope,
+the reference entities `closeout check` reads (`sandboxes.d365.reference`, read-only),
 queries limited to the default company unless `cross-company=true`, server-driven paging with
 `@odata.nextLink`, `$batch` whose changesets are all-or-nothing behind an outer 200,
 service-protection 429s with Retry-After, and a ledger calendar whose On hold or Closed periods
@@ -15,18 +17,18 @@ from __future__ import annotations
 import base64
 import math
 import re
-import secrets
 import threading
 import time
 import uuid
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from sandboxes.control import CONTROL_PREFIX, ErpControl, SandboxStats
+from sandboxes.d365 import reference
 from sandboxes.d365.batch import Operation, parse_batch, write_batch
 from sandboxes.d365.config import D365Config
+from sandboxes.d365.entra import EntraLogin, LoginServer
 from sandboxes.d365.faults import D365Fault
 from sandboxes.d365.journals import (
     HEADER_FIELDS,
@@ -47,10 +49,14 @@ from sandboxes.d365.odata import (
     write_failed,
 )
 from sandboxes.faults import Faults, after, refusal
-from sandboxes.http import Request, Response, dump_json, make_server  # noqa: F401 (re-exported)
+from sandboxes.http import (  # noqa: F401 (make_server re-exported)
+    Request,
+    Response,
+    SandboxHTTPServer,
+    make_server,
+)
 from sandboxes.tokens import BearerTokens
 
-TOKEN_PATH = re.compile(r"^/([^/]+)/oauth2/v2\.0/token$")
 ENTITY_PATH = re.compile(r"^/data/(\w+)(?:\((.*)\))?/?$")
 ENTITY_SETS = {
     "LedgerJournalHeaders": (HEADER_FIELDS, HEADER_TYPE, ("dataAreaId", "JournalBatchNumber")),
@@ -65,6 +71,7 @@ ENTITY_SETS = {
 @dataclass
 class Stats(SandboxStats):
     token_requests: int = 0
+    discovery_requests: int = 0  # msal's GET of the openid-configuration
     requests: Counter = field(default_factory=Counter)  # "METHOD /data/EntitySet" -> count
     throttled: int = 0
     unauthorized: int = 0
@@ -81,6 +88,8 @@ class D365Sandbox(ErpControl):
         self.faults = Faults(D365Fault)
         self.stats = Stats()
         self.base_url = ""
+        self.login_url = ""  # the Entra login host (https), when served by D365Server
+        self.ca_file = ""  # the PEM file of the CA that signed the login host's certificate
         self.tokens = BearerTokens()
         self._recent: deque[float] = deque()  # data requests, for throttle_limit
         self._data_requests = 0
@@ -95,9 +104,6 @@ class D365Sandbox(ErpControl):
         path = unquote(request.path)
         if path.startswith(CONTROL_PREFIX):
             return self.control(request)
-        token_path = TOKEN_PATH.match(path)
-        if token_path and request.method == "POST":
-            return self._token(request, token_path.group(1))
         if not (path == "/data" or path.startswith("/data/")):
             return ODataError(
                 404, f"No HTTP resource was found that matches the request URI '{path}'."
@@ -140,6 +146,12 @@ class D365Sandbox(ErpControl):
         self, method: str, path: str, query: dict, headers: dict, body: bytes, txn: Transaction
     ) -> Response:
         match = ENTITY_PATH.match(path)
+        if match and match.group(1) in reference.ENTITIES:
+            if method != "GET" or match.group(2) is not None:
+                raise ODataError(
+                    405, f"The sandbox serves {match.group(1)} read-only, as a collection."
+                )
+            return self._collection(match.group(1), path, query, headers)
         if not match or match.group(1) not in ENTITY_SETS:
             raise ODataError(404, f"Resource not found for the segment '{path[6:] or 'data'}'.")
         entity_set, key_text = match.group(1), match.group(2)
@@ -191,13 +203,18 @@ class D365Sandbox(ErpControl):
         return self.store.line(key["dataAreaId"], key["JournalBatchNumber"], key["LineNumber"])
 
     def _collection(self, entity_set: str, path: str, query: dict, headers: dict) -> Response:
-        fields, entity_type, _ = ENTITY_SETS[entity_set]
-        rows = (
-            self.store.header_rows()
-            if entity_set == "LedgerJournalHeaders"
-            else self.store.line_rows()
-        )
-        if query.get("cross-company", "").lower() != "true":
+        if entity_set in reference.ENTITIES:
+            rows_of, fields, entity_type, per_company = reference.ENTITIES[entity_set]
+            rows = rows_of(self.config)
+        else:
+            fields, entity_type, _ = ENTITY_SETS[entity_set]
+            per_company = True
+            rows = (
+                self.store.header_rows()
+                if entity_set == "LedgerJournalHeaders"
+                else self.store.line_rows()
+            )
+        if per_company and query.get("cross-company", "").lower() != "true":
             rows = [row for row in rows if row["dataAreaId"] == self.config.home_company]
         rows, total, top = apply_query(rows, query, fields, entity_type)
         page_size = self.config.page_size
@@ -302,72 +319,7 @@ class D365Sandbox(ErpControl):
                 error.status = 500  # F&O answers a failed write inside a batch with 500
             return error.response()
 
-    # -- auth and service protection --------------------------------------------------------------
-    def _token(self, request: Request, tenant: str) -> Response:
-        form = {k: v[-1] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
-        with self._lock:
-            self.stats.token_requests += 1
-        config = self.config
-        if tenant != config.tenant_id:
-            return _entra_error(
-                400,
-                "invalid_request",
-                90002,
-                f"Tenant '{tenant}' not found. Check to make sure you have the "
-                "correct tenant ID and are signing into the correct cloud.",
-            )
-        if form.get("grant_type") != "client_credentials":
-            return _entra_error(
-                400,
-                "unsupported_grant_type",
-                70003,
-                f"The app requested an unsupported grant type '{form.get('grant_type', '')}'.",
-            )
-        if form.get("client_id") != config.client_id:
-            return _entra_error(
-                400,
-                "unauthorized_client",
-                700016,
-                f"Application with identifier '{form.get('client_id', '')}' "
-                f"was not found in the directory '{tenant}'.",
-            )
-        if form.get("client_secret") != config.client_secret:
-            return _entra_error(
-                401,
-                "invalid_client",
-                7000215,
-                "Invalid client secret provided. Ensure the secret being sent "
-                "in the request is the client secret value, not the client "
-                f"secret ID, for a secret added to app '{config.client_id}'.",
-            )
-        if not form.get("scope"):
-            return _entra_error(
-                400,
-                "invalid_request",
-                900144,
-                "The request body must contain the following parameter: 'scope'.",
-            )
-        if form["scope"] != f"{self.environment_url}/.default":
-            return _entra_error(
-                400,
-                "invalid_scope",
-                70011,
-                f"The provided value for the input parameter 'scope' "
-                f"'{form['scope']}' is not valid. Use "
-                f"'{self.environment_url}/.default'.",
-            )
-        token = self.tokens.issue(
-            _fake_jwt(config.client_id, self.environment_url), config.token_ttl
-        )
-        return Response.json(
-            {
-                "token_type": "Bearer",
-                "expires_in": config.token_ttl,
-                "ext_expires_in": config.token_ttl,
-                "access_token": token,
-            }
-        )
-
+    # -- service protection ---------------------------------------------------------------------
     def _throttle(self) -> Response | None:
         config = self.config
         with self._lock:
@@ -417,7 +369,12 @@ class D365Sandbox(ErpControl):
         self._data_requests = 0
 
     def config_view(self) -> dict:
-        return {**super().config_view(), "environment_url": self.environment_url}
+        return {
+            **super().config_view(),
+            "environment_url": self.environment_url,
+            "login_url": self.login_url,
+            "ca_file": self.ca_file,
+        }
 
     def expire_tokens(self) -> int:
         return self.tokens.expire_all()
@@ -484,33 +441,24 @@ def _key_literal(value) -> str:
     return str(value)
 
 
-def _entra_error(status: int, error: str, code: int, description: str) -> Response:
-    now = datetime.now(timezone.utc)
-    trace, correlation = str(uuid.uuid4()), str(uuid.uuid4())
-    return Response.json(
-        {
-            "error": error,
-            "error_description": f"AADSTS{code}: {description}\r\nTrace ID: {trace}\r\n"
-            f"Correlation ID: {correlation}\r\nTimestamp: "
-            f"{now:%Y-%m-%d %H:%M:%SZ}",
-            "error_codes": [code],
-            "timestamp": f"{now:%Y-%m-%d %H:%M:%SZ}",
-            "trace_id": trace,
-            "correlation_id": correlation,
-            "error_uri": f"https://login.microsoftonline.com/error?code={code}",
-        },
-        status,
-    )
+class D365Server(SandboxHTTPServer):
+    """The F&O service (plain HTTP) with its Entra login host (`LoginServer`, TLS) beside it, as
+    Entra and F&O are two hosts; starting, stopping or closing one does the same to the other."""
 
+    def __init__(self, sandbox: D365Sandbox, host: str = "127.0.0.1", port: int = 0):
+        super().__init__(sandbox, host, port)
+        sandbox.base_url = self.url
+        self.login = LoginServer(EntraLogin(sandbox), host)
+        sandbox.login_url, sandbox.ca_file = self.login.url, self.login.ca_file
 
-def _fake_jwt(client_id: str, audience: str) -> str:
-    def part(data: dict) -> str:
-        return base64.urlsafe_b64encode(dump_json(data)).decode().rstrip("=")
+    def start_in_thread(self) -> threading.Thread:
+        self.login.start_in_thread()
+        return super().start_in_thread()
 
-    claims = {
-        "aud": audience,
-        "appid": client_id,
-        "iat": int(time.time()),
-        "jti": str(uuid.uuid4()),
-    }
-    return f"{part({'typ': 'JWT', 'alg': 'RS256'})}.{part(claims)}.{secrets.token_urlsafe(32)}"
+    def shutdown(self) -> None:
+        self.login.shutdown()
+        super().shutdown()
+
+    def server_close(self) -> None:
+        self.login.server_close()
+        super().server_close()

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from functools import partial
 
+import httpx
+
+from sandboxes import d365
 from tests import erps
 from tests.erps import ErpDocument, ErpLine
 from tests.kit import control
@@ -65,3 +71,37 @@ def request_counts(url: str) -> tuple[int, int, int]:
     by_path = stats["requests"]
     lookups = sum(n for k, n in by_path.items() if k.startswith(("GET ", "DELETE ")))
     return sum(by_path.values()) + stats["token_requests"], stats["token_requests"], lookups
+
+
+@contextmanager
+def running() -> Iterator:
+    """The D365 sandbox (F&O over HTTP, its Entra login host over TLS) for the block; its server."""
+    _, server = d365.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def token_response(url: str, tenant: str | None = None, **form) -> httpx.Response:
+    """A client-credentials token request to the sandbox's login host, trusting its private CA;
+    `form` replaces fields of the correct request."""
+    config = control(url, "config")
+    body = {
+        "grant_type": "client_credentials",
+        "client_id": config["client_id"],
+        "client_secret": config["client_secret"],
+        "scope": f"{config['environment_url']}/.default",
+        **form,
+    }
+    return httpx.post(
+        f"{config['login_url']}/{tenant or config['tenant_id']}/oauth2/v2.0/token",
+        data=body,
+        verify=ssl.create_default_context(cafile=config["ca_file"]),
+        timeout=10,
+    )
+
+
+def access_token(url: str) -> str:
+    return token_response(url).json()["access_token"]
