@@ -177,14 +177,28 @@ def test_an_account_without_sub_account_is_refused_naming_it_and_the_fix(fb):
     assert "POST journal_entries" not in fb.stats()["requests"]
 
 
-@pytest.mark.parametrize("style", ["old", "new"])
+@pytest.mark.parametrize("style", ["old", "new", "old_in_200"])
 def test_refusals_in_either_error_format_name_the_field(fb, style):
     fb.erp_control("freshbooks", "configure", {"accepted_locations": ["WLP"], "error_style": style})
     with pytest.raises(ErpRefusal) as refused:
         connector().create(sample_journal(2))
-    message = str(refused.value)
+    message, journal = str(refused.value), sample_journal(2)
     assert "Location BKN is not set up" in message and "field description" in message
-    assert sample_journal(2).key in message and fb.erp_control("freshbooks", "entries") == []
+    assert journal.key in message and f"closeout replay {journal.journal_id}" in message
+    assert ("(HTTP 400)" in message) == (style != "old_in_200")
+    assert fb.erp_control("freshbooks", "entries") == []
+
+
+def test_a_sub_account_removed_after_the_lookup_is_refused_with_404_and_the_fix(fb):
+    posting = connector()
+    posting.create(sample_journal(2))  # the chart is looked up once per run
+    assert fb.erp_control("freshbooks", "remove", {"sub_account": "1010"}) == {"removed": 1}
+    with pytest.raises(ErpRefusal) as refused:
+        posting.create(sample_journal(3))
+    message = str(refused.value)
+    assert "(HTTP 404)" in message and "Sub account not found" in message
+    assert "restore it in FreshBooks' Chart of Accounts" in message
+    assert sample_journal(3).key in message and len(fb.erp_control("freshbooks", "entries")) == 1
 
 
 # -- tokens ---------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The FreshBooks sandbox enforces FreshBooks' rules: OAuth codes and single-use rotating
-refresh tokens with reuse detection, bearer expiry, paging caps, balanced entries, error
-formats (inside HTTP 200 and new style), invoices and payments, throttling."""
+refresh tokens with reuse detection, token requests in JSON or form-encoded, bearer expiry, paging
+caps, balanced entries, FreshBooks' error statuses in the old and new formats (and old-style
+inside HTTP 200), invoices and payments, the chart and clients losing an entry, throttling."""
 
 from __future__ import annotations
 
@@ -136,7 +137,32 @@ def test_expired_access_tokens_get_401_and_users_me_names_the_account(fb):
     assert expired.json()["error_description"] == "The access token expired"
 
 
-def test_entries_must_balance_and_errors_arrive_inside_http_200(fb):
+def test_the_token_endpoint_takes_form_encoded_bodies_as_well_as_json(fb):
+    _, server, env = fb
+    fields = {
+        "grant_type": "refresh_token",
+        "client_id": env["ERP__FRESHBOOKS__CLIENT_ID"],
+        "client_secret": env["ERP__FRESHBOOKS__CLIENT_SECRET"],
+        "refresh_token": env["ERP__FRESHBOOKS__INITIAL_REFRESH_TOKEN"],
+        "redirect_uri": env["ERP__FRESHBOOKS__REDIRECT_URI"],
+    }
+    form = httpx.post(f"{server.url}/auth/oauth/token", data=fields)
+    assert form.status_code == 200 and form.json()["token_type"] == "Bearer"
+    as_json = httpx.post(
+        f"{server.url}/auth/oauth/token",
+        json={**fields, "refresh_token": form.json()["refresh_token"]},
+    )
+    assert as_json.status_code == 200
+    garbage = httpx.post(
+        f"{server.url}/auth/oauth/token",
+        content=b"\xff\xfe",
+        headers={"Content-Type": "text/plain"},
+    )
+    assert garbage.status_code == 400 and garbage.json()["error"] == "invalid_request"
+    assert control(server, "stats")["token_requests"] == {"refresh_token": 2}
+
+
+def test_entries_must_balance_and_refusals_carry_freshbooks_statuses(fb):
     _, server, env = fb
     access = access_token(env)
     subs = control(server, "sub_accounts")
@@ -151,13 +177,13 @@ def test_entries_must_balance_and_errors_arrive_inside_http_200(fb):
             [{"sub_accountid": cash, "debit": "10.00"}, {"sub_accountid": food, "credit": "9.99"}]
         ),
     )
-    assert unbalanced.status_code == 200
+    assert unbalanced.status_code == 400
     [error] = unbalanced.json()["response"]["errors"]
     assert (error["errno"], error["field"]) == (2003, "details")
-    for bad in (
-        {"sub_accountid": 1, "debit": "10.00"},
-        {"sub_accountid": cash, "debit": "10.00", "credit": "10.00"},
-        {"sub_accountid": cash, "debit": "10.001"},
+    for bad, status in (
+        ({"sub_accountid": 1, "debit": "10.00"}, 404),
+        ({"sub_accountid": cash, "debit": "10.00", "credit": "10.00"}, 400),
+        ({"sub_accountid": cash, "debit": "10.001"}, 400),
     ):
         answer = api(
             env,
@@ -166,7 +192,19 @@ def test_entries_must_balance_and_errors_arrive_inside_http_200(fb):
             "journal_entries/journal_entries",
             json=entry([bad, {"sub_accountid": food, "credit": "10.00"}]),
         )
-        assert answer.json()["response"]["errors"], bad
+        assert answer.status_code == status and answer.json()["response"]["errors"], bad
+    control(server, "configure", {"error_style": "old_in_200"})
+    inside_200 = api(
+        env,
+        access,
+        "POST",
+        "journal_entries/journal_entries",
+        json=entry(
+            [{"sub_accountid": 1, "debit": "1.00"}, {"sub_accountid": food, "credit": "1.00"}]
+        ),
+    )
+    assert inside_200.status_code == 200
+    assert inside_200.json()["response"]["errors"][0]["errno"] == 1012
     control(server, "configure", {"error_style": "new"})
     new = api(
         env,
@@ -177,7 +215,7 @@ def test_entries_must_balance_and_errors_arrive_inside_http_200(fb):
             [{"sub_accountid": 1, "debit": "1.00"}, {"sub_accountid": food, "credit": "1.00"}]
         ),
     )
-    assert new.status_code == 404
+    assert new.status_code == 404 and new.json()["code"] == 5
     assert new.json()["details"][0]["metadata"]["field"] == "sub_accountid"
     assert control(server, "entries") == []
 
@@ -281,7 +319,7 @@ def test_invoices_follow_their_payments_and_refuse_unknown_types(fb):
             }
         },
     )
-    assert refused.status_code == 200 and refused.json()["response"]["errors"][0]["field"] == "type"
+    assert refused.status_code == 400 and refused.json()["response"]["errors"][0]["field"] == "type"
     api(
         env,
         access,
@@ -335,3 +373,25 @@ def test_throttles_with_rate_limit_headers_and_optional_retry_after(fb):
     control(server, "configure", {"retry_after": 3})
     assert api(env, access, "GET", "users/clients").headers["Retry-After"] == "3"
     assert control(server, "stats")["throttled"] == 2
+
+
+def test_a_removed_sub_account_or_client_is_gone_from_its_list(fb):
+    _, server, env = fb
+    access = access_token(env)
+
+    def numbers() -> set[str]:
+        found = api(env, access, "GET", "journal_entry_accounts/journal_entry_accounts")
+        parents = found.json()["response"]["result"]["journal_entry_accounts"]
+        return {s["account_sub_number"] for p in parents for s in p["sub_accounts"]}
+
+    def organizations() -> set[str]:
+        found = api(env, access, "GET", "users/clients", params={"per_page": 100})
+        return {c["organization"] for c in found.json()["response"]["result"]["clients"]}
+
+    chart, clients = numbers(), organizations()
+    assert "4000" in chart and clients
+    removed_client = sorted(clients)[0]
+    assert control(server, "remove", {"sub_account": "4000"}) == {"removed": 1}
+    assert control(server, "remove", {"client": removed_client}) == {"removed": 1}
+    assert numbers() == chart - {"4000"} and organizations() == clients - {removed_client}
+    assert all(s["account_sub_number"] != "4000" for s in control(server, "sub_accounts"))

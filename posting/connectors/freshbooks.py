@@ -21,8 +21,17 @@ key before anything is sent again.
 Documents are dated `Journal.document_date`. FreshBooks has no closed periods that refuse a date
 (its API has no period lock), so nothing here raises ErpPeriodClosed.
 
-Errors: FreshBooks reports refusals inside HTTP 200 (`response.errors`) or in its newer
-`code`/`details` form; every body is checked.
+Errors: FreshBooks refuses with 400 (invalid), 404 (a record it names is missing) or 403 (an
+account the token may not use), its body in the old `response.errors` form or the newer
+`code`/`details` one; old-style errors may also arrive inside HTTP 200, so every body is
+checked. A refusal names the journal, FreshBooks' message and field, and the fix.
+
+Requests are sent the way FreshBooks' official Python SDK sends them (freshbooks-sdk, checked by
+tests/contract/test_freshbooks_client.py): form-encoded token requests, a JSON Content-Type
+only on requests with a body.
+
+`check` (`closeout check`) asks, reading only: users/me for the business, the chart's
+sub-accounts for the accounts, and in invoice mode the clients for the locations' companies.
 
 FreshBooks has no dimensions. Revenue centers are a mapping, not code: a line goes to the
 sub-account numbered (or named) "<account code>-<revenue center>" when one exists, else to the
@@ -50,7 +59,14 @@ import httpx
 
 from closeout.errors import ConfigurationError, ErpAuthError, ErpRefusal, ErpUnavailable
 from closeout.money import ZERO, money_text
-from posting.connectors.contract import ErpDocument, Journal, Line, key_identity
+from posting.connectors.contract import (
+    ErpDocument,
+    Journal,
+    Line,
+    Reference,
+    ReferenceProblem,
+    key_identity,
+)
 from posting.connectors.freshbooks_invoice import Parts, invoice_for, parts_of
 from posting.connectors.kit import (
     ErpSettings,
@@ -88,6 +104,7 @@ KEY_AT_END = re.compile(r"\[([^\[\]]+)\]\s*$")
 TAG_AT_END = re.compile(r"\s*\[(?:loc ([^\s\]]+))? ?(?:rc ([^\s\]]+))?\]\s*$")
 # A retired refresh token or a revoked grant: only a new consent helps.
 RECONNECT = "run `closeout connect freshbooks` again to give closeout a new consent"
+DELETED = 1  # FreshBooks' vis_state of a deleted record (0 active, 2 archived)
 
 
 @dataclass(frozen=True)
@@ -131,15 +148,23 @@ class _Tokens:
         self._current: OAuthTokens | None = None
 
     def current(self) -> OAuthTokens:
-        if self._current is not None and self._current.access_valid():
-            return self._current
-        self.store.seed(self.settings.initial_refresh_token)
-        tokens = fresh_access_token(self.store, self.refresh)
-        self._remember(tokens)
+        """A valid access token with the account it posts to."""
+        tokens = self.access()
         if tokens.account is None:
-            tokens = self._with_account(tokens)
-        self._current = tokens
+            tokens = self._current = self._with_account(tokens)
         return tokens
+
+    def access(self) -> OAuthTokens:
+        """A valid access token, with the account kept with the consent if there is one."""
+        if self._current is None or not self._current.access_valid():
+            self.store.seed(self.settings.initial_refresh_token)
+            self._current = fresh_access_token(self.store, self.refresh)
+            self._remember(self._current)
+        return self._current
+
+    def use_account(self, account: str) -> None:
+        """Post to `account` in this run without keeping it with the tokens (`check`)."""
+        self._current = replace(self.access(), account=account)
 
     def renew(self, refused_access: str) -> str:
         """The access token was refused before its time: refresh, unless another run already
@@ -174,12 +199,8 @@ class _Tokens:
 def exchange_tokens(
     http: ErpHttp, settings: FreshBooksSettings, body: dict, what: str
 ) -> OAuthTokens:
-    response = http.request(
-        "POST",
-        settings.token_url,
-        content=json.dumps(body),
-        headers={"Content-Type": "application/json"},
-    )
+    # form-encoded as RFC 6749 and the official SDKs send it (FreshBooks also takes JSON)
+    response = http.request("POST", settings.token_url, data=body)
     data, access_token = token_answer(response, "FreshBooks")
     if not access_token:
         error = token_error(data, response)
@@ -205,19 +226,7 @@ def exchange_tokens(
 
 def find_account(http: ErpHttp, settings: FreshBooksSettings, access_token: str) -> str:
     """The accounting account id of the business closeout posts to (users/me)."""
-    response = http.request(
-        "GET",
-        f"{settings.base_url.rstrip('/')}/auth/api/v1/users/me",
-        headers={"Authorization": f"Bearer {access_token}"},
-    )
-    if response.status_code == 401:
-        raise ErpAuthError(f"FreshBooks refused the new access token: {response.text[:200]}")
-    memberships = (_json(response).get("response") or {}).get("business_memberships") or []
-    accounts = [
-        m["business"]["account_id"]
-        for m in memberships
-        if (m.get("business") or {}).get("account_id")
-    ]
+    accounts = business_accounts(http, settings, access_token)
     if settings.account_id:
         if settings.account_id not in accounts:
             raise ErpAuthError(
@@ -232,6 +241,23 @@ def find_account(http: ErpHttp, settings: FreshBooksSettings, access_token: str)
             f"{_env('account_id')} to the one closeout posts to"
         )
     return accounts[0]
+
+
+def business_accounts(http: ErpHttp, settings: FreshBooksSettings, access_token: str) -> list[str]:
+    """The account ids of the businesses the consenting user belongs to (users/me)."""
+    response = http.request(
+        "GET",
+        f"{settings.base_url.rstrip('/')}/auth/api/v1/users/me",
+        headers={"Authorization": f"Bearer {access_token}"},
+    )
+    if response.status_code == 401:
+        raise ErpAuthError(f"FreshBooks refused the new access token: {response.text[:200]}")
+    memberships = (_json(response).get("response") or {}).get("business_memberships") or []
+    return [
+        m["business"]["account_id"]
+        for m in memberships
+        if (m.get("business") or {}).get("account_id")
+    ]
 
 
 # -- the connector --------------------------------------------------------------------------------
@@ -298,6 +324,80 @@ class FreshBooksConnector:
             and journal.journal_type == "sales"
             and journal.kind == "original"
         )
+
+    # -- closeout check ---------------------------------------------------------------------------
+    def check(self, references: Sequence[Reference]) -> list[ReferenceProblem]:
+        """The business first (users/me); then one paged list per kind FreshBooks keeps: the
+        chart's sub-accounts for accounts (resolved as `create` resolves them) and, in invoice
+        mode, the clients for the locations' companies and customers. Locations, revenue
+        centers and divisions are not FreshBooks records (text in a description, an optional
+        `<code>-<center>` sub-account), so they are not asked about. Reads only."""
+        problems = self._business_problems()
+        if problems:
+            return problems  # the lists would be another business's, or none
+        accounts = [r for r in references if r.kind == "account"]
+        clients = [r for r in references if r.kind in ("company", "customer")]
+        found = []
+        if accounts:
+            chart = self._chart()
+            found += [
+                ReferenceProblem(
+                    r,
+                    "has no sub-account in FreshBooks' Chart of Accounts",
+                    f"add a sub-account numbered {r.value} (or named '{r.value} <name>') in "
+                    f"FreshBooks' Chart of Accounts, or correct {r.used_by}",
+                )
+                for r in accounts
+                if r.value.strip() not in chart
+            ]
+        if clients and self.settings.mode == "invoice":
+            known = self._client_ids()
+            found += [
+                ReferenceProblem(
+                    r,
+                    "is no FreshBooks client's organization",
+                    f"create a client whose organization is {r.value!r} in FreshBooks (the "
+                    f"location's daily invoices go to it), or correct {r.used_by}",
+                )
+                for r in clients
+                if r.value.strip().lower() not in known
+            ]
+        return found
+
+    def _business_problems(self) -> list[ReferenceProblem]:
+        """What is wrong with the business closeout would post to: the setting, or the
+        account kept with the consent, not among the user's businesses."""
+        tokens = self.tokens.access()
+        accounts = business_accounts(self.http, self.settings, tokens.access_token or "")
+        listed = ", ".join(accounts) or "none"
+        setting, kept = self.settings.account_id, tokens.account
+        if setting and setting not in accounts:
+            return [
+                _own(
+                    f"business {setting} is not one of this FreshBooks user's ({listed})",
+                    f"set {_env('account_id')} to one of {listed}, or {RECONNECT} as a user "
+                    f"of business {setting}",
+                )
+            ]
+        if not setting and not kept and len(accounts) != 1:
+            return [
+                _own(
+                    f"the FreshBooks user belongs to {len(accounts)} businesses ({listed})",
+                    f"set {_env('account_id')} to the one closeout posts to",
+                )
+            ]
+        if kept and kept not in accounts:
+            return [_own(f"FreshBooks business {kept}, kept with the consent, is gone", RECONNECT)]
+        if kept and setting and kept != setting:
+            return [
+                _own(
+                    f"closeout posts to business {kept}, kept with the consent, not "
+                    f"{_env('account_id')}={setting}",
+                    f"{RECONNECT}, or set {_env('account_id')}={kept}",
+                )
+            ]
+        self.tokens.use_account(kept or setting or accounts[0])
+        return []
 
     # -- journal entries --------------------------------------------------------------------------
     def _create_entry(self, journal: Journal) -> str:
@@ -511,14 +611,19 @@ class FreshBooksConnector:
             failpoint("freshbooks.after_payment")
         return invoice_id
 
-    def _client(self, journal: Journal) -> int:
+    def _client_ids(self) -> dict[str, int]:
+        """Client ids by organization, lower case; deleted clients left out. One paged
+        look-up per run."""
         if self._clients is None:
             self._clients = {}
             for client in self._all_pages("users/clients", "clients"):
                 name = str(client.get("organization") or "").strip()
-                if name:
+                if name and client.get("vis_state") != DELETED:
                     self._clients.setdefault(name.lower(), int(client["id"]))
-        client = self._clients.get(journal.company.strip().lower())
+        return self._clients
+
+    def _client(self, journal: Journal) -> int:
+        client = self._client_ids().get(journal.company.strip().lower())
         if client is None:
             raise ErpRefusal(
                 f"FreshBooks has no client whose organization is {journal.company!r} for "
@@ -620,8 +725,9 @@ class FreshBooksConnector:
                 content=json.dumps(body) if body is not None else None,
                 headers={
                     "Authorization": f"Bearer {token}",
-                    "Api-Version": "alpha",
-                    "Content-Type": "application/json",
+                    "Api-Version": "alpha",  # what FreshBooks' Node SDK sends on every call
+                    # the SDKs declare JSON only for a body they send
+                    **({"Content-Type": "application/json"} if body is not None else {}),
                 },
             ),
             lambda: str(self.tokens.current().access_token),
@@ -675,7 +781,11 @@ def _result(response: httpx.Response, method: str, resource: str, journal: Journ
             f"{_env('account_id')} and the app's scopes, or {RECONNECT}"
         )
     if problems or response.status_code >= 400:
-        raise ErpRefusal(f"FreshBooks refused {what}: {'; '.join(problems) or response.text[:300]}")
+        status = f" (HTTP {response.status_code})" if response.status_code != 200 else ""
+        then = f"; then run `closeout replay {journal.journal_id}`" if journal else ""
+        raise ErpRefusal(
+            f"FreshBooks refused {what}{status}: {'; '.join(problems) or response.text[:300]}{then}"
+        )
     result = (data.get("response") or {}).get("result")
     if not isinstance(result, dict):
         raise ErpUnavailable(f"FreshBooks answered {what} without a result: {response.text[:300]}")
@@ -717,16 +827,25 @@ def _problem(message, field, value, errno) -> str:
 
 def _fix(field: str) -> str:
     fixes = {
-        "sub_accountid": ": a sub-account closeout looked up is gone; check the Chart of "
-        "Accounts in FreshBooks and replay",
+        "sub_accountid": ": a sub-account closeout looked up is gone; restore it in "
+        "FreshBooks' Chart of Accounts (`closeout check` lists what is missing)",
         "currency_code": ": the journal's currency is not the business currency; fix the "
-        "currency in the locations or settings seed and replay",
-        "customerid": ": the location's client is gone; recreate it or fix erp_company "
-        "in the locations seed and replay",
-        "type": ": a payment type FreshBooks does not offer; replay after updating closeout",
-        "description": ": set the location up in FreshBooks and replay",
+        "currency in the locations or settings seed",
+        "customerid": ": the location's client is gone; recreate it in FreshBooks or fix "
+        "erp_company in the locations seed",
+        "type": ": a payment type FreshBooks does not offer; update closeout",
+        "description": ": set the location up in FreshBooks",
+        "details": ": the journal's debits and credits differ; run `closeout build`, whose "
+        "tests hold an unbalanced journal, and report it if they pass",
+        "invoiceid": ": the invoice closeout created for this day is gone; restore it in "
+        "FreshBooks, or delete its payments there so the day is posted afresh",
     }
     return fixes.get(field, "")
+
+
+def _own(problem: str, fix: str) -> ReferenceProblem:
+    """A problem with the connector's own settings (the business)."""
+    return ReferenceProblem(None, problem, fix)
 
 
 def _json(response: httpx.Response) -> dict:

@@ -1,7 +1,8 @@
 """A local stand-in for FreshBooks: OAuth 2.0 authorization codes with single-use rotating
 refresh tokens, `/auth/api/v1/users/me`, and the accounting API's journal entry accounts,
 journal entries (and their details), clients, invoices and payments, with FreshBooks' error
-formats (old style inside HTTP 200, new style), paging capped at 100, throttling and faults."""
+statuses and formats (old style, new style, old style inside HTTP 200), paging capped at 100,
+throttling and faults."""
 
 from __future__ import annotations
 

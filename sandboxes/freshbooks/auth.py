@@ -1,7 +1,8 @@
 """FreshBooks' OAuth 2.0 server, as a client sees it.
 
 Authorization codes (5 minutes, single use, bound to the redirect URI) come from the consent
-page; `/auth/oauth/token` takes JSON bodies with the client id and secret, and issues 12-hour
+page; `/auth/oauth/token` takes the client id and secret in a JSON or form-encoded body (the
+docs show JSON, the official SDKs form-encode, the real endpoint takes both), and issues 12-hour
 bearer access tokens with a refresh token that never expires but works once: refreshing
 returns a new one and retires the old. Presenting a retired refresh token again is treated as
 theft (reuse detection): the whole grant, every token descended from the consent, is revoked.
@@ -108,7 +109,8 @@ class OAuthServer:
             return auth_error(
                 400,
                 "invalid_request",
-                "The request is missing a required parameter: send a JSON object body.",
+                "The request is missing a required parameter: send a JSON object or a "
+                "form-encoded body.",
             )
         grant_type = str(body.get("grant_type") or "")
         with self._lock:

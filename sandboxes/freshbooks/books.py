@@ -86,6 +86,23 @@ class Books:
             for index, name in enumerate(config.clients)
         ]
 
+    def remove_sub_account(self, number: str) -> int:
+        """Take the sub-accounts numbered `number` out of the chart; how many were."""
+        gone = [i for i, sub in self.sub_accounts.items() if sub["account_sub_number"] == number]
+        for sub_id in gone:
+            del self.sub_accounts[sub_id]
+        for parent in self.accounts:
+            parent["sub_accounts"] = [
+                s for s in parent["sub_accounts"] if s["account_sub_number"] != number
+            ]
+        return len(gone)
+
+    def remove_client(self, organization: str) -> int:
+        """Take the clients of this organization out of the business; how many were."""
+        kept = [c for c in self.clients if c["organization"] != organization]
+        removed, self.clients = len(self.clients) - len(kept), kept
+        return removed
+
     def _id(self) -> int:
         self._next_id += 1
         return self._next_id

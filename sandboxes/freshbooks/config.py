@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sandboxes.freshbooks.errors import ERROR_STYLES
 from sandboxes.seeds import SEEDS_DIR, rows, unique, with_changes
 
 # FreshBooks' own parent accounts the seed accounts are created under, by account type.
@@ -62,7 +63,9 @@ class FreshBooksConfig:
     clients: list[str] = field(default_factory=list)  # organization names
     payment_types: list[str] = field(default_factory=lambda: list(PAYMENT_TYPES))
     max_per_page: int = 100  # per_page above this is silently capped
-    error_style: str = "old"  # validation errors: "old" (HTTP 200) or "new" (HTTP 422)
+    # refusals: "old" or "new" body with FreshBooks' status (400, 404, 403), or "old_in_200":
+    # the old body inside HTTP 200, as FreshBooks' Node SDK documents it can arrive
+    error_style: str = "old"
     throttle_every: int = 0  # every Nth API request answers 429 (0: off)
     throttle_limit: int = 0  # API requests allowed per throttle_window (0: off)
     throttle_window: float = 60.0
@@ -114,6 +117,6 @@ class FreshBooksConfig:
         return config.updated(overrides)
 
     def updated(self, changes: dict) -> FreshBooksConfig:
-        if changes.get("error_style", self.error_style) not in ("old", "new"):
-            raise ValueError("error_style is old or new")
+        if changes.get("error_style", self.error_style) not in ERROR_STYLES:
+            raise ValueError(f"error_style is one of {', '.join(ERROR_STYLES)}")
         return with_changes(self, changes)

@@ -1,9 +1,13 @@
 """FreshBooks' error bodies.
 
-The accounting API answers a refused request in its old style, `{"response": {"errors":
-[{errno, field, message, object, value}]}}`, which can arrive with HTTP 200; newer services
-answer `{"code", "message", "details": [google.rpc.ErrorInfo]}` with a real status. The auth
-service answers like Doorkeeper: `{"error", "error_description"}`.
+The accounting API answers a refused request with a 4xx status: 400 for a request that does
+not validate, 404 for something it names that does not exist (errno 1012), 403 for an account
+the token may not use. The body is in its old style, `{"response": {"errors": [{errno, field,
+message, object, value}]}}`, or, from newer services, `{"code", "message", "details":
+[google.rpc.ErrorInfo]}` with the gRPC code of that status (3, 5, 7). The official SDKs' tests
+show both with the real status (404 "Client not found.", errno 1012); FreshBooks' Node SDK also
+documents old-style errors arriving inside HTTP 200, which `error_style="old_in_200"` keeps.
+The auth service answers like Doorkeeper: `{"error", "error_description"}`.
 """
 
 from __future__ import annotations
@@ -17,6 +21,10 @@ REQUIRED = 2001
 INVALID = 2002
 UNBALANCED = 2003
 NOT_ALLOWED = 1003
+# error_style: the body FreshBooks answers a refusal with, and whether its status is real.
+ERROR_STYLES = ("old", "new", "old_in_200")
+# HTTP status -> the gRPC code a new-style body carries (google.rpc.Code)
+GRPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 409: 10, 429: 8}
 
 
 @dataclass
@@ -26,13 +34,13 @@ class AccountingError(Exception):
     message: str
     object: str = "journal_entry"
     value: str = ""
-    status: int = 422  # the status a new-style answer carries
+    status: int = 400  # 404 for a missing record, 403 for an account the token may not use
 
     def response(self, style: str) -> Response:
         if style == "new":
             return Response.json(
                 {
-                    "code": 3 if self.status < 500 else 13,
+                    "code": GRPC_CODES.get(self.status, 13),
                     "message": f"Request failed with status_code: {self.status}",
                     "details": [
                         {
@@ -50,21 +58,15 @@ class AccountingError(Exception):
                 },
                 self.status,
             )
+        old = {
+            "errno": self.errno,
+            "field": self.field,
+            "message": self.message,
+            "object": self.object,
+            "value": self.value,
+        }
         return Response.json(
-            {
-                "response": {
-                    "errors": [
-                        {
-                            "errno": self.errno,
-                            "field": self.field,
-                            "message": self.message,
-                            "object": self.object,
-                            "value": self.value,
-                        }
-                    ]
-                }
-            },
-            200,
+            {"response": {"errors": [old]}}, 200 if style == "old_in_200" else self.status
         )
 
 

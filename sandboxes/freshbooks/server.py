@@ -1,12 +1,15 @@
 """The FreshBooks sandbox: the auth service (consent page, `/auth/oauth/token`,
 `/auth/api/v1/users/me`) and the accounting API under `/accounting/account/<accountId>/`.
 
-Behaviour follows the vendor: bearer tokens on every API call (401 `invalid_token` once one
-expires), results wrapped in `{"response": {"result": ...}}` with page/pages/per_page/total and
-per_page silently capped at 100, `search[...]` filters, refusals as old-style errors inside
-HTTP 200 (or new-style ones with a real status, per `error_style`), and 429s on a configurable
-rate, with or without Retry-After, since FreshBooks publishes no limits. `/_sandbox/...`
-endpoints reset, configure, inject faults, expire tokens, and read counters and documents.
+Behaviour follows the vendor: a token endpoint that takes JSON or form-encoded bodies (the docs
+show JSON, the official SDKs send forms), bearer tokens on every API call (401 `invalid_token`
+once one expires), results wrapped in `{"response": {"result": ...}}` with
+page/pages/per_page/total and per_page silently capped at 100, `search[...]` filters, refusals
+with FreshBooks' statuses (400 invalid, 404 not found, 403 not yours) in the old or new body
+style, or old-style inside HTTP 200 (`error_style`), and 429s on a configurable rate, with or
+without Retry-After, since FreshBooks publishes no limits. `/_sandbox/...` endpoints reset,
+configure, inject faults, expire tokens, remove a sub-account or client, and read counters and
+documents.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import threading
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
 from cryptography.fernet import Fernet
 
@@ -63,11 +66,7 @@ class FreshBooksSandbox(ErpControl):
         if path.rstrip("/") == "/oauth/authorize" and request.method == "GET":
             return self.auth.authorize(request.query, self.config)
         if path == "/auth/oauth/token" and request.method == "POST":
-            try:
-                body = request.json()
-            except ValueError:
-                body = None
-            return self.auth.token(body, self.config)
+            return self.auth.token(_token_body(request), self.config)
         me = path.rstrip("/") == "/auth/api/v1/users/me"
         route = ACCOUNTING.match(path)
         if not me and not route:
@@ -143,26 +142,8 @@ class FreshBooksSandbox(ErpControl):
                 account,
                 status=403,
             )
-            return (
-                error.response("new")
-                if self.config.error_style == "new"
-                else Response.json(
-                    {
-                        "response": {
-                            "errors": [
-                                {
-                                    "errno": NOT_ALLOWED,
-                                    "field": "accountid",
-                                    "message": error.message,
-                                    "object": "account",
-                                    "value": account,
-                                }
-                            ]
-                        }
-                    },
-                    403,
-                )
-            )
+            # an access refusal keeps its status whatever the style of validation errors
+            return error.response("new" if self.config.error_style == "new" else "old")
         search = {
             key[7:-1]: value
             for key, value in request.query.items()
@@ -257,6 +238,7 @@ class FreshBooksSandbox(ErpControl):
             "entries": lambda _: Response.json(self.books.entries),
             "sub_accounts": lambda _: Response.json(list(self.books.sub_accounts.values())),
             "invoices": self._invoices_action,
+            "remove": self._remove_action,
         }
 
     def reset(self) -> None:
@@ -290,6 +272,18 @@ class FreshBooksSandbox(ErpControl):
     def expire_tokens(self) -> int:
         return self.auth.expire_access_tokens()
 
+    def _remove_action(self, body) -> Response:
+        """{"sub_account": number} or {"client": organization}: gone from the business, as an
+        accountant deleting it in FreshBooks would leave it; {"removed": n}."""
+        body = body or {}
+        if set(body) - {"sub_account", "client"} or len(body) != 1:
+            return Response.json({"error": "remove takes sub_account or client"}, 400)
+        if "sub_account" in body:
+            removed = self.books.remove_sub_account(str(body["sub_account"]))
+        else:
+            removed = self.books.remove_client(str(body["client"]))
+        return Response.json({"removed": removed})
+
     def _invoices_action(self, _body) -> Response:
         return Response.json(
             [
@@ -302,6 +296,20 @@ class FreshBooksSandbox(ErpControl):
                 for invoice in self.books.invoices
             ]
         )
+
+
+def _token_body(request: Request) -> dict | None:
+    """The token request's fields, sent as JSON (FreshBooks' docs) or form-encoded (RFC 6749,
+    and what the official SDKs send); None when the body is neither."""
+    content_type = (request.header("Content-Type") or "").split(";")[0].strip().lower()
+    if content_type == "application/x-www-form-urlencoded":
+        form = parse_qs(request.body.decode("utf-8", "replace"), keep_blank_values=True)
+        return {name: values[-1] for name, values in form.items()}
+    try:
+        body = request.json()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return body if isinstance(body, dict) else None
 
 
 def _body(request: Request):
