@@ -64,9 +64,30 @@ def toast_reach(locations: list[Location]) -> ToastReach:
         token_store=TokenStore(state_dir() / "tokens.enc", fernet_from_env()),
     )
     try:
-        return _reach(client, locations)
+        report = _reach(client, locations)
     finally:
         client.close()
+    configured = dlt.config.get("sources.toast.restaurant_guids", list)
+    report.problems += _not_loaded(report, configured)
+    return report
+
+
+def _not_loaded(report: ToastReach, configured: list[str] | None) -> list[ToastProblem]:
+    """With sources.toast.restaurant_guids set, `closeout load` reads those locations only: a
+    reached location of locations.csv missing there is never loaded."""
+    if not configured:
+        return []
+    return [
+        ToastProblem(
+            location.row.where,
+            f"location {location.name or '(no name)'} ({location.guid})",
+            "is not in sources.toast.restaurant_guids, so `closeout load` never reads it",
+            "add its guid to restaurant_guids (SOURCES__TOAST__RESTAURANT_GUIDS), or leave "
+            "that setting out to load every location the credentials reach",
+        )
+        for _, location in report.reached
+        if location is not None and location.active and location.guid not in configured
+    ]
 
 
 def _reach(client: ToastClient, locations: list[Location]) -> ToastReach:

@@ -243,3 +243,73 @@ def test_an_unreachable_erp_is_one_line_with_the_fix(
     assert lines[0].startswith(f"{erp} settings: "), lines
     assert "could not be reached" in lines[0], lines
     assert "Traceback" not in out
+
+
+def test_a_location_the_load_is_told_to_skip_is_reported(
+    toast_env, warehouse, seeds_copy, monkeypatch
+):
+    for variable, value in toast_env.erp_env.items():
+        monkeypatch.setenv(variable, value)
+    seeds = seeds_copy / "seeds"
+    rows = keep_active_only(seeds, toast_env.restaurants)
+    loaded, skipped = toast_env.restaurants[:2], toast_env.restaurants[2]
+    monkeypatch.setenv("SOURCES__TOAST__RESTAURANT_GUIDS", json.dumps(loaded))
+
+    result = run_check(seeds, "--erp", "infor")
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out[-SHOWN:]
+    toast = [line for line in problem_lines(out) if "restaurant_guids" in line]
+    assert len(toast) == 1, out[-SHOWN:]
+    assert toast[0].startswith(f"locations.csv row {rows[skipped][0]}: location ")
+    assert skipped in toast[0]
+
+
+def references_by_place(seeds: Path):
+    from posting.check_references import references_from_seeds
+
+    found = references_from_seeds(seeds)
+    places: dict[tuple, dict[tuple[str, str], str]] = {}
+    for reference in found.references:
+        place = (reference.company, reference.division)
+        places.setdefault(place, {})[(reference.kind, reference.value)] = reference.used_by
+    return found, places
+
+
+def test_references_follow_the_seeds_matching_rules(seeds_copy):
+    """A location's own mapping row overrides the '*' row for the same thing, a location
+    without a labor journal needs no labor accounts, and each value is asked once per place,
+    remembering the first row that names it."""
+    seeds = seeds_copy / "seeds"
+    locations = read_csv(seeds / "locations.csv")
+    header = locations[0]
+    own, other = locations[1], locations[2]
+    own_place = (own[header.index("erp_company")], own[header.index("erp_division")] or None)
+    other_place = (other[header.index("erp_company")], other[header.index("erp_division")] or None)
+    guid = own[header.index("restaurant_guid")]
+    food = next(r for r in read_csv(seeds / "sales_category_accounts.csv") if r[1] == "Food")
+    append_row(seeds / "chart_of_accounts.csv", ["4005", "Food Sales (own)", "revenue", "true"])
+    own_row = append_row(seeds / "sales_category_accounts.csv", [guid, "Food", "", "4005", ""])
+    settings = read_csv(seeds / "settings.csv")
+    labor_at = settings[0].index("labor_journal")
+    append_row(
+        seeds / "settings.csv",
+        [guid if i == 0 else ("false" if i == labor_at else "") for i in range(len(settings[0]))],
+    )
+    job_accounts = {r[3] for r in read_csv(seeds / "job_accounts.csv")[1:]}
+
+    found, places = references_by_place(seeds)
+
+    assert found.problems == []
+    own_refs, other_refs = places[own_place], places[other_place]
+    assert own_refs[("account", "4005")] == f"sales_category_accounts.csv row {own_row}"
+    assert ("account", food[3]) not in own_refs  # the '*' Food row is overridden here
+    assert ("account", food[3]) in other_refs
+    assert not job_accounts & {value for kind, value in own_refs if kind == "account"}
+    assert job_accounts <= {value for kind, value in other_refs if kind == "account"}
+    company = places[(own_place[0], None)]  # a company is one place, whatever its divisions
+    assert company[("company", own_place[0])] == "locations.csv row 2"
+    payment_rows = read_csv(seeds / "payment_type_accounts.csv")
+    first_2100 = next(n for n, r in enumerate(payment_rows, start=1) if r[-1] == "2100")
+    assert other_refs[("account", "2100")] == f"payment_type_accounts.csv row {first_2100}"
+    keys = [(r.kind, r.value, r.company, r.division) for r in found.references]
+    assert len(keys) == len(set(keys))
