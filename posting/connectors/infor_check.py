@@ -26,9 +26,11 @@ from dataclasses import dataclass, field
 
 from closeout.errors import ErpAuthError
 from posting.connectors.contract import Reference, ReferenceProblem
+from posting.connectors.kit import chunked
 
 CHECKED_KINDS = ("company", "division", "account", "location", "revenue_center")
 ACCOUNTS = 1  # AITP of the accounts; 2-7 are the other accounting dimensions
+LOOKUPS_PER_BULK = 100  # transactions in one bulk request, as the connector's other look-ups
 
 
 @dataclass
@@ -50,16 +52,18 @@ def check_references(connector, references: Sequence[Reference]) -> list[Referen
     problems: list[ReferenceProblem] = []
 
     companies = _companies(connector, {cono for _, (cono, _) in places}, problems)
-    wanted: dict[str, set[int]] = defaultdict(set)  # CONO -> AITPs to list
-    for reference, (cono, _) in places:
-        if reference.kind == "account":
-            wanted[cono].add(ACCOUNTS)
-        elif reference.kind in dimension_of:
-            wanted[cono].add(dimension_of[reference.kind])
-    for cono, dimensions in sorted(wanted.items()):
+    wanted: dict[tuple[str, str], set[int]] = defaultdict(set)  # (CONO, DIVI) -> AITPs
+    for reference, (cono, divi) in places:
         company = companies[cono]
-        if not company.refusal:
-            _identities(connector, cono, company, dimensions, problems)
+        dimension = ACCOUNTS if reference.kind == "account" else dimension_of.get(reference.kind)
+        if dimension is None or company.refusal:
+            continue
+        for division in [divi] if divi else company.divisions:  # no division: every one
+            if division in company.divisions:
+                wanted[(cono, division)].add(dimension)
+    for cono in sorted({cono for cono, _ in wanted}):
+        asked = sorted((d, a) for (c, d), dims in wanted.items() if c == cono for a in dims)
+        _identities(connector, cono, companies[cono], asked, problems)
 
     named = {cono for r, (cono, _) in places if r.kind == "company"}
     for reference, (cono, divi) in places:
@@ -120,14 +124,17 @@ def _companies(connector, conos: set[str], problems: list) -> dict[str, _Company
     return companies
 
 
-def _identities(connector, cono: str, company: _Company, dimensions: set[int], problems) -> None:
-    asked = [(divi, aitp) for divi in sorted(company.divisions) for aitp in sorted(dimensions)]
-    transactions = [
-        {"transaction": "LstAccountID", "record": {"AITP": str(aitp), "DIVI": divi}}
-        for divi, aitp in asked
-    ]
+def _identities(connector, cono: str, company: _Company, asked: list, problems) -> None:
+    """CRS630MI LstAccountID of each (DIVI, AITP) asked, in bulk requests of up to
+    LOOKUPS_PER_BULK transactions."""
+    results = []
     try:
-        results = connector._bulk(transactions, program="CRS630MI", maxrecs=0, cono=cono)
+        for chunk in chunked(asked, LOOKUPS_PER_BULK):
+            transactions = [
+                {"transaction": "LstAccountID", "record": {"AITP": str(aitp), "DIVI": divi}}
+                for divi, aitp in chunk
+            ]
+            results += connector._bulk(transactions, program="CRS630MI", maxrecs=0, cono=cono)
     except ErpAuthError as exc:
         problems.append(_unavailable("CRS630MI LstAccountID", "accounts and dimensions", exc))
         return
