@@ -102,6 +102,7 @@ def _reach(client: ToastClient, locations: list[Location]) -> ToastReach:
         listed, names = None, {}
     report = ToastReach(client.base_url, listed is not None)
     ask = [guid for guid in (listed if listed is not None else by_guid) if guid in by_guid]
+    # guid -> its record, or Toast's refusal; a guid not asked is not reached
     with ThreadPoolExecutor(max_workers=PARALLEL_LOOKUPS) as pool:
         records = dict(zip(ask, pool.map(lambda guid: _restaurant(client, guid), ask), strict=True))
     for guid in listed if listed is not None else []:
@@ -118,8 +119,19 @@ def _reach(client: ToastClient, locations: list[Location]) -> ToastReach:
             )
     for location in locations:
         record = records.get(location.guid)
-        if record is not None:
+        if isinstance(record, Restaurant):
             report.reached.append((record, location))
+        elif record is not None and report.listed and location.active:  # listed, refused
+            report.problems.append(
+                ToastProblem(
+                    location.row.where,
+                    f"location {location.name or '(no name)'} ({location.guid})",
+                    f"Toast lists it for these credentials but refused its restaurant record "
+                    f"({record})",
+                    "Toast opens its other APIs up to 15 minutes after access is granted: run "
+                    "`closeout check` again later, and ask Toast support if it stays so",
+                )
+            )
         elif location.active:
             report.problems.append(
                 ToastProblem(
@@ -135,15 +147,16 @@ def _reach(client: ToastClient, locations: list[Location]) -> ToastReach:
     return report
 
 
-def _restaurant(client: ToastClient, guid: str) -> Restaurant | None:
-    """The restaurant record, or None when Toast does not let these credentials read it."""
+def _restaurant(client: ToastClient, guid: str) -> Restaurant | str:
+    """The restaurant record, or Toast's refusal (`HTTP 403: ...`) when it does not let these
+    credentials read it."""
     try:
         record = client.get_json(settings.RESTAURANT_PATH.format(guid=guid), restaurant=guid)
     except ToastAuthError:
         raise
     except ToastRefusal as exc:
         if 400 <= (exc.status or 0) < 500:
-            return None
+            return f"HTTP {exc.status}"
         raise
     general = record.get("general") or {}
     hour = general.get("closeoutHour")

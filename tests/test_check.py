@@ -313,3 +313,25 @@ def test_references_follow_the_seeds_matching_rules(seeds_copy):
     assert other_refs[("account", "2100")] == f"payment_type_accounts.csv row {first_2100}"
     keys = [(r.kind, r.value, r.company, r.division) for r in found.references]
     assert len(keys) == len(set(keys))
+
+
+def test_a_listed_location_whose_record_toast_refuses_says_to_wait(
+    toast_env, warehouse, seeds_copy, monkeypatch
+):
+    for variable, value in toast_env.erp_env.items():
+        monkeypatch.setenv(variable, value)
+    seeds = seeds_copy / "seeds"
+    rows = keep_active_only(seeds, toast_env.restaurants)
+    refused = toast_env.restaurants[1]
+    toast_env.fault(
+        kind="status", status=403, path="/restaurants/v1/restaurants/", restaurant=refused, times=-1
+    )
+
+    result = run_check(seeds, "--erp", "infor")
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out[-SHOWN:]
+    lines = [line for line in problem_lines(out) if refused in line]
+    assert len(lines) == 1, out[-SHOWN:]
+    assert lines[0].startswith(f"locations.csv row {rows[refused][0]}: ")
+    assert "refused its restaurant record (HTTP 403)" in lines[0]
+    assert "15 minutes" in lines[0]
