@@ -23,6 +23,10 @@ Requests per journal: one POST; per run: at most one token refresh (access token
 minutes and are reused across runs), `current/Me` unless the division is set, one GLAccounts
 query per 30 account codes (and per 30 accounts read back that the run does not post to), and
 one lines query per 20 journal identities and per 60 lines they hold.
+
+`check` (closeout check) only reads: current/Me, system/Divisions (the division reachable and
+active), financial/Journals (the journal code a general journal), and financial/GLAccounts,
+hrm/Costcenters and hrm/Costunits filtered on the seeds' codes, 30 a request.
 """
 
 from __future__ import annotations
@@ -48,7 +52,14 @@ from closeout.errors import (
     ErpUnavailable,
 )
 from posting.connectors import odata
-from posting.connectors.contract import ErpDocument, Journal, Line, key_identity
+from posting.connectors.contract import (
+    ErpDocument,
+    Journal,
+    Line,
+    Reference,
+    ReferenceProblem,
+    key_identity,
+)
 from posting.connectors.kit import (
     ErpSettings,
     chunked,
@@ -80,6 +91,8 @@ READ_BACK = "EntryID,LineNumber,GLAccount,AmountFC,CostCenter,CostUnit,Descripti
 # Exact's refusal of a date in a closed financial period, in the languages it answers in.
 PERIOD_CLOSED = ("period is closed", "periode is afgesloten")
 CODES_PER_QUERY = 30
+GENERAL_JOURNAL = 90  # financial/Journals.Type
+DIVISION_ACTIVE = 1  # system/Divisions.Status: 0 inactive, 1 active, 2 archived
 LINE_FIELDS = ("location", "revenue_center", "")
 ACCEPT = {"Accept": "application/json"}
 _QUERY_SAFE = "$',()*:/@="
@@ -261,6 +274,119 @@ class ExactConnector:
             backoff=lambda attempt: min(30.0, 0.5 * 2 ** (attempt - 1)),
             before_looking=lambda: failpoint("exact.after_lost_answer"),
         )
+
+    # -- closeout check ---------------------------------------------------------------------------
+    def check(self, references: Sequence[Reference]) -> list[ReferenceProblem]:
+        """Read only: the division (reachable and active), the journal (a general journal), and
+        every G/L account (there, not blocked), cost center (there, active) and cost unit
+        (there) the seeds name, each kind in filtered lists of CODES_PER_QUERY codes. Companies
+        and divisions of the seeds mean nothing here: one division takes every location."""
+        division_problem = self._division_problem()
+        if division_problem:
+            return [division_problem]  # nothing else can be asked of a division out of reach
+        problems = self._journal_problems()
+        for kind, resource, select, label, why in self._checked_kinds():
+            asked = [ref for ref in references if ref.kind == kind]
+            found = self._listed(resource, {ref.value.strip() for ref in asked}, select)
+            for ref in asked:
+                problem = _reference_problem(ref, found.get(ref.value.strip()), label)
+                if problem:
+                    problems.append(
+                        ReferenceProblem(
+                            ref,
+                            f"{problem} in division {self.division}",
+                            _fix(ref, problem, label) + why,
+                        )
+                    )
+        return problems
+
+    def _checked_kinds(self) -> list[tuple[str, str, str, str, str]]:
+        """(reference kind, resource, $select, what Exact calls it, why it is asked) of every
+        kind the entries send: G/L accounts, and the Line fields sent as cost center / unit."""
+        kinds = [("account", "financial/GLAccounts", "Code,IsBlocked", "G/L account", "")]
+        for name, resource, select, label in (
+            ("cost_center_field", "hrm/Costcenters", "Code,Active", "cost center"),
+            ("cost_unit_field", "hrm/Costunits", "Code", "cost unit"),
+        ):
+            kind = getattr(self.settings, name)
+            if kind:
+                why = f" (the {kind} is sent as {label}: {ExactSettings.env(name)}={kind})"
+                kinds.append((kind, resource, select, label, why))
+        return kinds
+
+    def _division_problem(self) -> ReferenceProblem | None:
+        """The division posts go to, among those the connected user can reach (system/Divisions,
+        asked in the user's current division) and active."""
+        me = list(
+            self._rows_at(f"{self.settings.api_url}/current/Me", {"$select": "CurrentDivision"})
+        )
+        current = int(me[0]["CurrentDivision"]) if me and me[0].get("CurrentDivision") else None
+        division = self.settings.division or current
+        setting_name = ExactSettings.env("division")
+        if current is None or division is None:
+            return ReferenceProblem(
+                None,
+                "Exact Online did not say which division the connected user works in",
+                f"set {setting_name} to the division number closeout posts in",
+            )
+        rows = self._rows_at(
+            f"{self.settings.api_url}/{current}/system/Divisions",
+            {"$filter": f"Code eq {division}", "$select": "Code,Description,Status"},
+        )
+        found = next(iter(rows), None)
+        if found is None:
+            return ReferenceProblem(
+                None,
+                f"division {division} is not one the connected user can reach",
+                f"set {setting_name} to a division the user works in (the current one is "
+                f"{current}) or give the user access to division {division} in Exact Online",
+            )
+        if int(found.get("Status") or 0) != DIVISION_ACTIVE:
+            return ReferenceProblem(
+                None,
+                f"division {division} ({found.get('Description')}) is inactive or archived",
+                f"reactivate division {division} in Exact Online or set {setting_name} to an "
+                "active division",
+            )
+        self._division = division
+        return None
+
+    def _journal_problems(self) -> list[ReferenceProblem]:
+        code = self.settings.journal_code
+        setting_name = ExactSettings.env("journal_code")
+        found = self._listed("financial/Journals", {code}, select="Code,Description,Type")
+        journal = found.get(code)
+        if journal is None:
+            return [
+                ReferenceProblem(
+                    None,
+                    f"journal {code} does not exist in division {self.division}",
+                    f"create general journal {code} in Exact Online (Financial > Journals) or "
+                    f"set {setting_name} to an existing general journal's code",
+                )
+            ]
+        if int(journal.get("Type") or 0) != GENERAL_JOURNAL:
+            return [
+                ReferenceProblem(
+                    None,
+                    f"journal {code} ({journal.get('Description')}) is not a general journal "
+                    f"(type {journal.get('Type')})",
+                    f"set {setting_name} to a general (memorial) journal's code",
+                )
+            ]
+        return []
+
+    def _listed(self, resource: str, codes: set[str], select: str) -> dict[str, dict]:
+        """Code -> row of those of `codes` `resource` holds (codes stripped, as Exact may pad)."""
+        found: dict[str, dict] = {}
+        for chunk in chunked(sorted(codes), CODES_PER_QUERY):
+            query = {
+                "$filter": " or ".join(f"Code eq {odata.literal(code)}" for code in chunk),
+                "$select": select,
+            }
+            for row in self._rows(resource, query):
+                found[str(row["Code"]).strip()] = row
+        return found
 
     # -- what is written --------------------------------------------------------------------------
     def _entry(self, journal: Journal) -> dict:
@@ -602,6 +728,25 @@ def _first_probe_of_each_identity(probes: Sequence[Journal]) -> dict[str, Journa
     for probe in probes:
         places.setdefault(probe.identity, probe)
     return places
+
+
+def _reference_problem(ref: Reference, row: dict | None, label: str) -> str | None:
+    value = ref.value.strip()
+    if row is None:
+        return f"{label} {value} does not exist"
+    if row.get("IsBlocked") is True:
+        return f"{label} {value} is blocked"
+    if row.get("Active") is False:
+        return f"{label} {value} is inactive"
+    return None
+
+
+def _fix(ref: Reference, problem: str, label: str) -> str:
+    value = ref.value.strip()
+    if problem.endswith("does not exist"):
+        return f"create {label} {value} in Exact Online or correct {ref.used_by}"
+    action = "unblock" if problem.endswith("blocked") else "activate"
+    return f"{action} {label} {value} in Exact Online or correct {ref.used_by}"
 
 
 def _key_of(description: str) -> str:
