@@ -358,3 +358,70 @@ def test_a_closed_period_refuses_the_accounting_date_until_it_is_reopened(m3):
         ]
         == 0
     )
+
+
+def test_the_interface_definition_is_the_tenants_own_and_mismatches_name_parm(m3):
+    shifted = " " + parm("1010", "+0000000000010.00")  # every field one position right
+    lines = [
+        ("AddBatchLine", {"CONO": "100", "DIVI": "BKN", "KEY1": "CO1", "LINE": "1", "PARM": p})
+        for p in [shifted]
+    ]
+    answer = m3.bulk([batch()[0], *lines, batch()[-1]], m3.auth()).json()
+    failed = answer["results"][-1]
+    assert (failed["errorCode"], failed["errorField"]) == ("WPA0102", "PARM")
+    assert failed["errorMessage"].startswith(
+        "Line 1: PARM does not match interface CLOSEOUT: AIT1 (positions 1-8)"
+    )
+    definition = m3.control("config")["interfaces"]["CLOSEOUT"]
+    m3.control("configure", {"interfaces": {"CLOSEOUT": [[n, s + 1, w] for n, s, w in definition]}})
+    again = m3.bulk([("CtrlBatch", {"CONO": "100", "DIVI": "BKN", "KEY1": "CO1"})]).json()
+    assert "not balanced" in again["results"][0]["errorMessage"]  # read, then found one-sided
+
+
+def test_accounting_string_rules_and_blocked_accounts_at_ctrlbatch(m3):
+    auth = m3.auth()
+    no_location = [
+        ("AddBatchLine", {"CONO": "100", "DIVI": "BKN", "KEY1": "CO1", "LINE": str(n), "PARM": p})
+        for n, p in enumerate(
+            [parm("1010", "+0000000000010.00"), parm("4000", "-0000000000010.00", location="")],
+            start=1,
+        )
+    ]
+    answer = m3.bulk([batch()[0], *no_location, batch()[-1]], auth).json()
+    failed = answer["results"][-1]
+    assert (
+        failed["errorMessage"] == "Line 2: Accounting dimension 2 must be entered for account 4000"
+    )
+    assert failed["errorField"] == "AIT2"
+    m3.control("configure", {"blocked_accounts": ["1010"]})
+    blocked = m3.bulk(batch("CO2"), auth).json()["results"][-1]
+    assert blocked["errorMessage"] == "Line 1: Account 1010 is blocked for entry"
+
+
+def test_check_look_ups_answer_in_mi_shape_and_can_be_withheld(m3):
+    auth = m3.auth()
+    divisions = m3.bulk([("LstDivisions", {"CONO": "100"})], auth, program="MNS100MI").json()
+    assert {r["DIVI"] for r in divisions["results"][0]["records"]} >= {"BKN", "WLP", "SLK"}
+    m3.control("configure", {"blocked_accounts": ["4050"]})
+    accounts = m3.bulk(
+        [("LstAccountID", {"AITP": "1", "DIVI": "BKN"}), ("LstAccountID", {"AITP": "2"})],
+        auth,
+        program="CRS630MI",
+        cono=100,
+    ).json()
+    by_account = {r["AITM"]: r for r in accounts["results"][0]["records"]}
+    assert (by_account["4000"]["ACR2"], by_account["4000"]["ACR3"]) == ("1", "0")
+    assert (by_account["1010"]["ACR2"], by_account["4050"]["LCCD"]) == ("0", "1")
+    assert by_account["4000"]["TX40"] == "Food Sales"
+    assert "BKN" in {r["AITM"] for r in accounts["results"][1]["records"]}
+    no_company = m3.bulk([("LstAccountID", {"AITP": "1"})], auth, program="CRS630MI").json()
+    assert no_company["results"][0]["errorCode"] == "XAU0008"
+    interface = m3.bulk(
+        [("LstIntDef", {"CONO": "100", "INTN": "CLOSEOUT"})], auth, program="EXT840MI"
+    ).json()
+    assert [r["FLDN"] for r in interface["results"][0]["records"]][:2] == ["AIT1", "AIT2"]
+    m3.control("configure", {"withheld_transactions": ["EXT840MI/LstIntDef"]})
+    withheld = m3.bulk(
+        [("LstIntDef", {"CONO": "100", "INTN": "CLOSEOUT"})], auth, program="EXT840MI"
+    )
+    assert withheld.status_code == 400
