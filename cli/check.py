@@ -10,6 +10,7 @@ from cli.options import erp_option
 from posting.check import AGAIN
 
 DASH = "\u2014"
+PLACES_SHOWN = 3  # places named on a line about a value wrong in several
 
 
 @click.command()
@@ -61,7 +62,7 @@ def check(erp: str | None, seeds_dir: Path | None) -> None:
     click.echo()
     click.echo(f"{label}: asking about {len(seeds.references)} values (read-only)")
     result = erp_check(target, seeds.references)
-    erp_lines = [_erp_line(target, problem) for problem in result.problems]
+    erp_lines = _erp_lines(target, result.problems)
     if result.asked and not erp_lines:
         click.echo("  every value exists and is open for posting")
     _print_problems(erp_lines)
@@ -113,14 +114,35 @@ def _check_toast(locations) -> int:
     return len(lines)
 
 
-def _erp_line(erp: str, problem) -> str:
-    fix = f" {DASH} {problem.fix or AGAIN}"
-    reference = problem.reference
-    if reference is None:
-        return f"  {erp} settings: {problem.problem}{fix}"
-    place = reference.company + (f"/{reference.division}" if reference.division else "")
-    subject = f"{reference.kind} {reference.value} in {place}"
-    return f"  {reference.used_by}: {subject}: {problem.problem}{fix}"
+def _erp_lines(erp: str, problems) -> list[str]:
+    """One line per problem; the same answer about the same value in several places (an ERP
+    with one chart for every company) is one line naming the places."""
+    places: dict[tuple, list[str]] = {}
+    for problem in problems:
+        reference = problem.reference
+        if reference is None:
+            places.setdefault((f"{erp} settings", None, problem.problem, problem.fix), [])
+            continue
+        key = (
+            reference.used_by,
+            f"{reference.kind} {reference.value}",
+            problem.problem,
+            problem.fix,
+        )
+        place = reference.company + (f"/{reference.division}" if reference.division else "")
+        places.setdefault(key, []).append(place)
+    lines = []
+    for (where, subject, problem, fix), found_in in places.items():
+        if found_in:
+            shown = ", ".join(found_in[:PLACES_SHOWN])
+            more = len(found_in) - PLACES_SHOWN
+            subject += f" in {shown}" + (f" and {more} more" if more > 0 else "")
+        lines.append(
+            f"  {where}: "
+            + (f"{subject}: " if subject else "")
+            + f"{problem} {DASH} {fix or AGAIN}"
+        )
+    return lines
 
 
 def _print_problems(lines: list[str]) -> None:
