@@ -65,28 +65,51 @@ def check_references(connector, references: Sequence[Reference]) -> list[Referen
         asked = sorted((d, a) for (c, d), dims in wanted.items() if c == cono for a in dims)
         _identities(connector, cono, companies[cono], asked, problems)
 
-    named = {cono for r, (cono, _) in places if r.kind == "company"}
+    # A refused company or an unknown division is one problem, on its own reference when the
+    # references hold one, else on the first reference that names it.
+    own = {("company", cono) for r, (cono, _) in places if r.kind == "company"}
+    own |= {("division", cono, divi) for r, (cono, divi) in places if r.kind == "division"}
+    said: set[tuple] = set()
+
+    def once(key: tuple, reference: Reference) -> bool:
+        if key in said or (key in own and reference.kind != key[0]):
+            return False
+        said.add(key)
+        return True
+
     for reference, (cono, divi) in places:
         company = companies[cono]
-        if company.refusal:  # said once per company, on its own reference when there is one
-            if reference.kind == "company" or cono not in named:
+        if company.refusal:
+            if once(("company", cono), reference):
                 problems.append(_company_problem(reference, cono, company.refusal, settings))
-                named.add(cono)
             continue
         if reference.kind == "company":
             continue
-        divisions = [divi] if divi else sorted(company.divisions)
+        if reference.kind == "division" and not divi:
+            problems.append(
+                ReferenceProblem(
+                    reference,
+                    "no M3 division (DIVI) is given",
+                    f"set erp_division in {reference.used_by} (or write erp_company as CONO/DIVI)",
+                )
+            )
+            continue
         if divi and divi not in company.divisions:
-            if reference.kind == "division":
+            if once(("division", cono, divi), reference):
                 problems.append(
                     ReferenceProblem(
                         reference,
                         f"division {divi} does not exist in company {cono}",
                         f"create division {divi} in company {cono} (MNS100) or correct "
-                        f"erp_division in {reference.used_by}",
+                        + (
+                            f"erp_division in {reference.used_by}"
+                            if reference.kind == "division"
+                            else f"erp_division {divi} in locations.csv"
+                        ),
                     )
                 )
-            continue  # the division's own reference reports it
+            continue
+        divisions = [divi] if divi else sorted(company.divisions)
         if reference.kind == "account":
             problems += _account_problems(reference, divisions, company, settings)
         elif reference.kind in dimension_of:

@@ -214,8 +214,9 @@ def test_dimensions_follow_the_mapping_setting(m3):
 
 def test_a_company_m3_refuses_is_said_once(m3):
     references = [
-        Reference("company", "200/BKN", "200/BKN", None, "locations.csv row 2"),
         Reference("account", "4000", "200/BKN", None, "sales_category_accounts.csv row 2"),
+        Reference("company", "200/BKN", "200/BKN", None, "locations.csv row 2"),
+        Reference("company", "200/WLP", "200/WLP", None, "locations.csv row 3"),
     ]
 
     [problem] = connector(m3).check(references)
@@ -226,6 +227,21 @@ def test_a_company_m3_refuses_is_said_once(m3):
         "field CONO)"
     )
     assert "ERP__INFOR__CONO" in problem.fix
+
+
+def test_a_location_without_a_division_and_accounts_in_an_unknown_one(m3):
+    references = [
+        Reference("division", "", "HV-NY", None, "locations.csv row 2"),
+        Reference("account", "4000", "HV-NJ", "NWK", "sales_category_accounts.csv row 2"),
+        Reference("account", "4010", "HV-NJ", "NWK", "sales_category_accounts.csv row 3"),
+    ]
+
+    missing, unknown = connector(m3).check(references)
+
+    assert missing.problem == "no M3 division (DIVI) is given"
+    assert missing.fix.startswith("set erp_division in locations.csv row 2")
+    assert unknown.problem == "division NWK does not exist in company 100"
+    assert unknown.reference.value == "4000" and "erp_division NWK in locations.csv" in unknown.fix
 
 
 def test_an_account_of_no_division_is_looked_for_in_every_division(m3):
