@@ -22,6 +22,10 @@ and the control passed. Every failure arrives inside HTTP 200; any of them leave
 unposted, and it is deleted (DltBatch) before the journal is reported refused (ErpPeriodClosed
 when M3 refused the accounting date as in a closed period). A head left by a
 crash ("Record already exists") is deleted and the batch sent again, unless it was updated.
+A refusal that points at closeout's own settings (the interface, a PARM that does not match the
+interface definition, an accounting dimension nothing fills) names the setting to change.
+
+`check` (closeout check) is in posting/connectors/infor_check.py.
 """
 
 from __future__ import annotations
