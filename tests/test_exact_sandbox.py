@@ -447,3 +447,151 @@ def _ms(when: str) -> int:
 
     moment = datetime.fromisoformat(when).replace(tzinfo=timezone.utc)
     return int(moment.timestamp() * 1000)
+
+
+# -- the OData the vendor's REST API and the community client use ---------------------------------
+def test_an_entry_reads_back_with_its_lines_expanded_by_filter_and_by_key(exact):
+    created = post_entry(exact, entry(exact, "7.25", "-7.25", CostCenter="BKN")).json()["d"]
+    expand = {
+        "$expand": "GeneralJournalEntryLines",
+        "$select": "EntryID,JournalCode,GeneralJournalEntryLines/AmountFC,"
+        "GeneralJournalEntryLines/CostCenter",
+    }
+    listed = exact.api("GET", ENTRIES, params={"$filter": "JournalCode eq '90'", **expand})
+    [row] = json.loads(listed.content, parse_float=Decimal)["d"]["results"]
+    assert row["EntryID"] == created["EntryID"] and "Type" not in row
+    assert row["GeneralJournalEntryLines"] == {
+        "results": [
+            {"AmountFC": Decimal("7.25"), "CostCenter": "BKN"},
+            {"AmountFC": Decimal("-7.25"), "CostCenter": "BKN"},
+        ]
+    }
+    # the address the POST answered with is one the sandbox serves: d is the entry itself
+    by_key = urlsplit(created["__metadata"]["uri"]).path
+    one = exact.api("GET", by_key, params=expand).json()["d"]
+    assert (
+        one["EntryID"] == created["EntryID"]
+        and len(one["GeneralJournalEntryLines"]["results"]) == 2
+    )
+    deferred = urlsplit(created["GeneralJournalEntryLines"]["__deferred"]["uri"]).path
+    lines = exact.api("GET", deferred, params={"$select": "LineNumber"}).json()["d"]["results"]
+    assert [line["LineNumber"] for line in lines] == [1, 2]
+    # without $expand the lines stay a deferred link; a line field in $select needs the $expand
+    plain = exact.api("GET", ENTRIES).json()["d"]["results"][0]
+    assert set(plain["GeneralJournalEntryLines"]) == {"__deferred"}
+    refused = exact.api("GET", ENTRIES, params={"$select": "GeneralJournalEntryLines/AmountFC"})
+    assert refused.status_code == 400 and "$expand" in message(refused)
+
+
+@pytest.mark.parametrize(
+    "condition, codes",
+    [
+        ("startswith(Code,'40')", ["4000", "4010", "4020"]),
+        ("startswith(Code,'40') eq true and not (Code eq '4010')", ["4000", "4020"]),
+        ("endswith(Code,'010') and IsBlocked eq false", ["1010", "4010"]),
+        ("substringof('02',Code) and Code ne '1020'", ["4020"]),
+        ("IsBlocked eq true", ["2200"]),
+    ],
+)
+def test_functions_booleans_and_not_in_filters(exact, condition, codes):
+    exact.control("configure", {"blocked_accounts": ["2200"]})
+    found = exact.api("GET", "/api/v1/100001/financial/GLAccounts", params={"$filter": condition})
+    assert found.status_code == 200, found.text
+    assert [r["Code"] for r in found.json()["d"]["results"] if r["Code"] in _SOME] == codes
+
+
+_SOME = {"1010", "1020", "2200", "4000", "4010", "4020"}
+
+
+def test_skip_top_orderby_and_inlinecount(exact):
+    exact.control("configure", {"accounts": [f"{n:04d}" for n in range(1, 131)]})
+    url = "/api/v1/100001/financial/GLAccounts"
+    body = exact.api(
+        "GET",
+        url,
+        params={
+            "$select": "Code",
+            "$orderby": "Code desc",
+            "$skip": "5",
+            "$top": "70",
+            "$inlinecount": "allpages",
+        },
+    ).json()["d"]
+    assert body["__count"] == "130"
+    assert [r["Code"] for r in body["results"]][:2] == ["0125", "0124"]
+    assert len(body["results"]) == 60
+    rest = exact.api("GET", body["__next"].removeprefix(exact.url)).json()["d"]
+    assert [r["Code"] for r in rest["results"]] == [f"{n:04d}" for n in range(65, 55, -1)]
+    assert "__next" not in rest
+
+
+@pytest.mark.parametrize(
+    "params, words",
+    [
+        ({"$search": "x"}, "'$search' begins with a system-reserved '$'"),
+        ({"$orderby": "Nope"}, "No property 'Nope'"),
+        ({"$skip": "-1"}, "Error in query syntax"),
+        ({"$expand": "Lines"}, "Could not find a property named 'Lines'"),
+        ({"$inlinecount": "some"}, "Error in query syntax"),
+    ],
+)
+def test_what_odata_refuses_is_a_400_in_exacts_envelope(exact, params, words):
+    refused = exact.api("GET", "/api/v1/100001/financial/GLAccounts", params=params)
+    assert refused.status_code == 400 and words in message(refused)
+
+
+def test_master_data_as_exact_names_it(exact):
+    exact.control(
+        "configure",
+        {
+            "journals": {"90": "Memorial", "20": "Sales"},
+            "journal_types": {"20": 20},
+            "inactive_cost_centers": ["SLK"],
+            "relations": {"7": "Harbor Produce"},
+        },
+    )
+
+    def listed(resource: str, **params) -> list[dict]:
+        response = exact.api("GET", f"/api/v1/100001/{resource}", params=params)
+        assert response.status_code == 200, response.text
+        return response.json()["d"]["results"]
+
+    journals = listed("financial/Journals", **{"$select": "Code,Type,TypeDescription"})
+    assert [(j["Code"], j["Type"], j["TypeDescription"]) for j in journals] == [
+        ("90", 90, "General journal"),
+        ("20", 20, "Sales"),
+    ]
+    centers = listed("hrm/Costcenters", **{"$filter": "Active eq false", "$select": "Code"})
+    assert [c["Code"] for c in centers] == ["SLK"]
+    units = listed("hrm/Costunits", **{"$select": "Code"})
+    assert [u["Code"] for u in units] == exact.sandbox.config.cost_units
+    [division] = listed("system/Divisions", **{"$filter": "Code eq 100001"})
+    assert division["Status"] == 1 and division["Current"] is True
+    [relation] = listed("crm/Accounts", **{"$filter": "Code eq '                 7'"})
+    assert relation["Name"] == "Harbor Produce"
+    assert exact.api("GET", "/api/v1/100001/hrm/CostCenters").status_code == 404  # Costcenters
+
+
+@pytest.mark.parametrize(
+    "configure, change, words",
+    [
+        ({"blocked_accounts": ["4000"]}, lambda b: None, "G/L account 4000 is blocked"),
+        (
+            {"inactive_cost_centers": ["BKN"]},
+            lambda b: b["GeneralJournalEntryLines"][0].update(CostCenter="BKN"),
+            "Invalid: Cost center BKN",
+        ),
+        (
+            {"journals": {"90": "Memorial", "20": "Sales"}, "journal_types": {"20": 20}},
+            lambda b: b.update(JournalCode="20"),
+            "The journal must be a general journal",
+        ),
+    ],
+)
+def test_blocked_inactive_and_non_general_are_refused(exact, configure, change, words):
+    exact.control("configure", configure)
+    body = entry(exact, "3.00", "-3.00")
+    change(body)
+    refused = post_entry(exact, body)
+    assert refused.status_code == 500 and words in message(refused)
+    assert exact.control("entries") == []
