@@ -24,7 +24,7 @@ import ssl
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import ClassVar
@@ -43,7 +43,14 @@ from closeout.errors import (
 )
 from closeout.token_store import TokenStore
 from posting.connectors import odata
-from posting.connectors.contract import ErpDocument, Journal, Line, key_identity
+from posting.connectors.contract import (
+    ErpDocument,
+    Journal,
+    Line,
+    Reference,
+    ReferenceProblem,
+    key_identity,
+)
 from posting.connectors.kit import (
     CachedToken,
     ErpSettings,
@@ -234,6 +241,172 @@ class D365Connector:
         """Key -> document id of the `journals` whose exact key is complete in D365."""
         return keys_held(self, journals)
 
+    def check(self, references: Sequence[Reference]) -> list[ReferenceProblem]:
+        """Reads F&O's reference entities, a filtered query per kind (chunks of KEYS_PER_QUERY
+        values): LegalEntities, JournalNames (the journal name in each legal entity), Ledgers
+        (each one's chart of accounts), MainAccounts and MainAccountLegalEntities (exists in
+        that chart, suspended there or for the legal entity), FinancialDimensionValues (of the
+        location and revenue-center dimensions, shared or the legal entity's, suspended)."""
+        settings = self.settings
+        dimension = {
+            "location": settings.location_dimension,
+            "revenue_center": settings.revenue_center_dimension,
+        }
+        wanted = [
+            r for r in references if r.kind in ("company", "account") or dimension.get(r.kind)
+        ]
+        places = _distinct(_place(r) for r in wanted if _place(r))
+        entities = {
+            str(row["LegalEntityId"]).lower()
+            for row in self._matching("LegalEntities", "LegalEntityId", places, "LegalEntityId")
+        }
+        problems = _unknown_places(wanted, entities)
+        wanted = [r for r in wanted if r.kind != "company" and r.company.lower() in entities]
+        known = [p for p in places if p.lower() in entities]
+        problems += self._journal_name_problems(known)
+        problems += self._account_problems([r for r in wanted if r.kind == "account"])
+        problems += self._dimension_problems([r for r in wanted if r.kind in dimension], dimension)
+        return problems
+
+    def _journal_name_problems(self, places: list[str]) -> list[ReferenceProblem]:
+        if not places:
+            return []
+        name = self.settings.journal_name
+        query = {
+            "cross-company": "true",
+            "$filter": f"Name eq {odata.literal(name)}",
+            "$select": "dataAreaId,Name,Type",
+        }
+        found = {str(row["dataAreaId"]).lower(): row for row in self._rows("JournalNames", query)}
+        problems = []
+        for place in places:
+            row = found.get(place.lower())
+            if row is not None and row.get("Type") in (None, "", "Daily"):
+                continue
+            problem = (
+                f"journal name {name} does not exist in legal entity {place}"
+                if row is None
+                else f"journal name {name} in legal entity {place} is a {row['Type']} journal, "
+                "not a daily (general) journal"
+            )
+            fix = (
+                f"create journal name {name} of type Daily in {place} (General ledger > Journal "
+                f"setup > Journal names), or set {self.settings.env('journal_name')} to one "
+                "that is"
+            )
+            problems.append(ReferenceProblem(None, problem, fix))
+        return problems
+
+    def _account_problems(self, references: list[Reference]) -> list[ReferenceProblem]:
+        if not references:
+            return []
+        charts = {
+            str(row["LegalEntityId"]).lower(): str(row["ChartOfAccounts"])
+            for row in self._matching(
+                "Ledgers",
+                "LegalEntityId",
+                _distinct(r.company for r in references),
+                "LegalEntityId,ChartOfAccounts",
+            )
+        }
+        ids = _distinct(r.value for r in references)
+        accounts = {
+            (str(row["ChartOfAccounts"]).lower(), str(row["MainAccountId"]).lower()): row
+            for row in self._matching(
+                "MainAccounts", "MainAccountId", ids, "MainAccountId,ChartOfAccounts,IsSuspended"
+            )
+        }
+        suspended_for = {
+            (str(row["LegalEntityId"]).lower(), str(row["MainAccountId"]).lower())
+            for row in self._matching(
+                "MainAccountLegalEntities",
+                "MainAccountId",
+                ids,
+                "MainAccountId,LegalEntityId,IsSuspended",
+            )
+            if row.get("IsSuspended") == "Yes"
+        }
+        problems = []
+        for ref in references:
+            chart = charts.get(ref.company.lower())
+            row = accounts.get(((chart or "").lower(), ref.value.lower()))
+            if chart is None:
+                problem = f"legal entity {ref.company} has no ledger (chart of accounts)"
+                fix = f"set up the ledger of {ref.company} in F&O (General ledger > Ledger setup)"
+            elif row is None:
+                problem = f"main account {ref.value} does not exist in chart of accounts {chart}"
+                fix = (
+                    f"create main account {ref.value} in F&O's chart of accounts {chart}, "
+                    f"or correct {ref.used_by}"
+                )
+            elif row.get("IsSuspended") == "Yes":
+                problem = f"main account {ref.value} is suspended"
+                fix = (
+                    f"clear Suspended on main account {ref.value} in F&O (General ledger > "
+                    f"Chart of accounts > Accounts > Main accounts), or correct {ref.used_by}"
+                )
+            elif (ref.company.lower(), ref.value.lower()) in suspended_for:
+                problem = f"main account {ref.value} is suspended in legal entity {ref.company}"
+                fix = (
+                    f"clear Suspended on the {ref.company} legal entity override of main "
+                    f"account {ref.value} in F&O, or correct {ref.used_by}"
+                )
+            else:
+                continue
+            problems.append(ReferenceProblem(ref, problem, fix))
+        return problems
+
+    def _dimension_problems(
+        self, references: list[Reference], dimension: dict[str, str]
+    ) -> list[ReferenceProblem]:
+        if not references:
+            return []
+        names = _distinct(dimension[r.kind] for r in references)
+        rows: dict[tuple[str, str], list[dict]] = defaultdict(list)
+        for chunk in chunked(_distinct(r.value for r in references), KEYS_PER_QUERY):
+            query = {
+                "$filter": f"({any_of('FinancialDimension', names)}) and "
+                f"({any_of('DimensionValue', chunk)})",
+                "$select": "FinancialDimension,DimensionValue,LegalEntityId,IsSuspended",
+            }
+            for row in self._rows("FinancialDimensionValues", query):
+                key = (str(row["FinancialDimension"]).lower(), str(row["DimensionValue"]).lower())
+                rows[key].append(row)
+        problems = []
+        for ref in references:
+            name = dimension[ref.kind]
+            usable = [
+                row
+                for row in rows[(name.lower(), ref.value.lower())]
+                if str(row.get("LegalEntityId") or "").lower() in ("", ref.company.lower())
+            ]
+            if not usable:
+                problem = f"{ref.value} is not a value of financial dimension {name}"
+                fix = (
+                    f"create value {ref.value} of dimension {name} in F&O (General ledger > "
+                    f"Chart of accounts > Dimensions > Financial dimensions), or correct "
+                    f"{ref.used_by}"
+                )
+            elif all(row.get("IsSuspended") == "Yes" for row in usable):
+                problem = f"value {ref.value} of financial dimension {name} is suspended"
+                fix = (
+                    f"clear Suspended on value {ref.value} of dimension {name} in F&O, or "
+                    f"correct {ref.used_by}"
+                )
+            else:
+                continue
+            problems.append(ReferenceProblem(ref, problem, fix))
+        return problems
+
+    def _matching(
+        self, entity_set: str, field_name: str, values: Sequence[str], select: str
+    ) -> Iterator[dict]:
+        """The rows of `entity_set` whose `field_name` is one of `values`, a chunk a query."""
+        for chunk in chunked(values, KEYS_PER_QUERY):
+            yield from self._rows(
+                entity_set, {"$filter": any_of(field_name, chunk), "$select": select}
+            )
+
     def create(self, journal: Journal) -> str:
         done = self._complete.get((journal.company.lower(), journal.key))
         if done:
@@ -354,7 +527,7 @@ class D365Connector:
         empty twins of it (more lost answers) are deleted."""
         query = {
             "cross-company": "true",
-            "$filter": f"dataAreaId eq {_quoted(journal.company)} and "
+            "$filter": f"dataAreaId eq {odata.literal(journal.company)} and "
             f"Description eq '*{odata.escaped(journal.key)}'",
             "$select": HEADER_SELECT,
         }
@@ -488,8 +661,8 @@ class D365Connector:
             for chunk in chunked(sorted(numbers), HEADERS_PER_QUERY):
                 query = {
                     "cross-company": "true",
-                    "$filter": f"dataAreaId eq {_quoted(company)} and ("
-                    + " or ".join(f"JournalBatchNumber eq {_quoted(n)}" for n in chunk)
+                    "$filter": f"dataAreaId eq {odata.literal(company)} and ("
+                    + any_of("JournalBatchNumber", chunk)
                     + ")",
                     "$select": "dataAreaId,JournalBatchNumber,LineNumber,AccountDisplayValue,"
                     "DebitAmount,CreditAmount,Text",
@@ -531,8 +704,8 @@ class D365Connector:
             query = {
                 "cross-company": "true",
                 "$filter": " or ".join(
-                    f"(dataAreaId eq {_quoted(h.company)} and JournalBatchNumber eq "
-                    f"{_quoted(h.number)})"
+                    f"(dataAreaId eq {odata.literal(h.company)} and JournalBatchNumber eq "
+                    f"{odata.literal(h.number)})"
                     for h in chunk
                 ),
                 "$select": "dataAreaId,JournalBatchNumber,LineNumber,DebitAmount,CreditAmount",
@@ -752,6 +925,44 @@ def _header_row(row: dict) -> _Header:
         total_debit=Decimal(str(row.get("JournalTotalDebit") or 0)),
         total_credit=Decimal(str(row.get("JournalTotalCredit") or 0)),
     )
+
+
+def any_of(field_name: str, values: Iterable[str]) -> str:
+    """`field eq 'a' or field eq 'b'`: F&O refuses `in`."""
+    return " or ".join(f"{field_name} eq {odata.literal(value)}" for value in values)
+
+
+def _distinct(values: Iterable[str]) -> list[str]:
+    """Each value once, ignoring case (as F&O compares ids), in first-seen order."""
+    seen: dict[str, str] = {}
+    for value in values:
+        seen.setdefault(value.lower(), value)
+    return list(seen.values())
+
+
+def _unknown_places(references: list[Reference], entities: set[str]) -> list[ReferenceProblem]:
+    """One problem per company reference F&O has no legal entity for; a place only other
+    references name gets one problem, on the first of them."""
+    problems, reported = [], set()
+    for ref in sorted(references, key=lambda r: r.kind != "company"):
+        place = _place(ref)
+        if place.lower() in entities or (ref.kind != "company" and place.lower() in reported):
+            continue
+        reported.add(place.lower())
+        problems.append(
+            ReferenceProblem(
+                ref,
+                f"legal entity {place} does not exist in F&O",
+                f"create legal entity {place} in F&O (Organization administration > "
+                f"Organizations > Legal entities), or correct {ref.used_by}",
+            )
+        )
+    return problems
+
+
+def _place(ref: Reference) -> str:
+    """The legal entity a reference is in (a company reference: the one it names)."""
+    return ref.value if ref.kind == "company" else ref.company
 
 
 def _ref(header: _Header) -> tuple[str, str]:
