@@ -3,7 +3,8 @@
 certificate), refreshes its token at the sandbox, finds the division its own way (current/Me,
 hrm/Divisions, a crm/Accounts probe), reads relations and G/L accounts, posts a balanced
 general journal entry through its generic manager, reads it back with
-`$expand=GeneralJournalEntryLines`, and gets Exact's refusals as its HTTPError."""
+`$expand=GeneralJournalEntryLines`, and gets Exact's refusals as its HTTPError. Last, closeout's
+connector posts a journal over the same HTTPS and the client reads it back line for line."""
 
 from __future__ import annotations
 
@@ -299,3 +300,62 @@ def test_an_unknown_gl_account_guid_is_refused_in_exacts_words(exact):
     with pytest.raises(HTTPError) as refused:
         JournalEntries(exact.api).create(money.dumps(body).decode())
     assert refused.value.code == 500 and refusal(refused.value) == f"Invalid: G/L account {unknown}"
+
+
+def test_what_the_connector_posts_the_client_reads_back_line_for_line(exact, tmp_path, monkeypatch):
+    from cryptography.fernet import Fernet
+
+    from posting.connectors.exact import ExactConnector, ExactSettings
+    from tests.kit.connectors import Recorded
+    from tests.test_exact_connector import journal
+
+    monkeypatch.setenv("CLOSEOUT_SECRET_KEY", Fernet.generate_key().decode())
+    config = exact.sandbox.config
+    settings = ExactSettings(
+        client_id=config.client_id,
+        client_secret=config.client_secret,
+        redirect_uri=config.redirect_uri,
+        base_url=exact.url,
+        token_dir=str(tmp_path / "tokens"),
+        initial_refresh_token=exact.sandbox.initial_refresh_token,
+    )
+    recorded = Recorded("exact")
+    connector = ExactConnector(settings, recorded.http)
+    posted = journal(3)
+    try:
+        entry_id = connector.create(posted)
+    finally:
+        connector.close()
+    # The connector's requests: the client's paths, headers and token form fields.
+    token, me, accounts, post = recorded.audit
+    assert token.request_body.split("&")[0] == "grant_type=refresh_token"
+    assert {field.split("=")[0] for field in token.request_body.split("&")} == {
+        "grant_type",
+        "client_id",
+        "client_secret",
+        "refresh_token",
+    }
+    assert me.url == f"{exact.url}/api/v1/current/Me?$select=CurrentDivision"
+    assert accounts.url.startswith(f"{exact.url}/api/v1/{DIVISION}/financial/GLAccounts?$filter=")
+    assert post.url == f"{exact.url}/api/v1/{DIVISION}/generaljournalentry/GeneralJournalEntries"
+    assert "content-type: application/json" in post.request_headers.lower()
+
+    # The client needs a consent of its own: the connector rotated the one they were both given,
+    # and Exact revokes a connection whose used refresh token comes back.
+    exact.storage.set_refresh_token(exact.control("grant")["refresh_token"])
+    exact.storage.set_division(DIVISION)
+    codes = {a["ID"]: a["Code"] for a in exact.api.ledgeraccounts.all()}
+    [found] = JournalEntries(exact.api).filter(
+        filter=f"EntryID eq guid'{entry_id}'", expand="GeneralJournalEntryLines"
+    )
+    read = [
+        (codes[x["GLAccount"]], D(str(x["AmountFC"])), x["CostCenter"], x["CostUnit"])
+        for x in found["GeneralJournalEntryLines"]["results"]
+    ]
+    assert read == [
+        (line.account, line.debit - line.credit, line.location, line.revenue_center)
+        for line in posted.lines
+    ]
+    assert all(
+        x["Description"].endswith(posted.key) for x in found["GeneralJournalEntryLines"]["results"]
+    )
