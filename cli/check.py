@@ -22,13 +22,13 @@ PLACES_SHOWN = 3  # places named on a line about a value wrong in several
     help="The mapping seeds to check (default: dbt_project/seeds).",
 )
 def check(erp: str | None, seeds_dir: Path | None) -> None:
-    """Check the set-up against Toast and the ERP, read-only.
+    """Check the set-up against Toast and the ERP.
 
-    Logs in to Toast once (a kept token is reused), lists the locations the credentials reach
-    against locations.csv, and asks the ERP whether every company, division, account and
-    dimension value the seeds map to exists and is open for posting. Prints one line per
-    problem with its fix; exits 1 if there is any. Creates and changes nothing, and needs no
-    warehouse.
+    Read-only. Logs in to Toast once (a kept token is reused), lists the locations the
+    credentials reach against locations.csv, and asks the ERP whether every company,
+    division, account and dimension value the seeds map to exists and is open for posting.
+    Prints one line per problem with its fix; exits 1 if there is any. Creates and changes
+    nothing, and needs no warehouse.
 
     \b
     Example:
