@@ -42,6 +42,12 @@ def check(erp: str | None, seeds_dir: Path | None) -> None:
 
     target = configured_erp(erp)
     seeds_dir = seeds_dir or build.PROJECT_DIR / "seeds"
+    if not (seeds_dir / "_seeds.yml").is_file():
+        raise click.BadParameter(
+            f"{seeds_dir} holds no _seeds.yml: give the folder with the mapping seeds "
+            "(a copy of dbt_project/seeds)",
+            param_hint="'--seeds'",
+        )
     seed_check.check_seeds(seeds_dir)  # a file dbt could not read: its own clear message
     seeds = references_from_seeds(seeds_dir)
     active = sum(location.active for location in seeds.locations)

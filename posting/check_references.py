@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from closeout.errors import ConfigurationError
 from posting.connectors.contract import Reference, ReferenceKind
 
 # Mapping seed -> (the columns that say what a row matches, the columns holding accounts).
@@ -97,6 +98,11 @@ class SeedReferences:
 def read_seed(seeds_dir: Path, name: str) -> list[Row]:
     """The rows of seeds/<name>.csv (a byte-order mark and blank lines are fine, as for dbt)."""
     path = seeds_dir / f"{name}.csv"
+    if not path.is_file():
+        raise ConfigurationError(
+            f"{path.name} is missing from the seeds in {seeds_dir}: every mapping seed must be "
+            "there (copy it from dbt_project/seeds), even with no rows but its header"
+        )
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         return [
