@@ -335,3 +335,29 @@ def test_a_listed_location_whose_record_toast_refuses_says_to_wait(
     assert lines[0].startswith(f"locations.csv row {rows[refused][0]}: ")
     assert "refused its restaurant record (HTTP 403)" in lines[0]
     assert "15 minutes" in lines[0]
+
+
+def test_credentials_without_the_partners_api_are_checked_per_location(
+    toast_env, warehouse, seeds_copy, monkeypatch
+):
+    """A restaurant management group account may not use /partners/v1/restaurants (Toast
+    answers 403): each locations.csv guid is asked for instead."""
+    for variable, value in toast_env.erp_env.items():
+        monkeypatch.setenv(variable, value)
+    seeds = seeds_copy / "seeds"
+    rows = read_csv(seeds / "locations.csv")
+    unreached = [row[0] for row in rows[1:] if row[0] not in toast_env.restaurants]
+    toast_env.fault(kind="status", status=403, path="/partners/v1/restaurants", times=-1)
+
+    result = run_check(seeds, "--erp", "infor")
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out[-SHOWN:]
+    assert "no partners API for these credentials" in result.stdout
+    reached = [line.split()[1] for line in result.stdout.splitlines() if "  reached  " in line]
+    assert sorted(reached) == sorted(toast_env.restaurants)
+    missing = [line for line in problem_lines(out) if "do not reach it" in line]
+    assert sorted(guid for guid in unreached if any(guid in line for line in missing)) == sorted(
+        unreached
+    )
+    assert len(missing) == len(unreached)
+    assert toast_env.stats()["requests"]["/restaurants/v1/restaurants"] == len(rows) - 1
