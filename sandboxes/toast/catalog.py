@@ -266,6 +266,9 @@ class Catalog:
     employees: tuple[Employee, ...]
     devices: tuple[str, ...]
     cash_drawer: Ref
+    # The menu item behind a selection that sells no menu item (a gift card sold or reloaded, a
+    # house account paid), by selectionType: Toast's spec requires every selection's `item`.
+    special_items: dict[str, Ref] = field(default_factory=dict)
     documents: dict[str, list[dict]] = field(default_factory=dict)
 
     @property
@@ -716,6 +719,10 @@ def build_catalog(seed: int, index: int, template: Template) -> Catalog:
             derived_guid(seed, index, "device", n).replace("-", "")[:16] for n in range(3)
         ),
         cash_drawer=ref("cashDrawer", "main", "CashDrawer"),
+        special_items={
+            kind: ref("menuItem", kind, "MenuItem")
+            for kind in ("TOAST_CARD_SELL", "TOAST_CARD_RELOAD", "HOUSE_ACCOUNT_PAY_BALANCE")
+        },
     )
     catalog.documents = _config_documents(catalog)
     return catalog

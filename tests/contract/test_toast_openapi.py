@@ -250,8 +250,8 @@ def test_each_allowance_is_needed_by_toasts_own_examples(allowance):
 
 def test_the_validator_still_refuses_what_toast_never_sends():
     """The allowances are narrow: a wrong type, a date-time that is no date-time, a missing
-    required guid elsewhere, a null order in the page, or a request without the restaurant
-    header all fail."""
+    required guid elsewhere, a required property or an order of the page null, or a request
+    without the restaurant header all fail."""
     name, guids = next(iter(example_orders().items()))
     order = example_order(name, guids[0])
 
@@ -261,7 +261,8 @@ def test_the_validator_still_refuses_what_toast_never_sends():
     broken_checks = {**order, "checks": "none"}
     bad_date = {**order, "modifiedDate": "2020-03-02 19:17"}
     no_guid = {**order, "server": {"entityType": "RestaurantUser"}}
-    for document in ([broken_checks], [bad_date], [no_guid], [None], {"orders": []}):
+    null_required = {**order, "checks": None}  # Order requires checks
+    for document in ([broken_checks], [bad_date], [no_guid], [null_required], [None], {"a": 1}):
         assert problems(page(document)), document
     headless = page([order])
     headless.request_headers = {"Authorization": "Bearer example"}

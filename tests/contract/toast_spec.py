@@ -61,13 +61,15 @@ class Allowance:
 
 NULLS = Allowance(
     "nulls",
-    "any property may be null (Toast writes null for 'no value', also on properties its specs "
-    "neither mark nullable nor leave optional); a whole body or an array's item may not",
+    "a property the schema does not require may be null (Toast writes null for 'no value' where "
+    "its specs do not say nullable), and so may a TimeEntry's entityType, although required; any "
+    "other required property, a whole body and an array's item may not",
     "ordersBulk_example_response_first_order.json (Order.externalId, revenueCenter, voidDate, "
     "Check.closedDate, Selection.voidReason null), "
-    "apiDevGuide-apiGettingTimeEntriesForEmployees__1.json (TimeEntry.entityType, required, "
-    "null), apiDevGuide-apiPartnersGettingAccessibleRestaurants__1.json (locationName null), "
-    "restaurants_GET_restaurantGuid_example.json (delivery.minimum null)",
+    "apiDevGuide-apiGettingTimeEntriesForEmployees__1.json (TimeEntry.entityType null), "
+    "apiDevGuide-apiPartnersGettingAccessibleRestaurants__1.json (locationName null), "
+    "restaurants_GET_restaurantGuid_example.json (delivery.minimum null), and the guide's login "
+    "answer (apiDevGuide-authentication.md: token.scope, idToken, refreshToken null)",
 )
 OFFSETS = Allowance(
     "offsets",
@@ -131,6 +133,8 @@ def openapi(prefix: str, allowances: frozenset[str] = ALL) -> OpenAPI:
         shift = entry["properties"]["shiftReference"]
         entry["properties"]["shiftReference"] = {"anyOf": [shift, {"type": "string"}]}
     if NULLS.name in allowances:
+        if "TimeEntry" in schemas:
+            _allow_null_time_entry_type(schemas)
         _allow_null_properties(spec)
     formats = {"date-time": _toast_date_time} if OFFSETS.name in allowances else {}
     config = Config(
@@ -154,10 +158,27 @@ def _allow_guidless(schemas: dict) -> None:
                 part["$ref"] = "#/components/schemas/ToastReferenceWithoutGuid"
 
 
+def _allow_null_time_entry_type(schemas: dict) -> None:
+    """TimeEntry inherits, through its own copies of ExternalReference and ToastReference, an
+    entityType that is required (present) but may be null."""
+    reference = copy.deepcopy(schemas["ToastReference"])
+    reference["properties"]["entityType"]["nullable"] = True
+    external = copy.deepcopy(schemas["ExternalReference"])
+    external["allOf"] = [
+        _replace_ref(part, "ToastReference", reference) for part in external["allOf"]
+    ]
+    entry = schemas["TimeEntry"]
+    entry["allOf"] = [_replace_ref(part, "ExternalReference", external) for part in entry["allOf"]]
+
+
+def _replace_ref(part: dict, name: str, schema: dict) -> dict:
+    return schema if part.get("$ref") == f"#/components/schemas/{name}" else part
+
+
 def _allow_null_properties(schema: Any) -> None:
-    """Every property schema, anywhere in the spec, also accepts null: `nullable` where the
-    property has its own type, else "that schema, or null" (OpenAPI 3.0 ignores keywords beside
-    a $ref, and `nullable` only qualifies a `type`)."""
+    """Every property a schema does not require, anywhere in the spec, also accepts null:
+    `nullable` where the property has its own type, else "that schema, or null" (OpenAPI 3.0
+    ignores keywords beside a $ref, and `nullable` only qualifies a `type`)."""
     if isinstance(schema, list):
         for item in schema:
             _allow_null_properties(item)
@@ -165,9 +186,11 @@ def _allow_null_properties(schema: Any) -> None:
     if not isinstance(schema, dict):
         return
     properties = schema.get("properties")
+    required = schema.get("required")
+    required = required if isinstance(required, list) else ()  # a parameter's is a boolean
     if isinstance(properties, dict):
         for name, prop in properties.items():
-            if not isinstance(prop, dict):
+            if not isinstance(prop, dict) or name in required:
                 continue
             if "$ref" in prop or "type" not in prop:
                 properties[name] = {"anyOf": [prop, {"enum": [None]}]}

@@ -235,7 +235,7 @@ def _selection_doc(o: Order, s: Sel) -> dict:
         "guid": s.guid,
         "entityType": "MenuItemSelection",
         "externalId": None,
-        "item": item.ref.doc() if item else None,
+        "item": (item.ref if item else o.ctx.catalog.special_items[s.kind]).doc(),
         "itemGroup": item.group.doc() if item else None,
         "optionGroup": None,
         "preModifier": None,
