@@ -43,7 +43,15 @@ from closeout.errors import (
     ErpUnavailable,
 )
 from closeout.token_store import TokenStore
-from posting.connectors.contract import ErpDocument, Journal, Line, key_identity, key_sequence
+from posting.connectors.contract import (
+    ErpDocument,
+    Journal,
+    Line,
+    Reference,
+    ReferenceProblem,
+    key_identity,
+    key_sequence,
+)
 from posting.connectors.kit import CachedToken, ErpSettings, chunked, default_token_store, setting
 from posting.http import ErpHttp
 
@@ -77,6 +85,26 @@ STANDARD_DIMENSIONS = (
     "CONTRACTID",
     "WAREHOUSEID",
 )
+# The object (and its ID field) behind each standard GLENTRY dimension, for `check`; a GLDIM<name>
+# user dimension is the platform object <name>, keyed by `id`, without a STATUS.
+DIMENSION_OBJECTS = {
+    "LOCATION": ("LOCATION", "LOCATIONID", "location"),
+    "DEPARTMENT": ("DEPARTMENT", "DEPARTMENTID", "department"),
+    "PROJECTID": ("PROJECT", "PROJECTID", "project"),
+    "CUSTOMERID": ("CUSTOMER", "CUSTOMERID", "customer"),
+    "VENDORID": ("VENDOR", "VENDORID", "vendor"),
+    "EMPLOYEEID": ("EMPLOYEE", "EMPLOYEEID", "employee"),
+    "ITEMID": ("ITEM", "ITEMID", "item"),
+    "CLASSID": ("CLASS", "CLASSID", "class"),
+    "CONTRACTID": ("CONTRACT", "CONTRACTID", "contract"),
+    "WAREHOUSEID": ("WAREHOUSE", "WAREHOUSEID", "warehouse"),
+}
+# The settings naming the GLENTRY field each kind of reference goes to.
+FIELD_SETTINGS = {
+    "location": "location_field",
+    "revenue_center": "revenue_center_field",
+    "company": "company_field",
+}
 GATEWAY_LIMIT = "GW-"
 PARSE_ERROR = "XL03000003"
 ROLLED_BACK = "XL03000009"
@@ -247,6 +275,67 @@ class IntacctConnector:
             return found
         raise _refusal(journal, result)
 
+    def check(self, references: Sequence[Reference]) -> list[ReferenceProblem]:
+        """Every account, and every value sent to a GLENTRY dimension, exists and is active
+        (user dimensions have no status: they exist), and the journal symbol too: one query
+        per kind (a hundred values each), all in one request. Intacct is one company per
+        login, so the place of a reference does not matter; kinds no setting sends to Intacct
+        (division, customer, a dimension whose field is empty) are not asked about."""
+        lists = self._checked_lists()
+        wanted = [r for r in references if r.kind in lists]
+        asked = [("journal", [self.settings.journal])]
+        for kind in dict.fromkeys(r.kind for r in wanted):
+            values = sorted({r.value for r in wanted if r.kind == kind})
+            asked += [(kind, chunk) for chunk in chunked(values, KEYS_PER_QUERY)]
+        failures: dict[int, str] = {}
+        pages = self._query_all([lists[kind].query(values) for kind, values in asked], failures)
+        found: dict[str, dict[str, str]] = {}  # kind -> value -> STATUS ("" for none)
+        problems: list[ReferenceProblem] = []
+        for index, ((kind, _), rows) in enumerate(zip(asked, pages, strict=True)):
+            if index in failures and kind not in found:
+                problems.append(lists[kind].unreadable(failures[index]))
+            statuses = found.setdefault(kind, {})
+            for row in rows:
+                value = (row.findtext(lists[kind].key) or "").strip()
+                statuses[value] = (row.findtext("STATUS") or "").strip()
+        unreadable = {asked[index][0] for index in failures}
+        if "journal" not in unreadable:
+            status = found["journal"].get(self.settings.journal)
+            if status != "active":
+                problems.insert(0, self._journal_problem(status))
+        for reference in wanted:
+            if reference.kind in unreadable:
+                continue
+            checked = lists[reference.kind]
+            status = found[reference.kind].get(reference.value)
+            if status is None:
+                problems.append(checked.problem(reference, "does not exist", "create"))
+            elif checked.has_status and status != "active":
+                problems.append(checked.problem(reference, f"is {status}", "activate"))
+        return problems
+
+    def _checked_lists(self) -> dict[str, _CheckedList]:
+        """Reference kind -> the Intacct list it must be in, for the kinds sent to Intacct."""
+        lists = {
+            "journal": _CheckedList("GLJOURNAL", "SYMBOL", "GL journal", None),
+            "account": _CheckedList("GLACCOUNT", "ACCOUNTNO", "GL account", None),
+        }
+        for kind, setting_name in FIELD_SETTINGS.items():
+            target = getattr(self.settings, setting_name)
+            if target:
+                lists[kind] = _CheckedList.of_field(target, self.settings.env(setting_name))
+        return lists
+
+    def _journal_problem(self, status: str | None) -> ReferenceProblem:
+        symbol = self.settings.journal
+        said = "does not exist" if status is None else f"is {status or 'not active'}"
+        return ReferenceProblem(
+            None,
+            f"GL journal {symbol} {said} in Intacct company {self.settings.company_id}",
+            f"{'create' if status is None else 'activate'} journal {symbol} in Intacct, or set "
+            f"{self.settings.env('journal')} to the symbol of an active GL journal",
+        )
+
     def close(self) -> None:
         if self._session and self.store:
             self._store_session(self._session)
@@ -393,10 +482,13 @@ class IntacctConnector:
         return places[0]
 
     # -- queries ----------------------------------------------------------------------------------
-    def _query_all(self, specs: list[_Query]) -> list[list[ET.Element]]:
+    def _query_all(
+        self, specs: list[_Query], failures: dict[int, str] | None = None
+    ) -> list[list[ET.Element]]:
         """Every row each query matches. A first page that says more remain schedules the
         other pages of that query at once, so they go together, QUERIES_PER_REQUEST functions
-        per request; at most `max_pages` pages per query."""
+        per request; at most `max_pages` pages per query. A query Intacct refuses raises,
+        unless `failures` is given: then it is recorded there (index -> Intacct's words)."""
         pages: list[dict[int, list[ET.Element]]] = [{} for _ in specs]
         scheduled = {(index, 0) for index in range(len(specs))}
         pending = sorted(scheduled)
@@ -408,6 +500,9 @@ class IntacctConnector:
             ]
             results = self._call(functions, unique=False)
             for (index, offset), result in zip(batch, results, strict=True):
+                if failures is not None and not result.ok:
+                    failures[index] = _detail(result)
+                    continue
                 data = _query_data(result, specs[index])
                 rows = list(data)
                 pages[index][offset] = rows
@@ -423,7 +518,10 @@ class IntacctConnector:
                     )
                 scheduled.update(later)
                 pending += later
-        return [_unique_rows(page for _, page in sorted(by_offset.items())) for by_offset in pages]
+        return [
+            _unique_rows((page for _, page in sorted(by_offset.items())), spec.key)
+            for spec, by_offset in zip(specs, pages, strict=True)
+        ]
 
     # -- requests ---------------------------------------------------------------------------------
     def _call(self, functions: list[ET.Element], *, unique: bool) -> list[_Result]:
@@ -592,9 +690,11 @@ class _Query:
     object_name: str
     fields: tuple[str, ...]
     condition: ET.Element
+    key: str = "RECORDNO"  # unique per row: what pages are ordered and deduplicated by
 
     def function(self, offset: int, page_size: int, number: int) -> ET.Element:
-        """In the order Intacct's schema has them; ordered by RECORDNO so offsets are stable."""
+        """In the order Intacct's schema has them (and its PHP SDK's QueryFunction writes
+        them); ordered by the key so offsets are stable."""
         function = ET.Element("function", controlid=f"query-{number}")
         query = _sub(function, "query")
         _sub(query, "object", self.object_name)
@@ -603,7 +703,7 @@ class _Query:
             _sub(select, "field", name)
         _sub(query, "filter").append(copy.deepcopy(self.condition))
         order = _sub(_sub(query, "orderby"), "order")
-        _sub(order, "field", "RECORDNO")
+        _sub(order, "field", self.key)
         _sub(order, "ascending")
         _sub(_sub(query, "options"), "caseinsensitive", "false")
         _sub(query, "pagesize", str(page_size))
@@ -631,12 +731,13 @@ def _any_of(field: str, values: Sequence[str], operator: Literal["in", "like"]) 
     return either
 
 
+def _detail(result: _Result) -> str:
+    return "; ".join(str(p) for p in result.problems) or result.status
+
+
 def _query_data(result: _Result, query: _Query) -> ET.Element:
     if not result.ok or result.data is None:
-        detail = "; ".join(str(p) for p in result.problems) or result.status
-        raise ErpUnavailable(
-            f"Intacct could not list {query.object_name} for closeout's journals: {detail}"
-        )
+        raise ErpUnavailable(f"Intacct could not list {query.object_name}: {_detail(result)}")
     return result.data
 
 
@@ -654,16 +755,57 @@ def _later_offsets(data: ET.Element, offset: int, count: int, query: _Query) -> 
     return range(start, start + remaining, count)
 
 
-def _unique_rows(pages) -> list[ET.Element]:
-    """The pages' rows in order, each RECORDNO once (pages may overlap if a page was short)."""
+def _unique_rows(pages, key: str = "RECORDNO") -> list[ET.Element]:
+    """The pages' rows in order, each key once (pages may overlap if a page was short)."""
     seen, rows = set(), []
     for page in pages:
         for row in page:
-            recordno = (row.findtext("RECORDNO") or "").strip()
-            if recordno not in seen:
-                seen.add(recordno)
+            value = (row.findtext(key) or "").strip()
+            if value not in seen:
+                seen.add(value)
                 rows.append(row)
     return rows
+
+
+@dataclass(frozen=True)
+class _CheckedList:
+    """An Intacct list `check` asks about: its object, ID field and name for a person; the
+    setting that sends values to it (None for the chart of accounts)."""
+
+    object_name: str
+    key: str
+    label: str
+    setting: str | None
+    has_status: bool = True
+
+    @classmethod
+    def of_field(cls, target: str, setting: str) -> _CheckedList:
+        """The list behind a GLENTRY field (LOCATION, DEPARTMENT, ..., GLDIM<name>)."""
+        if target in DIMENSION_OBJECTS:
+            object_name, key, label = DIMENSION_OBJECTS[target]
+            return cls(object_name, key, label, setting)
+        name = target.removeprefix("GLDIM")
+        return cls(name, "id", f"{name} dimension value", setting, has_status=False)
+
+    def query(self, values: Sequence[str]) -> _Query:
+        fields = (self.key, "STATUS") if self.has_status else (self.key,)
+        return _Query(self.object_name, fields, _any_of(self.key, values, "in"), self.key)
+
+    def problem(self, reference: Reference, said: str, remedy: str) -> ReferenceProblem:
+        what = f"{self.label} {reference.value}"
+        fix = f"{remedy} {what} in Intacct or correct {reference.used_by}"
+        if self.setting:
+            fix += f" (or {self.setting}, which sends it to Intacct)"
+        return ReferenceProblem(reference, f"{what} {said}", fix)
+
+    def unreadable(self, detail: str) -> ReferenceProblem:
+        """The list could not be read: a user dimension that does not exist, or no right."""
+        fix = (
+            f"correct {self.setting}: the {self.label}s cannot be checked"
+            if self.setting
+            else f"give the Web Services user the right to list {self.object_name}"
+        )
+        return ReferenceProblem(None, f"Intacct could not list {self.object_name}: {detail}", fix)
 
 
 @dataclass(frozen=True)
