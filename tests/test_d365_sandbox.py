@@ -4,8 +4,10 @@ changesets, validation, service protection and injected faults."""
 from __future__ import annotations
 
 import json
+import ssl
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
@@ -181,6 +183,37 @@ def test_token_lifetime_is_configurable(d365: Sandbox):
     d365.control("configure", {"token_ttl": 120})
 
     assert d365.token_response().json()["expires_in"] == 120
+
+
+def test_entra_answers_only_over_tls_on_its_own_host(d365: Sandbox):
+    config = d365.control("config")
+    plain = config["login_url"].replace("https://", "http://")
+
+    discovery = httpx.get(
+        f"{config['login_url']}/{config['tenant_id']}/v2.0/.well-known/openid-configuration",
+        verify=ssl.create_default_context(cafile=config["ca_file"]),
+    )
+    on_fo_host = httpx.post(f"{d365.url}/{config['tenant_id']}/oauth2/v2.0/token", data={})
+
+    assert config["login_url"].startswith("https://") and Path(config["ca_file"]).is_file()
+    assert discovery.json()["token_endpoint"] == (
+        f"{config['login_url']}/{config['tenant_id']}/oauth2/v2.0/token"
+    )
+    assert discovery.json()["issuer"] == f"{config['login_url']}/{config['tenant_id']}/v2.0"
+    assert on_fo_host.status_code == 404
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{plain}/{config['tenant_id']}/v2.0/.well-known/openid-configuration")
+    assert d365.control("stats")["discovery_requests"] == 1
+
+
+def test_stopping_the_server_stops_the_login_host_and_removes_its_ca():
+    with running() as server:
+        config = control(server.url, "config")
+        assert Path(config["ca_file"]).is_file()
+
+    assert not Path(config["ca_file"]).exists()
+    with pytest.raises(httpx.TransportError):
+        httpx.get(config["login_url"], verify=False, timeout=2)
 
 
 # -- headers and queries ------------------------------------------------------------------------
@@ -690,3 +723,66 @@ def test_reset_clears_data_config_and_counters(d365: Sandbox, auth: dict):
     assert d365.control("journals") == []
     assert d365.control("config")["page_size"] == 10_000
     assert d365.control("stats")["requests"] == {}
+
+
+# -- reference entities (closeout check) --------------------------------------------------------
+def test_reference_entities_answer_from_the_settings(d365: Sandbox, auth: dict):
+    d365.control(
+        "configure",
+        {
+            "suspended_accounts": ["4000"],
+            "company_suspended_accounts": {"HV-IL": ["1010"]},
+            "suspended_dimension_values": {"Location": ["BKN"]},
+        },
+    )
+
+    def rows(entity: str, **params) -> list[dict]:
+        response = d365.get(entity, auth, **params)
+        assert response.status_code == 200, response.text
+        return response.json()["value"]
+
+    entities = rows("LegalEntities", **{"$select": "LegalEntityId"})
+    ledger = rows("Ledgers", **{"$filter": "LegalEntityId eq 'hv-ny'"})
+    food = rows("MainAccounts", **{"$filter": "MainAccountId eq '4000'"})
+    overrides = rows("MainAccountLegalEntities")
+    brooklyn = rows(
+        "FinancialDimensionValues",
+        **{"$filter": "FinancialDimension eq 'Location' and DimensionValue eq 'BKN'"},
+    )
+    suspended = rows(
+        "FinancialDimensionValues",
+        **{"$filter": "IsSuspended eq Microsoft.Dynamics.DataEntities.NoYes'Yes'"},
+    )
+
+    assert {"LegalEntityId": "HV-NY"} in entities and {"LegalEntityId": "HV-IL"} in entities
+    assert [(r["LegalEntityId"], r["ChartOfAccounts"]) for r in ledger] == [("HV-NY", "Shared")]
+    assert [(r["ChartOfAccounts"], r["IsSuspended"]) for r in food] == [("Shared", "Yes")]
+    assert [(r["LegalEntityId"], r["MainAccountId"], r["IsSuspended"]) for r in overrides] == [
+        ("HV-IL", "1010", "Yes")
+    ]
+    assert [(r["LegalEntityId"], r["IsSuspended"]) for r in brooklyn] == [("", "Yes")]
+    assert [r["DimensionValue"] for r in suspended] == ["BKN"]
+
+
+def test_journal_names_are_per_company_and_need_cross_company(d365: Sandbox, auth: dict):
+    d365.control("configure", {"company_journal_names": {"HV-CA": {"Other": "Other"}}})
+
+    home = d365.get("JournalNames", auth).json()["value"]
+    every = d365.get(
+        "JournalNames", auth, **{"cross-company": "true", "$filter": "Name eq 'GenJrn'"}
+    ).json()["value"]
+
+    assert {r["dataAreaId"] for r in home} == {"hv-ny"}
+    assert "hv-ca" not in {r["dataAreaId"] for r in every}
+    assert {r["Type"] for r in every} == {"Daily"} and len(every) >= 2
+    assert d365.create_header(auth, "HV-CA").status_code == 400
+
+
+def test_reference_entities_are_read_only(d365: Sandbox, auth: dict):
+    created = httpx.post(
+        f"{d365.url}/data/MainAccounts", json={"MainAccountId": "9999"}, headers=auth
+    )
+    by_key = d365.get("LegalEntities(LegalEntityId='HV-NY')", auth)
+
+    assert created.status_code == by_key.status_code == 405
+    assert "read-only" in created.json()["error"]["message"]
