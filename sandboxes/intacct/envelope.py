@@ -31,6 +31,7 @@ class Control:
     controlid: str
     uniqueid: bool
     dtdversion: str
+    tags: tuple[str, ...] = ()  # the control block's elements, in the order sent
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ def _control(element: ET.Element | None) -> Control:
         _text(element, "controlid"),
         _text(element, "uniqueid").lower() == "true",
         _text(element, "dtdversion"),
+        tuple(child.tag for child in element),
     )
 
 

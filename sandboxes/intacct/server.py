@@ -7,10 +7,11 @@ call resets the timeout. Failures arrive inside HTTP 200 at the level where proc
 refuses a function whose controlid already ran to completion. `/_sandbox/...` endpoints let
 tests configure the company, inject faults, expire sessions, move the sandbox's clock forward
 (`advance_clock`, seconds: what sessions expire by) and read counters (with `in_flight`, the
-requests holding a concurrency slot), the functions it was sent (`requests`: per request its
-functions, objects and paging) and batches, and plant a batch as a person would leave it in the
-books (`add_batch`: a draft header without all its lines). `configure` replaces a company's
-lists (accounts, locations, departments, journals, dimensions) and which values are `inactive`.
+requests holding a concurrency slot), what it was sent (`requests`: per request its control
+elements and its functions' objects, elements and paging) and batches, and plant a batch as a
+person would leave it in the books (`add_batch`: a draft header without all its lines).
+`configure` replaces a company's lists (accounts, locations, departments, journals, dimensions)
+and which of their values are `inactive`.
 """
 
 from __future__ import annotations
@@ -540,6 +541,7 @@ class IntacctSandbox(Controlled):
 def _seen(request: GatewayRequest) -> dict:
     """What a request asked for, as `requests` reports it."""
     return {
+        "control": list(request.control.tags),
         "uniqueid": request.control.uniqueid,
         "transaction": request.transaction,
         "functions": [
@@ -550,6 +552,7 @@ def _seen(request: GatewayRequest) -> dict:
                 "pagesize": function.body.findtext("pagesize"),
                 "offset": function.body.findtext("offset"),
                 "filter": [child.tag for child in function.body.findall("filter/*")],
+                "elements": [child.tag for child in function.body],
             }
             for function in request.functions
         ],

@@ -131,6 +131,38 @@ def signed(rows: list[dict]) -> dict[str, Decimal]:
     return net
 
 
+KEY = "CO-20260105-b601e100-S1-0123456789"
+
+
+def closeout_connector(env: dict[str, str]) -> IntacctConnector:
+    settings = IntacctSettings(
+        sender_id=env["ERP__INTACCT__SENDER_ID"],
+        sender_password=env["ERP__INTACCT__SENDER_PASSWORD"],
+        company_id=env["ERP__INTACCT__COMPANY_ID"],
+        user_id=env["ERP__INTACCT__USER_ID"],
+        user_password=env["ERP__INTACCT__USER_PASSWORD"],
+        endpoint_url=env["ERP__INTACCT__ENDPOINT_URL"],
+    )
+    return IntacctConnector(settings, ErpHttp("intacct", sleep=lambda _: None), store=None)
+
+
+def sales_journal(lines) -> Journal:
+    return Journal(
+        key=KEY,
+        journal_id="b601e100-26a6-4cf6-ad6c-b2705d1213bc:2026-01-05:sales",
+        restaurant_guid="b601e100-26a6-4cf6-ad6c-b2705d1213bc",
+        location_name="Harbor & Vine Brooklyn Heights",
+        company="HV-NY",
+        business_date=date(2026, 1, 5),
+        journal_type="sales",
+        kind="original",
+        adjusts=None,
+        currency="USD",
+        title=f"Toast sales journal 2026-01-05 [{KEY}]",
+        lines=lines,
+    )
+
+
 # -- posting and reading back -----------------------------------------------------------------
 
 
@@ -191,31 +223,9 @@ def test_sdk_reads_back_to_the_cent_what_closeouts_connector_posted(
     sandbox: SandboxClient, env, monkeypatch
 ):
     monkeypatch.delenv("CLOSEOUT_SECRET_KEY", raising=False)  # no session kept between tests
-    settings = IntacctSettings(
-        sender_id=env["ERP__INTACCT__SENDER_ID"],
-        sender_password=env["ERP__INTACCT__SENDER_PASSWORD"],
-        company_id=env["ERP__INTACCT__COMPANY_ID"],
-        user_id=env["ERP__INTACCT__USER_ID"],
-        user_password=env["ERP__INTACCT__USER_PASSWORD"],
-        endpoint_url=env["ERP__INTACCT__ENDPOINT_URL"],
-    )
-    connector = IntacctConnector(settings, ErpHttp("intacct", sleep=lambda _: None), store=None)
+    connector = closeout_connector(env)
     lines = sales_lines()
-    key = "CO-20260105-b601e100-S1-0123456789"
-    journal = Journal(
-        key=key,
-        journal_id="b601e100-26a6-4cf6-ad6c-b2705d1213bc:2026-01-05:sales",
-        restaurant_guid="b601e100-26a6-4cf6-ad6c-b2705d1213bc",
-        location_name="Harbor & Vine Brooklyn Heights",
-        company="HV-NY",
-        business_date=date(2026, 1, 5),
-        journal_type="sales",
-        kind="original",
-        adjusts=None,
-        currency="USD",
-        title=f"Toast sales journal 2026-01-05 [{key}]",
-        lines=lines,
-    )
+    journal = sales_journal(lines)
     try:
         recordno = connector.create(journal)
     finally:
@@ -224,11 +234,11 @@ def test_sdk_reads_back_to_the_cent_what_closeouts_connector_posted(
     sdk = login(env)
     [header] = sdk.journal_entries.get_by_query(
         fields=["RECORDNO", "REFERENCENO", "BATCH_DATE", "JOURNAL"],
-        and_filter=[("equalto", "REFERENCENO", key)],
+        and_filter=[("equalto", "REFERENCENO", KEY)],
     )
     assert header == {
         "RECORDNO": recordno,
-        "REFERENCENO": key,
+        "REFERENCENO": KEY,
         "BATCH_DATE": "01/05/2026",
         "JOURNAL": "SJ",
     }
@@ -240,6 +250,44 @@ def test_sdk_reads_back_to_the_cent_what_closeouts_connector_posted(
     assert [(r["LOCATION"], r["DEPARTMENT"]) for r in rows] == [
         (line.location, line.revenue_center) for line in lines
     ]
+
+
+def test_connector_writes_envelope_and_queries_as_the_sdk_does(
+    sandbox: SandboxClient, env, monkeypatch
+):
+    """The same look-up (a GLBATCH by REFERENCENO) by the SDK and by the connector: the same
+    control block, and paging directly under <query>; the connector adds only <orderby> (stable
+    offsets) and <options><caseinsensitive> (Intacct's default, said aloud)."""
+    monkeypatch.delenv("CLOSEOUT_SECRET_KEY", raising=False)
+    sdk = login(env)
+    sdk.journal_entries.post(batch(KEY, SALES))
+    [found] = sdk.journal_entries.get_by_query(
+        fields=["RECORDNO"], and_filter=[("equalto", "REFERENCENO", KEY)]
+    )
+    by_sdk = sandbox.control("requests")
+    connector = closeout_connector(env)
+    try:
+        assert connector.existing([sales_journal(sales_lines())]) == {KEY: found["RECORDNO"]}
+    finally:
+        connector.close()
+    by_connector = sandbox.control("requests")[len(by_sdk) :]
+
+    control = ["senderid", "password", "controlid", "uniqueid", "dtdversion", "includewhitespace"]
+    assert {tuple(r["control"]) for r in by_sdk + by_connector} == {tuple(control)}
+    calls = [[f["function"] for f in r["functions"]] for r in by_connector]
+    assert calls == [["getAPISession"], ["query"]]
+
+    def shapes(requests):
+        return [
+            (f["object"], set(f["elements"]), f["pagesize"] is not None, f["offset"] is not None)
+            for r in requests
+            for f in r["functions"]
+            if f["function"] == "query" and f["pagesize"] != "1"  # not the SDK's count
+        ]
+
+    sdk_elements = {"object", "select", "filter", "pagesize", "offset"}
+    assert shapes(by_sdk) == [("GLBATCH", sdk_elements, True, True)]
+    assert shapes(by_connector) == [("GLBATCH", sdk_elements | {"orderby", "options"}, True, True)]
 
 
 def test_sdk_show_private_puts_options_after_paging_and_intacct_accepts_it(
