@@ -16,8 +16,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from posting.connectors.registry import ERP_NAMES
-from tests.conftest import ROOT
+import pytest
+
+from posting.connectors.registry import ERP_NAMES, ERPS
+from tests.conftest import ROOT, start_sandbox, stop
+from transform.build import PROJECT_DIR
 
 # Intacct functions and M3 transactions that only read (everything else may write).
 INTACCT_READS = {"getAPISession", "readByQuery", "readMore", "read", "readByName", "query"}
@@ -361,3 +364,38 @@ def test_credentials_without_the_partners_api_are_checked_per_location(
     )
     assert len(missing) == len(unreached)
     assert toast_env.stats()["requests"]["/restaurants/v1/restaurants"] == len(rows) - 1
+
+
+@pytest.fixture(scope="module")
+def demo_group(tmp_path_factory):
+    """A Toast sandbox with as many locations as the demo's locations.csv has rows (the shared
+    one has 3 of its 6), and the ERP sandboxes beside it."""
+    locations = len(read_csv(PROJECT_DIR / "seeds" / "locations.csv")) - 1
+    process, sandbox = start_sandbox(
+        tmp_path_factory.mktemp("demo-group"), locations=locations, orders_per_day=5
+    )
+    yield sandbox
+    stop(process)
+
+
+@pytest.mark.parametrize("erp_name", ERPS)
+def test_the_repositorys_seeds_fit_a_sandbox_with_all_their_locations(
+    erp_name, demo_group, warehouse, monkeypatch
+):
+    demo_group.control("reset")
+    demo_group.erp_control(erp_name, "reset")
+    monkeypatch.setenv("SOURCES__TOAST__BASE_URL", demo_group.url)
+    monkeypatch.setenv("SOURCES__TOAST__CLIENT_ID", demo_group.client_id)
+    monkeypatch.setenv("SOURCES__TOAST__CLIENT_SECRET", demo_group.client_secret)
+    for variable, value in demo_group.erp_env.items():
+        monkeypatch.setenv(variable, value)
+
+    result = run_check(PROJECT_DIR / "seeds", "--erp", erp_name)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-SHOWN:]
+    reached = [line.split()[1] for line in result.stdout.splitlines() if "  reached  " in line]
+    guids = [row[0] for row in read_csv(PROJECT_DIR / "seeds" / "locations.csv")[1:]]
+    assert sorted(reached) == sorted(guids) == sorted(demo_group.restaurants)
+    assert demo_group.stats()["login_attempts"] == 1
+    reads, others = erp_requests(demo_group, erp_name)
+    assert reads and others == [], others
