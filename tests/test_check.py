@@ -366,6 +366,36 @@ def test_credentials_without_the_partners_api_are_checked_per_location(
     assert toast_env.stats()["requests"]["/restaurants/v1/restaurants"] == len(rows) - 1
 
 
+WRONG_SECRET = "closeout-check-wrong-secret"
+
+
+def give_erp_a_wrong_secret(erp: str, tmp_path: Path, monkeypatch) -> None:
+    if erp == "infor":
+        ionapi = json.loads(Path(os.environ["ERP__INFOR__IONAPI_FILE"]).read_text())
+        wrong = tmp_path / "wrong.ionapi"
+        wrong.write_text(json.dumps({**ionapi, "cs": WRONG_SECRET}))
+        monkeypatch.setenv("ERP__INFOR__IONAPI_FILE", str(wrong))
+    else:
+        variable = "USER_PASSWORD" if erp == "intacct" else "CLIENT_SECRET"
+        monkeypatch.setenv(f"ERP__{erp.upper()}__{variable}", WRONG_SECRET)
+
+
+def test_erp_credentials_refused_are_one_line_with_the_fix(
+    erp, toast_env, warehouse, seeds_copy, tmp_path, monkeypatch
+):
+    seeds = seeds_copy / "seeds"
+    keep_active_only(seeds, toast_env.restaurants)
+    give_erp_a_wrong_secret(erp, tmp_path, monkeypatch)
+
+    result = run_check(seeds)
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out[-SHOWN:]
+    lines = problem_lines(out)
+    assert len(lines) == 1, out[-SHOWN:]
+    assert lines[0].startswith(f"{erp} settings: "), lines
+    assert "Traceback" not in out and WRONG_SECRET not in out
+
+
 @pytest.fixture(scope="module")
 def demo_group(tmp_path_factory):
     """A Toast sandbox with as many locations as the demo's locations.csv has rows (the shared
