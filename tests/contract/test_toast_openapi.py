@@ -26,7 +26,14 @@ import pytest
 
 from closeout import money
 from loaders.toast import settings
-from tests.contract.toast_spec import ALL, ALLOWANCES, Exchange, operation_of, problems
+from tests.contract.toast_spec import (
+    ALL,
+    ALLOWANCES,
+    REFERENCE,
+    Exchange,
+    operation_of,
+    problems,
+)
 from tests.kit.examples import example_order, example_orders, read_example
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,14 +124,16 @@ def proxy(toast):
     recording.close()
 
 
-def closeout_load(proxy: RecordingProxy, toast, warehouse: Path) -> subprocess.CompletedProcess:
+def closeout_load(
+    proxy: RecordingProxy, toast, warehouse: Path, client_secret: str | None = None
+) -> subprocess.CompletedProcess:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "CLOSEOUT_"))},
         "CLOSEOUT_DB": str(warehouse),
         "SOURCES__TOAST__BASE_URL": proxy.url,
         "SOURCES__TOAST__CLIENT_ID": toast.client_id,
-        "SOURCES__TOAST__CLIENT_SECRET": toast.client_secret,
-        "SOURCES__TOAST__BACKFILL_DAYS": "2",
+        "SOURCES__TOAST__CLIENT_SECRET": client_secret or toast.client_secret,
+        "SOURCES__TOAST__BACKFILL_DAYS": "4",
         "SOURCES__TOAST__PAGE_SIZE": "7",  # several ordersBulk pages a day
         "PYTHONPATH": str(ROOT),
     }
@@ -177,6 +186,16 @@ def test_every_exchange_of_two_loads_conforms_to_toasts_published_specs(toast, p
     print(f"{len(exchanges)} exchanges, {orders} orders validated: {dict(by_operation)}")
 
 
+def test_a_refused_login_is_answered_the_way_toasts_spec_says(toast, proxy, warehouse):
+    """The one error body a Toast spec describes (ErrorMessage, for a 401 login), which the
+    loader reads to say what Toast refused."""
+    refused = closeout_load(proxy, toast, warehouse, client_secret="not-the-secret")
+    assert refused.returncode == 1 and "refused the client credentials" in refused.stderr
+    logins = [e for e in proxy.exchanges if e.path == settings.LOGIN_PATH]
+    assert logins and {e.status for e in logins} == {401}
+    assert [problems(e) for e in logins] == [[] for _ in logins]
+
+
 def test_the_operations_cover_every_path_the_loader_knows():
     """A path added to the loader's settings without a place in OPERATIONS fails here."""
     paths = {
@@ -217,7 +236,21 @@ def example_exchanges() -> list[tuple[str, Exchange]]:
         ("apiDevGuide-apiGettingTimeEntriesForEmployees__1.json", settings.TIME_ENTRIES_PATH),
     ):
         found.append((name, example_exchange(path, money.dumps(read_example(name)))))
+    refused = example_exchange(settings.LOGIN_PATH, guide_error_example())
+    refused.method, refused.status = "POST", 401
+    refused.request_headers = {"Content-Type": "application/json"}
+    refused.request_body = (
+        b'{"clientId":"a","clientSecret":"b","userAccessType":"TOAST_MACHINE_CLIENT"}'
+    )
+    found.append(("apiDevGuide-apiResponsesAndErrors.md Example 1.10", refused))
     return found
+
+
+def guide_error_example() -> bytes:
+    """The ErrorMessage example of Toast's guide (its only example of an error body)."""
+    guide = (REFERENCE / "guide" / "apiDevGuide-apiResponsesAndErrors.md").read_text()
+    after = guide.split("ErrorMessage object**", 1)[1]
+    return after.split("```", 2)[1].strip().encode()
 
 
 def test_toasts_example_documents_conform_with_the_allowances():
@@ -226,7 +259,8 @@ def test_toasts_example_documents_conform_with_the_allowances():
     assert not failing, failing
     operations = Counter(operation_of(exchange) for _, exchange in examples)
     assert operations["GET /orders/v2/ordersBulk"] >= 7, operations
-    assert len(operations) == 4, operations  # orders, restaurant, partners, time entries
+    # orders, restaurant, partners, time entries, and a refused login
+    assert len(operations) == 5, operations
 
 
 # What each allowance lets through, as the validator reports it without that allowance.
@@ -235,6 +269,7 @@ NEEDED_FOR = {
     "offsets": ("is not a 'date-time'",),
     "guidless": ("appliedTaxes", "customer", "curbsidePickupInfo"),
     "shift_reference": ("shiftReference",),
+    "error_status": ("400 is not of type 'string'",),
 }
 
 

@@ -93,7 +93,13 @@ SHIFT_REFERENCE = Allowance(
     "apiDevGuide-apiGettingTimeEntriesForEmployees__1.json "
     '("shiftReference": "56387b8e-78df-47a4-9395-e5e1cb3f04d1")',
 )
-ALLOWANCES = (NULLS, OFFSETS, GUIDLESS, SHIFT_REFERENCE)
+ERROR_STATUS = Allowance(
+    "error_status",
+    "an ErrorMessage's status may be the HTTP status as a number, not the string the spec says",
+    "the guide's ErrorMessage example (apiDevGuide-apiResponsesAndErrors.md, Example 1.10: "
+    '"status": 400)',
+)
+ALLOWANCES = (NULLS, OFFSETS, GUIDLESS, SHIFT_REFERENCE, ERROR_STATUS)
 ALL = frozenset(allowance.name for allowance in ALLOWANCES)
 GUIDLESS_SCHEMAS = ("AppliedTaxRate", "Customer", "CurbsidePickupInfo")
 
@@ -132,6 +138,9 @@ def openapi(prefix: str, allowances: frozenset[str] = ALL) -> OpenAPI:
         entry = next(part for part in schemas["TimeEntry"]["allOf"] if "properties" in part)
         shift = entry["properties"]["shiftReference"]
         entry["properties"]["shiftReference"] = {"anyOf": [shift, {"type": "string"}]}
+    if ERROR_STATUS.name in allowances and "ErrorMessage" in schemas:
+        status = schemas["ErrorMessage"]["properties"]["status"]
+        schemas["ErrorMessage"]["properties"]["status"] = {"anyOf": [status, {"type": "integer"}]}
     if NULLS.name in allowances:
         if "TimeEntry" in schemas:
             _allow_null_time_entry_type(schemas)
