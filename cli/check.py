@@ -6,15 +6,17 @@ from pathlib import Path
 
 import click
 
-from cli.options import erp_option
 from posting.check import AGAIN
+from posting.connectors.registry import ERPS
 
 DASH = "\u2014"
 PLACES_SHOWN = 3  # places named on a line about a value wrong in several
 
 
 @click.command()
-@erp_option
+@click.option(
+    "--erp", type=click.Choice(ERPS), help="ERP to check (default: ERP__TARGET / erp.target)."
+)
 @click.option(
     "--seeds",
     "seeds_dir",
