@@ -149,6 +149,8 @@ def closeout_load(
 
 def test_every_exchange_of_two_loads_conforms_to_toasts_published_specs(toast, proxy, warehouse):
     toast.control("config_page_size", {"size": 2})  # configuration read page by page
+    # No 429s: the specs document none (the guide does), so one would be an unknown status here.
+    toast.control("rate_limits", {"enabled": False})
     first = closeout_load(proxy, toast, warehouse)  # the backfill: by business date
     assert first.returncode == 0, first.stderr[-3000:]
     second = closeout_load(proxy, toast, warehouse)  # what changed since: by modified time

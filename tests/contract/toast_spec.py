@@ -333,7 +333,6 @@ class Exchange:
     status: int
     response_headers: list[tuple[str, str]]
     response_body: bytes
-    operation: str = ""  # "GET /orders/v2/ordersBulk", filled in by validation
 
 
 @dataclass
@@ -372,13 +371,13 @@ def _request(exchange: Exchange) -> _SpecRequest:
     )
 
 
-def _response(exchange: Exchange, body: bytes) -> _SpecResponse:
+def _response(exchange: Exchange) -> _SpecResponse:
     headers = Headers(exchange.response_headers)
     return _SpecResponse(
         status_code=exchange.status,
         headers=headers,
         content_type=headers.get("Content-Type", "").lower(),
-        data=body,
+        data=exchange.response_body,
     )
 
 
@@ -402,7 +401,7 @@ def problems(exchange: Exchange, allowances: frozenset[str] | None = None) -> li
     request = _request(exchange)
     for error in _errors(lambda: spec.validate_request(request)):
         found.append(f"request: {error}")
-    response = _response(exchange, exchange.response_body)
+    response = _response(exchange)
     for error in _errors(lambda: spec.validate_response(request, response)):
         found.append(f"response {exchange.status}: {error}")
     return found
@@ -417,7 +416,9 @@ def _errors(validate: Callable[[], None]) -> list[str]:
 
 
 def _describe(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}"
+    """The error, shortened (openapi-core's message quotes the whole body), and each schema
+    error with the place in the body it is at."""
+    text = f"{type(exc).__name__}: {str(exc)[:300]}"
     cause = exc.__cause__ or exc.__context__
     details = getattr(cause, "schema_errors", None) or getattr(exc, "schema_errors", None)
     if details:
