@@ -662,6 +662,8 @@ def test_orders_reference_configured_entities(ds, sample):
                         t["taxRate"]["guid"] in config["taxRates"] for t in ch["appliedTaxes"]
                     )
                 for s in c["selections"]:
+                    # Toast's spec requires a selection's item, a gift card's too
+                    assert s["item"]["guid"] and s["item"]["entityType"] == "MenuItem"
                     if s["selectionType"] == "NONE":
                         assert s["salesCategory"]["guid"] in config["salesCategories"]
                     else:
