@@ -76,6 +76,7 @@ class Location:
     division: str | None
     dimension: str
     active: bool
+    currency: str  # the journals' currency: locations.csv, else settings.csv ("" if neither)
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,8 @@ def read_seed(seeds_dir: Path, name: str) -> list[Row]:
 
 
 def references_from_seeds(seeds_dir: Path) -> SeedReferences:
-    locations = [_location(row) for row in read_seed(seeds_dir, "locations")]
+    settings = read_seed(seeds_dir, "settings")
+    locations = [_location(row, settings) for row in read_seed(seeds_dir, "locations")]
     found = SeedReferences(locations)
     seen: set[tuple[str, str, str, str | None]] = set()
 
@@ -127,7 +129,10 @@ def references_from_seeds(seeds_dir: Path) -> SeedReferences:
     seeds = {name: read_seed(seeds_dir, name) for name in ACCOUNT_SEEDS}
     seeds[LABOR_SEED[0]] = read_seed(seeds_dir, LABOR_SEED[0])
     seeds[REVENUE_CENTER_SEED[0]] = read_seed(seeds_dir, REVENUE_CENTER_SEED[0])
-    labor = _labor_journal_by_location(read_seed(seeds_dir, "settings"))
+    labor = {
+        guid: value.lower() == "true"
+        for guid, value in _settings_by_location(settings, "labor_journal").items()
+    }
     accounts_used: dict[str, Row] = {}
     for place in locations:
         if not place.active:
@@ -157,27 +162,25 @@ def references_from_seeds(seeds_dir: Path) -> SeedReferences:
     return found
 
 
-def _location(row: Row) -> Location:
+def _location(row: Row, settings: list[Row]) -> Location:
+    guid = row.get("restaurant_guid")
+    currencies = _settings_by_location(settings, "currency")
     return Location(
         row=row,
-        guid=row.get("restaurant_guid"),
+        guid=guid,
         name=row.get("location_name"),
         company=row.get("erp_company"),
         division=row.get("erp_division") or None,
         dimension=row.get("location_dimension"),
         active=row.get("is_active").lower() == "true",
+        currency=row.get("currency") or currencies.get(guid, currencies.get("*", "")),
     )
 
 
-def _labor_journal_by_location(settings: list[Row]) -> dict[str, bool]:
-    """restaurant_guid (or '*') -> labor_journal; an empty cell takes the '*' row's value."""
-    default = next(
-        (row.get("labor_journal") for row in settings if row.get("restaurant_guid") == "*"), ""
-    )
-    return {
-        row.get("restaurant_guid"): (row.get("labor_journal") or default).lower() == "true"
-        for row in settings
-    }
+def _settings_by_location(settings: list[Row], column: str) -> dict[str, str]:
+    """restaurant_guid (or '*') -> the settings.csv value; an empty cell takes the '*' row's."""
+    default = next((row.get(column) for row in settings if row.get("restaurant_guid") == "*"), "")
+    return {row.get("restaurant_guid"): row.get(column) or default for row in settings}
 
 
 def _mapped_values(

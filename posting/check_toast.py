@@ -34,6 +34,7 @@ class Restaurant:
     name: str
     closeout_hour: int | None
     time_zone: str | None
+    currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,16 @@ def _reach(client: ToastClient, locations: list[Location]) -> ToastReach:
         record = records.get(location.guid)
         if isinstance(record, Restaurant):
             report.reached.append((record, location))
+            if location.active and record.currency and location.currency != record.currency:
+                report.problems.append(
+                    ToastProblem(
+                        location.row.where,
+                        f"location {location.name or '(no name)'} ({location.guid})",
+                        f"its journals' currency {location.currency or '(none)'} differs from "
+                        f"Toast's {record.currency}, so its journals are held",
+                        f"set currency to {record.currency} in locations.csv (or settings.csv)",
+                    )
+                )
         elif record is not None and report.listed and location.active:  # listed, refused
             report.problems.append(
                 ToastProblem(
@@ -165,4 +176,5 @@ def _restaurant(client: ToastClient, guid: str) -> Restaurant | str:
         general.get("name") or "",
         int(hour) if hour is not None else None,
         general.get("timeZone"),
+        general.get("currencyCode"),
     )

@@ -270,6 +270,28 @@ def test_a_location_the_load_is_told_to_skip_is_reported(
     assert skipped in toast[0]
 
 
+def test_a_currency_other_than_toasts_is_reported(toast_env, warehouse, seeds_copy, monkeypatch):
+    for variable, value in toast_env.erp_env.items():
+        monkeypatch.setenv(variable, value)
+    seeds = seeds_copy / "seeds"
+    rows = keep_active_only(seeds, toast_env.restaurants)
+    other = toast_env.restaurants[1]
+    path = seeds / "locations.csv"
+    header, *data = read_csv(path)
+    for row in data:
+        if row[0] == other:
+            row[header.index("currency")] = "EUR"  # the sandbox's restaurants sell in USD
+    write_csv(path, [header, *data])
+
+    result = run_check(seeds, "--erp", "infor")
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out[-SHOWN:]
+    lines = problem_lines(out)
+    assert len(lines) == 1, out[-SHOWN:]
+    assert lines[0].startswith(f"locations.csv row {rows[other][0]}: location ")
+    assert "currency EUR differs from Toast's USD" in lines[0]
+
+
 def references_by_place(seeds: Path):
     from posting.check_references import references_from_seeds
 
