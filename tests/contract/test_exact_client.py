@@ -4,7 +4,8 @@ certificate), refreshes its token at the sandbox, finds the division its own way
 hrm/Divisions, a crm/Accounts probe), reads relations and G/L accounts, posts a balanced
 general journal entry through its generic manager, reads it back with
 `$expand=GeneralJournalEntryLines`, and gets Exact's refusals as its HTTPError. Last, closeout's
-connector posts a journal over the same HTTPS and the client reads it back line for line."""
+connector posts a journal over the same HTTPS and the client reads it back line for line, and
+the connector finds an entry the client posted and reads it back as the journal it is."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from decimal import Decimal
 import httpx
 import pytest
 from cryptography import x509
+from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
@@ -26,8 +28,11 @@ from exactonline.http import HTTPError
 from exactonline.storage.base import ExactOnlineConfig, MissingSetting
 
 from closeout import money
+from posting.connectors.exact import ExactConnector, ExactSettings, line_description
 from sandboxes.exact.server import ExactSandbox
 from sandboxes.http import make_server
+from tests.kit.connectors import Recorded
+from tests.test_exact_connector import journal
 
 D = Decimal
 DIVISION = 100001
@@ -303,11 +308,6 @@ def test_an_unknown_gl_account_guid_is_refused_in_exacts_words(exact):
 
 
 def test_what_the_connector_posts_the_client_reads_back_line_for_line(exact, tmp_path, monkeypatch):
-    from cryptography.fernet import Fernet
-
-    from posting.connectors.exact import ExactConnector, ExactSettings
-    from tests.kit.connectors import Recorded
-    from tests.test_exact_connector import journal
 
     monkeypatch.setenv("CLOSEOUT_SECRET_KEY", Fernet.generate_key().decode())
     config = exact.sandbox.config
@@ -359,3 +359,52 @@ def test_what_the_connector_posts_the_client_reads_back_line_for_line(exact, tmp
     assert all(
         x["Description"].endswith(posted.key) for x in found["GeneralJournalEntryLines"]["results"]
     )
+
+
+def test_an_entry_the_client_posts_is_found_by_the_connector_and_read_back(
+    exact, tmp_path, monkeypatch
+):
+
+    wanted = journal(4)
+    exact.storage.set_refresh_token(exact.control("grant")["refresh_token"])
+    exact.storage.set_division(DIVISION)
+    guids = {
+        a["Code"]: a["ID"]
+        for a in exact.api.ledgeraccounts.filter(code__in=[x.account for x in wanted.lines])
+    }
+    body = {
+        "JournalCode": "90",
+        "GeneralJournalEntryLines": [
+            {
+                "Date": wanted.business_date.isoformat(),
+                "GLAccount": guids[x.account],
+                "AmountFC": x.debit - x.credit,
+                "Description": line_description(wanted, x),
+                **({"CostCenter": x.location} if x.location else {}),
+                **({"CostUnit": x.revenue_center} if x.revenue_center else {}),
+            }
+            for x in wanted.lines
+        ],
+    }
+    entry_id = JournalEntries(exact.api).create(money.dumps(body).decode())["EntryID"]
+
+    monkeypatch.setenv("CLOSEOUT_SECRET_KEY", Fernet.generate_key().decode())
+    config = exact.sandbox.config
+    settings = ExactSettings(
+        client_id=config.client_id,
+        client_secret=config.client_secret,
+        redirect_uri=config.redirect_uri,
+        base_url=exact.url,
+        token_dir=str(tmp_path / "tokens"),
+        initial_refresh_token=exact.sandbox.initial_refresh_token,
+    )
+    connector = ExactConnector(settings, Recorded("exact").http)
+    try:
+        held = connector.held([wanted])
+    finally:
+        connector.close()
+    [document] = held[wanted.journal_id]
+    assert document.document_id == entry_id and document.key == wanted.key
+    assert [
+        (x.account, x.debit, x.credit, x.location, x.revenue_center) for x in document.lines
+    ] == [(x.account, x.debit, x.credit, x.location, x.revenue_center) for x in wanted.lines]
