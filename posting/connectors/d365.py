@@ -11,7 +11,14 @@ header is looked for by key before it is sent again.
 
 Requests per journal: one header POST and one `$batch`; per run: one token (kept encrypted
 between runs when CLOSEOUT_SECRET_KEY is set) and a few `held` queries (headers per 15
-identities, lines per 30 headers of a company).
+identities, lines per 30 headers of a company). `check` (closeout check) reads six reference
+entities, one filtered GET per kind and chunk of 15 values, and writes nothing.
+
+The client-credentials token is fetched here rather than through Microsoft's msal (which
+tests/contract/test_d365_client.py runs against the sandbox): msal would not remove code (its
+cache must still be persisted through the encrypted token store, and it refuses force_refresh,
+so dropping a refused token means editing its cache), and its requests would bypass ErpHttp's
+audit record and retries and cost a discovery GET per run.
 """
 
 from __future__ import annotations
