@@ -153,7 +153,7 @@ def test_token_has_entra_shape_and_is_counted(d365: Sandbox):
         ({"client_id": "someone-else"}, 400, "unauthorized_client", 700016),
         ({"scope": "https://other.operations.dynamics.com/.default"}, 400, "invalid_scope", 70011),
         ({"grant_type": "password"}, 400, "unsupported_grant_type", 70003),
-        ({"tenant": "not-our-tenant"}, 400, "invalid_tenant", 90002),
+        ({"tenant": "not-our-tenant"}, 400, "invalid_request", 90002),
     ],
 )
 def test_token_refusals_use_entra_error_json(d365: Sandbox, change, status, error, code):

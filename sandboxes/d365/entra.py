@@ -58,7 +58,7 @@ class EntraLogin:
         with self.sandbox._lock:
             self.sandbox.stats.discovery_requests += 1
         if tenant != self.sandbox.config.tenant_id:
-            return _unknown_tenant(tenant)
+            return _unknown_tenant(tenant, "invalid_tenant")  # Entra's discovery says so
         base = f"{self.base_url}/{tenant}"
         return Response.json(
             {
@@ -92,7 +92,7 @@ class EntraLogin:
             sandbox.stats.token_requests += 1
         config = sandbox.config
         if tenant != config.tenant_id:
-            return _unknown_tenant(tenant)
+            return _unknown_tenant(tenant, "invalid_request")  # the token endpoint, this
         if form.get("grant_type") != "client_credentials":
             return entra_error(
                 400,
@@ -204,10 +204,10 @@ def entra_error(status: int, error: str, code: int, description: str) -> Respons
     )
 
 
-def _unknown_tenant(tenant: str) -> Response:
+def _unknown_tenant(tenant: str, error: str) -> Response:
     return entra_error(
         400,
-        "invalid_tenant",
+        error,
         90002,
         f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and "
         "are signing into the correct cloud.",
