@@ -9,8 +9,13 @@ one transaction, so there is never a partial one to repair. An answer that does 
 happened (HTTP 524, or no XML) is settled by querying the key before anything is sent again.
 
 A date in a closed period is refused in words, under a generic errorno (BL01001973 stands for
-many refusals): `ErpPeriodClosed` is recognised by the words. Queries page as Intacct's SDK
-writes them, <pagesize> and <offset> directly under <query>.
+many refusals): `ErpPeriodClosed` is recognised by the words. Queries page as Intacct's SDKs
+write them, <pagesize> and <offset> directly under <query> (tests/contract runs fylein's
+sageintacctsdk against the sandbox and compares its requests with these).
+
+`check` (closeout check) asks GLACCOUNT, GLJOURNAL and the object behind each GLENTRY field the
+settings send values to (LOCATION, DEPARTMENT, ..., or a GLDIM user dimension) with one `query`
+per kind, filtered on the values, all in one read-only request.
 
 Sessions: getAPISession once per run, or the session a previous run stored (encrypted, when
 CLOSEOUT_SECRET_KEY is set); then the session id and the endpoint it came with. The session is
