@@ -713,3 +713,29 @@ def test_requests_lists_each_function_with_its_object_and_paging(gateway: Gatewa
         (f["function"], f["object"], f["pagesize"], f["offset"], f["filter"])
         for f in request["functions"]
     ] == [("query", "GLBATCH", "2", "4", ["like"]), ("getAPISession", None, None, None, [])]
+
+
+def with_child(function: ET.Element, path: str, tag: str) -> ET.Element:
+    """`function` with a <tag> added below `path` ("." for the function element itself)."""
+    parent = function if path == "." else function.find(path)
+    parent.append(field(tag, "0"))
+    return function
+
+
+@pytest.mark.parametrize(
+    "function, misplaced",
+    [
+        (with_child(read_by_query(""), ".", "offset"), "offset"),  # it pages with readMore
+        (with_child(glbatch_query(), "select", "value"), "value"),
+        (with_child(glbatch_query(), "orderby/order", "value"), "value"),
+    ],
+)
+def test_an_element_a_read_function_does_not_hold_fails_the_schema(
+    gateway: Gateway, function: ET.Element, misplaced: str
+):
+    root = gateway.call([("je-1", glbatch("REF-1")), ("q", function)], uniqueid=True)
+    assert root.findtext("control/status") == "failure"
+    [error] = errors_of(root)
+    assert error["errorno"] == "XL03000003"
+    assert f"Element '{misplaced}': This element is not expected" in error["description2"]
+    assert gateway.control("batches") == []

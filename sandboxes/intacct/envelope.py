@@ -108,24 +108,36 @@ def parse_request(body: bytes) -> GatewayRequest:
     if not functions:
         raise EnvelopeError(bad_envelope("<content> holds no <function>"), control)
     for function in functions:
-        if function.name == "query":
-            _check_query_schema(function.body, control)
+        _check_schema(function, control)
     transaction = (operation.get("transaction") or "false").lower() == "true"
     return GatewayRequest(control, sessionid, login, transaction, functions)
 
 
-# What Intacct's schema lets a `query` hold: paging (<pagesize>, <offset>) sits directly under
-# <query>, and <options> holds only the two flags (the SDK's QueryFunction writes it so).
-QUERY_CHILDREN = ("object", "select", "filter", "orderby", "options", "pagesize", "offset")
-QUERY_OPTIONS = ("caseinsensitive", "showprivate")
+# What Intacct's schema lets each read function hold, by path below the function's element (in
+# any order: Intacct's own SDKs and fylein's write them in different orders, both accepted).
+# Paging (<pagesize>, <offset>) sits directly under <query>; its <options> holds only the two
+# flags (Intacct's QueryFunction and fylein's format_and_send_request write them so).
+SCHEMAS = {
+    "query": {
+        ".": ("object", "select", "filter", "orderby", "options", "pagesize", "offset"),
+        "select": ("field", "count", "sum", "avg", "min", "max"),
+        "orderby": ("order",),
+        "orderby/order": ("field", "ascending", "descending"),
+        "options": ("caseinsensitive", "showprivate"),
+    },
+    "readByQuery": {".": ("object", "fields", "query", "pagesize", "returnFormat", "docparid")},
+    "read": {".": ("object", "keys", "fields", "returnFormat", "docparid")},
+    "readMore": {".": ("object", "view", "reportId", "resultId")},
+}
 
 
-def _check_query_schema(query: ET.Element, control: Control) -> None:
+def _check_schema(function: Function, control: Control) -> None:
     """The request is validated before anything runs: an element out of place fails it all."""
-    for parent, allowed in ((query, QUERY_CHILDREN), (query.find("options"), QUERY_OPTIONS)):
-        for child in parent if parent is not None else ():
-            if child.tag not in allowed:
-                raise EnvelopeError(schema_error(child.tag, allowed), control)
+    for path, allowed in SCHEMAS.get(function.name, {}).items():
+        for parent in function.body.findall(path) if path != "." else [function.body]:
+            for child in parent:
+                if child.tag not in allowed:
+                    raise EnvelopeError(schema_error(child.tag, allowed), control)
 
 
 def _control(element: ET.Element | None) -> Control:
