@@ -62,6 +62,7 @@ from posting.connectors.contract import (
     key_identity,
 )
 from posting.connectors.infor_check import check_references
+from posting.connectors.infor_errors import TransactionUnavailable
 from posting.connectors.kit import (
     CachedToken,
     ErpSettings,
@@ -560,7 +561,7 @@ class InforConnector:
         )
         if response.status_code == 400:
             names = ", ".join(sorted({t["transaction"] for t in transactions}))
-            raise ErpAuthError(
+            raise TransactionUnavailable(
                 f"M3 answered HTTP 400 to {program} {names}: the program or "
                 "transaction is not available to this client (check the M3 "
                 "version, the MI extension for DltBatch and the ION API "

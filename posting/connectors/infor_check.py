@@ -24,8 +24,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from closeout.errors import ErpAuthError
 from posting.connectors.contract import Reference, ReferenceProblem
+from posting.connectors.infor_errors import TransactionUnavailable
 from posting.connectors.kit import chunked
 
 CHECKED_KINDS = ("company", "division", "account", "location", "revenue_center")
@@ -35,9 +35,9 @@ LOOKUPS_PER_BULK = 100  # transactions in one bulk request, as the connector's o
 
 @dataclass
 class _Company:
-    """What M3 said about one CONO: its divisions, or why it refused to list them."""
+    """What M3 said about one CONO: its divisions (None: not listed), or why it refused them."""
 
-    divisions: set[str] = field(default_factory=set)
+    divisions: set[str] | None = None
     refusal: str = ""
     # (DIVI, AITP) -> AITM -> its CRS630 record
     identities: dict[tuple[str, int], dict[str, dict]] = field(default_factory=dict)
@@ -58,8 +58,8 @@ def check_references(connector, references: Sequence[Reference]) -> list[Referen
         dimension = ACCOUNTS if reference.kind == "account" else dimension_of.get(reference.kind)
         if dimension is None or company.refusal:
             continue
-        for division in [divi] if divi else company.divisions:  # no division: every one
-            if division in company.divisions:
+        for division in [divi] if divi else (company.divisions or ()):  # none: every one
+            if company.divisions is None or division in company.divisions:
                 wanted[(cono, division)].add(dimension)
     for cono in sorted({cono for cono, _ in wanted}):
         asked = sorted((d, a) for (c, d), dims in wanted.items() if c == cono for a in dims)
@@ -94,7 +94,7 @@ def check_references(connector, references: Sequence[Reference]) -> list[Referen
                 )
             )
             continue
-        if divi and divi not in company.divisions:
+        if divi and company.divisions is not None and divi not in company.divisions:
             if once(("division", cono, divi), reference):
                 problems.append(
                     ReferenceProblem(
@@ -109,7 +109,7 @@ def check_references(connector, references: Sequence[Reference]) -> list[Referen
                     )
                 )
             continue
-        divisions = [divi] if divi else sorted(company.divisions)
+        divisions = [divi] if divi else sorted(company.divisions or ())
         if reference.kind == "account":
             problems += _account_problems(reference, divisions, company, settings)
         elif reference.kind in dimension_of:
@@ -136,7 +136,7 @@ def _companies(connector, conos: set[str], problems: list) -> dict[str, _Company
     ]
     try:
         results = connector._bulk(transactions, program="MNS100MI", maxrecs=0)
-    except ErpAuthError as exc:
+    except TransactionUnavailable as exc:
         problems.append(_unavailable("MNS100MI LstDivisions", "divisions", exc))
         return companies
     for cono, result in zip(sorted(conos), results, strict=True):
@@ -158,7 +158,7 @@ def _identities(connector, cono: str, company: _Company, asked: list, problems) 
                 for divi, aitp in chunk
             ]
             results += connector._bulk(transactions, program="CRS630MI", maxrecs=0, cono=cono)
-    except ErpAuthError as exc:
+    except TransactionUnavailable as exc:
         problems.append(_unavailable("CRS630MI LstAccountID", "accounts and dimensions", exc))
         return
     for place, result in zip(asked, results, strict=True):
@@ -246,7 +246,7 @@ def _interface_problems(connector) -> list[ReferenceProblem]:
         [result] = connector._bulk(
             [{"transaction": "LstIntDef", "record": record}], program="EXT840MI", maxrecs=0
         )
-    except ErpAuthError:
+    except TransactionUnavailable:
         return [
             ReferenceProblem(
                 None,
@@ -304,7 +304,7 @@ def _company_problem(reference: Reference, cono: str, refusal: str, settings) ->
     )
 
 
-def _unavailable(transaction: str, what: str, exc: ErpAuthError) -> ReferenceProblem:
+def _unavailable(transaction: str, what: str, exc: Exception) -> ReferenceProblem:
     return ReferenceProblem(
         None,
         f"M3 would not answer {transaction}, so the {what} were not checked: {exc}",

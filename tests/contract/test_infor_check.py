@@ -5,11 +5,13 @@ and the look-ups are a few read-only list requests whatever the number of refere
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
 
 import sandboxes.infor as infor_sandbox
+from closeout.errors import ErpAuthError
 from posting.connectors.contract import Reference
 from posting.connectors.infor import (
     InforConnector,
@@ -18,6 +20,7 @@ from posting.connectors.infor import (
     parse_dimensions,
     parse_layout,
 )
+from posting.connectors.infor_errors import TransactionUnavailable
 from sandboxes.infor.server import InforSandbox
 from tests.contract.test_infor_interface import journal
 from tests.kit import SandboxClient, serving
@@ -284,3 +287,38 @@ def test_requests_stay_bounded_with_many_references(m3):
     assert requests == 3
     assert transactions["CRS630MI/LstAccountID"] == 4  # one per division
     assert set(transactions) == READS
+
+
+def test_refused_credentials_raise_for_the_caller_instead_of_problems_per_value(m3, tmp_path):
+    data = json.loads(Path(m3.ionapi).read_text())
+    wrong = tmp_path / "wrong.ionapi"
+    wrong.write_text(json.dumps({**data, "cs": "wrong-secret"}))
+    m3.ionapi = str(wrong)
+
+    with pytest.raises(ErpAuthError, match="invalid_client") as refused:
+        connector(m3).check(seed_references())
+
+    assert not isinstance(refused.value, TransactionUnavailable)
+    assert m3.control("stats")["requests"] == 0
+
+
+def test_without_the_division_list_the_accounts_are_still_checked(m3):
+    config = m3.control("config")
+    m3.control(
+        "configure",
+        {
+            "withheld_transactions": ["MNS100MI/LstDivisions"],
+            "division_accounts": {"BKN": [a for a in config["accounts"] if a != "4000"]},
+        },
+    )
+    references = [
+        Reference("division", "BKN", "HV-NY", "BKN", "locations.csv row 2"),
+        Reference("account", "4000", "HV-NY", "BKN", "sales_category_accounts.csv row 2"),
+        Reference("account", "4010", "HV-NY", "BKN", "sales_category_accounts.csv row 3"),
+    ]
+
+    unavailable, missing = connector(m3).check(references)
+
+    assert unavailable.reference is None
+    assert unavailable.problem.startswith("M3 would not answer MNS100MI LstDivisions")
+    assert missing.problem == "account 4000 does not exist in division BKN"
