@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
@@ -20,7 +21,7 @@ from datetime import datetime, timezone
 import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
-from closeout.errors import ErpUnavailable
+from closeout.errors import ConfigurationError, ErpUnavailable
 
 _current: ContextVar[tuple[str, str] | None] = ContextVar("posting_journal", default=None)
 REDACTED = "***"
@@ -133,6 +134,15 @@ class ErpHttp:
         self._sleep = sleep
         self._client = client or httpx.Client(timeout=timeout, transport=transport)
 
+    def trust(self, ca_bundle: str) -> None:
+        """Trust only the certificate authorities in `ca_bundle` (a PEM file): a private CA, or
+        a sandbox's. Replaces the client, keeping its timeout."""
+        timeout = self._client.timeout
+        self._client.close()
+        self._client = httpx.Client(
+            timeout=timeout, verify=ssl.create_default_context(cafile=ca_bundle)
+        )
+
     def close(self) -> None:
         self._client.close()
 
@@ -169,6 +179,13 @@ class ErpHttp:
             response.read()
         except httpx.TransportError as exc:
             self._record(request, started, clock, None, "", f"{type(exc).__name__}: {exc}")
+            if _certificate_refused(exc):
+                # Waiting does not make a certificate trusted: say what to set, now.
+                raise ConfigurationError(
+                    f"{self.erp}: the certificate of {request.url.host} is not trusted ({exc}): "
+                    f"if the host is right, set ERP__{self.erp.upper()}__CA_BUNDLE to the PEM "
+                    "file of the certificate authority that signed it"
+                ) from None
             raise _Retryable(f"{type(exc).__name__} on {method} {request.url.path}", 0.0) from exc
         self._record(request, started, clock, response.status_code, response.text, None)
         if response.status_code in self.retry_statuses:
@@ -209,6 +226,15 @@ class ErpHttp:
                 error=error,
             )
         )
+
+
+def _certificate_refused(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _retry_after(value: str | None) -> float:

@@ -27,7 +27,6 @@ import hashlib
 import json
 import os
 import re
-import ssl
 import time
 import uuid
 from collections import defaultdict
@@ -198,11 +197,7 @@ class D365Connector:
         self.http.redactor.add(settings.client_secret)
         if settings.ca_bundle:
             # Entra and F&O are reached through one client; it trusts the given CAs only.
-            timeout = http._client.timeout
-            http._client.close()
-            http._client = httpx.Client(
-                timeout=timeout, verify=ssl.create_default_context(cafile=settings.ca_bundle)
-            )
+            http.trust(settings.ca_bundle)
         # Header POSTs are not idempotent: sent once each, settled by looking before a resend.
         self._once = ErpHttp(
             http.erp, sink=http.sink, max_attempts=1, retry_statuses=(), client=http._client

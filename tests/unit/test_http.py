@@ -201,3 +201,26 @@ def test_a_secret_learnt_later_is_redacted_from_then_on():
     run.http.request("GET", URL)
 
     assert [e.response_body for e in run.audit] == ["session sess-98765", "session ***"]
+
+
+def test_an_untrusted_certificate_names_the_setting_at_once_and_a_trusted_one_is_read():
+    from closeout.errors import ConfigurationError
+    from sandboxes import d365
+
+    sandbox, server = d365.start()
+    token_url = f"{sandbox.login_url}/{sandbox.config.tenant_id}/oauth2/v2.0/token"
+    slept: list[float] = []
+    http = ErpHttp("d365", sleep=slept.append)
+    try:
+        with pytest.raises(ConfigurationError, match="set ERP__D365__CA_BUNDLE") as refused:
+            http.request("POST", token_url, data={"grant_type": "client_credentials"})
+        assert "127.0.0.1" in str(refused.value)
+        assert slept == []  # not retried: waiting does not make a certificate trusted
+
+        http.trust(sandbox.ca_file)
+        answer = http.request("POST", token_url, data={"grant_type": "client_credentials"})
+        assert answer.status_code == 400  # Entra's refusal of the incomplete request, over TLS
+    finally:
+        http.close()
+        server.shutdown()
+        server.server_close()
