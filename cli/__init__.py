@@ -9,6 +9,7 @@ an exit code; each other module registers one group of commands on it:
     cli.run        closeout run, closeout demo
     cli.sandbox    closeout sandbox
     cli.keys       closeout keygen
+    cli.check      closeout check
 
 Exit codes: 0 everything done; 1 something failed, was held or could not be sent (or an error
 with its message); 2 the command line was wrong.

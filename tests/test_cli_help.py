@@ -18,6 +18,7 @@ COMMANDS = sorted(main.commands)
 def test_every_command_is_listed():
     assert set(COMMANDS) == {
         "build",
+        "check",
         "connect",
         "demo",
         "keygen",
