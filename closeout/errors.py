@@ -20,6 +20,8 @@
         ├── ErpUnavailable        unreachable or 429/5xx past the retry budget: next run retries
         │   └── ErpBudgetSpent    the ERP's call budget is nearly spent: next run after its reset
         └── ErpAuthError          credentials or configuration refused: fix them; nothing posts
+            └── ErpCertificateUntrusted  also a ConfigurationError: the ERP's TLS certificate is
+                                  not trusted (set ERP__<ERP>__CA_BUNDLE); nothing was sent
 
 Transport failures are kept apart from the other side's refusals: the first are worth retrying
 on the next run as they are, the second need somebody to change something.
@@ -100,3 +102,10 @@ class ErpBudgetSpent(ErpUnavailable):
 
 class ErpAuthError(ErpError):
     """Credentials or configuration were refused: no journal can be posted; stop the run."""
+
+
+class ErpCertificateUntrusted(ErpAuthError, ConfigurationError):
+    """The ERP's TLS certificate is not signed by an authority this machine trusts: the
+    handshake failed before any request, so nothing was sent. Not retried (waiting does not
+    make a certificate trusted); a post stops as on refused credentials, and the message names
+    ERP__<ERP>__CA_BUNDLE."""

@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
-from closeout.errors import ConfigurationError, ErpUnavailable
+from closeout.errors import ConfigurationError, ErpCertificateUntrusted, ErpUnavailable
 
 _current: ContextVar[tuple[str, str] | None] = ContextVar("posting_journal", default=None)
 REDACTED = "***"
@@ -132,16 +132,26 @@ class ErpHttp:
         self.max_attempts = max_attempts
         self.max_wait_seconds = max_wait_seconds
         self._sleep = sleep
+        self._transport = transport
         self._client = client or httpx.Client(timeout=timeout, transport=transport)
 
     def trust(self, ca_bundle: str) -> None:
         """Trust only the certificate authorities in `ca_bundle` (a PEM file): a private CA, or
-        a sandbox's. Replaces the client, keeping its timeout."""
+        a sandbox's. Replaces the client, keeping its timeout and a transport given to
+        __init__. A file that is not PEM certificates is a ConfigurationError naming it."""
+        try:
+            context = ssl.create_default_context(cafile=ca_bundle)
+        except OSError as exc:  # ssl.SSLError too: empty, DER, a key, any other content
+            reason = getattr(exc, "reason", None) or exc.strerror or str(exc)
+            raise ConfigurationError(
+                f"ERP__{self.erp.upper()}__CA_BUNDLE is {ca_bundle!r}, which is not a PEM file "
+                f"of certificate authorities ({reason}): give the PEM file (BEGIN CERTIFICATE "
+                "blocks; convert a DER .cer with `openssl x509 -inform der -in FILE.cer -out "
+                "FILE.pem`) of the authority that signed the ERP's certificate, or leave it empty"
+            ) from None
         timeout = self._client.timeout
         self._client.close()
-        self._client = httpx.Client(
-            timeout=timeout, verify=ssl.create_default_context(cafile=ca_bundle)
-        )
+        self._client = httpx.Client(timeout=timeout, verify=context, transport=self._transport)
 
     def close(self) -> None:
         self._client.close()
@@ -181,7 +191,9 @@ class ErpHttp:
             self._record(request, started, clock, None, "", f"{type(exc).__name__}: {exc}")
             if _certificate_refused(exc):
                 # Waiting does not make a certificate trusted: say what to set, now.
-                raise ConfigurationError(
+                # Nothing was sent (the handshake failed): a post stops as on refused
+                # credentials, and says which setting to give.
+                raise ErpCertificateUntrusted(
                     f"{self.erp}: the certificate of {request.url.host} is not trusted ({exc}): "
                     f"if the host is right, set ERP__{self.erp.upper()}__CA_BUNDLE to the PEM "
                     "file of the certificate authority that signed it"

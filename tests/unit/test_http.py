@@ -4,12 +4,14 @@ httpx.MockTransport: no server, and a `sleep` that records the waits instead of 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import ssl
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
-from closeout.errors import ErpUnavailable
+from closeout.errors import ConfigurationError, ErpAuthError, ErpUnavailable
 from posting.http import ErpHttp, Exchange, posting_journal
 
 URL = "https://erp.example/api/journals"
@@ -204,7 +206,6 @@ def test_a_secret_learnt_later_is_redacted_from_then_on():
 
 
 def test_an_untrusted_certificate_names_the_setting_at_once_and_a_trusted_one_is_read():
-    from closeout.errors import ConfigurationError
     from sandboxes import d365
 
     sandbox, server = d365.start()
@@ -216,6 +217,9 @@ def test_an_untrusted_certificate_names_the_setting_at_once_and_a_trusted_one_is
             http.request("POST", token_url, data={"grant_type": "client_credentials"})
         assert "127.0.0.1" in str(refused.value)
         assert slept == []  # not retried: waiting does not make a certificate trusted
+        # Nothing was sent: `closeout post` stops on it as on refused credentials, recording
+        # why against the document it was sending.
+        assert isinstance(refused.value, ErpAuthError)
 
         http.trust(sandbox.ca_file)
         answer = http.request("POST", token_url, data={"grant_type": "client_credentials"})
@@ -224,3 +228,46 @@ def test_an_untrusted_certificate_names_the_setting_at_once_and_a_trusted_one_is
         http.close()
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="module")
+def sandbox_ca() -> Iterator[str]:
+    """The PEM file of the D365 sandbox's private certificate authority."""
+    from sandboxes import d365
+
+    sandbox, server = d365.start()
+    try:
+        yield sandbox.ca_file
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("content", ["empty", "der", "text"])
+def test_a_ca_bundle_that_is_not_pem_names_the_file_and_the_setting(
+    content, sandbox_ca: str, tmp_path: Path
+):
+    path = tmp_path / "company-ca.cer"
+    if content == "der":  # the same authority, as Windows exports a .cer
+        path.write_bytes(ssl.PEM_cert_to_DER_cert(Path(sandbox_ca).read_text()))
+    else:
+        path.write_text("" if content == "empty" else "ask IT for the proxy's certificate\n")
+    http = ErpHttp("d365")
+    try:
+        with pytest.raises(ConfigurationError) as refused:
+            http.trust(str(path))
+        http.trust(sandbox_ca)  # the PEM file itself is taken
+    finally:
+        http.close()
+    message = str(refused.value)
+    assert f"ERP__D365__CA_BUNDLE is {str(path)!r}" in message
+    assert "is not a PEM file of certificate authorities" in message
+
+
+def test_trusting_a_bundle_keeps_the_transport_given(sandbox_ca: str):
+    run = Recorder(lambda request: httpx.Response(200, text="ok"))
+    run.http.trust(sandbox_ca)
+
+    answer = run.http.request("GET", URL)
+
+    assert answer.text == "ok" and [str(r.url) for r in run.requests] == [URL]
