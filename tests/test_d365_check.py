@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import csv
 import math
+import socket
 from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
-from closeout.errors import ErpRefusal
+from closeout.errors import ErpAuthError, ErpRefusal, ErpUnavailable
 from posting.connectors.contract import Line, Reference
-from posting.connectors.d365 import KEYS_PER_QUERY
+from posting.connectors.d365 import KEYS_PER_QUERY, D365Settings
 from sandboxes.seeds import SEEDS_DIR
 from tests.test_d365_connector import (  # noqa: F401 (fixtures)
     Run,
@@ -233,7 +234,8 @@ def test_kinds_d365_has_no_use_for_are_ignored(d365: Sandbox, run: Run):
         ]
     )
 
-    assert problems == [] and d365.stats()["requests"] == {}
+    # Nothing to look up: only the one read that proves the credentials and the address.
+    assert problems == [] and d365.stats()["requests"] == {"GET /data/LegalEntities": 1}
 
 
 def test_what_check_calls_suspended_the_sandbox_refuses_to_post(d365: Sandbox, run: Run):
@@ -243,3 +245,40 @@ def test_what_check_calls_suspended_the_sandbox_refuses_to_post(d365: Sandbox, r
 
     with pytest.raises(ErpRefusal, match="Main account '4020' is suspended"):
         run.connector.create(replace(journal(), lines=(liquor, cash)))
+
+
+@pytest.mark.parametrize("references", [[], "seeds"], ids=["nothing", "seeds"])
+def test_a_wrong_secret_is_reported_even_with_nothing_to_look_up(
+    d365: Sandbox, settings: D365Settings, references
+):
+    """No seeds yet, or every location inactive: `closeout check` must not say all fits when
+    F&O would refuse the secret."""
+    references = seed_references() if references == "seeds" else references
+    wrong = Run(replace(settings, client_secret="not-the-secret"))
+    try:
+        with pytest.raises(ErpAuthError, match="AADSTS7000215"):
+            wrong.connector.check(references)
+    finally:
+        wrong.connector.close()
+    assert d365.stats()["token_requests"] == 1
+
+
+def test_with_nothing_to_look_up_check_reads_once_and_finds_nothing_wrong(d365: Sandbox, run: Run):
+    assert run.connector.check([]) == []
+
+    stats = d365.stats()
+    assert stats["token_requests"] == 1 and stats["requests"] == {"GET /data/LegalEntities": 1}
+
+
+def test_an_unreachable_login_host_is_reported_with_nothing_to_look_up(
+    d365: Sandbox, settings: D365Settings
+):
+    with socket.socket() as unused:  # a port nothing listens on
+        unused.bind(("127.0.0.1", 0))
+        address = f"https://127.0.0.1:{unused.getsockname()[1]}/tenant/oauth2/v2.0/token"
+    gone = Run(replace(settings, token_url=address))
+    try:
+        with pytest.raises(ErpUnavailable, match="ConnectError"):
+            gone.connector.check([])
+    finally:
+        gone.connector.close()

@@ -12,7 +12,8 @@ header is looked for by key before it is sent again.
 Requests per journal: one header POST and one `$batch`; per run: one token (kept encrypted
 between runs when CLOSEOUT_SECRET_KEY is set) and a few `held` queries (headers per 15
 identities, lines per 30 headers of a company). `check` (closeout check) reads six reference
-entities, one filtered GET per kind and chunk of 15 values, and writes nothing.
+entities, one filtered GET per kind and chunk of 15 values (with nothing to look up, one
+LegalEntities GET, so wrong credentials still show), and writes nothing.
 
 The client-credentials token is fetched here rather than through Microsoft's msal (which
 tests/contract/test_d365_client.py runs against the sandbox): msal would not remove code (its
@@ -258,6 +259,11 @@ class D365Connector:
             r for r in references if r.kind in ("company", "account") or dimension.get(r.kind)
         ]
         places = _distinct(_place(r) for r in wanted if _place(r))
+        if not places:
+            # Nothing to look up (no seeds, every location inactive): one read all the same,
+            # so a refused secret or an unreachable F&O is reported rather than "all fits".
+            query = {"$select": "LegalEntityId", "$top": "1"}
+            next(iter(self._rows("LegalEntities", query)), None)
         entities = {
             str(row["LegalEntityId"]).lower()
             for row in self._matching("LegalEntities", "LegalEntityId", places, "LegalEntityId")
