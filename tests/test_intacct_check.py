@@ -12,7 +12,7 @@ import pytest
 
 from posting.connectors.contract import Reference, ReferenceProblem
 from posting.connectors.intacct import IntacctConnector, IntacctSettings
-from posting.http import ErpHttp
+from posting.http import ErpHttp, Exchange
 from sandboxes.intacct.server import IntacctSandbox
 from tests.kit import serving
 from tests.test_intacct_sandbox import Gateway
@@ -206,3 +206,51 @@ def test_many_references_take_one_query_per_hundred_values_in_one_request(check,
     [login, request] = functions_seen(gateway)
     assert request == [(False, "query", "GLJOURNAL")] + [(False, "query", "GLACCOUNT")] * 3
     assert gateway.stats()["requests"] == 2
+
+
+def test_a_kind_whose_later_query_fails_is_reported_not_skipped(gateway: Gateway):
+    """Eleven queries go in two requests; the user dimension disappears between them (someone
+    removes it in Intacct mid-check), so the kind's first queries answer and its last fails.
+    Its values cannot all be checked: that is a problem, not silence."""
+    companies = [f"HV-{n:04d}" for n in range(950)]  # ten queries of a hundred values
+    dimensions = {"GLDIMREVENUE_CENTER": ["BAR", "DINING"], "GLDIMERP_COMPANY": companies}
+    gateway.control("configure", {"companies": {COMPANY: {"dimensions": dimensions}}})
+    remaining = {"GLDIMREVENUE_CENTER": ["BAR", "DINING"]}
+
+    def after_each(exchange: Exchange) -> None:
+        if "<query>" in exchange.request_body and "<query>" not in seen:
+            seen.append("<query>")  # the first request of queries has been answered
+            gateway.control("configure", {"companies": {COMPANY: {"dimensions": remaining}}})
+
+    seen: list[str] = []
+    http = ErpHttp("intacct", sink=after_each, sleep=lambda _: None)
+    connector = IntacctConnector(
+        IntacctSettings(
+            sender_id="closeout-sandbox",
+            sender_password="sandbox-sender-password",
+            company_id=COMPANY,
+            user_id="closeout_xml",
+            user_password="sandbox-user-password",
+            endpoint_url=gateway.endpoint,
+            company_field="GLDIMERP_COMPANY",
+        ),
+        http,
+        store=None,
+    )
+    references = [
+        Reference("company", c, c, "BKN", f"locations.csv row {n}")
+        for n, c in enumerate(companies, start=2)
+    ]
+    try:
+        problems = connector.check(references)
+    finally:
+        connector.close()
+
+    [login, first, second] = functions_seen(gateway)
+    assert first == [(False, "query", "GLJOURNAL")] + [(False, "query", "ERP_COMPANY")] * 9
+    assert second == [(False, "query", "ERP_COMPANY")]
+    [problem] = problems
+    assert problem.reference is None
+    assert problem.problem.startswith("Intacct could not list ERP_COMPANY")
+    assert "ERP_COMPANY not found" in problem.problem
+    assert problem.fix.startswith("correct ERP__INTACCT__COMPANY_FIELD")

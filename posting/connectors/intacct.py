@@ -296,8 +296,10 @@ class IntacctConnector:
         pages = self._query_all([lists[kind].query(values) for kind, values in asked], failures)
         found: dict[str, dict[str, str]] = {}  # kind -> value -> STATUS ("" for none)
         problems: list[ReferenceProblem] = []
+        reported: set[str] = set()  # kinds said to be unreadable: once each, whichever chunk
         for index, ((kind, _), rows) in enumerate(zip(asked, pages, strict=True)):
-            if index in failures and kind not in found:
+            if index in failures and kind not in reported:
+                reported.add(kind)
                 problems.append(lists[kind].unreadable(failures[index]))
             statuses = found.setdefault(kind, {})
             for row in rows:
