@@ -8,12 +8,14 @@ from __future__ import annotations
 import csv
 import math
 import socket
+import ssl
 from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
 from closeout.errors import ErpAuthError, ErpRefusal, ErpUnavailable
+from posting.check import erp_check
 from posting.connectors.contract import Line, Reference
 from posting.connectors.d365 import KEYS_PER_QUERY, D365Settings
 from sandboxes.seeds import SEEDS_DIR
@@ -282,3 +284,33 @@ def test_an_unreachable_login_host_is_reported_with_nothing_to_look_up(
             gone.connector.check([])
     finally:
         gone.connector.close()
+
+
+@pytest.mark.parametrize("bundle", ["empty", "der"])
+def test_a_ca_bundle_that_is_not_pem_is_one_problem_naming_the_file_and_the_setting(
+    d365: Sandbox, settings: D365Settings, monkeypatch, tmp_path, bundle
+):
+    """What `closeout check` reports (posting.check.erp_check): no ssl.SSLError traceback."""
+    path = tmp_path / "proxy-ca.cer"
+    if bundle == "der":  # the right authority, exported as Windows does
+        path.write_bytes(ssl.PEM_cert_to_DER_cert(open(settings.ca_bundle).read()))
+    else:
+        path.write_bytes(b"")
+    for name, value in {
+        "ENVIRONMENT_URL": settings.environment_url,
+        "TENANT_ID": settings.tenant_id,
+        "CLIENT_ID": settings.client_id,
+        "CLIENT_SECRET": settings.client_secret,
+        "TOKEN_URL": settings.token_url,
+        "CA_BUNDLE": str(path),
+    }.items():
+        monkeypatch.setenv(f"ERP__D365__{name}", value)
+
+    result = erp_check("d365", seed_references())
+
+    [problem] = result.problems
+    assert not result.asked and problem.reference is None
+    assert problem.problem.startswith(
+        f"ERP__D365__CA_BUNDLE is {str(path)!r}, which is not a PEM file of certificate authorities"
+    )
+    assert d365.stats()["token_requests"] == 0  # nothing was sent
