@@ -393,6 +393,34 @@ def test_token_is_kept_encrypted_between_runs(d365: Sandbox, settings: D365Setti
     assert first.connector._token.encode() not in (tmp_path / "tokens.enc").read_bytes()
 
 
+def test_an_untrusted_login_host_mid_run_stops_like_refused_credentials_with_nothing_sent(
+    d365: Sandbox, settings: D365Settings, tmp_path
+):
+    """A kept token lets `held` read F&O; when the token is renewed before a create, the login
+    host's certificate is not trusted (no CA bundle): an ErpAuthError, which `closeout post`
+    records against the document and stops on, and a ConfigurationError naming the setting.
+    Not retried, and nothing was created."""
+    store = TokenStore(tmp_path / "tokens.enc", Fernet(Fernet.generate_key()))
+    first = Run(settings, store)
+    first.connector.held([journal()])  # fetches the token, kept in the store
+    first.connector.close()
+    untrusting = Run(replace(settings, ca_bundle=None), store)
+    try:
+        assert untrusting.connector.held([journal()]) == {}  # the kept token, F&O over HTTP
+        d365.control("expire_tokens")
+
+        with pytest.raises(ErpAuthError, match="ERP__D365__CA_BUNDLE") as stopped:
+            untrusting.connector.create(journal())
+    finally:
+        untrusting.connector.close()
+
+    assert isinstance(stopped.value, ConfigurationError)
+    assert "certificate of 127.0.0.1 is not trusted" in str(stopped.value)
+    assert untrusting.sleeps == []
+    assert d365.stats()["token_requests"] == 1  # the renewal never reached the login host
+    assert d365.control("journals") == []  # the header POST F&O refused (401) created nothing
+
+
 def test_secrets_never_reach_the_audit_sink(d365: Sandbox, run: Run, settings: D365Settings):
     run.connector.create(journal(key="CO-20260105-b601e100-S1-1111111111"))
     d365.control("expire_tokens")
