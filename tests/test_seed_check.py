@@ -58,6 +58,21 @@ def test_the_shipped_seeds_pass():
     check_seeds(transform.PROJECT_DIR / "seeds")
 
 
+def test_seeds_checked_elsewhere_are_named_where_they_are(tmp_path):
+    """`closeout check --seeds DIR` checks a draft outside the project: the message says to fix
+    the files there, not in dbt_project/seeds."""
+    draft = tmp_path / "draft-seeds"
+    shutil.copytree(transform.PROJECT_DIR / "seeds", draft)
+    edit(draft, "locations.csv", "USD,true,2026-01-01\n", "USD,true,1/1/2026\n")
+    edit(draft, "settings.csv", "restaurant_guid,", "restaurant_guid,undeclared_column,")
+
+    message = refusal(draft)
+
+    assert f"fix the files in {draft} and run" in message
+    assert f"column_types in {draft / '_seeds.yml'} (or" in message
+    assert "dbt_project" not in message
+
+
 @pytest.mark.parametrize(
     ("name", "old", "new", "expected"),
     [

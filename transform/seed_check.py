@@ -50,7 +50,7 @@ def check_seeds(seeds_dir: Path) -> None:
         if path.stem in declared:
             problems += seed_problems(path, declared[path.stem])
     if problems:
-        raise ConfigurationError(_report(problems))
+        raise ConfigurationError(_report(problems, seeds_dir))
 
 
 def declared_column_types(seeds_dir: Path) -> dict[str, dict[str, str]]:
@@ -198,7 +198,7 @@ def _is_iso_date(value: str) -> bool:
     return True
 
 
-def _report(problems: list[SeedProblem]) -> str:
+def _report(problems: list[SeedProblem], seeds_dir: Path) -> str:
     shown: list[str] = []
     for file in dict.fromkeys(p.file for p in problems):
         of_file = [p for p in problems if p.file == file]
@@ -207,12 +207,12 @@ def _report(problems: list[SeedProblem]) -> str:
             shown.append(f"seeds/{file}: ... and {len(of_file) - SHOWN_PER_FILE} more")
     advice = (
         "Rows are numbered as in Excel (the header is row 1). Nothing was built: fix the files "
-        "in dbt_project/seeds and run `closeout build` again."
+        f"in {seeds_dir} and run `closeout build` again."
     )
     if any(p.about_columns for p in problems):
         advice += (
             " A column not declared: add it to that seed's column_types in "
-            "dbt_project/seeds/_seeds.yml (or take it out of the CSV). A column missing: add it "
+            f"{seeds_dir / '_seeds.yml'} (or take it out of the CSV). A column missing: add it "
             "to the CSV's header, with empty values where the default will do (a column a new "
             "release added, such as settings.csv's open_check_grace_days, is described in "
             "_seeds.yml)."
