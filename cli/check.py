@@ -53,9 +53,10 @@ def check(erp: str | None, seeds_dir: Path | None) -> None:
     seed_check.check_seeds(seeds_dir)  # a file dbt could not read: its own clear message
     seeds = references_from_seeds(seeds_dir)
     active = sum(location.active for location in seeds.locations)
+    values = sum(1 for reference in seeds.references if reference.value)
     click.echo(
         f"Seeds {seeds_dir}: {len(seeds.locations)} locations ({active} active), "
-        f"{len(seeds.references)} values to look up in the ERP"
+        f"{values} values to look up in the ERP"
     )
     counts: dict[str, int] = {}
 
@@ -68,7 +69,7 @@ def check(erp: str | None, seeds_dir: Path | None) -> None:
 
     label = ERP_NAMES[target]
     click.echo()
-    click.echo(f"{label}: asking about {len(seeds.references)} values (read-only)")
+    click.echo(f"{label}: asking about {values} values (read-only)")
     result = erp_check(target, seeds.references)
     erp_lines = _erp_lines(target, result.problems)
     if result.asked and not erp_lines:
@@ -102,7 +103,12 @@ def _check_toast(locations) -> int:
         click.echo("Toast: could not check the locations")
         _print_problems([f"  Toast: {exc} {DASH} {AGAIN}"])
         return 1
-    how = "" if reach.listed else " (per locations.csv guid: no partners API for these credentials)"
+    if reach.listed:
+        how = ""
+    elif reach.configured:
+        how = " (per guid of locations.csv and sources.toast.restaurant_guids, as the load reads)"
+    else:
+        how = " (per locations.csv guid: no partners API for these credentials)"
     click.echo(f"Toast {reach.base_url}: {len(reach.reached)} location(s) reached{how}")
     for restaurant, location in reach.reached:
         if location is None:
@@ -133,7 +139,7 @@ def _erp_lines(erp: str, problems) -> list[str]:
             continue
         key = (
             reference.used_by,
-            f"{reference.kind} {reference.value}",
+            f"{reference.kind} {reference.value or '(empty)'}",
             problem.problem,
             problem.fix,
         )

@@ -2,7 +2,8 @@
 
 Read from the seed files as CSV (what an accountant edits), not from the warehouse: the check is
 a first step, before anything was loaded or built. For each active location of locations.csv,
-its place (erp_company, erp_division) gets the company, the division, the location dimension
+its place (erp_company, erp_division) gets the company, the division (one with no value when
+erp_division is empty: M3 refuses such a location's journals), the location dimension
 value, every account a mapping row for the location (or for '*') maps to, and the revenue
 center values. One reference per kind, value and place, remembering the first row that names
 it. Accounts missing from chart_of_accounts.csv, or inactive there, are problems found here
@@ -20,7 +21,8 @@ from closeout.errors import ConfigurationError
 from posting.connectors.contract import Reference, ReferenceKind
 
 # Mapping seed -> (the columns that say what a row matches, the columns holding accounts).
-# A location's own row wins over a '*' row with the same match columns (seeds/_seeds.yml).
+# A location's own row wins over a '*' row with the same match columns (seeds/_seeds.yml),
+# column by column: an own row's empty cell takes the '*' row's value, as dbt picks them.
 ACCOUNT_SEEDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "sales_category_accounts": (
         ("sales_category_name", "sales_category_guid"),
@@ -151,6 +153,11 @@ def references_from_seeds(seeds_dir: Path) -> SeedReferences:
         add("company", place.company, place, place.row)
         if place.division:
             add("division", place.division, place, place.row)
+        else:
+            # No erp_division: a division reference with no value, so that an ERP posting per
+            # division (M3) can say the location's journals have none, unless its company
+            # names one (CONO/DIVI). ERPs with no divisions ignore the kind.
+            found.references.append(Reference("division", "", place.company, None, place.row.where))
         add("location", place.dimension, place, place.row)
         for row, value in _mapped_values(place, seeds, labor.get(place.guid, labor.get("*"))):
             add("account", value, place, row)
@@ -198,19 +205,24 @@ def _mapped_values(
 def _values_for(
     guid: str, rows: list[Row], match: tuple[str, ...], columns: tuple[str, ...]
 ) -> Iterator[tuple[Row, str]]:
-    """The non-empty `columns` of the rows that apply to location `guid`: its own rows, and the
-    '*' rows no own row with the same match columns overrides."""
+    """The non-empty `columns` of the rows that apply to location `guid`, per column as dbt
+    picks them (finance_mapping_pick: the first non-null value, a location's row before a '*'
+    row): its own rows' values, and a '*' row's value in a column where no own row with the
+    same match columns has one (an own row with an empty cell still takes the '*' row's)."""
+
+    def matched(row: Row) -> tuple[str, ...]:
+        return tuple(row.get(column) for column in match)
+
     own = [row for row in rows if row.get("restaurant_guid") == guid]
-    overridden = {tuple(row.get(column) for column in match) for row in own}
+    own_filled = {(matched(row), column) for row in own for column in columns if row.get(column)}
     for row in rows:
-        applies = row in own or (
-            row.get("restaurant_guid") == "*"
-            and tuple(row.get(column) for column in match) not in overridden
-        )
-        if applies:
-            for column in columns:
-                if row.get(column):
-                    yield row, row.get(column)
+        mine = row.get("restaurant_guid") == guid
+        if not mine and row.get("restaurant_guid") != "*":
+            continue
+        for column in columns:
+            value = row.get(column)
+            if value and (mine or (matched(row), column) not in own_filled):
+                yield row, value
 
 
 def _chart_problems(chart: list[Row], used: dict[str, Row]) -> list[SeedProblem]:

@@ -304,8 +304,9 @@ def references_by_place(seeds: Path):
 
 
 def test_references_follow_the_seeds_matching_rules(seeds_copy):
-    """A location's own mapping row overrides the '*' row for the same thing, a location
-    without a labor journal needs no labor accounts, and each value is asked once per place,
+    """A location's own mapping row overrides the '*' row for the same thing, column by column
+    (an empty cell of the own row takes the '*' row's), a location without a labor journal needs
+    no labor accounts, and each value is asked once per place,
     remembering the first row that names it."""
     seeds = seeds_copy / "seeds"
     locations = read_csv(seeds / "locations.csv")
@@ -330,7 +331,10 @@ def test_references_follow_the_seeds_matching_rules(seeds_copy):
     assert found.problems == []
     own_refs, other_refs = places[own_place], places[other_place]
     assert own_refs[("account", "4005")] == f"sales_category_accounts.csv row {own_row}"
-    assert ("account", food[3]) not in own_refs  # the '*' Food row is overridden here
+    assert ("account", food[3]) not in own_refs  # the '*' Food row's revenue is overridden here
+    # ...but not its discount account: the own row's cell is empty, and dbt picks per column
+    # (finance_mapping_pick: the first non-null value), so Food discounts still post to it.
+    assert own_refs[("account", food[4])] == "sales_category_accounts.csv row 2"
     assert ("account", food[3]) in other_refs
     assert not job_accounts & {value for kind, value in own_refs if kind == "account"}
     assert job_accounts <= {value for kind, value in other_refs if kind == "account"}
@@ -341,6 +345,129 @@ def test_references_follow_the_seeds_matching_rules(seeds_copy):
     assert other_refs[("account", "2100")] == f"payment_type_accounts.csv row {first_2100}"
     keys = [(r.kind, r.value, r.company, r.division) for r in found.references]
     assert len(keys) == len(set(keys))
+
+
+def blank_division(seeds: Path, guid: str, company: str | None = None) -> int:
+    """Empty the erp_division of location `guid` (and set its erp_company); its row number."""
+    path = seeds / "locations.csv"
+    header, *data = read_csv(path)
+    for number, row in enumerate(data, start=2):
+        if row[header.index("restaurant_guid")] == guid:
+            row[header.index("erp_division")] = ""
+            if company is not None:
+                row[header.index("erp_company")] = company
+            found = number
+    write_csv(path, [header, *data])
+    return found
+
+
+def test_a_location_without_a_division_is_refused_by_m3_only(erp, toast_env, warehouse, seeds_copy):
+    """M3 posts per division: a location with no erp_division has every journal refused
+    (InforConnector.company_division), so the check says so for M3; the other ERPs have no
+    such thing, and a division reference with no value is no problem to them."""
+    seeds = seeds_copy / "seeds"
+    keep_active_only(seeds, toast_env.restaurants)
+    location = toast_env.restaurants[0]
+    row = blank_division(seeds, location)
+
+    result = run_check(seeds)
+    out = result.stdout + result.stderr
+    lines = problem_lines(out)
+    if erp != "infor":
+        assert result.returncode == 0 and lines == [], out[-SHOWN:]
+        return
+    assert result.returncode == 1, out[-SHOWN:]
+    assert lines == [
+        f"locations.csv row {row}: division (empty) in {place_of(seeds, location)}: no M3 "
+        "division (DIVI) is given, so M3 refuses every journal of this location \u2014 set "
+        f"erp_division in locations.csv row {row} (or write erp_company as CONO/DIVI)"
+    ], out[-SHOWN:]
+    reads, others = erp_requests(toast_env, erp)
+    assert others == [], others
+
+
+def test_partners_api_answering_401_costs_no_second_toast_login(
+    toast_env, warehouse, seeds_copy, monkeypatch
+):
+    """Toast may answer 401 on /partners/v1/restaurants to credentials that are no partner's.
+    That is not a token Toast invalidated: no second login (Toast allows about two an hour),
+    and the kept token stays for the next check."""
+    for variable, value in toast_env.erp_env.items():  # CLOSEOUT_SECRET_KEY keeps the token
+        monkeypatch.setenv(variable, value)
+    seeds = seeds_copy / "seeds"
+    keep_active_only(seeds, toast_env.restaurants)
+    toast_env.fault(kind="status", status=401, path="/partners/v1/restaurants", times=-1)
+
+    result = run_check(seeds, "--erp", "infor")
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-SHOWN:]
+    assert "no partners API for these credentials" in result.stdout
+    reached = [line.split()[1] for line in result.stdout.splitlines() if "  reached  " in line]
+    assert sorted(reached) == sorted(toast_env.restaurants), out[-SHOWN:]
+    stats = toast_env.stats()
+    assert (stats["logins"], stats["login_attempts"]) == (1, 1), stats
+    assert stats["requests"]["/partners/v1/restaurants"] == 1
+
+    again = run_check(seeds, "--erp", "infor")  # the kept token is still there
+    assert again.returncode == 0, (again.stdout + again.stderr)[-SHOWN:]
+    assert toast_env.stats()["login_attempts"] == 1
+
+
+def test_a_kept_token_toast_invalidated_is_replaced_and_the_partners_api_asked_again(
+    toast_env, warehouse, seeds_copy, monkeypatch
+):
+    """The partners API's 401 may also be the kept token's, invalidated by Toast: the first
+    restaurant record (read as the loader reads it) then replaces the token with one login,
+    and the partners API is asked again with the new one, so Toast's list is still checked."""
+    for variable, value in toast_env.erp_env.items():  # CLOSEOUT_SECRET_KEY keeps the token
+        monkeypatch.setenv(variable, value)
+    seeds = seeds_copy / "seeds"
+    keep_active_only(seeds, toast_env.restaurants)
+    first = run_check(seeds, "--erp", "infor")
+    assert first.returncode == 0, (first.stdout + first.stderr)[-SHOWN:]
+    toast_env.control("expire_token")  # Toast no longer takes the kept token
+
+    result = run_check(seeds, "--erp", "infor")
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-SHOWN:]
+    assert "no partners API" not in result.stdout
+    reached = [line.split()[1] for line in result.stdout.splitlines() if "  reached  " in line]
+    assert sorted(reached) == sorted(toast_env.restaurants), out[-SHOWN:]
+    stats = toast_env.stats()
+    assert stats["login_attempts"] == 2, stats  # one per run
+    assert stats["requests"]["/partners/v1/restaurants"] == 3  # 1 + (refused, then answered)
+
+
+def test_with_restaurant_guids_set_the_partners_api_is_not_asked(
+    toast_env, warehouse, seeds_copy, monkeypatch
+):
+    """`closeout load` with sources.toast.restaurant_guids reads those guids without the
+    partners API, and so does the check: it asks for each guid instead; a configured guid the
+    credentials do not reach is reported against the setting."""
+    for variable, value in toast_env.erp_env.items():
+        monkeypatch.setenv(variable, value)
+    seeds = seeds_copy / "seeds"
+    keep_active_only(seeds, toast_env.restaurants)
+    stranger = "00000000-0000-4000-8000-000000000000"  # no restaurant of the sandbox
+    monkeypatch.setenv(
+        "SOURCES__TOAST__RESTAURANT_GUIDS", json.dumps([*toast_env.restaurants, stranger])
+    )
+    # Were the partners API asked, this would make the check fail.
+    toast_env.fault(kind="status", status=500, path="/partners/v1/restaurants", times=-1)
+
+    result = run_check(seeds, "--erp", "infor")
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out[-SHOWN:]
+    assert "sources.toast.restaurant_guids, as the load reads" in result.stdout
+    reached = [line.split()[1] for line in result.stdout.splitlines() if "  reached  " in line]
+    assert sorted(reached) == sorted(toast_env.restaurants), out[-SHOWN:]
+    lines = problem_lines(out)
+    assert len(lines) == 1, out[-SHOWN:]
+    assert lines[0].startswith(f"sources.toast.restaurant_guids: restaurant {stranger}: ")
+    assert "do not reach it" in lines[0] and "take it out of restaurant_guids" in lines[0]
+    stats = toast_env.stats()
+    assert stats["requests"].get("/partners/v1/restaurants", 0) == 0, stats["requests"]
+    assert stats["login_attempts"] == 1
 
 
 def test_a_listed_location_whose_record_toast_refuses_says_to_wait(

@@ -49,7 +49,19 @@ def check_references(connector, references: Sequence[Reference]) -> list[Referen
     dimension_of = {source: int(target[3:]) for target, source in settings.dimensions}
     checked = [r for r in references if r.kind in CHECKED_KINDS]
     places = [(r, _place(r, settings.company)) for r in checked]
-    problems: list[ReferenceProblem] = []
+    # A division reference with no value is a location without erp_division: fine when its
+    # erp_company is CONO/DIVI (the division comes from there), else company_division refuses
+    # every journal of the location. It names no division to look up either way.
+    problems: list[ReferenceProblem] = [
+        ReferenceProblem(
+            r,
+            "no M3 division (DIVI) is given, so M3 refuses every journal of this location",
+            f"set erp_division in {r.used_by} (or write erp_company as CONO/DIVI)",
+        )
+        for r, (_, divi) in places
+        if r.kind == "division" and not r.value and not divi
+    ]
+    places = [(r, place) for r, place in places if r.kind != "division" or r.value]
 
     companies = _companies(connector, {cono for _, (cono, _) in places}, problems)
     wanted: dict[tuple[str, str], set[int]] = defaultdict(set)  # (CONO, DIVI) -> AITPs
@@ -84,15 +96,6 @@ def check_references(connector, references: Sequence[Reference]) -> list[Referen
                 problems.append(_company_problem(reference, cono, company.refusal, settings))
             continue
         if reference.kind == "company":
-            continue
-        if reference.kind == "division" and not divi:
-            problems.append(
-                ReferenceProblem(
-                    reference,
-                    "no M3 division (DIVI) is given",
-                    f"set erp_division in {reference.used_by} (or write erp_company as CONO/DIVI)",
-                )
-            )
             continue
         if divi and company.divisions is not None and divi not in company.divisions:
             if once(("division", cono, divi), reference):
@@ -266,10 +269,20 @@ def _interface_problems(connector) -> list[ReferenceProblem]:
                 f"(GLS840), or define {intn} there",
             )
         ]
-    tenant = {
-        str(r.get("FLDN") or "").strip(): (int(r.get("STPO") or 0), int(r.get("FLEN") or 0))
-        for r in result.records
-    }
+    try:
+        tenant = {
+            str(r.get("FLDN") or "").strip(): (_whole(r, "STPO"), _whole(r, "FLEN"))
+            for r in result.records
+        }
+    except ValueError as exc:
+        return [
+            ReferenceProblem(
+                None,
+                f"the interface definition M3 returned could not be read: {exc}",
+                f"compare {layout_env} with interface {intn} in GLS840 by hand, and have the "
+                "EXT840MI LstIntDef extension return whole numbers in STPO and FLEN",
+            )
+        ]
     expected = ",".join(
         f"{name}:{start}:{length}" for name, (start, length) in sorted(tenant.items(), key=_start)
     )
@@ -310,6 +323,14 @@ def _unavailable(transaction: str, what: str, exc: Exception) -> ReferenceProble
         f"M3 would not answer {transaction}, so the {what} were not checked: {exc}",
         f"give the ION API client's service account the right to run {transaction}",
     )
+
+
+def _whole(record: dict, name: str) -> int:
+    """A position or length of LstIntDef's answer; ValueError naming the field and value."""
+    text = str(record.get(name) or "0").strip()
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError(f"field {record.get('FLDN') or '?'} has {name} {text!r}, not a number")
+    return int(text)
 
 
 def _flag(record: dict, name: str) -> bool:

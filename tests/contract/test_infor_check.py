@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 import sandboxes.infor as infor_sandbox
-from closeout.errors import ErpAuthError
+from closeout.errors import ErpAuthError, ErpRefusal
+from posting.check_references import references_from_seeds
 from posting.connectors.contract import Reference
 from posting.connectors.infor import (
     InforConnector,
@@ -145,6 +148,20 @@ def test_a_wrong_interface_is_a_settings_problem_naming_the_setting(m3):
     assert "ERP__INFOR__INTERFACE" in problem.fix
 
 
+def test_an_interface_definition_that_is_not_numbers_is_a_problem_not_a_traceback(m3):
+    tenant = [["AIT1", 1, 8], ["AIT2", "nine", 8], ["ACDT", 57, 8]]
+    m3.control("configure", {"interfaces": {"CLOSEOUT": tenant}})
+
+    [problem] = connector(m3).check([])
+
+    assert problem.reference is None
+    assert problem.problem == (
+        "the interface definition M3 returned could not be read: field AIT2 has STPO 'nine', "
+        "not a number"
+    )
+    assert "ERP__INFOR__PARM_LAYOUT" in problem.fix and "GLS840" in problem.fix
+
+
 def test_a_layout_that_disagrees_with_the_tenant_is_found_before_posting(m3):
     tenant = [["AIT1", 1, 10], ["AIT2", 11, 8], ["AIT3", 19, 8], ["ACDT", 27, 8]]
     tenant += [["CUAM", 35, 17], ["CUCD", 52, 3], ["VTXT", 55, 40]]
@@ -232,17 +249,60 @@ def test_a_company_m3_refuses_is_said_once(m3):
     assert "ERP__INFOR__CONO" in problem.fix
 
 
-def test_a_location_without_a_division_and_accounts_in_an_unknown_one(m3):
+def seeds_without_bkns_division(tmp_path: Path, company: str | None = None) -> Path:
+    """A copy of the shipped seeds whose BKN location (locations.csv row 2) has no
+    erp_division, and erp_company `company` if given."""
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS, seeds)
+    path = seeds / "locations.csv"
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows[0]["erp_division"] == "BKN"
+    rows[0]["erp_division"] = ""
+    if company is not None:
+        rows[0]["erp_company"] = company
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return seeds
+
+
+def test_a_location_without_a_division_is_one_problem_on_its_row(m3, tmp_path):
+    """The seeds of a location with no erp_division: InforConnector.company_division refuses
+    every journal of it, so the check says so, once, on its locations.csv row."""
+    found = references_from_seeds(seeds_without_bkns_division(tmp_path))
+    assert found.problems == []
+    with pytest.raises(ErpRefusal, match="no M3 division"):
+        connector(m3).company_division(replace(journal(), division=None))
+
+    [missing] = connector(m3).check(found.references)
+
+    assert missing.problem == (
+        "no M3 division (DIVI) is given, so M3 refuses every journal of this location"
+    )
+    assert missing.reference.used_by == "locations.csv row 2"
+    assert missing.fix == (
+        "set erp_division in locations.csv row 2 (or write erp_company as CONO/DIVI)"
+    )
+
+
+def test_a_location_whose_company_names_the_division_needs_no_erp_division(m3, tmp_path):
+    found = references_from_seeds(seeds_without_bkns_division(tmp_path, company="100/BKN"))
+    unnamed = replace(journal(), company="100/BKN", division=None)
+    assert connector(m3).company_division(unnamed) == ("100", "BKN")
+
+    assert connector(m3).check(found.references) == []
+
+
+def test_accounts_in_an_unknown_division_are_one_problem(m3):
     references = [
-        Reference("division", "", "HV-NY", None, "locations.csv row 2"),
         Reference("account", "4000", "HV-NJ", "NWK", "sales_category_accounts.csv row 2"),
         Reference("account", "4010", "HV-NJ", "NWK", "sales_category_accounts.csv row 3"),
     ]
 
-    missing, unknown = connector(m3).check(references)
+    [unknown] = connector(m3).check(references)
 
-    assert missing.problem == "no M3 division (DIVI) is given"
-    assert missing.fix.startswith("set erp_division in locations.csv row 2")
     assert unknown.problem == "division NWK does not exist in company 100"
     assert unknown.reference.value == "4000" and "erp_division NWK in locations.csv" in unknown.fix
 
