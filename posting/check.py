@@ -44,6 +44,9 @@ def erp_check(erp: str, references: Sequence[Reference]) -> ErpCheck:
                 "dimension value per journal",
             )
         return ErpCheck(erp, list(connector.check(references)), asked=True)
+    except ConfigurationError as exc:  # its message names the setting to give (an untrusted
+        # certificate is also an ErpAuthError: its own message says more than "refused")
+        return _not_asked(erp, str(exc), AGAIN)
     except ErpAuthError as exc:
         return _not_asked(erp, f"{label} refused the credentials or settings: {exc}", _fix(erp))
     except ErpUnavailable as exc:
@@ -52,8 +55,6 @@ def erp_check(erp: str, references: Sequence[Reference]) -> ErpCheck:
             f"{label} could not be reached: {exc}",
             f"check the {label} address in the settings and the network, then run again",
         )
-    except ConfigurationError as exc:  # its message names the setting to give
-        return _not_asked(erp, str(exc), AGAIN)
     except CloseoutError as exc:
         return _not_asked(erp, str(exc), _fix(erp))
     finally:

@@ -314,3 +314,28 @@ def test_a_ca_bundle_that_is_not_pem_is_one_problem_naming_the_file_and_the_sett
         f"ERP__D365__CA_BUNDLE is {str(path)!r}, which is not a PEM file of certificate authorities"
     )
     assert d365.stats()["token_requests"] == 0  # nothing was sent
+
+
+def test_an_untrusted_login_certificate_is_one_problem_naming_the_setting_to_give(
+    d365: Sandbox, settings: D365Settings, monkeypatch
+):
+    """No CA bundle: the sandbox's private CA is not trusted. The operator reads what to set,
+    not that the credentials were refused."""
+    for name, value in {
+        "ENVIRONMENT_URL": settings.environment_url,
+        "TENANT_ID": settings.tenant_id,
+        "CLIENT_ID": settings.client_id,
+        "CLIENT_SECRET": settings.client_secret,
+        "TOKEN_URL": settings.token_url,
+    }.items():
+        monkeypatch.setenv(f"ERP__D365__{name}", value)
+    monkeypatch.delenv("ERP__D365__CA_BUNDLE", raising=False)
+
+    result = erp_check("d365", seed_references())
+
+    [problem] = result.problems
+    assert not result.asked and problem.reference is None
+    assert problem.problem.startswith("d365: the certificate of 127.0.0.1 is not trusted")
+    assert "set ERP__D365__CA_BUNDLE" in problem.problem
+    assert "refused the credentials" not in problem.problem
+    assert d365.stats()["token_requests"] == 0
