@@ -7,6 +7,7 @@
     python3 tasks.py bench     # the loader benchmark (prints figures against the targets)
     python3 tasks.py bench-build   # the dbt build benchmark (a new day on 0 vs 365 days)
     python3 tasks.py bench-post    # the posting benchmark (1,000 journals to each ERP sandbox)
+    python3 tasks.py bench-night   # one night (load, build, post) for 500 locations x 300 orders
     python3 tasks.py mutate    # break each accounting rule in a copy of dbt_project and show
                                # which mutations the tests miss (tests/mutations.py; not in CI)
 
@@ -82,7 +83,7 @@ def lint(fix: bool = False) -> None:
 
 
 SQL_PATHS = ["dbt_project/models", "dbt_project/tests", "dbt_project/macros"]
-TASKS = {"demo", "test", "lint", "bench", "bench-build", "bench-post", "mutate"}
+TASKS = {"demo", "test", "lint", "bench", "bench-build", "bench-post", "bench-night", "mutate"}
 
 
 def main(argv: list[str]) -> None:
@@ -102,6 +103,8 @@ def main(argv: list[str]) -> None:
         run([BIN / "python", "benchmarks/bench_build.py", *rest])
     elif task == "bench-post":
         run([BIN / "python", "benchmarks/bench_post.py", *rest])
+    elif task == "bench-night":
+        run([BIN / "python", "benchmarks/bench_night.py", *rest])
     elif task == "mutate":
         run([BIN / "python", "-m", "tests.mutations", *rest])
 
