@@ -80,3 +80,40 @@ def _headers(lim: Limit, remaining: int, reset: int) -> dict[str, str]:
         "X-Toast-RateLimit-Remaining": str(remaining),
         "X-Toast-RateLimit-Reset": str(reset),
     }
+
+
+def least_seconds(
+    requests: dict[str | None, int], limits: tuple[Limit, ...] = TOAST_LIMITS, start: float = 0.0
+) -> float:
+    """The least time after `start` (epoch seconds) by which one key (a restaurant) can have
+    `requests[path]` requests counted (None: paths no endpoint limit names), under the
+    fixed-slice rule of `RateLimiter.check`: each limit allows its `requests` in every slice
+    `[k * seconds, (k + 1) * seconds)`. Returns when the last request is counted, minus `start`.
+
+    Greedy: at each slice boundary every path takes what its limits leave, the path with the
+    scarcest limit first (an endpoint's requests can only use its own limit, the rest can use
+    any later slice of the global ones), which no schedule beats for nested limits like Toast's.
+    """
+    remaining = {path: count for path, count in requests.items() if count > 0}
+    applicable = {
+        path: [lim for lim in limits if lim.endpoint in (None, path)] for path in remaining
+    }
+    order = sorted(
+        remaining, key=lambda path: min(lim.requests / lim.seconds for lim in applicable[path])
+    )
+    used: dict[tuple[Limit, int], int] = {}
+    now = last = start
+    while remaining:
+        for path in order:
+            slots = [(lim, int(now // lim.seconds)) for lim in applicable[path]]
+            room = min(lim.requests - used.get((lim, k), 0) for lim, k in slots)
+            taken = min(room, remaining.get(path, 0))
+            if taken > 0:
+                for slot in slots:
+                    used[slot] = used.get(slot, 0) + taken
+                remaining[path] -= taken
+                last = now
+                if not remaining[path]:
+                    del remaining[path]
+        now = min((int(now // lim.seconds) + 1) * lim.seconds for lim in limits)
+    return last - start
