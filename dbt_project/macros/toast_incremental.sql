@@ -111,12 +111,16 @@
             post_hook="{{ toast_record_watermark(ref('base_toast__orders')) }}",
             **toast_order_model_config(),
         ) }}
-    (stg_toast__changed_days keeps the dates of an order's previous versions: no pre-hook.)
+    The pre-hook has deleted every row of the re-read orders, so the new rows are appended:
+    dbt's own delete of delete+insert would only scan the model's whole key columns again
+    (seconds a night on a year of a group's history) to find nothing.
+    stg_toast__changed_days keeps the dates of an order's previous versions: no pre-hook, and
+    toast_order_model_config(reloaded_orders_deleted=false) for dbt's delete+insert.
 #}
-{% macro toast_order_model_config() -%}
+{% macro toast_order_model_config(reloaded_orders_deleted=true) -%}
     {{ return({
         "materialized": "incremental",
-        "incremental_strategy": "delete+insert",
+        "incremental_strategy": "append" if reloaded_orders_deleted else "delete+insert",
         "unique_key": ["restaurant_guid", "order_guid"],
         "on_schema_change": "fail",
     }) }}

@@ -144,13 +144,31 @@
 
 
 {#
-    The business dates of the orders a nightly run can need: every order that touches a day
-    being rebuilt (stg_toast__changed_days), by all the dates it touches. A refund today of an
-    order sold last month widens the window to last month. Leg models filter their inputs to it
-    with finance_in_order_window, a plain range on a date column that DuckDB answers from the
-    row groups' min/max, so a night reads about a night of history instead of all of it. Each
-    model still keeps only the days being built (finance_aggregate_legs); the window only has to
-    hold every order those days need, which it does by construction.
+    The orders a nightly run needs: every order that touches a day being rebuilt
+    (stg_toast__changed_days), whatever its own business date. A leg model has it as its CTE
+    `orders_to_build` and keeps only their rows (finance_in_order_window): a day's legs come
+    only from documents of orders that touch it, since changed_days holds every date an order's
+    documents post on.
+        orders_to_build as ({{ finance_orders_to_build(ref('stg_toast__changed_days')) }}),
+#}
+{% macro finance_orders_to_build(changed_days) -%}
+    select distinct
+        changed.restaurant_guid,
+        changed.order_guid
+    from {{ changed_days }} as changed
+    inner join ({{ finance_days_to_build(changed_days) }}) as days
+        on changed.restaurant_guid = days.restaurant_guid
+        and changed.business_date = days.business_date
+{%- endmacro %}
+
+
+{#
+    The business dates of those orders: all the dates every order of orders_to_build touches.
+    A refund today of an order sold last month widens the window to last month. With it, a
+    leg model's inputs are first cut to a plain range on a date column, which DuckDB answers
+    from the row groups' min/max, and then to the orders themselves (a semi-join on
+    orders_to_build): in a group whose refunds and voids reach weeks back the range alone holds
+    weeks of orders, of which only the few touching the night's days are journaled again.
 
     `changed_days` is the stg_toast__changed_days relation. Returns none on a full build (no
     filter), or {'first': date, 'last': date}, both none when there is nothing to rebuild.
@@ -160,15 +178,8 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set query -%}
-        with days as (
-            {{ finance_days_to_build(changed_days) }}
-        ),
-        orders as (
-            select distinct changed.restaurant_guid, changed.order_guid
-            from {{ changed_days }} as changed
-            inner join days
-                on changed.restaurant_guid = days.restaurant_guid
-                and changed.business_date = days.business_date
+        with orders as (
+            {{ finance_orders_to_build(changed_days) }}
         )
         select min(changed.business_date) as first_date, max(changed.business_date) as last_date
         from {{ changed_days }} as changed
@@ -181,7 +192,11 @@
 {%- endmacro %}
 
 
-{# `column` (a business date of an order-derived row) within `window` (finance_order_window). #}
+{#
+    The rows of an order-derived relation (its columns restaurant_guid, order_guid and the
+    business date `column`) that `window` (finance_order_window) needs: on an incremental run,
+    those in the date range and of an order in the model's CTE orders_to_build.
+#}
 {% macro finance_in_order_window(column, window) -%}
     {%- if window is none -%}
         true
@@ -190,5 +205,9 @@
     {%- else -%}
         {{ column }} between date '{{ (window.first | string)[:10] }}'
             and date '{{ (window.last | string)[:10] }}'
+        and (restaurant_guid, order_guid) in (
+            select orders_to_build.restaurant_guid, orders_to_build.order_guid
+            from orders_to_build
+        )
     {%- endif -%}
 {%- endmacro %}

@@ -22,6 +22,11 @@ days as (
     {{ finance_days_to_build(ref('stg_toast__changed_days')) }}
 ),
 
+-- read by finance_in_order_window on an incremental run only
+orders_to_build as (  -- noqa: ST03
+    {{ finance_orders_to_build(ref('stg_toast__changed_days')) }}
+),
+
 applied_taxes as (
     select * from {{ ref('stg_toast__applied_taxes') }}
     where {{ finance_in_order_window('order_business_date', order_window) }}

@@ -13,7 +13,7 @@
 #}
 {{ config(
     post_hook="{{ toast_record_watermark(ref('base_toast__orders')) }}",
-    **toast_order_model_config(),
+    **toast_order_model_config(reloaded_orders_deleted=false),
 ) }}
 
 with orders as (
