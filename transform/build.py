@@ -67,10 +67,33 @@ def seeds_fingerprint(project_dir: Path | None = None) -> str:
     return digest.hexdigest()
 
 
+# What dbt's unit tests depend on: the project's SQL, YAML (fixtures) and seeds, and dbt itself.
+UNIT_TESTED_PATHS = ("models", "macros", "tests", "seeds", "dbt_project.yml")
+
+
+def project_fingerprint(project_dir: Path | None = None) -> str:
+    """A hash of everything dbt's unit tests read; they pass or fail the same while it holds."""
+    from dbt.version import __version__ as dbt_version
+
+    digest = hashlib.sha256(dbt_version.encode())
+    root = project_dir or PROJECT_DIR
+    for name in UNIT_TESTED_PATHS:
+        path = root / name
+        for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
+            if file.is_file():
+                digest.update(file.relative_to(root).as_posix().encode() + b"\0")
+                digest.update(file.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def run_build(
     *, full_refresh: bool = False, select: tuple[str, ...] = (), quiet: bool = False
 ) -> BuildResult:
-    """dbt build on the project; rebuilds the mapped models in full when the seeds changed."""
+    """dbt build on the project; rebuilds the mapped models in full when the seeds changed.
+
+    dbt's unit tests (about a second each, 40 of them) check the SQL against fixtures, not the
+    data: they run on the first build of a project version and are left out of later nights
+    until the project (or dbt) changes, or on a full refresh."""
     from dbt.cli.main import dbtRunner
 
     os.environ.setdefault("CLOSEOUT_DB", str(warehouse_path()))
@@ -89,22 +112,27 @@ def run_build(
     common = ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROFILES_DIR)]
     if quiet:
         common.append("--quiet")
+    project = project_fingerprint()
+    unit_tested = not full_refresh and _unit_tested_fingerprint() == project
+    skip_unit_tests = ["--exclude-resource-type", "unit_test"] if unit_tested else []
     runner = dbtRunner()
     invocations = [
         [
             "build",
             *common,
+            *skip_unit_tests,
             *(["--full-refresh"] if full_refresh else []),
             *(["--select", *select] if select else []),
         ]
     ]
     if mappings_changed and not select:
+        mapped = MAPPED_MODELS.split()
         # Seeds are recreated (an accountant may have added or renamed a column, which dbt
         # only accepts with --full-refresh), then every unposted day is re-mapped.
         invocations = [
             ["seed", *common, "--full-refresh"],
-            ["build", *common, "--exclude", *MAPPED_MODELS.split()],
-            ["build", *common, "--full-refresh", "--select", *MAPPED_MODELS.split()],
+            ["build", *common, *skip_unit_tests, "--exclude", *mapped],
+            ["build", *common, *skip_unit_tests, "--full-refresh", "--select", *mapped],
         ]
     result = BuildResult(ok=True, mappings_changed=mappings_changed)
     try:
@@ -122,6 +150,8 @@ def run_build(
         audit.record_build(con, result.ok, [problem.name for problem in result.errors])
     if result.ok:
         _remember_fingerprint(fingerprint)
+        if not unit_tested and not select:
+            _remember_unit_tested(project)
     return result
 
 
@@ -252,4 +282,34 @@ def _remember_fingerprint(fingerprint: str) -> None:
         con.execute(f"delete from {AUDIT_SCHEMA}.build_state")
         con.execute(
             f"insert into {AUDIT_SCHEMA}.build_state values (?, current_timestamp)", [fingerprint]
+        )
+
+
+def _unit_tested_fingerprint() -> str | None:
+    """The project version whose unit tests last passed in a build of this warehouse."""
+    with warehouse.connect(read_only=True) as con:
+        found = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = ? and table_name = 'unit_tests_passed'",
+            [AUDIT_SCHEMA],
+        ).fetchone()[0]
+        if not found:
+            return None
+        row = con.execute(
+            f"select project_fingerprint from {AUDIT_SCHEMA}.unit_tests_passed"
+        ).fetchone()
+        return row[0] if row else None
+
+
+def _remember_unit_tested(fingerprint: str) -> None:
+    with warehouse.connect() as con:
+        con.execute(f"create schema if not exists {AUDIT_SCHEMA}")
+        con.execute(
+            f"create table if not exists {AUDIT_SCHEMA}.unit_tests_passed "
+            "(project_fingerprint varchar, passed_at timestamptz)"
+        )
+        con.execute(f"delete from {AUDIT_SCHEMA}.unit_tests_passed")
+        con.execute(
+            f"insert into {AUDIT_SCHEMA}.unit_tests_passed values (?, current_timestamp)",
+            [fingerprint],
         )
