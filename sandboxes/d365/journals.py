@@ -90,6 +90,9 @@ class JournalStore:
         self.headers: dict[tuple[str, str], dict] = {}  # (company, batch number)
         self.lines: dict[tuple[str, str], dict[Decimal, dict]] = defaultdict(dict)
         self.sequences: Counter = Counter()
+        # (company, batch number) -> (total debit, total credit): every header query shows the
+        # totals, and summing every journal's lines per query grew with the whole store.
+        self._totals: dict[tuple[str, str], tuple[Decimal, Decimal]] = {}
 
     # -- reading ----------------------------------------------------------------------------------
     def header_rows(self) -> list[dict]:
@@ -114,19 +117,29 @@ class JournalStore:
         return self.lines[self._key_of(found)].get(line_number)
 
     def _find_header(self, key: tuple[str, str]) -> dict | None:
+        """The header (company, number), the number in any case. Numbers are digits, so the
+        lower-cased key is the stored one; the scan is for the case where it is not."""
+        found = self.headers.get(key)
+        if found is not None:
+            return found
         return next((h for k, h in self.headers.items() if (k[0], k[1].lower()) == key), None)
+
+    def _lines_changed(self, key: tuple[str, str]) -> None:
+        self._totals.pop(key, None)
 
     @staticmethod
     def _key_of(header: dict) -> tuple[str, str]:
         return header["dataAreaId"], header["JournalBatchNumber"]
 
     def _header_view(self, key: tuple[str, str], header: dict) -> dict:
-        lines = self.lines[key].values()
-        return {
-            **header,
-            "JournalTotalDebit": sum((line["DebitAmount"] for line in lines), ZERO),
-            "JournalTotalCredit": sum((line["CreditAmount"] for line in lines), ZERO),
-        }
+        totals = self._totals.get(key)
+        if totals is None:
+            lines = self.lines[key].values()
+            totals = self._totals[key] = (
+                sum((line["DebitAmount"] for line in lines), ZERO),
+                sum((line["CreditAmount"] for line in lines), ZERO),
+            )
+        return {**header, "JournalTotalDebit": totals[0], "JournalTotalCredit": totals[1]}
 
     # -- writing ----------------------------------------------------------------------------------
     def create_header(self, body: Any, config: D365Config, txn: Transaction) -> dict:
@@ -171,7 +184,13 @@ class JournalStore:
         }
         key = (company, number)
         self.headers[key] = header
-        txn.on_rollback(lambda: (self.headers.pop(key, None), self.lines.pop(key, None)))
+        txn.on_rollback(
+            lambda: (
+                self.headers.pop(key, None),
+                self.lines.pop(key, None),
+                self._lines_changed(key),
+            )
+        )
         return self._header_view(key, header)
 
     def delete_header(self, company: str, number: str, txn: Transaction) -> None:
@@ -187,10 +206,12 @@ class JournalStore:
         key = self._key_of(header)
         lines = self.lines.pop(key, {})
         del self.headers[key]
+        self._lines_changed(key)
 
         def restore() -> None:
             self.headers[key] = header
             self.lines[key] = lines
+            self._lines_changed(key)
 
         txn.on_rollback(restore)
 
@@ -292,7 +313,8 @@ class JournalStore:
             "Invoice": body.get("Invoice") or "",
         }
         self.lines[key][line_number] = line
-        txn.on_rollback(lambda: self.lines[key].pop(line_number, None))
+        self._lines_changed(key)
+        txn.on_rollback(lambda: (self.lines[key].pop(line_number, None), self._lines_changed(key)))
         txn.touched_vouchers.add((key, voucher.lower(), trans_date))
         return dict(line)
 
@@ -311,7 +333,10 @@ class JournalStore:
             )
         key = self._key_of(header)
         del self.lines[key][line_number]
-        txn.on_rollback(lambda: self.lines[key].__setitem__(line_number, line))
+        self._lines_changed(key)
+        txn.on_rollback(
+            lambda: (self.lines[key].__setitem__(line_number, line), self._lines_changed(key))
+        )
 
     def unbalanced(self, txn: Transaction) -> str | None:
         """The first voucher written in `txn` whose lines do not net to zero, described as F&O

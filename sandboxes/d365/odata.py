@@ -168,6 +168,9 @@ class _FilterParser:
             return lambda row: bool(left(row))
         self._take()
         right = self._operand()
+        wildcard = _wildcard(operator, getattr(right, "literal", None))
+        if wildcard is not None:
+            return lambda row: wildcard(left(row))
         return lambda row: _compare(operator, left(row), right(row))
 
     def _operand(self) -> Callable[[dict], Any]:
@@ -178,7 +181,9 @@ class _FilterParser:
             return inner
         if kind == "string":
             literal = value[1:-1].replace("''", "'")
-            return lambda row: literal
+            constant = lambda row: literal  # noqa: E731 (it carries the literal, below)
+            constant.literal = literal  # a wildcard comparison is compiled once (_wildcard)
+            return constant
         if kind == "number":
             number = Decimal(value)
             return lambda row: number
@@ -239,6 +244,33 @@ def _compare(operator: str, left: Any, right: Any) -> bool:
         ]
     except TypeError:
         return False
+
+
+def _wildcard(operator: str, pattern: str | None) -> Callable[[Any], bool] | None:
+    """`Field eq '*text*'` as one compiled test, the same answer as `_compare` gives row by
+    row: a held-journal look-up is an or of many such patterns over every header, and matching
+    each pattern anew per row grew with the store. None when `pattern` is no wildcard."""
+    if operator not in ("eq", "ne") or pattern is None or "*" not in pattern:
+        return None
+    wanted = operator == "eq"
+    lowered = pattern.lower()
+    middle = lowered[1:-1]
+    if len(lowered) >= 2 and lowered[0] == lowered[-1] == "*" and not set(middle) & set("*?["):
+
+        def contains(value: Any) -> bool:
+            if not isinstance(value, str):
+                return _compare(operator, value, pattern)
+            return (middle in value.lower()) == wanted
+
+        return contains
+    matcher = re.compile(fnmatch.translate(lowered.replace("[", "[[]"))).match
+
+    def matches(value: Any) -> bool:
+        if not isinstance(value, str):
+            return _compare(operator, value, pattern)
+        return (matcher(value.lower()) is not None) == wanted
+
+    return matches
 
 
 def _comparable(value: Any) -> Any:
