@@ -10,6 +10,7 @@ exactly what was sent, so a later version of the day is posted as the difference
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -98,12 +99,21 @@ class Posting:
 
 
 class Ledger:
-    """The postings and ERP requests of one warehouse; each write commits on its own."""
+    """The postings and ERP requests of one warehouse; each write commits on its own. Safe to
+    share between the threads that post journals side by side: statements take turns on the
+    one connection (DuckDB's connection is not for concurrent use)."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
+        self._lock = threading.Lock()
         con.execute(DDL)
         self._place_earlier_postings()
+
+    def _run(self, sql: str, params: list | None = None) -> list[tuple]:
+        """One statement, and its rows, while no other thread uses the connection."""
+        with self._lock:
+            result = self.con.execute(sql, params)
+            return result.fetchall() if result.description else []
 
     def _place_earlier_postings(self) -> None:
         """Postings made before places were recorded are where their journal goes at the
@@ -130,30 +140,45 @@ class Ledger:
 
     # -- reading ---------------------------------------------------------------------------
     def postings(self, erp: str, journal_id: str) -> list[Posting]:
-        rows = self.con.execute(
+        rows = self._run(
             f"""
             select {_COLUMNS}
             from {SCHEMA}.postings where erp = ? and journal_id = ? order by sequence""",
             [erp, journal_id],
-        ).fetchall()
+        )
         return [_posting(row) for row in rows]
 
-    def all_postings(self, erp: str) -> dict[str, list[Posting]]:
-        rows = self.con.execute(
+    def all_postings(self, erp: str, *, lines: bool = True) -> dict[str, list[Posting]]:
+        """journal_id -> its postings. Without `lines` each posting's lines are left empty:
+        the ledger grows by every journal of every night, and what was sent is only needed
+        for the few journals a run sends something for (`postings_of`)."""
+        sent = "lines_json" if lines else "'[]'"
+        rows = self._run(
             f"""
-            select {_COLUMNS}
+            select {_COLUMNS.replace("lines_json", sent)}
             from {SCHEMA}.postings where erp = ? order by journal_id, sequence""",
             [erp],
-        ).fetchall()
-        by_journal: dict[str, list[Posting]] = {}
-        for row in rows:
-            by_journal.setdefault(row[2], []).append(_posting(row))
-        return by_journal
+        )
+        return _by_journal(rows)
+
+    def postings_of(self, erp: str, journal_ids: list[str]) -> dict[str, list[Posting]]:
+        """journal_id -> its postings with their lines, for these journals only."""
+        if not journal_ids:
+            return {}
+        rows = self._run(
+            f"""
+            select {_COLUMNS}
+            from {SCHEMA}.postings
+            where erp = ? and journal_id in (select unnest(?::varchar[]))
+            order by journal_id, sequence""",
+            [erp, list(journal_ids)],
+        )
+        return _by_journal(rows)
 
     # -- writing (each statement commits on its own: DuckDB autocommit) ------------------------
     def record_attempt(self, erp: str, journal: Journal, sequence: int, version: str) -> None:
         now = datetime.now(timezone.utc)
-        self.con.execute(
+        self._run(
             f"""
             insert into {SCHEMA}.postings ({_INSERTED}) values
                 (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null, 'pending', null, 1, ?, ?, null, ?, ?, ?,
@@ -192,7 +217,7 @@ class Ledger:
         lines = tuple(document.lines)
         debit = sum((line.debit for line in lines), ZERO)
         credit = sum((line.credit for line in lines), ZERO)
-        self.con.execute(
+        self._run(
             f"""
             insert into {SCHEMA}.postings ({_INSERTED}) values
                 (?, ?, ?, ?, ?, ?, ?, ?, ?, null, ?, 'posted', 'found in the ERP', 0, ?, ?, ?,
@@ -225,7 +250,7 @@ class Ledger:
         )
 
     def record_posted(self, key: str, document_id: str | None, message: str | None = None) -> None:
-        self.con.execute(
+        self._run(
             f"""
             update {SCHEMA}.postings set status = 'posted', erp_document_id = ?, message = ?,
                 posted_at = ? where idempotency_key = ?""",
@@ -233,7 +258,7 @@ class Ledger:
         )
 
     def record_failed(self, key: str, message: str) -> None:
-        self.con.execute(
+        self._run(
             f"update {SCHEMA}.postings set status = 'failed', message = ? "
             "where idempotency_key = ?",
             [message, key],
@@ -241,7 +266,7 @@ class Ledger:
 
     def record_unavailable(self, key: str, message: str) -> None:
         """Still pending: whether the ERP has it is unknown until the next run asks."""
-        self.con.execute(
+        self._run(
             f"update {SCHEMA}.postings set message = ? where idempotency_key = ?", [message, key]
         )
 
@@ -250,18 +275,18 @@ class Ledger:
         pending again and is re-sent as recorded. A refusal of an older version needs no reset:
         the current version is planned afresh."""
         return len(
-            self.con.execute(
+            self._run(
                 f"""
             update {SCHEMA}.postings set status = 'pending', message = 'replay requested'
             where erp = ? and journal_id = ? and status = 'failed'
               and version = (select version from finance.journals where journal_id = ?)
             returning idempotency_key""",
                 [erp, journal_id, journal_id],
-            ).fetchall()
+            )
         )
 
     def record_exchange(self, exchange: Exchange) -> None:
-        self.con.execute(
+        self._run(
             f"insert into {SCHEMA}.erp_requests values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 exchange.started_at,
@@ -286,6 +311,13 @@ _INSERTED = """idempotency_key, erp, journal_id, restaurant_guid, business_date,
     sequence, kind, version, adjusts_document_id, erp_document_id, status, message, attempts,
     first_attempt_at, last_attempt_at, posted_at, total_debit, total_credit, lines_json,
     company, division, posting_date, found_in_erp"""
+
+
+def _by_journal(rows: list[tuple]) -> dict[str, list[Posting]]:
+    by_journal: dict[str, list[Posting]] = {}
+    for row in rows:
+        by_journal.setdefault(row[2], []).append(_posting(row))
+    return by_journal
 
 
 def _posting(row: tuple) -> Posting:

@@ -103,8 +103,11 @@ def journal_rows(
 def journal_lines(con: duckdb.DuckDBPyConnection, journal_ids: list[str]) -> dict[str, list[Line]]:
     if not journal_ids:
         return {}
-    con.execute("create or replace temp table posting_journal_ids (journal_id varchar)")
-    con.executemany("insert into posting_journal_ids values (?)", [[j] for j in journal_ids])
+    con.execute(
+        "create or replace temp table posting_journal_ids as "
+        "select unnest(?::varchar[]) as journal_id",
+        [list(journal_ids)],
+    )
     rows = con.execute("""
         select journal_id, line_number, account_code, debit, credit, description,
                location_dimension, revenue_center_dimension, line_kind, sales_category_name,
@@ -169,8 +172,15 @@ def plan(
     are the Line dimensions the ERP keeps (`Connector.kept_dimensions`): amounts are compared
     per account and those only."""
     rows = journal_rows(con, date_range, journal_ids)
-    history = ledger.all_postings(erp)
-    ready = [row for row in rows if row.status == "ready" and row.is_active]
+    # What was sent (the lines) is read, and the journal's lines now, only for the journals
+    # that may need a document: a night then costs the same whatever the ledger's history.
+    history = ledger.all_postings(erp, lines=False)
+    ready = [
+        row
+        for row in rows
+        if row.status == "ready" and row.is_active and not settled(row, history.get(row.journal_id))
+    ]
+    history.update(ledger.postings_of(erp, [row.journal_id for row in ready]))
     lines = journal_lines(con, [row.journal_id for row in ready])
     closed = closed_periods(con)
     planned: list[Planned] = []
@@ -185,6 +195,8 @@ def plan(
             note = " (what was posted earlier stays in the ERP)" if posted else ""
             skipped.append(Skipped(row, "held", (row.hold_reasons or "held") + note))
             continue
+        if settled(row, postings):
+            continue  # the ERP has this version where it goes: nothing to send
         planned_here, skip = plan_journal(
             row, postings, lines.get(row.journal_id, []), closed, dimensions
         )
@@ -192,6 +204,17 @@ def plan(
         if skip:
             skipped.append(skip)
     return planned, skipped
+
+
+def settled(row: JournalRow, postings: list[Posting] | None) -> bool:
+    """Whether the ERP has the journal's current version where it goes and nothing of it is
+    pending or refused: `plan_journal` would send nothing (read without the lines sent)."""
+    if not postings or any(p.status != "posted" for p in postings):
+        return False
+    latest = max(postings, key=lambda p: p.sequence)
+    return same_version(latest.version, row.version) and all(
+        _place(p, row.place) == row.place for p in postings
+    )
 
 
 def plan_journal(

@@ -13,8 +13,10 @@ the document in the ERP (recorded, not re-sent) or not (sent again, same key and
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
@@ -126,7 +128,7 @@ def _learn_what_the_erp_holds(
     """Ask the ERP for every document of the journals about to be sent and record those the
     ledger does not have as posted (pending ones it has become posted). False when the ERP
     could not be asked: nothing is sent then."""
-    history = ledger.all_postings(connector.erp)
+    history = ledger.all_postings(connector.erp, lines=False)  # places, keys and states
     # A location this warehouse never posted (a rebuild) may have been posted elsewhere before
     # its company changed: its journals are looked for in the run's other places too, in the
     # same one look (a connector keeps what one look found for `create`).
@@ -245,8 +247,11 @@ def _journal_totals(con, journal_ids: list[str]) -> dict[str, tuple[int, object]
     ids = list(dict.fromkeys(journal_ids))
     if not ids:
         return {}
-    con.execute("create or replace temp table checked_journal_ids (journal_id varchar)")
-    con.executemany("insert into checked_journal_ids values (?)", [[j] for j in ids])
+    con.execute(
+        "create or replace temp table checked_journal_ids as "
+        "select unnest(?::varchar[]) as journal_id",
+        [ids],
+    )
     rows = con.execute(
         """
         select journal_id, count(*), any_value(total_debit)
@@ -277,46 +282,113 @@ def _post_all(
     report: PostReport,
     advance: Progress,
 ) -> None:
-    refused_journals: set[str] = set()
+    """Send every planned document: a journal's documents one after another, in plan order
+    (an adjustment after its original), and different journals side by side on as many
+    threads as the connector says its ERP takes (`parallel_documents`, default one). The
+    posted-keys ledger is written as before around each create; its writes take turns."""
+    run = _Run(ledger, advance, [None] * len(planned))
+    workers = max(1, int(getattr(connector, "parallel_documents", 1) or 1))
+    journals = _journals_in_order(planned)
+    if workers == 1 or len(journals) == 1:
+        for documents in journals:
+            _post_journal(connector, run, documents)
+    else:
+        with ThreadPoolExecutor(workers, thread_name_prefix="post") as pool:
+            for done in [pool.submit(_post_journal, connector, run, d) for d in journals]:
+                done.result()
+    report.stopped = run.stopped or report.stopped
+    report.outcomes += [
+        outcome or _outcome(item, "unavailable", message=run.stopped)
+        for item, outcome in zip(planned, run.outcomes, strict=True)
+    ]
+
+
+@dataclass
+class _Run:
+    """What the documents being sent at once share: the ledger, the outcome per planned
+    document (by its index), and why the run stopped (the ERP unavailable, credentials
+    refused), after which nothing more is sent."""
+
+    ledger: Ledger
+    advance: Progress
+    outcomes: list[Outcome | None]
+    stopped: str | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def done(self, index: int, outcome: Outcome, advanced: int = 1) -> None:
+        with self.lock:
+            self.outcomes[index] = outcome
+            if advanced:
+                self.advance(advanced)
+
+
+def _journals_in_order(planned: list[Planned]) -> list[list[tuple[int, Planned]]]:
+    """The planned documents per journal, each journal's in plan order, journals in the
+    order their first document is planned."""
+    by_journal: dict[str, list[tuple[int, Planned]]] = {}
     for index, item in enumerate(planned):
-        document = item.document
-        if document.journal_id in refused_journals:  # its earlier document failed first
-            report.outcomes.append(
+        by_journal.setdefault(item.document.journal_id, []).append((index, item))
+    return list(by_journal.values())
+
+
+def _post_journal(connector: Connector, run: _Run, documents: list[tuple[int, Planned]]) -> None:
+    """A journal's documents in order; after a refusal the later ones wait for the replay.
+    Anything unexpected stops the other threads too before it is raised."""
+    try:
+        _post_documents(connector, run, documents)
+    except BaseException as exc:
+        with run.lock:
+            run.stopped = run.stopped or f"stopped by {type(exc).__name__}: {exc}"
+        raise
+
+
+def _post_documents(connector: Connector, run: _Run, documents: list[tuple[int, Planned]]):
+    refused = False
+    for index, item in documents:
+        if run.stopped:
+            return  # left unavailable: the next run sends them
+        if refused:  # its earlier document failed first
+            run.done(
+                index,
                 _outcome(
                     item,
                     "failed",
                     message="an earlier document of this journal was refused; replay it first",
-                )
+                ),
+                advanced=0,
             )
             continue
-        ledger.record_attempt(connector.erp, document, item.sequence, item.version)
-        failpoint("post.after_attempt")
-        if not document.lines:
-            ledger.record_posted(document.key, None, "no amount changed")
-            report.outcomes.append(_outcome(item, "unchanged", message="no amount changed"))
-            advance(1)
-            continue
-        try:
-            with posting_journal(document.journal_id, document.key):
-                document, document_id = _create(connector, ledger, item)
-        except ErpRefusal as exc:
-            ledger.record_failed(document.key, str(exc))
-            refused_journals.add(document.journal_id)
-            report.outcomes.append(_outcome(item, "failed", message=str(exc)))
-        except (ErpUnavailable, ErpAuthError) as exc:
-            ledger.record_unavailable(document.key, str(exc))
-            report.stopped = str(exc)
-            report.outcomes += [
-                _outcome(p, "unavailable", message=str(exc)) for p in planned[index:]
-            ]
+        outcome = _post_document(connector, run, item)
+        if outcome is None:
             return
-        else:
-            failpoint("post.after_create")
-            ledger.record_posted(document.key, document_id)
-            state = "adjusted" if document.kind == "adjustment" else "posted"
-            item = dataclasses.replace(item, document=document)
-            report.outcomes.append(_outcome(item, state, document_id=document_id))
-        advance(1)
+        refused = outcome.state == "failed"
+        run.done(index, outcome)
+
+
+def _post_document(connector: Connector, run: _Run, item: Planned) -> Outcome | None:
+    """Record the attempt, create the document, record the answer; None when the ERP could
+    not be reached or refused the credentials (the run stops: `run.stopped` says why)."""
+    ledger, document = run.ledger, item.document
+    ledger.record_attempt(connector.erp, document, item.sequence, item.version)
+    failpoint("post.after_attempt")
+    if not document.lines:
+        ledger.record_posted(document.key, None, "no amount changed")
+        return _outcome(item, "unchanged", message="no amount changed")
+    try:
+        with posting_journal(document.journal_id, document.key):
+            document, document_id = _create(connector, ledger, item)
+    except ErpRefusal as exc:
+        ledger.record_failed(document.key, str(exc))
+        return _outcome(item, "failed", message=str(exc))
+    except (ErpUnavailable, ErpAuthError) as exc:
+        ledger.record_unavailable(document.key, str(exc))
+        with run.lock:
+            run.stopped = run.stopped or str(exc)
+        return None
+    failpoint("post.after_create")
+    ledger.record_posted(document.key, document_id)
+    state = "adjusted" if document.kind == "adjustment" else "posted"
+    return _outcome(dataclasses.replace(item, document=document), state, document_id=document_id)
 
 
 def _create(connector: Connector, ledger: Ledger, item: Planned) -> tuple[Journal, str]:

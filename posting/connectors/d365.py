@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -72,6 +73,7 @@ from posting.connectors.kit import (
     setting,
     token_answer,
     token_error,
+    whole_number,
 )
 from posting.failpoints import failpoint
 from posting.http import ErpHttp
@@ -117,6 +119,10 @@ class D365Settings(ErpSettings):
     dimension_delimiter: str = setting("-")
     location_dimension: str = setting("Location")  # D365 dimension of Line.location
     revenue_center_dimension: str = setting("RevenueCenter")  # of Line.revenue_center
+    # Journals posted side by side (each its header POST, then its $batch). F&O's service
+    # protection allows 52 concurrent requests per user; a few keep the round trips of one
+    # journal from idling the run while staying far inside it. 1 posts one at a time.
+    parallel_documents: int = setting(8, parse=whole_number)
 
     def check(self) -> None:
         order = self.dimension_format
@@ -212,6 +218,11 @@ class D365Connector:
         # (all) their lines by (company, identity), for `create` to reuse or remove.
         self._complete: dict[tuple[str, str], str] = {}
         self._unfinished: dict[tuple[str, str], list[_Header]] = {}
+        self._token_lock = threading.Lock()  # one token request when journals post at once
+
+    @property
+    def parallel_documents(self) -> int:
+        return max(1, self.settings.parallel_documents)
 
     def close(self) -> None:
         self.http.close()
@@ -766,7 +777,7 @@ class D365Connector:
                 **kwargs,
             ),
             self._access_token,
-            lambda refused: self._access_token(renew=True),
+            self._renewed,
         )
         if response.status_code in (401, 403):
             raise ErpAuthError(
@@ -782,6 +793,21 @@ class D365Connector:
         token = None if renew else self._cached.valid()
         if token:
             return token
+        with self._token_lock:
+            if renew or not self._cached.valid():
+                return self._new_token(renew)
+            return self._cached.value
+
+    def _renewed(self, refused: str) -> str:
+        """A token in place of `refused`: the one another thread already got instead of it,
+        else a new one."""
+        with self._token_lock:
+            current = self._cached.valid()
+            if current and current != refused:
+                return current
+            return self._new_token(renew=True)
+
+    def _new_token(self, renew: bool) -> str:
         stored = self._cached.stored() if not renew and not self._cached.value else None
         token = self._cached.keep(*stored, save=False) if stored else self._fetch_token()
         self.http.redactor.add(token)

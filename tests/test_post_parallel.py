@@ -1,0 +1,85 @@
+"""Journals posted side by side (a connector's `parallel_documents`, D365's by default): each
+still reaches the ERP exactly once, and a run the ERP stops part-way leaves nothing the next
+run doubles. Real HTTP against the D365 sandbox, a real warehouse."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+
+from tests.erps import erp_documents
+from tests.test_post import DAY, ledger, load_and_build, post, query, ready_journals
+
+ERP = "d365"
+
+
+@pytest.fixture
+def d365(toast_env, monkeypatch):
+    toast_env.erp_control(ERP, "reset")
+    for variable, value in toast_env.erp_env.items():
+        monkeypatch.setenv(variable, value)
+    monkeypatch.setenv("ERP__TARGET", ERP)
+    load_and_build(toast_env, DAY - timedelta(days=1), DAY)
+    return toast_env
+
+
+def overlapping_journals(db) -> set[tuple[str, str]]:
+    """Pairs of journals whose `$batch` requests were in flight at the same time (audit)."""
+    sent = query(
+        db,
+        "select journal_id, epoch(requested_at), seconds from closeout_posting.erp_requests "
+        "where url like '%$batch%' order by 2",
+    )
+    return {
+        (first, second)
+        for i, (first, start, seconds) in enumerate(sent)
+        for second, other_start, _ in sent[i + 1 :]
+        if first != second and other_start < start + seconds
+    }
+
+
+def test_journals_post_side_by_side_each_exactly_once(d365, warehouse):
+    ready = ready_journals(warehouse)
+    # Every changeset answers late: posted one at a time, no two would ever be in flight.
+    d365.erp_control(
+        ERP, "faults", {"kind": "slow", "seconds": 0.3, "path": "/data/$batch", "times": -1}
+    )
+
+    report = post(ERP)
+
+    assert report.stopped is None and len(report.by_state("posted")) == len(ready)
+    assert overlapping_journals(warehouse)
+    keys = Counter(document.key for document in erp_documents(d365, ERP))
+    assert len(keys) == len(ready) and set(keys.values()) == {1}
+    assert all(postings == [postings[0]] for postings in ledger(warehouse).values())
+    assert all(status == "posted" for [(status, *_)] in ledger(warehouse).values())
+
+
+def test_a_run_stopped_part_way_by_the_erp_leaves_nothing_the_next_run_doubles(d365, warehouse):
+    ready = ready_journals(warehouse)
+    # After three changesets D365 answers 503 to every one, for as many as the run's threads
+    # can retry: the run stops with the journals in flight pending (their headers made, lines
+    # refused) and the rest not sent.
+    d365.erp_control(
+        ERP,
+        "faults",
+        {"kind": "status", "status": 503, "path": "/data/$batch", "skip": 3, "times": 48},
+    )
+
+    stopped = post(ERP)
+
+    assert stopped.stopped is not None
+    assert len(stopped.by_state("posted")) >= 3 and not stopped.by_state("failed")
+    sent_or_not = stopped.by_state("posted") + stopped.by_state("unavailable")
+    assert sorted(outcome.journal_id for outcome in sent_or_not) == sorted(ready)
+
+    for _ in range(4):  # the 503s a stopped run left unused stop the next runs too
+        again = post(ERP)
+        if again.stopped is None:
+            break
+    assert again.stopped is None and not again.by_state("failed")
+    keys = Counter(document.key for document in erp_documents(d365, ERP))
+    assert len(keys) == len(ready) and set(keys.values()) == {1}
+    assert all(postings[-1][0] == "posted" for postings in ledger(warehouse).values())
