@@ -75,6 +75,8 @@ def main() -> None:
     args = parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-night-") as tmp:
         workdir = args.keep or Path(tmp)
+        if args.keep:  # a night starts from the history, not from what an earlier run left
+            shutil.rmtree(workdir, ignore_errors=True)
         workdir.mkdir(parents=True, exist_ok=True)
         process, sandbox = start_sandbox(
             workdir, locations=args.locations, orders_per_day=args.orders, rate_limits=False
