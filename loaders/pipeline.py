@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
-import sys
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from closeout import audit, warehouse
 from closeout.errors import WarehouseError
 from closeout.token_store import TokenStore, fernet_from_env
 from closeout.warehouse import RAW_DATASET, state_dir, warehouse_path
+from loaders.memory import bound_allocators
 from loaders.toast.client import ClientOptions
 from loaders.toast.order_fetch import OrderFetchProcess
 from loaders.toast.order_store import OrderStore
@@ -27,7 +26,9 @@ log = logging.getLogger("closeout.load")
 
 PIPELINE_NAME = "closeout_toast"
 DEFAULT_COMMIT_INTERVAL_SECONDS = 0.3
-_M_ARENA_MAX = -8  # mallopt parameter, glibc malloc.h
+# DuckDB's share of the loader's memory (its buffer pool; past it, it spills to temp_directory).
+# The loader writes batches of a few MiB, so it needs little; dbt has its own limit.
+DEFAULT_LOAD_DUCKDB_MEMORY = "128MB"
 
 
 @dataclass
@@ -56,6 +57,7 @@ def toast_pipeline() -> dlt.Pipeline:
                 # Bounded memory: merging a large backfill spills to disk instead of growing.
                 "global_config": {
                     "memory_limit": duckdb_memory_limit(),
+                    "temp_directory": duckdb_temp_directory(),
                     "preserve_insertion_order": False,
                 },
             }
@@ -67,18 +69,17 @@ def toast_pipeline() -> dlt.Pipeline:
 
 
 def duckdb_memory_limit() -> str:
-    return os.environ.get("CLOSEOUT_DUCKDB_MEMORY", "256MB")
+    """CLOSEOUT_LOAD_DUCKDB_MEMORY; CLOSEOUT_DUCKDB_MEMORY (dbt's too) where only that is set."""
+    return (
+        os.environ.get("CLOSEOUT_LOAD_DUCKDB_MEMORY")
+        or os.environ.get("CLOSEOUT_DUCKDB_MEMORY")
+        or DEFAULT_LOAD_DUCKDB_MEMORY
+    )
 
 
-def limit_malloc_arenas(count: int = 2) -> None:
-    """Cap glibc's malloc arenas. Every fetch thread otherwise gets its own arena, and ~1 MB
-    pages freed in one and allocated in another fragment them: peak RSS of a 60,000-order load
-    measured 1,097 MiB uncapped against 929 MiB with two arenas, no slower."""
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, count)
-        except (OSError, AttributeError):
-            pass  # not glibc: nothing to tune
+def duckdb_temp_directory() -> str:
+    """Where DuckDB spills past its memory limit (its default beside the file, made explicit)."""
+    return f"{warehouse_path()}.tmp"
 
 
 def run_load(
@@ -96,7 +97,7 @@ def run_load(
     restaurants, configuration and time entries meanwhile. A location's watermark moves only in
     the commit that holds its last orders, so a crash part-way re-reads rather than skips.
     """
-    limit_malloc_arenas()
+    bound_allocators()
     started = datetime.now(timezone.utc)
     session = LoadSession(
         LoadReport(started_at=started),
@@ -111,7 +112,9 @@ def run_load(
     try:
         store = TokenStore(state_dir() / "tokens.enc", fernet_from_env())
         pipeline = toast_pipeline()
-        orders = OrderStore(warehouse_path(), RAW_DATASET, duckdb_memory_limit())
+        orders = OrderStore(
+            warehouse_path(), RAW_DATASET, duckdb_memory_limit(), duckdb_temp_directory()
+        )
         session.order_watermarks = orders.watermarks()
         writer = OrderWriterThread(session, orders)
         writer.start()  # writes from the moment the source below starts fetching orders

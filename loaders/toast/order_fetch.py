@@ -17,6 +17,7 @@ with that message, and the next run re-reads from the watermarks, which never ra
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -35,13 +36,16 @@ import pyarrow as pa
 
 from closeout.errors import CloseoutError
 from closeout.token_store import TokenStore, fernet_from_env
+from loaders.memory import bound_allocators, release_free_memory
 from loaders.toast.client import ClientOptions, ToastClient, TokenGrant
 from loaders.toast.orders import OrderBatch, ParsedPage, parse_page
 from loaders.toast.windows import Window
 
 log = logging.getLogger("closeout.toast")
 
-ORDER_BATCH_ROWS = 1_000  # orders per Arrow batch handed over
+# Order JSON per Arrow batch handed over, at most (plus one page): a fixed size, so what the
+# process holds is its locations in flight x (this + page_lookahead pages), whatever the load.
+ORDER_BATCH_BYTES = 2 * 2**20
 ORDER_BATCH_MAX_AGE_SECONDS = 0.5
 Event = tuple[str, str, Any]
 # Fork on Linux: the process exists before the load starts a thread, and forking skips the ~1 s
@@ -85,12 +89,12 @@ def fetch_location(
                 # Hand over by size, or by age when Toast's pacing makes pages trickle in, so
                 # each commit holds everything fetched before it.
                 if (
-                    parsed.order_count >= ORDER_BATCH_ROWS
+                    parsed.nbytes >= ORDER_BATCH_BYTES
                     or parsed.rejects
                     or time.monotonic() - batch_started >= ORDER_BATCH_MAX_AGE_SECONDS
                 ):
-                    put(("batch", guid, parsed.batch()))
-                    parsed = ParsedPage()
+                    batch, parsed = parsed.batch(), ParsedPage()  # frees the orders' text
+                    put(("batch", guid, batch))
                     batch_started = time.monotonic()
         put(("batch", guid, parsed.batch()))
         put(("done", guid, None))
@@ -115,7 +119,13 @@ class OrderFetchProcess:
         self._process = context.Process(
             target=_serve, args=(child_conn, inherited), name="closeout-order-fetch", daemon=True
         )
-        self._process.start()
+        # Forked, the process would copy every inherited object its collector touches: they are
+        # frozen out of its collections (what it collects after each batch is its own).
+        gc.freeze()
+        try:
+            self._process.start()
+        finally:
+            gc.unfreeze()  # here, in the load's process, they are collected as before
         child_conn.close()
         self._reader: threading.Thread | None = None
         self._closed = False
@@ -174,6 +184,7 @@ def _serve(conn, inherited_end) -> None:
     """The order-fetch process: wait for the work, fetch, send the events, end."""
     if inherited_end is not None:
         inherited_end.close()
+    bound_allocators()  # inherited when forked; a spawned process sets it itself
     try:
         work: FetchWork = conn.recv()
     except (EOFError, OSError):
@@ -199,6 +210,9 @@ def _serve(conn, inherited_end) -> None:
                     conn.send(event)
         except OSError:
             os._exit(0)  # the load went away: nothing fetched here can be written any more
+        if kind == "batch":
+            # The batch's orders (freed by its fetcher before sending) and its pages' responses.
+            release_free_memory(collect_cycles=True)
 
     with ThreadPoolExecutor(
         max_workers=max(1, min(work.max_workers, len(work.plans))),

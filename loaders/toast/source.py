@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from closeout.errors import CloseoutError, ToastAuthError
 from closeout.token_store import TokenStore
+from loaders.memory import release_free_memory
 from loaders.toast import settings
 from loaders.toast.client import ClientOptions, ToastClient
 from loaders.toast.handover import ByteBoundedQueue
@@ -31,10 +32,12 @@ log = logging.getLogger("closeout.toast")
 
 SMALL_RESOURCES = ("restaurants", "config_records", "time_entries")
 # Fetched orders waiting for the writer at most: enough to keep fetching through a commit.
-FEED_QUEUE_BYTES = 96 * 2**20
+# Past it the reader stops reading the pipe and the order-fetch process waits to send, so a
+# writer that falls behind slows the fetching instead of growing memory.
+FEED_QUEUE_BYTES = 32 * 2**20
 # A commit takes what has arrived, up to this much order JSON, so commits keep pace with the
 # download and the one after the last page is small.
-COMMIT_MAX_BYTES = 16 * 2**20
+COMMIT_MAX_BYTES = 8 * 2**20
 RESTAURANT_COLUMNS = {
     name: {"data_type": "text"}
     for name in ("name", "location_name", "time_zone", "management_group_guid", "currency")
@@ -462,6 +465,7 @@ def write_orders(
         if pages or finished:
             store.write(pages, finished, datetime.now(timezone.utc))
             pages, finished, pending_bytes = [], {}, 0
+            release_free_memory()  # the commit's batches are free now
 
 
 def _time_entries(ctx: ToastContext) -> Iterator[Any]:
