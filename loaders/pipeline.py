@@ -69,7 +69,7 @@ def toast_pipeline() -> dlt.Pipeline:
 
 
 def duckdb_memory_limit() -> str:
-    """CLOSEOUT_LOAD_DUCKDB_MEMORY; CLOSEOUT_DUCKDB_MEMORY (dbt's too) where only that is set."""
+    """CLOSEOUT_LOAD_DUCKDB_MEMORY, else CLOSEOUT_DUCKDB_MEMORY (its older name), else 128MB."""
     return (
         os.environ.get("CLOSEOUT_LOAD_DUCKDB_MEMORY")
         or os.environ.get("CLOSEOUT_DUCKDB_MEMORY")

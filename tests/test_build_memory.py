@@ -72,7 +72,7 @@ def test_a_build_under_a_small_memory_limit_spills_beside_the_warehouse_and_succ
     group_sandbox.freeze(datetime.now(timezone.utc))
     last = datetime.now(timezone.utc).date() - timedelta(days=30)
     assert run_load(business_date_range=(last - timedelta(days=1), last)).ok
-    monkeypatch.setenv("CLOSEOUT_DUCKDB_MEMORY", SMALL_LIMIT)
+    monkeypatch.setenv("CLOSEOUT_BUILD_DUCKDB_MEMORY", SMALL_LIMIT)
 
     with SpillWatcher(Path(f"{warehouse}.tmp")) as spill:
         small = transform.run_build(full_refresh=True, quiet=True)
@@ -83,7 +83,7 @@ def test_a_build_under_a_small_memory_limit_spills_beside_the_warehouse_and_succ
     assert len(spilled_lines) > 100
 
     # The same journals as a build with room to spare.
-    monkeypatch.setenv("CLOSEOUT_DUCKDB_MEMORY", "2GB")
+    monkeypatch.setenv("CLOSEOUT_BUILD_DUCKDB_MEMORY", "2GB")
     with SpillWatcher(Path(f"{warehouse}.tmp")) as roomy:
         assert transform.run_build(full_refresh=True, quiet=True).ok
     assert roomy.most_bytes == 0
