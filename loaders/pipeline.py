@@ -26,7 +26,7 @@ log = logging.getLogger("closeout.load")
 
 PIPELINE_NAME = "closeout_toast"
 DEFAULT_COMMIT_INTERVAL_SECONDS = 0.3
-# DuckDB's share of the loader's memory (its buffer pool; past it, it spills to temp_directory).
+# DuckDB's share of the loader's memory (its buffer pool; past it, it spills to <warehouse>.tmp).
 # The loader writes batches of a few MiB, so it needs little; dbt has its own limit.
 DEFAULT_LOAD_DUCKDB_MEMORY = "128MB"
 
@@ -57,7 +57,6 @@ def toast_pipeline() -> dlt.Pipeline:
                 # Bounded memory: merging a large backfill spills to disk instead of growing.
                 "global_config": {
                     "memory_limit": duckdb_memory_limit(),
-                    "temp_directory": duckdb_temp_directory(),
                     "preserve_insertion_order": False,
                 },
             }
@@ -75,11 +74,6 @@ def duckdb_memory_limit() -> str:
         or os.environ.get("CLOSEOUT_DUCKDB_MEMORY")
         or DEFAULT_LOAD_DUCKDB_MEMORY
     )
-
-
-def duckdb_temp_directory() -> str:
-    """Where DuckDB spills past its memory limit (its default beside the file, made explicit)."""
-    return f"{warehouse_path()}.tmp"
 
 
 def run_load(
@@ -112,9 +106,7 @@ def run_load(
     try:
         store = TokenStore(state_dir() / "tokens.enc", fernet_from_env())
         pipeline = toast_pipeline()
-        orders = OrderStore(
-            warehouse_path(), RAW_DATASET, duckdb_memory_limit(), duckdb_temp_directory()
-        )
+        orders = OrderStore(warehouse_path(), RAW_DATASET, duckdb_memory_limit())
         session.order_watermarks = orders.watermarks()
         writer = OrderWriterThread(session, orders)
         writer.start()  # writes from the moment the source below starts fetching orders

@@ -89,3 +89,25 @@ def test_watermarks_are_committed_with_the_orders_and_read_back(tmp_path):
     reopened = OrderStore(path, "toast_raw", "256MB")
     assert reopened.watermarks() == {"r-1": NOW.isoformat()}
     reopened.close()
+
+
+def test_a_database_that_has_spilled_still_opens_for_the_store_and_for_dlt(tmp_path, monkeypatch):
+    """DuckDB refuses every SET temp_directory once a connection to the database has spilled,
+    so neither the store nor dlt's connections (opened again during a load) may set it."""
+    from loaders.pipeline import RAW_DATASET, toast_pipeline
+
+    path = tmp_path / "w.duckdb"
+    monkeypatch.setenv("CLOSEOUT_DB", str(path))
+    spilling = duckdb.connect(str(path))
+    spilling.execute("set memory_limit = '48MB'; set threads = 1")
+    spilling.execute(
+        "create table spilled as select i, md5(i::varchar) as h from range(2000000) t(i) order by h"
+    )
+    assert (tmp_path / "w.duckdb.tmp").exists()  # it did spill
+
+    store = OrderStore(path, RAW_DATASET, "64MB")
+    store.write([page(("o-1", "2026-11-19T19:00:00.000+0000", 5))], {}, NOW)
+    with toast_pipeline().sql_client() as client:
+        assert client.execute_sql("select count(*) from toast_raw.orders") == [(1,)]
+    store.close()
+    spilling.close()

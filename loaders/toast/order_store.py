@@ -42,15 +42,13 @@ CHECKPOINT_BYTES = 32 * 2**20
 
 
 class OrderStore:
-    def __init__(
-        self, path: Path, schema: str, memory_limit: str, temp_directory: str | None = None
-    ):
+    def __init__(self, path: Path, schema: str, memory_limit: str):
         self.schema = schema
         self._con = duckdb.connect(str(path))
         self._con.execute(f"set memory_limit = '{memory_limit}'")
-        # Past the limit DuckDB spills here rather than failing (its default for a file).
-        spill_to = (temp_directory or f"{path}.tmp").replace("'", "''")
-        self._con.execute(f"set temp_directory = '{spill_to}'")
+        # Past the limit DuckDB spills to <file>.tmp, its default. Not set explicitly: once a
+        # connection has spilled, DuckDB refuses every later SET temp_directory, which dlt's
+        # connections would run on each open.
         self._con.execute("set preserve_insertion_order = false")
         self._unchecked_bytes = 0
         self.commits = 0
