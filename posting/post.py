@@ -294,8 +294,16 @@ def _post_all(
             _post_journal(connector, run, documents)
     else:
         with ThreadPoolExecutor(workers, thread_name_prefix="post") as pool:
-            for done in [pool.submit(_post_journal, connector, run, d) for d in journals]:
-                done.result()
+            try:
+                for done in [pool.submit(_post_journal, connector, run, d) for d in journals]:
+                    done.result()
+            except BaseException:
+                # Ctrl-C (or a bug) stops the run as it did one journal at a time: the
+                # documents being sent finish, none not yet started is sent.
+                with run.lock:
+                    run.stopped = run.stopped or "interrupted"
+                pool.shutdown(cancel_futures=True)
+                raise
     report.stopped = run.stopped or report.stopped
     report.outcomes += [
         outcome or _outcome(item, "unavailable", message=run.stopped)

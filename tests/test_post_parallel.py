@@ -4,6 +4,8 @@ run doubles. Real HTTP against the D365 sandbox, a real warehouse."""
 
 from __future__ import annotations
 
+import os
+import signal
 from collections import Counter
 from datetime import timedelta
 
@@ -83,3 +85,29 @@ def test_a_run_stopped_part_way_by_the_erp_leaves_nothing_the_next_run_doubles(d
     keys = Counter(document.key for document in erp_documents(d365, ERP))
     assert len(keys) == len(ready) and set(keys.values()) == {1}
     assert all(postings[-1][0] == "posted" for postings in ledger(warehouse).values())
+
+
+def test_ctrl_c_stops_a_parallel_run_and_the_next_run_posts_the_rest_once(
+    d365, warehouse, monkeypatch
+):
+    monkeypatch.setenv("ERP__D365__PARALLEL_DOCUMENTS", "2")
+    ready = ready_journals(warehouse)
+    assert len(ready) > 3 * 2  # more journals than a few rounds of the threads
+    d365.erp_control(
+        ERP, "faults", {"kind": "slow", "seconds": 0.2, "path": "/data/$batch", "times": -1}
+    )
+
+    def interrupt_after_the_first(total):
+        def advance(done):
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, as the first journal is done
+
+        return advance
+
+    with pytest.raises(KeyboardInterrupt):
+        post(ERP, on_start=interrupt_after_the_first)
+
+    # Only the journals already in flight were sent, not the rest of the queue.
+    assert len(erp_documents(d365, ERP)) <= 2 * 2
+    assert post(ERP).stopped is None
+    keys = Counter(document.key for document in erp_documents(d365, ERP))
+    assert len(keys) == len(ready) and set(keys.values()) == {1}
