@@ -106,8 +106,8 @@ def test_ctrl_c_stops_a_parallel_run_and_the_next_run_posts_the_rest_once(
     with pytest.raises(KeyboardInterrupt):
         post(ERP, on_start=interrupt_after_the_first)
 
-    # Only the journals already in flight were sent, not the rest of the queue.
-    assert len(erp_documents(d365, ERP)) <= 2 * 2
+    # Only the journals already in flight (two threads' worth) were sent, not the whole queue.
+    assert len(erp_documents(d365, ERP)) <= len(ready) // 2
     assert post(ERP).stopped is None
     keys = Counter(document.key for document in erp_documents(d365, ERP))
     assert len(keys) == len(ready) and set(keys.values()) == {1}
