@@ -8,6 +8,7 @@ journals they name.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import os
 import re
 from dataclasses import dataclass, field
@@ -67,15 +68,17 @@ def seeds_fingerprint(project_dir: Path | None = None) -> str:
     return digest.hexdigest()
 
 
-# What dbt's unit tests depend on: the project's SQL, YAML (fixtures) and seeds, and dbt itself.
-UNIT_TESTED_PATHS = ("models", "macros", "tests", "seeds", "dbt_project.yml")
+# What dbt's unit tests depend on: the project's SQL, YAML (fixtures) and seeds, the connection
+# settings, and dbt, its DuckDB adapter and DuckDB themselves (an upgrade can change SQL results).
+UNIT_TESTED_PATHS = ("models", "macros", "tests", "seeds", "dbt_project.yml", "../profiles.yml")
+UNIT_TESTED_PACKAGES = ("dbt-core", "dbt-duckdb", "duckdb")
 
 
 def project_fingerprint(project_dir: Path | None = None) -> str:
     """A hash of everything dbt's unit tests read; they pass or fail the same while it holds."""
-    from dbt.version import __version__ as dbt_version
-
-    digest = hashlib.sha256(dbt_version.encode())
+    digest = hashlib.sha256()
+    for package in UNIT_TESTED_PACKAGES:
+        digest.update(f"{package}=={importlib.metadata.version(package)}\0".encode())
     root = project_dir or PROJECT_DIR
     for name in UNIT_TESTED_PATHS:
         path = root / name

@@ -210,8 +210,10 @@ def _serve(conn, inherited_end) -> None:
                     conn.send(event)
         except OSError:
             os._exit(0)  # the load went away: nothing fetched here can be written any more
-        if kind == "batch":
+        if kind == "batch" and payload.order_count:
             # The batch's orders (freed by its fetcher before sending) and its pages' responses.
+            # Not after a location's empty last batch: 500 locations would mean 500 more full
+            # collections for nothing.
             release_free_memory(collect_cycles=True)
 
     with ThreadPoolExecutor(
