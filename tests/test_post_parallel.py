@@ -103,8 +103,14 @@ def test_ctrl_c_stops_a_parallel_run_and_the_next_run_posts_the_rest_once(
 
         return advance
 
-    with pytest.raises(KeyboardInterrupt):
-        post(ERP, on_start=interrupt_after_the_first)
+    # Python's own Ctrl-C handler, even where the test runner started with SIGINT ignored
+    # (a background job of a non-interactive shell, as CI may be).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            post(ERP, on_start=interrupt_after_the_first)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
     # Only the journals already in flight (two threads' worth) were sent, not the whole queue.
     assert len(erp_documents(d365, ERP)) <= len(ready) // 2
