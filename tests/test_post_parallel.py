@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from collections import Counter
 from datetime import timedelta
 
@@ -98,8 +99,12 @@ def test_ctrl_c_stops_a_parallel_run_and_the_next_run_posts_the_rest_once(
     )
 
     def interrupt_after_the_first(total):
+        interrupted = threading.Event()
+
         def advance(done):
-            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, as the first journal is done
+            if not interrupted.is_set():  # one Ctrl-C, as the first journal is done
+                interrupted.set()
+                os.kill(os.getpid(), signal.SIGINT)
 
         return advance
 
