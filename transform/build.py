@@ -259,60 +259,46 @@ def _operator_message(dbt_message: str) -> str:
     return dbt_message
 
 
-def _last_fingerprint() -> str | None:
-    path = warehouse_path()
-    if not path.exists():
+def _recorded(table: str, column: str) -> str | None:
+    """The value last recorded in the one-row audit table `table`, if any."""
+    if not warehouse_path().exists():
         return None
     with warehouse.connect(read_only=True) as con:
         found = con.execute(
             "select count(*) from information_schema.tables "
-            "where table_schema = ? and table_name = 'build_state'",
-            [AUDIT_SCHEMA],
+            "where table_schema = ? and table_name = ?",
+            [AUDIT_SCHEMA, table],
         ).fetchone()[0]
         if not found:
             return None
-        row = con.execute(f"select seeds_fingerprint from {AUDIT_SCHEMA}.build_state").fetchone()
+        row = con.execute(f"select {column} from {AUDIT_SCHEMA}.{table}").fetchone()
         return row[0] if row else None
 
 
-def _remember_fingerprint(fingerprint: str) -> None:
+def _record(table: str, column: str, at_column: str, value: str) -> None:
+    """Replace the one row of the audit table `table` with `value`, stamped now."""
     with warehouse.connect() as con:
         con.execute(f"create schema if not exists {AUDIT_SCHEMA}")
         con.execute(
-            f"create table if not exists {AUDIT_SCHEMA}.build_state "
-            "(seeds_fingerprint varchar, built_at timestamptz)"
+            f"create table if not exists {AUDIT_SCHEMA}.{table} "
+            f"({column} varchar, {at_column} timestamptz)"
         )
-        con.execute(f"delete from {AUDIT_SCHEMA}.build_state")
-        con.execute(
-            f"insert into {AUDIT_SCHEMA}.build_state values (?, current_timestamp)", [fingerprint]
-        )
+        con.execute(f"delete from {AUDIT_SCHEMA}.{table}")
+        con.execute(f"insert into {AUDIT_SCHEMA}.{table} values (?, current_timestamp)", [value])
+
+
+def _last_fingerprint() -> str | None:
+    return _recorded("build_state", "seeds_fingerprint")
+
+
+def _remember_fingerprint(fingerprint: str) -> None:
+    _record("build_state", "seeds_fingerprint", "built_at", fingerprint)
 
 
 def _unit_tested_fingerprint() -> str | None:
     """The project version whose unit tests last passed in a build of this warehouse."""
-    with warehouse.connect(read_only=True) as con:
-        found = con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = ? and table_name = 'unit_tests_passed'",
-            [AUDIT_SCHEMA],
-        ).fetchone()[0]
-        if not found:
-            return None
-        row = con.execute(
-            f"select project_fingerprint from {AUDIT_SCHEMA}.unit_tests_passed"
-        ).fetchone()
-        return row[0] if row else None
+    return _recorded("unit_tests_passed", "project_fingerprint")
 
 
 def _remember_unit_tested(fingerprint: str) -> None:
-    with warehouse.connect() as con:
-        con.execute(f"create schema if not exists {AUDIT_SCHEMA}")
-        con.execute(
-            f"create table if not exists {AUDIT_SCHEMA}.unit_tests_passed "
-            "(project_fingerprint varchar, passed_at timestamptz)"
-        )
-        con.execute(f"delete from {AUDIT_SCHEMA}.unit_tests_passed")
-        con.execute(
-            f"insert into {AUDIT_SCHEMA}.unit_tests_passed values (?, current_timestamp)",
-            [fingerprint],
-        )
+    _record("unit_tests_passed", "project_fingerprint", "passed_at", fingerprint)
