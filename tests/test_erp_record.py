@@ -20,7 +20,14 @@ from posting.plan import JournalRow, plan_journal
 from posting.post import check_plan
 from posting.status import journal_states
 from tests.erps import erp_documents, net_by_account
-from tests.test_post import a_posted_card_order, journal_net, load_and_build, post, query
+from tests.test_post import (
+    a_posted_card_order,
+    journal_net,
+    load_and_build,
+    post,
+    query,
+    the_adjustment,
+)
 from transform import build as transform
 
 
@@ -51,7 +58,8 @@ def test_a_new_warehouse_posts_only_the_difference_from_what_the_erp_holds(
     # Where a deployment keeps an ERP connection that rotates its refresh token on every use
     # (Exact): outside the warehouse, so it outlives the lost disk.
     monkeypatch.setenv("ERP__EXACT__TOKEN_DIR", str(tmp_path / "exact-tokens"))
-    toast_env.freeze(datetime.now(timezone.utc) - timedelta(seconds=5))
+    as_of = datetime.now(timezone.utc) - timedelta(seconds=5)
+    toast_env.freeze(as_of)
     first = load_build_post(erp)
     assert first.by_state("posted") and not first.by_state("failed")
     restaurant, order_guid, day = a_posted_card_order(warehouse)
@@ -70,10 +78,11 @@ def test_a_new_warehouse_posts_only_the_difference_from_what_the_erp_holds(
     second = load_build_post(erp)
 
     assert second.by_state("posted") == [] and not second.by_state("failed")
-    assert [o.journal_id for o in second.by_state("adjusted")] == [journal_id]
+    the_adjustment(second, journal_id, rebuilt, order_guid, since=as_of)
+    adjusted = {identity_of(o.journal_id) for o in second.by_state("adjusted")}
     after = documents_by_journal(toast_env, erp)
-    assert {i: len(d) for i, d in after.items() if i != identity_of(journal_id)} == {
-        i: len(d) for i, d in before.items() if i != identity_of(journal_id)
+    assert {i: len(d) for i, d in after.items() if i not in adjusted} == {
+        i: len(d) for i, d in before.items() if i not in adjusted
     }
     original, adjustment = sorted(after[identity_of(journal_id)], key=lambda d: d.key)
     assert adjustment.balanced and len(adjustment.lines) == 2  # tips payable and the tender
@@ -118,7 +127,8 @@ def rewrite_csv(path: Path, change) -> None:
 def test_a_journal_moved_to_another_company_is_reversed_where_it_was(
     toast_env, warehouse, erp, tmp_path, monkeypatch
 ):
-    toast_env.freeze(datetime.now(timezone.utc) - timedelta(seconds=5))
+    as_of = datetime.now(timezone.utc) - timedelta(seconds=5)
+    toast_env.freeze(as_of)
     seeds_with(tmp_path, monkeypatch, lambda copy: None)
     first = load_build_post(erp, backfill_days=2)
     moved = first.by_state("posted")[0]
@@ -177,7 +187,8 @@ def test_a_journal_moved_to_another_company_is_reversed_where_it_was(
 def test_an_adjustment_of_a_closed_period_is_booked_on_the_first_open_day(
     toast_env, warehouse, erp, tmp_path, monkeypatch
 ):
-    toast_env.freeze(datetime.now(timezone.utc) - timedelta(seconds=5))
+    as_of = datetime.now(timezone.utc) - timedelta(seconds=5)
+    toast_env.freeze(as_of)
     seeds_with(tmp_path, monkeypatch, lambda copy: None)
     load_build_post(erp)
     restaurant, order_guid, day = a_posted_card_order(warehouse)
@@ -197,7 +208,7 @@ def test_an_adjustment_of_a_closed_period_is_booked_on_the_first_open_day(
     toast_env.edit_late(restaurant, order_guid)
     report = load_build_post(erp, backfill_days=0)
 
-    [adjusted] = report.by_state("adjusted")
+    adjusted = the_adjustment(report, journal_id, warehouse, order_guid, since=as_of)
     assert adjusted.journal_id == journal_id
     assert adjusted.posting_date == closed_through + timedelta(days=1)
     [(posting_date, kind)] = query(
@@ -240,7 +251,8 @@ def test_a_plan_that_doubles_a_journal_is_refused_before_anything_is_sent(toast_
 def test_an_adjustment_the_erp_refuses_as_closed_is_booked_on_the_day_of_the_run(
     toast_env, warehouse, erp
 ):
-    toast_env.freeze(datetime.now(timezone.utc) - timedelta(seconds=5))
+    as_of = datetime.now(timezone.utc) - timedelta(seconds=5)
+    toast_env.freeze(as_of)
     load_build_post(erp)
     restaurant, order_guid, day = a_posted_card_order(warehouse)
     journal_id = f"{restaurant}:{day}:sales"
@@ -253,7 +265,7 @@ def test_an_adjustment_the_erp_refuses_as_closed_is_booked_on_the_day_of_the_run
     toast_env.edit_late(restaurant, order_guid)
     report = load_build_post(erp, backfill_days=0)
 
-    [adjusted] = report.by_state("adjusted")
+    adjusted = the_adjustment(report, journal_id, warehouse, order_guid, since=as_of)
     assert (adjusted.journal_id, adjusted.posting_date) == (journal_id, today)
     assert not report.by_state("failed")
     [(posting_date, status)] = query(

@@ -9,14 +9,15 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from tests.test_erp_record import a_posted_card_order, identity_of, load_build_post
-from tests.test_post import query
+from tests.test_post import query, the_adjustment
 
 
 @pytest.mark.parametrize("erp", ["infor"], indirect=True)
 def test_an_adjustment_m3_refuses_as_closed_is_booked_today_and_found_by_a_new_warehouse(
     toast_env, warehouse, erp, tmp_path, monkeypatch
 ):
-    toast_env.freeze(datetime.now(timezone.utc) - timedelta(seconds=5))
+    as_of = datetime.now(timezone.utc) - timedelta(seconds=5)
+    toast_env.freeze(as_of)
     load_build_post(erp)
     restaurant, order_guid, day = a_posted_card_order(warehouse)
     journal_id = f"{restaurant}:{day}:sales"
@@ -27,7 +28,7 @@ def test_an_adjustment_m3_refuses_as_closed_is_booked_today_and_found_by_a_new_w
     toast_env.edit_late(restaurant, order_guid)
     report = load_build_post(erp, backfill_days=0)
 
-    [adjusted] = report.by_state("adjusted")
+    adjusted = the_adjustment(report, journal_id, warehouse, order_guid, since=as_of)
     assert (adjusted.journal_id, adjusted.posting_date) == (journal_id, today)
     assert not report.by_state("failed")
     stats = toast_env.erp_control("infor", "stats")
