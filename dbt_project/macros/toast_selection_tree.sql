@@ -9,11 +9,17 @@
     JSON; the (many) top-level selections are unnested straight from the parsed order.
     A modifier's price is already inside its parent's preDiscountPrice and price: sums over
     amounts take depth-0 rows only.
+
+    The CTEs are NOT MATERIALIZED, and `orders_cte` must be too: each is read more than once
+    (the recursion's anchor, the union, a model's check-level rows), and DuckDB would
+    otherwise store every check and selection of the orders whole before reading them. A
+    first build of 2.7 M orders spilled 35 GB that way; reading the parsed orders again costs
+    far less.
 #}
 {% macro toast_selection_tree(orders_cte='orders') -%}
 {%- set keys = 'restaurant_guid, order_guid, order_business_date, revenue_center_guid, '
     ~ '_dlt_load_id' -%}
-tree_checks as (
+tree_checks as not materialized (
 
     select
         {{ keys }},
@@ -22,7 +28,7 @@ tree_checks as (
 
 ),
 
-top_selections as (
+top_selections as not materialized (
 
     select
         {{ keys }},

@@ -4,7 +4,7 @@
     **toast_order_model_config(),
 ) }}
 
-with recursive orders as (
+with recursive orders as not materialized (
 
     {{ toast_order_rows(ref('base_toast__orders')) }}
 

@@ -22,68 +22,39 @@ with orders as (
 
 ),
 
-checks as (
-
-    select
-        restaurant_guid,
-        order_guid,
-        _dlt_load_id,
-        unnest(order_doc.checks) as check_doc
-    from orders
-
-),
-
-payments as (
-
-    select
-        restaurant_guid,
-        order_guid,
-        _dlt_load_id,
-        unnest(check_doc.payments) as payment_doc
-    from checks
-
-),
-
-selections as (
-
-    select
-        restaurant_guid,
-        order_guid,
-        _dlt_load_id,
-        unnest(check_doc.selections) as selection_doc
-    from checks
-
-),
-
+{#
+    Every date is gathered inside the order's own row. Unnesting checks, selections and
+    payments as whole structs carried each of them through the query, and a 2.7 M-order first
+    build spilled until the disk was full.
+#}
 touched as (
 
-    select restaurant_guid, order_guid, _dlt_load_id,
-        order_business_date as business_date
+    select
+        restaurant_guid,
+        order_guid,
+        _dlt_load_id,
+        unnest(list_distinct(list_prepend(
+            order_business_date,
+            list_transform(
+                flatten([
+                    [order_doc.voidBusinessDate],
+                    flatten(list_transform(order_doc.checks, lambda check_doc: flatten([
+                        [check_doc.voidBusinessDate],
+                        list_transform(
+                            check_doc.selections,
+                            lambda selection_doc: selection_doc.voidBusinessDate
+                        ),
+                        flatten(list_transform(check_doc.payments, lambda payment_doc: [
+                            payment_doc.paidBusinessDate,
+                            payment_doc.voidInfo.voidBusinessDate,
+                            payment_doc.refund.refundBusinessDate
+                        ]))
+                    ])))
+                ]),
+                lambda toast_business_date: {{ toast_date('toast_business_date') }}
+            )
+        ))) as business_date
     from orders
-    union all
-    select restaurant_guid, order_guid, _dlt_load_id,
-        {{ toast_date('order_doc.voidBusinessDate') }}
-    from orders
-    union all
-    select restaurant_guid, order_guid, _dlt_load_id,
-        {{ toast_date('check_doc.voidBusinessDate') }}
-    from checks
-    union all
-    select restaurant_guid, order_guid, _dlt_load_id,
-        {{ toast_date('selection_doc.voidBusinessDate') }}
-    from selections
-    union all
-    select restaurant_guid, order_guid, _dlt_load_id,
-        {{ toast_date('payment_doc.paidBusinessDate') }}
-    from payments
-    union all
-    select restaurant_guid, order_guid, _dlt_load_id,
-        {{ toast_date('payment_doc.voidInfo.voidBusinessDate') }}
-    from payments
-    union all
-    select restaurant_guid, order_guid, _dlt_load_id,
-        {{ toast_date('payment_doc.refund.refundBusinessDate') }}
-    from payments
 
 ),
 
@@ -105,13 +76,13 @@ previously_touched as (
 {% endif %}
 final as (
 
-    select distinct
+    {# list_distinct left one row per (order, date) and drops the dates Toast left empty #}
+    select
         restaurant_guid,
         order_guid,
         business_date,
         _dlt_load_id
     from touched
-    where business_date is not null
     {% if is_incremental() %}
     union
     select
