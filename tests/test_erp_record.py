@@ -127,8 +127,7 @@ def rewrite_csv(path: Path, change) -> None:
 def test_a_journal_moved_to_another_company_is_reversed_where_it_was(
     toast_env, warehouse, erp, tmp_path, monkeypatch
 ):
-    as_of = datetime.now(timezone.utc) - timedelta(seconds=5)
-    toast_env.freeze(as_of)
+    toast_env.freeze(datetime.now(timezone.utc) - timedelta(seconds=5))
     seeds_with(tmp_path, monkeypatch, lambda copy: None)
     first = load_build_post(erp, backfill_days=2)
     moved = first.by_state("posted")[0]
