@@ -28,3 +28,27 @@ def test_a_staging_column_added_by_a_release_asks_for_one_full_refresh(toast_env
     assert "tax_amount_exact" in problem.message
     assert "on_schema_change" not in problem.message  # dbt's advice, not the operator's
     assert transform.run_build(full_refresh=True, quiet=True).ok
+
+
+def test_a_leg_model_kept_per_day_by_a_release_asks_for_one_full_refresh(toast_env, warehouse):
+    """The order leg models were kept per day before they were kept per order: a warehouse of
+    that release gets the operator's full-refresh advice, not a failing delete."""
+    toast_env.freeze(datetime.now(timezone.utc))
+    assert run_load(business_date_range=(DAY, DAY)).ok
+    assert transform.run_build(quiet=True).ok
+    with duckdb.connect(str(warehouse)) as con:  # as the per-day release left it
+        con.execute("alter table intermediate.int_payments_journaled drop column order_guid")
+    assert run_load(business_date_range=(DAY, DAY)).ok
+
+    plain = transform.run_build(quiet=True)
+
+    assert not plain.ok
+    (problem,) = [p for p in plain.errors if p.name == "int_payments_journaled"]
+    assert "closeout build --full-refresh" in problem.message
+    assert "order_guid" in problem.message
+    assert transform.run_build(full_refresh=True, quiet=True).ok
+    with duckdb.connect(str(warehouse)) as con:
+        (orders,) = con.execute(
+            "select count(distinct order_guid) from intermediate.int_payments_journaled"
+        ).fetchone()
+    assert orders > 0

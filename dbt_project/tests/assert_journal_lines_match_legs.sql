@@ -1,7 +1,7 @@
 -- Structural: the journal lines are the journal legs, summed. Per journal and line kind, the
 -- net credit (credit - debit) of journal_lines equals that of the legs of every source
--- document type (the int_*_journaled models, unioned as int_journal_legs_unioned does; a
--- discount presented net counts as sales, as journal_lines presents it), and the over/short
+-- document type (int_order_legs_summed, taxes and labor, unioned as int_journal_legs_unioned
+-- does; a discount presented net counts as sales, as journal_lines presents it), and the over/short
 -- line is what the legs leave unbalanced. Full outer join, so a line kind on one side only
 -- fails too; a failure names the journal, the line kind and both amounts (as Fivetran's
 -- general_ledger_amounts_match).
@@ -16,32 +16,12 @@
 
 with
 
-sales as (
-    select * from {{ ref('int_sales_journaled') }}
-),
-
-discounts as (
-    select * from {{ ref('int_discounts_journaled') }}
-),
-
-service_charges as (
-    select * from {{ ref('int_service_charges_journaled') }}
+order_legs_summed as (
+    select * from {{ ref('int_order_legs_summed') }}
 ),
 
 taxes as (
     select * from {{ ref('int_taxes_journaled') }}
-),
-
-payments as (
-    select * from {{ ref('int_payments_journaled') }}
-),
-
-refunds as (
-    select * from {{ ref('int_refunds_journaled') }}
-),
-
-unpaid_checks as (
-    select * from {{ ref('int_unpaid_checks_journaled') }}
 ),
 
 labor as (
@@ -57,9 +37,7 @@ settings as (
 ),
 
 legs as (
-    {%- for leg_model in [
-        'sales', 'discounts', 'service_charges', 'taxes', 'payments', 'refunds',
-        'unpaid_checks'] %}
+    {%- for leg_model in ['order_legs_summed', 'taxes'] %}
     select
         restaurant_guid,
         business_date,

@@ -58,7 +58,8 @@
 
 
 {#
-    The config of every incremental leg model: rebuilt per business day.
+    The config of every model summed per business day (int_order_legs_summed,
+    int_taxes_journaled): rebuilt per day.
     Usage, first line of the model: {{ config(**finance_leg_model_config()) }}
 #}
 {% macro finance_leg_model_config() -%}
@@ -72,9 +73,49 @@
 
 
 {#
-    Sum a leg model's per-document legs (CTE `legs_cte`, one row per document and side with a
-    signed `amount`) to one row per day and journal key, keep only the days being built and add
-    each day's `_built` marker. Amounts keep their sign here (a negative cash rounding stays a
+    Sum an order leg model's per-document legs (CTE `legs_cte`, one row per document and side
+    with a signed `amount`, finance_leg_columns) to one row per order, business day and journal
+    key. The order leg models (int_sales_journaled and the others but taxes) are kept per order
+    like the staging models, so a night computes only the orders it loaded; int_order_legs_summed
+    then sums these rows per day, which a refund of a month-old order does not make expensive.
+    Amounts keep their sign here (a negative cash rounding stays a negative credit);
+    journal_lines puts every line on the side that makes it positive.
+#}
+{% macro finance_sum_order_legs(legs_cte) -%}
+    select
+        restaurant_guid,
+        order_guid,
+        business_date,
+        line_kind,
+        entry_side,
+        entry_source,
+        account_source,
+        account_role,
+        revenue_center_guid,
+        sales_category_guid,
+        discount_guid,
+        service_charge_guid,
+        service_charge_category,
+        tax_rate_guid,
+        payment_type,
+        card_type,
+        other_payment_guid,
+        max(source_name) as source_name,
+        {{ money("sum(case when entry_side = 'debit' then amount else 0 end)") }} as debit,
+        {{ money("sum(case when entry_side = 'credit' then amount else 0 end)") }} as credit,
+        count(*) as document_count,
+        _dlt_load_id
+    from {{ legs_cte }}
+    where amount is not null
+    group by all   -- every column above but the aggregates
+{%- endmacro %}
+
+
+{#
+    Sum a per-day model's legs (int_taxes_journaled's: CTE `legs_cte`, finance_leg_columns
+    with order_guid=none, a signed `amount` and the `document_count` each leg stands for) to one
+    row per day and journal key, keep only the days being built and add each day's `_built`
+    marker. Amounts keep their sign here (a negative cash rounding stays a
     negative credit); journal_lines puts every line on the side that makes it positive.
 #}
 {% macro finance_aggregate_legs(legs_cte, days_cte) -%}
@@ -98,7 +139,7 @@
         max(legs.source_name) as source_name,
         {{ money("sum(case when legs.entry_side = 'debit' then legs.amount else 0 end)") }} as debit,
         {{ money("sum(case when legs.entry_side = 'credit' then legs.amount else 0 end)") }} as credit,
-        count(*) as document_count,
+        cast(sum(legs.document_count) as bigint) as document_count,
         days._dlt_load_id
     from {{ legs_cte }} as legs
     inner join {{ days_cte }} as days
@@ -114,15 +155,21 @@
 
 
 {#
-    The select list of one leg (one document, one side) in the shape finance_aggregate_legs
-    expects. Every argument is a SQL expression; what is not given is null.
+    The select list of one leg (one document, one side) in the shape finance_sum_order_legs
+    expects, with its order (order_guid, _dlt_load_id), or in the shape finance_aggregate_legs
+    expects with order_guid=none. Every argument is a SQL expression; what is not given is null.
 #}
 {% macro finance_leg_columns(line_kind, entry_side, entry_source, account_source, amount,
         account_role=none, revenue_center_guid=none, sales_category_guid=none,
         discount_guid=none, service_charge_guid=none, service_charge_category=none,
         tax_rate_guid=none, payment_type=none, card_type=none, other_payment_guid=none,
-        source_name=none, restaurant_guid='restaurant_guid', business_date='business_date') -%}
+        source_name=none, restaurant_guid='restaurant_guid', business_date='business_date',
+        order_guid='order_guid', load_id='_dlt_load_id') -%}
         {{ restaurant_guid }} as restaurant_guid,
+        {%- if order_guid %}
+        {{ order_guid }} as order_guid,
+        {{ load_id }} as _dlt_load_id,
+        {%- endif %}
         cast({{ business_date }} as date) as business_date,
         cast({{ line_kind }} as varchar) as line_kind,
         cast({{ entry_side }} as varchar) as entry_side,
@@ -145,10 +192,11 @@
 
 {#
     The orders a nightly run needs: every order that touches a day being rebuilt
-    (stg_toast__changed_days), whatever its own business date. A leg model has it as its CTE
-    `orders_to_build` and keeps only their rows (finance_in_order_window): a day's legs come
-    only from documents of orders that touch it, since changed_days holds every date an order's
-    documents post on.
+    (stg_toast__changed_days), whatever its own business date. A per-day model that reads
+    order documents itself (int_toast_days_summarized) has it as its CTE `orders_to_build` and
+    keeps only their rows (finance_in_order_window): a day's documents come only from orders
+    that touch it, since changed_days holds every date an order's documents post on. (The leg
+    models are kept per order instead, and summed per day from their own rows.)
         orders_to_build as ({{ finance_orders_to_build(ref('stg_toast__changed_days')) }}),
 #}
 {% macro finance_orders_to_build(changed_days) -%}
@@ -165,7 +213,7 @@
 {#
     The business dates of those orders: all the dates every order of orders_to_build touches.
     A refund today of an order sold last month widens the window to last month. With it, a
-    leg model's inputs are first cut to a plain range on a date column, which DuckDB answers
+    per-day model's inputs are first cut to a plain range on a date column, which DuckDB answers
     from the row groups' min/max, and then to the orders themselves (a semi-join on
     orders_to_build): in a group whose refunds and voids reach weeks back the range alone holds
     weeks of orders, of which only the few touching the night's days are journaled again.

@@ -1,7 +1,11 @@
-{{ config(**finance_leg_model_config()) }}
-{%- set order_window = finance_order_window(ref('stg_toast__changed_days')) %}
+{{ config(
+    pre_hook="{{ toast_delete_reloaded_orders(ref('base_toast__orders')) }}",
+    post_hook="{{ toast_record_watermark(ref('base_toast__orders')) }}",
+    **toast_order_model_config(),
+) }}
 
--- Discount legs (ACCOUNTING.md rule 2), per business day: a debit (contra-revenue) per sales
+-- Discount legs (ACCOUNTING.md rule 2), per order and business day (int_order_legs_summed
+-- sums them per day): a debit (contra-revenue) per sales
 -- category x revenue center x discount, of
 --   * item-level discounts on 'sales' selections (discountAmount; nonTaxDiscountAmount for
 --     tax-inclusive items, as int_selections_classified sums them), and
@@ -11,33 +15,23 @@
 
 with
 
-days as (
-    {{ finance_days_to_build(ref('stg_toast__changed_days')) }}
-),
-
--- read by finance_in_order_window on an incremental run only
-orders_to_build as (  -- noqa: ST03
-    {{ finance_orders_to_build(ref('stg_toast__changed_days')) }}
-),
-
 selections as (
-    select * from {{ ref('int_selections_classified') }}
-    where {{ finance_in_order_window('business_date', order_window) }}
+    {{ toast_order_rows(ref('int_selections_classified')) }}
 ),
 
 applied_discounts as (
-    select * from {{ ref('stg_toast__applied_discounts') }}
-    where {{ finance_in_order_window('order_business_date', order_window) }}
+    {{ toast_order_rows(ref('stg_toast__applied_discounts')) }}
 ),
 
 check_discount_shares as (
-    select * from {{ ref('int_check_discounts_spread') }}
-    where {{ finance_in_order_window('business_date', order_window) }}
+    {{ toast_order_rows(ref('int_check_discounts_spread')) }}
 ),
 
 item_discounts as (
     select
         selections.restaurant_guid,
+        selections.order_guid,
+        selections._dlt_load_id,
         selections.business_date,
         selections.revenue_center_guid,
         selections.sales_category_guid,
@@ -59,12 +53,14 @@ item_discounts as (
 
 all_discounts as (
     select
-        restaurant_guid, business_date, revenue_center_guid, sales_category_guid,
+        restaurant_guid, order_guid, _dlt_load_id, business_date, revenue_center_guid,
+        sales_category_guid,
         discount_guid, discount_name, discount_amount, 'applied_discount' as entry_source
     from item_discounts
     union all
     select
-        restaurant_guid, business_date, revenue_center_guid, sales_category_guid,
+        restaurant_guid, order_guid, _dlt_load_id, business_date, revenue_center_guid,
+        sales_category_guid,
         discount_guid, discount_name, discount_amount, 'check_discount_share' as entry_source
     from check_discount_shares
 ),
@@ -86,7 +82,7 @@ legs as (
 ),
 
 final as (
-    {{ finance_aggregate_legs('legs', 'days') }}
+    {{ finance_sum_order_legs('legs') }}
 )
 
 select * from final

@@ -1,37 +1,18 @@
 {{ config(materialized='view') }}
 
--- Every journal leg of every source document type, per business day: the input of the mapping
--- step (int_account_mappings_resolved, journal_lines). The `_built` day markers are left out.
+-- Every journal leg of every source document type, per business day (int_order_legs_summed,
+-- the taxes and labor): the input of the mapping step (int_account_mappings_resolved,
+-- journal_lines). The `_built` day markers are left out.
 -- journal_type: 'sales' for the order legs, 'labor' for the labor accrual legs (job_guid set).
 
 with
 
-sales as (
-    select * from {{ ref('int_sales_journaled') }}
-),
-
-discounts as (
-    select * from {{ ref('int_discounts_journaled') }}
-),
-
-service_charges as (
-    select * from {{ ref('int_service_charges_journaled') }}
+order_legs_summed as (
+    select * from {{ ref('int_order_legs_summed') }}
 ),
 
 taxes as (
     select * from {{ ref('int_taxes_journaled') }}
-),
-
-payments as (
-    select * from {{ ref('int_payments_journaled') }}
-),
-
-refunds as (
-    select * from {{ ref('int_refunds_journaled') }}
-),
-
-unpaid_checks as (
-    select * from {{ ref('int_unpaid_checks_journaled') }}
 ),
 
 labor as (
@@ -39,19 +20,9 @@ labor as (
 ),
 
 order_legs as (
-    select * from sales
-    union all
-    select * from discounts
-    union all
-    select * from service_charges
+    select * from order_legs_summed
     union all
     select * from taxes
-    union all
-    select * from payments
-    union all
-    select * from refunds
-    union all
-    select * from unpaid_checks
 ),
 
 final as (

@@ -33,6 +33,7 @@ legs as (
             entry_source="'time_entry'",
             account_source="'job'",
             amount="labor_cost",
+            order_guid=none,
         ) }},
         job_guid
     from costed
@@ -47,6 +48,7 @@ legs as (
             account_source="'role'",
             account_role="'accrued_payroll'",
             amount="labor_cost",
+            order_guid=none,
         ) }},
         cast(null as varchar) as job_guid
     from costed

@@ -1,8 +1,11 @@
-{{ config(**finance_leg_model_config()) }}
-{%- set order_window = finance_order_window(ref('stg_toast__changed_days')) %}
+{{ config(
+    pre_hook="{{ toast_delete_reloaded_orders(ref('base_toast__orders')) }}",
+    post_hook="{{ toast_record_watermark(ref('base_toast__orders')) }}",
+    **toast_order_model_config(),
+) }}
 
--- Payment legs (ACCOUNTING.md rules 7 and 8), per business day = the payment's
--- paidBusinessDate:
+-- Payment legs (ACCOUNTING.md rules 7 and 8), per order and business day = the payment's
+-- paidBusinessDate (int_order_legs_summed sums them per day):
 --   tender  debit amount + tipAmount per payment type (card type, alternate payment type):
 --           clearing accounts for cards and third parties, gift card liability for gift card
 --           redemptions, house account receivable for house account charges (as mapped)
@@ -13,23 +16,15 @@
 
 with
 
-days as (
-    {{ finance_days_to_build(ref('stg_toast__changed_days')) }}
-),
-
--- read by finance_in_order_window on an incremental run only
-orders_to_build as (  -- noqa: ST03
-    {{ finance_orders_to_build(ref('stg_toast__changed_days')) }}
-),
-
 payments as (
-    select * from {{ ref('stg_toast__payments') }}
-    where {{ finance_in_order_window('order_business_date', order_window) }}
+    {{ toast_order_rows(ref('stg_toast__payments')) }}
 ),
 
 active_payments as (
     select
         restaurant_guid,
+        order_guid,
+        _dlt_load_id,
         paid_business_date as business_date,
         payment_type,
         card_type,
@@ -77,7 +72,7 @@ legs as (
 ),
 
 final as (
-    {{ finance_aggregate_legs('legs', 'days') }}
+    {{ finance_sum_order_legs('legs') }}
 )
 
 select * from final

@@ -1,8 +1,11 @@
-{{ config(**finance_leg_model_config()) }}
-{%- set order_window = finance_order_window(ref('stg_toast__changed_days')) %}
+{{ config(
+    pre_hook="{{ toast_delete_reloaded_orders(ref('base_toast__orders')) }}",
+    post_hook="{{ toast_record_watermark(ref('base_toast__orders')) }}",
+    **toast_order_model_config(),
+) }}
 
--- Refund legs (ACCOUNTING.md rule 9), per business day = the refund's refundBusinessDate, not
--- the order's (adminViewingRefundsInToastReports: "Refunds only affect financial data on the
+-- Refund legs (ACCOUNTING.md rule 9), per order and business day = the refund's
+-- refundBusinessDate, not the order's (adminViewingRefundsInToastReports: "Refunds only affect financial data on the
 -- day of the refund"):
 --   refund_tender                  credit the payment's tender account: refundAmount +
 --                                  tipRefundAmount
@@ -19,52 +22,40 @@
 --                                  payable, its revenue account) and its tax, pro rata
 --   refund_not_itemised            debit whatever of the refund transaction is not tied to items
 --                                  or service charges (a custom amount refund) to its own account
--- A refund transaction is Toast's refundTransaction guid (the payment guid when there is none).
+-- A refund transaction is Toast's refundTransaction guid (the payment guid when there is none),
+-- always of one order. int_order_legs_summed sums the legs per day.
 
 with
 
-days as (
-    {{ finance_days_to_build(ref('stg_toast__changed_days')) }}
-),
-
--- read by finance_in_order_window on an incremental run only
-orders_to_build as (  -- noqa: ST03
-    {{ finance_orders_to_build(ref('stg_toast__changed_days')) }}
-),
-
 refunds as (
-    select * from {{ ref('stg_toast__refunds') }}
-    where {{ finance_in_order_window('order_business_date', order_window) }}
+    {{ toast_order_rows(ref('stg_toast__refunds')) }}
 ),
 
 payments as (
-    select * from {{ ref('stg_toast__payments') }}
-    where {{ finance_in_order_window('order_business_date', order_window) }}
+    {{ toast_order_rows(ref('stg_toast__payments')) }}
 ),
 
 selections as (
-    select * from {{ ref('int_selections_classified') }}
-    where {{ finance_in_order_window('business_date', order_window) }}
+    {{ toast_order_rows(ref('int_selections_classified')) }}
 ),
 
 applied_taxes as (
-    select * from {{ ref('stg_toast__applied_taxes') }}
-    where {{ finance_in_order_window('order_business_date', order_window) }}
+    {{ toast_order_rows(ref('stg_toast__applied_taxes')) }}
 ),
 
 service_charges as (
-    select * from {{ ref('stg_toast__applied_service_charges') }}
-    where {{ finance_in_order_window('order_business_date', order_window) }}
+    {{ toast_order_rows(ref('stg_toast__applied_service_charges')) }}
 ),
 
 checks as (
-    select * from {{ ref('int_checks_classified') }}
-    where {{ finance_in_order_window('business_date', order_window) }}
+    {{ toast_order_rows(ref('int_checks_classified')) }}
 ),
 
 payment_refunds as (
     select
         refunds.restaurant_guid,
+        refunds.order_guid,
+        refunds._dlt_load_id,
         refunds.check_guid,
         refunds.payment_guid,
         coalesce(refunds.refund_transaction_guid, refunds.payment_guid) as transaction_key,
@@ -85,11 +76,13 @@ payment_refunds as (
 transactions as (
     select
         restaurant_guid,
+        order_guid,
+        _dlt_load_id,
         transaction_key,
         max(business_date) as business_date,
         sum(refund_amount) as refund_amount
     from payment_refunds
-    group by restaurant_guid, transaction_key
+    group by restaurant_guid, order_guid, _dlt_load_id, transaction_key
 ),
 
 -- the latest refund transaction of each check: where a service charge refund that names no
@@ -120,6 +113,8 @@ selection_refunds as (
         selections.sale_kind,
         selections.refund_amount,
         selections.tax_refund_amount,
+        transactions.order_guid,
+        transactions._dlt_load_id,
         transactions.transaction_key,
         transactions.business_date
     from selections
@@ -163,6 +158,8 @@ service_charge_refunds as (
         {{ finance_service_charge_kind('service_charges.gratuity',
                                        'service_charges.service_charge_category') }} as charge_kind,
         checks.revenue_center_guid,
+        transactions.order_guid,
+        transactions._dlt_load_id,
         transactions.transaction_key,
         transactions.business_date
     from service_charges
@@ -189,6 +186,8 @@ service_charge_refunds as (
 taxed_refunds as (
     select
         restaurant_guid,
+        order_guid,
+        _dlt_load_id,
         'selection' as taxed_kind,
         selection_guid as taxed_guid,
         transaction_key,
@@ -200,6 +199,8 @@ taxed_refunds as (
     union all
     select
         restaurant_guid,
+        order_guid,
+        _dlt_load_id,
         'service_charge' as taxed_kind,
         applied_service_charge_guid as taxed_guid,
         transaction_key,
@@ -246,6 +247,8 @@ tax_shares as (
 tax_refunds as (
     select
         restaurant_guid,
+        order_guid,
+        _dlt_load_id,
         transaction_key,
         business_date,
         entry_source,
@@ -263,6 +266,8 @@ tax_refunds as (
     -- tax refunded on something with no applied tax to share it over
     select
         taxed_refunds.restaurant_guid,
+        taxed_refunds.order_guid,
+        taxed_refunds._dlt_load_id,
         taxed_refunds.transaction_key,
         taxed_refunds.business_date,
         taxed_refunds.entry_source,
@@ -295,6 +300,8 @@ itemised_by_transaction as (
 not_itemised as (
     select
         transactions.restaurant_guid,
+        transactions.order_guid,
+        transactions._dlt_load_id,
         transactions.business_date,
         transactions.refund_amount - coalesce(itemised_by_transaction.itemised_amount, 0) as amount
     from transactions
@@ -398,7 +405,7 @@ legs as (
 ),
 
 final as (
-    {{ finance_aggregate_legs('legs', 'days') }}
+    {{ finance_sum_order_legs('legs') }}
 )
 
 select * from final

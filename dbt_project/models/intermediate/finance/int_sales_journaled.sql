@@ -1,7 +1,11 @@
-{{ config(**finance_leg_model_config()) }}
-{%- set order_window = finance_order_window(ref('stg_toast__changed_days')) %}
+{{ config(
+    pre_hook="{{ toast_delete_reloaded_orders(ref('base_toast__orders')) }}",
+    post_hook="{{ toast_record_watermark(ref('base_toast__orders')) }}",
+    **toast_order_model_config(),
+) }}
 
--- Sales journal legs of menu item selections (ACCOUNTING.md rules 1, 3, 4), per business day:
+-- Sales journal legs of menu item selections (ACCOUNTING.md rules 1, 3, 4), per order and
+-- business day (int_order_legs_summed sums them per day):
 --   sales                   credit preDiscountPrice per sales category x revenue center
 --   gift_card_sales         credit gift card liability (deferred selections), not revenue
 --   house_account_payments  credit house account receivable, not revenue
@@ -10,18 +14,8 @@
 
 with
 
-days as (
-    {{ finance_days_to_build(ref('stg_toast__changed_days')) }}
-),
-
--- read by finance_in_order_window on an incremental run only
-orders_to_build as (  -- noqa: ST03
-    {{ finance_orders_to_build(ref('stg_toast__changed_days')) }}
-),
-
 selections as (
-    select * from {{ ref('int_selections_classified') }}
-    where {{ finance_in_order_window('business_date', order_window) }}
+    {{ toast_order_rows(ref('int_selections_classified')) }}
 ),
 
 legs as (
@@ -42,7 +36,7 @@ legs as (
 ),
 
 final as (
-    {{ finance_aggregate_legs('legs', 'days') }}
+    {{ finance_sum_order_legs('legs') }}
 )
 
 select * from final

@@ -1,8 +1,11 @@
-{{ config(**finance_leg_model_config()) }}
-{%- set order_window = finance_order_window(ref('stg_toast__changed_days')) %}
+{{ config(
+    pre_hook="{{ toast_delete_reloaded_orders(ref('base_toast__orders')) }}",
+    post_hook="{{ toast_record_watermark(ref('base_toast__orders')) }}",
+    **toast_order_model_config(),
+) }}
 
--- Service charge legs (ACCOUNTING.md rule 5), per business day, one credit per applied service
--- charge of an included check, by kind:
+-- Service charge legs (ACCOUNTING.md rule 5), per order and business day (int_order_legs_summed
+-- sums them per day), one credit per applied service charge of an included check, by kind:
 --   gratuity               gratuity = true: gratuity payable (owed to staff), never revenue
 --   donations              FUNDRAISING_CAMPAIGN: donations payable, never revenue
 --   credit_card_surcharge  CREDIT_CARD_SURCHARGE: its own mapped account
@@ -11,28 +14,19 @@
 
 with
 
-days as (
-    {{ finance_days_to_build(ref('stg_toast__changed_days')) }}
-),
-
--- read by finance_in_order_window on an incremental run only
-orders_to_build as (  -- noqa: ST03
-    {{ finance_orders_to_build(ref('stg_toast__changed_days')) }}
-),
-
 service_charges as (
-    select * from {{ ref('stg_toast__applied_service_charges') }}
-    where {{ finance_in_order_window('order_business_date', order_window) }}
+    {{ toast_order_rows(ref('stg_toast__applied_service_charges')) }}
 ),
 
 checks as (
-    select * from {{ ref('int_checks_classified') }}
-    where {{ finance_in_order_window('business_date', order_window) }}
+    {{ toast_order_rows(ref('int_checks_classified')) }}
 ),
 
 classified as (
     select
         checks.restaurant_guid,
+        checks.order_guid,
+        checks._dlt_load_id,
         checks.business_date,
         checks.revenue_center_guid,
         service_charges.service_charge_guid,
@@ -68,7 +62,7 @@ legs as (
 ),
 
 final as (
-    {{ finance_aggregate_legs('legs', 'days') }}
+    {{ finance_sum_order_legs('legs') }}
 )
 
 select * from final

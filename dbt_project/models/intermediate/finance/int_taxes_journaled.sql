@@ -1,10 +1,8 @@
 {{ config(**finance_leg_model_config()) }}
-{%- set order_window = finance_order_window(ref('stg_toast__changed_days')) %}
 
--- Sales tax legs (ACCOUNTING.md rule 6), per business day: a credit per tax rate of every
--- applied tax on the included selections, on their modifiers at any depth (a modifier can carry
--- taxes of its own: its price is inside its parent's, its tax is real tax, and Toast's
--- check.taxAmount counts it), and on the service charges of included checks.
+-- Sales tax legs (ACCOUNTING.md rule 6), per business day: a credit per tax rate of the applied
+-- taxes int_taxes_itemised keeps per order (included selections, their modifiers at any depth,
+-- service charges of included checks), for the days a load changed.
 -- Tax a marketplace facilitator collects and remits (facilitatorCollectAndRemitTax) is its own
 -- line kind, facilitator_tax, posted to its own account.
 --
@@ -16,131 +14,28 @@
 -- with no tax rate (default tax account, reported as unmapped, so the journal is held for a look
 -- rather than posted off by the difference).
 
-with recursive
+with
 
 days as (
     {{ finance_days_to_build(ref('stg_toast__changed_days')) }}
 ),
 
--- read by finance_in_order_window on an incremental run only
-orders_to_build as (  -- noqa: ST03
-    {{ finance_orders_to_build(ref('stg_toast__changed_days')) }}
-),
-
-applied_taxes as (
-    select * from {{ ref('stg_toast__applied_taxes') }}
-    where {{ finance_in_order_window('order_business_date', order_window) }}
-),
-
-selections as (
-    select * from {{ ref('int_selections_classified') }}
-    where {{ finance_in_order_window('business_date', order_window) }}
-),
-
-modifiers as (
-    select * from {{ ref('stg_toast__selections') }}
-    where {{ finance_in_order_window('order_business_date', order_window) }}
-      and is_modifier
-),
-
-service_charges as (
-    select * from {{ ref('stg_toast__applied_service_charges') }}
-    where {{ finance_in_order_window('order_business_date', order_window) }}
-),
-
-checks as (
-    select * from {{ ref('int_checks_classified') }}
-    where {{ finance_in_order_window('business_date', order_window) }}
+-- the applied taxes and included checks of the days being built
+itemised_by_check as (
+    select itemised.*
+    from {{ ref('int_taxes_itemised') }} as itemised
+    inner join days
+        on itemised.restaurant_guid = days.restaurant_guid
+        and itemised.business_date = days.business_date
 ),
 
 included_checks as (
-    select * from checks
-    where is_included
-),
-
--- the modifiers under a counted selection, at any depth; a voided modifier and everything under
--- it count for nothing
-counted_modifiers as (
-    select
-        modifiers.restaurant_guid,
-        modifiers.check_guid,
-        modifiers.selection_guid
-    from modifiers
-    inner join selections
-        on modifiers.restaurant_guid = selections.restaurant_guid
-        and modifiers.check_guid = selections.check_guid
-        and modifiers.parent_selection_guid = selections.selection_guid
-    where not coalesce(modifiers.voided, false)
-
-    union all
-
-    select
-        modifiers.restaurant_guid,
-        modifiers.check_guid,
-        modifiers.selection_guid
-    from modifiers
-    inner join counted_modifiers
-        on modifiers.restaurant_guid = counted_modifiers.restaurant_guid
-        and modifiers.check_guid = counted_modifiers.check_guid
-        and modifiers.parent_selection_guid = counted_modifiers.selection_guid
-    where not coalesce(modifiers.voided, false)
-),
-
-counted_selections as (
-    select restaurant_guid, check_guid, selection_guid from selections
-    union all
-    select restaurant_guid, check_guid, selection_guid from counted_modifiers
-),
-
-selection_taxes as (
-    select
-        applied_taxes.restaurant_guid,
-        applied_taxes.check_guid,
-        applied_taxes.applied_tax_key,
-        applied_taxes.taxed_guid,
-        applied_taxes.tax_rate_guid,
-        applied_taxes.name,
-        coalesce(applied_taxes.facilitator_collect_and_remit_tax, false) as is_facilitator_tax,
-        applied_taxes.tax_amount_exact
-    from applied_taxes
-    inner join counted_selections
-        on applied_taxes.restaurant_guid = counted_selections.restaurant_guid
-        and applied_taxes.check_guid = counted_selections.check_guid
-        and applied_taxes.taxed_guid = counted_selections.selection_guid
-    where applied_taxes.taxed_kind = 'selection'
-),
-
-service_charge_taxes as (
-    select
-        applied_taxes.restaurant_guid,
-        applied_taxes.check_guid,
-        applied_taxes.applied_tax_key,
-        applied_taxes.taxed_guid,
-        applied_taxes.tax_rate_guid,
-        applied_taxes.name,
-        coalesce(applied_taxes.facilitator_collect_and_remit_tax, false) as is_facilitator_tax,
-        applied_taxes.tax_amount_exact
-    from applied_taxes
-    inner join service_charges
-        on applied_taxes.restaurant_guid = service_charges.restaurant_guid
-        and applied_taxes.taxed_guid = service_charges.applied_service_charge_guid
-    where applied_taxes.taxed_kind = 'service_charge'
-),
-
-itemised as (
-    select * from selection_taxes
-    union all
-    select * from service_charge_taxes
-),
-
-itemised_by_check as (
-    select
-        itemised.*,
-        included_checks.business_date
-    from itemised
-    inner join included_checks
-        on itemised.restaurant_guid = included_checks.restaurant_guid
-        and itemised.check_guid = included_checks.check_guid
+    select checks.*
+    from {{ ref('int_checks_classified') }} as checks
+    inner join days
+        on checks.restaurant_guid = days.restaurant_guid
+        and checks.business_date = days.business_date
+    where checks.is_included
 ),
 
 check_itemised as (
@@ -272,55 +167,38 @@ rates_rounded as (
     from rates_ranked
 ),
 
--- one leg per applied tax, in cents: each rounded on its own, the rate's rounding on its largest
--- (so a day's document count stays one per applied tax)
-rate_legs as (
+-- one line per rate and day: its rounded cents, and as documents its applied taxes
+rate_documents as (
     select
-        itemised_by_check.restaurant_guid,
-        itemised_by_check.business_date,
-        itemised_by_check.tax_rate_guid,
-        itemised_by_check.name,
-        itemised_by_check.is_facilitator_tax,
-        round(itemised_by_check.tax_amount_exact, 2) as leg_amount,
-        rates_rounded.rounded_cents,
-        row_number() over (
-            partition by
-                itemised_by_check.restaurant_guid,
-                itemised_by_check.business_date,
-                itemised_by_check.tax_rate_guid,
-                itemised_by_check.is_facilitator_tax
-            order by
-                abs(itemised_by_check.tax_amount_exact) desc,
-                itemised_by_check.applied_tax_key asc
-        ) as leg_rank
+        restaurant_guid,
+        business_date,
+        tax_rate_guid,
+        is_facilitator_tax,
+        max(name) as name,
+        count(*) as document_count
     from itemised_by_check
-    inner join rates_rounded
-        on itemised_by_check.restaurant_guid = rates_rounded.restaurant_guid
-        and itemised_by_check.business_date = rates_rounded.business_date
-        and itemised_by_check.tax_rate_guid is not distinct from rates_rounded.tax_rate_guid
-        and itemised_by_check.is_facilitator_tax = rates_rounded.is_facilitator_tax
+    group by restaurant_guid, business_date, tax_rate_guid, is_facilitator_tax
 ),
 
 rate_taxes as (
     select
-        restaurant_guid,
-        tax_rate_guid,
-        name,
-        is_facilitator_tax,
-        leg_amount
-        + case
-            when leg_rank = 1
-                then {{ finance_from_cents('rounded_cents') }} - sum(leg_amount) over (
-                    partition by restaurant_guid, business_date, tax_rate_guid, is_facilitator_tax
-                )
-            else 0
-        end as tax_amount,
-        business_date
-    from rate_legs
+        rates_rounded.restaurant_guid,
+        rates_rounded.tax_rate_guid,
+        rate_documents.name,
+        rates_rounded.is_facilitator_tax,
+        {{ finance_from_cents('rates_rounded.rounded_cents') }} as tax_amount,
+        rate_documents.document_count,
+        rates_rounded.business_date
+    from rates_rounded
+    inner join rate_documents
+        on rates_rounded.restaurant_guid = rate_documents.restaurant_guid
+        and rates_rounded.business_date = rate_documents.business_date
+        and rates_rounded.tax_rate_guid is not distinct from rate_documents.tax_rate_guid
+        and rates_rounded.is_facilitator_tax = rate_documents.is_facilitator_tax
 ),
 
--- what the rate lines leave of Σ check.taxAmount: one leg per check with a real difference
--- (the day's rounding on the largest), or one for the day where no check has one
+-- what the rate lines leave of Σ check.taxAmount: one line for the day, whose documents are the
+-- checks with a real difference (one where no check has one)
 rate_day_totals as (
     select
         restaurant_guid,
@@ -341,16 +219,13 @@ not_itemised_days as (
         and day_totals.business_date = rate_day_totals.business_date
 ),
 
-not_itemised_legs as (
+difference_checks as (
     select
-        check_differences.restaurant_guid,
-        check_differences.business_date,
-        round(check_differences.difference_exact, 2) as leg_amount,
-        row_number() over (
-            partition by check_differences.restaurant_guid, check_differences.business_date
-            order by abs(check_differences.difference_exact) desc, check_differences.check_guid asc
-        ) as leg_rank
+        restaurant_guid,
+        business_date,
+        count(*) as check_count
     from check_differences
+    group by restaurant_guid, business_date
 ),
 
 not_itemised_taxes as (
@@ -359,23 +234,14 @@ not_itemised_taxes as (
         cast(null as varchar) as tax_rate_guid,
         'Tax not itemised by rate' as name,
         false as is_facilitator_tax,
-        coalesce(not_itemised_legs.leg_amount, 0)
-        + case
-            when coalesce(not_itemised_legs.leg_rank, 1) = 1
-                then {{ finance_from_cents('not_itemised_days.not_itemised_cents') }}
-                    - coalesce(sum(not_itemised_legs.leg_amount) over (
-                        partition by
-                            not_itemised_days.restaurant_guid,
-                            not_itemised_days.business_date
-                    ), 0)
-            else 0
-        end as tax_amount,
+        {{ finance_from_cents('not_itemised_days.not_itemised_cents') }} as tax_amount,
+        coalesce(difference_checks.check_count, 1) as document_count,
         not_itemised_days.business_date
     from not_itemised_days
-    left join not_itemised_legs
-        on not_itemised_days.restaurant_guid = not_itemised_legs.restaurant_guid
-        and not_itemised_days.business_date = not_itemised_legs.business_date
-    where not_itemised_legs.leg_rank is not null
+    left join difference_checks
+        on not_itemised_days.restaurant_guid = difference_checks.restaurant_guid
+        and not_itemised_days.business_date = difference_checks.business_date
+    where difference_checks.check_count is not null
        or not_itemised_days.not_itemised_cents <> 0
 ),
 
@@ -395,7 +261,9 @@ legs as (
             tax_rate_guid="tax_rate_guid",
             source_name="name",
             amount="tax_amount",
-        ) }}
+            order_guid=none,
+        ) }},
+        document_count
     from all_taxes
 ),
 

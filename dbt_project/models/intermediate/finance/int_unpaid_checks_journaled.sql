@@ -1,7 +1,11 @@
-{{ config(**finance_leg_model_config()) }}
-{%- set order_window = finance_order_window(ref('stg_toast__changed_days')) %}
+{{ config(
+    pre_hook="{{ toast_delete_reloaded_orders(ref('base_toast__orders')) }}",
+    post_hook="{{ toast_record_watermark(ref('base_toast__orders')) }}",
+    **toast_order_model_config(),
+) }}
 
--- Unpaid check legs (ACCOUNTING.md rule 10). A check's sales, tax and service charges belong to
+-- Unpaid check legs (ACCOUNTING.md rule 10), per order and business day (int_order_legs_summed
+-- sums them per day). A check's sales, tax and service charges belong to
 -- its order's business date whether or not it has been paid; what was not paid by the end of
 -- that day is owed by the guest:
 --   unpaid_checks            on the check's business date: debit unpaid-checks receivable with
@@ -17,23 +21,12 @@
 
 with
 
-days as (
-    {{ finance_days_to_build(ref('stg_toast__changed_days')) }}
-),
-
--- read by finance_in_order_window on an incremental run only
-orders_to_build as (  -- noqa: ST03
-    {{ finance_orders_to_build(ref('stg_toast__changed_days')) }}
-),
-
 checks as (
-    select * from {{ ref('int_checks_classified') }}
-    where {{ finance_in_order_window('business_date', order_window) }}
+    {{ toast_order_rows(ref('int_checks_classified')) }}
 ),
 
 payments as (
-    select * from {{ ref('stg_toast__payments') }}
-    where {{ finance_in_order_window('order_business_date', order_window) }}
+    {{ toast_order_rows(ref('stg_toast__payments')) }}
 ),
 
 included_checks as (
@@ -44,6 +37,8 @@ included_checks as (
 check_payments as (
     select
         included_checks.restaurant_guid,
+        included_checks.order_guid,
+        included_checks._dlt_load_id,
         included_checks.check_guid,
         included_checks.business_date as check_business_date,
         payments.paid_business_date,
@@ -59,6 +54,8 @@ check_payments as (
 check_balances as (
     select
         included_checks.restaurant_guid,
+        included_checks.order_guid,
+        included_checks._dlt_load_id,
         included_checks.check_guid,
         included_checks.business_date,
         included_checks.payment_status,
@@ -75,6 +72,8 @@ check_balances as (
         and included_checks.check_guid = check_payments.check_guid
     group by
         included_checks.restaurant_guid,
+        included_checks.order_guid,
+        included_checks._dlt_load_id,
         included_checks.check_guid,
         included_checks.business_date,
         included_checks.payment_status,
@@ -119,7 +118,7 @@ legs as (
 ),
 
 final as (
-    {{ finance_aggregate_legs('legs', 'days') }}
+    {{ finance_sum_order_legs('legs') }}
 )
 
 select * from final
