@@ -1,3 +1,9 @@
+{{ config(
+    pre_hook="{{ toast_delete_reloaded_orders(ref('base_toast__orders')) }}",
+    post_hook="{{ toast_record_watermark(ref('base_toast__orders')) }}",
+    **toast_order_model_config(),
+) }}
+
 -- What Toast has not settled yet, one row per check and thing (ACCOUNTING.md "Real Toast data"):
 --   payment   a payment whose paymentStatus is unsettled (finance_payment_class: OPEN,
 --             PROCESSING, ERROR_NETWORK, PROCESSING_VOID, AUTHORIZED_AT_RISK, VOIDED_AT_RISK,
@@ -8,23 +14,25 @@
 -- journals holds each of these days, naming the check (display number and guid) and the
 -- status, until Toast settles it and a later load brings the new status. An unsettled payment
 -- is held whatever became of its check: the money may have been taken.
+-- Kept per order like the staging models (macros/toast_incremental.sql): a night lists the
+-- orders it loaded, and a later load of a settled order replaces its rows.
 
 with
 
 payments as (
-    select * from {{ ref('stg_toast__payments') }}
+    {{ toast_order_rows(ref('stg_toast__payments')) }}
 ),
 
 refunds as (
-    select * from {{ ref('stg_toast__refunds') }}
+    {{ toast_order_rows(ref('stg_toast__refunds')) }}
 ),
 
 orders as (
-    select * from {{ ref('stg_toast__orders') }}
+    {{ toast_order_rows(ref('stg_toast__orders')) }}
 ),
 
 checks as (
-    select * from {{ ref('int_checks_classified') }}
+    {{ toast_order_rows(ref('int_checks_classified')) }}
 ),
 
 unsettled_payments as (
@@ -38,7 +46,8 @@ unsettled_payments as (
         coalesce(payments.payment_status, '(no status)') as status,
         concat_ws(' ', payments.payment_type, payments.card_type) || ' payment '
             || coalesce(cast(payments.amount as varchar), '?') || ' '
-            || coalesce(payments.payment_status, 'with no paymentStatus') as what
+            || coalesce(payments.payment_status, 'with no paymentStatus') as what,
+        payments._dlt_load_id
     from payments
     where {{ finance_payment_class('payments') }} = 'unsettled'
 ),
@@ -53,7 +62,8 @@ unsettled_refunds as (
         refunds.payment_guid as document_guid,
         coalesce(payments.payment_status, '(no status)') as status,
         'refund ' || coalesce(cast(refunds.refund_amount as varchar), '?') || ' of a '
-            || coalesce(payments.payment_status, 'status-less') || ' payment' as what
+            || coalesce(payments.payment_status, 'status-less') || ' payment' as what,
+        refunds._dlt_load_id
     from refunds
     inner join payments
         on refunds.restaurant_guid = payments.restaurant_guid
@@ -72,7 +82,8 @@ unapproved_orders as (
         checks.order_guid as document_guid,
         orders.approval_status as status,
         'order #' || coalesce(orders.display_number, orders.order_guid) || ' '
-            || orders.approval_status || ' (approve or reject it in Toast)' as what
+            || orders.approval_status || ' (approve or reject it in Toast)' as what,
+        checks._dlt_load_id
     from checks
     inner join orders
         on checks.restaurant_guid = orders.restaurant_guid
@@ -100,7 +111,8 @@ final as (
         unioned.document_guid,
         unioned.status,
         'check ' || coalesce('#' || checks.display_number || ' (' || unioned.check_guid || ')',
-            unioned.check_guid) || ': ' || unioned.what as description
+            unioned.check_guid) || ': ' || unioned.what as description,
+        unioned._dlt_load_id
     from unioned
     left join checks
         on unioned.restaurant_guid = checks.restaurant_guid
