@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import duckdb
+import pytest
 
 from loaders.pipeline import run_load
 from transform import build as transform
@@ -30,25 +31,30 @@ def test_a_staging_column_added_by_a_release_asks_for_one_full_refresh(toast_env
     assert transform.run_build(full_refresh=True, quiet=True).ok
 
 
-def test_a_leg_model_kept_per_day_by_a_release_asks_for_one_full_refresh(toast_env, warehouse):
-    """The order leg models were kept per day before they were kept per order: a warehouse of
-    that release gets the operator's full-refresh advice, not a failing delete."""
+@pytest.mark.parametrize(
+    ("model", "new_column"),
+    [("int_payments_journaled", "order_guid"), ("int_unsettled_checks_listed", "_dlt_load_id")],
+)
+def test_a_model_kept_per_day_by_a_release_asks_for_one_full_refresh(
+    toast_env, warehouse, model, new_column
+):
+    """The order leg models and the unsettled checks were kept per day (or whole) before they
+    were kept per order: a warehouse of that release gets the operator's full-refresh advice,
+    not a failing delete or watermark."""
     toast_env.freeze(datetime.now(timezone.utc))
     assert run_load(business_date_range=(DAY, DAY)).ok
     assert transform.run_build(quiet=True).ok
-    with duckdb.connect(str(warehouse)) as con:  # as the per-day release left it
-        con.execute("alter table intermediate.int_payments_journaled drop column order_guid")
+    with duckdb.connect(str(warehouse)) as con:  # as that release left it
+        con.execute(f"alter table intermediate.{model} drop column {new_column}")
     assert run_load(business_date_range=(DAY, DAY)).ok
 
     plain = transform.run_build(quiet=True)
 
     assert not plain.ok
-    (problem,) = [p for p in plain.errors if p.name == "int_payments_journaled"]
+    (problem,) = [p for p in plain.errors if p.name == model]
     assert "closeout build --full-refresh" in problem.message
-    assert "order_guid" in problem.message
+    assert new_column in problem.message
     assert transform.run_build(full_refresh=True, quiet=True).ok
     with duckdb.connect(str(warehouse)) as con:
-        (orders,) = con.execute(
-            "select count(distinct order_guid) from intermediate.int_payments_journaled"
-        ).fetchone()
-    assert orders > 0
+        columns = [row[0] for row in con.execute(f"describe intermediate.{model}").fetchall()]
+    assert new_column in columns

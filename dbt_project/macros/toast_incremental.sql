@@ -53,9 +53,12 @@
     {%- if not execute or not is_incremental() -%}
         {{ return('') }}
     {%- endif -%}
+    {#- a table an older release kept without load ids gets the schema check's advice #}
+    {%- set own_rows = "(select max(_dlt_load_id) from " ~ this ~ ")"
+        if toast_relation_is_per_order(this) else "''" -%}
     {%- set query -%}
         select greatest(
-            coalesce((select max(_dlt_load_id) from {{ this }}), ''),
+            coalesce({{ own_rows }}, ''),
             coalesce((select max(load_id) from {{ toast_watermark_relation() }}
                       where model_name = '{{ this.identifier }}'), '')
         ) as watermark
@@ -81,9 +84,10 @@
 {#
     Pre-hook: delete every row of the orders about to be re-inserted, that is of the orders of
     `orders` (base_toast__orders) loaded after the model's watermark.
-    A table an older release kept per day has no order_guid: nothing is deleted, and dbt's
-    schema check (on_schema_change: fail) then asks for the one full refresh a release that
-    changes a model's columns needs, rather than the delete failing on the missing column.
+    A table an older release kept per day has no order_guid (or no _dlt_load_id): nothing is
+    deleted, and dbt's schema check (on_schema_change: fail) then asks for the one full refresh
+    a release that changes a model's columns needs, rather than the delete failing on the
+    missing column.
 #}
 {% macro toast_delete_reloaded_orders(orders) -%}
     {%- if is_incremental() and toast_relation_is_per_order(this) -%}
@@ -101,7 +105,7 @@
 {% macro toast_relation_is_per_order(relation) -%}
     {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute='name')
         | map('lower') | list -%}
-    {{ return('order_guid' in columns) }}
+    {{ return('order_guid' in columns and '_dlt_load_id' in columns) }}
 {%- endmacro %}
 
 {# Post-hook: remember that every order now in `orders` (base_toast__orders) has been processed. #}

@@ -26,7 +26,8 @@
 
 
 {#
-    The marker row each rebuilt day gets in a leg model (line_kind '_built', no amount): with
+    The marker row each rebuilt day gets in a per-day legs model (int_order_legs_summed,
+    int_taxes_journaled; line_kind '_built', no amount): with
     delete+insert on (restaurant_guid, business_date) it makes sure the day's old rows are
     deleted even when the day now has no legs. Downstream models drop it.
 #}
@@ -187,75 +188,4 @@
         cast({{ other_payment_guid or 'null' }} as varchar) as other_payment_guid,
         cast({{ source_name or 'null' }} as varchar) as source_name,
         {{ money(amount) }} as amount
-{%- endmacro %}
-
-
-{#
-    The orders a nightly run needs: every order that touches a day being rebuilt
-    (stg_toast__changed_days), whatever its own business date. A per-day model that reads
-    order documents itself (int_toast_days_summarized) has it as its CTE `orders_to_build` and
-    keeps only their rows (finance_in_order_window): a day's documents come only from orders
-    that touch it, since changed_days holds every date an order's documents post on. (The leg
-    models are kept per order instead, and summed per day from their own rows.)
-        orders_to_build as ({{ finance_orders_to_build(ref('stg_toast__changed_days')) }}),
-#}
-{% macro finance_orders_to_build(changed_days) -%}
-    select distinct
-        changed.restaurant_guid,
-        changed.order_guid
-    from {{ changed_days }} as changed
-    inner join ({{ finance_days_to_build(changed_days) }}) as days
-        on changed.restaurant_guid = days.restaurant_guid
-        and changed.business_date = days.business_date
-{%- endmacro %}
-
-
-{#
-    The business dates of those orders: all the dates every order of orders_to_build touches.
-    A refund today of an order sold last month widens the window to last month. With it, a
-    per-day model's inputs are first cut to a plain range on a date column, which DuckDB answers
-    from the row groups' min/max, and then to the orders themselves (a semi-join on
-    orders_to_build): in a group whose refunds and voids reach weeks back the range alone holds
-    weeks of orders, of which only the few touching the night's days are journaled again.
-
-    `changed_days` is the stg_toast__changed_days relation. Returns none on a full build (no
-    filter), or {'first': date, 'last': date}, both none when there is nothing to rebuild.
-#}
-{% macro finance_order_window(changed_days) -%}
-    {%- if not execute or not is_incremental() -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- set query -%}
-        with orders as (
-            {{ finance_orders_to_build(changed_days) }}
-        )
-        select min(changed.business_date) as first_date, max(changed.business_date) as last_date
-        from {{ changed_days }} as changed
-        inner join orders
-            on changed.restaurant_guid = orders.restaurant_guid
-            and changed.order_guid = orders.order_guid
-    {%- endset -%}
-    {%- set row = run_query(query).rows[0] -%}
-    {{ return({'first': row[0], 'last': row[1]}) }}
-{%- endmacro %}
-
-
-{#
-    The rows of an order-derived relation (its columns restaurant_guid, order_guid and the
-    business date `column`) that `window` (finance_order_window) needs: on an incremental run,
-    those in the date range and of an order in the model's CTE orders_to_build.
-#}
-{% macro finance_in_order_window(column, window) -%}
-    {%- if window is none -%}
-        true
-    {%- elif window.first is none -%}
-        false
-    {%- else -%}
-        {{ column }} between date '{{ (window.first | string)[:10] }}'
-            and date '{{ (window.last | string)[:10] }}'
-        and (restaurant_guid, order_guid) in (
-            select orders_to_build.restaurant_guid, orders_to_build.order_guid
-            from orders_to_build
-        )
-    {%- endif -%}
 {%- endmacro %}

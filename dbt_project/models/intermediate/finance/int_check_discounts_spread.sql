@@ -17,7 +17,8 @@
 -- account and reported as unmapped).
 --
 -- Kept per order like the staging models (macros/toast_incremental.sql): a night processes the
--- orders loaded since the last run, and the leg models read a table they can filter by date.
+-- orders loaded since the last run, and the models kept per order read only those orders'
+-- rows of it.
 
 with
 

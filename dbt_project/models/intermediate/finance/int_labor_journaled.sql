@@ -2,8 +2,8 @@
 
 -- Labor accrual legs, per location and business date, for locations whose settings ask for a
 -- labor journal (labor_journal = true): debit labor expense per job, credit accrued payroll,
--- of the costed time entries (int_time_entries_costed). Same shape as the sales leg models,
--- plus job_guid.
+-- of the costed time entries (int_time_entries_costed). Same shape as the per-day sums of the
+-- order legs (int_order_legs_summed), plus job_guid.
 
 with
 

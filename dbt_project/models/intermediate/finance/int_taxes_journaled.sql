@@ -174,8 +174,8 @@ rate_documents as (
         business_date,
         tax_rate_guid,
         is_facilitator_tax,
-        max(name) as name,
-        count(*) as document_count
+        max(name) filter (where tax_amount_exact is not null) as name,
+        count(tax_amount_exact) as document_count
     from itemised_by_check
     group by restaurant_guid, business_date, tax_rate_guid, is_facilitator_tax
 ),
