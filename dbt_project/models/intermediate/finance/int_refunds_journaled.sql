@@ -5,8 +5,8 @@
 ) }}
 
 -- Refund legs (ACCOUNTING.md rule 9), per order and business day = the refund's
--- refundBusinessDate, not the order's (adminViewingRefundsInToastReports: "Refunds only affect financial data on the
--- day of the refund"):
+-- refundBusinessDate, not the order's (adminViewingRefundsInToastReports: "Refunds only affect
+-- financial data on the day of the refund"):
 --   refund_tender                  credit the payment's tender account: refundAmount +
 --                                  tipRefundAmount
 --   refund_tip                     debit tips payable: tipRefundAmount
