@@ -3,6 +3,10 @@
     post_hook="{{ toast_record_watermark(ref('base_toast__orders')) }}",
     **toast_order_model_config(),
 ) }}
+{%- set figure_ctes = [
+    'check_figures', 'selection_figures', 'item_discount_figures', 'check_discount_figures',
+    'service_charge_figures', 'payment_figures', 'refund_figures', 'voided_payment_figures',
+    'voided_item_figures', 'voided_order_figures', 'excluded_order_figures'] %}
 
 -- Toast's own figures per order and business date, computed straight from staging with
 -- Toast's documented formulas, independently of the journal legs, so sales_summary can set
@@ -277,27 +281,12 @@ excluded_order_figures as (
 ),
 
 order_days as (
-    select restaurant_guid, order_guid, _dlt_load_id, business_date from check_figures
+    {%- for figures in figure_ctes %}
+    select restaurant_guid, order_guid, _dlt_load_id, business_date from {{ figures }}
+    {%- if not loop.last %}
     union
-    select restaurant_guid, order_guid, _dlt_load_id, business_date from selection_figures
-    union
-    select restaurant_guid, order_guid, _dlt_load_id, business_date from item_discount_figures
-    union
-    select restaurant_guid, order_guid, _dlt_load_id, business_date from check_discount_figures
-    union
-    select restaurant_guid, order_guid, _dlt_load_id, business_date from service_charge_figures
-    union
-    select restaurant_guid, order_guid, _dlt_load_id, business_date from payment_figures
-    union
-    select restaurant_guid, order_guid, _dlt_load_id, business_date from refund_figures
-    union
-    select restaurant_guid, order_guid, _dlt_load_id, business_date from voided_payment_figures
-    union
-    select restaurant_guid, order_guid, _dlt_load_id, business_date from voided_item_figures
-    union
-    select restaurant_guid, order_guid, _dlt_load_id, business_date from voided_order_figures
-    union
-    select restaurant_guid, order_guid, _dlt_load_id, business_date from excluded_order_figures
+    {%- endif %}
+    {%- endfor %}
 ),
 
 order_days_dated as (
@@ -351,10 +340,7 @@ final as (
         coalesce(excluded_order_figures.excess_food_order_count, 0) as excess_food_order_count,
         order_days._dlt_load_id
     from order_days_dated as order_days
-    {% for figures in ['check_figures', 'selection_figures', 'item_discount_figures',
-                       'check_discount_figures', 'service_charge_figures', 'payment_figures',
-                       'refund_figures', 'voided_payment_figures', 'voided_item_figures',
-                       'voided_order_figures', 'excluded_order_figures'] %}
+    {% for figures in figure_ctes %}
     left join {{ figures }}
         on order_days.restaurant_guid = {{ figures }}.restaurant_guid
         and order_days.order_guid = {{ figures }}.order_guid
