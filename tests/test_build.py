@@ -425,3 +425,34 @@ def test_a_nightly_build_makes_the_same_journals_as_a_full_rebuild(toast_env, wa
     assert query(warehouse, versions) == nightly_versions
     assert query(warehouse, journal) == nightly_lines
     assert len(nightly_lines) > 500
+
+
+def test_a_renamed_toast_payment_type_reaches_days_no_load_changed(toast_env, warehouse):
+    """journal_lines rebuilds only the days a load changed, unless what it maps them with
+    changed: a payment type renamed in Toast renames the tender line of every unposted day."""
+    toast_env.freeze(datetime.now(timezone.utc))
+    day = datetime.now(timezone.utc).date() - timedelta(days=45)
+    assert run_load(business_date_range=(day - timedelta(days=1), day)).ok
+    build_ok()
+    tenders = """select business_date, description, sum(debit) from finance.journal_lines
+                 where alternate_payment_type_name is not null group by all order by all"""
+    before = query(warehouse, tenders)
+    renamed = before[0][1].removeprefix("Tenders: OTHER ")
+    assert {day - timedelta(days=1), day} <= {row[0] for row in before}  # and later payments'
+
+    # What the next configuration load would write; no order is loaded.
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "update toast_raw.config_records set name = name || ' (new app)' "
+            "where entity = 'alternatePaymentTypes' and name = ?",
+            [renamed],
+        )
+    build_ok()
+
+    after = query(warehouse, tenders)
+    expected = [
+        (when, text + " (new app)" if text.endswith(f"OTHER {renamed}") else text, amount)
+        for when, text, amount in before
+    ]
+    assert after == sorted(expected) and after != before
+    assert len({row[0] for row in after if row[1].endswith("(new app)")}) >= 1

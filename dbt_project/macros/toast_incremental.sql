@@ -41,7 +41,9 @@
         model_name varchar primary key,
         load_id varchar not null,
         recorded_at timestamptz not null
-    )
+    );
+    {#- journal_lines also keeps the fingerprint of its lookups (finance_journal_days.sql) #}
+    alter table {{ relation }} add column if not exists inputs_fingerprint varchar
 {%- endmacro %}
 
 {#

@@ -26,6 +26,28 @@
 
 
 {#
+    `column` >= the earliest of the days finance_days_to_build(changed_days) takes, written as
+    a constant: the inner join with the days picks the rows, and the constant lets DuckDB skip,
+    by their min/max, the row groups of older days without reading them (a join alone reads
+    every row of a per-order table). `true` on a full build; no row when no day changed.
+#}
+{% macro finance_on_or_after_first_day(column, changed_days) -%}
+    {%- if not execute or not is_incremental() -%}
+    true
+    {%- else -%}
+    {%- set first_day = run_query(
+        "select min(business_date) from (" ~ finance_days_to_build(changed_days) ~ ")"
+    ).columns[0].values()[0] -%}
+    {%- if first_day is none -%}
+    false
+    {%- else -%}
+    {{ column }} >= date '{{ first_day }}'
+    {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#
     The marker row each rebuilt day gets in a per-day legs model (int_order_legs_summed,
     int_taxes_journaled; line_kind '_built', no amount): with
     delete+insert on (restaurant_guid, business_date) it makes sure the day's old rows are

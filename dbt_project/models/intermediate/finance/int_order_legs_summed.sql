@@ -15,12 +15,15 @@ with
 days as (
     {{ finance_days_to_build(ref('stg_toast__changed_days')) }}
 ),
+{%- set on_or_after_first_day =
+    finance_on_or_after_first_day('business_date', ref('stg_toast__changed_days')) %}
 
 order_legs as (
     {%- for leg_model in [
         'int_sales_journaled', 'int_discounts_journaled', 'int_service_charges_journaled',
         'int_payments_journaled', 'int_refunds_journaled', 'int_unpaid_checks_journaled'] %}
     select * exclude (order_guid, _dlt_load_id) from {{ ref(leg_model) }}
+    where {{ on_or_after_first_day }}
     {%- if not loop.last %}
     union all
     {%- endif %}

@@ -27,6 +27,8 @@ itemised_by_check as (
     inner join days
         on itemised.restaurant_guid = days.restaurant_guid
         and itemised.business_date = days.business_date
+    where {{ finance_on_or_after_first_day(
+        'itemised.business_date', ref('stg_toast__changed_days')) }}
 ),
 
 included_checks as (
@@ -36,6 +38,8 @@ included_checks as (
         on checks.restaurant_guid = days.restaurant_guid
         and checks.business_date = days.business_date
     where checks.is_included
+      and {{ finance_on_or_after_first_day(
+          'checks.business_date', ref('stg_toast__changed_days')) }}
 ),
 
 check_itemised as (

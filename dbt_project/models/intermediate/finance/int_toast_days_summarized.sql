@@ -25,6 +25,7 @@ days as (
 
 order_figures as (
     select * from {{ ref('int_toast_orders_summarized') }}
+    where {{ finance_on_or_after_first_day('business_date', ref('stg_toast__changed_days')) }}
 ),
 
 summed as (

@@ -17,37 +17,33 @@
 -- (`revenueCenter: null`) it is the '(none)' revenue center's mapped value, and without that
 -- row the line is unmapped: never posted with a silently empty dimension.
 --
--- Rebuilt in full each run from the per-day legs (small, already summed): a mapping seed edit
--- applies to every unposted day at once.
+-- Kept per journal (macros/finance/finance_journal_days.sql): a night rebuilds the sales
+-- journals of the days a load changed and every labor journal, and every journal when a mapping,
+-- setting or Toast name it reads (its lookups) changed, so an edit applies to every unposted
+-- day at once.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ finance_delete_rebuilt_journals() }}",
+    post_hook="{{ finance_record_journal_state() }}",
+) }}
+
+{%- set state = finance_journal_state() if is_incremental() else {'rebuild_all': true} %}
 
 with
 
 legs as (
-    select * from {{ ref('int_journal_legs_unioned') }}
+    -- the alias is used in the macro's condition
+    select * from {{ ref('int_journal_legs_unioned') }} as unioned  -- noqa: AL05
+    where {{ finance_journal_is_rebuilt('unioned', state) }}
 ),
-
-mappings as (
-    select * from {{ ref('int_account_mappings_resolved') }}
+{% for name, lookup_sql in finance_journal_lookups().items() %}
+{{ name }} as (
+    {{ lookup_sql }}
 ),
-
-settings as (
-    select * from {{ ref('int_settings_resolved') }}
-),
-
-locations as (
-    select * from {{ ref('locations') }}
-),
-
-restaurants as (
-    select * from {{ ref('stg_toast__restaurants') }}
-),
-
-alternate_payment_types as (
-    select restaurant_guid, alternate_payment_type_guid, any_value(name) as name
-    from {{ ref('stg_toast__alternate_payment_types') }}
-    group by all
-),
-
+{% endfor %}
 presented as (
     select
         legs.*,
@@ -394,7 +390,7 @@ final as (
         numbered.seed_file,
         numbered.suggested_row
     from numbered
-    left join {{ ref('chart_of_accounts') }} as chart_of_accounts
+    left join chart_of_accounts
         on numbered.account_code = chart_of_accounts.account_code
     left join locations
         on numbered.restaurant_guid = locations.restaurant_guid
