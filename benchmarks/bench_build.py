@@ -269,6 +269,12 @@ def print_slowest_nodes(empty: dict[str, float], history: dict[str, float], coun
     rest_empty = sum(empty.values())
     rest_history = sum(history.values())
     print(f"    {'all nodes (sum)':<55} {rest_empty:6.2f} s   {rest_history:6.2f} s")
+    # What the history costs is the difference, and a slow node can be flat.
+    print("  nodes that grew most with the history:        on empty   on history")
+    grew = sorted(history, key=lambda node: history[node] - empty.get(node, 0), reverse=True)
+    for node in grew[:count]:
+        on_empty = f"{empty[node]:6.2f} s" if node in empty else "     - "
+        print(f"    {node.split('.', 2)[-1]:<55} {on_empty}   {history[node]:6.2f} s")
 
 
 def history_orders(path: Path) -> int:
