@@ -419,6 +419,25 @@ def test_a_nightly_build_makes_the_same_journals_as_a_full_rebuild(toast_env, wa
     versions = "select journal_id, version from finance.journals order by journal_id"
     nightly_lines, nightly_versions = query(warehouse, journal), query(warehouse, versions)
 
+    # Every re-read order's old rows went: an order's rows in each per-order table are of one
+    # load (the pre-hooks delete them looking only at rows dated from the first date the
+    # re-read orders touched).
+    per_order_tables = query(
+        warehouse,
+        """select table_schema || '.' || table_name from information_schema.columns
+           where column_name in ('order_guid', '_dlt_load_id')
+             and table_schema in ('staging', 'intermediate')
+           group by all having count(*) = 2 order by 1""",
+    )
+    assert len(per_order_tables) >= 20
+    for (table,) in per_order_tables:
+        orders_of_two_loads = query(
+            warehouse,
+            f"""select count(*) from (select restaurant_guid, order_guid from {table}
+                group by all having count(distinct _dlt_load_id) > 1)""",
+        )
+        assert orders_of_two_loads == [(0,)], table
+
     rebuilt = transform.run_build(full_refresh=True, quiet=True)
 
     assert rebuilt.ok, [p.message for p in rebuilt.errors]

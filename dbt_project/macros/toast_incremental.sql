@@ -85,23 +85,56 @@
 
 {#
     Pre-hook: delete every row of the orders about to be re-inserted, that is of the orders of
-    `orders` (base_toast__orders) loaded after the model's watermark.
+    `orders` (base_toast__orders) loaded after the model's watermark, looking only at rows
+    dated on or after the first date those orders touched (toast_order_date_column).
     A table an older release kept per day has no order_guid (or no _dlt_load_id): nothing is
     deleted, and dbt's schema check (on_schema_change: fail) then asks for the one full refresh
     a release that changes a model's columns needs, rather than the delete failing on the
     missing column.
 #}
 {% macro toast_delete_reloaded_orders(orders) -%}
+    {#- also a dependency: built before the model, with the re-read orders' dates #}
+    {%- set changed_days = ref('stg_toast__changed_days') -%}
     {%- if is_incremental() and toast_relation_is_per_order(this) -%}
+    {%- set watermark = toast_order_watermark() -%}
+    {%- set date_column = toast_order_date_column(this) -%}
+    {%- set first_day = run_query(
+        "select min(business_date) from " ~ changed_days
+        ~ " where _dlt_load_id > '" ~ watermark ~ "'").columns[0].values()[0]
+        if date_column else none -%}
     delete from {{ this }} as existing
     where exists (
         select 1
         from {{ orders }} as reloaded
-        where reloaded._dlt_load_id > '{{ toast_order_watermark() }}'
+        where reloaded._dlt_load_id > '{{ watermark }}'
           and reloaded.restaurant_guid = existing.restaurant_guid
           and reloaded.order_guid = existing.order_guid
     )
+    {%- if first_day is not none %}
+      and (existing.{{ date_column }} >= date '{{ first_day }}'
+           or existing.{{ date_column }} is null)
+    {%- endif %}
     {%- endif -%}
+{%- endmacro %}
+
+{#
+    The date a per-order model's rows are dated by: `business_date` (the intermediate models:
+    the order's, a payment's paid or a refund's business date) or the staging models'
+    `order_business_date`. Every such date of an order is one stg_toast__changed_days lists
+    for it (it keeps the dates of the order's earlier versions too), so the rows of the
+    orders a run re-reads are all on or after the first date it lists for them, or have none:
+    the delete above skips older row groups by their min/max instead of reading the model's
+    whole key columns. none when the model has neither column (no bound).
+#}
+{% macro toast_order_date_column(relation) -%}
+    {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute='name')
+        | map('lower') | list -%}
+    {%- for candidate in ['business_date', 'order_business_date'] -%}
+        {%- if candidate in columns -%}
+            {{ return(candidate) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(none) }}
 {%- endmacro %}
 
 {% macro toast_relation_is_per_order(relation) -%}
