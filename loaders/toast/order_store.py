@@ -105,12 +105,14 @@ class OrderStore:
             from incoming_orders as incoming
             join {table} as stored using (restaurant_guid, order_guid)
             where stored.modified_at > incoming.modified_at""").fetchall()
+        # A join, not a correlated EXISTS: DuckDB plans that one by grouping every stored
+        # key, a cost that grows with the history (0.13 s against 0.04 s at 750k orders).
         con.execute(f"""
             delete from {table} as stored
-            where exists (select 1 from incoming_orders as incoming
-                          where incoming.restaurant_guid = stored.restaurant_guid
-                            and incoming.order_guid = stored.order_guid
-                            and incoming.modified_at >= stored.modified_at)""")
+            using incoming_orders as incoming
+            where incoming.restaurant_guid = stored.restaurant_guid
+              and incoming.order_guid = stored.order_guid
+              and incoming.modified_at >= stored.modified_at""")
         if stale:
             orders = orders.filter(
                 pc.invert(

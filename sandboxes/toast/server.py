@@ -478,6 +478,7 @@ class ToastSandbox(Controlled):
             "faults_fired": self.faults.fired(),
             "now": self.clock.now().isoformat(),
             "order_queries": list(s.order_queries),
+            "page_cache": self.page_cache.stats(),
         }
 
     def _clock_action(self, body) -> Response:
@@ -498,8 +499,9 @@ class ToastSandbox(Controlled):
         return Response.json({"enabled": self.rate_limits, "limits": len(limits)})
 
     def _page_cache_action(self, body) -> Response:
-        self.page_cache = PageCache(enabled=bool(body.get("enabled")))
-        return Response.json({"enabled": self.page_cache.enabled})
+        max_mib = int(body.get("max_mib", PageCache.DEFAULT_MIB))
+        self.page_cache = PageCache(enabled=bool(body.get("enabled")), max_bytes=max_mib * 2**20)
+        return Response.json({"enabled": self.page_cache.enabled, "max_mib": max_mib})
 
     def _config_page_size_action(self, body) -> Response:
         self.config_page_size = int(body["size"])
@@ -530,7 +532,9 @@ class PageCache:
     """Serialised ordersBulk pages of settled dates, for benchmarks that must measure the
     client's pacing rather than the sandbox's order generation. Off unless switched on."""
 
-    def __init__(self, enabled: bool = False, max_bytes: int = 512 * 2**20):
+    DEFAULT_MIB = 512
+
+    def __init__(self, enabled: bool = False, max_bytes: int = DEFAULT_MIB * 2**20):
         self.enabled = enabled
         self.max_bytes = max_bytes
         self._pages: dict = {}
@@ -542,10 +546,13 @@ class PageCache:
 
     def put(self, key, value) -> None:
         if not self.enabled or self._bytes + len(value[0]) > self.max_bytes:
-            return
+            return  # a page left out is generated again when asked for: slower, never wrong
         with self._lock:
             self._pages[key] = value
             self._bytes += len(value[0])
+
+    def stats(self) -> dict:
+        return {"enabled": self.enabled, "pages": len(self._pages), "bytes": self._bytes}
 
 
 def _fake_jwt(client_id: str) -> str:
