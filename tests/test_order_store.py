@@ -12,8 +12,9 @@ from loaders.toast.orders import ParsedPage, parse_page
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 
 
-def page(*orders: tuple[str, str, int]) -> ParsedPage:
-    """(order guid, modifiedDate, total) per order, as one ordersBulk page of restaurant r-1."""
+def page(*orders: tuple[str, str, int], padding: str = "") -> ParsedPage:
+    """(order guid, modifiedDate, total) per order, as one ordersBulk page of restaurant r-1
+    (each order's JSON longer by `padding`)."""
     body = json.dumps(
         [
             {
@@ -21,7 +22,7 @@ def page(*orders: tuple[str, str, int]) -> ParsedPage:
                 "businessDate": 20261119,
                 "openedDate": "2026-11-19T18:00:00.000+0000",
                 "modifiedDate": modified,
-                "checks": [{"totalAmount": total}],
+                "checks": [{"totalAmount": total, "comment": padding}],
             }
             for guid, modified, total in orders
         ]
@@ -79,6 +80,22 @@ def test_an_order_read_twice_in_one_commit_keeps_its_latest_version(tmp_path):
     )
     store.close()
     assert stored(path) == {"o-1": 12, "o-3": 30}
+
+
+def test_a_reread_larger_than_the_memory_limit_replaces_every_order(tmp_path):
+    """A day re-read in one commit, its JSON several times DuckDB's memory limit: the
+    replacement compares keys only, so it neither runs out of memory nor leaves a copy."""
+    path = tmp_path / "w.duckdb"
+    store = OrderStore(path, "toast_raw", "32MB")
+    guids = [f"o-{n}" for n in range(20_000)]
+    padding = "x" * 3_000  # 20,000 orders of ~3 kB: 60 MB of JSON a read
+    for modified, total in (
+        ("2026-11-19T20:00:00.000+0000", 1),
+        ("2026-11-20T08:00:00.000+0000", 2),
+    ):
+        store.write([page(*((g, modified, total) for g in guids), padding=padding)], {}, NOW)
+    store.close()
+    assert stored(path) == dict.fromkeys(guids, 2)
 
 
 def test_watermarks_are_committed_with_the_orders_and_read_back(tmp_path):

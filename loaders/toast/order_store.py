@@ -105,14 +105,18 @@ class OrderStore:
             from incoming_orders as incoming
             join {table} as stored using (restaurant_guid, order_guid)
             where stored.modified_at > incoming.modified_at""").fetchall()
-        # A join, not a correlated EXISTS: DuckDB plans that one by grouping every stored
-        # key, a cost that grows with the history (0.13 s against 0.04 s at 750k orders).
+        # The stored versions to replace, found by a join on the key columns alone and deleted
+        # by a semi-join on them. A correlated EXISTS is planned by grouping every stored key
+        # (0.13 s a commit at 750k orders, growing with the history; this takes 0.04 s), and
+        # DELETE ... USING carries the incoming JSON into its hash table (out of memory on a
+        # batch larger than the memory limit).
         con.execute(f"""
-            delete from {table} as stored
-            using incoming_orders as incoming
-            where incoming.restaurant_guid = stored.restaurant_guid
-              and incoming.order_guid = stored.order_guid
-              and incoming.modified_at >= stored.modified_at""")
+            delete from {table}
+            where (restaurant_guid, order_guid, modified_at) in (
+                select stored.restaurant_guid, stored.order_guid, stored.modified_at
+                from incoming_orders as incoming
+                join {table} as stored using (restaurant_guid, order_guid)
+                where incoming.modified_at >= stored.modified_at)""")
         if stale:
             orders = orders.filter(
                 pc.invert(
