@@ -7,9 +7,9 @@
 The night is what a scheduled `closeout run` does, each stage through the real code path:
 the load of the night's business date from the Toast sandbox (rate limits off, the night's
 pages rendered before the timing starts, the real loader `run_load`, as `closeout load --from
-D --to D`), `dbt build` (`run_build`), and posting every
-ready journal to one ERP sandbox (`post_ready`, as `closeout post`). Target: the three stages
-together <= 120 s on a 2-core machine. Each stage's seconds, the load average and the counts
+D --to D`), `dbt build` (`run_build`), and posting every ready journal to one ERP sandbox
+(`post_ready`, as `closeout post`). Target: the three stages together <= 120 s on a 2-core
+machine. Each stage's seconds, the load average, the sandboxes' CPU seconds and the counts
 (orders loaded, journals built, documents posted, ERP requests) are printed.
 
 The history is made the way bench_build makes it (its generator, parser and store, and its
@@ -54,7 +54,7 @@ TARGET_SECONDS = 120.0
 EXACT_CALLS_PER_MINUTE = 60  # per division; closeout posts every location to one division
 EXACT_KEYS_PER_LOOKUP = 20  # journal identities per lines query (posting/connectors/exact.py)
 EXACT_ACCOUNTS_PER_QUERY = 30  # GL account codes per GLAccounts query
-PAGE_CACHE_MIB = 4096  # the sandbox keeps a 500-location night's rendered pages (~1 GiB)
+PAGE_CACHE_MIB = 4096  # the sandbox keeps a 500-location night's rendered pages (~1.5 GiB)
 
 
 @dataclass
@@ -267,7 +267,7 @@ def measure_night(args, night: Night, night_day: date, sandbox) -> None:
 def warm_night_pages(sandbox, night: Night, night_day: date) -> None:
     """Have the sandbox render the night's ordersBulk pages before the load is timed, as Toast
     serves orders it already stores: the load then measures closeout, not the sandbox making
-    up 150,000 orders in Python (about 500 a second on one core). Not timed; printed."""
+    up 150,000 orders in Python (about a minute of its one core). Not timed; printed."""
     from concurrent.futures import ThreadPoolExecutor
 
     from loaders.toast.client import ToastClient
