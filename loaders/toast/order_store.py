@@ -100,31 +100,33 @@ class OrderStore:
         columns only; the order JSON is copied once, by the insert."""
         con, table = self._con, f"{self.schema}.{ORDERS_TABLE}"
         con.register("incoming_orders", orders)
-        stale = con.execute(f"""
-            select incoming.restaurant_guid, incoming.order_guid
-            from incoming_orders as incoming
-            join {table} as stored using (restaurant_guid, order_guid)
-            where stored.modified_at > incoming.modified_at""").fetchall()
-        # The stored versions to replace, found by a join on the key columns alone and deleted
-        # by a semi-join on them. A correlated EXISTS is planned by grouping every stored key
+        # One join on the key columns finds every stored version of an incoming order: the
+        # newer ones make the incoming copy stale, the rest are replaced. Deleted by a
+        # semi-join on their keys: a correlated EXISTS is planned by grouping every stored key
         # (0.13 s a commit at 750k orders, growing with the history; this takes 0.04 s), and
         # DELETE ... USING carries the incoming JSON into its hash table (out of memory on a
         # batch larger than the memory limit).
+        stored = con.sql(f"""
+            select stored.restaurant_guid, stored.order_guid, stored.modified_at,
+                stored.modified_at > incoming.modified_at as is_newer
+            from incoming_orders as incoming
+            join {table} as stored using (restaurant_guid, order_guid)""").to_arrow_table()
+        con.register("replaced_versions", stored.filter(pc.invert(stored["is_newer"])))
         con.execute(f"""
             delete from {table}
             where (restaurant_guid, order_guid, modified_at) in (
-                select stored.restaurant_guid, stored.order_guid, stored.modified_at
-                from incoming_orders as incoming
-                join {table} as stored using (restaurant_guid, order_guid)
-                where incoming.modified_at >= stored.modified_at)""")
-        if stale:
+                select restaurant_guid, order_guid, modified_at from replaced_versions)""")
+        con.unregister("replaced_versions")
+        newer = stored.filter(stored["is_newer"])
+        if newer.num_rows:
+            keys = pc.binary_join_element_wise(newer["restaurant_guid"], newer["order_guid"], "/")
             orders = orders.filter(
                 pc.invert(
                     pc.is_in(
                         pc.binary_join_element_wise(
                             orders["restaurant_guid"], orders["order_guid"], "/"
                         ),
-                        pa.array([f"{restaurant}/{order}" for restaurant, order in stale]),
+                        keys,
                     )
                 )
             )
