@@ -39,6 +39,8 @@ WATERMARKS_COLUMNS = """restaurant_guid varchar primary key, modified_through ti
 # Written since the last checkpoint: past this, fold the WAL into the file while fetching goes
 # on, so the checkpoint at the end of the load stays small.
 CHECKPOINT_BYTES = 32 * 2**20
+# DuckDB's default number of vacuum tasks per checkpoint, restored for the load's last one.
+DEFAULT_VACUUM_TASKS = 100
 
 
 class OrderStore:
@@ -50,6 +52,11 @@ class OrderStore:
         # connection has spilled, DuckDB refuses every later SET temp_directory, which dlt's
         # connections would run on each open.
         self._con.execute("set preserve_insertion_order = false")
+        # Each checkpoint of the load leaves its orders in a row group of their own. With
+        # vacuum on, every checkpoint merged them into the last one, rewriting it again and
+        # again: 1.3 GB of order JSON in 32 MiB checkpoints took 20 s of checkpoints. Without
+        # vacuum they take 2.6 s, and the load's last checkpoint merges them once (`close`).
+        self._con.execute("set max_vacuum_tasks = 0")
         self._unchecked_bytes = 0
         self.commits = 0
         self._con.execute(f"create schema if not exists {schema}")
@@ -74,6 +81,10 @@ class OrderStore:
         locations in `finished` (whose last orders are among them or already committed)."""
         orders = _latest_per_order([page.table() for page in pages if page.order_count])
         rejects = [row for page in pages for row in page.rejects]
+        if self._unchecked_bytes >= CHECKPOINT_BYTES:
+            # Before this commit rather than after it, so the load's last commit is left for
+            # the checkpoint in `close`: one with no changes to write does no vacuum either.
+            self._checkpoint()
         con = self._con
         con.begin()
         try:
@@ -91,8 +102,6 @@ class OrderStore:
             con.rollback()
             raise
         self.commits += 1
-        if self._unchecked_bytes >= CHECKPOINT_BYTES:
-            self._checkpoint()
 
     def _replace_orders(self, orders: pa.Table) -> None:
         """The newer modifiedDate wins (the later read, when equal): a re-read replaces an
@@ -165,6 +174,13 @@ class OrderStore:
         self._unchecked_bytes = 0
 
     def close(self) -> None:
+        """Checkpoint with vacuum, merging the load's small row groups into full ones (3.5 s
+        for 1.3 GB of orders), then close."""
+        self._con.execute(f"set max_vacuum_tasks = {DEFAULT_VACUUM_TASKS}")
+        try:
+            self._con.execute("checkpoint")
+        except duckdb.TransactionException:
+            pass  # dlt is mid-transaction (a load that failed): the merge waits for the next load
         self._con.close()
 
 
