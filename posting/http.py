@@ -35,11 +35,17 @@ _SECRET_FIELDS = (
     "assertion",
     "secret",
 )
-_SECRET_PATTERNS = (
-    [re.compile(rf"(<{name}>)[^<]*(</{name}>)", re.I) for name in _SECRET_FIELDS]
-    + [re.compile(rf'("{name}"\s*:\s*")[^"]*(")', re.I) for name in _SECRET_FIELDS]
-    + [re.compile(rf"(\b{name}=)[^&\s]*()", re.I) for name in _SECRET_FIELDS]
-)
+# Per field name, its XML element, JSON member and form field. Only the names a text contains
+# are tried: 24 case-insensitive scans of every request and answer took 40 % of the posting
+# threads' time on a 1,000-journal night (D365 batch answers carry every line).
+_SECRET_PATTERNS = {
+    name: (
+        re.compile(rf"(<{name}>)[^<]*(</{name}>)", re.I),
+        re.compile(rf'("{name}"\s*:\s*")[^"]*(")', re.I),
+        re.compile(rf"(\b{name}=)[^&\s]*()", re.I),
+    )
+    for name in _SECRET_FIELDS
+}
 _SECRET_HEADERS = {"authorization", "cookie", "set-cookie", "x-api-key"}
 MAX_BODY_CHARS = 1_000_000
 
@@ -85,8 +91,11 @@ class Redactor:
             self._values.add(secret)
 
     def text(self, text: str) -> str:
-        for pattern in _SECRET_PATTERNS:
-            text = pattern.sub(rf"\g<1>{REDACTED}\g<2>", text)
+        folded = text.casefold()  # what re.I matches, ſ and K included
+        for name, patterns in _SECRET_PATTERNS.items():
+            if name in folded:
+                for pattern in patterns:
+                    text = pattern.sub(rf"\g<1>{REDACTED}\g<2>", text)
         for value in sorted(self._values, key=len, reverse=True):
             text = text.replace(value, REDACTED)
         return text

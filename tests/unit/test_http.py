@@ -196,6 +196,17 @@ def test_the_audit_record_has_no_secret_in_it():
     assert (first.erp, first.method, first.status) == ("acme", "POST", 200)
 
 
+def test_secret_fields_are_redacted_whatever_the_case_of_their_names():
+    run = Recorder(
+        lambda request: httpx.Response(200, text='{"Refresh_Token": "rt-5555", "memo": "x"}')
+    )
+    run.http.request("POST", URL, content="<SessionID>sid-7777</SessionID><Amount>5</Amount>")
+
+    (exchange,) = run.audit
+    assert exchange.request_body == "<SessionID>***</SessionID><Amount>5</Amount>"
+    assert exchange.response_body == '{"Refresh_Token": "***", "memo": "x"}'
+
+
 def test_a_secret_learnt_later_is_redacted_from_then_on():
     run = Recorder(lambda request: httpx.Response(200, text="session sess-98765"))
     run.http.request("GET", URL)
