@@ -99,12 +99,12 @@ def test_a_reread_larger_than_the_memory_limit_replaces_every_order(tmp_path):
 
 
 def test_the_loads_checkpoints_leave_full_row_groups_once_the_store_closes(tmp_path):
-    """Mid-load checkpoints skip DuckDB's vacuum, so each leaves a row group of its own; the
-    last one merges them, or every later scan would walk a night of fragments."""
+    """Past VACUUM_UNTIL_BYTES the load's checkpoints skip DuckDB's vacuum, so each leaves a
+    row group of its own; the last one merges them, or later scans walk a night of fragments."""
     path = tmp_path / "w.duckdb"
     store = OrderStore(path, "toast_raw", "64MB")
     padding = "x" * 3_000  # 12,000 orders of ~3 kB a commit: past CHECKPOINT_BYTES each time
-    for commit in range(3):
+    for commit in range(10):  # 360 MB: past VACUUM_UNTIL_BYTES
         guids = (f"o-{commit}-{n}" for n in range(12_000))
         modified = "2026-11-19T20:00:00.000+0000"
         store.write([page(*((g, modified, 1) for g in guids), padding=padding)], {}, NOW)
@@ -113,7 +113,7 @@ def test_the_loads_checkpoints_leave_full_row_groups_once_the_store_closes(tmp_p
         row_groups = con.execute(
             "select count(distinct row_group_id) from pragma_storage_info('toast_raw.orders')"
         ).fetchone()[0]
-    assert len(stored(path)) == 36_000
+    assert len(stored(path)) == 120_000
     assert row_groups == 1
 
 

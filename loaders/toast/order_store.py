@@ -39,8 +39,10 @@ WATERMARKS_COLUMNS = """restaurant_guid varchar primary key, modified_through ti
 # Written since the last checkpoint: past this, fold the WAL into the file while fetching goes
 # on, so the checkpoint at the end of the load stays small.
 CHECKPOINT_BYTES = 32 * 2**20
-# DuckDB's default number of vacuum tasks per checkpoint, restored for the load's last one.
+# DuckDB's default number of vacuum tasks per checkpoint.
 DEFAULT_VACUUM_TASKS = 100
+# Until a load has written this much, its checkpoints vacuum as usual (see __init__).
+VACUUM_UNTIL_BYTES = 256 * 2**20
 
 
 class OrderStore:
@@ -52,11 +54,14 @@ class OrderStore:
         # connection has spilled, DuckDB refuses every later SET temp_directory, which dlt's
         # connections would run on each open.
         self._con.execute("set preserve_insertion_order = false")
-        # Each checkpoint of the load leaves its orders in a row group of their own. With
-        # vacuum on, every checkpoint merged them into the last one, rewriting it again and
-        # again: 1.3 GB of order JSON in 32 MiB checkpoints took 20 s of checkpoints. Without
-        # vacuum they take 2.6 s, and the load's last checkpoint merges them once (`close`).
-        self._con.execute("set max_vacuum_tasks = 0")
+        self._con.execute("set enable_progress_bar = false")  # a long merge drew one on stdout
+        # Each checkpoint of the load leaves its orders in a row group of their own, and
+        # DuckDB's vacuum merges it into the previous one, rewriting that again and again:
+        # 1.3 GB of order JSON in 32 MiB checkpoints took 20 s of checkpoints, 2.6 s without
+        # vacuum. So past VACUUM_UNTIL_BYTES the load's checkpoints skip it, and the last one
+        # merges the rest once (`close`). A smaller load merges as it goes, while it waits on
+        # Toast's rate limits, so its end is not held up by a merge.
+        self._written_bytes = 0
         self._unchecked_bytes = 0
         self.commits = 0
         self._con.execute(f"create schema if not exists {schema}")
@@ -83,7 +88,7 @@ class OrderStore:
         rejects = [row for page in pages for row in page.rejects]
         if self._unchecked_bytes >= CHECKPOINT_BYTES:
             # Before this commit rather than after it, so the load's last commit is left for
-            # the checkpoint in `close`: one with no changes to write does no vacuum either.
+            # the checkpoint in `close`: one with nothing to write does not vacuum either.
             self._checkpoint()
         con = self._con
         con.begin()
@@ -143,6 +148,7 @@ class OrderStore:
         con.execute(f"insert into {table} by name select * from incoming_orders")
         con.unregister("incoming_orders")
         self._unchecked_bytes += orders.nbytes
+        self._written_bytes += orders.nbytes
 
     def _write_rejects(self, rejects: list[dict]) -> None:
         by_id = {row["reject_id"]: row for row in rejects}  # the same bad order read twice
@@ -167,6 +173,8 @@ class OrderStore:
         )
 
     def _checkpoint(self) -> None:
+        vacuum_tasks = DEFAULT_VACUUM_TASKS if self._written_bytes < VACUUM_UNTIL_BYTES else 0
+        self._con.execute(f"set max_vacuum_tasks = {vacuum_tasks}")
         try:
             self._con.execute("checkpoint")
         except duckdb.TransactionException:
@@ -174,8 +182,8 @@ class OrderStore:
         self._unchecked_bytes = 0
 
     def close(self) -> None:
-        """Checkpoint with vacuum, merging the load's small row groups into full ones (3.5 s
-        for 1.3 GB of orders), then close."""
+        """Checkpoint with vacuum, merging the load's row groups into full ones (3.5 s for
+        1.3 GB of orders), then close."""
         self._con.execute(f"set max_vacuum_tasks = {DEFAULT_VACUUM_TASKS}")
         try:
             self._con.execute("checkpoint")
