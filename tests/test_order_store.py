@@ -99,12 +99,12 @@ def test_a_reread_larger_than_the_memory_limit_replaces_every_order(tmp_path):
 
 
 def test_the_loads_checkpoints_leave_full_row_groups_once_the_store_closes(tmp_path):
-    """Past VACUUM_UNTIL_BYTES the load's checkpoints skip DuckDB's vacuum, so each leaves a
-    row group of its own; the last one merges them, or later scans walk a night of fragments."""
+    """The load's checkpoints skip DuckDB's vacuum, so each leaves a row group of its own; past
+    MERGE_AT_CLOSE_BYTES the last one merges them, or later scans walk a night of fragments."""
     path = tmp_path / "w.duckdb"
     store = OrderStore(path, "toast_raw", "64MB")
     padding = "x" * 3_000  # 12,000 orders of ~3 kB a commit: past CHECKPOINT_BYTES each time
-    for commit in range(10):  # 360 MB: past VACUUM_UNTIL_BYTES
+    for commit in range(10):  # 360 MB: past MERGE_AT_CLOSE_BYTES
         guids = (f"o-{commit}-{n}" for n in range(12_000))
         modified = "2026-11-19T20:00:00.000+0000"
         store.write([page(*((g, modified, 1) for g in guids), padding=padding)], {}, NOW)
