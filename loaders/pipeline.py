@@ -18,7 +18,7 @@ from closeout.warehouse import RAW_DATASET, state_dir, warehouse_path
 from loaders.memory import bound_allocators
 from loaders.toast.client import ClientOptions
 from loaders.toast.order_fetch import OrderFetchProcess
-from loaders.toast.order_store import OrderStore
+from loaders.toast.order_store import OrderStore, leave_merging_to_the_store
 from loaders.toast.source import LoadReport, LoadSession, toast_source, write_orders
 from loaders.toast.windows import Window
 
@@ -201,6 +201,7 @@ def _record(report: LoadReport, load_id: str | None, dates, plans: dict[str, lis
     rule that a location whose last load failed posts nothing. closeout_audit.load_coverage:
     what each location that finished read, from which dbt tells the days fully loaded."""
     with warehouse.connect() as con:
+        leave_merging_to_the_store(con)  # the store merged a large load's row groups itself
         con.execute(f"create schema if not exists {RAW_DATASET}")
         for table, columns in RAW_TABLES_MAYBE_EMPTY.items():
             con.execute(f"create table if not exists {RAW_DATASET}.{table} ({columns})")

@@ -6,6 +6,8 @@ from datetime import datetime, timezone
 
 import duckdb
 
+from loaders.pipeline import run_load
+from loaders.toast import order_store
 from loaders.toast.order_store import OrderStore
 from loaders.toast.orders import ParsedPage, parse_page
 
@@ -35,6 +37,13 @@ def stored(path) -> dict[str, int]:
         rows = con.execute("select order_guid, order_json from toast_raw.orders").fetchall()
     assert len(rows) == len({guid for guid, _ in rows})
     return {guid: json.loads(text)["checks"][0]["totalAmount"] for guid, text in rows}
+
+
+def row_groups(path) -> int:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(
+            "select count(distinct row_group_id) from pragma_storage_info('toast_raw.orders')"
+        ).fetchone()[0]
 
 
 def test_newer_versions_replace_older_ones_and_a_stale_copy_never_does(tmp_path):
@@ -109,12 +118,23 @@ def test_the_loads_checkpoints_leave_full_row_groups_once_the_store_closes(tmp_p
         modified = "2026-11-19T20:00:00.000+0000"
         store.write([page(*((g, modified, 1) for g in guids), padding=padding)], {}, NOW)
     store.close()
-    with duckdb.connect(str(path), read_only=True) as con:
-        row_groups = con.execute(
-            "select count(distinct row_group_id) from pragma_storage_info('toast_raw.orders')"
-        ).fetchone()[0]
     assert len(stored(path)) == 120_000
-    assert row_groups == 1
+    assert row_groups(path) == 1
+
+
+def test_a_small_loads_row_groups_are_merged_after_the_load_not_at_its_end(
+    toast_env, warehouse, monkeypatch
+):
+    """Below MERGE_AT_CLOSE_BYTES nothing the load opens merges its row groups: the checkpoint
+    of its audit records did, 0.9 s at the end of a 200 MB rate-limited day. The next
+    checkpoint that vacuums (the build's) merges them."""
+    monkeypatch.setattr(order_store, "CHECKPOINT_BYTES", 1)  # each commit checkpointed
+    result = run_load(backfill_days=3, lag_minutes=0, commit_interval_seconds=0.01)
+    assert result.ok and result.order_commits > 1
+    assert row_groups(warehouse) > 1
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create table main.later_write as select 1 as x")
+    assert row_groups(warehouse) == 1
 
 
 def test_watermarks_are_committed_with_the_orders_and_read_back(tmp_path):
