@@ -116,21 +116,32 @@ def a_posted_card_order(db: Path) -> tuple[str, str, date]:
 
 
 def the_adjustment(report, journal_id: str, db: Path, edited_order: str, since: datetime):
-    """The edited journal's one adjustment. The sandbox, like Toast, also edits orders by
-    itself (late tips, refunds) while a test runs, so other journals may be adjusted in the
-    same night: each must be of a restaurant where Toast changed another order after `since`."""
+    """The edited journal's one adjustment. The sandbox, like Toast, also edits records by
+    itself (late tips, refunds, a manager's clock-out correction) while a test runs, so other
+    journals may be adjusted in the same night: each must be of a restaurant where Toast
+    changed another order (sales) or a time entry (labor) after `since`."""
     adjusted = report.by_state("adjusted")
     mine = [o for o in adjusted if o.journal_id == journal_id]
     assert len(mine) == 1, [o.journal_id for o in adjusted]
-    others = {o.journal_id.split(":")[0] for o in adjusted if o.journal_id != journal_id}
+    others = {o.journal_id for o in adjusted if o.journal_id != journal_id}
     if others:
-        changed_by_toast = query(
-            db,
-            "select distinct restaurant_guid from toast_raw.orders "
-            "where modified_at > ? and order_guid <> ?",
-            (since, edited_order),
-        )
-        assert others <= {guid for (guid,) in changed_by_toast}, others
+        changed_by_toast = {
+            f"{restaurant}:{journal_type}"
+            for restaurant, journal_type in query(
+                db,
+                "select distinct restaurant_guid, 'sales' from toast_raw.orders "
+                "where modified_at > ? and order_guid <> ? "
+                "union select distinct restaurant_guid, 'labor' from toast_raw.time_entries "
+                "where modified_at > ?",
+                (since, edited_order, since),
+            )
+        }
+        unexplained = {
+            other
+            for other in others
+            if f"{other.split(':')[0]}:{other.split(':')[2]}" not in changed_by_toast
+        }
+        assert not unexplained, unexplained
     return mine[0]
 
 
