@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -416,8 +418,15 @@ def test_a_nightly_build_makes_the_same_journals_as_a_full_rebuild(toast_env, wa
     assert older_orders_money > 0
     journal = """select * from finance.journal_lines
                  order by journal_id, line_number"""
-    versions = "select journal_id, version from finance.journals order by journal_id"
+    # what journals and sales_summary take from the lines (int_journal_figures, kept per
+    # journal); not the status, which the clock may change between the two builds
+    versions = """select journal_id, version, total_debit, total_credit, line_count,
+                         unmapped_line_count, over_short_amount
+                  from finance.journals order by journal_id"""
+    summary = """select * exclude (journal_status, journal_hold_reasons)
+                 from finance.sales_summary order by restaurant_guid, business_date"""
     nightly_lines, nightly_versions = query(warehouse, journal), query(warehouse, versions)
+    nightly_summary = query(warehouse, summary)
 
     # Every re-read order's old rows went: an order's rows in each per-order table are of one
     # load (the pre-hooks delete them looking only at rows dated from the first date the
@@ -443,7 +452,41 @@ def test_a_nightly_build_makes_the_same_journals_as_a_full_rebuild(toast_env, wa
     assert rebuilt.ok, [p.message for p in rebuilt.errors]
     assert query(warehouse, versions) == nightly_versions
     assert query(warehouse, journal) == nightly_lines
+    assert query(warehouse, summary) == nightly_summary
     assert len(nightly_lines) > 500
+
+
+def test_journals_catch_up_after_a_build_of_journal_lines_alone(toast_env, warehouse):
+    """journals and sales_summary take each journal's totals from int_journal_figures, which
+    recomputes the journals journal_lines rebuilt: a run that stops after journal_lines (here
+    `dbt run` of it and what it reads; a crash would do the same) leaves them queued, and the
+    next build still brings every journal to what its lines say."""
+    toast_env.freeze(datetime.now(timezone.utc))
+    last = datetime.now(timezone.utc).date() - timedelta(days=40)
+    assert run_load(business_date_range=(last - timedelta(days=3), last - timedelta(days=2))).ok
+    build_ok()
+    assert run_load(business_date_range=(last - timedelta(days=1), last)).ok
+    dbt = str(Path(sys.executable).with_name("dbt"))
+    folders = ["--project-dir", str(transform.PROJECT_DIR), "--profiles-dir", str(transform.ROOT)]
+    subprocess.run([dbt, "run", *folders, "--quiet", "--select", "+journal_lines"], check=True)
+    build_ok()
+
+    from_lines = query(
+        warehouse,
+        """select journal_id, sum(debit), sum(credit), count(*) from finance.journal_lines
+           group by 1 order by 1""",
+    )
+    totals = """select journal_id, total_debit, total_credit, line_count
+                from finance.journals order by journal_id"""
+    assert query(warehouse, totals) == from_lines
+    second_days = {
+        row[0] for row in from_lines if row[0].split(":")[1] >= str(last - timedelta(days=1))
+    }
+    assert len(second_days) >= 2 * len(toast_env.restaurants)
+    versions = "select journal_id, version from finance.journals order by journal_id"
+    incremental_versions = query(warehouse, versions)
+    assert transform.run_build(full_refresh=True, quiet=True).ok
+    assert query(warehouse, versions) == incremental_versions
 
 
 def test_a_renamed_toast_payment_type_reaches_days_no_load_changed(toast_env, warehouse):

@@ -132,3 +132,80 @@
         now(),
         '{{ state.fingerprint }}'
 {%- endmacro %}
+
+{#
+    Which journals' lines changed since int_journal_figures last summed them: journal_lines'
+    post-hook queues what it rebuilt, and int_journal_figures recomputes those journals and
+    empties the queue, so journals and sales_summary read one row per journal instead of every
+    line of the history. A row of the queue is one sales day (restaurant_guid, business_date,
+    journal_type), every journal of a type (restaurant_guid null), or every journal
+    (journal_type null). Kept until int_journal_figures runs, so a build that selects
+    journal_lines alone loses nothing.
+#}
+{% macro finance_figures_queue_relation() -%}
+    {{ return(api.Relation.create(
+        database=target.database,
+        schema=generate_schema_name('staging', none) | trim,
+        identifier='finance__journals_to_sum',
+        type='table')) }}
+{%- endmacro %}
+
+{# on-run-start, after the watermark table's schema exists. #}
+{% macro finance_create_figures_queue() -%}
+    create table if not exists {{ finance_figures_queue_relation() }} (
+        journal_type varchar,
+        restaurant_guid varchar,
+        business_date date,
+        queued_at timestamptz not null
+    )
+{%- endmacro %}
+
+{# journal_lines' post-hook, before it records its new state: queue what this run rebuilt. #}
+{% macro finance_queue_rebuilt_journals() -%}
+    {%- set state = finance_journal_state() if is_incremental() else {'rebuild_all': true} -%}
+    insert into {{ finance_figures_queue_relation() }}
+    {%- if state.rebuild_all %}
+    values (null, null, null, now())
+    {%- else %}
+    select 'labor', null, null, now()
+    union all
+    select distinct 'sales', restaurant_guid, business_date, now()
+    from ({{ finance_journal_sales_days(state) }}) as changed_day
+    {%- endif %}
+{%- endmacro %}
+
+{# Whether every journal is queued (or the model is built in full): a query at render time. #}
+{% macro finance_figures_rebuild_all() -%}
+    {%- if not execute or not is_incremental() -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- set everything = run_query(
+        "select count(*) from " ~ finance_figures_queue_relation()
+        ~ " where journal_type is null").columns[0].values()[0] -%}
+    {{ return(everything > 0) }}
+{%- endmacro %}
+
+{# int_journal_figures' pre-hook: drop the queued journals' rows; the model appends them again. #}
+{% macro finance_delete_queued_figures() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }} as existing
+    where {{ finance_journal_is_queued('existing', finance_figures_rebuild_all()) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{# True for the lines or figures (`alias`) of a queued journal. #}
+{% macro finance_journal_is_queued(alias, rebuild_all) -%}
+    {%- if rebuild_all -%}
+    true
+    {%- else -%}
+    ({{ alias }}.journal_type in (
+        select journal_type from {{ finance_figures_queue_relation() }}
+        where restaurant_guid is null)
+     or exists (
+        select 1
+        from {{ finance_figures_queue_relation() }} as queued
+        where queued.journal_type = {{ alias }}.journal_type
+          and queued.restaurant_guid = {{ alias }}.restaurant_guid
+          and queued.business_date = {{ alias }}.business_date))
+    {%- endif -%}
+{%- endmacro %}

@@ -27,7 +27,10 @@
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook="{{ finance_delete_rebuilt_journals() }}",
-    post_hook="{{ finance_record_journal_state() }}",
+    post_hook=[
+        "{{ finance_queue_rebuilt_journals() }}",
+        "{{ finance_record_journal_state() }}",
+    ],
 ) }}
 
 {%- set state = finance_journal_state() if is_incremental() else {'rebuild_all': true} %}

@@ -1,7 +1,8 @@
 -- One row per journal: its totals, its version and whether it may be posted.
 --
 -- version: md5 over the journal's ordered lines (every field the ERP receives), so any change
--- to a line gives a new version and a re-run of an unchanged day gives the same one.
+-- to a line gives a new version and a re-run of an unchanged day gives the same one; it and
+-- the totals come from int_journal_figures, kept per journal.
 -- status: 'ready' when nothing holds it, else 'held' with every reason in hold_reasons (text,
 -- reasons joined by ' | ') and hold_reason_list (the same as a list):
 --   * debits and credits differ (never expected: journal_lines adds the over/short line);
@@ -25,8 +26,23 @@
 
 with
 
-lines as (
-    select * from {{ ref('journal_lines') }}
+-- per journal: totals, version and unmapped reasons of its lines
+journal_totals as (
+    select
+        journal_id,
+        restaurant_guid,
+        business_date,
+        journal_type,
+        company,
+        currency,
+        total_debit,
+        total_credit,
+        line_count,
+        unmapped_line_count,
+        over_short_amount,
+        version,
+        string_split(unmapped_reasons, '; ') as unmapped_reason_parts
+    from {{ ref('int_journal_figures') }}
 ),
 
 checks as (
@@ -76,32 +92,6 @@ open_time_entries as (
         count(*) filter (where cost_status = 'no_hourly_wage') as unwaged_time_entry_count
     from time_entries
     group by restaurant_guid, business_date
-),
-
-journal_totals as (
-    select
-        journal_id,
-        restaurant_guid,
-        business_date,
-        journal_type,
-        any_value(company) as company,
-        any_value(currency) as currency,
-        sum(debit) as total_debit,
-        sum(credit) as total_credit,
-        count(*) as line_count,
-        count(*) filter (where not is_mapped) as unmapped_line_count,
-        coalesce(sum(credit - debit) filter (where line_kind = 'over_short'), 0)
-            as over_short_amount,
-        md5(string_agg(
-            concat_ws('|', line_number, line_kind, coalesce(account_code, ''),
-                coalesce(company, ''), coalesce(location_dimension, ''),
-                coalesce(revenue_center_dimension, ''), description, debit, credit,
-                coalesce(currency, '')),
-            chr(10) order by line_number)) as version,
-        flatten(list(string_split(unmapped_reason, '; '))
-            filter (where unmapped_reason is not null)) as unmapped_reason_parts
-    from lines
-    group by journal_id, restaurant_guid, business_date, journal_type
 ),
 
 open_checks as (

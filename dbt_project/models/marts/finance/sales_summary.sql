@@ -18,8 +18,10 @@ toast_days as (
     select * from {{ ref('int_toast_days_summarized') }}
 ),
 
-lines as (
-    select * from {{ ref('journal_lines') }}
+-- the sales journal's figures by line kind, one row per journal
+journal_figures as (
+    select * from {{ ref('int_journal_figures') }}
+    where journal_type = 'sales'
 ),
 
 journals as (
@@ -32,38 +34,6 @@ restaurants as (
 
 settings as (
     select * from {{ ref('int_settings_resolved') }}
-),
-
-journal_figures as (
-    select
-        restaurant_guid,
-        business_date,
-        {% set credits = "sum(credit - debit) filter (where line_kind in ({}))" %}
-        {% set debits = "sum(debit - credit) filter (where line_kind in ({}))" %}
-        {{ credits.format("'sales'") }} as sales,
-        {{ debits.format("'discount'") }} as discounts,
-        {{ credits.format("'service_charge', 'credit_card_surcharge', 'cash_rounding'") }}
-            as service_charges,
-        {{ credits.format("'gratuity'") }} as gratuity,
-        {{ credits.format("'donations'") }} as donations,
-        {{ credits.format("'gift_card_sales'") }} as gift_card_sales,
-        {{ credits.format("'house_account_payments'") }} as house_account_payments,
-        {{ credits.format("'tax', 'facilitator_tax'") }} as tax,
-        {{ credits.format("'tip'") }} as tips,
-        {{ debits.format("'tender'") }} as tenders,
-        {% for payment_type in ['CASH', 'CREDIT', 'GIFTCARD', 'HOUSE_ACCOUNT', 'REWARDCARD',
-                                'TOAST_SV', 'OTHER', 'UNDETERMINED'] %}
-        sum(debit - credit) filter (
-            where line_kind = 'tender' and payment_type = '{{ payment_type }}')
-            as tenders_{{ payment_type | lower }},
-        {% endfor %}
-        {{ credits.format("'refund_tender'") }} as refunds_paid,
-        {{ debits.format("'unpaid_checks'") }} as unpaid_checks,
-        {{ credits.format("'unpaid_checks_collected'") }} as unpaid_checks_collected,
-        {{ credits.format("'over_short'") }} as over_short
-    from lines
-    where journal_type = 'sales'
-    group by restaurant_guid, business_date
 ),
 
 joined as (
