@@ -460,16 +460,17 @@ def test_journals_catch_up_after_a_build_of_journal_lines_alone(toast_env, wareh
     """journals and sales_summary take each journal's totals from int_journal_figures, which
     recomputes the journals journal_lines rebuilt: a run that stops after journal_lines (here
     `dbt run` of it and what it reads; a crash would do the same) leaves them queued, and the
-    next build still brings every journal to what its lines say."""
+    next build, even `closeout build --select journals`, brings every journal to its lines."""
     toast_env.freeze(datetime.now(timezone.utc))
     last = datetime.now(timezone.utc).date() - timedelta(days=40)
     assert run_load(business_date_range=(last - timedelta(days=3), last - timedelta(days=2))).ok
     build_ok()
     assert run_load(business_date_range=(last - timedelta(days=1), last)).ok
-    dbt = str(Path(sys.executable).with_name("dbt"))
+    dbt = [sys.executable, "-m", "dbt.cli.main"]
     folders = ["--project-dir", str(transform.PROJECT_DIR), "--profiles-dir", str(transform.ROOT)]
-    subprocess.run([dbt, "run", *folders, "--quiet", "--select", "+journal_lines"], check=True)
-    build_ok()
+    subprocess.run([*dbt, "run", *folders, "--quiet", "--select", "+journal_lines"], check=True)
+    selected = transform.run_build(select=("journals",), quiet=True)
+    assert selected.ok, [p.message for p in selected.errors]
 
     from_lines = query(
         warehouse,
@@ -500,6 +501,8 @@ def test_a_renamed_toast_payment_type_reaches_days_no_load_changed(toast_env, wa
                  where alternate_payment_type_name is not null group by all order by all"""
     before = query(warehouse, tenders)
     renamed = before[0][1].removeprefix("Tenders: OTHER ")
+    versions = "select journal_id, version from finance.journals order by journal_id"
+    versions_before = dict(query(warehouse, versions))
     assert {day - timedelta(days=1), day} <= {row[0] for row in before}  # and later payments'
 
     # What the next configuration load would write; no order is loaded.
@@ -518,3 +521,16 @@ def test_a_renamed_toast_payment_type_reaches_days_no_load_changed(toast_env, wa
     ]
     assert after == sorted(expected) and after != before
     assert len({row[0] for row in after if row[1].endswith("(new app)")}) >= 1
+    # journal_lines rebuilt every journal: journals has the new version of exactly those renamed
+    renamed_journals = {
+        journal_id
+        for (journal_id,) in query(
+            warehouse,
+            "select distinct journal_id from finance.journal_lines "
+            "where description like '%(new app)'",
+        )
+    }
+    versions_after = dict(query(warehouse, versions))
+    assert versions_after.keys() == versions_before.keys()
+    changed = {j for j, version in versions_after.items() if version != versions_before[j]}
+    assert changed == renamed_journals and renamed_journals

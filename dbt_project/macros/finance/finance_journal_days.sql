@@ -174,15 +174,29 @@
     {%- endif %}
 {%- endmacro %}
 
-{# Whether every journal is queued (or the model is built in full): a query at render time. #}
+{#
+    Whether int_journal_figures recomputes every journal: built in full, every journal queued,
+    or its own SQL changed since the figures it holds were computed (their fingerprint sits in
+    the watermark table, as journal_lines' does). A query at render time.
+#}
 {% macro finance_figures_rebuild_all() -%}
     {%- if not execute or not is_incremental() -%}
         {{ return(true) }}
     {%- endif -%}
     {%- set everything = run_query(
-        "select count(*) from " ~ finance_figures_queue_relation()
-        ~ " where journal_type is null").columns[0].values()[0] -%}
-    {{ return(everything > 0) }}
+        "select (select count(*) from " ~ finance_figures_queue_relation()
+        ~ " where journal_type is null) > 0 or coalesce((select inputs_fingerprint from "
+        ~ toast_watermark_relation() ~ " where model_name = '" ~ this.identifier ~ "'), '') <> '"
+        ~ local_md5(model.raw_code) ~ "'").columns[0].values()[0] -%}
+    {{ return(everything) }}
+{%- endmacro %}
+
+{# int_journal_figures' post-hook: the queue is done, and with what SQL. #}
+{% macro finance_record_figures_state() -%}
+    delete from {{ finance_figures_queue_relation() }};
+    insert or replace into {{ toast_watermark_relation() }}
+        (model_name, load_id, recorded_at, inputs_fingerprint)
+    values ('{{ this.identifier }}', '', now(), '{{ local_md5(model.raw_code) }}')
 {%- endmacro %}
 
 {# int_journal_figures' pre-hook: drop the queued journals' rows; the model appends them again. #}

@@ -1,7 +1,8 @@
 -- One row per journal: what journals and sales_summary need from its lines (totals, version,
 -- what is unmapped, the sales journal's figures by line kind), so neither reads every line of
 -- the history. Kept per journal: a run recomputes the journals journal_lines queued as rebuilt
--- (macros/finance/finance_journal_days.sql) and drops those left without lines.
+-- (macros/finance/finance_journal_days.sql) and drops those left without lines; every journal
+-- when this SQL changed.
 
 {%- set rebuild_all = finance_figures_rebuild_all() %}
 
@@ -10,7 +11,7 @@
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook="{{ finance_delete_queued_figures() }}",
-    post_hook="delete from {{ finance_figures_queue_relation() }}",
+    post_hook="{{ finance_record_figures_state() }}",
 ) }}
 
 {%- set credits = "sum(credit - debit) filter (where line_kind in ({}))" %}
