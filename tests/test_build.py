@@ -459,8 +459,9 @@ def test_a_nightly_build_makes_the_same_journals_as_a_full_rebuild(toast_env, wa
 def test_journals_catch_up_after_a_build_of_journal_lines_alone(toast_env, warehouse):
     """journals and sales_summary take each journal's totals from int_journal_figures, which
     recomputes the journals journal_lines rebuilt: a run that stops after journal_lines (here
-    `dbt run` of it and what it reads; a crash would do the same) leaves them queued, and the
-    next build, even `closeout build --select journals`, brings every journal to its lines."""
+    `dbt run` of it and what it reads; a crash would do the same) leaves them queued. A build of
+    journals without the figures fails, saying so; the next build brings every journal to its
+    lines."""
     toast_env.freeze(datetime.now(timezone.utc))
     last = datetime.now(timezone.utc).date() - timedelta(days=40)
     assert run_load(business_date_range=(last - timedelta(days=3), last - timedelta(days=2))).ok
@@ -469,8 +470,10 @@ def test_journals_catch_up_after_a_build_of_journal_lines_alone(toast_env, wareh
     dbt = [sys.executable, "-m", "dbt.cli.main"]
     folders = ["--project-dir", str(transform.PROJECT_DIR), "--profiles-dir", str(transform.ROOT)]
     subprocess.run([*dbt, "run", *folders, "--quiet", "--select", "+journal_lines"], check=True)
-    selected = transform.run_build(select=("journals",), quiet=True)
-    assert selected.ok, [p.message for p in selected.errors]
+    without_figures = transform.run_build(select=("journals",), quiet=True)
+    assert not without_figures.ok
+    assert "assert_journal_figures_current" in {p.name for p in without_figures.errors}
+    build_ok()
 
     from_lines = query(
         warehouse,

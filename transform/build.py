@@ -29,9 +29,6 @@ AUDIT_SCHEMA = audit.AUDIT_SCHEMA
 # Models that turn days into journals: rebuilt in full when a mapping seed changes, because a
 # new account mapping changes every unposted day, not only the days Toast changed.
 MAPPED_MODELS = "path:models/intermediate path:models/marts"
-# journals and sales_summary read each journal's totals and version from it, which catches up
-# with what journal_lines rebuilt: every selection includes it, so they are never older.
-JOURNAL_FIGURES = "int_journal_figures"
 
 
 # dbt's word for a node that stops posting (error, fail) or holds only its journals (warn)
@@ -128,7 +125,7 @@ def run_build(
             *common,
             *skip_unit_tests,
             *(["--full-refresh"] if full_refresh else []),
-            *(["--select", *select, JOURNAL_FIGURES] if select else []),
+            *(["--select", *select] if select else []),
         ]
     ]
     if mappings_changed and not select:

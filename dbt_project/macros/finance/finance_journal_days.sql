@@ -143,6 +143,9 @@
     journal_lines alone loses nothing.
 #}
 {% macro finance_figures_queue_relation() -%}
+    {%- if not execute -%}
+        {{ return('staging.finance__journals_to_sum') }}  {#- parsing (and sqlfluff) only #}
+    {%- endif -%}
     {{ return(api.Relation.create(
         database=target.database,
         schema=generate_schema_name('staging', none) | trim,
