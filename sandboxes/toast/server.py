@@ -27,6 +27,7 @@ from sandboxes.http import Request, Response, dump_json, make_server  # noqa: F4
 from sandboxes.toast.data import CONFIG_ENTITIES, ToastDataset
 from sandboxes.toast.faults import ToastFault
 from sandboxes.toast.ratelimit import TOAST_LIMITS, Limit, RateLimiter
+from sandboxes.toast.webhooks import WebhookSender
 
 LOGIN_PATH = "/authentication/v1/authentication/login"
 MAX_PAGE_SIZE = 100
@@ -129,6 +130,7 @@ class ToastSandbox(Controlled):
         self.base_url = ""
         self.page_cache = PageCache()
         self._config_versions: dict[str, int] = {}
+        self.webhooks = WebhookSender(dataset, self.clock)
 
     # -- dispatch ---------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
@@ -459,12 +461,17 @@ class ToastSandbox(Controlled):
             "publish_config": self._publish_config_action,
             "edit": self._edit_action,
             "orders": self._orders_action,
+            "subscribe": self._subscribe_action,
+            "unsubscribe": self._unsubscribe_action,
+            "webhook_faults": self._webhook_faults_action,
+            "webhook_settings": self._webhook_settings_action,
         }
 
     def reset(self) -> None:
         self.stats = Stats()
         self.faults.clear()
         self.config_page_size = 100
+        self.webhooks.reset()
 
     def stats_view(self) -> dict:
         s = self.stats
@@ -479,6 +486,7 @@ class ToastSandbox(Controlled):
             "now": self.clock.now().isoformat(),
             "order_queries": list(s.order_queries),
             "page_cache": self.page_cache.stats(),
+            "webhooks": self.webhooks.stats.view(),
         }
 
     def _clock_action(self, body) -> Response:
@@ -526,6 +534,38 @@ class ToastSandbox(Controlled):
     def _orders_action(self, body) -> Response:
         self.dataset.add_order(body["restaurant"], body["order"])
         return Response.json({"ok": True})
+
+    def _subscribe_action(self, body) -> Response:
+        """A webhook subscription, as Toast support would set one up: `url` gets an
+        `order_updated` message for every order created or changed from now on, signed
+        with `secret`."""
+        if not body.get("url") or not body.get("secret"):
+            return Response.json({"error": "a subscription needs a url and a secret"}, 400)
+        subscription = self.webhooks.subscribe(body["url"], body["secret"])
+        return Response.json({"id": subscription.id})
+
+    def _unsubscribe_action(self, body) -> Response:
+        return Response.json({"removed": self.webhooks.unsubscribe(body.get("id", ""))})
+
+    def _webhook_faults_action(self, body) -> Response:
+        try:
+            rules = [
+                self.webhooks.faults.add(**spec)
+                for spec in (body if isinstance(body, list) else [body])
+            ]
+        except (TypeError, ValueError) as exc:
+            return Response.json({"error": str(exc)}, 400)
+        return Response.json({"added": len(rules)})
+
+    def _webhook_settings_action(self, body) -> Response:
+        """Toast's retry minutes scaled (`minute_seconds`) and how often changes are looked
+        for (`poll_seconds`), for tests that cannot wait 15 minutes."""
+        sender = self.webhooks
+        sender.minute_seconds = float(body.get("minute_seconds", sender.minute_seconds))
+        sender.poll_seconds = float(body.get("poll_seconds", sender.poll_seconds))
+        return Response.json(
+            {"minute_seconds": sender.minute_seconds, "poll_seconds": sender.poll_seconds}
+        )
 
 
 class PageCache:
