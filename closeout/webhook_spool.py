@@ -1,0 +1,158 @@
+"""The webhook spool: Toast's events, durable before they are acknowledged.
+
+Toast wants a 2xx within 2 s, and the warehouse has one writer, which a load or a build may
+hold for minutes. So an event is written here first, a SQLite file of its own (WAL, synced
+on commit), and applied to the warehouse later by whoever holds the run lock. A process
+killed after the answer loses nothing: the next start applies what is still pending.
+
+Events are keyed by Toast's event `guid`: a duplicate or a replay is acknowledged again and
+never stored twice. Only the body is kept; no header, so no signature or secret, is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import msgspec
+
+from closeout.warehouse import warehouse_path
+
+SPOOL_SETTING = "CLOSEOUT_WEBHOOK_SPOOL"
+COUNTERS = ("received", "refused", "verified", "duplicates", "applied")
+
+_SCHEMA = """
+create table if not exists events (
+    guid text primary key,
+    received_at text not null,
+    event_type text,
+    restaurant_guid text,
+    body blob not null,
+    applied_at text,
+    outcome text
+);
+create index if not exists events_pending on events (applied_at) where applied_at is null;
+create table if not exists counters (name text primary key, n integer not null);
+"""
+
+
+class _Details(msgspec.Struct):
+    restaurantGuid: str | None = None  # noqa: N815 (Toast's name)
+
+
+class _Event(msgspec.Struct):
+    guid: str | None = None
+    eventType: str | None = None  # noqa: N815
+    details: _Details | None = None
+
+
+_event = msgspec.json.Decoder(_Event)
+
+
+@dataclass(frozen=True)
+class SpooledEvent:
+    guid: str
+    restaurant_guid: str | None
+    event_type: str | None
+    body: bytes
+
+
+def spool_path() -> Path:
+    """`CLOSEOUT_WEBHOOK_SPOOL`, or `<warehouse>.webhooks.sqlite` beside the warehouse."""
+    import os
+
+    configured = os.environ.get(SPOOL_SETTING)
+    if configured:
+        return Path(configured).expanduser().resolve()
+    path = warehouse_path()
+    return path.with_name(f"{path.stem}.webhooks.sqlite")
+
+
+class Spool:
+    def __init__(self, path: Path | None = None):
+        self.path = path or spool_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # One connection behind a lock: the web server's worker threads and the applier share it.
+        self._con = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._con.execute("pragma journal_mode = wal")
+            self._con.execute("pragma synchronous = full")  # durable when commit returns
+            self._con.executescript(_SCHEMA)
+
+    def accept(self, body: bytes) -> tuple[bool, SpooledEvent]:
+        """Store a verified event; False when its guid was already stored (a duplicate or a
+        replay), which is counted and not stored again."""
+        event = _describe(body)
+        with self._lock, self._con:
+            self._con.execute("begin immediate")
+            inserted = self._con.execute(
+                "insert or ignore into events (guid, received_at, event_type, restaurant_guid, "
+                "body) values (?, ?, ?, ?, ?)",
+                (event.guid, _now(), event.event_type, event.restaurant_guid, body),
+            ).rowcount
+            self._bump("received", "verified", *(() if inserted else ("duplicates",)))
+        return bool(inserted), event
+
+    def refuse(self) -> None:
+        """Count a message whose signature did not verify (it is not stored)."""
+        with self._lock, self._con:
+            self._con.execute("begin immediate")
+            self._bump("received", "refused")
+
+    def pending(self, limit: int = 10_000) -> list[SpooledEvent]:
+        with self._lock:
+            rows = self._con.execute(
+                "select guid, restaurant_guid, event_type, body from events "
+                "where applied_at is null order by rowid limit ?",
+                (limit,),
+            ).fetchall()
+        return [SpooledEvent(*row) for row in rows]
+
+    def mark_applied(self, outcomes: dict[str, str]) -> None:
+        """Record each event's outcome ("applied", "rejected: why", "ignored: why")."""
+        with self._lock, self._con:
+            self._con.execute("begin immediate")
+            now = _now()
+            self._con.executemany(
+                "update events set applied_at = ?, outcome = ? where guid = ?",
+                [(now, outcome, guid) for guid, outcome in outcomes.items()],
+            )
+            applied = sum(outcome == "applied" for outcome in outcomes.values())
+            if applied:
+                self._bump("applied", by=applied)
+
+    def counters(self) -> dict[str, int]:
+        with self._lock:
+            found = dict(self._con.execute("select name, n from counters").fetchall())
+        return {name: found.get(name, 0) for name in COUNTERS}
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
+
+    def _bump(self, *names: str, by: int = 1) -> None:
+        self._con.executemany(
+            "insert into counters (name, n) values (?, ?) "
+            "on conflict (name) do update set n = n + excluded.n",
+            [(name, by) for name in names],
+        )
+
+
+def _describe(body: bytes) -> SpooledEvent:
+    try:
+        event = _event.decode(body)
+    except msgspec.DecodeError:
+        event = _Event()
+    # Without a guid, the body's digest keys it: the same body twice is still one event.
+    guid = event.guid or "sha256:" + hashlib.sha256(body).hexdigest()
+    restaurant = event.details.restaurantGuid if event.details else None
+    return SpooledEvent(guid, restaurant, event.eventType, body)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
