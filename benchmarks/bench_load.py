@@ -51,10 +51,14 @@ def favour_the_sandbox(process) -> str:
     ratio measured how much the sandbox was slowed, not how the loader keeps pace with pages
     arriving. Every thread is raised: the ones it starts later inherit the acceptor's."""
     try:
-        for task in os.listdir(f"/proc/{process.pid}/task"):
-            os.setpriority(os.PRIO_PROCESS, int(task), SANDBOX_NICENESS)
-    except (OSError, PermissionError) as exc:
-        return f"sandbox at the loader's priority ({exc.strerror or exc})"
+        tasks = os.listdir(f"/proc/{process.pid}/task")
+        for task in tasks:
+            try:
+                os.setpriority(os.PRIO_PROCESS, int(task), SANDBOX_NICENESS)
+            except ProcessLookupError:
+                continue  # a thread that has just ended
+    except OSError as exc:
+        return f"sandbox at the loader's priority ({exc.strerror or exc}): not comparable"
     return f"sandbox at niceness {SANDBOX_NICENESS}, ahead of the loader"
 
 
@@ -424,13 +428,12 @@ def main() -> None:
             )
             print(
                 f"  loader / raw download      {load_rate / download_rate:>12.2f}     target >= "
-                f"0.90  {'MET' if load_rate >= 0.9 * download_rate else 'MISSED'}"
+                f"0.90  {'MET' if load_rate >= 0.9 * download_rate else 'MISSED'}  ({priority})"
             )
             print(
                 f"  host CPU steal                   download {download_steal.describe()}, "
                 f"load {load_steal.describe()}"
             )
-            print(f"  {priority}")
             nested_rate = sample / nested_s
             print(
                 f"  dlt nested normalisation   {nested_rate:>12,.0f} orders/s  ({sample:,} orders "

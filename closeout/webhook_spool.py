@@ -79,6 +79,7 @@ class Spool:
         # One connection behind a lock: the web server's worker threads and the applier share it.
         self._con = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._lock = threading.Lock()
+        self._unsaved_refusals = 0  # written with the next event, not each on its own
         with self._lock:
             self._con.execute("pragma journal_mode = wal")
             self._con.execute("pragma synchronous = full")  # durable when commit returns
@@ -96,22 +97,32 @@ class Spool:
                 (event.guid, _now(), event.event_type, event.restaurant_guid, body),
             ).rowcount
             self._bump("received", "verified", *(() if inserted else ("duplicates",)))
+            self._save_refusals()
         return bool(inserted), event
 
     def refuse(self) -> None:
-        """Count a message whose signature did not verify (it is not stored)."""
-        with self._lock, self._con:
-            self._con.execute("begin immediate")
-            self._bump("received", "refused")
+        """Count a message refused unread or unverified (it is not stored). Kept in memory
+        until the next write: forgeries must not be able to make every answer wait on a
+        disk sync, and a lost count of them loses no event."""
+        with self._lock:
+            self._unsaved_refusals += 1
 
-    def pending(self, limit: int = 10_000) -> list[SpooledEvent]:
+    def pending(self, max_bytes: int = 64 * 2**20) -> list[SpooledEvent]:
+        """The oldest events not applied yet, up to about `max_bytes` of bodies (at least
+        one), so what is applied at once has a ceiling whatever piled up."""
+        events, size = [], 0
         with self._lock:
             rows = self._con.execute(
                 "select guid, restaurant_guid, event_type, body from events "
-                "where applied_at is null order by rowid limit ?",
-                (limit,),
-            ).fetchall()
-        return [SpooledEvent(*row) for row in rows]
+                "where applied_at is null order by rowid"
+            )
+            for row in rows:
+                if events and size + len(row[3]) > max_bytes:
+                    break
+                events.append(SpooledEvent(*row))
+                size += len(row[3])
+            rows.close()  # an unfinished read would hold its snapshot open
+        return events
 
     def mark_applied(self, outcomes: dict[str, str]) -> None:
         """Record each event's outcome ("applied", "rejected: why", "ignored: why")."""
@@ -125,15 +136,29 @@ class Spool:
             applied = sum(outcome == "applied" for outcome in outcomes.values())
             if applied:
                 self._bump("applied", by=applied)
+            self._save_refusals()
 
     def counters(self) -> dict[str, int]:
         with self._lock:
             found = dict(self._con.execute("select name, n from counters").fetchall())
-        return {name: found.get(name, 0) for name in COUNTERS}
+            unsaved = self._unsaved_refusals
+        counts = {name: found.get(name, 0) for name in COUNTERS}
+        counts["received"] += unsaved
+        counts["refused"] += unsaved
+        return counts
 
     def close(self) -> None:
         with self._lock:
+            if self._unsaved_refusals:
+                with self._con:
+                    self._con.execute("begin immediate")
+                    self._save_refusals()
             self._con.close()
+
+    def _save_refusals(self) -> None:
+        if self._unsaved_refusals:
+            self._bump("received", "refused", by=self._unsaved_refusals)
+            self._unsaved_refusals = 0
 
     def _bump(self, *names: str, by: int = 1) -> None:
         self._con.executemany(

@@ -16,6 +16,7 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
+from closeout import webhook_endpoint
 from closeout.run_lock import run_lock
 from closeout.webhook_endpoint import WEBHOOK_PATH, webhook_routes
 from closeout.webhook_signature import toast_signature
@@ -44,11 +45,10 @@ def receiver(tmp_path):
     spool.close()
 
 
-def stored(warehouse, restaurant, order):
+def stored(warehouse, restaurant, order, columns="modified_at, order_json"):
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return con.execute(
-            "select modified_at, order_json from toast_raw.orders "
-            "where restaurant_guid = ? and order_guid = ?",
+            f"select {columns} from toast_raw.orders where restaurant_guid = ? and order_guid = ?",
             (restaurant, order),
         ).fetchall()
 
@@ -119,6 +119,16 @@ def test_an_edit_in_toast_reaches_the_raw_orders_through_the_webhook(
     assert spool.pending() == []
     assert spool.counters()["applied"] == applied.applied
 
+    # Another message with the same version changes nothing: of two copies of one version
+    # the stored one stays (a webhook's copy lacks the guest's details).
+    [extracted_at] = stored(warehouse, restaurant, order, "extracted_at")
+    same_version = json.loads(pending[0].body)
+    same_version["guid"] = "another-message-same-version"
+    assert signed_post(url, json.dumps(same_version).encode()).status_code == 200
+    with run_lock("test: apply webhooks"):
+        assert apply_spooled_orders(spool).applied == 1
+    assert stored(warehouse, restaurant, order, "extracted_at") == [extracted_at]
+
     # An older copy of the same order (a replay of before the edit) changes nothing.
     older = json.dumps(
         {
@@ -135,7 +145,9 @@ def test_an_edit_in_toast_reaches_the_raw_orders_through_the_webhook(
     assert stored(warehouse, restaurant, order) == [(modified_at, order_json)]
 
 
-def test_forged_and_malformed_messages_are_refused_or_rejected_never_lost(warehouse, receiver):
+def test_forged_and_malformed_messages_are_refused_or_rejected_never_lost(
+    warehouse, receiver, monkeypatch
+):
     url, spool = receiver
     message = {
         "timestamp": "2026-12-01T10:00:00.000Z",
@@ -147,8 +159,11 @@ def test_forged_and_malformed_messages_are_refused_or_rejected_never_lost(wareho
     body = json.dumps(message).encode()
     assert signed_post(url, body, secret="not-the-secret").status_code == 401
     assert httpx.post(url, content=body).status_code == 401  # no signature at all
+    with monkeypatch.context() as patch:
+        patch.setattr(webhook_endpoint, "MAX_BODY_BYTES", len(body) - 1)
+        assert signed_post(url, body).status_code == 413  # refused before it is read whole
     assert spool.pending() == []
-    assert spool.counters()["refused"] == 2
+    assert spool.counters()["refused"] == 3
 
     # signed with the previous secret (overlapping subscriptions): accepted
     assert signed_post(url, body, secret="whsec-previous").status_code == 200

@@ -89,10 +89,16 @@ class OrderStore:
         return {guid: through.isoformat() for guid, through in rows}
 
     def write(
-        self, pages: list[ParsedPage], finished: dict[str, datetime], committed_at: datetime
+        self,
+        pages: list[ParsedPage],
+        finished: dict[str, datetime],
+        committed_at: datetime,
+        replace_same_version: bool = True,
     ) -> None:
         """One transaction: the orders and rejects of `pages`, and the watermarks of the
-        locations in `finished` (whose last orders are among them or already committed)."""
+        locations in `finished` (whose last orders are among them or already committed).
+        A stored order with the same modifiedDate is replaced only if `replace_same_version`
+        (a later read of the API; not a webhook's copy, which lacks the guest's details)."""
         orders = _latest_per_order([page.table() for page in pages if page.order_count])
         rejects = [row for page in pages for row in page.rejects]
         if self._unchecked_bytes >= CHECKPOINT_BYTES:
@@ -103,7 +109,7 @@ class OrderStore:
         con.begin()
         try:
             if orders is not None:
-                self._replace_orders(orders)
+                self._replace_orders(orders, replace_same_version)
             if rejects:
                 self._write_rejects(rejects)
             if finished:
@@ -117,7 +123,7 @@ class OrderStore:
             raise
         self.commits += 1
 
-    def _replace_orders(self, orders: pa.Table) -> None:
+    def _replace_orders(self, orders: pa.Table, replace_same_version: bool = True) -> None:
         """The newer modifiedDate wins (the later read, when equal): a re-read replaces an
         order, a stale copy never overwrites a newer one. The comparisons touch the key
         columns only; the order JSON is copied once, by the insert."""
@@ -131,7 +137,8 @@ class OrderStore:
         # batch larger than the memory limit).
         stored = con.sql(f"""
             select stored.restaurant_guid, stored.order_guid, stored.modified_at,
-                stored.modified_at > incoming.modified_at as is_newer
+                stored.modified_at {">" if replace_same_version else ">="} incoming.modified_at
+                    as is_newer
             from incoming_orders as incoming
             join {table} as stored using (restaurant_guid, order_guid)""").to_arrow_table()
         con.register("replaced_versions", stored.filter(pc.invert(stored["is_newer"])))

@@ -2,9 +2,10 @@
 
 An `order_updated` event carries the whole order. Its exact bytes go through `parse_page`,
 as a page of one, so the keying, the rejects and their reasons are the loader's; and through
-`OrderStore.write`, so a newer stored copy (by modifiedDate) is never replaced by an older
-event. No watermark moves: delivery is not guaranteed, so the modified-time window of the
-next load still reads everything.
+`OrderStore.write`, so a stored copy as new as the event (by modifiedDate) is never replaced:
+Toast leaves the guest's details out of webhook orders, so of two copies of one version the
+API's is kept. No watermark moves: delivery is not guaranteed, so the modified-time window
+of the next load still reads everything.
 
 The caller holds the run lock. Events are marked applied in the spool after the warehouse
 commit; a crash between the two applies them again, which changes nothing (the same
@@ -47,23 +48,23 @@ class AppliedEvents:
     orders: set[tuple[str, str]] = field(default_factory=set)  # (restaurant, order guid)
 
 
-def apply_spooled_orders(spool: Spool, limit: int = 10_000) -> AppliedEvents:
-    """Apply the spool's pending events to the warehouse (the caller holds the run lock)."""
-    events = spool.pending(limit)
+def apply_spooled_orders(spool: Spool) -> AppliedEvents:
+    """Apply the spool's pending events to the warehouse (the caller holds the run lock), a
+    bounded chunk per commit, each chunk marked applied after its commit."""
     result = AppliedEvents()
-    if not events:
-        return result
-    now = datetime.now(timezone.utc)
-    parsed = ParsedPage()
-    outcomes: dict[str, str] = {}
-    for event in events:
-        outcomes[event.guid] = _read(event, now, parsed, result)
-    store = OrderStore(warehouse_path(), RAW_DATASET, duckdb_memory_limit())
+    store: OrderStore | None = None
     try:
-        store.write([parsed], {}, now)
+        while events := spool.pending():
+            now = datetime.now(timezone.utc)
+            parsed = ParsedPage()
+            outcomes = {event.guid: _read(event, now, parsed, result) for event in events}
+            if store is None:
+                store = OrderStore(warehouse_path(), RAW_DATASET, duckdb_memory_limit())
+            store.write([parsed], {}, now, replace_same_version=False)
+            spool.mark_applied(outcomes)
     finally:
-        store.close()
-    spool.mark_applied(outcomes)
+        if store is not None:
+            store.close()
     return result
 
 

@@ -486,7 +486,7 @@ class ToastSandbox(Controlled):
             "now": self.clock.now().isoformat(),
             "order_queries": list(s.order_queries),
             "page_cache": self.page_cache.stats(),
-            "webhooks": self.webhooks.stats.view(),
+            "webhooks": self.webhooks.stats_view(),
         }
 
     def _clock_action(self, body) -> Response:

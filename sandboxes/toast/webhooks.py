@@ -3,7 +3,8 @@
 Toast's guide (Webhook basics, Orders webhook, Message signing, Retry support, Timeouts):
 
 - every order created or changed is sent whole, in the `details.order` of a message that
-  carries its own `guid` and `timestamp`, with the headers `Toast-Signature`,
+  carries its own `guid` and `timestamp`, less the guest's personal details (names, phone,
+  address: omitted) and with every `externalId` null; with the headers `Toast-Signature`,
   `Toast-Event-Type`, `Toast-Event-Category`, `Toast-Restaurant-External-ID` and
   `Toast-Attempt-Number`;
 - the signature is `closeout.webhook_signature.toast_signature` (the tests check it against
@@ -28,7 +29,7 @@ import uuid
 from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import httpx
 
@@ -41,6 +42,13 @@ EVENT_CATEGORY = "orders"
 # Toast: resend after 5 minutes, then after 10 more; then give up.
 RETRY_AFTER_MINUTES = (5, 10)
 TIMEOUT_SECONDS = 2.0
+# The guide's "Omitted values" of order messages: left out, and externalId sent as null.
+OMITTED = frozenset(
+    ("firstName", "lastName", "phone", "address1", "address2", "city", "state", "zipCode")
+)
+# A change is looked for this long after it happened: an edit takes its time a moment before
+# the dataset holds it, and a look in between would otherwise pass it by for good.
+SETTLE_SECONDS = 0.5
 # Messages in flight at once: one slow endpoint answer must not hold up the retries of others.
 SENDERS = 8
 
@@ -83,7 +91,10 @@ class Message:
     body: bytes
     timestamp: str
     signature: str
+    generation: int
     attempt: int = 1
+    # reordered messages that go once this one's first attempt is over
+    release: list[Message] = field(default_factory=list)
 
 
 @dataclass
@@ -97,7 +108,7 @@ class WebhookStats:
     answers: Counter = field(default_factory=Counter)  # status (or "timeout", "error") -> n
     log: deque = field(default_factory=lambda: deque(maxlen=5000))
 
-    def view(self) -> dict:
+    def view(self) -> dict:  # under the sender's lock (WebhookSender.stats_view)
         return {
             "messages": self.messages,
             "attempts": self.attempts,
@@ -116,7 +127,7 @@ class WebhookSender:
     def __init__(self, dataset, clock, poll_seconds: float = 0.25):
         self.dataset = dataset
         self.clock = clock
-        self.poll_seconds = poll_seconds
+        self.poll_seconds = self._default_poll_seconds = poll_seconds
         self.minute_seconds = 60.0
         self.faults = Faults(WebhookFault)
         self.stats = WebhookStats()
@@ -124,7 +135,8 @@ class WebhookSender:
         self._lock = threading.Lock()
         self._due: list[tuple[float, int, Message]] = []  # (monotonic time, tie, message)
         self._tie = itertools.count()
-        self._held: list[Message] = []  # reordered: sent after the next message
+        self._held: dict[str, list[Message]] = {}  # by subscription: after its next message
+        self._generation = 0  # a reset ends what earlier subscriptions had in flight
         self._cursor: datetime | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -138,7 +150,8 @@ class WebhookSender:
         subscription = Subscription(str(uuid.uuid4()), url, secret)
         with self._lock:
             if not self._subscriptions:
-                self._cursor = self.clock.now()  # changes from now on
+                # changes from now on
+                self._cursor = self.clock.now() - timedelta(seconds=SETTLE_SECONDS)
             self._subscriptions[subscription.id] = subscription
             if self._thread is None:
                 self._thread = threading.Thread(
@@ -153,12 +166,17 @@ class WebhookSender:
 
     def reset(self) -> None:
         with self._lock:
+            self._generation += 1
             self._subscriptions.clear()
             self._due.clear()
             self._held.clear()
             self.stats = WebhookStats()
-            self.minute_seconds = 60.0
+            self.minute_seconds, self.poll_seconds = 60.0, self._default_poll_seconds
         self.faults.clear()
+
+    def stats_view(self) -> dict:
+        with self._lock:
+            return self.stats.view()
 
     def close(self) -> None:
         self._stop.set()
@@ -178,27 +196,28 @@ class WebhookSender:
 
     def _collect(self) -> None:
         """Messages for the orders changed since the last look."""
-        now = self.clock.now()
+        now = self.clock.now() - timedelta(seconds=SETTLE_SECONDS)
         with self._lock:
             start, self._cursor = self._cursor, now
             subscriptions = list(self._subscriptions.values())
         if not subscriptions or start is None or now <= start:
             return
+        as_of = self.clock.now()
         for location in self.dataset.locations:
-            query = self.dataset.orders_modified_between(location.guid, start, now, as_of=now)
+            query = self.dataset.orders_modified_between(location.guid, start, now, as_of=as_of)
             for order in query.page(0, len(query)):
                 for subscription in subscriptions:
                     self._make(subscription, location.guid, order)
 
     def _make(self, subscription: Subscription, restaurant: str, order: dict) -> None:
-        stamp = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        stamp = self.clock.now().astimezone(timezone.utc).isoformat(timespec="milliseconds")
         stamp = stamp.replace("+00:00", "Z")
         event = {
             "timestamp": stamp,
             "eventCategory": EVENT_TYPE,  # as in Toast's sample message
             "eventType": EVENT_TYPE,
             "guid": str(uuid.uuid4()),
-            "details": {"restaurantGuid": restaurant, "order": order},
+            "details": {"restaurantGuid": restaurant, "order": webhook_order(order)},
         }
         body = dump_json(event)
         fired = {
@@ -213,6 +232,7 @@ class WebhookSender:
             body,
             stamp,
             toast_signature(secret, body, stamp),
+            self._generation,
         )
         with self._lock:
             self.stats.messages += 1
@@ -221,16 +241,13 @@ class WebhookSender:
                 self.stats.log.append(self._entry(message, "dropped"))
                 return
             if "reorder" in fired:
-                self._held.append(message)
+                self._held.setdefault(subscription.id, []).append(message)
                 return
             delay = fired["delay"].seconds if "delay" in fired else 0.0
-            copies = 2 if "duplicate" in fired else 1
-            for _ in range(copies):
-                self._schedule(replace(message), delay)  # a copy: each is retried alone
-            # a held message goes after this one (in a later round, as senders run at once)
-            for held in self._held:
-                self._schedule(held, delay + self.poll_seconds)
-            self._held.clear()
+            message.release = self._held.pop(subscription.id, [])
+            self._schedule(message, delay)
+            if "duplicate" in fired:  # a copy of its own: each is retried alone
+                self._schedule(replace(message, release=[]), delay)
 
     def _schedule(self, message: Message, delay: float) -> None:
         heapq.heappush(self._due, (time.monotonic() + delay, next(self._tie), message))
@@ -252,6 +269,7 @@ class WebhookSender:
             "Toast-Event-Category": EVENT_CATEGORY,
             "Toast-Restaurant-External-ID": message.restaurant,
             "Toast-Attempt-Number": str(message.attempt),
+            "Connection": "close",  # as Toast sends it
         }
         try:
             answer = self._http.post(
@@ -260,10 +278,15 @@ class WebhookSender:
             outcome: int | str = answer.status_code
         except httpx.TimeoutException:
             outcome = "timeout"
-        except httpx.TransportError:
-            outcome = "error"  # refused or reset: Toast cannot tell it from a timeout
+        except Exception:  # noqa: BLE001 - refused, reset, a bad URL: Toast tries again
+            outcome = "error"
         retry = not isinstance(outcome, int) or outcome in (404, 429) or outcome >= 500
         with self._lock:
+            for held in message.release:
+                self._schedule(held, 0.0)
+            message.release = []
+            if message.generation != self._generation:
+                return  # sent for a subscription a reset has ended
             self.stats.attempts += 1
             self.stats.answers[outcome] += 1
             self.stats.log.append(self._entry(message, outcome))
@@ -287,3 +310,20 @@ class WebhookSender:
             "outcome": outcome,
             "at": time.time(),
         }
+
+
+def webhook_order(order: dict) -> dict:
+    """The order as the webhook carries it: guest details omitted, externalId null."""
+
+    def redact(value):
+        if isinstance(value, dict):
+            return {
+                key: None if key == "externalId" else redact(item)
+                for key, item in value.items()
+                if key not in OMITTED
+            }
+        if isinstance(value, list):
+            return [redact(item) for item in value]
+        return value
+
+    return redact(order)
