@@ -42,6 +42,10 @@ EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "toast
 LOGIN = "/authentication/v1/authentication/login"
 DAYS = 21  # closed business dates read per location
 MOMENTS = 12  # half-hours of one evening at which the day in progress is read
+# Evenings read: a shape only an order in progress shows (waiting for approval, scheduled)
+# can by chance be absent from one evening's twelve moments (the evening of 2026-12-04 has
+# no online order waiting for approval at any of them); three evenings make that negligible.
+EVENINGS = 3
 ENUM = re.compile(r"^[A-Z][A-Z0-9_]+$")
 # String fields whose upper-case values are data, not a value domain (a state code, a name).
 NOT_ENUMS = {
@@ -172,9 +176,9 @@ def _data_field(path: str, leaf: str) -> bool:
 @pytest.fixture(scope="module")
 def served(toast_sandbox) -> dict[str, Any]:
     """Three weeks of closed business dates of every location, and their evening in progress,
-    over HTTP. The sandbox clock is held at twelve moments of one evening (half-hourly from
-    midnight UTC three days ago: evening at each location), so what an order in progress shows
-    is read the same way on any day the test runs."""
+    over HTTP. The sandbox clock is held at twelve moments of an evening (half-hourly from
+    midnight UTC: evening at each location), three days ago and on the EVENINGS - 1 before,
+    so what an order in progress shows is read the same way on any day the test runs."""
     toast = toast_sandbox
     toast.control("reset")
     toast.control("rate_limits", {"enabled": False})
@@ -182,6 +186,7 @@ def served(toast_sandbox) -> dict[str, Any]:
         hour=0, minute=0, second=0, microsecond=0
     ) - timedelta(days=3)
     moments = [evening + timedelta(minutes=30 * k) for k in range(MOMENTS)]
+    earlier_evenings = [evening - timedelta(days=back) for back in range(1, EVENINGS)]
     result: dict[str, Any] = {"locations": {}}
     try:
         with httpx.Client(base_url=toast.url, timeout=60) as http:
@@ -223,13 +228,16 @@ def served(toast_sandbox) -> dict[str, Any]:
                     "in_progress": [],
                     "today": int(today.strftime("%Y%m%d")),
                 }
-            for moment in moments:
-                toast.freeze(moment)
-                for guid, location in result["locations"].items():
-                    headers = {**auth, "Toast-Restaurant-External-ID": guid}
-                    location["in_progress"] += _all_pages(
-                        http, headers, {"businessDate": str(location["today"])}
-                    )
+            for back, start in enumerate([evening, *earlier_evenings]):
+                for moment in (start + timedelta(minutes=30 * k) for k in range(MOMENTS)):
+                    toast.freeze(moment)
+                    for guid, location in result["locations"].items():
+                        headers = {**auth, "Toast-Restaurant-External-ID": guid}
+                        first = datetime.strptime(str(location["today"]), "%Y%m%d").date()
+                        day = first - timedelta(days=back)
+                        location["in_progress"] += _all_pages(
+                            http, headers, {"businessDate": day.strftime("%Y%m%d")}
+                        )
     finally:
         toast.control("clock", {})
         toast.control("rate_limits", {"enabled": True})
