@@ -12,6 +12,7 @@ never stored twice. Only the body is kept; no header, so no signature or secret,
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -40,17 +41,20 @@ create table if not exists counters (name text primary key, n integer not null);
 """
 
 
-class _Details(msgspec.Struct):
+class MessageDetails(msgspec.Struct):
     restaurantGuid: str | None = None  # noqa: N815 (Toast's name)
+    order: msgspec.Raw = msgspec.Raw()  # the order's exact bytes; msgspec has no optional Raw
 
 
-class _Event(msgspec.Struct):
+class WebhookMessage(msgspec.Struct):
+    """What closeout reads of a Toast webhook message; the rest stays in its bytes."""
+
     guid: str | None = None
     eventType: str | None = None  # noqa: N815
-    details: _Details | None = None
+    details: MessageDetails | None = None
 
 
-_event = msgspec.json.Decoder(_Event)
+decode_message = msgspec.json.Decoder(WebhookMessage).decode
 
 
 @dataclass(frozen=True)
@@ -63,8 +67,6 @@ class SpooledEvent:
 
 def spool_path() -> Path:
     """`CLOSEOUT_WEBHOOK_SPOOL`, or `<warehouse>.webhooks.sqlite` beside the warehouse."""
-    import os
-
     configured = os.environ.get(SPOOL_SETTING)
     if configured:
         return Path(configured).expanduser().resolve()
@@ -170,9 +172,9 @@ class Spool:
 
 def _describe(body: bytes) -> SpooledEvent:
     try:
-        event = _event.decode(body)
+        event = decode_message(body)
     except msgspec.DecodeError:
-        event = _Event()
+        event = WebhookMessage()
     # Without a guid, the body's digest keys it: the same body twice is still one event.
     guid = event.guid or "sha256:" + hashlib.sha256(body).hexdigest()
     restaurant = event.details.restaurantGuid if event.details else None

@@ -20,24 +20,12 @@ from datetime import datetime, timezone
 import msgspec
 
 from closeout.warehouse import RAW_DATASET, warehouse_path
-from closeout.webhook_spool import Spool, SpooledEvent
+from closeout.webhook_spool import Spool, SpooledEvent, decode_message
 from loaders.pipeline import duckdb_memory_limit
 from loaders.toast.order_store import OrderStore
 from loaders.toast.orders import ParsedPage, parse_page, reject_row
 
 ORDER_EVENTS = ("order_updated", "channel_order_updated")
-
-
-class _Details(msgspec.Struct):
-    restaurantGuid: str | None = None  # noqa: N815 (Toast's name)
-    order: msgspec.Raw = msgspec.Raw()  # msgspec cannot make Raw optional; empty: missing
-
-
-class _Message(msgspec.Struct):
-    details: _Details | None = None
-
-
-_message = msgspec.json.Decoder(_Message)
 
 
 @dataclass
@@ -75,7 +63,7 @@ def _read(event: SpooledEvent, now: datetime, into: ParsedPage, result: AppliedE
         return f"ignored: event type {event.event_type!r} is not an order update"
     source = f"webhook:{event.guid}"
     try:
-        details = _message.decode(event.body).details
+        details = decode_message(event.body).details
     except msgspec.DecodeError as exc:
         details, why = None, f"the message is not the documented JSON ({exc})"
     else:
