@@ -8,7 +8,7 @@ import logging
 import click
 import duckdb
 
-from cli import build, check, keys, load, post, run, sandbox
+from cli import build, check, keys, load, post, run, sandbox, serve
 from closeout import __version__
 from closeout.errors import CloseoutError
 from closeout.run_lock import command_line, run_lock
@@ -102,6 +102,17 @@ def _documented_key(traces) -> str:
     return keys[0] if keys else "?"
 
 
+def operator_message(exc: Exception) -> str | None:
+    """What an operator is told of `exc` (the message names the record and the fix), or None
+    for an error that is a bug in closeout and must stay a traceback."""
+    if isinstance(exc, duckdb.Error):
+        return _warehouse_message(exc)
+    cause = operator_error(exc)
+    if cause is not None:
+        return str(cause)
+    return _missing_settings_message(exc) or _busy_warehouse_behind(exc)
+
+
 class CloseoutGroup(click.Group):
     """Turns operator-facing errors into `Error: <message>` and exit code 1, in one place."""
 
@@ -110,22 +121,11 @@ class CloseoutGroup(click.Group):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
-        except duckdb.Error as exc:
-            message = _warehouse_message(exc)
+        except Exception as exc:
+            message = operator_message(exc)
             if message is None:
                 raise
             raise click.ClickException(message) from exc
-        except Exception as exc:
-            cause = operator_error(exc)
-            if cause is not None:
-                raise click.ClickException(str(cause)) from exc
-            missing = _missing_settings_message(exc)
-            if missing is not None:
-                raise click.ClickException(missing) from exc
-            busy = _busy_warehouse_behind(exc)
-            if busy is None:
-                raise
-            raise click.ClickException(busy) from exc
 
 
 @click.group(cls=CloseoutGroup, context_settings=CONTEXT_SETTINGS)
@@ -181,5 +181,6 @@ for command in (
     post.connect,
     keys.keygen,
     check.check,
+    serve.serve,
 ):
     main.add_command(command)

@@ -7,6 +7,9 @@
                     (models/intermediate/loading/int_days_loaded.sql).
     build_runs      one row per `closeout build`: whether its structural tests passed; posting
                     reads the marts only after a build that passed.
+    service_runs    one row per cycle of `closeout serve`: what started it, the locations and
+                    webhook events it took, each stage's seconds, what it posted, held and
+                    failed, and its outcome (the finance page's "last runs").
 
 They are created by the first load or build that needs them, so dbt can read them as sources
 on any warehouse. A warehouse loaded before load_coverage existed has its order watermarks
@@ -30,6 +33,11 @@ LOAD_COVERAGE_COLUMNS = """restaurant_guid varchar not null, load_id varchar,
     modified_to timestamptz"""
 BUILD_RUNS_COLUMNS = """finished_at timestamptz not null, ok boolean not null,
     failed_tests varchar"""
+SERVICE_RUNS_COLUMNS = """started_at timestamptz not null, finished_at timestamptz not null,
+    trigger varchar not null, locations integer not null, events_applied integer not null,
+    orders_loaded integer not null, load_seconds double, build_seconds double,
+    post_seconds double, posted integer not null, held integer not null,
+    failed integer not null, outcome varchar not null, message varchar"""
 # The start of coverage a pre-existing watermark stands for: every order modified before it.
 EARLIEST = datetime(1970, 1, 1).astimezone()
 
@@ -39,6 +47,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"create schema if not exists {AUDIT_SCHEMA}")
     con.execute(f"create table if not exists {AUDIT_SCHEMA}.load_runs ({LOAD_RUNS_COLUMNS})")
     con.execute(f"create table if not exists {AUDIT_SCHEMA}.build_runs ({BUILD_RUNS_COLUMNS})")
+    con.execute(f"create table if not exists {AUDIT_SCHEMA}.service_runs ({SERVICE_RUNS_COLUMNS})")
     if not _exists(con, AUDIT_SCHEMA, "load_coverage"):
         con.execute(f"create table {AUDIT_SCHEMA}.load_coverage ({LOAD_COVERAGE_COLUMNS})")
         if _exists(con, RAW_DATASET, "order_watermarks"):

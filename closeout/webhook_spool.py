@@ -126,6 +126,16 @@ class Spool:
             rows.close()  # an unfinished read would hold its snapshot open
         return events
 
+    def waiting(self) -> tuple[int, datetime | None, datetime | None]:
+        """How many events wait to be applied, and when the oldest and newest arrived."""
+        with self._lock:
+            count, oldest, newest = self._con.execute(
+                "select count(*), min(received_at), max(received_at) from events "
+                "where applied_at is null"
+            ).fetchone()
+        parse = datetime.fromisoformat
+        return count, oldest and parse(oldest), newest and parse(newest)
+
     def mark_applied(self, outcomes: dict[str, str]) -> None:
         """Record each event's outcome ("applied", "rejected: why", "ignored: why")."""
         with self._lock, self._con:

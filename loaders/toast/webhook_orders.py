@@ -24,6 +24,7 @@ from closeout.webhook_spool import Spool, SpooledEvent, decode_message
 from loaders.pipeline import duckdb_memory_limit
 from loaders.toast.order_store import OrderStore
 from loaders.toast.orders import ParsedPage, parse_page, reject_row
+from posting.failpoints import failpoint
 
 ORDER_EVENTS = ("order_updated", "channel_order_updated")
 
@@ -49,6 +50,7 @@ def apply_spooled_orders(spool: Spool) -> AppliedEvents:
             if store is None:
                 store = OrderStore(warehouse_path(), RAW_DATASET, duckdb_memory_limit())
             store.write([parsed], {}, now, replace_same_version=False)
+            failpoint("webhook.applied_not_marked")
             spool.mark_applied(outcomes)
     finally:
         if store is not None:
