@@ -8,6 +8,7 @@
     python3 tasks.py bench-build   # the dbt build benchmark (a new day on 0 vs 365 days)
     python3 tasks.py bench-post    # the posting benchmark (1,000 journals to each ERP sandbox)
     python3 tasks.py bench-night   # one night (load, build, post) for 500 locations x 300 orders
+    python3 tasks.py bench-serve   # serve: webhook throughput and ack time; a night's due runs
     python3 tasks.py mutate    # break each accounting rule in a copy of dbt_project and show
                                # which mutations the tests miss (tests/mutations.py; not in CI)
 
@@ -83,7 +84,17 @@ def lint(fix: bool = False) -> None:
 
 
 SQL_PATHS = ["dbt_project/models", "dbt_project/tests", "dbt_project/macros"]
-TASKS = {"demo", "test", "lint", "bench", "bench-build", "bench-post", "bench-night", "mutate"}
+TASKS = {
+    "demo",
+    "test",
+    "lint",
+    "bench",
+    "bench-build",
+    "bench-post",
+    "bench-night",
+    "bench-serve",
+    "mutate",
+}
 
 
 def main(argv: list[str]) -> None:
@@ -105,6 +116,8 @@ def main(argv: list[str]) -> None:
         run([BIN / "python", "benchmarks/bench_post.py", *rest])
     elif task == "bench-night":
         run([BIN / "python", "benchmarks/bench_night.py", *rest])
+    elif task == "bench-serve":
+        run([BIN / "python", "benchmarks/bench_serve.py", *rest])
     elif task == "mutate":
         run([BIN / "python", "-m", "tests.mutations", *rest])
 

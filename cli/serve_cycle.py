@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from closeout import audit, warehouse
 from closeout.run_lock import run_lock
@@ -28,6 +28,9 @@ class Work:
     triggers: list[str]
     load: bool = False
     locations: set[str] | None = None
+    # Read these business dates rather than what changed since the last load (a past night
+    # replayed, as benchmarks/bench_serve.py does).
+    business_dates: tuple[date, date] | None = None
     events: bool = False
     build: bool = False
 
@@ -114,7 +117,7 @@ def _stages(work: Work, spool: Spool | None, erp: str | None, record: CycleRecor
     if work.load:
         guids = sorted(work.locations) if work.locations is not None else None
         with _timed(record, "load"):
-            loaded = run_load(restaurant_guids=guids)
+            loaded = run_load(business_date_range=work.business_dates, restaurant_guids=guids)
         failpoints.failpoint("serve.after_load")
         report = loaded.report
         record.locations = len(report.locations)
