@@ -45,6 +45,23 @@ def ensure_environment() -> None:
     stamp.write_text(wanted)
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def ensure_chromium() -> None:
+    """The finance page's test opens it in Debian's headless Chromium (pip's playwright cannot
+    download its browsers here). Installed when missing and this is root on a Debian system;
+    elsewhere the test fails and says how to install it."""
+    if CHROMIUM.exists() or os.name == "nt" or os.geteuid() != 0:
+        return
+    if subprocess.run(["which", "apt-get"], capture_output=True).returncode:
+        return
+    print("installing Debian's chromium for the finance page's browser test", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run(["apt-get", "update", "-qq"], env=env, stdout=subprocess.DEVNULL)
+    run(["apt-get", "install", "-y", "-qq", "chromium"], env=env, stdout=subprocess.DEVNULL)
+
+
 def run(args, **kwargs) -> None:
     completed = subprocess.run([str(a) for a in args], cwd=ROOT, **kwargs)
     if completed.returncode:
@@ -107,6 +124,7 @@ def main(argv: list[str]) -> None:
     elif task == "lint":
         lint(fix="--fix" in rest)
     elif task == "test":
+        ensure_chromium()
         run([BIN / "python", "-m", "pytest", *rest])
     elif task == "bench":
         run([BIN / "python", "benchmarks/bench_load.py", *rest])

@@ -8,7 +8,7 @@ import logging
 import click
 import duckdb
 
-from cli import build, check, keys, load, post, run, sandbox, serve
+from cli import build, check, keys, load, post, report, run, sandbox, serve
 from closeout import __version__
 from closeout.errors import CloseoutError
 from closeout.run_lock import command_line, run_lock
@@ -182,5 +182,6 @@ for command in (
     keys.keygen,
     check.check,
     serve.serve,
+    report.report,
 ):
     main.add_command(command)

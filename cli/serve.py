@@ -285,6 +285,7 @@ class Service:
 
     def render_page(self) -> str:
         from closeout.finance_page import ServiceView, render_published_page
+        from posting.connectors.registry import configured_erp
 
         now = self.clock.now()
         view = ServiceView(
@@ -292,7 +293,7 @@ class Service:
             next_due=self.schedule.upcoming(now),
             note=self.webhooks_off and f"webhooks off: {self.webhooks_off}",
         )
-        return render_published_page(self.erp, service=view, now=now)
+        return render_published_page(configured_erp(self.erp), service=view, now=now)
 
     def close(self) -> None:
         if self.spool is not None:

@@ -25,40 +25,48 @@ class JournalStateRow:
     journal_type: str
     state: JournalState
     detail: str
+    adjustments: int = 0  # adjusting documents the ERP holds for it
 
 
 def journal_states(erp: str, dates: tuple[date, date]) -> list[JournalStateRow]:
-    first, last = dates
     with warehouse.connect() as con:
         con.execute(DDL)
-        rows = con.execute(
-            f"""
-            with latest as (
-                select journal_id,
-                       arg_max(status, sequence) as posting_status,
-                       arg_max(message, sequence) as message,
-                       arg_max(erp_document_id, sequence) filter (where status = 'posted')
-                           as document_id,
-                       arg_max(version, sequence) filter (where status = 'posted')
-                           as posted_version,
-                       count(*) filter (where kind = 'adjustment' and status = 'posted'
-                                        and erp_document_id is not null) as adjustments,
-                       max(posting_date) filter (where status = 'posted') as redated_to
-                from {SCHEMA}.postings where erp = ? group by journal_id
-            )
-            select j.business_date, coalesce(l.location_name, j.restaurant_guid),
-                   j.journal_type, j.status, j.hold_reasons, j.version, latest.*
-            from finance.journals as j
-            left join mappings.locations as l using (restaurant_guid)
-            left join latest using (journal_id)
-            where j.business_date between ? and ?
-            order by j.business_date, 2, j.journal_type""",
-            [erp, first, last],
-        ).fetchall()
-    return [_state(*row) for row in rows]
+        return journal_states_in(con, erp, dates)
 
 
-def _state(
+def journal_states_in(
+    con: duckdb.DuckDBPyConnection, erp: str, dates: tuple[date, date]
+) -> list[JournalStateRow]:
+    """The states of the journals of `dates` (the posted-keys ledger must exist in `con`)."""
+    first, last = dates
+    rows = con.execute(
+        f"""
+        with latest as (
+            select journal_id,
+                   arg_max(status, sequence) as posting_status,
+                   arg_max(message, sequence) as message,
+                   arg_max(erp_document_id, sequence) filter (where status = 'posted')
+                       as document_id,
+                   arg_max(version, sequence) filter (where status = 'posted')
+                       as posted_version,
+                   count(*) filter (where kind = 'adjustment' and status = 'posted'
+                                    and erp_document_id is not null) as adjustments,
+                   max(posting_date) filter (where status = 'posted') as redated_to
+            from {SCHEMA}.postings where erp = ? group by journal_id
+        )
+        select j.business_date, coalesce(l.location_name, j.restaurant_guid),
+               j.journal_type, j.status, j.hold_reasons, j.version, latest.*
+        from finance.journals as j
+        left join mappings.locations as l using (restaurant_guid)
+        left join latest using (journal_id)
+        where j.business_date between ? and ?
+        order by j.business_date, 2, j.journal_type""",
+        [erp, first, last],
+    ).fetchall()
+    return [journal_state(*row) for row in rows]
+
+
+def journal_state(
     business_date,
     location,
     journal_type,
@@ -91,7 +99,7 @@ def _state(
         state, detail = "posted", document_id or "no amount to post"
     if redated_to:  # shown against the day it corrects, booked on the first open day
         detail += f" (adjustment booked {redated_to:%Y-%m-%d}: period closed)"
-    return JournalStateRow(business_date, location, journal_type, state, detail)
+    return JournalStateRow(business_date, location, journal_type, state, detail, adjustments or 0)
 
 
 @dataclass(frozen=True)

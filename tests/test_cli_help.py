@@ -26,6 +26,7 @@ def test_every_command_is_listed():
         "mappings",
         "post",
         "replay",
+        "report",
         "run",
         "sandbox",
         "serve",

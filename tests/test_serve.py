@@ -205,6 +205,12 @@ def test_a_late_edit_reaches_the_erp_through_the_webhook_alone(serving, toast_en
         ("posted", "adjustment"),
     ]
 
+    # The finance page, served by the same process, shows the adjustment and the counters.
+    page = httpx.get(f"{serve.url}/", timeout=30)
+    assert page.status_code == 200 and "<script" not in page.text
+    assert "+ 1 adjustment(s)" in page.text
+    assert f"data-counter='applied'>{serve.status()['webhooks']['applied']}<" in page.text
+
     # Forged, duplicated and replayed events change nothing in the ERP.
     documents_before = len(erp_documents(toast_env, ERP))
     counters = serve.status()["webhooks"]
