@@ -12,6 +12,7 @@ endpoint is exposed alone); the main thread runs the cycles, because dbt and dlt
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import signal
@@ -26,7 +27,7 @@ import click
 from cli.options import erp_option
 from cli.serve_cycle import CycleRecord, Work, run_cycle
 from closeout import warehouse
-from closeout.schedule import Schedule, ServeClock, backoff, location_clocks
+from closeout.schedule import CLOCK_SETTING, Schedule, ServeClock, backoff, location_clocks
 from closeout.webhook_endpoint import WEBHOOK_PATH, webhook_routes, webhook_secrets
 from closeout.webhook_spool import Spool
 
@@ -37,6 +38,7 @@ LOOK_SECONDS = 1.0
 # Events keep arriving while a group edits orders: applied once none came for the debounce,
 # and at the latest this long after the oldest waiting one.
 LONGEST_EVENT_WAIT = timedelta(minutes=5)
+MAX_CONNECTIONS = 64
 
 
 def parse_bind(value: str) -> tuple[str, int]:
@@ -120,7 +122,10 @@ class Service:
         self.cycles: list[CycleRecord] = []  # the newest 50
         self.cycle_count = 0
         self.busy_since: datetime | None = None
-        self.post_retry: tuple[datetime, int] | None = None
+        # what to try again, and when: "everyone" (a full load that loaded nothing), "post"
+        # (a build or post that did not finish), "webhooks" (applying the spool failed)
+        self.retries: dict[str, tuple[datetime, int]] = {}
+        self.schedule.start_reconciling(self.clock.now())
         try:
             self.secrets = webhook_secrets()
         except Exception as exc:  # noqa: BLE001 - serve runs without webhooks, and says so
@@ -163,6 +168,14 @@ class Service:
             lines.append(f"webhooks off: {self.webhooks_off}")
         else:
             lines.append(f"Toast webhooks at {webhooks}{WEBHOOK_PATH} (spool {self.spool.path})")
+        page_host = listeners.urls["page"].split("//")[1].rsplit(":", 1)[0].strip("[]")
+        if not _loopback(page_host):
+            lines.append(
+                f"warning: the finance page listens on {page_host}, not only this machine; it has "
+                "no login of its own: put it behind one, or bind it to 127.0.0.1"
+            )
+        if self.clock.start is not None or self.clock.file is not None:
+            lines.append(f"warning: {CLOCK_SETTING} moves the schedule's clock (a test setting)")
         reconcile = self.schedule.reconcile_at
         lines.append(
             f"nightly reconciliation at {reconcile:%H:%M} UTC"
@@ -174,34 +187,53 @@ class Service:
     # --- cycles ---
 
     def run_until_stopped(self) -> None:
-        previous = signal.signal(signal.SIGTERM, lambda *_: self.stop.set())
+        """Cycles until SIGTERM or Ctrl-C, which let the cycle under way finish (dbt would
+        swallow an interrupt as a failed build); a second Ctrl-C stops at once."""
+
+        def stop_after_this_cycle(signum, _frame):
+            if signum == signal.SIGINT and self.stop.is_set():
+                raise KeyboardInterrupt
+            click.echo("stopping after the cycle under way (Ctrl-C again: at once)")
+            self.stop.set()
+
+        previous = {
+            signum: signal.signal(signum, stop_after_this_cycle)
+            for signum in (signal.SIGTERM, signal.SIGINT)
+        }
         try:
             work: Work | None = Work(["start"], load=True, events=True)
             while not self.stop.is_set():
-                if work is not None:
-                    self.cycle(work)
-                    self.print_upcoming()
-                work = self.next_work()
+                try:
+                    if work is not None:
+                        self.cycle(work)
+                        self.print_upcoming()
+                    work = self.next_work()
+                except Exception as exc:  # noqa: BLE001 - a bug must not stop the service
+                    log.exception("serve's loop failed")
+                    click.echo(f"error: {type(exc).__name__}: {exc}; trying again shortly")
+                    work = None
+                    self.stop.wait(LOOK_SECONDS * 30)
                 if work is None:
                     self.stop.wait(LOOK_SECONDS)
         except KeyboardInterrupt:
-            click.echo("stopping (Ctrl-C)")
+            click.echo("stopped (Ctrl-C)")
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
     def next_work(self) -> Work | None:
         now = self.clock.now()
         triggers, work = [], Work([])
-        if self.schedule.reconcile_due(now):
-            triggers.append("reconcile")
+        if self.schedule.reconcile_due(now) or self._retry_due("everyone", now):
+            triggers.append("reconcile" if self.schedule.reconcile_due(now) else "retry")
             work.load, work.locations = True, None
         due = self.schedule.due(now)
         if due and not work.load:
             triggers.append("due")
             work.load, work.locations = True, due
-        if self.events_ready():
+        if self.events_ready() and not self._retry_waiting("webhooks", now):
             triggers.append("webhook")
-        if self.post_retry is not None and self.post_retry[0] <= now:
+        if self._retry_due("post", now):
             triggers.append("retry")
             work.build = True
         if not triggers:
@@ -233,28 +265,41 @@ class Service:
         self.learn(work, record, started)
 
     def learn(self, work: Work, record: CycleRecord, started: datetime) -> None:
-        """Move the schedule on from what the cycle did."""
+        """Move the schedule on from what the cycle did, and back off what failed."""
         now = self.clock.now()
         try:
             with warehouse.connect(read_only=True) as con:
                 self.schedule.know(location_clocks(con), started)
         except Exception:  # noqa: BLE001 - the known locations stay as they were
             log.warning("could not read the locations' closeout hours", exc_info=True)
+        stopped = record.error or record.skipped
         if work.load:
             self.schedule.loaded(record.loaded_ok, started)
             failed = dict(record.load_failed)
-            if record.error and not record.loaded_ok:
-                asked = work.locations if work.locations is not None else self.schedule.clocks
-                failed.update(dict.fromkeys(asked, record.error))
+            if stopped and not record.loaded_ok and work.locations is not None:
+                failed.update(dict.fromkeys(work.locations, stopped))
             for guid, why in failed.items():
                 self.schedule.failed({guid}, now, why)
+            # A load of every location that loaded none (a first start with Toast down)
+            # is tried again as a whole: no location may be known yet to retry alone.
+            self._retry("everyone", now, work.locations is None and not record.loaded_ok)
             if "reconcile" in work.triggers:
                 self.schedule.reconciled(now)
-        if record.build_failed or record.post_unfinished or record.error:
-            attempts = self.post_retry[1] + 1 if self.post_retry else 1
-            self.post_retry = (now + backoff(attempts), attempts)
-        else:
-            self.post_retry = None
+        self._retry("webhooks", now, bool(record.webhooks_failed))
+        self._retry("post", now, bool(record.build_failed or record.post_unfinished or stopped))
+
+    def _retry(self, kind: str, now: datetime, failed: bool) -> None:
+        if not failed:
+            self.retries.pop(kind, None)
+            return
+        attempts = self.retries[kind][1] + 1 if kind in self.retries else 1
+        self.retries[kind] = (now + backoff(attempts), attempts)
+
+    def _retry_due(self, kind: str, now: datetime) -> bool:
+        return kind in self.retries and self.retries[kind][0] <= now
+
+    def _retry_waiting(self, kind: str, now: datetime) -> bool:
+        return kind in self.retries and self.retries[kind][0] > now
 
     def print_upcoming(self, limit: int = 10) -> None:
         upcoming = self.schedule.upcoming(self.clock.now())
@@ -266,10 +311,14 @@ class Service:
     # --- what the page and /status.json show ---
 
     def status(self) -> dict:
+        """Read by the web threads while the main thread runs cycles: each shared value is
+        read once, and dicts are copied whole (one step under the GIL) before iterating."""
         now = self.clock.now()
+        busy_since = self.busy_since
+        retries = list(self.schedule.retries.items())
         return {
             "now": now.isoformat(),
-            "busy_since": self.busy_since and self.busy_since.isoformat(),
+            "busy_since": busy_since and busy_since.isoformat(),
             "cycles": self.cycle_count,
             "recent_cycles": [_cycle_view(record) for record in self.cycles[-20:]],
             "next_due": [
@@ -278,7 +327,7 @@ class Service:
             ],
             "retries": {
                 guid: {"at": retry.at.isoformat(), "attempts": retry.attempts, "why": retry.reason}
-                for guid, retry in self.schedule.retries.items()
+                for guid, retry in retries
             },
             "webhooks": self.spool.counters() if self.spool is not None else None,
         }
@@ -298,6 +347,13 @@ class Service:
     def close(self) -> None:
         if self.spool is not None:
             self.spool.close()
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def _cycle_view(record: CycleRecord) -> dict:
@@ -330,7 +386,15 @@ class Listeners:
         except OSError as exc:
             raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
         server = uvicorn.Server(
-            uvicorn.Config(app, log_level="warning", lifespan="off", timeout_keep_alive=5)
+            uvicorn.Config(
+                app,
+                log_level="warning",
+                lifespan="off",
+                timeout_keep_alive=5,
+                # Each request may hold up to 16 MiB before its signature is checked: past this
+                # many at once, 503 (Toast retries it) rather than memory without bound.
+                limit_concurrency=MAX_CONNECTIONS,
+            )
         )
         thread = threading.Thread(
             target=server.run, kwargs={"sockets": [sock]}, name=f"http-{name}", daemon=True

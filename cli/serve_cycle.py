@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
 from closeout import audit, warehouse
+from closeout.errors import WarehouseError
 from closeout.run_lock import run_lock
 from closeout.webhook_spool import Spool
 from posting import failpoints
@@ -51,12 +53,21 @@ class CycleRecord:
     load_failed: dict[str, str] = field(default_factory=dict)  # location -> why
     post_unfinished: str | None = None  # why the ERP took not all (down, refused login...)
     build_failed: str | None = None
+    webhooks_failed: str | None = None  # applying the spool failed; its events stay pending
+    skipped: str | None = None  # the run lock stayed taken: nothing was done
     error: str | None = None
     finished_at: datetime | None = None
 
     @property
     def ok(self) -> bool:
-        return not (self.load_failed or self.post_unfinished or self.build_failed or self.error)
+        return not (
+            self.load_failed
+            or self.post_unfinished
+            or self.build_failed
+            or self.webhooks_failed
+            or self.skipped
+            or self.error
+        )
 
     def summary(self) -> str:
         stages = ", ".join(f"{stage} {secs:.1f} s" for stage, secs in self.seconds.items())
@@ -69,7 +80,16 @@ class CycleRecord:
         line = "; ".join(parts) + (f" ({stages})" if stages else "")
         problems = [
             *(f"load of {guid} failed: {why}" for guid, why in self.load_failed.items()),
-            *filter(None, [self.build_failed, self.post_unfinished, self.error]),
+            *filter(
+                None,
+                [
+                    self.skipped,
+                    self.webhooks_failed,
+                    self.build_failed,
+                    self.post_unfinished,
+                    self.error,
+                ],
+            ),
         ]
         return line + "".join(f"\n  ! {problem}" for problem in problems)
 
@@ -78,9 +98,15 @@ def run_cycle(work: Work, spool: Spool | None, erp: str | None, describe) -> Cyc
     """Do `work` under the run lock. `describe(exc)` is the operator's message for an error
     (None for a bug, which is logged with its traceback and reported as such)."""
     record = CycleRecord(datetime.now(timezone.utc), work.triggers)
-    with run_lock("closeout serve"):
+    with ExitStack() as held:
         try:
-            _stages(work, spool, erp, record)
+            held.enter_context(run_lock("closeout serve"))
+        except WarehouseError as exc:  # another command held it CLOSEOUT_WAIT_SECONDS
+            record.skipped = f"skipped: {exc}"
+            record.finished_at = datetime.now(timezone.utc)
+            return record
+        try:
+            _stages(work, spool, erp, record, describe)
         except Exception as exc:  # noqa: BLE001 - the service reports and carries on
             record.error = describe(exc)
             if record.error is None:
@@ -88,7 +114,8 @@ def run_cycle(work: Work, spool: Spool | None, erp: str | None, describe) -> Cyc
                 record.error = f"unexpected error ({type(exc).__name__}: {exc}); see the log"
         record.finished_at = datetime.now(timezone.utc)
         _record(record)
-        if record.build_failed is None and record.seconds.keys() & {"build", "post"}:
+        built = record.build_failed is None and record.error is None
+        if built and record.seconds.keys() & {"build", "post"}:
             _publish(record, describe)  # after the record, so the copy shows this cycle
     return record
 
@@ -102,7 +129,7 @@ def _publish(record: CycleRecord, describe) -> None:
         record.error = describe(exc) or f"publishing the analysts' copy failed: {exc}"
 
 
-def _stages(work: Work, spool: Spool | None, erp: str | None, record: CycleRecord) -> None:
+def _stages(work: Work, spool: Spool | None, erp: str | None, record: CycleRecord, describe):
     from loaders.pipeline import run_load
     from loaders.toast.webhook_orders import apply_spooled_orders
     from posting.ready import post_ready
@@ -110,10 +137,17 @@ def _stages(work: Work, spool: Spool | None, erp: str | None, record: CycleRecor
 
     changed = work.build
     if spool is not None and work.events:
-        with _timed(record, "webhooks"):
-            applied = apply_spooled_orders(spool)
-        record.events_applied, record.events_rejected = applied.applied, applied.rejected
-        changed |= bool(applied.applied or applied.rejected)
+        try:
+            with _timed(record, "webhooks"):
+                applied = apply_spooled_orders(spool)
+            spool.forget_applied_bodies()
+        except Exception as exc:  # noqa: BLE001 - the events wait; the due loads go on
+            log.warning("applying the webhook spool failed", exc_info=True)
+            why = describe(exc) or f"{type(exc).__name__}: {exc}"
+            record.webhooks_failed = f"webhook events not applied (they wait): {why}"
+        else:
+            record.events_applied, record.events_rejected = applied.applied, applied.rejected
+            changed |= bool(applied.applied or applied.rejected)
     if work.load:
         guids = sorted(work.locations) if work.locations is not None else None
         with _timed(record, "load"):
@@ -163,6 +197,7 @@ def _record(record: CycleRecord) -> None:
     itself may be what failed, and the cycle's outcome is printed either way."""
     problems = [
         *record.load_failed.values(),
+        record.webhooks_failed,
         record.build_failed,
         record.post_unfinished,
         record.error,

@@ -9,6 +9,7 @@ so a location stays due at its own hour across daylight saving.
 
 from __future__ import annotations
 
+import logging
 import os
 import time as monotonic_time
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from loaders.toast.windows import current_business_date
+
+log = logging.getLogger("closeout.serve")
 
 CLOCK_SETTING = "CLOSEOUT_SERVE_CLOCK"
 # Toast's default when a restaurant record has none (journals.sql uses the same).
@@ -33,13 +36,18 @@ class LocationClock:
     settle_delay_hours: float = 0
 
     def closes_at(self, business_date: date) -> datetime:
-        """When `business_date` may be posted: its close plus the settle delay, in UTC."""
+        """When `business_date` may be posted: its close plus the settle delay, in UTC, as
+        journals.sql works it out: DuckDB's timezone() takes the later instant of an hour lived
+        twice and moves an hour that never was forward, which is the later of Python's two
+        readings (fold 0 and 1); the settle delay is then added as elapsed hours."""
         local = datetime.combine(
             business_date + timedelta(days=1),
             time(self.closeout_hour),
             tzinfo=ZoneInfo(self.time_zone),
         )
-        return (local + timedelta(hours=self.settle_delay_hours)).astimezone(timezone.utc)
+        # (to UTC first: aware datetimes of one zone compare by wall time, ignoring fold)
+        close = max(local.replace(fold=fold).astimezone(timezone.utc) for fold in (0, 1))
+        return close + timedelta(hours=self.settle_delay_hours)
 
     def last_due(self, now: datetime) -> tuple[date, datetime]:
         """The newest business date whose due moment has passed at `now`, and that moment."""
@@ -95,7 +103,8 @@ LONGEST_RETRY = timedelta(hours=1)
 
 
 def backoff(attempts: int) -> timedelta:
-    return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_RETRY)
+    doublings = min(max(attempts - 1, 0), 6)  # 64 minutes already passes the longest wait
+    return min(FIRST_RETRY * 2**doublings, LONGEST_RETRY)
 
 
 @dataclass
@@ -124,9 +133,18 @@ class Schedule:
     def know(self, clocks: list[LocationClock], now: datetime) -> None:
         """Take the locations of the last build. A location seen for the first time was read
         by the cycle that found it, so it is due from its next close on."""
-        self.clocks = {clock.restaurant_guid: clock for clock in clocks}
-        for guid, clock in self.clocks.items():
-            self.covered.setdefault(guid, clock.last_due(now)[1])
+        usable = {}
+        for clock in clocks:
+            try:
+                self.covered.setdefault(clock.restaurant_guid, clock.last_due(now)[1])
+            except (ValueError, KeyError) as exc:  # a zone zoneinfo does not know
+                log.warning("%s: time zone %r unusable (%s)", clock.name, clock.time_zone, exc)
+                continue
+            usable[clock.restaurant_guid] = clock
+        self.clocks = usable
+        self.start_reconciling(now)
+
+    def start_reconciling(self, now: datetime) -> None:
         if self.reconcile_at is not None and self.next_reconcile is None:
             self.next_reconcile = self._reconcile_after(now)
 
@@ -138,7 +156,7 @@ class Schedule:
             if retry is not None:
                 if retry.at <= now:
                     found.add(guid)
-            elif self.clocks[guid].last_due(now)[1] > self.covered[guid]:
+            elif self.clocks[guid].last_due(now)[1] > self.covered.get(guid, now):
                 found.add(guid)
         return found
 
@@ -207,8 +225,13 @@ class ServeClock:
 
     def now(self) -> datetime:
         if self.file is not None:
-            with open(self.file) as text:
-                return _instant(text.read().strip())
+            try:
+                with open(self.file) as text:
+                    self.start = _instant(text.read().strip())
+            except (OSError, ValueError):  # being rewritten: the last reading stands
+                if self.start is None:
+                    raise
+            return self.start
         if self.start is None:
             return datetime.now(timezone.utc)
         passed = (monotonic_time.monotonic() - self._started) * self.rate

@@ -16,7 +16,7 @@ import os
 import sqlite3
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import msgspec
@@ -24,6 +24,8 @@ import msgspec
 from closeout.warehouse import warehouse_path
 
 SPOOL_SETTING = "CLOSEOUT_WEBHOOK_SPOOL"
+# Applied events keep their bodies this long (to look into), then only their guid and outcome.
+KEEP_APPLIED_BODIES = timedelta(days=7)
 COUNTERS = ("received", "refused", "verified", "duplicates", "applied")
 
 _SCHEMA = """
@@ -149,6 +151,17 @@ class Spool:
             if applied:
                 self._bump("applied", by=applied)
             self._save_refusals()
+
+    def forget_applied_bodies(self, after: timedelta = KEEP_APPLIED_BODIES) -> int:
+        """Empty the bodies of events applied longer ago than `after`; the guid and outcome
+        stay, so a late duplicate is still recognised. Freed pages are reused by new events."""
+        cutoff = (datetime.now(timezone.utc) - after).isoformat()
+        with self._lock, self._con:
+            self._con.execute("begin immediate")
+            return self._con.execute(
+                "update events set body = x'' where applied_at < ? and length(body) > 0",
+                (cutoff,),
+            ).rowcount
 
     def counters(self) -> dict[str, int]:
         with self._lock:

@@ -108,6 +108,14 @@ def serving(tmp_path, toast_env, warehouse, monkeypatch):
         process.stop()
 
 
+def move_clock(clock: Path, moment) -> None:
+    """Set serve's clock file in one step (serve may read it at any moment)."""
+    text = moment if isinstance(moment, str) else moment.isoformat()
+    staged = clock.with_suffix(".staged")
+    staged.write_text(text)
+    staged.replace(clock)
+
+
 def wait_for(condition, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -248,7 +256,7 @@ def test_with_webhooks_dropped_the_nightly_pass_posts_the_same(
     serving, toast_env, warehouse, tmp_path
 ):
     clock = tmp_path / "clock"
-    clock.write_text(f"{datetime.now(timezone.utc):%Y-%m-%d}T09:58:00+00:00")
+    move_clock(clock, f"{datetime.now(timezone.utc):%Y-%m-%d}T09:58:00+00:00")
     toast_env.control("webhook_faults", [{"kind": "drop"}])
     serve, order, journal_id, _ = start_and_edit(serving, toast_env, warehouse, clock=f"@{clock}")
     wait_for(lambda: toast_env.stats()["webhooks"]["dropped"] >= 1, 30)
@@ -256,7 +264,7 @@ def test_with_webhooks_dropped_the_nightly_pass_posts_the_same(
     assert not erp_holds_journal(toast_env, warehouse, journal_id)
     assert serve.status()["webhooks"]["verified"] == 0
 
-    clock.write_text(f"{datetime.now(timezone.utc):%Y-%m-%d}T10:00:05+00:00")
+    move_clock(clock, f"{datetime.now(timezone.utc):%Y-%m-%d}T10:00:05+00:00")
     [reconciled] = serve.wait_for_cycles("reconcile")
     assert len(reconciled["loaded"]) == toast_env.locations
     assert erp_holds_journal(toast_env, warehouse, journal_id)
@@ -305,7 +313,7 @@ def test_each_location_falls_due_at_its_own_closeout_hour(serving, toast_env, wa
     """Serve's clock is moved past one location's due moment, then the next's: each cycle
     loads only the location whose day just closed, in its own time zone."""
     clock = tmp_path / "clock"
-    clock.write_text(datetime.now(timezone.utc).isoformat())
+    move_clock(clock, datetime.now(timezone.utc).isoformat())
     serve = serving(clock=f"@{clock}")
     serve.wait_for_cycles("start")
     rows = published(
@@ -326,9 +334,9 @@ def test_each_location_falls_due_at_its_own_closeout_hour(serving, toast_env, wa
     for due_at, guid in upcoming:
         due_together.setdefault(due_at, []).append(guid)
     for count, (due_at, guids) in enumerate(list(due_together.items())[:2], start=1):
-        clock.write_text((due_at - timedelta(seconds=30)).isoformat())
+        move_clock(clock, (due_at - timedelta(seconds=30)).isoformat())
         time.sleep(3)  # three looks: not due yet
         assert len(serve.cycles_with("due")) == count - 1
-        clock.write_text((due_at + timedelta(seconds=1)).isoformat())
+        move_clock(clock, (due_at + timedelta(seconds=1)).isoformat())
         cycles = serve.wait_for_cycles("due", count)
         assert cycles[-1]["loaded"] == sorted(guids)

@@ -86,3 +86,34 @@ def test_a_moved_clock_for_tests(tmp_path, monkeypatch):
     assert clock.now() == datetime(2026, 7, 1, 12, tzinfo=UTC)
     clock_file.write_text("2026-07-02T12:00:00+00:00")
     assert clock.now() == datetime(2026, 7, 2, 12, tzinfo=UTC)
+
+
+def test_due_moments_equal_what_duckdb_computes_for_journals_on_every_dst_night():
+    """journals.sql: timezone(zone, (business_date + 1) + closeoutHour) + settle delay hours.
+    Compared with DuckDB itself over both 2026 changes, every closeout hour, two zones."""
+    import duckdb
+
+    nights = [date(2026, 3, 6) + timedelta(days=n) for n in range(4)]
+    nights += [date(2026, 10, 30) + timedelta(days=n) for n in range(4)]
+    cases = [
+        LocationClock("x", "x", zone, hour, delay)
+        for zone in ("America/New_York", "Europe/London")
+        for hour in range(24)
+        for delay in (0, 2, 30)
+    ]
+    with duckdb.connect() as con:
+        con.execute("set timezone = 'UTC'")
+        for clock in cases:
+            expected = con.execute(
+                "select timezone(?, cast(d + 1 as timestamp) + to_hours(?)) + to_hours(?) "
+                "from unnest(?::date[]) as t(d) order by d",
+                [clock.time_zone, clock.closeout_hour, int(clock.settle_delay_hours), nights],
+            ).fetchall()
+            assert [clock.closes_at(night) for night in nights] == [e for (e,) in expected], clock
+
+
+def test_backoff_is_bounded_however_long_the_failure():
+    from closeout.schedule import LONGEST_RETRY, backoff
+
+    assert [backoff(n).total_seconds() for n in (1, 2, 3)] == [60, 120, 240]
+    assert backoff(10_000) == LONGEST_RETRY
