@@ -125,7 +125,6 @@ def run_night(args, workdir: Path, sandbox, sandbox_pid: int) -> Night:
     import transform.build
     from posting.ready import post_ready
     from sandboxes.toast.data import ToastDataset
-    from tests.erps import adapter
 
     # The night is bench_build's new day, so both benchmarks share one cached history.
     night_day = datetime.now(timezone.utc).date() - timedelta(days=30)
@@ -135,20 +134,8 @@ def run_night(args, workdir: Path, sandbox, sandbox_pid: int) -> Night:
         orders_per_day=args.orders,
         history_days=args.days + 40,
     )
-    dimensions = map_every_location(workdir, dataset)
-    transform.build.PROJECT_DIR = workdir / "dbt_project"
-    adapter(args.erp).accept_locations(sandbox, dimensions)
-    os.environ.update(
-        sandbox.erp_env,
-        CLOSEOUT_DB=str(workdir / "night.duckdb"),
-        DBT_TARGET_PATH=str(workdir / "dbt_target"),
-        DBT_LOG_PATH=str(workdir / "dbt_logs"),
-        SOURCES__TOAST__BASE_URL=sandbox.url,
-        SOURCES__TOAST__CLIENT_ID=sandbox.client_id,
-        SOURCES__TOAST__CLIENT_SECRET=sandbox.client_secret,
-    )
+    work_on_sandbox(workdir, sandbox, dataset, args.erp)
     os.environ.setdefault("CLOSEOUT_SECRET_KEY", _fernet_key())
-    os.chdir(workdir)
 
     night = Night(sandbox_pid)
     history_from = prepare_history(args, sandbox.seed, dataset, night_day)
@@ -346,6 +333,27 @@ def report(args, night: Night) -> None:
         f"{requests:,} requests in one division = {minutes:.1f} min for this night's post "
         "(the vendor's limit, whatever closeout does)"
     )
+
+
+def work_on_sandbox(workdir: Path, sandbox, dataset, erp: str) -> None:
+    """Every location mapped (in a copy of the dbt project) and accepted by the ERP sandbox;
+    a warehouse and dbt's files in `workdir`, which becomes the working directory."""
+    import transform.build
+    from tests.erps import adapter
+
+    dimensions = map_every_location(workdir, dataset)
+    transform.build.PROJECT_DIR = workdir / "dbt_project"
+    adapter(erp).accept_locations(sandbox, dimensions)
+    os.environ.update(
+        sandbox.erp_env,
+        CLOSEOUT_DB=str(workdir / "night.duckdb"),
+        DBT_TARGET_PATH=str(workdir / "dbt_target"),
+        DBT_LOG_PATH=str(workdir / "dbt_logs"),
+        SOURCES__TOAST__BASE_URL=sandbox.url,
+        SOURCES__TOAST__CLIENT_ID=sandbox.client_id,
+        SOURCES__TOAST__CLIENT_SECRET=sandbox.client_secret,
+    )
+    os.chdir(workdir)
 
 
 def map_every_location(workdir: Path, dataset) -> list[str]:

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_night import map_every_location  # noqa: E402 (sys.path)
+from bench_night import work_on_sandbox  # noqa: E402 (sys.path)
 
 from tests.conftest import start_sandbox, stop  # noqa: E402
 
@@ -201,32 +201,18 @@ def apply_spool(workdir: Path, spool_path: Path) -> tuple[int, float]:
 
 
 def measure_night(workdir: Path, sandbox, args) -> dict:
-    import transform.build
     from cli.main import operator_message
     from cli.serve_cycle import Work, run_cycle
     from closeout.schedule import LocationClock, Schedule
     from sandboxes.toast.data import ToastDataset
-    from tests.erps import adapter
 
     dataset = ToastDataset(
         seed=sandbox.seed, location_count=args.locations, orders_per_day=args.orders
     )
-    dimensions = map_every_location(workdir, dataset)
-    transform.build.PROJECT_DIR = workdir / "dbt_project"
-    adapter("d365").accept_locations(sandbox, dimensions)
+    work_on_sandbox(workdir, sandbox, dataset, "d365")
     os.environ.update(
-        sandbox.erp_env,
-        CLOSEOUT_DB=str(workdir / "night.duckdb"),
-        DBT_TARGET_PATH=str(workdir / "dbt_target"),
-        DBT_LOG_PATH=str(workdir / "dbt_logs"),
-        SOURCES__TOAST__BASE_URL=sandbox.url,
-        SOURCES__TOAST__CLIENT_ID=sandbox.client_id,
-        SOURCES__TOAST__CLIENT_SECRET=sandbox.client_secret,
-        SOURCES__TOAST__BACKFILL_DAYS="1",
-        SOURCES__TOAST__LAG_MINUTES="0",
-        ERP__TARGET="d365",
+        SOURCES__TOAST__BACKFILL_DAYS="1", SOURCES__TOAST__LAG_MINUTES="0", ERP__TARGET="d365"
     )
-    os.chdir(workdir)
 
     # The night after business date `day`, two days ago: replayed, each group's day read by
     # business date (what the modified window since the last load reads for a closed day).

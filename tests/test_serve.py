@@ -25,7 +25,7 @@ import pytest
 from closeout.schedule import LocationClock
 from closeout.webhook_signature import toast_signature
 from tests.erps import erp_documents, net_by_account
-from tests.test_post import journal_net
+from tests.test_post import a_posted_card_order, journal_net
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "whsec-serve-test"
@@ -134,20 +134,9 @@ def published(warehouse: Path, sql: str, params=()) -> list[tuple]:
 
 
 def posted_card_order(warehouse: Path) -> tuple[str, str, str]:
-    """A paid card order of a posted sales journal: editing it changes its tip."""
-    return published(
-        warehouse,
-        """
-        select orders.restaurant_guid, orders.order_guid, postings.journal_id
-        from toast_raw.orders as orders
-        join closeout_posting.postings as postings
-          on postings.journal_id = orders.restaurant_guid || ':' || orders.business_date
-                                   || ':sales' and postings.status = 'posted'
-        where not (order_json::json->>'voided')::boolean
-          and order_json like '%"type":"CREDIT"%'
-          and order_json not like '%"paymentStatus":"OPEN"%'
-        order by orders.restaurant_guid, orders.order_guid limit 1""",
-    )[0]
+    """A paid card order of a posted sales journal (test_post's pick, on the copy)."""
+    restaurant, order, day = a_posted_card_order(analytics_copy(warehouse))
+    return restaurant, order, f"{restaurant}:{day}:sales"
 
 
 def postings(warehouse: Path, journal_id: str) -> list[tuple]:
