@@ -329,3 +329,36 @@ def test_each_location_falls_due_at_its_own_closeout_hour(serving, toast_env, wa
         move_clock(clock, (due_at + timedelta(seconds=1)).isoformat())
         cycles = serve.wait_for_cycles("due", count)
         assert cycles[-1]["loaded"] == sorted(guids)
+
+
+def test_the_webhook_endpoint_can_listen_alone_and_a_failed_start_is_reported(
+    warehouse, tmp_path, monkeypatch
+):
+    """--webhook-bind: the endpoint on its own listener, the page's listener without it. With
+    no Toast settings at all the first cycle fails with the operator's message, and serve
+    stays up to try again."""
+    monkeypatch.setenv("SOURCES__TOAST__WEBHOOK_SECRETS", SECRET)
+    ready, log = tmp_path / "ready.json", tmp_path / "serve.log"
+    args = [sys.executable, "-m", "cli", "serve", "--erp", ERP, "--bind", "127.0.0.1:0"]
+    args += ["--webhook-bind", "127.0.0.1:0", "--ready-file", str(ready)]
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            args, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=out, stderr=out
+        )
+    try:
+        wait_for(lambda: ready.exists() or process.poll() is not None, 60)
+        urls = json.loads(ready.read_text())["urls"]
+        assert urls["page"] != urls["webhooks"]
+        assert httpx.post(f"{urls['page']}/webhooks/toast", content=b"{}").status_code == 404
+        assert httpx.post(f"{urls['webhooks']}/webhooks/toast", content=b"{}").status_code == 401
+        assert httpx.get(f"{urls['webhooks']}/status.json").status_code == 404
+        status = f"{urls['page']}/status.json"
+        wait_for(lambda: httpx.get(status).json()["cycles"] >= 1, 60)
+        [cycle] = httpx.get(status).json()["recent_cycles"]
+        assert not cycle["ok"] and "SOURCES__TOAST__CLIENT_ID" in cycle["summary"], cycle
+        assert process.poll() is None
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(60)
+    output = log.read_text()
+    assert process.returncode == 0 and "Traceback" not in output, output
