@@ -246,7 +246,7 @@ def test_with_webhooks_dropped_the_nightly_pass_posts_the_same(
 ):
     clock = tmp_path / "clock"
     move_clock(clock, f"{datetime.now(timezone.utc):%Y-%m-%d}T09:58:00+00:00")
-    toast_env.control("webhook_faults", [{"kind": "drop"}])
+    toast_env.control("webhook_faults", [{"kind": "drop", "times": -1}])  # every message
     serve, order, journal_id, _ = start_and_edit(serving, toast_env, warehouse, clock=f"@{clock}")
     wait_for(lambda: toast_env.stats()["webhooks"]["dropped"] >= 1, 30)
     time.sleep(3)  # three debounces: a delivered event would have been applied by now
