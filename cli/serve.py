@@ -27,7 +27,7 @@ import click
 from cli.options import erp_option
 from cli.serve_cycle import CycleRecord, Work, run_cycle
 from closeout import warehouse
-from closeout.schedule import CLOCK_SETTING, Schedule, ServeClock, backoff, location_clocks
+from closeout.schedule import CLOCK_SETTING, Retries, Schedule, ServeClock, location_clocks
 from closeout.webhook_endpoint import WEBHOOK_PATH, webhook_routes, webhook_secrets
 from closeout.webhook_spool import Spool
 
@@ -124,7 +124,7 @@ class Service:
         self.busy_since: datetime | None = None
         # what to try again, and when: "everyone" (a full load that loaded nothing), "post"
         # (a build or post that did not finish), "webhooks" (applying the spool failed)
-        self.retries: dict[str, tuple[datetime, int]] = {}
+        self.retries = Retries()
         self.schedule.start_reconciling(self.clock.now())
         try:
             self.secrets = webhook_secrets()
@@ -224,16 +224,16 @@ class Service:
     def next_work(self) -> Work | None:
         now = self.clock.now()
         triggers, work = [], Work([])
-        if self.schedule.reconcile_due(now) or self._retry_due("everyone", now):
+        if self.schedule.reconcile_due(now) or self.retries.due("everyone", now):
             triggers.append("reconcile" if self.schedule.reconcile_due(now) else "retry")
             work.load, work.locations = True, None
         due = self.schedule.due(now)
         if due and not work.load:
             triggers.append("due")
             work.load, work.locations = True, due
-        if self.events_ready() and not self._retry_waiting("webhooks", now):
+        if self.events_ready() and not self.retries.waiting("webhooks", now):
             triggers.append("webhook")
-        if self._retry_due("post", now):
+        if self.retries.due("post", now):
             triggers.append("retry")
             work.build = True
         if not triggers:
@@ -289,17 +289,10 @@ class Service:
         self._retry("post", now, bool(record.build_failed or record.post_unfinished or stopped))
 
     def _retry(self, kind: str, now: datetime, failed: bool) -> None:
-        if not failed:
-            self.retries.pop(kind, None)
-            return
-        attempts = self.retries[kind][1] + 1 if kind in self.retries else 1
-        self.retries[kind] = (now + backoff(attempts), attempts)
-
-    def _retry_due(self, kind: str, now: datetime) -> bool:
-        return kind in self.retries and self.retries[kind][0] <= now
-
-    def _retry_waiting(self, kind: str, now: datetime) -> bool:
-        return kind in self.retries and self.retries[kind][0] > now
+        if failed:
+            self.retries.failed(kind, now)
+        else:
+            self.retries.succeeded(kind)
 
     def print_upcoming(self, limit: int = 10) -> None:
         upcoming = self.schedule.upcoming(self.clock.now())

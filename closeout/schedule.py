@@ -114,6 +114,23 @@ class Retry:
     reason: str
 
 
+class Retries(dict[str, Retry]):
+    """What failed (a location, a stage), and when to try it again, by `backoff`."""
+
+    def failed(self, key: str, now: datetime, reason: str = "") -> None:
+        attempts = self[key].attempts + 1 if key in self else 1
+        self[key] = Retry(now + backoff(attempts), attempts, reason)
+
+    def succeeded(self, key: str) -> None:
+        self.pop(key, None)
+
+    def due(self, key: str, now: datetime) -> bool:
+        return key in self and self[key].at <= now
+
+    def waiting(self, key: str, now: datetime) -> bool:
+        return key in self and self[key].at > now
+
+
 class Schedule:
     """Which locations are due at a moment, in `closeout serve`'s memory.
 
@@ -126,7 +143,7 @@ class Schedule:
     def __init__(self, reconcile_at: time | None):
         self.clocks: dict[str, LocationClock] = {}
         self.covered: dict[str, datetime] = {}  # the last due moment a load covered
-        self.retries: dict[str, Retry] = {}
+        self.retries = Retries()
         self.reconcile_at = reconcile_at
         self.next_reconcile: datetime | None = None
 
@@ -166,14 +183,13 @@ class Schedule:
     def loaded(self, guids: set[str], started_at: datetime) -> None:
         """A load that started at `started_at` finished these locations."""
         for guid in guids:
-            self.retries.pop(guid, None)
+            self.retries.succeeded(guid)
             if guid in self.clocks:
                 self.covered[guid] = self.clocks[guid].last_due(started_at)[1]
 
     def failed(self, guids: set[str], now: datetime, reason: str) -> None:
         for guid in guids:
-            attempts = self.retries[guid].attempts + 1 if guid in self.retries else 1
-            self.retries[guid] = Retry(now + backoff(attempts), attempts, reason)
+            self.retries.failed(guid, now, reason)
 
     def reconciled(self, now: datetime) -> None:
         self.next_reconcile = self._reconcile_after(now)
